@@ -1,0 +1,146 @@
+//! Commands a person runs against the database directly: status, release, db verify.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+use ccmulti::clock::SystemClock;
+use ccmulti::rules::Activity;
+use ccmulti::rules::locks::seconds_until;
+use ccmulti::rules::paths;
+use ccmulti::store::{Durability, ForceSelector, Store};
+use clap::Args;
+
+use super::Common;
+
+fn open(common: &Common) -> Result<Store> {
+    let db = common.db_path()?;
+    Store::open(&db, Arc::new(SystemClock), Durability::Normal)
+        .with_context(|| format!("opening the database {}", db.display()))
+}
+
+pub fn status(common: &Common, session: Option<&str>) -> Result<ExitCode> {
+    let store = open(common)?;
+    let snap = store.snapshot(0)?;
+    let now = snap.now_ms;
+    let keep = |s: &str| session.is_none_or(|want| want == s);
+    println!("database {}", store.path().display());
+    let sessions: Vec<_> = snap
+        .sessions
+        .iter()
+        .filter(|s| keep(&s.session_id))
+        .collect();
+    if sessions.is_empty() {
+        println!("no sessions yet: connect an agent (ccmulti connect --session S --agent A)");
+        return Ok(ExitCode::SUCCESS);
+    }
+    for s in sessions {
+        println!("\nsession {} (user {})", s.session_id, s.user_id);
+        println!("  agents:");
+        for a in snap.agents.iter().filter(|a| a.session_id == s.session_id) {
+            println!(
+                "    {:<20} {:<11} {:<8} {:>5}s ago  locks {:<3} task {}",
+                a.agent_id,
+                a.role,
+                Activity::classify(now, a.last_activity_ms).as_str(),
+                (now - a.last_activity_ms).max(0) / 1000,
+                a.lock_count,
+                a.current_task.as_deref().unwrap_or("-"),
+            );
+        }
+        println!("  locks:");
+        for l in snap.locks.iter().filter(|l| l.session_id == s.session_id) {
+            let left = seconds_until(now, l.expires_at_ms);
+            println!(
+                "    {:<40} {:<20} {:<6} {:>2}:{:02} left  token {}  id {}",
+                l.path,
+                l.agent_id,
+                l.operation,
+                left / 60,
+                left % 60,
+                l.fencing_token,
+                l.lock_id
+            );
+        }
+        println!("  tasks:");
+        for t in snap.tasks.iter().filter(|t| t.session_id == s.session_id) {
+            println!(
+                "    {:<24} {:<20} {:<11} {:>3}%  {}",
+                t.task_id,
+                t.agent_id,
+                t.status,
+                t.progress_percentage.unwrap_or(0),
+                t.message.as_deref().unwrap_or(""),
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Debug, Args)]
+pub struct ReleaseArgs {
+    /// A locked path (relative to --root, or absolute inside it).
+    path: Option<String>,
+    /// A lock id, as `ccmulti status` shows.
+    #[arg(long, conflicts_with_all = ["path", "agent"])]
+    lock_id: Option<String>,
+    /// Every lock this agent holds.
+    #[arg(long, conflicts_with = "path")]
+    agent: Option<String>,
+    /// Only in this session.
+    #[arg(long)]
+    session: Option<String>,
+}
+
+pub fn release(common: &Common, args: &ReleaseArgs) -> Result<ExitCode> {
+    let selector = match (&args.path, &args.lock_id, &args.agent) {
+        (Some(path), None, None) => ForceSelector::Path {
+            session_id: args.session.clone(),
+            path: paths::normalize(&common.root()?, path)?,
+        },
+        (None, Some(id), None) => ForceSelector::LockId(id.clone()),
+        (None, None, Some(agent)) => ForceSelector::Agent {
+            session_id: args.session.clone(),
+            agent_id: agent.clone(),
+        },
+        _ => bail!("say which locks to release: a PATH, --lock-id ID or --agent NAME"),
+    };
+    let store = open(common)?;
+    let released = store.force_release(&selector, "cli")?;
+    if released.is_empty() {
+        println!("no lock matched; `ccmulti status` lists the live ones");
+        return Ok(ExitCode::from(1));
+    }
+    for (session, lock) in &released {
+        println!(
+            "released {} held by {} in session {} (forced release by cli)",
+            lock.path, lock.agent_id, session
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn verify(common: &Common) -> Result<ExitCode> {
+    let store = open(common)?;
+    let v = store.verify()?;
+    println!("database {}", store.path().display());
+    println!("schema version {} (user_version)", v.user_version);
+    println!("tables:");
+    for (table, present) in &v.tables {
+        println!(
+            "  {:<24} {}",
+            table,
+            if *present { "present" } else { "MISSING" }
+        );
+    }
+    println!("indexes:");
+    for (index, table) in &v.indexes {
+        println!("  {index:<36} on {table}");
+    }
+    println!("integrity_check: {}", v.integrity);
+    Ok(if v.ok() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}

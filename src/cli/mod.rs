@@ -1,0 +1,123 @@
+//! Command-line interface (clap derive). Each command lives in its own file.
+
+mod connect;
+mod inspect;
+mod run;
+
+use std::io::IsTerminal;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "ccmulti",
+    version,
+    about = "Coordinate several Claude Code agents in one repository"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    common: Common,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct Common {
+    /// Address the coordinator listens on (and clients connect to).
+    #[arg(
+        long,
+        global = true,
+        env = "CCMULTI_ADDR",
+        default_value = "127.0.0.1:7477"
+    )]
+    addr: SocketAddr,
+    /// SQLite database file [default: $XDG_DATA_HOME/ccmulti/coordinator.db].
+    #[arg(long, global = true, env = "CCMULTI_DB")]
+    db: Option<PathBuf>,
+    /// Project root that lock paths are relative to [default: the working directory].
+    #[arg(long, global = true)]
+    root: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Coordinator and dashboard in one terminal (the default on a terminal).
+    Up,
+    /// Coordinator only, logs to stderr.
+    Serve {
+        /// fsync every commit, so that grants survive power loss too (slower).
+        #[arg(long)]
+        durable: bool,
+    },
+    /// Sessions, agents, locks with time left, and tasks.
+    Status {
+        /// Only this session.
+        #[arg(long)]
+        session: Option<String>,
+    },
+    /// Release locks by hand; recorded as a forced release.
+    Release(inspect::ReleaseArgs),
+    /// Print the `claude mcp add` line and the `.mcp.json` entry for one terminal.
+    Connect(connect::ConnectArgs),
+    /// Database maintenance.
+    Db {
+        #[command(subcommand)]
+        command: DbCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum DbCommand {
+    /// Print the tables, indexes, schema version and integrity, like the seed's verification SQL.
+    Verify,
+}
+
+impl Common {
+    fn db_path(&self) -> Result<PathBuf> {
+        if let Some(db) = &self.db {
+            return Ok(db.clone());
+        }
+        let data = match std::env::var_os("XDG_DATA_HOME").filter(|v| !v.is_empty()) {
+            Some(dir) => PathBuf::from(dir),
+            None => PathBuf::from(
+                std::env::var_os("HOME")
+                    .context("neither XDG_DATA_HOME nor HOME is set; pass --db")?,
+            )
+            .join(".local/share"),
+        };
+        Ok(data.join("ccmulti").join("coordinator.db"))
+    }
+
+    fn root(&self) -> Result<PathBuf> {
+        let root = match &self.root {
+            Some(r) => r.clone(),
+            None => std::env::current_dir().context("reading the working directory")?,
+        };
+        std::fs::canonicalize(&root).with_context(|| format!("project root {}", root.display()))
+    }
+
+    fn public_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+pub fn run() -> Result<ExitCode> {
+    let cli = Cli::parse();
+    let common = cli.common;
+    match cli.command {
+        None if std::io::stdout().is_terminal() => run::up(&common),
+        None => run::serve(&common, false),
+        Some(Command::Up) => run::up(&common),
+        Some(Command::Serve { durable }) => run::serve(&common, durable),
+        Some(Command::Status { session }) => inspect::status(&common, session.as_deref()),
+        Some(Command::Release(args)) => inspect::release(&common, &args),
+        Some(Command::Connect(args)) => connect::connect(&common, &args),
+        Some(Command::Db {
+            command: DbCommand::Verify,
+        }) => inspect::verify(&common),
+    }
+}

@@ -1,0 +1,73 @@
+//! One error type for everything a caller can get wrong or that can go wrong
+//! inside; it maps to a JSON-RPC code and an HTTP status. Internal causes are
+//! logged where they are turned into a response, never sent to the client.
+
+use rmcp::model::{ErrorCode, ErrorData};
+
+use crate::rules::virtual_user::VirtualUserError;
+use crate::store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CoordError {
+    /// Arguments that do not fit the tool's schema or rules.
+    #[error("{0}")]
+    InvalidParams(String),
+    #[error(
+        "unknown tool {0:?}; this coordinator's tools are analyze_task_conflicts, create_task_distribution, claim_file_lock, release_file_lock, sync_progress, check_agent_status and setup_multi_agent_coordination"
+    )]
+    UnknownTool(String),
+    /// A coordination tool called by a client that may not see it.
+    #[error(
+        "tool {tool:?} is not available to this client ({client}); coordination tools are served only to Claude Code at /mcp/v2/claude/{{user}}__session__{{session}}__{{agent}}"
+    )]
+    NotEntitled { tool: String, client: String },
+    #[error("session {session:?} belongs to another user; pick another session id")]
+    SessionOwnedByOther { session: String },
+    #[error(transparent)]
+    BadVirtualUser(#[from] VirtualUserError),
+    #[error("internal error; the coordinator's log has the cause")]
+    Internal(#[source] StoreError),
+}
+
+impl From<StoreError> for CoordError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::SessionOwnedByOther { session } => Self::SessionOwnedByOther { session },
+            other => Self::Internal(other),
+        }
+    }
+}
+
+impl CoordError {
+    pub fn jsonrpc_code(&self) -> ErrorCode {
+        match self {
+            Self::InvalidParams(_) | Self::UnknownTool(_) | Self::NotEntitled { .. } => {
+                ErrorCode::INVALID_PARAMS
+            }
+            Self::SessionOwnedByOther { .. } | Self::BadVirtualUser(_) => {
+                ErrorCode::INVALID_REQUEST
+            }
+            Self::Internal(_) => ErrorCode::INTERNAL_ERROR,
+        }
+    }
+
+    pub fn http_status(&self) -> http::StatusCode {
+        match self {
+            Self::InvalidParams(_) | Self::UnknownTool(_) | Self::BadVirtualUser(_) => {
+                http::StatusCode::BAD_REQUEST
+            }
+            Self::NotEntitled { .. } | Self::SessionOwnedByOther { .. } => {
+                http::StatusCode::FORBIDDEN
+            }
+            Self::Internal(_) => http::StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// Logs an internal cause (once, here) and returns what the client may see.
+    pub fn into_error_data(self) -> ErrorData {
+        if let Self::Internal(cause) = &self {
+            tracing::error!(error = %cause, "internal error");
+        }
+        ErrorData::new(self.jsonrpc_code(), self.to_string(), None)
+    }
+}

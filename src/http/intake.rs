@@ -1,0 +1,298 @@
+//! The layer in front of rmcp: parses who is calling from the URL, registers
+//! the session and agent, answers malformed JSON-RPC with proper JSON-RPC
+//! errors, supplies the `Accept` header that bare curl omits, and routes each
+//! request to the session-keeping or the stateless rmcp service.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, Method, Request, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Limited};
+use rmcp::model::ClientJsonRpcMessage;
+use serde_json::{Value, json};
+
+use super::{HttpState, MAX_BODY_BYTES};
+use crate::error::CoordError;
+use crate::mcp::RouteInfo;
+use crate::rules::virtual_user::{self, VirtualUser};
+
+/// An agent's `last_activity` is written at most this often; finer is noise.
+const TOUCH_EVERY: Duration = Duration::from_secs(1);
+
+/// The methods a client may send; anything else is -32601.
+const KNOWN_METHODS: &[&str] = &[
+    "initialize",
+    "ping",
+    "server/discover",
+    "tools/list",
+    "tools/call",
+    "resources/list",
+    "resources/templates/list",
+    "resources/read",
+    "resources/subscribe",
+    "resources/unsubscribe",
+    "prompts/list",
+    "prompts/get",
+    "completion/complete",
+    "logging/setLevel",
+    "tasks/get",
+    "tasks/list",
+    "tasks/cancel",
+    "tasks/result",
+];
+
+#[derive(Debug, Default)]
+pub(crate) struct RecentTouches(Mutex<HashMap<String, Instant>>);
+
+impl RecentTouches {
+    fn due(&self, key: &str) -> bool {
+        self.0
+            .lock()
+            .map(|m| m.get(key).is_none_or(|t| t.elapsed() >= TOUCH_EVERY))
+            .unwrap_or(true)
+    }
+
+    fn done(&self, key: String) {
+        if let Ok(mut m) = self.0.lock() {
+            if m.len() > 10_000 {
+                m.clear();
+            }
+            m.insert(key, Instant::now());
+        }
+    }
+}
+
+fn jsonrpc_error(status: StatusCode, id: Value, code: i32, message: impl Into<String>) -> Response {
+    let body =
+        json!({ "jsonrpc": "2.0", "id": id, "error": { "code": code, "message": message.into() } });
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+fn coord_error(e: CoordError) -> Response {
+    let status = e.http_status();
+    let data = e.into_error_data();
+    jsonrpc_error(status, Value::Null, data.code.0, data.message)
+}
+
+/// What the JSON-RPC body says, once it is known to be well formed.
+struct Message {
+    method: Option<String>,
+}
+
+/// Checks the envelope so malformed input gets a JSON-RPC error rather than rmcp's bare 415.
+fn check_message(body: &[u8]) -> Result<Message, Box<Response>> {
+    let value: Value = serde_json::from_slice(body).map_err(|e| {
+        Box::new(jsonrpc_error(
+            StatusCode::BAD_REQUEST,
+            Value::Null,
+            -32700,
+            format!("parse error: the body is not JSON ({e}); send one JSON-RPC 2.0 object"),
+        ))
+    })?;
+    let invalid = |id: Value, why: &str| {
+        Box::new(jsonrpc_error(
+            StatusCode::BAD_REQUEST,
+            id,
+            -32600,
+            format!("invalid request: {why}"),
+        ))
+    };
+    let Value::Object(obj) = &value else {
+        return Err(invalid(
+            Value::Null,
+            "expected one JSON-RPC 2.0 object; batches are not accepted since MCP 2025-06-18",
+        ));
+    };
+    let id = obj.get("id").cloned().unwrap_or(Value::Null);
+    if !matches!(id, Value::Null | Value::String(_) | Value::Number(_)) {
+        return Err(invalid(Value::Null, "id must be a string or a number"));
+    }
+    if obj.get("jsonrpc") != Some(&json!("2.0")) {
+        return Err(invalid(id, "\"jsonrpc\" must be \"2.0\""));
+    }
+    let method = match obj.get("method") {
+        None => None,
+        Some(Value::String(m)) => Some(m.clone()),
+        Some(_) => return Err(invalid(id, "\"method\" must be a string")),
+    };
+    if method.is_none() && !(obj.contains_key("result") || obj.contains_key("error")) {
+        return Err(invalid(
+            id,
+            "a message needs \"method\" (a request or notification) or \"result\"/\"error\"",
+        ));
+    }
+    if let Some(m) = &method {
+        let is_request = obj.contains_key("id");
+        if is_request && !KNOWN_METHODS.contains(&m.as_str()) {
+            return Err(Box::new(jsonrpc_error(
+                StatusCode::OK,
+                id,
+                -32601,
+                format!(
+                    "method {m:?} not found; this server answers initialize, ping, server/discover, tools/list and tools/call"
+                ),
+            )));
+        }
+        if is_request && let Err(e) = serde_json::from_value::<ClientJsonRpcMessage>(value.clone())
+        {
+            return Err(Box::new(jsonrpc_error(
+                StatusCode::OK,
+                id,
+                -32602,
+                format!("invalid params for {m}: {e}"),
+            )));
+        }
+    }
+    Ok(Message { method })
+}
+
+/// Bare curl sends no `Accept`; rmcp requires JSON and SSE to be acceptable.
+fn default_accept(request: &mut Request<Body>) {
+    let wanted = if request.method() == Method::GET {
+        "text/event-stream"
+    } else {
+        "application/json, text/event-stream"
+    };
+    let current = request
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let lacks = |mime: &str| !(current.contains(mime) || current.contains("*/*"));
+    let needs_default = current.trim().is_empty()
+        || current.contains("*/*")
+        || (request.method() == Method::POST
+            && (lacks("application/json") || lacks("text/event-stream")));
+    if needs_default {
+        request
+            .headers_mut()
+            .insert(header::ACCEPT, HeaderValue::from_static(wanted));
+    }
+}
+
+async fn register(
+    http: &HttpState,
+    client: &str,
+    user: &VirtualUser,
+    url: String,
+) -> Result<(), Response> {
+    if client != "claude" || user.session.is_none() {
+        return Ok(());
+    }
+    let key = user.to_string();
+    if !http.touched.due(&key) {
+        return Ok(());
+    }
+    let who = user.clone();
+    http.app
+        .store
+        .blocking(move |s| s.touch_agent(&who, &url))
+        .await
+        .map_err(|e| coord_error(e.into()))?;
+    http.touched.done(key);
+    Ok(())
+}
+
+fn metric_method(method: &Option<String>, http_method: &Method) -> &'static str {
+    match method.as_deref() {
+        Some(m) => KNOWN_METHODS.iter().find(|k| **k == m).copied().unwrap_or(
+            if m.starts_with("notifications/") {
+                "notification"
+            } else {
+                "unknown"
+            },
+        ),
+        None if http_method == Method::GET => "GET",
+        None if http_method == Method::DELETE => "DELETE",
+        None => "response",
+    }
+}
+
+pub async fn mcp_endpoint(
+    State(http): State<HttpState>,
+    Path((client, raw_user)): Path<(String, String)>,
+    mut request: Request<Body>,
+) -> Response {
+    let user = match virtual_user::parse(&raw_user) {
+        Ok(user) => user,
+        Err(e) => {
+            http.app.metrics.count_request("invalid_url", "error");
+            return coord_error(e.into());
+        }
+    };
+    let url = format!("{}{}", http.app.public_url, request.uri().path());
+    let mut method = None;
+    let mut is_initialize = false;
+    if request.method() == Method::POST {
+        let (parts, body) = request.into_parts();
+        let bytes: Bytes = match Limited::new(body, MAX_BODY_BYTES).collect().await {
+            Ok(collected) => collected.to_bytes(),
+            Err(e) => {
+                http.app.metrics.count_request("oversized", "error");
+                let too_large = e
+                    .downcast_ref::<http_body_util::LengthLimitError>()
+                    .is_some();
+                return if too_large {
+                    jsonrpc_error(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        Value::Null,
+                        -32600,
+                        format!(
+                            "request body exceeds {MAX_BODY_BYTES} bytes; a coordination call needs far less"
+                        ),
+                    )
+                } else {
+                    jsonrpc_error(
+                        StatusCode::BAD_REQUEST,
+                        Value::Null,
+                        -32600,
+                        "could not read the request body",
+                    )
+                };
+            }
+        };
+        match check_message(&bytes) {
+            Ok(message) => method = message.method,
+            Err(response) => {
+                http.app.metrics.count_request("malformed", "error");
+                return *response;
+            }
+        }
+        is_initialize = method.as_deref() == Some("initialize");
+        request = Request::from_parts(parts, Body::from(bytes));
+    }
+    let label = metric_method(&method, request.method());
+    if let Err(response) = register(&http, &client, &user, url).await {
+        http.app.metrics.count_request(label, "refused");
+        return response;
+    }
+    default_accept(&mut request);
+    request.extensions_mut().insert(RouteInfo {
+        client_segment: client,
+        user,
+    });
+    let has_session = request.headers().contains_key("mcp-session-id");
+    let service = if has_session || is_initialize {
+        &http.sessions
+    } else {
+        &http.stateless
+    };
+    let response = service.handle(request).await.map(Body::new);
+    let outcome = if response.status().is_success() {
+        "ok"
+    } else {
+        "error"
+    };
+    http.app.metrics.count_request(label, outcome);
+    response
+}

@@ -1,0 +1,64 @@
+//! HTTP: the MCP endpoint (intake in front of rmcp's Streamable HTTP service),
+//! health and metrics. `app(state)` is the whole router.
+
+mod intake;
+mod ops;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::{any, get};
+use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
+
+use crate::mcp::CoordinatorServer;
+use crate::state::SharedState;
+
+/// Bodies beyond this get 413: a coordination call is a few hundred bytes.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+type Mcp = StreamableHttpService<CoordinatorServer, LocalSessionManager>;
+
+#[derive(Clone)]
+pub(crate) struct HttpState {
+    app: SharedState,
+    /// Legacy clients that `initialize` and then carry `Mcp-Session-Id`.
+    sessions: Mcp,
+    /// Everything else: 2026-07-28 requests, and bare POSTs such as the seed's curl checks.
+    stateless: Mcp,
+    touched: Arc<intake::RecentTouches>,
+}
+
+pub fn app(state: SharedState) -> Router {
+    let factory = {
+        let state = state.clone();
+        move || Ok(CoordinatorServer::new(state.clone()))
+    };
+    let base = StreamableHttpServerConfig::default().with_max_request_body_bytes(MAX_BODY_BYTES);
+    let sessions = StreamableHttpService::new(
+        factory.clone(),
+        Arc::new(LocalSessionManager::default()),
+        base.clone().with_legacy_session_mode(true),
+    );
+    let stateless = StreamableHttpService::new(
+        factory,
+        Arc::new(LocalSessionManager::default()),
+        base.with_legacy_session_mode(false)
+            .with_json_response(true),
+    );
+    let http = HttpState {
+        app: state,
+        sessions,
+        stateless,
+        touched: Arc::default(),
+    };
+    Router::new()
+        .route(
+            "/mcp/v2/{client}/{virtual_user_id}",
+            any(intake::mcp_endpoint),
+        )
+        .route("/health", get(ops::health))
+        .route("/health/detailed", get(ops::health_detailed))
+        .route("/metrics", get(ops::metrics))
+        .with_state(http)
+}

@@ -1,0 +1,62 @@
+//! Liveness, a detailed health report (the seed greps it for "coordination") and Prometheus metrics.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use super::HttpState;
+use crate::mcp::tools;
+use crate::store::SCHEMA_VERSION;
+
+pub async fn health() -> Json<serde_json::Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+pub async fn health_detailed(State(http): State<HttpState>) -> Response {
+    let app = &http.app;
+    let counts = app.store.blocking(|s| s.counts()).await;
+    let (status, database) = match &counts {
+        Ok(_) => (
+            StatusCode::OK,
+            json!({ "status": "ok", "path": app.store.path(), "schema_version": SCHEMA_VERSION }),
+        ),
+        Err(e) => {
+            tracing::error!(error = %e, "health check could not read the database");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                json!({ "status": "unavailable", "path": app.store.path() }),
+            )
+        }
+    };
+    let body = json!({
+        "status": if status == StatusCode::OK { "ok" } else { "degraded" },
+        "version": env!("CARGO_PKG_VERSION"),
+        "uptime_seconds": app.started.elapsed().as_secs(),
+        "database": database,
+        "coordination_tools": tools::registered(),
+        "counts": counts.ok(),
+        "blocked_calls": app.metrics.blocked_total(),
+        "project_root": app.root,
+    });
+    (status, Json(body)).into_response()
+}
+
+pub async fn metrics(State(http): State<HttpState>) -> Response {
+    let app = &http.app;
+    let active = app
+        .store
+        .blocking(|s| s.counts())
+        .await
+        .map(|c| c.active_locks)
+        .unwrap_or(-1);
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        app.metrics.render(active, app.started.elapsed()),
+    )
+        .into_response()
+}

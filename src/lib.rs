@@ -1,0 +1,19 @@
+#![forbid(unsafe_code)]
+//! ccmulti: a local coordinator for several AI coding agents in one repository.
+//!
+//! Layers, outermost first: `cli` (the binary's commands), `http` (axum router,
+//! request intake, health and metrics), `mcp` (the MCP server handler and the
+//! coordination tools), `store` (the only module that writes SQL) and `rules`
+//! (plain functions over plain types: lock conflicts, paths, client policy).
+
+pub mod clock;
+pub mod error;
+pub mod http;
+pub mod mcp;
+pub mod metrics;
+pub mod rules;
+pub mod serve;
+pub mod state;
+pub mod store;
+
+pub use error::CoordError;

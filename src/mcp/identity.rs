@@ -1,0 +1,72 @@
+//! Who is calling, decided afresh on every request from every identity signal.
+
+use rmcp::RoleServer;
+use rmcp::service::RequestContext;
+
+use crate::error::CoordError;
+use crate::rules::clients::{ClientVerdict, IdentitySignals, ToolName, classify, entitled_tools};
+use crate::rules::virtual_user::{SessionAgent, VirtualUser};
+
+/// What the HTTP intake learned from the URL; carried in the request's extensions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteInfo {
+    /// The `{client}` path segment.
+    pub client_segment: String,
+    pub user: VirtualUser,
+}
+
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub user: VirtualUser,
+    pub verdict: ClientVerdict,
+}
+
+impl Caller {
+    pub fn from_context(context: &RequestContext<RoleServer>) -> Result<Self, CoordError> {
+        let parts = context.extensions.get::<http::request::Parts>();
+        let route = parts
+            .and_then(|p| p.extensions.get::<RouteInfo>())
+            .ok_or_else(|| {
+                CoordError::InvalidParams(
+                    "request did not arrive on /mcp/v2/{client}/{virtual_user_id}".into(),
+                )
+            })?;
+        let headers = parts.map(|p| &p.headers);
+        let x_client_names = headers
+            .map(|h| {
+                h.get_all("x-client-name")
+                    .iter()
+                    .filter_map(|v| v.to_str().ok())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let user_agent = headers
+            .and_then(|h| h.get(http::header::USER_AGENT))
+            .and_then(|v| v.to_str().ok());
+        let client_info = context.client_info();
+        let verdict = classify(&IdentitySignals {
+            path_client: &route.client_segment,
+            x_client_names,
+            client_info_name: client_info.as_ref().map(|i| i.name.as_str()),
+            user_agent,
+        });
+        Ok(Self {
+            user: route.user.clone(),
+            verdict,
+        })
+    }
+
+    pub fn entitled(&self) -> &'static [ToolName] {
+        entitled_tools(&self.verdict, &self.user)
+    }
+
+    /// The session and agent, for tools that only make sense inside a session.
+    pub fn session(&self) -> Result<&SessionAgent, CoordError> {
+        self.user.session.as_ref().ok_or_else(|| {
+            CoordError::InvalidParams(
+                "this tool needs a session URL: /mcp/v2/claude/{user}__session__{session}__{agent}"
+                    .into(),
+            )
+        })
+    }
+}

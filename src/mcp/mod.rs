@@ -1,0 +1,9 @@
+//! MCP: the server handler rmcp drives, who is calling, and the coordination tools.
+
+pub mod args;
+pub mod identity;
+pub mod server;
+pub mod tools;
+
+pub use identity::RouteInfo;
+pub use server::CoordinatorServer;

@@ -1,0 +1,120 @@
+//! The coordination tools: their definitions (schemas, annotations) and dispatch.
+//! The planner's tools arrive in their own change and are not listed until then.
+
+mod claim;
+mod progress;
+mod release;
+mod status;
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use rmcp::model::{CallToolResult, JsonObject, Tool, ToolAnnotations};
+use serde_json::{Value, json};
+
+use super::identity::Caller;
+use crate::error::CoordError;
+use crate::rules::clients::ToolName;
+use crate::rules::paths;
+use crate::state::AppState;
+
+fn object(v: Value) -> Arc<JsonObject> {
+    match v {
+        Value::Object(map) => Arc::new(map),
+        _ => Arc::new(JsonObject::new()),
+    }
+}
+
+/// Every result carries `success` first; the rest depends on the tool.
+fn output_schema(properties: Value) -> Arc<JsonObject> {
+    let mut props = json!({ "success": { "type": "boolean" }, "message": { "type": "string" } });
+    if let (Some(all), Value::Object(more)) = (props.as_object_mut(), properties) {
+        all.extend(more);
+    }
+    object(json!({ "type": "object", "properties": props, "required": ["success"] }))
+}
+
+/// The tool's definition, or `None` while it is not implemented in this build.
+pub fn definition(name: ToolName) -> Option<Tool> {
+    let (description, input, output, annotations) = match name {
+        ToolName::ClaimFileLock => claim::schema(),
+        ToolName::ReleaseFileLock => release::schema(),
+        ToolName::SyncProgress => progress::schema(),
+        ToolName::CheckAgentStatus => status::schema(),
+        ToolName::AnalyzeTaskConflicts
+        | ToolName::CreateTaskDistribution
+        | ToolName::SetupMultiAgentCoordination => return None,
+    };
+    Some(
+        Tool::new(name.as_str(), description, object(input))
+            .with_raw_output_schema(output)
+            .with_annotations(annotations),
+    )
+}
+
+/// The names this build serves, for `/health/detailed`.
+pub fn registered() -> Vec<&'static str> {
+    ToolName::ALL
+        .into_iter()
+        .filter(|t| definition(*t).is_some())
+        .map(ToolName::as_str)
+        .collect()
+}
+
+pub async fn call(
+    state: &Arc<AppState>,
+    caller: &Caller,
+    tool: ToolName,
+    arguments: &JsonObject,
+) -> Result<CallToolResult, CoordError> {
+    match tool {
+        ToolName::ClaimFileLock => claim::call(state, caller, arguments).await,
+        ToolName::ReleaseFileLock => release::call(state, caller, arguments).await,
+        ToolName::SyncProgress => progress::call(state, caller, arguments).await,
+        ToolName::CheckAgentStatus => status::call(state, caller, arguments).await,
+        other => Err(CoordError::UnknownTool(other.as_str().into())),
+    }
+}
+
+/// The outcome, as `structuredContent` and the same JSON as a text block.
+fn result(value: Value) -> CallToolResult {
+    let failed = value.get("success") == Some(&Value::Bool(false));
+    if failed {
+        CallToolResult::structured_error(value)
+    } else {
+        CallToolResult::structured(value)
+    }
+}
+
+fn normalize_all(
+    state: &AppState,
+    tool: &str,
+    field: &str,
+    raw: &[&str],
+) -> Result<BTreeSet<String>, CoordError> {
+    raw.iter()
+        .map(|p| {
+            paths::normalize(&state.root, p)
+                .map_err(|e| CoordError::InvalidParams(format!("{tool}: {field}: {e}")))
+        })
+        .collect()
+}
+
+fn annotations(
+    title: &str,
+    read_only: bool,
+    destructive: bool,
+    idempotent: bool,
+) -> ToolAnnotations {
+    ToolAnnotations::with_title(title)
+        .read_only(read_only)
+        .destructive(destructive)
+        .idempotent(idempotent)
+        .open_world(false)
+}
+
+fn iso(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .unwrap_or_default()
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}

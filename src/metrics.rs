@@ -1,0 +1,146 @@
+//! Prometheus text metrics, kept in memory: requests by method and outcome,
+//! tool latency, conflicts and blocked calls. Label values come from closed sets.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+const LATENCY_BUCKETS_S: [f64; 11] = [
+    0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.1, 0.5, 2.0,
+];
+
+#[derive(Debug, Default)]
+struct Histogram {
+    buckets: [u64; LATENCY_BUCKETS_S.len()],
+    count: u64,
+    sum_s: f64,
+}
+
+#[derive(Debug, Default)]
+pub struct Metrics {
+    requests: Mutex<BTreeMap<(&'static str, &'static str), u64>>,
+    tool_latency: Mutex<BTreeMap<&'static str, Histogram>>,
+    blocked: Mutex<BTreeMap<String, u64>>,
+    conflicts: AtomicU64,
+}
+
+impl Metrics {
+    pub fn count_request(&self, method: &'static str, outcome: &'static str) {
+        if let Ok(mut m) = self.requests.lock() {
+            *m.entry((method, outcome)).or_default() += 1;
+        }
+    }
+
+    pub fn observe_tool(&self, tool: &'static str, elapsed: Duration) {
+        let s = elapsed.as_secs_f64();
+        if let Ok(mut m) = self.tool_latency.lock() {
+            let h = m.entry(tool).or_default();
+            h.count += 1;
+            h.sum_s += s;
+            for (bucket, le) in h.buckets.iter_mut().zip(LATENCY_BUCKETS_S) {
+                if s <= le {
+                    *bucket += 1;
+                }
+            }
+        }
+    }
+
+    pub fn count_conflict(&self) {
+        self.conflicts.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// `client` is a verdict label; unknown names are folded to bound the label set.
+    pub fn count_blocked(&self, client: &str) {
+        if let Ok(mut m) = self.blocked.lock() {
+            let key = if m.len() < 32 || m.contains_key(client) {
+                client
+            } else {
+                "other"
+            };
+            *m.entry(key.to_owned()).or_default() += 1;
+        }
+    }
+
+    pub fn blocked_total(&self) -> u64 {
+        self.blocked.lock().map(|m| m.values().sum()).unwrap_or(0)
+    }
+
+    pub fn render(&self, active_locks: i64, uptime: Duration) -> String {
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "# HELP ccmulti_requests_total MCP requests by JSON-RPC method and outcome."
+        );
+        let _ = writeln!(out, "# TYPE ccmulti_requests_total counter");
+        if let Ok(m) = self.requests.lock() {
+            for ((method, outcome), n) in m.iter() {
+                let _ = writeln!(
+                    out,
+                    "ccmulti_requests_total{{method=\"{method}\",outcome=\"{outcome}\"}} {n}"
+                );
+            }
+        }
+        let _ = writeln!(
+            out,
+            "# HELP ccmulti_tool_duration_seconds Coordination tool latency, server side."
+        );
+        let _ = writeln!(out, "# TYPE ccmulti_tool_duration_seconds histogram");
+        if let Ok(m) = self.tool_latency.lock() {
+            for (tool, h) in m.iter() {
+                for (n, le) in h.buckets.iter().zip(LATENCY_BUCKETS_S) {
+                    let _ = writeln!(
+                        out,
+                        "ccmulti_tool_duration_seconds_bucket{{tool=\"{tool}\",le=\"{le}\"}} {n}"
+                    );
+                }
+                let _ = writeln!(
+                    out,
+                    "ccmulti_tool_duration_seconds_bucket{{tool=\"{tool}\",le=\"+Inf\"}} {}",
+                    h.count
+                );
+                let _ = writeln!(
+                    out,
+                    "ccmulti_tool_duration_seconds_sum{{tool=\"{tool}\"}} {}",
+                    h.sum_s
+                );
+                let _ = writeln!(
+                    out,
+                    "ccmulti_tool_duration_seconds_count{{tool=\"{tool}\"}} {}",
+                    h.count
+                );
+            }
+        }
+        let _ = writeln!(out, "# HELP ccmulti_active_locks Live file locks.");
+        let _ = writeln!(out, "# TYPE ccmulti_active_locks gauge");
+        let _ = writeln!(out, "ccmulti_active_locks {active_locks}");
+        let _ = writeln!(
+            out,
+            "# HELP ccmulti_lock_conflicts_total Claims refused because another agent held a path."
+        );
+        let _ = writeln!(out, "# TYPE ccmulti_lock_conflicts_total counter");
+        let _ = writeln!(
+            out,
+            "ccmulti_lock_conflicts_total {}",
+            self.conflicts.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP ccmulti_blocked_calls_total Coordination tool calls refused to clients that are not Claude Code."
+        );
+        let _ = writeln!(out, "# TYPE ccmulti_blocked_calls_total counter");
+        if let Ok(m) = self.blocked.lock() {
+            for (client, n) in m.iter() {
+                let _ = writeln!(
+                    out,
+                    "ccmulti_blocked_calls_total{{client=\"{client}\"}} {n}"
+                );
+            }
+        }
+        let _ = writeln!(out, "# HELP ccmulti_uptime_seconds Seconds since start.");
+        let _ = writeln!(out, "# TYPE ccmulti_uptime_seconds gauge");
+        let _ = writeln!(out, "ccmulti_uptime_seconds {}", uptime.as_secs());
+        out
+    }
+}

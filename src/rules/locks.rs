@@ -1,0 +1,335 @@
+//! Who may hold which lock: shared `read`, exclusive `write` and `delete`,
+//! all-or-nothing claims, renewal on re-claim, leases never cut short.
+
+use std::collections::BTreeSet;
+
+use crate::clock::Millis;
+
+pub const MIN_DURATION_MINUTES: i64 = 1;
+pub const MAX_DURATION_MINUTES: i64 = 60;
+pub const DEFAULT_DURATION_MINUTES: i64 = 15;
+/// Enough for any real edit; a claim of thousands of paths is a mistake, not a plan.
+pub const MAX_PATHS_PER_CALL: usize = 100;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Operation {
+    Read,
+    Write,
+    Delete,
+}
+
+impl Operation {
+    pub const ACCEPTED: &'static str = "read, write or delete";
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "read" => Some(Self::Read),
+            "write" => Some(Self::Write),
+            "delete" => Some(Self::Delete),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Read => "read",
+            Self::Write => "write",
+            Self::Delete => "delete",
+        }
+    }
+
+    pub fn is_shared(self) -> bool {
+        self == Self::Read
+    }
+}
+
+/// A lock row as the rules see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeldLock {
+    pub lock_id: String,
+    pub agent_id: String,
+    pub path: String,
+    pub operation: Operation,
+    pub expires_at_ms: Millis,
+    pub fencing_token: i64,
+}
+
+impl HeldLock {
+    /// An expired lock stops counting at once, before any sweep removes it.
+    pub fn is_live(&self, now: Millis) -> bool {
+        self.expires_at_ms > now
+    }
+
+    pub fn seconds_left(&self, now: Millis) -> i64 {
+        seconds_until(now, self.expires_at_ms)
+    }
+}
+
+pub fn seconds_until(now: Millis, deadline: Millis) -> i64 {
+    ((deadline - now).max(0) as u64).div_ceil(1000) as i64
+}
+
+/// One step of a granted claim.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClaimStep {
+    Grant {
+        path: String,
+        expires_at_ms: Millis,
+    },
+    Renew {
+        lock_id: String,
+        path: String,
+        expires_at_ms: Millis,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Conflict {
+    pub path: String,
+    pub holder: String,
+    pub operation: Operation,
+    pub seconds_left: i64,
+}
+
+/// Plans a claim of `paths` (already normalised and deduplicated) by `agent`.
+/// `held` are the session's locks on those paths; expired ones are ignored.
+/// Either every path is granted or renewed, or nothing is and every conflict is named.
+pub fn plan_claim(
+    now: Millis,
+    agent: &str,
+    operation: Operation,
+    paths: &BTreeSet<String>,
+    duration_minutes: i64,
+    held: &[HeldLock],
+) -> Result<Vec<ClaimStep>, Vec<Conflict>> {
+    let wanted_until = now + duration_minutes * 60_000;
+    let mut steps = Vec::with_capacity(paths.len());
+    let mut conflicts = Vec::new();
+    for path in paths {
+        let live = held.iter().filter(|l| &l.path == path && l.is_live(now));
+        let mut own = None;
+        for lock in live {
+            if lock.agent_id == agent {
+                own = Some(lock);
+            } else if !(operation.is_shared() && lock.operation.is_shared()) {
+                conflicts.push(Conflict {
+                    path: path.clone(),
+                    holder: lock.agent_id.clone(),
+                    operation: lock.operation,
+                    seconds_left: lock.seconds_left(now),
+                });
+            }
+        }
+        steps.push(match own {
+            // A renewal never shortens a lease the holder was already promised.
+            Some(lock) => ClaimStep::Renew {
+                lock_id: lock.lock_id.clone(),
+                path: path.clone(),
+                expires_at_ms: wanted_until.max(lock.expires_at_ms),
+            },
+            None => ClaimStep::Grant {
+                path: path.clone(),
+                expires_at_ms: wanted_until,
+            },
+        });
+    }
+    if conflicts.is_empty() {
+        Ok(steps)
+    } else {
+        Err(conflicts)
+    }
+}
+
+/// What a release asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReleaseScope {
+    All,
+    Paths(BTreeSet<String>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ReleasePlan {
+    /// Lock ids to delete, with their paths.
+    pub release: Vec<HeldLock>,
+    /// Requested paths the caller does not hold (free, expired, or another agent's).
+    pub not_held: Vec<String>,
+}
+
+/// An agent releases only its own live locks; anything else is reported, not touched.
+pub fn plan_release(
+    now: Millis,
+    agent: &str,
+    scope: &ReleaseScope,
+    held: &[HeldLock],
+) -> ReleasePlan {
+    let own = |l: &&HeldLock| l.agent_id == agent && l.is_live(now);
+    match scope {
+        ReleaseScope::All => ReleasePlan {
+            release: held.iter().filter(own).cloned().collect(),
+            not_held: Vec::new(),
+        },
+        ReleaseScope::Paths(paths) => {
+            let mut plan = ReleasePlan::default();
+            for path in paths {
+                match held.iter().filter(own).find(|l| &l.path == path) {
+                    Some(lock) => plan.release.push(lock.clone()),
+                    None => plan.not_held.push(path.clone()),
+                }
+            }
+            plan
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: Millis = 1_700_000_000_000;
+
+    fn lock(agent: &str, path: &str, operation: Operation, expires_in_s: i64) -> HeldLock {
+        HeldLock {
+            lock_id: format!("{agent}:{path}"),
+            agent_id: agent.into(),
+            path: path.into(),
+            operation,
+            expires_at_ms: NOW + expires_in_s * 1000,
+            fencing_token: 1,
+        }
+    }
+
+    fn paths(list: &[&str]) -> BTreeSet<String> {
+        list.iter().map(|p| p.to_string()).collect()
+    }
+
+    #[test]
+    fn a_free_path_is_granted_for_the_duration() {
+        let steps = plan_claim(NOW, "a", Operation::Write, &paths(&["x"]), 15, &[]).unwrap();
+        assert_eq!(
+            steps,
+            vec![ClaimStep::Grant {
+                path: "x".into(),
+                expires_at_ms: NOW + 15 * 60_000
+            }]
+        );
+    }
+
+    #[test]
+    fn exclusive_locks_conflict_and_name_the_holder() {
+        for (held_op, wanted) in [
+            (Operation::Write, Operation::Write),
+            (Operation::Write, Operation::Read),
+            (Operation::Read, Operation::Write),
+            (Operation::Delete, Operation::Read),
+            (Operation::Read, Operation::Delete),
+        ] {
+            let held = [lock("b", "x", held_op, 90)];
+            let conflicts = plan_claim(NOW, "a", wanted, &paths(&["x"]), 15, &held).unwrap_err();
+            assert_eq!(
+                conflicts,
+                vec![Conflict {
+                    path: "x".into(),
+                    holder: "b".into(),
+                    operation: held_op,
+                    seconds_left: 90
+                }]
+            );
+        }
+    }
+
+    #[test]
+    fn readers_share() {
+        let held = [
+            lock("b", "x", Operation::Read, 90),
+            lock("c", "x", Operation::Read, 30),
+        ];
+        assert!(plan_claim(NOW, "a", Operation::Read, &paths(&["x"]), 5, &held).is_ok());
+    }
+
+    #[test]
+    fn a_claim_is_all_or_nothing() {
+        let held = [lock("b", "y", Operation::Write, 10)];
+        let conflicts = plan_claim(
+            NOW,
+            "a",
+            Operation::Write,
+            &paths(&["x", "y", "z"]),
+            5,
+            &held,
+        )
+        .unwrap_err();
+        assert_eq!(conflicts.len(), 1);
+        assert_eq!(conflicts[0].path, "y");
+    }
+
+    #[test]
+    fn reclaiming_renews_and_never_shortens() {
+        let held = [lock("a", "x", Operation::Write, 30 * 60)];
+        let steps = plan_claim(NOW, "a", Operation::Write, &paths(&["x"]), 5, &held).unwrap();
+        assert_eq!(
+            steps,
+            vec![ClaimStep::Renew {
+                lock_id: "a:x".into(),
+                path: "x".into(),
+                expires_at_ms: NOW + 30 * 60_000
+            }]
+        );
+        let steps = plan_claim(NOW, "a", Operation::Write, &paths(&["x"]), 60, &held).unwrap();
+        assert!(
+            matches!(&steps[0], ClaimStep::Renew { expires_at_ms, .. } if *expires_at_ms == NOW + 60 * 60_000)
+        );
+    }
+
+    #[test]
+    fn upgrading_a_shared_read_waits_for_the_other_readers() {
+        let held = [
+            lock("a", "x", Operation::Read, 60),
+            lock("b", "x", Operation::Read, 60),
+        ];
+        let conflicts =
+            plan_claim(NOW, "a", Operation::Write, &paths(&["x"]), 5, &held).unwrap_err();
+        assert_eq!(conflicts[0].holder, "b");
+        let alone = [lock("a", "x", Operation::Read, 60)];
+        assert!(plan_claim(NOW, "a", Operation::Write, &paths(&["x"]), 5, &alone).is_ok());
+    }
+
+    #[test]
+    fn expired_locks_stop_counting_at_once() {
+        let held = [lock("b", "x", Operation::Write, 0)];
+        let steps = plan_claim(NOW, "a", Operation::Write, &paths(&["x"]), 5, &held).unwrap();
+        assert!(matches!(steps[0], ClaimStep::Grant { .. }));
+    }
+
+    #[test]
+    fn seconds_left_rounds_up_and_never_goes_negative() {
+        assert_eq!(seconds_until(NOW, NOW + 1), 1);
+        assert_eq!(seconds_until(NOW, NOW + 1000), 1);
+        assert_eq!(seconds_until(NOW, NOW + 1001), 2);
+        assert_eq!(seconds_until(NOW, NOW - 5000), 0);
+    }
+
+    #[test]
+    fn release_touches_only_own_live_locks() {
+        let held = [
+            lock("a", "x", Operation::Write, 60),
+            lock("b", "y", Operation::Write, 60),
+            lock("a", "z", Operation::Write, 0),
+        ];
+        let plan = plan_release(
+            NOW,
+            "a",
+            &ReleaseScope::Paths(paths(&["x", "y", "z", "w"])),
+            &held,
+        );
+        assert_eq!(
+            plan.release
+                .iter()
+                .map(|l| l.path.as_str())
+                .collect::<Vec<_>>(),
+            ["x"]
+        );
+        assert_eq!(plan.not_held, ["w", "y", "z"]);
+        let all = plan_release(NOW, "a", &ReleaseScope::All, &held);
+        assert_eq!(all.release.len(), 1);
+    }
+}

@@ -1,0 +1,10 @@
+//! Coordination rules: plain functions over plain types, the clock passed in.
+//! Nothing here does I/O, so every rule is unit-tested without a database.
+
+pub mod clients;
+pub mod locks;
+pub mod paths;
+pub mod progress;
+pub mod virtual_user;
+
+pub use ccmulti_ui::model::Activity;

@@ -1,0 +1,39 @@
+//! Running the coordinator: the HTTP listener and the expiry sweeper.
+
+use std::future::Future;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+
+use crate::state::SharedState;
+
+const SWEEP_EVERY: Duration = Duration::from_secs(1);
+
+/// Serves until `shutdown` resolves. Expired locks already stop counting at
+/// once; the sweeper only removes them and records their expiry events.
+pub async fn serve(
+    listener: TcpListener,
+    state: SharedState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let sweeper = tokio::spawn(sweep_forever(state.clone()));
+    let app = crate::http::app(state);
+    let served = axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await;
+    sweeper.abort();
+    served
+}
+
+async fn sweep_forever(state: SharedState) {
+    let mut tick = tokio::time::interval(SWEEP_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match state.store.blocking(|s| s.sweep_expired()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(expired = n, "swept expired locks"),
+            Err(e) => tracing::error!(error = %e, "expiry sweep failed"),
+        }
+    }
+}

@@ -1,0 +1,339 @@
+//! Lock transactions. Each claim, release and sweep is one `BEGIN IMMEDIATE`
+//! transaction on the single write connection: the check and the insert cannot
+//! interleave with another claim (the seed's check-then-insert race).
+
+use std::collections::BTreeSet;
+
+use rusqlite::{Connection, Row, params};
+
+use super::events::{self, EventKind, NewEvent};
+use super::{Result, Store, time};
+use crate::clock::Millis;
+use crate::rules::locks::{
+    ClaimStep, Conflict, HeldLock, Operation, ReleaseScope, plan_claim, plan_release,
+};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GrantedLock {
+    pub lock_id: String,
+    pub path: String,
+    pub operation: Operation,
+    pub expires_at_ms: Millis,
+    pub fencing_token: i64,
+    pub renewed: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClaimOutcome {
+    Granted(Vec<GrantedLock>),
+    Conflicted(Vec<Conflict>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ReleaseOutcome {
+    pub released: Vec<HeldLock>,
+    pub not_held: Vec<String>,
+}
+
+/// Which locks a person releases by hand.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ForceSelector {
+    LockId(String),
+    Path {
+        session_id: Option<String>,
+        path: String,
+    },
+    Agent {
+        session_id: Option<String>,
+        agent_id: String,
+    },
+}
+
+const LOCK_COLUMNS: &str = "id, agent_id, file_path, operation, expires_at, fencing_token";
+
+fn held_from_row(row: &Row<'_>) -> rusqlite::Result<(HeldLock, String)> {
+    let op: String = row.get(3)?;
+    let expires: String = row.get(4)?;
+    Ok((
+        HeldLock {
+            lock_id: row.get(0)?,
+            agent_id: row.get(1)?,
+            path: row.get(2)?,
+            operation: Operation::parse(&op).unwrap_or(Operation::Write),
+            expires_at_ms: 0,
+            fencing_token: row.get(5)?,
+        },
+        expires,
+    ))
+}
+
+fn collect_held(
+    rows: impl Iterator<Item = rusqlite::Result<(HeldLock, String)>>,
+) -> Result<Vec<HeldLock>> {
+    rows.map(|r| {
+        let (mut lock, expires) = r?;
+        lock.expires_at_ms = time::from_text(&expires)?;
+        Ok(lock)
+    })
+    .collect()
+}
+
+fn locks_on_paths(
+    conn: &Connection,
+    session: &str,
+    paths: &BTreeSet<String>,
+) -> Result<Vec<HeldLock>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {LOCK_COLUMNS} FROM file_locks WHERE session_id = ?1 AND file_path = ?2"
+    ))?;
+    let mut all = Vec::new();
+    for path in paths {
+        all.extend(collect_held(
+            stmt.query_map(params![session, path], held_from_row)?,
+        )?);
+    }
+    Ok(all)
+}
+
+/// Locks with their session ids; `sql` selects LOCK_COLUMNS then session_id.
+fn sessioned_locks(
+    conn: &Connection,
+    sql: &str,
+    args: impl rusqlite::Params,
+) -> Result<Vec<(String, HeldLock)>> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let rows = stmt.query_map(args, |row| {
+        Ok((row.get::<_, String>(6)?, held_from_row(row)?))
+    })?;
+    rows.map(|r| {
+        let (session, (mut lock, expires)) = r?;
+        lock.expires_at_ms = time::from_text(&expires)?;
+        Ok((session, lock))
+    })
+    .collect()
+}
+
+fn next_fencing_token(conn: &Connection) -> Result<i64> {
+    Ok(conn
+        .prepare_cached("UPDATE fencing_counter SET last_token = last_token + 1 WHERE id = 1 RETURNING last_token")?
+        .query_row([], |r| r.get(0))?)
+}
+
+fn delete_lock(conn: &Connection, lock_id: &str) -> Result<()> {
+    conn.prepare_cached("DELETE FROM file_locks WHERE id = ?1")?
+        .execute([lock_id])?;
+    Ok(())
+}
+
+/// Removes expired rows among `locks`, with one `expired` event each.
+fn expire(conn: &Connection, now: Millis, session: &str, locks: &[HeldLock]) -> Result<()> {
+    for lock in locks.iter().filter(|l| !l.is_live(now)) {
+        delete_lock(conn, &lock.lock_id)?;
+        events::record(
+            conn,
+            now,
+            EventKind::Expired,
+            lock_event(session, lock, None),
+        )?;
+    }
+    Ok(())
+}
+
+fn lock_event<'a>(session: &'a str, lock: &'a HeldLock, detail: Option<String>) -> NewEvent<'a> {
+    NewEvent {
+        session_id: Some(session),
+        agent_id: Some(&lock.agent_id),
+        file_path: Some(&lock.path),
+        operation: Some(lock.operation.as_str()),
+        fencing_token: Some(lock.fencing_token),
+        detail,
+    }
+}
+
+impl Store {
+    /// Claims every path or none. `paths` are normalised and deduplicated.
+    pub fn claim(
+        &self,
+        session: &str,
+        agent: &str,
+        operation: Operation,
+        paths: &BTreeSet<String>,
+        duration_minutes: i64,
+    ) -> Result<ClaimOutcome> {
+        let now = self.now_ms();
+        self.write(|tx| {
+            let held = locks_on_paths(tx, session, paths)?;
+            expire(tx, now, session, &held)?;
+            let steps = match plan_claim(now, agent, operation, paths, duration_minutes, &held) {
+                Ok(steps) => steps,
+                Err(conflicts) => {
+                    for c in &conflicts {
+                        events::record(tx, now, EventKind::Conflict, NewEvent {
+                            session_id: Some(session),
+                            agent_id: Some(agent),
+                            file_path: Some(&c.path),
+                            operation: Some(operation.as_str()),
+                            fencing_token: None,
+                            detail: Some(format!(
+                                "held by {} for {} ({}s left)",
+                                c.holder,
+                                c.operation.as_str(),
+                                c.seconds_left
+                            )),
+                        })?;
+                    }
+                    return Ok(ClaimOutcome::Conflicted(conflicts));
+                }
+            };
+            let mut granted = Vec::with_capacity(steps.len());
+            for step in steps {
+                let lock = match step {
+                    ClaimStep::Grant { path, expires_at_ms } => {
+                        let token = next_fencing_token(tx)?;
+                        let lock_id = uuid::Uuid::new_v4().to_string();
+                        tx.prepare_cached(
+                            "INSERT INTO file_locks
+                               (id, session_id, agent_id, file_path, operation, expires_at, created_at, fencing_token)
+                             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                        )?
+                        .execute(params![
+                            lock_id,
+                            session,
+                            agent,
+                            path,
+                            operation.as_str(),
+                            time::to_text(expires_at_ms),
+                            time::to_text(now),
+                            token
+                        ])?;
+                        GrantedLock { lock_id, path, operation, expires_at_ms, fencing_token: token, renewed: false }
+                    }
+                    ClaimStep::Renew { lock_id, path, expires_at_ms } => {
+                        let token: i64 = tx
+                            .prepare_cached(
+                                "UPDATE file_locks SET expires_at = ?2, operation = ?3 WHERE id = ?1 RETURNING fencing_token",
+                            )?
+                            .query_row(
+                                params![lock_id, time::to_text(expires_at_ms), operation.as_str()],
+                                |r| r.get(0),
+                            )?;
+                        GrantedLock { lock_id, path, operation, expires_at_ms, fencing_token: token, renewed: true }
+                    }
+                };
+                let kind = if lock.renewed { EventKind::Renewed } else { EventKind::Granted };
+                events::record(tx, now, kind, NewEvent {
+                    session_id: Some(session),
+                    agent_id: Some(agent),
+                    file_path: Some(&lock.path),
+                    operation: Some(operation.as_str()),
+                    fencing_token: Some(lock.fencing_token),
+                    detail: Some(format!("until {}", time::to_text(lock.expires_at_ms))),
+                })?;
+                granted.push(lock);
+            }
+            Ok(ClaimOutcome::Granted(granted))
+        })
+    }
+
+    /// Releases the caller's own live locks; reports what it does not hold.
+    pub fn release(
+        &self,
+        session: &str,
+        agent: &str,
+        scope: &ReleaseScope,
+    ) -> Result<ReleaseOutcome> {
+        let now = self.now_ms();
+        self.write(|tx| {
+            let held = match scope {
+                ReleaseScope::All => collect_held(
+                    tx.prepare_cached(&format!(
+                        "SELECT {LOCK_COLUMNS} FROM file_locks WHERE session_id = ?1 AND agent_id = ?2"
+                    ))?
+                    .query_map(params![session, agent], held_from_row)?,
+                )?,
+                ReleaseScope::Paths(paths) => locks_on_paths(tx, session, paths)?,
+            };
+            expire(tx, now, session, &held)?;
+            let plan = plan_release(now, agent, scope, &held);
+            for lock in &plan.release {
+                delete_lock(tx, &lock.lock_id)?;
+                events::record(tx, now, EventKind::Released, lock_event(session, lock, None))?;
+            }
+            Ok(ReleaseOutcome { released: plan.release, not_held: plan.not_held })
+        })
+    }
+
+    /// A person releases locks by hand; each is recorded as a forced release by `by`.
+    /// Returns the released locks with their session ids.
+    pub fn force_release(
+        &self,
+        selector: &ForceSelector,
+        by: &str,
+    ) -> Result<Vec<(String, HeldLock)>> {
+        let now = self.now_ms();
+        self.write(|tx| {
+            let (sql, args): (String, Vec<String>) = match selector {
+                ForceSelector::LockId(id) => ("id = ?1".into(), vec![id.clone()]),
+                ForceSelector::Path { session_id, path } => match session_id {
+                    Some(s) => ("file_path = ?1 AND session_id = ?2".into(), vec![path.clone(), s.clone()]),
+                    None => ("file_path = ?1".into(), vec![path.clone()]),
+                },
+                ForceSelector::Agent { session_id, agent_id } => match session_id {
+                    Some(s) => ("agent_id = ?1 AND session_id = ?2".into(), vec![agent_id.clone(), s.clone()]),
+                    None => ("agent_id = ?1".into(), vec![agent_id.clone()]),
+                },
+            };
+            let rows = sessioned_locks(tx, &format!("SELECT {LOCK_COLUMNS}, session_id FROM file_locks WHERE {sql} ORDER BY file_path"), rusqlite::params_from_iter(args.iter()))?;
+            let mut released = Vec::with_capacity(rows.len());
+            for (session, lock) in rows {
+                delete_lock(tx, &lock.lock_id)?;
+                let kind = if lock.is_live(now) { EventKind::ForcedRelease } else { EventKind::Expired };
+                events::record(tx, now, kind, lock_event(&session, &lock, Some(format!("released by {by}"))))?;
+                released.push((session, lock));
+            }
+            Ok(released)
+        })
+    }
+
+    /// Deletes every expired lock, one `expired` event each. Returns how many.
+    pub fn sweep_expired(&self) -> Result<usize> {
+        let now = self.now_ms();
+        let now_text = time::to_text(now);
+        // A read first, so an idle coordinator takes no write lock every second.
+        let any: bool =
+            self.read(|c| {
+                Ok(c.prepare_cached(
+                    "SELECT EXISTS (SELECT 1 FROM file_locks WHERE expires_at <= ?1)",
+                )?
+                .query_row([&now_text], |r| r.get(0))?)
+            })?;
+        if !any {
+            return Ok(0);
+        }
+        self.write(|tx| {
+            let rows = sessioned_locks(
+                tx,
+                &format!(
+                    "SELECT {LOCK_COLUMNS}, session_id FROM file_locks WHERE expires_at <= ?1"
+                ),
+                [&now_text],
+            )?;
+            let mut by_session: Vec<(String, Vec<HeldLock>)> = Vec::new();
+            for (session, lock) in rows {
+                match by_session.iter_mut().find(|(s, _)| *s == session) {
+                    Some((_, locks)) => locks.push(lock),
+                    None => by_session.push((session, vec![lock])),
+                }
+            }
+            let mut count = 0;
+            for (session, locks) in &by_session {
+                expire(tx, now, session, locks)?;
+                count += locks.len();
+            }
+            Ok(count)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;

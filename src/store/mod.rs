@@ -1,0 +1,214 @@
+//! The only module that writes SQL. One write connection (every write
+//! transaction `BEGIN IMMEDIATE`), reads from a small r2d2 pool, WAL set once
+//! before the pool is built. Blocking: async callers go through [`Store::blocking`].
+
+mod agents;
+mod events;
+mod locks;
+mod progress;
+mod read;
+mod time;
+mod verify;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use r2d2_sqlite::SqliteConnectionManager;
+use rusqlite::{Connection, Transaction, TransactionBehavior};
+
+pub use events::EventKind;
+pub use locks::{ClaimOutcome, ForceSelector, GrantedLock, ReleaseOutcome};
+pub use progress::ProgressUpdate;
+pub use read::SessionView;
+pub use verify::Verification;
+
+use crate::clock::SharedClock;
+
+pub const SCHEMA: &str = include_str!("../../schema.sql");
+pub const SCHEMA_VERSION: i64 = 1;
+const READ_POOL_SIZE: u32 = 4;
+const BUSY_TIMEOUT_MS: u64 = 5_000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("database pool: {0}")]
+    Pool(#[from] r2d2::Error),
+    #[error("database file {path}: {source}")]
+    File {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "database schema version {found} is newer than this ccmulti ({SCHEMA_VERSION}); upgrade ccmulti"
+    )]
+    NewerSchema { found: i64 },
+    #[error("session {session:?} belongs to another user")]
+    SessionOwnedByOther { session: String },
+    #[error("the write connection was poisoned by a panic")]
+    Poisoned,
+    #[error("a blocking database task failed: {0}")]
+    Join(String),
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// How much of a commit survives what. `Normal` survives a process crash
+/// (the WAL is in the OS's hands at commit); `Full` also survives power loss.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Durability {
+    #[default]
+    Normal,
+    Full,
+}
+
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    readers: r2d2::Pool<SqliteConnectionManager>,
+    clock: SharedClock,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("path", &self.inner.path)
+            .finish()
+    }
+}
+
+fn configure(conn: &Connection, durability: Durability) -> rusqlite::Result<()> {
+    conn.busy_timeout(std::time::Duration::from_millis(BUSY_TIMEOUT_MS))?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.pragma_update(
+        None,
+        "synchronous",
+        match durability {
+            Durability::Normal => "NORMAL",
+            Durability::Full => "FULL",
+        },
+    )?;
+    Ok(())
+}
+
+impl Store {
+    /// Opens (creating if needed, readable by its owner only) and migrates the database.
+    pub fn open(path: &Path, clock: SharedClock, durability: Durability) -> Result<Self> {
+        create_private_file(path)?;
+        let writer = Connection::open(path)?;
+        configure(&writer, durability)?;
+        // WAL is a property of the file: set once, before any reader exists.
+        writer.pragma_update(None, "journal_mode", "WAL")?;
+        let found: i64 = writer.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if found > SCHEMA_VERSION {
+            return Err(StoreError::NewerSchema { found });
+        }
+        writer.execute_batch(SCHEMA)?;
+        let manager =
+            SqliteConnectionManager::file(path).with_init(move |c| configure(c, durability));
+        let readers = r2d2::Pool::builder()
+            .max_size(READ_POOL_SIZE)
+            .min_idle(Some(1))
+            .build(manager)?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                path: path.to_owned(),
+                writer: Mutex::new(writer),
+                readers,
+                clock,
+            }),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    pub fn now_ms(&self) -> i64 {
+        self.inner.clock.now_ms()
+    }
+
+    /// Runs a store call off the async runtime.
+    pub async fn blocking<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Store) -> Result<T> + Send + 'static,
+    {
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || f(&store))
+            .await
+            .map_err(|e| StoreError::Join(e.to_string()))?
+    }
+
+    fn writer(&self) -> Result<MutexGuard<'_, Connection>> {
+        self.inner.writer.lock().map_err(|_| StoreError::Poisoned)
+    }
+
+    /// Runs `f` in one `BEGIN IMMEDIATE` transaction, committed if it returns Ok.
+    fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+        let mut conn = self.writer()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let value = f(&tx)?;
+        tx.commit()?;
+        Ok(value)
+    }
+
+    fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let conn = self.inner.readers.get()?;
+        f(&conn)
+    }
+}
+
+#[cfg(unix)]
+fn create_private_file(path: &Path) -> Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file_error = |source| StoreError::File {
+        path: path.to_owned(),
+        source,
+    };
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(file_error)?;
+    }
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(file_error)?;
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn create_private_file(path: &Path) -> Result<()> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(|source| StoreError::File {
+            path: path.to_owned(),
+            source,
+        })?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+pub(crate) mod test_support {
+    use super::*;
+    use crate::clock::ManualClock;
+
+    pub const T0: i64 = 1_790_000_000_000;
+
+    pub fn open_temp() -> (tempfile::TempDir, Store, Arc<ManualClock>) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let clock = ManualClock::starting_at(T0);
+        let store = Store::open(&dir.path().join("c.db"), clock.clone(), Durability::Normal)
+            .expect("open store");
+        (dir, store, clock)
+    }
+}

@@ -1,0 +1,229 @@
+//! Reads for agents (`check_agent_status`), people (`ccmulti status`) and the dashboard.
+
+use ccmulti_ui::model::{AgentRow, EventRow, LockRow, SessionRow, Snapshot, TaskRow};
+use rusqlite::{Connection, Row, params};
+
+use super::{Result, Store, time};
+
+/// One session as its agents see it: live locks only.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionView {
+    pub now_ms: i64,
+    pub agents: Vec<AgentRow>,
+    pub locks: Vec<LockRow>,
+    pub tasks: Vec<TaskRow>,
+}
+
+/// `None` reads every session.
+fn scoped(sql: &str, column: &str, session: Option<&str>) -> String {
+    match session {
+        Some(_) => sql.replace("/*scope*/", &format!("WHERE {column} = ?1")),
+        None => sql.replace("/*scope*/", "WHERE ?1 IS NULL"),
+    }
+}
+
+fn agent_row(row: &Row<'_>) -> rusqlite::Result<(AgentRow, String)> {
+    Ok((
+        AgentRow {
+            session_id: row.get(0)?,
+            agent_id: row.get(1)?,
+            role: if row.get::<_, String>(1)? == "planner" {
+                "planner"
+            } else {
+                "implementer"
+            }
+            .into(),
+            status: row.get(2)?,
+            last_activity_ms: 0,
+            current_task: row.get(4)?,
+            lock_count: row.get::<_, i64>(5)? as usize,
+        },
+        row.get(3)?,
+    ))
+}
+
+fn agents(conn: &Connection, session: Option<&str>, now_text: &str) -> Result<Vec<AgentRow>> {
+    let sql = scoped(
+        "SELECT a.session_id, a.id, a.status, a.last_activity,
+           (SELECT t.task_id FROM task_progress t
+             WHERE t.session_id = a.session_id AND t.agent_id = a.id
+             ORDER BY (t.status IN ('started','in_progress','paused','blocked')) DESC, t.updated_at DESC LIMIT 1),
+           (SELECT COUNT(*) FROM file_locks l
+             WHERE l.session_id = a.session_id AND l.agent_id = a.id AND l.expires_at > ?2)
+         FROM claude_code_agents a /*scope*/ ORDER BY a.session_id, a.id",
+        "a.session_id",
+        session,
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(params![session, now_text], agent_row)?;
+    rows.map(|r| {
+        let (mut a, last) = r?;
+        a.last_activity_ms = time::from_text(&last)?;
+        Ok(a)
+    })
+    .collect()
+}
+
+fn locks(conn: &Connection, session: Option<&str>, now_text: &str) -> Result<Vec<LockRow>> {
+    let sql = scoped(
+        "SELECT id, session_id, agent_id, file_path, operation, expires_at, fencing_token
+         FROM file_locks /*scope*/ AND expires_at > ?2 ORDER BY session_id, file_path, agent_id",
+        "session_id",
+        session,
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(params![session, now_text], |r| {
+        Ok((
+            LockRow {
+                lock_id: r.get(0)?,
+                session_id: r.get(1)?,
+                agent_id: r.get(2)?,
+                path: r.get(3)?,
+                operation: r.get(4)?,
+                expires_at_ms: 0,
+                fencing_token: r.get(6)?,
+            },
+            r.get::<_, String>(5)?,
+        ))
+    })?;
+    rows.map(|r| {
+        let (mut l, expires) = r?;
+        l.expires_at_ms = time::from_text(&expires)?;
+        Ok(l)
+    })
+    .collect()
+}
+
+fn tasks(conn: &Connection, session: Option<&str>) -> Result<Vec<TaskRow>> {
+    let sql = scoped(
+        "SELECT session_id, agent_id, task_id, status, progress_percentage, message, updated_at
+         FROM task_progress /*scope*/ ORDER BY session_id, agent_id, task_id",
+        "session_id",
+        session,
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(params![session], |r| {
+        Ok((
+            TaskRow {
+                session_id: r.get(0)?,
+                agent_id: r.get(1)?,
+                task_id: r.get(2)?,
+                status: r.get(3)?,
+                progress_percentage: r.get::<_, Option<i64>>(4)?.map(|p| p.clamp(0, 100) as u8),
+                message: r.get(5)?,
+                updated_at_ms: 0,
+            },
+            r.get::<_, String>(6)?,
+        ))
+    })?;
+    rows.map(|r| {
+        let (mut t, updated) = r?;
+        t.updated_at_ms = time::from_text(&updated)?;
+        Ok(t)
+    })
+    .collect()
+}
+
+fn events(conn: &Connection, limit: usize) -> Result<Vec<EventRow>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, session_id, at, kind, agent_id, file_path, detail
+         FROM coordination_events ORDER BY id DESC LIMIT ?1",
+    )?;
+    let rows = stmt.query_map([limit as i64], |r| {
+        Ok((
+            EventRow {
+                id: r.get(0)?,
+                session_id: r.get(1)?,
+                at_ms: 0,
+                kind: r.get(3)?,
+                agent_id: r.get(4)?,
+                path: r.get(5)?,
+                detail: r.get(6)?,
+            },
+            r.get::<_, String>(2)?,
+        ))
+    })?;
+    rows.map(|r| {
+        let (mut e, at) = r?;
+        e.at_ms = time::from_text(&at)?;
+        Ok(e)
+    })
+    .collect()
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
+pub struct Counts {
+    pub sessions: i64,
+    pub agents: i64,
+    pub active_locks: i64,
+    pub tasks: i64,
+    pub events: i64,
+}
+
+impl Store {
+    pub fn session_view(&self, session: &str) -> Result<SessionView> {
+        let now = self.now_ms();
+        let now_text = time::to_text(now);
+        self.read(|c| {
+            Ok(SessionView {
+                now_ms: now,
+                agents: agents(c, Some(session), &now_text)?,
+                locks: locks(c, Some(session), &now_text)?,
+                tasks: tasks(c, Some(session))?,
+            })
+        })
+    }
+
+    /// Everything, for the dashboard and `ccmulti status`, in one read transaction.
+    pub fn snapshot(&self, event_limit: usize) -> Result<Snapshot> {
+        let now = self.now_ms();
+        let now_text = time::to_text(now);
+        self.read(|c| {
+            c.execute_batch("BEGIN")?;
+            let snapshot = (|| {
+                let mut stmt = c.prepare_cached(
+                    "SELECT id, user_id, created_at FROM claude_code_sessions ORDER BY created_at, id",
+                )?;
+                let sessions = stmt
+                    .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get::<_, String>(2)?)))?
+                    .map(|r| {
+                        let (session_id, user_id, created) = r?;
+                        Ok(SessionRow { session_id, user_id, created_at_ms: time::from_text(&created)? })
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                Ok(Snapshot {
+                    now_ms: now,
+                    sessions,
+                    agents: agents(c, None, &now_text)?,
+                    locks: locks(c, None, &now_text)?,
+                    tasks: tasks(c, None)?,
+                    events: events(c, event_limit)?,
+                })
+            })();
+            c.execute_batch("COMMIT")?;
+            snapshot
+        })
+    }
+
+    pub fn counts(&self) -> Result<Counts> {
+        let now_text = time::to_text(self.now_ms());
+        self.read(|c| {
+            Ok(c.prepare_cached(
+                "SELECT (SELECT COUNT(*) FROM claude_code_sessions),
+                        (SELECT COUNT(*) FROM claude_code_agents),
+                        (SELECT COUNT(*) FROM file_locks WHERE expires_at > ?1),
+                        (SELECT COUNT(*) FROM task_progress),
+                        (SELECT COUNT(*) FROM coordination_events)",
+            )?
+            .query_row([now_text], |r| {
+                Ok(Counts {
+                    sessions: r.get(0)?,
+                    agents: r.get(1)?,
+                    active_locks: r.get(2)?,
+                    tasks: r.get(3)?,
+                    events: r.get(4)?,
+                })
+            })?)
+        })
+    }
+}

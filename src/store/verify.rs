@@ -1,0 +1,52 @@
+//! `ccmulti db verify`: the seed's verification queries, in SQLite terms.
+
+use super::{Result, SCHEMA_VERSION, Store};
+
+const SEED_TABLES: [&str; 4] = [
+    "claude_code_sessions",
+    "claude_code_agents",
+    "file_locks",
+    "task_progress",
+];
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verification {
+    pub user_version: i64,
+    /// (table, present)
+    pub tables: Vec<(String, bool)>,
+    /// (index, table)
+    pub indexes: Vec<(String, String)>,
+    pub integrity: String,
+}
+
+impl Verification {
+    pub fn ok(&self) -> bool {
+        self.user_version == SCHEMA_VERSION
+            && self.tables.iter().all(|(_, present)| *present)
+            && self.integrity == "ok"
+    }
+}
+
+impl Store {
+    pub fn verify(&self) -> Result<Verification> {
+        self.read(|c| {
+            let mut tables = Vec::new();
+            let mut stmt = c.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1")?;
+            for t in SEED_TABLES.iter().chain(&["fencing_counter", "coordination_events"]) {
+                tables.push((t.to_string(), stmt.exists([t])?));
+            }
+            let mut stmt = c.prepare(
+                "SELECT name, tbl_name FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_%' ORDER BY tbl_name, name",
+            )?;
+            let indexes = stmt
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(Verification {
+                user_version: c.pragma_query_value(None, "user_version", |r| r.get(0))?,
+                tables,
+                indexes,
+                integrity: c.query_row("PRAGMA integrity_check", [], |r| r.get(0))?,
+            })
+        })
+    }
+}

@@ -1,0 +1,221 @@
+//! Everything the dashboard remembers between frames; no I/O.
+
+use crate::model::{LockRow, Snapshot};
+use crate::theme::Theme;
+use crate::view::View;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Panel {
+    Agents,
+    Locks,
+    Tasks,
+    Events,
+}
+
+impl Panel {
+    pub const ALL: [Panel; 4] = [Panel::Agents, Panel::Locks, Panel::Tasks, Panel::Events];
+
+    pub fn index(self) -> usize {
+        match self {
+            Panel::Agents => 0,
+            Panel::Locks => 1,
+            Panel::Tasks => 2,
+            Panel::Events => 3,
+        }
+    }
+
+    pub fn next(self) -> Panel {
+        Panel::ALL[(self.index() + 1) % 4]
+    }
+
+    pub fn prev(self) -> Panel {
+        Panel::ALL[(self.index() + 3) % 4]
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Panel::Agents => "Agents",
+            Panel::Locks => "Locks",
+            Panel::Tasks => "Tasks",
+            Panel::Events => "Events",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Modal {
+    None,
+    Help,
+    /// The lock as it was when `r` was pressed, so the question cannot
+    /// change under the person's finger when a new snapshot arrives.
+    ConfirmRelease {
+        lock: LockRow,
+    },
+    /// Looked up by identity at each frame so the details stay live.
+    Details {
+        panel: Panel,
+        key: String,
+    },
+    /// Index 0 is "all sessions", then one entry per snapshot session.
+    SessionPicker {
+        selected: usize,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub(crate) snapshot: Snapshot,
+    pub(crate) theme: Theme,
+    pub(crate) panel: Panel,
+    pub(crate) selected: [usize; 4],
+    pub(crate) session_filter: Option<String>,
+    pub(crate) text_filter: String,
+    /// Some while the person is typing a filter after `/`.
+    pub(crate) filter_input: Option<String>,
+    pub(crate) modal: Modal,
+    pub(crate) status: Option<String>,
+}
+
+impl AppState {
+    pub fn new(theme: Theme) -> Self {
+        AppState {
+            snapshot: Snapshot::default(),
+            theme,
+            panel: Panel::Agents,
+            selected: [0; 4],
+            session_filter: None,
+            text_filter: String::new(),
+            filter_input: None,
+            modal: Modal::None,
+            status: None,
+        }
+    }
+
+    pub fn snapshot(&self) -> &Snapshot {
+        &self.snapshot
+    }
+    pub fn theme(&self) -> &Theme {
+        &self.theme
+    }
+    pub fn panel(&self) -> Panel {
+        self.panel
+    }
+    /// Index into the panel's filtered rows (see [`AppState::view`]).
+    pub fn selected(&self, panel: Panel) -> usize {
+        self.selected[panel.index()]
+    }
+    pub fn session_filter(&self) -> Option<&str> {
+        self.session_filter.as_deref()
+    }
+    pub fn text_filter(&self) -> &str {
+        &self.text_filter
+    }
+    pub fn filter_input(&self) -> Option<&str> {
+        self.filter_input.as_deref()
+    }
+    pub fn modal(&self) -> &Modal {
+        &self.modal
+    }
+    pub fn status(&self) -> Option<&str> {
+        self.status.as_deref()
+    }
+
+    pub fn set_status(&mut self, message: impl Into<String>) {
+        self.status = Some(message.into());
+    }
+
+    pub fn view(&self) -> View<'_> {
+        View::new(
+            &self.snapshot,
+            self.session_filter.as_deref(),
+            &self.text_filter,
+        )
+    }
+
+    /// Replaces the data while keeping each panel's selection on the same
+    /// row (by lock id, agent, task, event id) when that row still shows.
+    pub fn set_snapshot(&mut self, snapshot: Snapshot) {
+        let before = self.selected_keys();
+        self.snapshot = snapshot;
+        self.reselect(&before);
+        if let Modal::ConfirmRelease { lock } = &self.modal {
+            if !self
+                .snapshot
+                .locks
+                .iter()
+                .any(|l| l.lock_id == lock.lock_id)
+            {
+                self.status = Some(format!("lock on {} is already gone", lock.path));
+                self.modal = Modal::None;
+            }
+        }
+    }
+
+    pub(crate) fn selected_keys(&self) -> [Option<String>; 4] {
+        let view = self.view();
+        Panel::ALL.map(|p| view.key(p, self.selected(p)))
+    }
+
+    /// Puts each panel's selection back on its previous row, or keeps the
+    /// index within the (possibly shorter) list when that row went away.
+    pub(crate) fn reselect(&mut self, before: &[Option<String>; 4]) {
+        let view = self.view();
+        let mut next = self.selected;
+        for p in Panel::ALL {
+            let len = view.len(p);
+            let found = before[p.index()]
+                .as_deref()
+                .and_then(|k| view.position(p, k));
+            next[p.index()] = found.unwrap_or_else(|| next[p.index()].min(len.saturating_sub(1)));
+        }
+        self.selected = next;
+    }
+
+    pub(crate) fn set_session_filter(&mut self, session: Option<String>) {
+        let before = self.selected_keys();
+        self.session_filter = session;
+        self.reselect(&before);
+    }
+
+    pub(crate) fn set_text_filter(&mut self, text: String) {
+        let before = self.selected_keys();
+        self.text_filter = text;
+        self.reselect(&before);
+    }
+
+    pub(crate) fn move_selection(&mut self, delta: isize) {
+        let len = self.view().len(self.panel);
+        let i = self.panel.index();
+        let max = len.saturating_sub(1);
+        self.selected[i] = self.selected[i].saturating_add_signed(delta).min(max);
+    }
+
+    pub(crate) fn select_edge(&mut self, last: bool) {
+        let len = self.view().len(self.panel);
+        self.selected[self.panel.index()] = if last { len.saturating_sub(1) } else { 0 };
+    }
+
+    /// The lock under the cursor, if the Locks panel has one selected.
+    pub fn selected_lock(&self) -> Option<&LockRow> {
+        self.view().locks.get(self.selected(Panel::Locks)).copied()
+    }
+
+    /// Where the session picker's cursor starts: on the session shown now.
+    pub(crate) fn session_picker_index(&self) -> usize {
+        self.session_filter
+            .as_deref()
+            .and_then(|id| {
+                self.snapshot
+                    .sessions
+                    .iter()
+                    .position(|s| s.session_id == id)
+            })
+            .map_or(0, |i| i + 1)
+    }
+}
+
+impl Default for AppState {
+    fn default() -> Self {
+        AppState::new(Theme::default())
+    }
+}

@@ -1,0 +1,129 @@
+//! The rows each panel shows once the session and text filters apply.
+//!
+//! Drawing and key handling both read rows through here, so a selection
+//! index always means the same row to both.
+
+use crate::model::{AgentRow, EventRow, LockRow, Snapshot, TaskRow};
+use crate::state::Panel;
+
+#[derive(Debug, Default)]
+pub struct View<'a> {
+    pub agents: Vec<&'a AgentRow>,
+    pub locks: Vec<&'a LockRow>,
+    pub tasks: Vec<&'a TaskRow>,
+    /// Newest first, as the snapshot has them.
+    pub events: Vec<&'a EventRow>,
+}
+
+impl<'a> View<'a> {
+    /// `text` matches case-insensitively anywhere in a row's visible fields.
+    pub fn new(snapshot: &'a Snapshot, session: Option<&str>, text: &str) -> Self {
+        let needle = text.trim().to_lowercase();
+        let in_session = |s: &str| session.is_none_or(|want| want == s);
+        let matches = |fields: &[&str]| {
+            needle.is_empty() || fields.iter().any(|f| f.to_lowercase().contains(&needle))
+        };
+        View {
+            agents: snapshot
+                .agents
+                .iter()
+                .filter(|a| in_session(&a.session_id))
+                .filter(|a| {
+                    let task = a.current_task.as_deref().unwrap_or("");
+                    matches(&[&a.agent_id, &a.role, &a.status, task, &a.session_id])
+                })
+                .collect(),
+            locks: snapshot
+                .locks
+                .iter()
+                .filter(|l| in_session(&l.session_id))
+                .filter(|l| matches(&[&l.path, &l.agent_id, &l.operation, &l.session_id]))
+                .collect(),
+            tasks: snapshot
+                .tasks
+                .iter()
+                .filter(|t| in_session(&t.session_id))
+                .filter(|t| {
+                    let msg = t.message.as_deref().unwrap_or("");
+                    matches(&[&t.agent_id, &t.task_id, &t.status, msg, &t.session_id])
+                })
+                .collect(),
+            // Coordinator-wide events (no session) only show when every
+            // session is shown; a filter means "only this session".
+            events: snapshot
+                .events
+                .iter()
+                .filter(|e| match (session, e.session_id.as_deref()) {
+                    (None, _) => true,
+                    (Some(want), Some(s)) => want == s,
+                    (Some(_), None) => false,
+                })
+                .filter(|e| {
+                    let opt = |o: &'a Option<String>| o.as_deref().unwrap_or("");
+                    matches(&[&e.kind, opt(&e.agent_id), opt(&e.path), opt(&e.detail)])
+                })
+                .collect(),
+        }
+    }
+
+    pub fn len(&self, panel: Panel) -> usize {
+        match panel {
+            Panel::Agents => self.agents.len(),
+            Panel::Locks => self.locks.len(),
+            Panel::Tasks => self.tasks.len(),
+            Panel::Events => self.events.len(),
+        }
+    }
+
+    /// A row's identity, stable across snapshots, for keeping the selection
+    /// on the same row when rows come and go.
+    pub fn key(&self, panel: Panel, index: usize) -> Option<String> {
+        match panel {
+            Panel::Agents => self
+                .agents
+                .get(index)
+                .map(|a| format!("{}\0{}", a.session_id, a.agent_id)),
+            Panel::Locks => self.locks.get(index).map(|l| l.lock_id.clone()),
+            Panel::Tasks => self
+                .tasks
+                .get(index)
+                .map(|t| format!("{}\0{}\0{}", t.session_id, t.agent_id, t.task_id)),
+            Panel::Events => self.events.get(index).map(|e| e.id.to_string()),
+        }
+    }
+
+    pub fn position(&self, panel: Panel, key: &str) -> Option<usize> {
+        (0..self.len(panel)).find(|&i| self.key(panel, i).as_deref() == Some(key))
+    }
+}
+
+/// How many read locks are held on the same path in the same session,
+/// counted over the whole snapshot so a text filter cannot hide sharing.
+pub fn read_sharers(snapshot: &Snapshot, lock: &LockRow) -> usize {
+    snapshot
+        .locks
+        .iter()
+        .filter(|l| l.operation == "read" && l.session_id == lock.session_id && l.path == lock.path)
+        .count()
+}
+
+/// "read (shared x3)" when several agents read the same path, else the operation.
+pub fn operation_label(snapshot: &Snapshot, lock: &LockRow) -> String {
+    if lock.operation == "read" {
+        let n = read_sharers(snapshot, lock);
+        if n > 1 {
+            return format!("read (shared x{n})");
+        }
+    }
+    lock.operation.clone()
+}
+
+/// What a task's bar shows; a planned task has not started whatever it claims.
+pub fn task_percent(task: &TaskRow) -> u8 {
+    match (task.status.as_str(), task.progress_percentage) {
+        ("planned", _) => 0,
+        (_, Some(p)) => p.min(100),
+        ("completed", None) => 100,
+        (_, None) => 0,
+    }
+}
