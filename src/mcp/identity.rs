@@ -43,7 +43,14 @@ impl Caller {
         let user_agent = headers
             .and_then(|h| h.get(http::header::USER_AGENT))
             .and_then(|v| v.to_str().ok());
-        let client_info = context.client_info();
+        // rmcp fabricates a placeholder peer (its own name) for stateless requests,
+        // so the handshake's clientInfo is trusted only on a session that made one.
+        let on_session = headers.is_some_and(|h| h.contains_key("mcp-session-id"));
+        let client_info = context.meta.client_info().or_else(|| {
+            on_session
+                .then(|| context.peer.peer_info().map(|i| i.client_info.clone()))
+                .flatten()
+        });
         let verdict = classify(&IdentitySignals {
             path_client: &route.client_segment,
             x_client_names,
