@@ -287,12 +287,37 @@ pub async fn mcp_endpoint(
     } else {
         &http.stateless
     };
-    let response = service.handle(request).await.map(Body::new);
-    let outcome = if response.status().is_success() {
-        "ok"
-    } else {
-        "error"
-    };
+    let response = service.handle(request).await;
+    let (response, outcome) = outcome_of(response).await;
     http.app.metrics.count_request(label, outcome);
     response
+}
+
+type RmcpResponse =
+    http::Response<http_body_util::combinators::BoxBody<Bytes, std::convert::Infallible>>;
+
+/// A JSON-RPC error travels with HTTP 200; a JSON body is small and complete,
+/// so it is read to tell the two apart. Streams are judged by status alone.
+async fn outcome_of(response: RmcpResponse) -> (Response, &'static str) {
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|c| c.starts_with("application/json"));
+    if !response.status().is_success() {
+        return (response.map(Body::new), "error");
+    }
+    if !is_json {
+        return (response.map(Body::new), "ok");
+    }
+    let (parts, body) = response.into_parts();
+    let bytes = match body.collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(never) => match never {},
+    };
+    let failed = serde_json::from_slice::<Value>(&bytes).is_ok_and(|v| v.get("error").is_some());
+    (
+        Response::from_parts(parts, Body::from(bytes)),
+        if failed { "error" } else { "ok" },
+    )
 }

@@ -13,7 +13,7 @@ use crossterm::cursor::Show;
 use crossterm::event::{self, Event};
 use crossterm::execute;
 use crossterm::terminal::{
-    EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
+    Clear, ClearType, EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
 };
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
@@ -21,6 +21,9 @@ use ratatui::backend::CrosstermBackend;
 /// How often the helper threads look at the stop flag; bounds how long
 /// leaving the dashboard can take, not how fast input arrives.
 const STOP_CHECK: Duration = Duration::from_millis(100);
+
+/// Whether this process switched to the alternate screen and has not left.
+static IN_ALTERNATE: AtomicBool = AtomicBool::new(false);
 
 /// Everything that can wake the event loop, through one channel so that a
 /// change wakes it as promptly as a key does.
@@ -51,6 +54,7 @@ impl TerminalGuard {
         }));
         let entered = enable_raw_mode()
             .and_then(|()| execute!(stdout(), EnterAlternateScreen))
+            .inspect(|()| IN_ALTERNATE.store(true, Ordering::SeqCst))
             .and_then(|()| Terminal::new(CrosstermBackend::new(stdout())));
         let guard_or_error = entered.map(|terminal| TerminalGuard {
             terminal,
@@ -79,10 +83,18 @@ fn reinstate(previous: Arc<Hook>) {
     panic::set_hook(Box::new(move |info| previous(info)));
 }
 
-/// Safe to call more than once: each step is idempotent.
+/// Safe to call more than once (panic hook, then the guard's drop): the
+/// alternate screen is left only once, because leaving it again would also
+/// move the cursor back over whatever was printed in between.
 fn restore() -> io::Result<()> {
     let raw = disable_raw_mode();
-    let screen = execute!(stdout(), LeaveAlternateScreen, Show);
+    let screen = if IN_ALTERNATE.swap(false, Ordering::SeqCst) {
+        // tmux 3.3 leaks alternate-screen rows into the shell's screen when
+        // the window grew meanwhile; an empty alternate screen leaks nothing.
+        execute!(stdout(), Clear(ClearType::All), LeaveAlternateScreen, Show)
+    } else {
+        execute!(stdout(), Show)
+    };
     raw.and(screen)
 }
 

@@ -1,0 +1,205 @@
+//! A real coordinator on a real listener (port 0), a real SQLite file, and a plain HTTP client.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use ccmulti::clock::{Clock, SystemClock};
+use ccmulti::state::{AppState, SharedState};
+use ccmulti::store::{Durability, Store};
+use serde_json::{Value, json};
+
+pub struct Server {
+    pub base: String,
+    pub state: SharedState,
+    pub root: PathBuf,
+    _dir: tempfile::TempDir,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+pub async fn start() -> Server {
+    start_with_clock(Arc::new(SystemClock)).await
+}
+
+pub async fn start_with_clock(clock: Arc<dyn Clock>) -> Server {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = std::fs::canonicalize(dir.path())
+        .expect("canonical root")
+        .join("repo");
+    std::fs::create_dir_all(&root).expect("root");
+    let store = Store::open(
+        &dir.path().join("coordinator.db"),
+        clock,
+        Durability::Normal,
+    )
+    .expect("store");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let state = AppState::new(store, root.clone(), format!("http://{addr}"));
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(ccmulti::serve::serve(listener, state.clone(), async move {
+        let _ = stopped.await;
+    }));
+    Server {
+        base: format!("http://{addr}"),
+        state,
+        root,
+        _dir: dir,
+        stop: Some(stop),
+    }
+}
+
+impl Server {
+    pub fn url(&self, client: &str, user: &str) -> String {
+        format!("{}/mcp/v2/{client}/{user}", self.base)
+    }
+
+    pub fn agent_url(&self, agent: &str) -> String {
+        self.url("claude", &format!("u1__session__s1__{agent}"))
+    }
+}
+
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder().build().expect("client")
+}
+
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    /// The JSON-RPC message: the body, or the last `data:` event of an SSE stream.
+    pub json: Value,
+    pub text: String,
+}
+
+impl Reply {
+    pub fn result(&self) -> &Value {
+        &self.json["result"]
+    }
+
+    pub fn structured(&self) -> &Value {
+        &self.json["result"]["structuredContent"]
+    }
+
+    pub fn error_code(&self) -> Option<i64> {
+        self.json["error"]["code"].as_i64()
+    }
+
+    pub fn error_message(&self) -> String {
+        self.json["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    pub fn tool_names(&self) -> Vec<String> {
+        self.json["result"]["tools"]
+            .as_array()
+            .map(|t| {
+                t.iter()
+                    .filter_map(|t| t["name"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+pub async fn send(request: reqwest::RequestBuilder) -> Reply {
+    let response = request.send().await.expect("request");
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let text = response.text().await.expect("body");
+    let json = if headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|c| c.starts_with("text/event-stream"))
+    {
+        text.lines()
+            .filter_map(|l| l.strip_prefix("data:"))
+            .filter_map(|d| serde_json::from_str::<Value>(d.trim()).ok())
+            .filter(|v| v.get("result").is_some() || v.get("error").is_some())
+            .last()
+            .unwrap_or(Value::Null)
+    } else {
+        serde_json::from_str(&text).unwrap_or(Value::Null)
+    };
+    Reply {
+        status,
+        headers,
+        json,
+        text,
+    }
+}
+
+/// A bare POST like the seed's curl checks: no initialize, no Accept.
+pub async fn bare(url: &str, client_name: Option<&str>, body: Value) -> Reply {
+    let mut request = client()
+        .post(url)
+        .header("content-type", "application/json")
+        .body(body.to_string());
+    if let Some(name) = client_name {
+        request = request.header("x-client-name", name);
+    }
+    send(request).await
+}
+
+pub async fn call_tool(url: &str, tool: &str, arguments: Value) -> Reply {
+    bare(
+        url,
+        Some("claude code"),
+        json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": { "name": tool, "arguments": arguments } }),
+    )
+    .await
+}
+
+pub async fn list_tools(url: &str, client_name: Option<&str>) -> Reply {
+    bare(
+        url,
+        client_name,
+        json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {} }),
+    )
+    .await
+}
+
+/// Everything a client could change, to show that a refused call changed nothing.
+pub fn state_fingerprint(server: &Server) -> String {
+    let snap = server.state.store.snapshot(0).expect("snapshot");
+    let mut agents: Vec<_> = snap
+        .agents
+        .iter()
+        .map(|a| (a.session_id.clone(), a.agent_id.clone(), a.lock_count))
+        .collect();
+    agents.sort();
+    format!(
+        "sessions={:?} agents={:?} locks={:?} tasks={:?} counts={:?}",
+        snap.sessions
+            .iter()
+            .map(|s| &s.session_id)
+            .collect::<Vec<_>>(),
+        agents,
+        snap.locks
+            .iter()
+            .map(|l| (&l.path, &l.agent_id, &l.operation, l.expires_at_ms))
+            .collect::<Vec<_>>(),
+        snap.tasks
+            .iter()
+            .map(|t| (&t.task_id, &t.status, t.progress_percentage, &t.message))
+            .collect::<Vec<_>>(),
+        server
+            .state
+            .store
+            .counts()
+            .map(|c| (c.active_locks, c.tasks))
+            .ok(),
+    )
+}
