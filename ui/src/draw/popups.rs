@@ -191,10 +191,11 @@ pub(super) fn session_picker(frame: &mut Frame, area: Rect, ctx: &Ctx, selected:
         entries.push((
             current == Some(session.session_id.as_str()),
             format!(
-                "{}  {}  {} agents  since {}",
+                "{}  {}  {} agent{}  since {}",
                 session.session_id,
                 session.user_id,
                 agents,
+                if agents == 1 { "" } else { "s" },
                 clock(session.created_at_ms)
             ),
         ));
