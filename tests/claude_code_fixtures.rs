@@ -6,7 +6,10 @@ use common::*;
 use serde_json::{Value, json};
 
 fn fixture(name: &str) -> Vec<Value> {
-    let path = format!("{}/tests/fixtures/claude-code/{name}", env!("CARGO_MANIFEST_DIR"));
+    let path = format!(
+        "{}/tests/fixtures/claude-code/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
     std::fs::read_to_string(&path)
         .expect("fixture")
         .lines()
@@ -26,7 +29,11 @@ async fn replay(server: &Server, entry: &Value, session: Option<&str>) -> Reply 
     };
     for (name, value) in entry["headers"].as_object().unwrap() {
         let value = value.as_str().unwrap();
-        let value = if name == "mcp-session-id" { session.unwrap_or(value) } else { value };
+        let value = if name == "mcp-session-id" {
+            session.unwrap_or(value)
+        } else {
+            value
+        };
         request = request.header(name.as_str(), value);
     }
     if !entry["body"].is_null() {
@@ -35,13 +42,21 @@ async fn replay(server: &Server, entry: &Value, session: Option<&str>) -> Reply 
     if method == "GET" {
         // A stream stays open; its status is all we need.
         let response = request.send().await.unwrap();
-        return Reply { status: response.status().as_u16(), headers: response.headers().clone(), json: Value::Null, text: String::new() };
+        return Reply {
+            status: response.status().as_u16(),
+            headers: response.headers().clone(),
+            json: Value::Null,
+            text: String::new(),
+        };
     }
     send(request).await
 }
 
 fn assert_valid_tool(tool: &Value) {
-    assert!(tool["name"].is_string() && tool["description"].is_string(), "{tool}");
+    assert!(
+        tool["name"].is_string() && tool["description"].is_string(),
+        "{tool}"
+    );
     assert_eq!(tool["inputSchema"]["type"], "object", "{tool}");
     assert_eq!(tool["outputSchema"]["type"], "object", "{tool}");
 }
@@ -52,17 +67,38 @@ async fn stateless_discovery_then_list_then_call() {
     let entries = fixture("stateless-2026-07-28.jsonl");
     let discover = replay(&server, &entries[0], None).await;
     assert_eq!(discover.status, 200, "{}", discover.text);
-    assert!(discover.result()["supportedVersions"].as_array().unwrap().contains(&json!("2026-07-28")));
+    assert!(
+        discover.result()["supportedVersions"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("2026-07-28"))
+    );
     assert_eq!(discover.result()["resultType"], "complete");
 
     let list = replay(&server, &entries[1], None).await;
-    assert_eq!(list.tool_names(), ["claim_file_lock", "release_file_lock", "sync_progress", "check_agent_status"]);
-    list.result()["tools"].as_array().unwrap().iter().for_each(assert_valid_tool);
+    assert_eq!(
+        list.tool_names(),
+        [
+            "claim_file_lock",
+            "release_file_lock",
+            "sync_progress",
+            "check_agent_status"
+        ]
+    );
+    list.result()["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .for_each(assert_valid_tool);
 
     // The capture called a tool named "hello", which ccmulti does not have.
     let hello = replay(&server, &entries[2], None).await;
     assert_eq!(hello.error_code(), Some(-32602), "{}", hello.text);
-    assert!(hello.error_message().contains("unknown tool"), "{}", hello.text);
+    assert!(
+        hello.error_message().contains("unknown tool"),
+        "{}",
+        hello.text
+    );
 
     // The same request shape with a real tool passes Claude Code's strict result check.
     let mut call = entries[2].clone();
@@ -70,7 +106,11 @@ async fn stateless_discovery_then_list_then_call() {
     call["body"]["params"]["name"] = json!("check_agent_status");
     let status = replay(&server, &call, None).await;
     let result = status.result();
-    assert!(result["content"].is_array(), "Claude Code rejects a result without content: {}", status.text);
+    assert!(
+        result["content"].is_array(),
+        "Claude Code rejects a result without content: {}",
+        status.text
+    );
     assert_eq!(result["content"][0]["type"], "text");
     assert_eq!(result["structuredContent"]["success"], true);
     assert_eq!(result["structuredContent"]["you"], "impl_a");
@@ -91,5 +131,9 @@ async fn legacy_fallback_handshake() {
     let list = replay(&server, &entries[4], Some(&session)).await;
     // The planner, identified by the User-Agent and initialize's clientInfo.
     assert_eq!(list.tool_names().len(), 4, "{}", list.text);
-    list.result()["tools"].as_array().unwrap().iter().for_each(assert_valid_tool);
+    list.result()["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .for_each(assert_valid_tool);
 }

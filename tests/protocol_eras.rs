@@ -19,9 +19,13 @@ fn stateless(url: &str, method: &str, mut params: Value, client: &str) -> reqwes
         .header("mcp-protocol-version", "2026-07-28")
         .header("mcp-method", method);
     if method == "tools/call" {
-        request = request.header("mcp-name", params["name"].as_str().unwrap_or_default().to_owned());
+        request = request.header(
+            "mcp-name",
+            params["name"].as_str().unwrap_or_default().to_owned(),
+        );
     }
-    request.body(json!({ "jsonrpc": "2.0", "id": 7, "method": method, "params": params }).to_string())
+    request
+        .body(json!({ "jsonrpc": "2.0", "id": 7, "method": method, "params": params }).to_string())
 }
 
 fn client_post(url: &str) -> reqwest::RequestBuilder {
@@ -38,11 +42,24 @@ async fn stateless_2026_07_28() {
     let discover = send(stateless(&url, "server/discover", json!({}), "claude-code")).await;
     assert_eq!(discover.status, 200, "{}", discover.text);
     let versions = &discover.result()["supportedVersions"];
-    assert_eq!(versions, &json!(["2026-07-28", "2025-11-25", "2025-06-18", "2025-03-26"]), "{}", discover.text);
+    assert_eq!(
+        versions,
+        &json!(["2026-07-28", "2025-11-25", "2025-06-18", "2025-03-26"]),
+        "{}",
+        discover.text
+    );
     assert!(discover.headers.get("mcp-session-id").is_none());
 
     let list = send(stateless(&url, "tools/list", json!({}), "claude-code")).await;
-    assert_eq!(list.tool_names(), ["claim_file_lock", "release_file_lock", "sync_progress", "check_agent_status"]);
+    assert_eq!(
+        list.tool_names(),
+        [
+            "claim_file_lock",
+            "release_file_lock",
+            "sync_progress",
+            "check_agent_status"
+        ]
+    );
     assert_eq!(list.result()["resultType"], "complete", "{}", list.text);
 
     let call = send(stateless(
@@ -55,7 +72,10 @@ async fn stateless_2026_07_28() {
     assert_eq!(call.structured()["success"], true, "{}", call.text);
     assert_eq!(call.result()["resultType"], "complete");
     let text = call.result()["content"][0]["text"].as_str().unwrap();
-    assert_eq!(serde_json::from_str::<Value>(text).unwrap(), *call.structured());
+    assert_eq!(
+        serde_json::from_str::<Value>(text).unwrap(),
+        *call.structured()
+    );
 
     // The same request from another client, by _meta alone, sees nothing.
     let other = send(stateless(&url, "tools/list", json!({}), "cursor")).await;
@@ -76,27 +96,47 @@ async fn legacy_era(version: &str) {
     assert_eq!(init.status, 200, "{version}: {}", init.text);
     assert_eq!(init.result()["protocolVersion"], version, "{}", init.text);
     assert_eq!(init.result()["serverInfo"]["name"], "ccmulti");
-    let session = init.headers.get("mcp-session-id").expect("a session id").to_str().unwrap().to_owned();
+    let session = init
+        .headers
+        .get("mcp-session-id")
+        .expect("a session id")
+        .to_str()
+        .unwrap()
+        .to_owned();
     let with_session = |body: Value| {
         client_post(&url)
             .header("mcp-session-id", &session)
             .header("mcp-protocol-version", version)
             .body(body.to_string())
     };
-    let initialized = send(with_session(json!({ "jsonrpc": "2.0", "method": "notifications/initialized" }))).await;
+    let initialized = send(with_session(
+        json!({ "jsonrpc": "2.0", "method": "notifications/initialized" }),
+    ))
+    .await;
     assert_eq!(initialized.status, 202, "{}", initialized.text);
 
     // clientInfo from initialize identifies Claude Code on later requests of the session.
-    let list = send(with_session(json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/list" }))).await;
+    let list = send(with_session(
+        json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/list" }),
+    ))
+    .await;
     assert_eq!(list.tool_names().len(), 4, "{version}: {}", list.text);
-    let ping = send(with_session(json!({ "jsonrpc": "2.0", "id": 2, "method": "ping" }))).await;
+    let ping = send(with_session(
+        json!({ "jsonrpc": "2.0", "id": 2, "method": "ping" }),
+    ))
+    .await;
     assert_eq!(ping.json["result"], json!({}), "{}", ping.text);
     let call = send(with_session(json!({
         "jsonrpc": "2.0", "id": 3, "method": "tools/call",
         "params": { "name": "sync_progress", "arguments": { "task_id": "t1", "status": "started" } }
     })))
     .await;
-    assert_eq!(call.structured()["success"], true, "{version}: {}", call.text);
+    assert_eq!(
+        call.structured()["success"],
+        true,
+        "{version}: {}",
+        call.text
+    );
 
     // GET opens the server-to-client stream; DELETE ends the session.
     let get = client()
@@ -107,7 +147,11 @@ async fn legacy_era(version: &str) {
         .send()
         .await
         .unwrap();
-    assert!(get.status() == 200 || get.status() == 405, "{}", get.status());
+    assert!(
+        get.status() == 200 || get.status() == 405,
+        "{}",
+        get.status()
+    );
     drop(get);
     let delete = client()
         .delete(&url)
@@ -117,8 +161,15 @@ async fn legacy_era(version: &str) {
         .await
         .unwrap();
     assert!(delete.status().is_success(), "{}", delete.status());
-    let after = send(with_session(json!({ "jsonrpc": "2.0", "id": 4, "method": "tools/list" }))).await;
-    assert_eq!(after.status, 404, "a deleted session is gone: {}", after.text);
+    let after = send(with_session(
+        json!({ "jsonrpc": "2.0", "id": 4, "method": "tools/list" }),
+    ))
+    .await;
+    assert_eq!(
+        after.status, 404,
+        "a deleted session is gone: {}",
+        after.text
+    );
 }
 
 #[tokio::test]
@@ -139,6 +190,11 @@ async fn legacy_2025_03_26() {
 #[tokio::test]
 async fn get_without_a_session_is_405() {
     let server = start().await;
-    let get = client().get(server.agent_url("a")).header("accept", "text/event-stream").send().await.unwrap();
+    let get = client()
+        .get(server.agent_url("a"))
+        .header("accept", "text/event-stream")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(get.status(), 405);
 }

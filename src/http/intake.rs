@@ -143,6 +143,11 @@ fn check_message(body: &[u8]) -> Result<Message, Box<Response>> {
                 ),
             )));
         }
+        if m == "tools/call"
+            && let Err(why) = check_tool_call(obj.get("params"))
+        {
+            return Err(Box::new(jsonrpc_error(StatusCode::OK, id, -32602, why)));
+        }
         if is_request && let Err(e) = serde_json::from_value::<ClientJsonRpcMessage>(value.clone())
         {
             return Err(Box::new(jsonrpc_error(
@@ -154,6 +159,28 @@ fn check_message(body: &[u8]) -> Result<Message, Box<Response>> {
         }
     }
     Ok(Message { method })
+}
+
+/// rmcp would take a malformed `tools/call` for an unknown custom method; say what is wrong instead.
+fn check_tool_call(params: Option<&Value>) -> Result<(), String> {
+    let Some(Value::Object(params)) = params else {
+        return Err(
+            "invalid params: tools/call needs params {\"name\": tool name, \"arguments\": object}"
+                .into(),
+        );
+    };
+    if !params.get("name").is_some_and(Value::is_string) {
+        return Err(
+            "invalid params: tools/call needs params.name, the tool's name as a string".into(),
+        );
+    }
+    if params
+        .get("arguments")
+        .is_some_and(|a| !(a.is_object() || a.is_null()))
+    {
+        return Err("invalid params: tools/call params.arguments must be an object".into());
+    }
+    Ok(())
 }
 
 /// Bare curl sends no `Accept`; rmcp requires JSON and SSE to be acceptable.

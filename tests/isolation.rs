@@ -1,0 +1,187 @@
+//! DESIGN.md's table of who gets which tools, for tools/list and for tools/call.
+
+mod common;
+
+use common::*;
+use serde_json::json;
+
+const IMPLEMENTER: [&str; 4] = [
+    "claim_file_lock",
+    "release_file_lock",
+    "sync_progress",
+    "check_agent_status",
+];
+
+struct Case {
+    path_client: &'static str,
+    user: &'static str,
+    x_client_name: Option<&'static str>,
+    user_agent: Option<&'static str>,
+    sees: &'static [&'static str],
+}
+
+const CASES: &[Case] = &[
+    Case {
+        path_client: "claude",
+        user: "u__session__s__planner",
+        x_client_name: Some("claude code"),
+        user_agent: None,
+        sees: &IMPLEMENTER,
+    },
+    Case {
+        path_client: "claude",
+        user: "u__session__s__impl_a",
+        x_client_name: None,
+        user_agent: Some("claude-code/2.1.330 (sdk-cli)"),
+        sees: &IMPLEMENTER,
+    },
+    Case {
+        path_client: "claude",
+        user: "u",
+        x_client_name: Some("claude-code"),
+        user_agent: None,
+        sees: &[],
+    },
+    Case {
+        path_client: "cursor",
+        user: "u",
+        x_client_name: Some("cursor"),
+        user_agent: None,
+        sees: &[],
+    },
+    Case {
+        path_client: "cursor",
+        user: "u__session__s__planner",
+        x_client_name: Some("claude code"),
+        user_agent: None,
+        sees: &[],
+    },
+    Case {
+        path_client: "chorus",
+        user: "u",
+        x_client_name: Some("chorus"),
+        user_agent: None,
+        sees: &[],
+    },
+    Case {
+        path_client: "chatgpt",
+        user: "u__session__s__impl_a",
+        x_client_name: Some("chatgpt"),
+        user_agent: None,
+        sees: &[],
+    },
+    Case {
+        path_client: "api",
+        user: "u",
+        x_client_name: None,
+        user_agent: None,
+        sees: &[],
+    },
+    Case {
+        path_client: "claude",
+        user: "u__session__s__impl_a",
+        x_client_name: Some("cursor"),
+        user_agent: None,
+        sees: &[],
+    },
+    Case {
+        path_client: "claude",
+        user: "u__session__s__impl_a",
+        x_client_name: Some("claude code"),
+        user_agent: Some("Cursor/1.7"),
+        sees: &[],
+    },
+    Case {
+        path_client: "claude",
+        user: "u__session__s__impl_a",
+        x_client_name: None,
+        user_agent: Some("curl/8.5.0"),
+        sees: &[],
+    },
+    Case {
+        path_client: "claude",
+        user: "u__session__s__impl_a",
+        x_client_name: None,
+        user_agent: None,
+        sees: &[],
+    },
+];
+
+fn request(server: &Server, case: &Case, body: serde_json::Value) -> reqwest::RequestBuilder {
+    let mut r = client()
+        .post(server.url(case.path_client, case.user))
+        .header("content-type", "application/json")
+        .body(body.to_string());
+    if let Some(name) = case.x_client_name {
+        r = r.header("x-client-name", name);
+    }
+    if let Some(agent) = case.user_agent {
+        r = r.header("user-agent", agent);
+    }
+    r
+}
+
+#[tokio::test]
+async fn each_client_lists_exactly_its_tools_and_can_call_nothing_else() {
+    let server = start().await;
+    for case in CASES {
+        let label = format!(
+            "{} {} {:?} {:?}",
+            case.path_client, case.user, case.x_client_name, case.user_agent
+        );
+        let list = send(request(
+            &server,
+            case,
+            json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/list" }),
+        ))
+        .await;
+        assert_eq!(list.tool_names(), case.sees, "{label}: {}", list.text);
+
+        let before = state_fingerprint(&server);
+        let call = send(request(
+            &server,
+            case,
+            json!({ "jsonrpc": "2.0", "id": 2, "method": "tools/call",
+                    "params": { "name": "claim_file_lock", "arguments": { "file_paths": ["guarded.rs"] } } }),
+        ))
+        .await;
+        if case.sees.contains(&"claim_file_lock") {
+            assert_eq!(call.structured()["success"], true, "{label}: {}", call.text);
+            let release = send(request(
+                &server,
+                case,
+                json!({ "jsonrpc": "2.0", "id": 3, "method": "tools/call",
+                        "params": { "name": "release_file_lock", "arguments": { "all": true } } }),
+            ))
+            .await;
+            assert_eq!(
+                release.structured()["released"],
+                json!(["guarded.rs"]),
+                "{label}"
+            );
+        } else {
+            assert_eq!(call.error_code(), Some(-32602), "{label}: {}", call.text);
+            assert!(
+                call.error_message()
+                    .contains("not available to this client"),
+                "{label}: {}",
+                call.text
+            );
+            assert_eq!(
+                state_fingerprint(&server),
+                before,
+                "{label}: a refused call changed state"
+            );
+        }
+    }
+    let blocked = server
+        .state
+        .store
+        .snapshot(100)
+        .unwrap()
+        .events
+        .iter()
+        .filter(|e| e.kind == "blocked_client")
+        .count();
+    assert_eq!(blocked, CASES.iter().filter(|c| c.sees.is_empty()).count());
+}
