@@ -47,6 +47,8 @@ pub struct Common {
 enum Command {
     /// Coordinator and dashboard in one terminal (the default on a terminal).
     Up,
+    /// The dashboard alone, against a database another process serves.
+    Dash,
     /// Coordinator only, logs to stderr.
     Serve {
         /// fsync every commit, so that grants survive power loss too (slower).
@@ -113,6 +115,7 @@ pub fn run() -> Result<ExitCode> {
         None => run::serve(&common, false),
         Some(Command::Up) => run::up(&common),
         Some(Command::Serve { durable }) => run::serve(&common, durable),
+        Some(Command::Dash) => run::dash(&common),
         Some(Command::Status { session }) => inspect::status(&common, session.as_deref()),
         Some(Command::Release(args)) => inspect::release(&common, &args),
         Some(Command::Connect(args)) => connect::connect(&common, &args),

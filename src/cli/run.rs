@@ -1,44 +1,67 @@
-//! `ccmulti serve` and `ccmulti up`.
+//! `ccmulti serve`, `ccmulti up` and `ccmulti dash`.
 
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use ccmulti::clock::SystemClock;
+use ccmulti::dashboard::{StoreSource, watch_database};
 use ccmulti::state::AppState;
 use ccmulti::store::{Durability, Store};
+use ccmulti_ui::HeaderInfo;
 use tracing_subscriber::EnvFilter;
 
 use super::Common;
 
-fn init_logging_to_stderr() {
-    let filter =
-        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,rmcp=warn"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+fn filter() -> EnvFilter {
+    EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,rmcp=warn"))
 }
 
-pub fn serve(common: &Common, durable: bool) -> Result<ExitCode> {
-    init_logging_to_stderr();
-    let durability = if durable {
-        Durability::Full
-    } else {
-        Durability::Normal
-    };
+fn log_to_stderr() {
+    let _ = tracing_subscriber::fmt().with_env_filter(filter()).with_writer(std::io::stderr).try_init();
+}
+
+/// The dashboard owns the terminal, so logs go to a file beside the database.
+fn log_to_file(db: &Path) -> Result<PathBuf> {
+    let path = db.with_extension("log");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .with_context(|| format!("opening the log file {}", path.display()))?;
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter())
+        .with_ansi(false)
+        .with_writer(std::sync::Mutex::new(file))
+        .try_init();
+    Ok(path)
+}
+
+fn open_store(common: &Common, durability: Durability) -> Result<(Store, PathBuf)> {
     let db = common.db_path()?;
     let store = Store::open(&db, Arc::new(SystemClock), durability)
         .with_context(|| format!("opening the database {}", db.display()))?;
+    Ok((store, db))
+}
+
+async fn bind(common: &Common, store: Store, root: PathBuf) -> Result<(tokio::net::TcpListener, Arc<AppState>)> {
+    let listener = tokio::net::TcpListener::bind(common.addr)
+        .await
+        .with_context(|| format!("listening on {} (is another ccmulti running? try --addr)", common.addr))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, db = %store.path().display(), root = %root.display(), "ccmulti coordinator listening");
+    Ok((listener, AppState::new(store, root, format!("http://{addr}"))))
+}
+
+pub fn serve(common: &Common, durable: bool) -> Result<ExitCode> {
+    log_to_stderr();
+    let durability = if durable { Durability::Full } else { Durability::Normal };
+    let (store, _) = open_store(common, durability)?;
     let root = common.root()?;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async {
-        let listener = tokio::net::TcpListener::bind(common.addr)
-            .await
-            .with_context(|| format!("listening on {}", common.addr))?;
-        let addr = listener.local_addr()?;
-        let state = AppState::new(store, root.clone(), format!("http://{addr}"));
-        tracing::info!(%addr, db = %db.display(), root = %root.display(), "ccmulti coordinator listening");
+        let (listener, state) = bind(common, store, root).await?;
         ccmulti::serve::serve(listener, state, shutdown_signal()).await?;
         tracing::info!("ccmulti coordinator stopped");
         Ok(ExitCode::SUCCESS)
@@ -46,8 +69,35 @@ pub fn serve(common: &Common, durable: bool) -> Result<ExitCode> {
 }
 
 pub fn up(common: &Common) -> Result<ExitCode> {
-    // The dashboard arrives in its own change; until then `up` serves headless.
-    serve(common, false)
+    let (store, db) = open_store(common, Durability::Normal)?;
+    let log = log_to_file(&db)?;
+    let root = common.root()?;
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    let (listener, state) = runtime.block_on(bind(common, store.clone(), root))?;
+    let address = state.public_url.clone();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = runtime.spawn(ccmulti::serve::serve(listener, state, async move {
+        let _ = stopped.await;
+    }));
+    let shown = dashboard(store, &db, address)
+        .with_context(|| format!("the dashboard failed; the log is {}", log.display()));
+    let _ = stop.send(());
+    let _ = runtime.block_on(server);
+    shown.map(|()| ExitCode::SUCCESS)
+}
+
+pub fn dash(common: &Common) -> Result<ExitCode> {
+    let (store, db) = open_store(common, Durability::Normal)?;
+    log_to_file(&db)?;
+    dashboard(store, &db, format!("{} (served elsewhere)", common.public_url()))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn dashboard(store: Store, db: &Path, address: String) -> Result<()> {
+    let (_watcher, changes) = watch_database(db).context("watching the database for changes")?;
+    let header = HeaderInfo { address, database: db.display().to_string() };
+    ccmulti_ui::run(&mut StoreSource::new(store), changes, header).context("drawing the dashboard")?;
+    Ok(())
 }
 
 async fn shutdown_signal() {
