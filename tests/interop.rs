@@ -1,0 +1,25 @@
+//! Clients we did not write, against the real binary: the official Python and
+//! TypeScript MCP SDKs and Claude Code's own `claude mcp list`.
+//! Their dependencies are installed by `.ci/run`; without them this test fails
+//! and says what to install.
+
+use std::process::Command;
+
+#[test]
+fn official_sdks_and_claude_code_connect_and_coordinate() {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/run.sh");
+    let output = Command::new("bash")
+        .arg(script)
+        .env("CCMULTI", env!("CARGO_BIN_EXE_ccmulti"))
+        .output()
+        .expect("running tests/interop/run.sh");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    println!("{stdout}");
+    eprintln!("{stderr}");
+    assert!(
+        output.status.success(),
+        "interop checks failed (dependencies: .ci/run installs them)\n{stdout}\n{stderr}"
+    );
+    assert!(stdout.contains("interop: 3 passed, 0 failed"), "{stdout}");
+}
