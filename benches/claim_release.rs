@@ -15,7 +15,12 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
-async fn agent_loop(client: reqwest::Client, url: String, path: String, until: Instant) -> Vec<Duration> {
+async fn agent_loop(
+    client: reqwest::Client,
+    url: String,
+    path: String,
+    until: Instant,
+) -> Vec<Duration> {
     let mut samples = Vec::new();
     let bodies = [
         json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/call",
@@ -39,32 +44,63 @@ async fn agent_loop(client: reqwest::Client, url: String, path: String, until: I
                 .expect("request");
             let bytes = response.bytes().await.expect("body");
             samples.push(started.elapsed());
-            assert!(bytes.windows(14).any(|w| w == b"\"success\":true"), "{}", String::from_utf8_lossy(&bytes));
+            assert!(
+                bytes.windows(14).any(|w| w == b"\"success\":true"),
+                "{}",
+                String::from_utf8_lossy(&bytes)
+            );
         }
     }
     samples
 }
 
 fn main() {
-    let seconds: u64 = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(5);
+    let seconds: u64 = std::env::args()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(5);
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     runtime.block_on(async {
         let dir = tempfile::tempdir().expect("tempdir");
-        let store = Store::open(&dir.path().join("bench.db"), Arc::new(SystemClock), Durability::Normal).expect("store");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let store = Store::open(
+            &dir.path().join("bench.db"),
+            Arc::new(SystemClock),
+            Durability::Normal,
+        )
+        .expect("store");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
         let addr = listener.local_addr().expect("addr");
         let state = AppState::new(store, dir.path().to_owned(), format!("http://{addr}"));
-        tokio::spawn(ccmulti::serve::serve(listener, state, std::future::pending()));
-        println!("claim+release over loopback MCP (stateless POST, JSON response), {seconds}s per level");
-        println!("{:>7} {:>10} {:>10} {:>12}", "agents", "p50", "p99", "calls/s");
+        tokio::spawn(ccmulti::serve::serve(
+            listener,
+            state,
+            std::future::pending(),
+        ));
+        println!(
+            "claim+release over loopback MCP (stateless POST, JSON response), {seconds}s per level"
+        );
+        println!(
+            "{:>7} {:>10} {:>10} {:>12}",
+            "agents", "p50", "p99", "calls/s"
+        );
         for agents in [1usize, 8, 50] {
-            let client = reqwest::Client::builder().pool_max_idle_per_host(agents).build().expect("client");
+            let client = reqwest::Client::builder()
+                .pool_max_idle_per_host(agents)
+                .build()
+                .expect("client");
             let until = Instant::now() + Duration::from_secs(seconds);
             let started = Instant::now();
             let tasks: Vec<_> = (0..agents)
                 .map(|i| {
                     let url = format!("http://{addr}/mcp/v2/claude/bench__session__s__agent{i}");
-                    tokio::spawn(agent_loop(client.clone(), url, format!("src/file{i}.rs"), until))
+                    tokio::spawn(agent_loop(
+                        client.clone(),
+                        url,
+                        format!("src/file{i}.rs"),
+                        until,
+                    ))
                 })
                 .collect();
             let mut all = Vec::new();

@@ -34,7 +34,12 @@ impl DataSource for StoreSource {
 
     fn apply(&mut self, action: &Action) -> Result<String, String> {
         match action {
-            Action::ReleaseLock { lock_id, path, holder, .. } => {
+            Action::ReleaseLock {
+                lock_id,
+                path,
+                holder,
+                ..
+            } => {
                 let released = self
                     .store
                     .force_release(&ForceSelector::LockId(lock_id.clone()), "dashboard")
@@ -56,11 +61,13 @@ pub fn watch_database(db: &Path) -> notify::Result<(notify::RecommendedWatcher, 
     let (tx, rx) = channel();
     let watched: Vec<std::ffi::OsString> = ["", "-wal"]
         .iter()
-        .filter_map(|suffix| db.file_name().map(|n| {
-            let mut n = n.to_os_string();
-            n.push(suffix);
-            n
-        }))
+        .filter_map(|suffix| {
+            db.file_name().map(|n| {
+                let mut n = n.to_os_string();
+                n.push(suffix);
+                n
+            })
+        })
         .collect();
     let notify_tx: Sender<()> = tx;
     let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
@@ -68,11 +75,17 @@ pub fn watch_database(db: &Path) -> notify::Result<(notify::RecommendedWatcher, 
         if !(event.kind.is_modify() || event.kind.is_create()) {
             return;
         }
-        if event.paths.iter().any(|p| p.file_name().is_some_and(|n| watched.iter().any(|w| w == n))) {
+        if event.paths.iter().any(|p| {
+            p.file_name()
+                .is_some_and(|n| watched.iter().any(|w| w == n))
+        }) {
             let _ = notify_tx.send(());
         }
     })?;
-    let dir = db.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = db
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     watcher.watch(dir, RecursiveMode::NonRecursive)?;
     Ok((watcher, rx))
 }

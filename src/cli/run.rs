@@ -19,7 +19,10 @@ fn filter() -> EnvFilter {
 }
 
 fn log_to_stderr() {
-    let _ = tracing_subscriber::fmt().with_env_filter(filter()).with_writer(std::io::stderr).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter())
+        .with_writer(std::io::stderr)
+        .try_init();
 }
 
 /// The dashboard owns the terminal, so logs go to a file beside the database.
@@ -45,18 +48,34 @@ fn open_store(common: &Common, durability: Durability) -> Result<(Store, PathBuf
     Ok((store, db))
 }
 
-async fn bind(common: &Common, store: Store, root: PathBuf) -> Result<(tokio::net::TcpListener, Arc<AppState>)> {
+async fn bind(
+    common: &Common,
+    store: Store,
+    root: PathBuf,
+) -> Result<(tokio::net::TcpListener, Arc<AppState>)> {
     let listener = tokio::net::TcpListener::bind(common.addr)
         .await
-        .with_context(|| format!("listening on {} (is another ccmulti running? try --addr)", common.addr))?;
+        .with_context(|| {
+            format!(
+                "listening on {} (is another ccmulti running? try --addr)",
+                common.addr
+            )
+        })?;
     let addr = listener.local_addr()?;
     tracing::info!(%addr, db = %store.path().display(), root = %root.display(), "ccmulti coordinator listening");
-    Ok((listener, AppState::new(store, root, format!("http://{addr}"))))
+    Ok((
+        listener,
+        AppState::new(store, root, format!("http://{addr}")),
+    ))
 }
 
 pub fn serve(common: &Common, durable: bool) -> Result<ExitCode> {
     log_to_stderr();
-    let durability = if durable { Durability::Full } else { Durability::Normal };
+    let durability = if durable {
+        Durability::Full
+    } else {
+        Durability::Normal
+    };
     let (store, _) = open_store(common, durability)?;
     let root = common.root()?;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
@@ -89,14 +108,22 @@ pub fn up(common: &Common) -> Result<ExitCode> {
 pub fn dash(common: &Common) -> Result<ExitCode> {
     let (store, db) = open_store(common, Durability::Normal)?;
     log_to_file(&db)?;
-    dashboard(store, &db, format!("{} (served elsewhere)", common.public_url()))?;
+    dashboard(
+        store,
+        &db,
+        format!("{} (served elsewhere)", common.public_url()),
+    )?;
     Ok(ExitCode::SUCCESS)
 }
 
 fn dashboard(store: Store, db: &Path, address: String) -> Result<()> {
     let (_watcher, changes) = watch_database(db).context("watching the database for changes")?;
-    let header = HeaderInfo { address, database: db.display().to_string() };
-    ccmulti_ui::run(&mut StoreSource::new(store), changes, header).context("drawing the dashboard")?;
+    let header = HeaderInfo {
+        address,
+        database: db.display().to_string(),
+    };
+    ccmulti_ui::run(&mut StoreSource::new(store), changes, header)
+        .context("drawing the dashboard")?;
     Ok(())
 }
 

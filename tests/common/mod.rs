@@ -125,10 +125,10 @@ pub async fn send(request: reqwest::RequestBuilder) -> Reply {
         .is_some_and(|c| c.starts_with("text/event-stream"))
     {
         text.lines()
+            .rev()
             .filter_map(|l| l.strip_prefix("data:"))
             .filter_map(|d| serde_json::from_str::<Value>(d.trim()).ok())
-            .filter(|v| v.get("result").is_some() || v.get("error").is_some())
-            .last()
+            .find(|v| v.get("result").is_some() || v.get("error").is_some())
             .unwrap_or(Value::Null)
     } else {
         serde_json::from_str(&text).unwrap_or(Value::Null)
