@@ -54,6 +54,18 @@ async fn agent_loop(
     samples
 }
 
+/// Server-side time inside the tools (arguments, store, result), from /metrics.
+async fn server_tool_time(client: &reqwest::Client, url: &str) -> (f64, f64) {
+    let text = client.get(url).send().await.expect("metrics").text().await.expect("metrics body");
+    let sum_of = |prefix: &str| -> f64 {
+        text.lines()
+            .filter(|l| l.starts_with(prefix))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
+    };
+    (sum_of("ccmulti_tool_duration_seconds_sum"), sum_of("ccmulti_tool_duration_seconds_count"))
+}
+
 fn main() {
     let seconds: u64 = std::env::args()
         .nth(1)
@@ -81,10 +93,8 @@ fn main() {
         println!(
             "claim+release over loopback MCP (stateless POST, JSON response), {seconds}s per level"
         );
-        println!(
-            "{:>7} {:>10} {:>10} {:>12}",
-            "agents", "p50", "p99", "calls/s"
-        );
+        println!("{:>7} {:>10} {:>10} {:>12} {:>18}", "agents", "p50", "p99", "calls/s", "mean in tool+db");
+        let (mut seen_sum, mut seen_count) = (0.0, 0.0);
         for agents in [1usize, 8, 50] {
             let client = reqwest::Client::builder()
                 .pool_max_idle_per_host(agents)
@@ -109,13 +119,16 @@ fn main() {
             }
             let elapsed = started.elapsed();
             all.sort();
+            let (tool_sum, tool_count) = server_tool_time(&client, &format!("http://{addr}/metrics")).await;
             println!(
-                "{:>7} {:>8.0}µs {:>8.0}µs {:>12.0}",
+                "{:>7} {:>8.0}µs {:>8.0}µs {:>12.0} {:>16.0}µs",
                 agents,
                 percentile(&all, 0.50).as_secs_f64() * 1e6,
                 percentile(&all, 0.99).as_secs_f64() * 1e6,
-                all.len() as f64 / elapsed.as_secs_f64()
+                all.len() as f64 / elapsed.as_secs_f64(),
+                (tool_sum - seen_sum) / (tool_count - seen_count).max(1.0) * 1e6,
             );
+            (seen_sum, seen_count) = (tool_sum, tool_count);
         }
     });
 }
