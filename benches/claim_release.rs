@@ -56,14 +56,24 @@ async fn agent_loop(
 
 /// Server-side time inside the tools (arguments, store, result), from /metrics.
 async fn server_tool_time(client: &reqwest::Client, url: &str) -> (f64, f64) {
-    let text = client.get(url).send().await.expect("metrics").text().await.expect("metrics body");
+    let text = client
+        .get(url)
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("metrics body");
     let sum_of = |prefix: &str| -> f64 {
         text.lines()
             .filter(|l| l.starts_with(prefix))
             .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
             .sum()
     };
-    (sum_of("ccmulti_tool_duration_seconds_sum"), sum_of("ccmulti_tool_duration_seconds_count"))
+    (
+        sum_of("ccmulti_tool_duration_seconds_sum"),
+        sum_of("ccmulti_tool_duration_seconds_count"),
+    )
 }
 
 fn main() {
@@ -93,7 +103,10 @@ fn main() {
         println!(
             "claim+release over loopback MCP (stateless POST, JSON response), {seconds}s per level"
         );
-        println!("{:>7} {:>10} {:>10} {:>12} {:>18}", "agents", "p50", "p99", "calls/s", "mean in tool+db");
+        println!(
+            "{:>7} {:>10} {:>10} {:>12} {:>18}",
+            "agents", "p50", "p99", "calls/s", "mean in tool+db"
+        );
         let (mut seen_sum, mut seen_count) = (0.0, 0.0);
         for agents in [1usize, 8, 50] {
             let client = reqwest::Client::builder()
@@ -119,7 +132,8 @@ fn main() {
             }
             let elapsed = started.elapsed();
             all.sort();
-            let (tool_sum, tool_count) = server_tool_time(&client, &format!("http://{addr}/metrics")).await;
+            let (tool_sum, tool_count) =
+                server_tool_time(&client, &format!("http://{addr}/metrics")).await;
             println!(
                 "{:>7} {:>8.0}µs {:>8.0}µs {:>12.0} {:>16.0}µs",
                 agents,

@@ -1,7 +1,8 @@
 //! What every request handler shares.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use crate::metrics::Metrics;
@@ -16,6 +17,9 @@ pub struct AppState {
     pub public_url: String,
     pub metrics: Metrics,
     pub started: Instant,
+    /// Per `session/agent`, the last forced-release event the agent was told
+    /// about, so each is reported once. In memory: a restart may repeat one.
+    pub forced_release_seen: Mutex<HashMap<String, i64>>,
 }
 
 pub type SharedState = Arc<AppState>;
@@ -28,6 +32,7 @@ impl AppState {
             public_url,
             metrics: Metrics::default(),
             started: Instant::now(),
+            forced_release_seen: Mutex::default(),
         })
     }
 }

@@ -124,12 +124,11 @@ fn tasks(conn: &Connection, session: Option<&str>) -> Result<Vec<TaskRow>> {
     .collect()
 }
 
-fn events(conn: &Connection, limit: usize) -> Result<Vec<EventRow>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT id, session_id, at, kind, agent_id, file_path, detail
-         FROM coordination_events ORDER BY id DESC LIMIT ?1",
-    )?;
-    let rows = stmt.query_map([limit as i64], |r| {
+const EVENT_COLUMNS: &str = "id, session_id, at, kind, agent_id, file_path, detail";
+
+fn event_rows(conn: &Connection, sql: &str, args: impl rusqlite::Params) -> Result<Vec<EventRow>> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let rows = stmt.query_map(args, |r| {
         Ok((
             EventRow {
                 id: r.get(0)?,
@@ -149,6 +148,14 @@ fn events(conn: &Connection, limit: usize) -> Result<Vec<EventRow>> {
         Ok(e)
     })
     .collect()
+}
+
+fn events(conn: &Connection, limit: usize) -> Result<Vec<EventRow>> {
+    event_rows(
+        conn,
+        &format!("SELECT {EVENT_COLUMNS} FROM coordination_events ORDER BY id DESC LIMIT ?1"),
+        [limit as i64],
+    )
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
@@ -224,6 +231,28 @@ impl Store {
                     events: r.get(4)?,
                 })
             })?)
+        })
+    }
+}
+
+impl Store {
+    /// Forced releases of this agent's locks after event `after_id`, oldest first.
+    pub fn forced_releases_since(
+        &self,
+        session: &str,
+        agent: &str,
+        after_id: i64,
+    ) -> Result<Vec<EventRow>> {
+        self.read(|c| {
+            event_rows(
+                c,
+                &format!(
+                    "SELECT {EVENT_COLUMNS} FROM coordination_events
+                     WHERE session_id = ?1 AND agent_id = ?2 AND kind = 'forced_release' AND id > ?3
+                     ORDER BY id LIMIT 50"
+                ),
+                params![session, agent, after_id],
+            )
         })
     }
 }

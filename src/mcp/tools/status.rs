@@ -44,10 +44,25 @@ pub async fn call(
     let include_inactive = args.optional_bool("include_inactive")?.unwrap_or(false);
     let sa = caller.session()?.clone();
     let session = sa.session_id.clone();
-    let view = state
+    let key = format!("{}/{}", sa.session_id, sa.agent_id);
+    let seen = state
+        .forced_release_seen
+        .lock()
+        .map(|m| m.get(&key).copied().unwrap_or(0))
+        .unwrap_or(0);
+    let agent = sa.agent_id.clone();
+    let (view, forced) = state
         .store
-        .blocking(move |s| s.session_view(&session))
+        .blocking(move |s| {
+            Ok((
+                s.session_view(&session)?,
+                s.forced_releases_since(&session, &agent, seen)?,
+            ))
+        })
         .await?;
+    if let (Some(last), Ok(mut m)) = (forced.last(), state.forced_release_seen.lock()) {
+        m.insert(key, last.id);
+    }
     let now = view.now_ms;
     let agents: Vec<Value> = view
         .agents
@@ -66,7 +81,7 @@ pub async fn call(
             })
         })
         .collect();
-    Ok(result(json!({
+    let mut value = json!({
         "success": true,
         "session_id": sa.session_id,
         "you": sa.agent_id,
@@ -87,5 +102,20 @@ pub async fn call(
             "message": t.message,
             "updated_at": iso(t.updated_at_ms),
         })).collect::<Vec<_>>(),
-    })))
+    });
+    if !forced.is_empty() {
+        // A person freed these by hand; the agent must not keep editing as if it held them.
+        value["notices"] = forced
+            .iter()
+            .map(|e| {
+                json!(format!(
+                    "your lock on {} was {} at {}; claim it again before editing",
+                    e.path.as_deref().unwrap_or("?"),
+                    e.detail.as_deref().unwrap_or("force-released"),
+                    iso(e.at_ms)
+                ))
+            })
+            .collect();
+    }
+    Ok(result(value))
 }

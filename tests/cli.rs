@@ -1,0 +1,123 @@
+//! The commands a person runs, against the same database a live coordinator serves.
+
+mod common;
+
+use std::process::Command;
+
+use common::*;
+use serde_json::json;
+
+fn ccmulti(args: &[&str]) -> (bool, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_ccmulti"))
+        .args(args)
+        .output()
+        .expect("run ccmulti");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.success(), text)
+}
+
+#[test]
+fn connect_prints_a_working_claude_mcp_add_line() {
+    let (ok, out) = ccmulti(&[
+        "connect",
+        "--session",
+        "feature-x",
+        "--agent",
+        "impl_a",
+        "--user",
+        "alice",
+        "--addr",
+        "127.0.0.1:7999",
+    ]);
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("claude mcp add --transport http ccmulti http://127.0.0.1:7999/mcp/v2/claude/alice__session__feature-x__impl_a"),
+        "{out}"
+    );
+    assert!(out.contains("\"type\": \"http\""), "{out}");
+    let (ok, out) = ccmulti(&["connect", "--session", "a b", "--agent", "x"]);
+    assert!(!ok);
+    assert!(
+        out.contains("contains ' '") && out.contains("A-Z a-z 0-9"),
+        "{out}"
+    );
+}
+
+#[tokio::test]
+async fn status_release_and_verify_on_a_live_database() {
+    let server = start().await;
+    let db = server.state.store.path().display().to_string();
+    let root = server.root.display().to_string();
+    let holder = server.agent_url("impl_a");
+    call_tool(
+        &holder,
+        "claim_file_lock",
+        json!({ "file_paths": ["src/main.rs", "src/lib.rs"] }),
+    )
+    .await;
+    call_tool(
+        &holder,
+        "sync_progress",
+        json!({ "task_id": "parser", "status": "in_progress", "progress_percentage": 45 }),
+    )
+    .await;
+
+    let (ok, out) = ccmulti(&["status", "--db", &db]);
+    assert!(ok, "{out}");
+    for expected in [
+        "session s1 (user u1)",
+        "impl_a",
+        "src/main.rs",
+        "parser",
+        "45%",
+    ] {
+        assert!(out.contains(expected), "{expected:?} missing from\n{out}");
+    }
+
+    let (ok, out) = ccmulti(&["release", "src/main.rs", "--db", &db, "--root", &root]);
+    assert!(ok, "{out}");
+    assert!(out.contains("released src/main.rs held by impl_a"), "{out}");
+    let (ok, out) = ccmulti(&["release", "--lock-id", "no-such-lock", "--db", &db]);
+    assert!(!ok, "{out}");
+
+    // The holder hears about it on its next call, once.
+    let first = call_tool(&holder, "check_agent_status", json!({})).await;
+    let notices = first.structured()["notices"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(notices.len(), 1, "{}", first.text);
+    assert!(
+        notices[0]
+            .as_str()
+            .unwrap()
+            .contains("src/main.rs was released by cli"),
+        "{}",
+        first.text
+    );
+    assert_eq!(first.structured()["locks"].as_array().unwrap().len(), 1);
+    let again = call_tool(&holder, "check_agent_status", json!({})).await;
+    assert!(
+        again.structured().get("notices").is_none(),
+        "{}",
+        again.text
+    );
+
+    let (ok, out) = ccmulti(&["db", "verify", "--db", &db]);
+    assert!(ok, "{out}");
+    for expected in [
+        "claude_code_sessions     present",
+        "claude_code_agents       present",
+        "file_locks               present",
+        "task_progress            present",
+        "idx_file_locks_expires_at",
+        "schema version 1",
+        "integrity_check: ok",
+    ] {
+        assert!(out.contains(expected), "{expected:?} missing from\n{out}");
+    }
+}
