@@ -1,0 +1,487 @@
+//! `ccmulti up` in a real terminal (tmux): a lock claimed over HTTP shows on
+//! the dashboard with a ticking countdown, `r` then `y` force-releases it, and
+//! `q` ends the process. Also prints change-to-screen latency and idle CPU.
+
+use std::path::Path;
+use std::process::{Command, Output};
+use std::thread::sleep;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+const SESSION: &str = "dash";
+const DEADLINE: Duration = Duration::from_secs(10);
+const LOCK_PATH: &str = "src/main.rs";
+
+/// A private tmux server (its own socket), killed on drop, even on panic.
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn command(&self) -> Command {
+        let mut c = Command::new("tmux");
+        c.args(["-L", &self.socket, "-f", "/dev/null"])
+            .env_remove("TMUX")
+            .env("TERM", "xterm-256color")
+            .env("NO_COLOR", "1");
+        c
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.command()
+            .args(args)
+            .output()
+            .unwrap_or_else(|e| panic!("running tmux {args:?}: {e}"))
+    }
+
+    fn capture(&self) -> String {
+        let out = self.run(&["capture-pane", "-p", "-t", SESSION]);
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn send(&self, key: &str) {
+        let out = self.run(&["send-keys", "-t", SESSION, key]);
+        assert!(
+            out.status.success(),
+            "tmux send-keys {key}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    fn has_session(&self) -> bool {
+        self.run(&["has-session", "-t", SESSION]).status.success()
+    }
+
+    fn pane_pid(&self) -> u32 {
+        let out = self.run(&["list-panes", "-t", SESSION, "-F", "#{pane_pid}"]);
+        let text = String::from_utf8_lossy(&out.stdout);
+        text.trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("pane pid from tmux list-panes: {text:?}"))
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self
+            .command()
+            .arg("kill-server")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status();
+    }
+}
+
+fn require_tmux() {
+    let found = Command::new("tmux")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        found,
+        "tmux is not installed; the dashboard test drives the real terminal through tmux. \
+         `.ci/run` installs tmux (apt-get install tmux), then runs the tests"
+    );
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind a free port")
+        .local_addr()
+        .expect("local addr")
+        .port()
+}
+
+fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+/// What the test shows on failure: the last screen and the coordinator's log.
+fn context(screen: &str, log: &Path) -> String {
+    let log_text = std::fs::read_to_string(log).unwrap_or_else(|e| format!("(no log: {e})"));
+    let tail: Vec<&str> = log_text.lines().rev().take(30).collect();
+    let tail: Vec<&str> = tail.into_iter().rev().collect();
+    format!(
+        "\n--- screen ---\n{screen}\n--- log {} (tail) ---\n{}",
+        log.display(),
+        tail.join("\n")
+    )
+}
+
+/// Captures until `done` holds or the deadline passes; returns the last screen.
+fn wait_screen(
+    tmux: &Tmux,
+    log: &Path,
+    what: &str,
+    every: Duration,
+    done: impl Fn(&str) -> bool,
+) -> String {
+    let start = Instant::now();
+    loop {
+        let screen = tmux.capture();
+        if done(&screen) {
+            return screen;
+        }
+        if start.elapsed() > DEADLINE {
+            panic!(
+                "the dashboard did not show {what} within {DEADLINE:?}{}",
+                context(&screen, log)
+            );
+        }
+        sleep(every);
+    }
+}
+
+/// The rows of one stacked panel: from its title line up to the next title.
+fn panel_lines<'a>(screen: &'a str, title: &str) -> Vec<&'a str> {
+    let titles = ["Agents (", "Locks (", "Tasks (", "Events ("];
+    let mut lines = screen.lines().skip_while(|l| !l.contains(title));
+    let Some(first) = lines.next() else {
+        return Vec::new();
+    };
+    std::iter::once(first)
+        .chain(lines.take_while(|l| !titles.iter().any(|t| l.contains(t))))
+        .collect()
+}
+
+/// The lock's countdown ("04:58") on its row in the Locks panel.
+fn countdown_of(screen: &str, path: &str) -> Option<String> {
+    panel_lines(screen, "Locks (")
+        .into_iter()
+        .find(|l| l.contains(path))?
+        .split_whitespace()
+        .find(|w| {
+            w.len() == 5
+                && w.as_bytes()[2] == b':'
+                && w.chars().filter(char::is_ascii_digit).count() == 4
+        })
+        .map(str::to_owned)
+}
+
+/// A tools/call as Claude Code would send it, without initialize or Accept.
+async fn call_tool(http: &reqwest::Client, url: &str, tool: &str, arguments: Value) -> Value {
+    let body = json!({
+        "jsonrpc": "2.0", "id": 1, "method": "tools/call",
+        "params": { "name": tool, "arguments": arguments }
+    });
+    let response = http
+        .post(url)
+        .header("content-type", "application/json")
+        .header("x-client-name", "claude code")
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("POST {tool}: {e}"));
+    let status = response.status();
+    let text = response.text().await.expect("response body");
+    assert!(status.is_success(), "{tool} answered {status}: {text}");
+    // The answer is either plain JSON or an SSE stream whose last data holds it.
+    serde_json::from_str::<Value>(&text)
+        .ok()
+        .or_else(|| {
+            text.lines()
+                .rev()
+                .filter_map(|l| l.strip_prefix("data:"))
+                .filter_map(|d| serde_json::from_str::<Value>(d.trim()).ok())
+                .find(|v| v.get("result").is_some() || v.get("error").is_some())
+        })
+        .unwrap_or_else(|| panic!("{tool}: no JSON-RPC answer in {text}"))
+}
+
+/// utime + stime of a process, in clock ticks.
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .unwrap_or_else(|e| panic!("reading /proc/{pid}/stat: {e}"));
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let rest = &stat[stat.rfind(')').expect("comm in stat") + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of stat, 12 and 13 of `rest` (from 1).
+    let utime: u64 = fields[11].parse().expect("utime");
+    let stime: u64 = fields[12].parse().expect("stime");
+    utime + stime
+}
+
+fn clock_ticks_per_second() -> u64 {
+    Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
+        .unwrap_or(100)
+}
+
+fn process_alive(pid: u32) -> bool {
+    // A zombie has exited; only its parent has not reaped it yet.
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        stat.rfind(')')
+            .and_then(|i| stat[i + 1..].split_whitespace().next())
+            .is_some_and(|state| state != "Z")
+    })
+}
+
+#[test]
+fn dashboard_shows_ticks_and_force_releases_a_lock_in_a_real_terminal() {
+    require_tmux();
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let http = reqwest::Client::new();
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("coordinator.db");
+    let log = db.with_extension("log");
+    let root = dir.path().join("repo");
+    std::fs::create_dir_all(root.join("src")).expect("root");
+    let port = free_port();
+    let addr = format!("127.0.0.1:{port}");
+    let base = format!("http://{addr}");
+
+    let tmux = Tmux {
+        socket: format!("ccmulti-test-{}-{port}", std::process::id()),
+    };
+    // `exec env` so the pane's process is ccmulti itself, with the terminal
+    // type and colour setting fixed whatever tmux would otherwise choose.
+    let command = format!(
+        "exec env TERM=xterm-256color NO_COLOR=1 {} up --addr {addr} --db {} --root {}",
+        shell_quote(env!("CARGO_BIN_EXE_ccmulti")),
+        shell_quote(&db.to_string_lossy()),
+        shell_quote(&root.to_string_lossy()),
+    );
+    let started = tmux.run(&[
+        "new-session",
+        "-d",
+        "-s",
+        SESSION,
+        "-x",
+        "120",
+        "-y",
+        "40",
+        &command,
+    ]);
+    assert!(
+        started.status.success(),
+        "tmux new-session: {}",
+        String::from_utf8_lossy(&started.stderr)
+    );
+    let pid = tmux.pane_pid();
+
+    // The coordinator answers.
+    let start = Instant::now();
+    runtime.block_on(async {
+        loop {
+            let ok = http
+                .get(format!("{base}/health"))
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success());
+            if ok {
+                break;
+            }
+            if start.elapsed() > DEADLINE {
+                panic!(
+                    "/health did not answer within {DEADLINE:?}{}",
+                    context(&tmux.capture(), &log)
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    });
+    wait_screen(
+        &tmux,
+        &log,
+        "the empty dashboard",
+        Duration::from_millis(50),
+        |s| s.contains("Locks (0)"),
+    );
+
+    // A client claims a lock; time until the screen shows it.
+    let url = format!("{base}/mcp/v2/claude/u__session__s__impl_a");
+    let claim = runtime.block_on(call_tool(
+        &http,
+        &url,
+        "claim_file_lock",
+        json!({ "file_paths": [LOCK_PATH], "duration_minutes": 5 }),
+    ));
+    let claimed_at = Instant::now();
+    assert_eq!(
+        claim["result"]["structuredContent"]["success"],
+        json!(true),
+        "claim: {claim}"
+    );
+    wait_screen(&tmux, &log, LOCK_PATH, Duration::from_millis(10), |s| {
+        s.contains(LOCK_PATH)
+    });
+    let latency = claimed_at.elapsed();
+    println!(
+        "dashboard change-to-screen latency: {} ms",
+        latency.as_millis()
+    );
+    assert!(
+        latency < Duration::from_millis(2000),
+        "the claim took {latency:?} to reach the screen"
+    );
+
+    // The countdown shows about five minutes and ticks. It starts at 05:00
+    // (rounded up); waiting for 04:5x means the frame came from a once-a-second
+    // tick, so 1.5 s later at least one more tick must have changed it.
+    let first = wait_screen(
+        &tmux,
+        &log,
+        "a countdown of 04:5x",
+        Duration::from_millis(50),
+        |s| countdown_of(s, LOCK_PATH).is_some_and(|c| c.starts_with("04:5")),
+    );
+    let lock_row = panel_lines(&first, "Locks (")
+        .into_iter()
+        .find(|l| l.contains(LOCK_PATH))
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        lock_row.contains("impl_a"),
+        "lock row names the holder: {lock_row:?}"
+    );
+    let before = countdown_of(&first, LOCK_PATH).expect("countdown");
+    sleep(Duration::from_millis(1500));
+    let second = tmux.capture();
+    let after = countdown_of(&second, LOCK_PATH)
+        .unwrap_or_else(|| panic!("countdown gone{}", context(&second, &log)));
+    println!("countdown {before} then {after} 1.5 s later");
+    assert_ne!(
+        before,
+        after,
+        "the countdown did not tick{}",
+        context(&second, &log)
+    );
+    assert!(
+        after.starts_with("04:5") || after.starts_with("04:4"),
+        "countdown {after}"
+    );
+
+    // Logs go to the file, never onto the screen.
+    assert!(
+        !second
+            .lines()
+            .any(|l| [" INFO ", " WARN ", " ERROR ", " DEBUG "]
+                .iter()
+                .any(|k| l.contains(k))),
+        "log lines on the dashboard screen{}",
+        context(&second, &log)
+    );
+    assert!(
+        second
+            .lines()
+            .next()
+            .is_some_and(|l| l.contains(&base) && l.trim_end().ends_with("UTC")),
+        "the header line is not first{}",
+        context(&second, &log)
+    );
+
+    // Idle CPU over three quiet seconds.
+    let ticks_before = cpu_ticks(pid);
+    let idle_start = Instant::now();
+    sleep(Duration::from_secs(3));
+    let ticks = cpu_ticks(pid) - ticks_before;
+    let elapsed = idle_start.elapsed().as_secs_f64();
+    let cpu = ticks as f64 / clock_ticks_per_second() as f64 / elapsed * 100.0;
+    println!("dashboard idle CPU: {cpu:.1}% of one core");
+    assert!(cpu < 20.0, "the idle dashboard used {cpu:.1}% of one core");
+
+    // The Agents panel has focus first; Tab moves to Locks, whose only row is selected.
+    tmux.send("Tab");
+    wait_screen(
+        &tmux,
+        &log,
+        "focus on the Locks panel",
+        Duration::from_millis(20),
+        |s| s.contains("▶2 Locks"),
+    );
+    tmux.send("r");
+    let confirm = wait_screen(
+        &tmux,
+        &log,
+        "the release question",
+        Duration::from_millis(20),
+        |s| s.contains("Release lock?"),
+    );
+    let lines: Vec<&str> = confirm.lines().collect();
+    let asked = lines
+        .iter()
+        .position(|l| l.contains("Release the"))
+        .unwrap_or_else(|| panic!("no question text{}", context(&confirm, &log)));
+    assert!(
+        lines.get(asked + 1).is_some_and(|l| l.contains(LOCK_PATH)),
+        "the question names the path{}",
+        context(&confirm, &log)
+    );
+    assert!(
+        lines
+            .get(asked + 2)
+            .is_some_and(|l| l.contains("held by impl_a")),
+        "the question names the holder{}",
+        context(&confirm, &log)
+    );
+    tmux.send("y");
+    let released = wait_screen(
+        &tmux,
+        &log,
+        "the lock gone",
+        Duration::from_millis(20),
+        |s| {
+            s.contains("Locks (0)")
+                && !panel_lines(s, "Locks (")
+                    .iter()
+                    .any(|l| l.contains(LOCK_PATH))
+                && panel_lines(s, "Events (")
+                    .iter()
+                    .any(|l| l.contains("forced_release") && l.contains(LOCK_PATH))
+        },
+    );
+    assert!(
+        released.contains("released src/main.rs held by impl_a"),
+        "status line reports the release{}",
+        context(&released, &log)
+    );
+
+    // The agent sees it has no locks.
+    let status = runtime.block_on(call_tool(&http, &url, "check_agent_status", json!({})));
+    let locks = &status["result"]["structuredContent"]["locks"];
+    assert_eq!(locks, &json!([]), "check_agent_status: {status}");
+
+    // The database recorded it as a forced release by the dashboard.
+    let conn = rusqlite::Connection::open_with_flags(
+        &db,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .expect("open the database read-only");
+    let forced: Vec<(String, String, String)> = conn
+        .prepare(
+            "SELECT agent_id, file_path, detail FROM coordination_events \
+             WHERE kind = 'forced_release' ORDER BY id",
+        )
+        .expect("prepare")
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .expect("query")
+        .collect::<Result<_, _>>()
+        .expect("rows");
+    drop(conn);
+    assert_eq!(
+        forced,
+        vec![(
+            "impl_a".to_string(),
+            LOCK_PATH.to_string(),
+            "released by dashboard".to_string()
+        )]
+    );
+
+    // `q` ends ccmulti, and with it the tmux session.
+    tmux.send("q");
+    let start = Instant::now();
+    while tmux.has_session() || process_alive(pid) {
+        if start.elapsed() > Duration::from_secs(5) {
+            panic!(
+                "ccmulti (pid {pid}) still running 5 s after q{}",
+                context(&tmux.capture(), &log)
+            );
+        }
+        sleep(Duration::from_millis(50));
+    }
+}
