@@ -84,7 +84,6 @@ for y, line in enumerate(ansi.split("\n")[:rows]):
                 elif c == 39: fg = default_fg
                 elif c == 49: bg = default_bg
                 elif c in (38, 48) and i + 2 < len(codes) and codes[i + 1] == 5:
-                    (fg if False else None)
                     if c == 38: fg = color256(codes[i + 2])
                     else: bg = color256(codes[i + 2])
                     i += 2

@@ -148,7 +148,8 @@ fn check_message(body: &[u8]) -> Result<Message, Box<Response>> {
         {
             return Err(Box::new(jsonrpc_error(StatusCode::OK, id, -32602, why)));
         }
-        if is_request && let Err(e) = serde_json::from_value::<ClientJsonRpcMessage>(value.clone())
+        if is_request
+            && let Err(e) = <ClientJsonRpcMessage as serde::Deserialize>::deserialize(&value)
         {
             return Err(Box::new(jsonrpc_error(
                 StatusCode::OK,
