@@ -87,4 +87,14 @@ CREATE TABLE IF NOT EXISTS coordination_events (
 );
 CREATE INDEX IF NOT EXISTS idx_coordination_events_session ON coordination_events(session_id, id);
 
+-- Added: the planner's analyses, so create_task_distribution works from what
+-- analyze_task_conflicts found in this session rather than from what a client sends back.
+CREATE TABLE IF NOT EXISTS task_analyses (
+    id         TEXT PRIMARY KEY,
+    session_id TEXT NOT NULL REFERENCES claude_code_sessions(id) ON DELETE CASCADE,
+    created_at TEXT NOT NULL,
+    body       TEXT NOT NULL CHECK (json_valid(body))
+);
+CREATE INDEX IF NOT EXISTS idx_task_analyses_session ON task_analyses(session_id);
+
 PRAGMA user_version = 1;

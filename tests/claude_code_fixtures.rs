@@ -76,15 +76,7 @@ async fn stateless_discovery_then_list_then_call() {
     assert_eq!(discover.result()["resultType"], "complete");
 
     let list = replay(&server, &entries[1], None).await;
-    assert_eq!(
-        list.tool_names(),
-        [
-            "claim_file_lock",
-            "release_file_lock",
-            "sync_progress",
-            "check_agent_status"
-        ]
-    );
+    assert_eq!(list.tool_names(), IMPLEMENTER_TOOLS);
     list.result()["tools"]
         .as_array()
         .unwrap()
@@ -130,7 +122,7 @@ async fn legacy_fallback_handshake() {
     assert!(get.status == 200 || get.status == 405, "{}", get.status);
     let list = replay(&server, &entries[4], Some(&session)).await;
     // The planner, identified by the User-Agent and initialize's clientInfo.
-    assert_eq!(list.tool_names().len(), 4, "{}", list.text);
+    assert_eq!(list.tool_names(), PLANNER_TOOLS, "{}", list.text);
     list.result()["tools"]
         .as_array()
         .unwrap()

@@ -5,13 +5,6 @@ mod common;
 use common::*;
 use serde_json::json;
 
-const IMPLEMENTER: [&str; 4] = [
-    "claim_file_lock",
-    "release_file_lock",
-    "sync_progress",
-    "check_agent_status",
-];
-
 struct Case {
     path_client: &'static str,
     user: &'static str,
@@ -26,21 +19,21 @@ const CASES: &[Case] = &[
         user: "u__session__s__planner",
         x_client_name: Some("claude code"),
         user_agent: None,
-        sees: &IMPLEMENTER,
+        sees: &PLANNER_TOOLS,
     },
     Case {
         path_client: "claude",
         user: "u__session__s__impl_a",
         x_client_name: None,
         user_agent: Some("claude-code/2.1.330 (sdk-cli)"),
-        sees: &IMPLEMENTER,
+        sees: &IMPLEMENTER_TOOLS,
     },
     Case {
         path_client: "claude",
         user: "u",
         x_client_name: Some("claude-code"),
         user_agent: None,
-        sees: &[],
+        sees: &NO_SESSION_TOOLS,
     },
     Case {
         path_client: "cursor",
@@ -183,5 +176,8 @@ async fn each_client_lists_exactly_its_tools_and_can_call_nothing_else() {
         .iter()
         .filter(|e| e.kind == "blocked_client")
         .count();
-    assert_eq!(blocked, CASES.iter().filter(|c| c.sees.is_empty()).count());
+    let refused = CASES
+        .iter()
+        .filter(|c| !c.sees.contains(&"claim_file_lock"));
+    assert_eq!(blocked, refused.count());
 }

@@ -51,15 +51,7 @@ async fn stateless_2026_07_28() {
     assert!(discover.headers.get("mcp-session-id").is_none());
 
     let list = send(stateless(&url, "tools/list", json!({}), "claude-code")).await;
-    assert_eq!(
-        list.tool_names(),
-        [
-            "claim_file_lock",
-            "release_file_lock",
-            "sync_progress",
-            "check_agent_status"
-        ]
-    );
+    assert_eq!(list.tool_names(), IMPLEMENTER_TOOLS);
     assert_eq!(list.result()["resultType"], "complete", "{}", list.text);
 
     let call = send(stateless(
@@ -120,7 +112,12 @@ async fn legacy_era(version: &str) {
         json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/list" }),
     ))
     .await;
-    assert_eq!(list.tool_names().len(), 4, "{version}: {}", list.text);
+    assert_eq!(
+        list.tool_names(),
+        IMPLEMENTER_TOOLS,
+        "{version}: {}",
+        list.text
+    );
     let ping = send(with_session(
         json!({ "jsonrpc": "2.0", "id": 2, "method": "ping" }),
     ))

@@ -5,13 +5,6 @@ mod common;
 use common::*;
 use serde_json::json;
 
-const PLANNER_TOOLS: [&str; 4] = [
-    "claim_file_lock",
-    "release_file_lock",
-    "sync_progress",
-    "check_agent_status",
-];
-
 #[tokio::test]
 async fn a_claude_code_planner_sees_the_coordination_tools() {
     let server = start().await;

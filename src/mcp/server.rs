@@ -72,8 +72,7 @@ impl CoordinatorServer {
         context: &RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, CoordError> {
         let caller = Caller::from_context(context)?;
-        let Some(tool) = ToolName::parse(&request.name).filter(|t| tools::definition(*t).is_some())
-        else {
+        let Some(tool) = ToolName::parse(&request.name) else {
             if caller.entitled().is_empty() {
                 // Unknown and hidden look the same to a client that has no tools.
                 return Err(self.refuse(&caller, &request.name).await);
@@ -111,7 +110,7 @@ impl ServerHandler for CoordinatorServer {
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {
-        ToolName::parse(name).and_then(tools::definition)
+        ToolName::parse(name).map(tools::definition)
     }
 
     async fn list_tools(
@@ -123,7 +122,7 @@ impl ServerHandler for CoordinatorServer {
         let tools = caller
             .entitled()
             .iter()
-            .filter_map(|t| tools::definition(*t))
+            .map(|t| tools::definition(*t))
             .collect();
         Ok(ListToolsResult::with_all_items(tools))
     }

@@ -8,3 +8,4 @@ pub mod progress;
 pub mod virtual_user;
 
 pub use ccmulti_ui::model::Activity;
+pub mod plan;

@@ -5,6 +5,7 @@
 mod agents;
 mod events;
 mod locks;
+mod plans;
 mod progress;
 mod read;
 mod time;
@@ -18,6 +19,7 @@ use rusqlite::{Connection, Transaction, TransactionBehavior};
 
 pub use events::EventKind;
 pub use locks::{ClaimOutcome, ForceSelector, GrantedLock, ReleaseOutcome};
+pub use plans::PlannedTask;
 pub use progress::ProgressUpdate;
 pub use read::SessionView;
 pub use verify::Verification;

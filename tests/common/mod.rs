@@ -25,6 +25,25 @@ impl Drop for Server {
     }
 }
 
+/// DESIGN.md's tool table, in listing order.
+pub const PLANNER_TOOLS: [&str; 7] = [
+    "analyze_task_conflicts",
+    "create_task_distribution",
+    "claim_file_lock",
+    "release_file_lock",
+    "sync_progress",
+    "check_agent_status",
+    "setup_multi_agent_coordination",
+];
+pub const IMPLEMENTER_TOOLS: [&str; 5] = [
+    "claim_file_lock",
+    "release_file_lock",
+    "sync_progress",
+    "check_agent_status",
+    "setup_multi_agent_coordination",
+];
+pub const NO_SESSION_TOOLS: [&str; 1] = ["setup_multi_agent_coordination"];
+
 pub async fn start() -> Server {
     start_with_clock(Arc::new(SystemClock)).await
 }

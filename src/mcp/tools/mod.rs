@@ -1,9 +1,12 @@
 //! The coordination tools: their definitions (schemas, annotations) and dispatch.
-//! The planner's tools arrive in their own change and are not listed until then.
 
+mod analyze;
 mod claim;
+mod distribute;
+mod planning;
 mod progress;
 mod release;
+mod setup;
 mod status;
 
 use std::collections::BTreeSet;
@@ -34,31 +37,25 @@ fn output_schema(properties: Value) -> Arc<JsonObject> {
     object(json!({ "type": "object", "properties": props, "required": ["success"] }))
 }
 
-/// The tool's definition, or `None` while it is not implemented in this build.
-pub fn definition(name: ToolName) -> Option<Tool> {
+/// The tool's definition: description, input and output schemas, annotations.
+pub fn definition(name: ToolName) -> Tool {
     let (description, input, output, annotations) = match name {
         ToolName::ClaimFileLock => claim::schema(),
         ToolName::ReleaseFileLock => release::schema(),
         ToolName::SyncProgress => progress::schema(),
         ToolName::CheckAgentStatus => status::schema(),
-        ToolName::AnalyzeTaskConflicts
-        | ToolName::CreateTaskDistribution
-        | ToolName::SetupMultiAgentCoordination => return None,
+        ToolName::AnalyzeTaskConflicts => analyze::schema(),
+        ToolName::CreateTaskDistribution => distribute::schema(),
+        ToolName::SetupMultiAgentCoordination => setup::schema(),
     };
-    Some(
-        Tool::new(name.as_str(), description, object(input))
-            .with_raw_output_schema(output)
-            .with_annotations(annotations),
-    )
+    Tool::new(name.as_str(), description, object(input))
+        .with_raw_output_schema(output)
+        .with_annotations(annotations)
 }
 
 /// The names this build serves, for `/health/detailed`.
 pub fn registered() -> Vec<&'static str> {
-    ToolName::ALL
-        .into_iter()
-        .filter(|t| definition(*t).is_some())
-        .map(ToolName::as_str)
-        .collect()
+    ToolName::ALL.into_iter().map(ToolName::as_str).collect()
 }
 
 pub async fn call(
@@ -72,7 +69,9 @@ pub async fn call(
         ToolName::ReleaseFileLock => release::call(state, caller, arguments).await,
         ToolName::SyncProgress => progress::call(state, caller, arguments).await,
         ToolName::CheckAgentStatus => status::call(state, caller, arguments).await,
-        other => Err(CoordError::UnknownTool(other.as_str().into())),
+        ToolName::AnalyzeTaskConflicts => analyze::call(state, caller, arguments).await,
+        ToolName::CreateTaskDistribution => distribute::call(state, caller, arguments).await,
+        ToolName::SetupMultiAgentCoordination => setup::call(state, caller, arguments).await,
     }
 }
 

@@ -26,7 +26,13 @@ from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 from mcp_types import Implementation
 
-IMPLEMENTER_TOOLS = {"claim_file_lock", "release_file_lock", "sync_progress", "check_agent_status"}
+IMPLEMENTER_TOOLS = {
+    "claim_file_lock",
+    "release_file_lock",
+    "sync_progress",
+    "check_agent_status",
+    "setup_multi_agent_coordination",
+}
 CLAUDE = Implementation(name="claude-code", version="1.0.0")
 CURSOR = Implementation(name="cursor", version="1.0.0")
 TIMEOUT_S = 30

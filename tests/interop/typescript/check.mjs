@@ -9,7 +9,13 @@ import { randomBytes } from "node:crypto";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 
-const IMPLEMENTER_TOOLS = ["check_agent_status", "claim_file_lock", "release_file_lock", "sync_progress"];
+const IMPLEMENTER_TOOLS = [
+  "check_agent_status",
+  "claim_file_lock",
+  "release_file_lock",
+  "setup_multi_agent_coordination",
+  "sync_progress",
+];
 const TIMEOUT_MS = 30_000;
 
 class CheckFailed extends Error {}

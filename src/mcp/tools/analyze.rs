@@ -1,0 +1,92 @@
+//! `analyze_task_conflicts(tasks, project_files=[], complexity_level="moderate")`.
+
+use std::sync::Arc;
+
+use rmcp::model::{CallToolResult, JsonObject, ToolAnnotations};
+use serde_json::{Value, json};
+
+use super::planning::{analysis_summary, analyze_and_store, parse_tasks};
+use super::{annotations, normalize_all, output_schema, result};
+use crate::error::CoordError;
+use crate::mcp::args::Args;
+use crate::mcp::identity::Caller;
+use crate::rules::plan::conflicts::Complexity;
+use crate::rules::plan::{MAX_FILES_PER_TASK, MAX_TASKS};
+use crate::state::AppState;
+
+const NAME: &str = "analyze_task_conflicts";
+const MAX_PROJECT_FILES: usize = 10_000;
+
+pub fn schema() -> (&'static str, Value, Arc<JsonObject>, ToolAnnotations) {
+    (
+        "Planner: find which files each task touches (from the project's imports and names), which tasks collide on \
+         shared files or through imports, and how many agents (2 to 5) to use. Pass the result to create_task_distribution.",
+        json!({
+            "type": "object",
+            "properties": {
+                "tasks": {
+                    "type": "array", "minItems": 1, "maxItems": MAX_TASKS,
+                    "items": { "anyOf": [
+                        { "type": "string" },
+                        { "type": "object", "properties": {
+                            "description": { "type": "string" },
+                            "files": { "type": "array", "items": { "type": "string" }, "maxItems": MAX_FILES_PER_TASK }
+                        }, "required": ["description"], "additionalProperties": false }
+                    ] }
+                },
+                "project_files": { "type": "array", "items": { "type": "string" }, "default": [], "maxItems": MAX_PROJECT_FILES },
+                "complexity_level": { "type": "string", "enum": ["simple", "moderate", "complex"], "default": "moderate" }
+            },
+            "required": ["tasks"],
+            "additionalProperties": false
+        }),
+        output_schema(json!({
+            "analysis_id": { "type": "string" },
+            "recommended_agent_count": { "type": "integer" },
+            "tasks": { "type": "array", "items": { "type": "object" } },
+            "conflicts": { "type": "array", "items": { "type": "object" } },
+            "groups": { "type": "array", "items": { "type": "array", "items": { "type": "string" } } },
+            "project": { "type": "object" }
+        })),
+        annotations("Analyze task conflicts", true, false, false),
+    )
+}
+
+pub async fn call(
+    state: &Arc<AppState>,
+    caller: &Caller,
+    arguments: &JsonObject,
+) -> Result<CallToolResult, CoordError> {
+    let args = Args::new(
+        NAME,
+        arguments,
+        &["tasks", "project_files", "complexity_level"],
+    )?;
+    let tasks = parse_tasks(state, NAME, arguments.get("tasks"))?;
+    let project_files = match args.optional_string_list("project_files", MAX_PROJECT_FILES)? {
+        Some(raw) => normalize_all(state, NAME, "project_files", &raw)?
+            .into_iter()
+            .collect(),
+        None => Vec::new(),
+    };
+    let complexity = match args.optional_string("complexity_level", 16)? {
+        None => Complexity::Moderate,
+        Some(raw) => Complexity::parse(raw).ok_or_else(|| {
+            CoordError::InvalidParams(format!(
+                "{NAME}: complexity_level {raw:?} is not one of {}",
+                Complexity::ACCEPTED
+            ))
+        })?,
+    };
+    let session = caller.session()?.session_id.clone();
+    let analysis = analyze_and_store(state, &session, tasks, project_files, complexity).await?;
+    let mut out = json!({ "success": true });
+    if let (Value::Object(all), Value::Object(summary)) = (&mut out, analysis_summary(&analysis)) {
+        all.extend(summary);
+    }
+    out["next"] = json!(format!(
+        "create_task_distribution(analysis_result={{\"analysis_id\": \"{}\"}}, preferred_agent_count={})",
+        analysis.analysis_id, analysis.recommended_agent_count
+    ));
+    Ok(result(out))
+}

@@ -1,0 +1,199 @@
+//! What the three planner tools share: reading tasks, running the analysis off
+//! the async runtime, storing it, dealing the plan and recording it.
+
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+
+use crate::error::CoordError;
+use crate::planner::{self, Analysis, Connection, Distribution};
+use crate::rules::paths;
+use crate::rules::plan::conflicts::Complexity;
+use crate::rules::plan::{MAX_FILES_PER_TASK, MAX_TASK_DESCRIPTION, MAX_TASKS, TaskInput};
+use crate::scan::ScanLimits;
+use crate::state::AppState;
+use crate::store::{PlannedTask, StoreError};
+
+/// Conflicts listed in a result; the rest are counted, so a big plan stays readable.
+const MAX_CONFLICTS_SHOWN: usize = 30;
+
+pub const TASK_FORM: &str =
+    "each task is a string, or {\"description\": string, \"files\": [paths]}";
+
+/// `tasks`: 1 to 50 entries, each a description or `{description, files}`.
+pub fn parse_tasks(
+    state: &AppState,
+    tool: &str,
+    raw: Option<&Value>,
+) -> Result<Vec<TaskInput>, CoordError> {
+    let invalid = |problem: String| CoordError::InvalidParams(format!("{tool}: tasks {problem}"));
+    let items = match raw {
+        None | Some(Value::Null) => {
+            return Err(invalid(format!(
+                "is required: a list of 1 to {MAX_TASKS} tasks; {TASK_FORM}"
+            )));
+        }
+        Some(Value::Array(items)) => items,
+        Some(_) => return Err(invalid(format!("must be a list; {TASK_FORM}"))),
+    };
+    if items.is_empty() {
+        return Err(invalid(format!(
+            "is empty; give 1 to {MAX_TASKS} tasks; {TASK_FORM}"
+        )));
+    }
+    if items.len() > MAX_TASKS {
+        return Err(invalid(format!(
+            "has {} entries; at most {MAX_TASKS} are accepted: plan a first batch, then the next",
+            items.len()
+        )));
+    }
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| {
+            let at = |problem: String| invalid(format!("[{i}] {problem}; {TASK_FORM}"));
+            let (description, files) = match item {
+                Value::String(s) => (s.as_str(), None),
+                Value::Object(map) => {
+                    if let Some(k) = map
+                        .keys()
+                        .find(|k| !matches!(k.as_str(), "description" | "files"))
+                    {
+                        return Err(at(format!("has an unknown field {k:?}")));
+                    }
+                    let Some(Value::String(d)) = map.get("description") else {
+                        return Err(at("needs a description string".into()));
+                    };
+                    (d.as_str(), map.get("files").filter(|f| !f.is_null()))
+                }
+                _ => return Err(at("is neither a string nor an object".into())),
+            };
+            if description.trim().is_empty() {
+                return Err(at("has an empty description".into()));
+            }
+            if description.len() > MAX_TASK_DESCRIPTION {
+                return Err(at(format!(
+                    "has a description of {} bytes; at most {MAX_TASK_DESCRIPTION} are accepted",
+                    description.len()
+                )));
+            }
+            let files = match files {
+                None => None,
+                Some(Value::Array(list)) if list.len() <= MAX_FILES_PER_TASK => Some(
+                    list.iter()
+                        .map(|f| match f {
+                            Value::String(p) => paths::normalize(&state.root, p)
+                                .map_err(|e| at(format!("files: {e}"))),
+                            _ => Err(at("files must hold path strings".into())),
+                        })
+                        .collect::<Result<Vec<_>, _>>()?,
+                ),
+                Some(Value::Array(list)) => {
+                    return Err(at(format!(
+                        "lists {} files; at most {MAX_FILES_PER_TASK} are accepted",
+                        list.len()
+                    )));
+                }
+                Some(_) => return Err(at("files must be a list of paths".into())),
+            };
+            Ok(TaskInput {
+                description: description.trim().to_owned(),
+                files,
+            })
+        })
+        .collect()
+}
+
+/// Scans and analyses on a blocking thread, then stores the analysis in `session`.
+pub async fn analyze_and_store(
+    state: &Arc<AppState>,
+    session: &str,
+    tasks: Vec<TaskInput>,
+    project_files: Vec<String>,
+    complexity: Complexity,
+) -> Result<Analysis, CoordError> {
+    let root = state.root.clone();
+    let analysis = tokio::task::spawn_blocking(move || {
+        planner::analyze(
+            &root,
+            &tasks,
+            &project_files,
+            complexity,
+            ScanLimits::default(),
+        )
+    })
+    .await
+    .map_err(|e| StoreError::Join(e.to_string()))?;
+    let body = serde_json::to_string(&analysis).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let (session, id) = (session.to_owned(), analysis.analysis_id.clone());
+    state
+        .store
+        .blocking(move |s| s.save_analysis(&session, &id, &body))
+        .await?;
+    Ok(analysis)
+}
+
+/// Deals the plan and records every task as `planned` for its agent.
+pub async fn distribute_and_record(
+    state: &Arc<AppState>,
+    conn: &Connection,
+    analysis: &Analysis,
+    agents: usize,
+) -> Result<Distribution, CoordError> {
+    let mut plan = planner::distribute(analysis, agents, conn);
+    let rows: Vec<PlannedTask> = plan
+        .agents
+        .iter()
+        .flat_map(|a| {
+            a.tasks.iter().map(|t| PlannedTask {
+                agent_id: a.agent_id.clone(),
+                task_id: t.task_id.clone(),
+                description: t.description.clone(),
+                files: analysis
+                    .task(&t.task_id)
+                    .map(|x| x.files.clone())
+                    .unwrap_or_default(),
+            })
+        })
+        .collect();
+    let session = conn.session_id.clone();
+    let kept = state
+        .store
+        .blocking(move |s| s.record_plan(&session, &rows))
+        .await?;
+    if !kept.is_empty() {
+        plan.notes.push(format!(
+            "Already under way, so left with the agent working on it: {}.",
+            kept.join(", ")
+        ));
+    }
+    Ok(plan)
+}
+
+/// The analysis as the planner reads it: files per task, conflicts, groups, counts.
+pub fn analysis_summary(analysis: &Analysis) -> Value {
+    let shown = analysis.conflicts.len().min(MAX_CONFLICTS_SHOWN);
+    let mut out = json!({
+        "analysis_id": analysis.analysis_id,
+        "recommended_agent_count": analysis.recommended_agent_count,
+        "complexity_level": analysis.complexity_level,
+        "tasks": analysis.tasks.iter().map(|t| json!({
+            "task_id": t.task_id,
+            "files": t.files,
+            "files_given": t.files_given,
+            "related_files": t.related.len(),
+        })).collect::<Vec<_>>(),
+        "conflicts": analysis.conflicts[..shown].iter().map(|c| json!({
+            "kind": c.kind,
+            "severity": c.severity,
+            "tasks": c.tasks,
+            "files": c.files,
+        })).collect::<Vec<_>>(),
+        "groups": analysis.groups,
+        "project": analysis.project,
+    });
+    if shown < analysis.conflicts.len() {
+        out["conflicts_not_shown"] = json!(analysis.conflicts.len() - shown);
+    }
+    out
+}

@@ -1,0 +1,143 @@
+//! `setup_multi_agent_coordination(user_message, force_agent_count?)`: the
+//! one-shot path from a person's request to a plan with every terminal's command.
+
+use std::sync::Arc;
+
+use rmcp::model::{CallToolResult, JsonObject, ToolAnnotations};
+use serde_json::{Value, json};
+
+use super::planning::{analysis_summary, analyze_and_store, distribute_and_record};
+use super::{annotations, output_schema, result};
+use crate::error::CoordError;
+use crate::mcp::args::Args;
+use crate::mcp::identity::Caller;
+use crate::planner::Connection;
+use crate::rules::plan::conflicts::Complexity;
+use crate::rules::plan::request::{self, EXPECTED_FORM};
+use crate::rules::plan::{MAX_AGENTS, MAX_TASKS, MIN_AGENTS, TaskInput};
+use crate::rules::virtual_user::{SessionAgent, VirtualUser};
+use crate::state::AppState;
+use crate::store::StoreError;
+
+const NAME: &str = "setup_multi_agent_coordination";
+const MAX_MESSAGE: usize = 20_000;
+
+pub fn schema() -> (&'static str, Value, Arc<JsonObject>, ToolAnnotations) {
+    (
+        "Turn a request such as \"split these across agents: 1. ... 2. ...\" into a full plan in one step: the tasks' \
+         conflicts, who does what, and the `claude mcp add` line and prompt for every terminal.",
+        json!({
+            "type": "object",
+            "properties": {
+                "user_message": { "type": "string", "maxLength": MAX_MESSAGE },
+                "force_agent_count": { "type": "integer", "minimum": MIN_AGENTS, "maximum": MAX_AGENTS }
+            },
+            "required": ["user_message"],
+            "additionalProperties": false
+        }),
+        output_schema(json!({
+            "session_id": { "type": "string" },
+            "analysis": { "type": "object" },
+            "distribution": { "type": "object" },
+            "expected_form": { "type": "string" }
+        })),
+        annotations("Set up multi-agent coordination", false, false, false),
+    )
+}
+
+pub async fn call(
+    state: &Arc<AppState>,
+    caller: &Caller,
+    arguments: &JsonObject,
+) -> Result<CallToolResult, CoordError> {
+    let args = Args::new(NAME, arguments, &["user_message", "force_agent_count"])?;
+    let message = args.required_string("user_message", MAX_MESSAGE)?;
+    let forced = args.optional_int("force_agent_count", MIN_AGENTS as i64..=MAX_AGENTS as i64)?;
+    let asked = request::parse(message);
+    let refusal = if !asked.wants_agents {
+        Some("This message does not ask for work to be split across agents.")
+    } else if asked.tasks.is_empty() {
+        Some("This message asks for several agents but lists no tasks.")
+    } else {
+        None
+    };
+    if let Some(why) = refusal {
+        return Ok(result(json!({
+            "success": false,
+            "message": why,
+            "expected_form": EXPECTED_FORM,
+        })));
+    }
+    if asked.tasks.len() > MAX_TASKS {
+        return Err(CoordError::InvalidParams(format!(
+            "{NAME}: user_message lists {} tasks; at most {MAX_TASKS} are accepted: plan a first batch, then the next",
+            asked.tasks.len()
+        )));
+    }
+    let (session, new_session) = session_for(state, caller).await?;
+    let tasks = asked
+        .tasks
+        .into_iter()
+        .map(|description| TaskInput {
+            description,
+            files: None,
+        })
+        .collect();
+    let analysis = analyze_and_store(
+        state,
+        &session.session_id,
+        tasks,
+        Vec::new(),
+        Complexity::Moderate,
+    )
+    .await?;
+    let conn = Connection {
+        public_url: state.public_url.clone(),
+        user_id: caller.user.user_id.clone(),
+        session_id: session.session_id.clone(),
+    };
+    let count = forced.map_or(analysis.recommended_agent_count, |n| n as usize);
+    let plan = distribute_and_record(state, &conn, &analysis, count).await?;
+    let mut out = json!({
+        "success": true,
+        "session_id": session.session_id,
+        "analysis": analysis_summary(&analysis),
+        "distribution": serde_json::to_value(&plan).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+    });
+    if new_session {
+        let url = conn.url("planner");
+        out["planner"] = json!({
+            "note": "You called without a session, so a new one was made. To use the planner's tools in it, connect this terminal as its planner:",
+            "claude_mcp_add": format!("claude mcp add --transport http ccmulti {url}"),
+        });
+    }
+    Ok(result(out))
+}
+
+/// The caller's session, or a new one (with the caller as its planner) when the URL had none.
+async fn session_for(
+    state: &Arc<AppState>,
+    caller: &Caller,
+) -> Result<(SessionAgent, bool), CoordError> {
+    if let Some(sa) = &caller.user.session {
+        return Ok((sa.clone(), false));
+    }
+    let short = uuid::Uuid::new_v4().simple().to_string();
+    let planner = VirtualUser {
+        user_id: caller.user.user_id.clone(),
+        session: Some(SessionAgent {
+            session_id: format!("plan-{}", &short[..8]),
+            agent_id: "planner".into(),
+        }),
+    };
+    let url = format!("{}/mcp/v2/claude/{planner}", state.public_url);
+    let registered = planner.clone();
+    state
+        .store
+        .blocking(move |s| s.touch_agent(&registered, &url))
+        .await?;
+    let sa = planner
+        .session
+        .ok_or_else(|| StoreError::Corrupt("session vanished".into()))?;
+    Ok((sa, true))
+}

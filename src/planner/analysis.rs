@@ -1,0 +1,174 @@
+//! `analyze_task_conflicts`: tasks → files → conflicts → groups → agent count.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+
+use crate::rules::plan::conflicts::{self, Complexity};
+use crate::rules::plan::distribute::task_weight;
+use crate::rules::plan::matching::{MatchIndex, task_files, words};
+use crate::rules::plan::{DepGraph, ProjectFiles, TaskInput};
+use crate::scan::{ScanLimits, scan};
+
+/// Everything `create_task_distribution` needs; stored under `analysis_id`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Analysis {
+    pub analysis_id: String,
+    pub complexity_level: String,
+    pub tasks: Vec<AnalyzedTask>,
+    pub conflicts: Vec<ConflictReport>,
+    /// Task ids that must share an agent, each group in task order.
+    pub groups: Vec<Vec<String>>,
+    pub recommended_agent_count: usize,
+    pub project: ProjectSummary,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AnalyzedTask {
+    pub task_id: String,
+    pub description: String,
+    pub files: Vec<String>,
+    /// Files importing `files`: not edited, but they may break.
+    pub related: Vec<String>,
+    pub files_given: bool,
+    pub weight: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConflictReport {
+    pub kind: String,
+    pub severity: String,
+    pub tasks: [String; 2],
+    pub files: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProjectSummary {
+    pub files_scanned: usize,
+    pub source_files: usize,
+    pub languages: BTreeMap<String, usize>,
+    pub import_edges: usize,
+    pub elapsed_ms: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stopped_early: Option<String>,
+}
+
+/// Scans `root` (or only `project_files` when given) and analyses `tasks`.
+pub fn analyze(
+    root: &Path,
+    tasks: &[TaskInput],
+    project_files: &[String],
+    complexity: Complexity,
+    limits: ScanLimits,
+) -> Analysis {
+    let started = Instant::now();
+    let mut project = scan(root, limits);
+    if !project_files.is_empty() {
+        restrict(&mut project, project_files);
+    }
+    let graph = DepGraph::build(&project);
+    let index = MatchIndex::new(&project);
+    let files: Vec<_> = tasks
+        .iter()
+        .map(|t| task_files(t, &index, &graph))
+        .collect();
+    let found = conflicts::find(&files);
+    let groups = conflicts::groups(tasks.len(), &found);
+    let ids: Vec<String> = tasks
+        .iter()
+        .enumerate()
+        .map(|(i, t)| task_id(i, &t.description))
+        .collect();
+    let mut languages = BTreeMap::new();
+    for s in &project.sources {
+        *languages.entry(s.language.as_str().to_owned()).or_insert(0) += 1;
+    }
+    Analysis {
+        analysis_id: uuid::Uuid::new_v4().to_string(),
+        complexity_level: complexity.as_str().to_owned(),
+        recommended_agent_count: conflicts::recommended_agents(groups.len(), complexity),
+        groups: groups
+            .iter()
+            .map(|g| g.iter().map(|t| ids[*t].clone()).collect())
+            .collect(),
+        conflicts: found
+            .into_iter()
+            .map(|c| ConflictReport {
+                kind: c.kind.as_str().to_owned(),
+                severity: c.kind.severity().to_owned(),
+                tasks: [ids[c.tasks.0].clone(), ids[c.tasks.1].clone()],
+                files: c.files,
+            })
+            .collect(),
+        tasks: tasks
+            .iter()
+            .zip(files)
+            .zip(&ids)
+            .map(|((t, f), id)| AnalyzedTask {
+                task_id: id.clone(),
+                description: t.description.clone(),
+                weight: task_weight(f.files.len()),
+                files: f.files,
+                related: f.related,
+                files_given: f.given,
+            })
+            .collect(),
+        project: ProjectSummary {
+            files_scanned: project.files.len(),
+            source_files: project.sources.len(),
+            languages,
+            import_edges: graph.edge_count(),
+            elapsed_ms: started.elapsed().as_millis() as u64,
+            stopped_early: project.stopped_early,
+        },
+    }
+}
+
+/// The planner named the files that matter; the rest of the tree is noise.
+fn restrict(project: &mut ProjectFiles, keep: &[String]) {
+    let keep: BTreeSet<&str> = keep.iter().map(String::as_str).collect();
+    project.files.retain(|f| keep.contains(f.as_str()));
+    project.sources.retain(|s| keep.contains(s.path.as_str()));
+    let present: BTreeSet<String> = project.files.iter().cloned().collect();
+    project.files.extend(
+        keep.iter()
+            .filter(|k| !present.contains(**k))
+            .map(|k| (*k).to_owned()),
+    );
+    project.files.sort_unstable();
+}
+
+/// `T3-export-invoices-as-pdf`: readable on the dashboard, unique within a plan.
+pub fn task_id(index: usize, description: &str) -> String {
+    let mut slug = String::new();
+    for word in words(description) {
+        if slug.len() + word.len() + 1 > 32 {
+            break;
+        }
+        slug.push('-');
+        slug.push_str(&word);
+    }
+    format!("T{}{slug}", index + 1)
+}
+
+impl Analysis {
+    pub fn task(&self, id: &str) -> Option<&AnalyzedTask> {
+        self.tasks.iter().find(|t| t.task_id == id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn task_ids_are_short_and_numbered() {
+        assert_eq!(
+            task_id(0, "Add rate limiting to the login endpoint"),
+            "T1-rate-limiting-login-endpoint"
+        );
+        assert_eq!(task_id(9, "!!!"), "T10");
+    }
+}

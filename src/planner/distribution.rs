@@ -1,0 +1,206 @@
+//! `create_task_distribution`: who does what, and what each terminal pastes.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::Analysis;
+use crate::rules::plan::distribute::balance;
+
+/// Where the agents connect: this coordinator, the planner's user and session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Connection {
+    pub public_url: String,
+    pub user_id: String,
+    pub session_id: String,
+}
+
+impl Connection {
+    pub fn url(&self, agent: &str) -> String {
+        format!(
+            "{}/mcp/v2/claude/{}__session__{}__{agent}",
+            self.public_url, self.user_id, self.session_id
+        )
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AssignedTask {
+    pub task_id: String,
+    pub description: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AgentPlan {
+    pub agent_id: String,
+    pub tasks: Vec<AssignedTask>,
+    /// The files this agent edits; no other agent of the plan is given them.
+    pub files: Vec<String>,
+    pub conflict_notes: Vec<String>,
+    pub claude_mcp_add: String,
+    pub mcp_json: Value,
+    pub prompt: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Distribution {
+    pub analysis_id: String,
+    pub session_id: String,
+    pub agent_count: usize,
+    pub agents: Vec<AgentPlan>,
+    pub notes: Vec<String>,
+}
+
+pub fn agent_id(n: usize) -> String {
+    format!("implementer-{n}")
+}
+
+/// Deals the analysed tasks to `agents` agents (2 to 5, checked by the caller).
+pub fn distribute(analysis: &Analysis, agents: usize, conn: &Connection) -> Distribution {
+    let index_of: BTreeMap<&str, usize> = analysis
+        .tasks
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (t.task_id.as_str(), i))
+        .collect();
+    let groups: Vec<Vec<usize>> = analysis
+        .groups
+        .iter()
+        .map(|g| {
+            g.iter()
+                .filter_map(|id| index_of.get(id.as_str()).copied())
+                .collect()
+        })
+        .filter(|g: &Vec<usize>| !g.is_empty())
+        .collect();
+    let weights: Vec<f64> = analysis.tasks.iter().map(|t| t.weight).collect();
+    let dealt = balance(&groups, &weights, agents);
+    let mut notes = Vec::new();
+    if dealt.len() < agents {
+        notes.push(format!(
+            "{agents} agents were asked for, but shared files tie the tasks into {} group(s); {} agent(s) would have nothing to do, so the plan uses {}.",
+            groups.len(),
+            agents - dealt.len(),
+            dealt.len()
+        ));
+    }
+    let owner: BTreeMap<&str, String> = dealt
+        .iter()
+        .enumerate()
+        .flat_map(|(a, tasks)| {
+            tasks
+                .iter()
+                .map(move |t| (analysis.tasks[*t].task_id.as_str(), agent_id(a + 1)))
+        })
+        .collect();
+    let agents_out = dealt
+        .iter()
+        .enumerate()
+        .map(|(a, tasks)| {
+            let me = agent_id(a + 1);
+            let files: BTreeSet<String> = tasks
+                .iter()
+                .flat_map(|t| analysis.tasks[*t].files.iter().cloned())
+                .collect();
+            let assigned: Vec<AssignedTask> = tasks
+                .iter()
+                .map(|t| AssignedTask {
+                    task_id: analysis.tasks[*t].task_id.clone(),
+                    description: analysis.tasks[*t].description.clone(),
+                })
+                .collect();
+            let conflict_notes = notes_for(analysis, &me, &owner);
+            let url = conn.url(&me);
+            AgentPlan {
+                claude_mcp_add: format!("claude mcp add --transport http ccmulti {url}"),
+                mcp_json: json!({ "mcpServers": { "ccmulti": { "type": "http", "url": url } } }),
+                prompt: prompt(&me, &conn.session_id, analysis, &assigned, &conflict_notes),
+                agent_id: me,
+                tasks: assigned,
+                files: files.into_iter().collect(),
+                conflict_notes,
+            }
+        })
+        .collect::<Vec<_>>();
+    let unmatched: Vec<&str> = analysis
+        .tasks
+        .iter()
+        .filter(|t| t.files.is_empty())
+        .map(|t| t.task_id.as_str())
+        .collect();
+    if !unmatched.is_empty() {
+        notes.push(format!(
+            "No files were found for {}; their agents must claim files as they find them.",
+            unmatched.join(", ")
+        ));
+    }
+    Distribution {
+        analysis_id: analysis.analysis_id.clone(),
+        session_id: conn.session_id.clone(),
+        agent_count: agents_out.len(),
+        agents: agents_out,
+        notes,
+    }
+}
+
+/// The conflicts an agent owns, in a sentence each.
+fn notes_for(analysis: &Analysis, me: &str, owner: &BTreeMap<&str, String>) -> Vec<String> {
+    let mine = |id: &str| owner.get(id).is_some_and(|o| o == me);
+    analysis
+        .conflicts
+        .iter()
+        .filter(|c| mine(&c.tasks[0]) || mine(&c.tasks[1]))
+        .map(|c| {
+            let files = c.files.join(", ");
+            let [a, b] = &c.tasks;
+            if c.kind == "shared_files" {
+                format!("{a} and {b} both edit {files}: they are both yours, do them one after the other.")
+            } else {
+                let (other_task, other_agent) = if mine(a) { (b, &owner[b.as_str()]) } else { (a, &owner[a.as_str()]) };
+                if other_agent == me {
+                    format!("{a} and {b} meet through the imports of {files}: do them one after the other.")
+                } else {
+                    format!("{other_agent} ({other_task}) works next to you through the imports of {files}: claim before editing them and say in sync_progress when an interface changes.")
+                }
+            }
+        })
+        .collect()
+}
+
+fn prompt(
+    me: &str,
+    session: &str,
+    analysis: &Analysis,
+    tasks: &[AssignedTask],
+    conflict_notes: &[String],
+) -> String {
+    let mut text = format!(
+        "You are {me} in ccmulti session {session}. Other agents edit this repository at the same time; the ccmulti MCP tools keep you from overwriting each other.\n\nYour tasks:\n"
+    );
+    for t in tasks {
+        let files = analysis
+            .task(&t.task_id)
+            .map(|a| a.files.join(", "))
+            .filter(|f| !f.is_empty())
+            .unwrap_or_else(|| "find them as you go".into());
+        text.push_str(&format!(
+            "- {}: {} (files: {files})\n",
+            t.task_id, t.description
+        ));
+    }
+    text.push_str(
+        "\nHow to work:\n\
+         1. Before editing any file, claim it: claim_file_lock(file_paths=[...], operation=\"write\"). If another agent holds it, do not edit it: work on something else, or call claim_file_lock again with wait_seconds.\n\
+         2. sync_progress(task_id, \"started\") when you begin a task, \"in_progress\" with progress_percentage as you go, and \"completed\" (or \"failed\"/\"blocked\" with a message) at the end.\n\
+         3. release_file_lock(file_paths=[...]) as soon as you are done with a file, and release everything when your tasks are done.\n\
+         4. check_agent_status() shows what the others hold and how far they are.\n",
+    );
+    if !conflict_notes.is_empty() {
+        text.push_str("\nWatch out:\n");
+        for note in conflict_notes {
+            text.push_str(&format!("- {note}\n"));
+        }
+    }
+    text
+}

@@ -1,0 +1,10 @@
+//! The planner's two steps over a real project: analyse tasks against the
+//! scanned source tree, then deal them out to agents with what each terminal
+//! needs to join. The rules live in `rules::plan`; this adds the scan, ids
+//! and the wording agents read. Storing a plan is the store's job.
+
+mod analysis;
+mod distribution;
+
+pub use analysis::{Analysis, AnalyzedTask, ConflictReport, ProjectSummary, analyze};
+pub use distribution::{AgentPlan, Connection, Distribution, agent_id, distribute};

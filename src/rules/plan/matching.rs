@@ -1,0 +1,294 @@
+//! Which files a task will likely touch, from its words: names in the file's
+//! path, names the file defines, and paths the task spells out.
+
+use std::collections::{BTreeSet, HashMap};
+
+use super::{DepGraph, ProjectFiles, TaskInput};
+
+/// At most this many files are taken from a description; more is a guess, not a plan.
+pub const MAX_MATCHED_FILES: usize = 10;
+/// Files that import a task's files, listed so conflicts at one remove show.
+pub const MAX_RELATED_FILES: usize = 20;
+const MIN_SCORE: f64 = 1.0;
+/// A file scoring below this share of the best match is left out.
+const RELATIVE_CUTOFF: f64 = 0.5;
+
+const STOPWORDS: &[&str] = &[
+    "the",
+    "and",
+    "for",
+    "with",
+    "into",
+    "from",
+    "that",
+    "this",
+    "add",
+    "fix",
+    "make",
+    "new",
+    "use",
+    "using",
+    "should",
+    "support",
+    "file",
+    "files",
+    "code",
+    "all",
+    "when",
+    "then",
+    "also",
+    "update",
+    "implement",
+    "create",
+    "change",
+    "improve",
+    "refactor",
+    "write",
+    "move",
+    "remove",
+    "its",
+    "their",
+    "not",
+    "but",
+    "are",
+    "was",
+    "can",
+    "will",
+    "each",
+    "every",
+    "out",
+    "our",
+    "src",
+    "lib",
+    "mod",
+    "index",
+    "main",
+    "init",
+    "pkg",
+    "internal",
+    "cmd",
+];
+
+/// The files of one task.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskFiles {
+    /// The files the task edits, sorted.
+    pub files: Vec<String>,
+    /// Files importing those, which the task may break but does not edit.
+    pub related: Vec<String>,
+    /// True when the planner listed the files itself.
+    pub given: bool,
+}
+
+/// Path words and defined names of every file, built once per analysis.
+pub struct MatchIndex<'a> {
+    files: Vec<(&'a str, Vec<String>, Vec<String>)>,
+    symbols: HashMap<String, Vec<&'a str>>,
+}
+
+impl<'a> MatchIndex<'a> {
+    pub fn new(project: &'a ProjectFiles) -> Self {
+        let files = project
+            .files
+            .iter()
+            .map(|path| {
+                let (dir, name) = path.rsplit_once('/').unwrap_or(("", path));
+                let stem = name.split_once('.').map_or(name, |(s, _)| s);
+                (path.as_str(), words(dir), words(stem))
+            })
+            .collect();
+        let mut symbols: HashMap<String, Vec<&str>> = HashMap::new();
+        for source in &project.sources {
+            for symbol in &source.symbols {
+                let files = symbols.entry(symbol.to_lowercase()).or_default();
+                if files.last() != Some(&source.path.as_str()) {
+                    files.push(&source.path);
+                }
+            }
+        }
+        Self { files, symbols }
+    }
+
+    /// The files a description points at, best first.
+    pub fn matches(&self, description: &str) -> Vec<String> {
+        let mut scores: HashMap<&str, f64> = HashMap::new();
+        let query = words(description);
+        let total = self.files.len().max(1);
+        for token in query.iter().collect::<BTreeSet<_>>() {
+            let hits: Vec<(&str, f64)> = self
+                .files
+                .iter()
+                .filter_map(|(path, dir, stem)| {
+                    let in_stem = best_match(token, stem) * 2.0;
+                    let in_dir = best_match(token, dir);
+                    let s = in_stem.max(in_dir);
+                    (s > 0.0).then_some((*path, s))
+                })
+                .collect();
+            // A word in most paths (say "api" in an api-only repo) says nothing.
+            if hits.is_empty() || hits.len() * 3 > total && hits.len() > 5 {
+                continue;
+            }
+            let weight = 1.0 / (hits.len() as f64).sqrt();
+            for (path, s) in hits {
+                *scores.entry(path).or_default() += s * weight;
+            }
+        }
+        let bigrams = query.windows(2).map(|w| format!("{}{}", w[0], w[1]));
+        for candidate in identifiers(description).chain(bigrams) {
+            if let Some(files) = self.symbols.get(&candidate).filter(|f| f.len() <= 3) {
+                for path in files {
+                    *scores.entry(path).or_default() += 1.5;
+                }
+            }
+        }
+        for mention in description.split_whitespace().map(trim_punctuation) {
+            if !mention.contains('/') && !mention.contains('.') {
+                continue;
+            }
+            let mention = mention.trim_start_matches("./");
+            for (path, _, _) in &self.files {
+                if *path == mention || path.ends_with(&format!("/{mention}")) {
+                    *scores.entry(path).or_default() += 10.0;
+                }
+            }
+        }
+        let best = scores.values().copied().fold(0.0, f64::max);
+        let cutoff = (best * RELATIVE_CUTOFF).max(MIN_SCORE);
+        let mut ranked: Vec<(&str, f64)> =
+            scores.into_iter().filter(|(_, s)| *s >= cutoff).collect();
+        ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(b.0)));
+        ranked
+            .into_iter()
+            .take(MAX_MATCHED_FILES)
+            .map(|(p, _)| p.to_owned())
+            .collect()
+    }
+}
+
+/// The files of a task: as given, or matched from its text; plus their importers.
+pub fn task_files(task: &TaskInput, index: &MatchIndex<'_>, graph: &DepGraph) -> TaskFiles {
+    let (files, given): (BTreeSet<String>, bool) = match &task.files {
+        Some(files) => (files.iter().cloned().collect(), true),
+        None => (
+            index.matches(&task.description).into_iter().collect(),
+            false,
+        ),
+    };
+    let related: BTreeSet<String> = files
+        .iter()
+        .flat_map(|f| graph.importers_of(f))
+        .filter(|f| !files.contains(*f))
+        .take(MAX_RELATED_FILES)
+        .map(str::to_owned)
+        .collect();
+    TaskFiles {
+        files: files.into_iter().collect(),
+        related: related.into_iter().collect(),
+        given,
+    }
+}
+
+fn trim_punctuation(word: &str) -> &str {
+    word.trim_matches(|c: char| {
+        matches!(
+            c,
+            '`' | '"' | '\'' | ',' | ';' | ':' | '(' | ')' | '!' | '?'
+        )
+    })
+    .trim_end_matches('.')
+}
+
+/// Lowercase words of at least three letters, split at punctuation and camelCase.
+pub fn words(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for raw in text.split(|c: char| !c.is_alphanumeric()) {
+        let mut current = String::new();
+        let mut prev_lower = false;
+        for c in raw.chars() {
+            if c.is_uppercase() && prev_lower && !current.is_empty() {
+                out.push(std::mem::take(&mut current));
+            }
+            prev_lower = c.is_lowercase() || c.is_ascii_digit();
+            current.extend(c.to_lowercase());
+        }
+        out.push(current);
+    }
+    out.retain(|w| {
+        w.len() >= 3 && !STOPWORDS.contains(&w.as_str()) && !w.chars().all(|c| c.is_ascii_digit())
+    });
+    out
+}
+
+/// Identifiers as written (`load_config`, `RateLimiter`), lowercased.
+fn identifiers(text: &str) -> impl Iterator<Item = String> + '_ {
+    text.split(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .filter(|w| w.len() >= 4)
+        .map(str::to_lowercase)
+}
+
+/// How well a query word matches any of a path's words: 1 for the same word
+/// (plurals aside), 0.7 when one is a prefix of the other (auth, authentication).
+fn best_match(token: &str, candidates: &[String]) -> f64 {
+    candidates
+        .iter()
+        .map(|c| {
+            let (a, b) = (singular(token), singular(c));
+            if a == b {
+                1.0
+            } else if a.len().min(b.len()) >= 4 && (a.starts_with(b) || b.starts_with(a)) {
+                0.7
+            } else {
+                0.0
+            }
+        })
+        .fold(0.0, f64::max)
+}
+
+fn singular(word: &str) -> &str {
+    match word.strip_suffix('s') {
+        Some(stem) if stem.len() >= 3 && !stem.ends_with('s') => stem,
+        _ => word,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn project(files: &[&str]) -> ProjectFiles {
+        ProjectFiles {
+            files: files.iter().map(|f| (*f).to_owned()).collect(),
+            ..ProjectFiles::default()
+        }
+    }
+
+    #[test]
+    fn words_split_camel_case_and_drop_noise() {
+        assert_eq!(
+            words("Add rate limiting to the LoginHandler in src/auth.py"),
+            ["rate", "limiting", "login", "handler", "auth"]
+        );
+    }
+
+    #[test]
+    fn path_words_and_mentions_pick_files() {
+        let p = project(&[
+            "app/auth/login.py",
+            "app/auth/tokens.py",
+            "app/billing/invoice.py",
+            "web/src/cart.ts",
+        ]);
+        let index = MatchIndex::new(&p);
+        assert_eq!(
+            index.matches("Fix the login form validation"),
+            ["app/auth/login.py"]
+        );
+        assert_eq!(
+            index.matches("Add PDF export to invoices"),
+            ["app/billing/invoice.py"]
+        );
+        assert_eq!(index.matches("Tidy web/src/cart.ts"), ["web/src/cart.ts"]);
+        assert!(index.matches("Write the release notes").is_empty());
+    }
+}

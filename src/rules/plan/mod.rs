@@ -1,0 +1,96 @@
+//! The planner's rules: which files a project's sources import, which files a
+//! task will likely touch, which tasks collide, and how to split them across
+//! agents. Plain functions over what the scanner read; no I/O here.
+
+pub mod conflicts;
+pub mod distribute;
+pub mod graph;
+pub mod imports;
+pub mod matching;
+pub mod request;
+mod resolve;
+pub mod symbols;
+
+pub use graph::DepGraph;
+
+/// Agents a plan may use besides the planner.
+pub const MIN_AGENTS: usize = 2;
+pub const MAX_AGENTS: usize = 5;
+/// Beyond this a list is a backlog, not a plan for a handful of terminals.
+pub const MAX_TASKS: usize = 50;
+pub const MAX_TASK_DESCRIPTION: usize = 2_000;
+pub const MAX_FILES_PER_TASK: usize = 100;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Language {
+    Rust,
+    Python,
+    JavaScript,
+    Go,
+}
+
+impl Language {
+    pub fn of(path: &str) -> Option<Self> {
+        let ext = path.rsplit_once('.')?.1;
+        match ext {
+            "rs" => Some(Self::Rust),
+            "py" | "pyi" => Some(Self::Python),
+            "js" | "jsx" | "mjs" | "cjs" | "ts" | "tsx" | "mts" | "cts" => Some(Self::JavaScript),
+            "go" => Some(Self::Go),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Rust => "rust",
+            Self::Python => "python",
+            Self::JavaScript => "javascript/typescript",
+            Self::Go => "go",
+        }
+    }
+}
+
+/// A source file as the scanner read it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceFile {
+    pub path: String,
+    pub language: Language,
+    pub imports: Vec<imports::Import>,
+    /// Names the file defines (functions, types, classes), for matching task text.
+    pub symbols: Vec<String>,
+}
+
+/// What the scanner found under the project root. Paths are relative, `/`-separated.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProjectFiles {
+    /// Every file not ignored, sorted.
+    pub files: Vec<String>,
+    pub sources: Vec<SourceFile>,
+    /// `(directory of go.mod, module path)`.
+    pub go_modules: Vec<(String, String)>,
+    /// `(crate name with '-' as '_', its src directory)`.
+    pub rust_crates: Vec<(String, String)>,
+    /// Why the scan stopped before the end, if it did.
+    pub stopped_early: Option<String>,
+}
+
+/// A task as the planner gave it: text, and the files if the planner knows them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskInput {
+    pub description: String,
+    pub files: Option<Vec<String>>,
+}
+
+/// The parent directory of a relative path, `""` at the root.
+pub(crate) fn parent(path: &str) -> &str {
+    path.rsplit_once('/').map_or("", |(dir, _)| dir)
+}
+
+pub(crate) fn join(dir: &str, name: &str) -> String {
+    if dir.is_empty() {
+        name.to_owned()
+    } else {
+        format!("{dir}/{name}")
+    }
+}
