@@ -121,3 +121,71 @@ async fn status_release_and_verify_on_a_live_database() {
         assert!(out.contains(expected), "{expected:?} missing from\n{out}");
     }
 }
+
+fn ccmulti_with_stdin(args: &[&str], stdin: &str) -> (bool, String) {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ccmulti"))
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run ccmulti");
+    // A command that fails on its arguments exits before reading: a broken pipe is fine.
+    let _ = child.stdin.take().unwrap().write_all(stdin.as_bytes());
+    let output = child.wait_with_output().unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.success(), text)
+}
+
+#[test]
+fn plan_prints_the_split_and_records_planned_tasks() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("c.db");
+    let db = db.to_str().unwrap();
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/planner_repo");
+    let tasks = "1. Render invoices as PDF\n2. Issue refresh tokens on login\n- Add rate limiting to the login endpoint\n";
+    let common = [
+        "plan",
+        "--db",
+        db,
+        "--root",
+        root,
+        "--session",
+        "s1",
+        "--user",
+        "dev",
+    ];
+    let (ok, out) = ccmulti_with_stdin(&common, tasks);
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("shared_files T2-issue-refresh-tokens-login + T3-rate-limiting-login-endpoint: api/auth/login.py"),
+        "{out}"
+    );
+    assert!(
+        out.contains("claude mcp add --transport http ccmulti http://127.0.0.1:7477/mcp/v2/claude/dev__session__s1__implementer-1"),
+        "{out}"
+    );
+    assert!(
+        out.contains("recorded as planned tasks in session s1"),
+        "{out}"
+    );
+    let (ok, status) = ccmulti(&["status", "--db", db]);
+    assert!(ok, "{status}");
+    assert_eq!(status.matches("planned").count(), 3, "{status}");
+
+    let (ok, out) = ccmulti_with_stdin(&common, "\n# nothing here\n");
+    assert!(!ok);
+    assert!(out.contains("no tasks given"), "{out}");
+    let (ok, out) = ccmulti_with_stdin(&[&common[..], &["--agents", "6"]].concat(), tasks);
+    assert!(!ok);
+    assert!(out.contains("6 is not in 2..=5"), "{out}");
+    let many: String = (0..51).map(|i| format!("- task {i}\n")).collect();
+    let (ok, out) = ccmulti_with_stdin(&common, &many);
+    assert!(!ok);
+    assert!(out.contains("51 tasks given; at most 50"), "{out}");
+}

@@ -13,7 +13,7 @@ use clap::Args;
 
 use super::Common;
 
-fn open(common: &Common) -> Result<Store> {
+pub(super) fn open(common: &Common) -> Result<Store> {
     let db = common.db_path()?;
     Store::open(&db, Arc::new(SystemClock), Durability::Normal)
         .with_context(|| format!("opening the database {}", db.display()))

@@ -2,6 +2,7 @@
 
 mod connect;
 mod inspect;
+mod plan;
 mod run;
 
 use std::io::IsTerminal;
@@ -65,6 +66,8 @@ enum Command {
     Release(inspect::ReleaseArgs),
     /// Print the `claude mcp add` line and the `.mcp.json` entry for one terminal.
     Connect(connect::ConnectArgs),
+    /// Plan tasks across agents: conflicts, who does what, each terminal's command and prompt.
+    Plan(plan::PlanArgs),
     /// Database maintenance.
     Db {
         #[command(subcommand)]
@@ -119,6 +122,7 @@ pub fn run() -> Result<ExitCode> {
         Some(Command::Status { session }) => inspect::status(&common, session.as_deref()),
         Some(Command::Release(args)) => inspect::release(&common, &args),
         Some(Command::Connect(args)) => connect::connect(&common, &args),
+        Some(Command::Plan(args)) => plan::plan(&common, &args),
         Some(Command::Db {
             command: DbCommand::Verify,
         }) => inspect::verify(&common),

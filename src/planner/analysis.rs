@@ -5,12 +5,16 @@ use std::path::Path;
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
 
 use crate::rules::plan::conflicts::{self, Complexity};
 use crate::rules::plan::distribute::task_weight;
 use crate::rules::plan::matching::{MatchIndex, task_files, words};
 use crate::rules::plan::{DepGraph, ProjectFiles, TaskInput};
 use crate::scan::{ScanLimits, scan};
+
+/// Conflicts listed in a summary; the rest are counted, so a big plan stays readable.
+const MAX_CONFLICTS_SHOWN: usize = 30;
 
 /// Everything `create_task_distribution` needs; stored under `analysis_id`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -156,6 +160,34 @@ pub fn task_id(index: usize, description: &str) -> String {
 impl Analysis {
     pub fn task(&self, id: &str) -> Option<&AnalyzedTask> {
         self.tasks.iter().find(|t| t.task_id == id)
+    }
+
+    /// The analysis as the planner reads it: files per task, conflicts, groups, counts.
+    pub fn summary(&self) -> Value {
+        let shown = self.conflicts.len().min(MAX_CONFLICTS_SHOWN);
+        let mut out = json!({
+            "analysis_id": self.analysis_id,
+            "recommended_agent_count": self.recommended_agent_count,
+            "complexity_level": self.complexity_level,
+            "tasks": self.tasks.iter().map(|t| json!({
+                "task_id": t.task_id,
+                "files": t.files,
+                "files_given": t.files_given,
+                "related_files": t.related.len(),
+            })).collect::<Vec<_>>(),
+            "conflicts": self.conflicts[..shown].iter().map(|c| json!({
+                "kind": c.kind,
+                "severity": c.severity,
+                "tasks": c.tasks,
+                "files": c.files,
+            })).collect::<Vec<_>>(),
+            "groups": self.groups,
+            "project": self.project,
+        });
+        if shown < self.conflicts.len() {
+            out["conflicts_not_shown"] = json!(self.conflicts.len() - shown);
+        }
+        out
     }
 }
 

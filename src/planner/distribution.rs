@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 
 use super::Analysis;
 use crate::rules::plan::distribute::balance;
+use crate::store::PlannedTask;
 
 /// Where the agents connect: this coordinator, the planner's user and session.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,9 +20,14 @@ pub struct Connection {
 impl Connection {
     pub fn url(&self, agent: &str) -> String {
         format!(
-            "{}/mcp/v2/claude/{}__session__{}__{agent}",
-            self.public_url, self.user_id, self.session_id
+            "{}/mcp/v2/claude/{}",
+            self.public_url,
+            self.virtual_user(agent)
         )
+    }
+
+    pub fn virtual_user(&self, agent: &str) -> String {
+        format!("{}__session__{}__{agent}", self.user_id, self.session_id)
     }
 }
 
@@ -38,8 +44,11 @@ pub struct AgentPlan {
     /// The files this agent edits; no other agent of the plan is given them.
     pub files: Vec<String>,
     pub conflict_notes: Vec<String>,
+    /// For a terminal in its own checkout or worktree.
     pub claude_mcp_add: String,
     pub mcp_json: Value,
+    /// For terminals sharing one checkout: start claude with this, beside `shared_mcp_json`.
+    pub start: String,
     pub prompt: String,
 }
 
@@ -49,7 +58,30 @@ pub struct Distribution {
     pub session_id: String,
     pub agent_count: usize,
     pub agents: Vec<AgentPlan>,
+    /// Terminals in one checkout share its MCP config: one `.mcp.json` whose URL
+    /// ends in `${CCMULTI_AGENT}`, and each terminal's `start` line.
+    pub shared_mcp_json: Value,
     pub notes: Vec<String>,
+}
+
+impl Distribution {
+    /// One `planned` progress row per task, for the store.
+    pub fn planned_rows(&self, analysis: &Analysis) -> Vec<PlannedTask> {
+        self.agents
+            .iter()
+            .flat_map(|a| {
+                a.tasks.iter().map(|t| PlannedTask {
+                    agent_id: a.agent_id.clone(),
+                    task_id: t.task_id.clone(),
+                    description: t.description.clone(),
+                    files: analysis
+                        .task(&t.task_id)
+                        .map(|x| x.files.clone())
+                        .unwrap_or_default(),
+                })
+            })
+            .collect()
+    }
 }
 
 pub fn agent_id(n: usize) -> String {
@@ -114,7 +146,8 @@ pub fn distribute(analysis: &Analysis, agents: usize, conn: &Connection) -> Dist
             let url = conn.url(&me);
             AgentPlan {
                 claude_mcp_add: format!("claude mcp add --transport http ccmulti {url}"),
-                mcp_json: json!({ "mcpServers": { "ccmulti": { "type": "http", "url": url } } }),
+                mcp_json: mcp_json(&url),
+                start: format!("CCMULTI_AGENT={} claude", conn.virtual_user(&me)),
                 prompt: prompt(&me, &conn.session_id, analysis, &assigned, &conflict_notes),
                 agent_id: me,
                 tasks: assigned,
@@ -140,8 +173,16 @@ pub fn distribute(analysis: &Analysis, agents: usize, conn: &Connection) -> Dist
         session_id: conn.session_id.clone(),
         agent_count: agents_out.len(),
         agents: agents_out,
+        shared_mcp_json: mcp_json(&format!(
+            "{}/mcp/v2/claude/${{CCMULTI_AGENT}}",
+            conn.public_url
+        )),
         notes,
     }
+}
+
+fn mcp_json(url: &str) -> Value {
+    json!({ "mcpServers": { "ccmulti": { "type": "http", "url": url } } })
 }
 
 /// The conflicts an agent owns, in a sentence each.
@@ -176,7 +217,7 @@ fn prompt(
     conflict_notes: &[String],
 ) -> String {
     let mut text = format!(
-        "You are {me} in ccmulti session {session}. Other agents edit this repository at the same time; the ccmulti MCP tools keep you from overwriting each other.\n\nYour tasks:\n"
+        "You are {me} in ccmulti session {session}; other agents edit this repository at the same time.\nYour tasks:\n"
     );
     for t in tasks {
         let files = analysis
@@ -190,14 +231,12 @@ fn prompt(
         ));
     }
     text.push_str(
-        "\nHow to work:\n\
-         1. Before editing any file, claim it: claim_file_lock(file_paths=[...], operation=\"write\"). If another agent holds it, do not edit it: work on something else, or call claim_file_lock again with wait_seconds.\n\
-         2. sync_progress(task_id, \"started\") when you begin a task, \"in_progress\" with progress_percentage as you go, and \"completed\" (or \"failed\"/\"blocked\" with a message) at the end.\n\
-         3. release_file_lock(file_paths=[...]) as soon as you are done with a file, and release everything when your tasks are done.\n\
-         4. check_agent_status() shows what the others hold and how far they are.\n",
+        "Rules: claim_file_lock(file_paths, operation=\"write\") before editing a file; if another agent holds it, do something else or claim again with wait_seconds. \
+         sync_progress(task_id, status, progress_percentage) at start (\"started\"), as you go and at the end (\"completed\", or \"failed\"/\"blocked\" with a message). \
+         release_file_lock as soon as a file is done. check_agent_status shows the others.\n",
     );
     if !conflict_notes.is_empty() {
-        text.push_str("\nWatch out:\n");
+        text.push_str("Watch out:\n");
         for note in conflict_notes {
             text.push_str(&format!("- {note}\n"));
         }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use rmcp::model::{CallToolResult, JsonObject, ToolAnnotations};
 use serde_json::{Value, json};
 
-use super::planning::{analysis_summary, analyze_and_store, parse_tasks};
+use super::planning::{analyze_and_store, parse_tasks};
 use super::{annotations, normalize_all, output_schema, result};
 use crate::error::CoordError;
 use crate::mcp::args::Args;
@@ -81,7 +81,7 @@ pub async fn call(
     let session = caller.session()?.session_id.clone();
     let analysis = analyze_and_store(state, &session, tasks, project_files, complexity).await?;
     let mut out = json!({ "success": true });
-    if let (Value::Object(all), Value::Object(summary)) = (&mut out, analysis_summary(&analysis)) {
+    if let (Value::Object(all), Value::Object(summary)) = (&mut out, analysis.summary()) {
         all.extend(summary);
     }
     out["next"] = json!(format!(

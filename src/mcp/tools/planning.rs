@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::error::CoordError;
 use crate::planner::{self, Analysis, Connection, Distribution};
@@ -12,10 +12,7 @@ use crate::rules::plan::conflicts::Complexity;
 use crate::rules::plan::{MAX_FILES_PER_TASK, MAX_TASK_DESCRIPTION, MAX_TASKS, TaskInput};
 use crate::scan::ScanLimits;
 use crate::state::AppState;
-use crate::store::{PlannedTask, StoreError};
-
-/// Conflicts listed in a result; the rest are counted, so a big plan stays readable.
-const MAX_CONFLICTS_SHOWN: usize = 30;
+use crate::store::StoreError;
 
 pub const TASK_FORM: &str =
     "each task is a string, or {\"description\": string, \"files\": [paths]}";
@@ -51,7 +48,9 @@ pub fn parse_tasks(
         .iter()
         .enumerate()
         .map(|(i, item)| {
-            let at = |problem: String| invalid(format!("[{i}] {problem}; {TASK_FORM}"));
+            let at = |problem: String| {
+                CoordError::InvalidParams(format!("{tool}: tasks[{i}] {problem}; {TASK_FORM}"))
+            };
             let (description, files) = match item {
                 Value::String(s) => (s.as_str(), None),
                 Value::Object(map) => {
@@ -141,21 +140,7 @@ pub async fn distribute_and_record(
     agents: usize,
 ) -> Result<Distribution, CoordError> {
     let mut plan = planner::distribute(analysis, agents, conn);
-    let rows: Vec<PlannedTask> = plan
-        .agents
-        .iter()
-        .flat_map(|a| {
-            a.tasks.iter().map(|t| PlannedTask {
-                agent_id: a.agent_id.clone(),
-                task_id: t.task_id.clone(),
-                description: t.description.clone(),
-                files: analysis
-                    .task(&t.task_id)
-                    .map(|x| x.files.clone())
-                    .unwrap_or_default(),
-            })
-        })
-        .collect();
+    let rows = plan.planned_rows(analysis);
     let session = conn.session_id.clone();
     let kept = state
         .store
@@ -168,32 +153,4 @@ pub async fn distribute_and_record(
         ));
     }
     Ok(plan)
-}
-
-/// The analysis as the planner reads it: files per task, conflicts, groups, counts.
-pub fn analysis_summary(analysis: &Analysis) -> Value {
-    let shown = analysis.conflicts.len().min(MAX_CONFLICTS_SHOWN);
-    let mut out = json!({
-        "analysis_id": analysis.analysis_id,
-        "recommended_agent_count": analysis.recommended_agent_count,
-        "complexity_level": analysis.complexity_level,
-        "tasks": analysis.tasks.iter().map(|t| json!({
-            "task_id": t.task_id,
-            "files": t.files,
-            "files_given": t.files_given,
-            "related_files": t.related.len(),
-        })).collect::<Vec<_>>(),
-        "conflicts": analysis.conflicts[..shown].iter().map(|c| json!({
-            "kind": c.kind,
-            "severity": c.severity,
-            "tasks": c.tasks,
-            "files": c.files,
-        })).collect::<Vec<_>>(),
-        "groups": analysis.groups,
-        "project": analysis.project,
-    });
-    if shown < analysis.conflicts.len() {
-        out["conflicts_not_shown"] = json!(analysis.conflicts.len() - shown);
-    }
-    out
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use rmcp::model::{CallToolResult, JsonObject, ToolAnnotations};
 use serde_json::{Value, json};
 
-use super::planning::{analysis_summary, analyze_and_store, distribute_and_record};
+use super::planning::{analyze_and_store, distribute_and_record};
 use super::{annotations, output_schema, result};
 use crate::error::CoordError;
 use crate::mcp::args::Args;
@@ -101,7 +101,7 @@ pub async fn call(
     let mut out = json!({
         "success": true,
         "session_id": session.session_id,
-        "analysis": analysis_summary(&analysis),
+        "analysis": analysis.summary(),
         "distribution": serde_json::to_value(&plan).map_err(|e| StoreError::Corrupt(e.to_string()))?,
     });
     if new_session {

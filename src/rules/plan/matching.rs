@@ -100,7 +100,7 @@ impl<'a> MatchIndex<'a> {
         let mut symbols: HashMap<String, Vec<&str>> = HashMap::new();
         for source in &project.sources {
             for symbol in &source.symbols {
-                let files = symbols.entry(symbol.to_lowercase()).or_default();
+                let files = symbols.entry(symbol_key(symbol)).or_default();
                 if files.last() != Some(&source.path.as_str()) {
                     files.push(&source.path);
                 }
@@ -109,19 +109,23 @@ impl<'a> MatchIndex<'a> {
         Self { files, symbols }
     }
 
-    /// The files a description points at, best first.
+    /// The files a description points at, best first. Each word of the task
+    /// counts once per file (the best of its path and its definitions); a file
+    /// must score half the best and explain half as many words as the best.
     pub fn matches(&self, description: &str) -> Vec<String> {
-        let mut scores: HashMap<&str, f64> = HashMap::new();
+        let mut found: HashMap<&str, Evidence> = HashMap::new();
         let query = words(description);
         let total = self.files.len().max(1);
-        for token in query.iter().collect::<BTreeSet<_>>() {
+        let single: BTreeSet<&String> = query.iter().collect();
+        for token in &single {
+            let defined_in = self.symbol_files(token);
             let hits: Vec<(&str, f64)> = self
                 .files
                 .iter()
                 .filter_map(|(path, dir, stem)| {
-                    let in_stem = best_match(token, stem) * 2.0;
-                    let in_dir = best_match(token, dir);
-                    let s = in_stem.max(in_dir);
+                    let by_path = (best_match(token, stem) * 2.0).max(best_match(token, dir));
+                    let by_symbol = if defined_in.contains(path) { 1.5 } else { 0.0 };
+                    let s = by_path.max(by_symbol);
                     (s > 0.0).then_some((*path, s))
                 })
                 .collect();
@@ -131,15 +135,17 @@ impl<'a> MatchIndex<'a> {
             }
             let weight = 1.0 / (hits.len() as f64).sqrt();
             for (path, s) in hits {
-                *scores.entry(path).or_default() += s * weight;
+                found.entry(path).or_default().add(s * weight);
             }
         }
-        let bigrams = query.windows(2).map(|w| format!("{}{}", w[0], w[1]));
-        for candidate in identifiers(description).chain(bigrams) {
-            if let Some(files) = self.symbols.get(&candidate).filter(|f| f.len() <= 3) {
-                for path in files {
-                    *scores.entry(path).or_default() += 1.5;
-                }
+        // Names of several words: `vat_rate`, `RateLimiter`, or two words in a row.
+        let compounds: BTreeSet<String> = identifiers(description)
+            .chain(query.windows(2).map(|w| format!("{}{}", w[0], w[1])))
+            .filter(|c| !single.contains(c))
+            .collect();
+        for compound in &compounds {
+            for path in self.symbol_files(compound) {
+                found.entry(path).or_default().add(1.5);
             }
         }
         for mention in description.split_whitespace().map(trim_punctuation) {
@@ -149,20 +155,50 @@ impl<'a> MatchIndex<'a> {
             let mention = mention.trim_start_matches("./");
             for (path, _, _) in &self.files {
                 if *path == mention || path.ends_with(&format!("/{mention}")) {
-                    *scores.entry(path).or_default() += 10.0;
+                    found.entry(path).or_default().add(10.0);
                 }
             }
         }
-        let best = scores.values().copied().fold(0.0, f64::max);
+        let best = found.values().map(|e| e.score).fold(0.0, f64::max);
+        let best_words = found
+            .values()
+            .filter(|e| e.score == best)
+            .map(|e| e.words)
+            .max()
+            .unwrap_or(0);
         let cutoff = (best * RELATIVE_CUTOFF).max(MIN_SCORE);
-        let mut ranked: Vec<(&str, f64)> =
-            scores.into_iter().filter(|(_, s)| *s >= cutoff).collect();
-        ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(b.0)));
+        let mut ranked: Vec<(&str, Evidence)> = found
+            .into_iter()
+            .filter(|(_, e)| e.score >= cutoff && e.words * 2 >= best_words)
+            .collect();
+        ranked.sort_by(|a, b| b.1.score.total_cmp(&a.1.score).then(a.0.cmp(b.0)));
         ranked
             .into_iter()
             .take(MAX_MATCHED_FILES)
             .map(|(p, _)| p.to_owned())
             .collect()
+    }
+
+    /// Files defining `name` (lowercase, no underscores), if few enough to be telling.
+    fn symbol_files(&self, name: &str) -> &[&'a str] {
+        self.symbols
+            .get(name)
+            .filter(|f| f.len() <= 3)
+            .map_or(&[], Vec::as_slice)
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Evidence {
+    score: f64,
+    /// How many of the task's words (or names, or paths) point at the file.
+    words: usize,
+}
+
+impl Evidence {
+    fn add(&mut self, score: f64) {
+        self.score += score;
+        self.words += 1;
     }
 }
 
@@ -220,11 +256,19 @@ pub fn words(text: &str) -> Vec<String> {
     out
 }
 
-/// Identifiers as written (`load_config`, `RateLimiter`), lowercased.
+/// Identifiers as written (`load_config`, `RateLimiter`), as symbol keys.
 fn identifiers(text: &str) -> impl Iterator<Item = String> + '_ {
     text.split(|c: char| !(c.is_alphanumeric() || c == '_'))
         .filter(|w| w.len() >= 4)
-        .map(str::to_lowercase)
+        .map(symbol_key)
+}
+
+/// `vat_rate`, `VatRate` and "vat rate" all become `vatrate`.
+fn symbol_key(name: &str) -> String {
+    name.chars()
+        .filter(|c| *c != '_')
+        .flat_map(char::to_lowercase)
+        .collect()
 }
 
 /// How well a query word matches any of a path's words: 1 for the same word

@@ -1,0 +1,215 @@
+//! `ccmulti plan`: the planner's analysis and distribution for a person at a
+//! terminal. Tasks come from a file or stdin, one per numbered or bulleted line.
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use ccmulti::planner::{Analysis, Connection, Distribution, analyze, distribute};
+use ccmulti::rules::plan::conflicts::Complexity;
+use ccmulti::rules::plan::request::task_lines;
+use ccmulti::rules::plan::{MAX_AGENTS, MAX_TASKS, MIN_AGENTS, TaskInput};
+use ccmulti::rules::virtual_user::{SessionAgent, VirtualUser, check_part};
+use ccmulti::scan::ScanLimits;
+use clap::Args;
+
+use super::Common;
+use super::inspect::open;
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// File with one task per line (numbered, bulleted or plain); `-` or nothing reads stdin.
+    tasks: Option<PathBuf>,
+    /// Agents to use besides the planner, 2 to 5 [default: the recommendation].
+    #[arg(long, value_parser = clap::value_parser!(u8).range(MIN_AGENTS as i64..=MAX_AGENTS as i64))]
+    agents: Option<u8>,
+    /// simple, moderate or complex: caps the recommended agent count at 3, 4 or 5.
+    #[arg(long, default_value = "moderate")]
+    complexity: String,
+    /// Session the agents join [default: a new `plan-…` id].
+    #[arg(long)]
+    session: Option<String>,
+    /// User id that owns the session [default: $USER].
+    #[arg(long, env = "USER", default_value = "local")]
+    user: String,
+    /// Print the plan as JSON (the tools' shape) instead of text.
+    #[arg(long)]
+    json: bool,
+    /// Print only; do not record the tasks as planned in the database.
+    #[arg(long)]
+    dry_run: bool,
+}
+
+pub fn plan(common: &Common, args: &PlanArgs) -> Result<ExitCode> {
+    let complexity = Complexity::parse(&args.complexity).with_context(|| {
+        format!(
+            "--complexity {:?}: accepted: {}",
+            args.complexity,
+            Complexity::ACCEPTED
+        )
+    })?;
+    let session = match &args.session {
+        Some(s) => s.clone(),
+        None => format!("plan-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]),
+    };
+    for (name, part) in [("user", &args.user), ("session", &session)] {
+        if let Err(problem) = check_part(name, part) {
+            bail!("{problem}; use 1 to 128 characters of A-Z a-z 0-9 . _ - (no double underscore)");
+        }
+    }
+    let tasks = read_tasks(args.tasks.as_ref())?;
+    let root = common.root()?;
+    let analysis = analyze(&root, &tasks, &[], complexity, ScanLimits::default());
+    let agents = args
+        .agents
+        .map_or(analysis.recommended_agent_count, usize::from);
+    let conn = Connection {
+        public_url: common.public_url(),
+        user_id: args.user.clone(),
+        session_id: session.clone(),
+    };
+    let plan = distribute(&analysis, agents, &conn);
+    if !args.dry_run {
+        record(common, &conn, &analysis, &plan)?;
+    }
+    if args.json {
+        let out = serde_json::json!({ "analysis": analysis.summary(), "distribution": plan });
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        print_plan(&analysis, &plan, &conn, args.dry_run);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn read_tasks(path: Option<&PathBuf>) -> Result<Vec<TaskInput>> {
+    let text = match path.filter(|p| p.as_os_str() != "-") {
+        Some(p) => {
+            std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?
+        }
+        None => {
+            let mut s = String::new();
+            std::io::stdin()
+                .read_to_string(&mut s)
+                .context("reading tasks from stdin")?;
+            s
+        }
+    };
+    let mut tasks = task_lines(&text);
+    if tasks.is_empty() {
+        tasks = text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .map(str::to_owned)
+            .collect();
+    }
+    if tasks.is_empty() {
+        bail!(
+            "no tasks given; write one task per line, for example:\n1. Add rate limiting to the login endpoint\n2. Export invoices as PDF"
+        );
+    }
+    if tasks.len() > MAX_TASKS {
+        bail!(
+            "{} tasks given; at most {MAX_TASKS} are accepted: plan a first batch, then the next",
+            tasks.len()
+        );
+    }
+    Ok(tasks
+        .into_iter()
+        .map(|description| TaskInput {
+            description,
+            files: None,
+        })
+        .collect())
+}
+
+fn record(
+    common: &Common,
+    conn: &Connection,
+    analysis: &Analysis,
+    plan: &Distribution,
+) -> Result<()> {
+    let store = open(common)?;
+    let planner = VirtualUser {
+        user_id: conn.user_id.clone(),
+        session: Some(SessionAgent {
+            session_id: conn.session_id.clone(),
+            agent_id: "planner".into(),
+        }),
+    };
+    store
+        .touch_agent(&planner, &conn.url("planner"))
+        .with_context(|| format!("recording the plan in session {:?}", conn.session_id))?;
+    store.save_analysis(
+        &conn.session_id,
+        &analysis.analysis_id,
+        &serde_json::to_string(analysis)?,
+    )?;
+    store.record_plan(&conn.session_id, &plan.planned_rows(analysis))?;
+    Ok(())
+}
+
+fn print_plan(analysis: &Analysis, plan: &Distribution, conn: &Connection, dry_run: bool) {
+    let p = &analysis.project;
+    println!(
+        "{} tasks for {} agents (recommended {}); project: {} files, {} source, {} import edges, {} ms",
+        analysis.tasks.len(),
+        plan.agent_count,
+        analysis.recommended_agent_count,
+        p.files_scanned,
+        p.source_files,
+        p.import_edges,
+        p.elapsed_ms
+    );
+    if let Some(why) = &p.stopped_early {
+        println!("scan {why}");
+    }
+    if !analysis.conflicts.is_empty() {
+        println!("\nconflicts:");
+        for c in &analysis.conflicts {
+            println!(
+                "  {:<12} {} + {}: {}",
+                c.kind,
+                c.tasks[0],
+                c.tasks[1],
+                c.files.join(", ")
+            );
+        }
+    }
+    for note in &plan.notes {
+        println!("\nnote: {note}");
+    }
+    for a in &plan.agents {
+        println!("\n== {} ==", a.agent_id);
+        for t in &a.tasks {
+            let files = analysis
+                .task(&t.task_id)
+                .map(|x| x.files.join(", "))
+                .unwrap_or_default();
+            println!(
+                "  {}  [{}]",
+                t.task_id,
+                if files.is_empty() {
+                    "no files found"
+                } else {
+                    &files
+                }
+            );
+        }
+        println!("  terminal:  {}", a.claude_mcp_add);
+        println!("  prompt:");
+        for line in a.prompt.lines() {
+            println!("    {line}");
+        }
+    }
+    println!(
+        "\nplanner terminal: claude mcp add --transport http ccmulti {}",
+        conn.url("planner")
+    );
+    if dry_run {
+        println!("(dry run: nothing recorded)");
+    } else {
+        println!("recorded as planned tasks in session {}", conn.session_id);
+    }
+}
