@@ -1,6 +1,8 @@
 //! A real coordinator on a real listener (port 0), a real SQLite file, and a plain HTTP client.
 #![allow(dead_code)]
 
+pub mod binary;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 

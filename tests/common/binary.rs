@@ -1,0 +1,86 @@
+//! The real `ccmulti` binary as a child process on a free loopback port.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub struct Coordinator {
+    pub child: Child,
+    pub base: String,
+    pub db: PathBuf,
+    pub root: PathBuf,
+    pub log: PathBuf,
+}
+
+impl Coordinator {
+    /// Starts `ccmulti serve` on `db` and waits until `/health` answers.
+    pub fn start(db: &Path, root: &Path, extra: &[&str]) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let log = db.with_extension(format!("{port}.log"));
+        let child = Command::new(env!("CARGO_BIN_EXE_ccmulti"))
+            .args(["serve", "--addr", &format!("127.0.0.1:{port}")])
+            .arg("--db")
+            .arg(db)
+            .arg("--root")
+            .arg(root)
+            .args(extra)
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).expect("log file"))
+            .spawn()
+            .expect("spawn ccmulti serve");
+        let me = Self {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+            db: db.to_owned(),
+            root: root.to_owned(),
+            log,
+        };
+        me.wait_healthy();
+        me
+    }
+
+    fn wait_healthy(&self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let addr = self.base.trim_start_matches("http://").to_owned();
+        while Instant::now() < deadline {
+            if let Ok(mut s) = std::net::TcpStream::connect(&addr) {
+                use std::io::{Read, Write};
+                let _ = s.write_all(
+                    b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
+                );
+                let mut reply = String::new();
+                let _ = s.read_to_string(&mut reply);
+                if reply.starts_with("HTTP/1.1 200") {
+                    return;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!(
+            "ccmulti did not become healthy; log:\n{}",
+            std::fs::read_to_string(&self.log).unwrap_or_default()
+        );
+    }
+
+    pub fn url(&self, virtual_user: &str) -> String {
+        format!("{}/mcp/v2/claude/{virtual_user}", self.base)
+    }
+
+    /// SIGKILL: no shutdown code runs.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Coordinator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -1,0 +1,195 @@
+//! Exclusion, checked: 64 clients claim, renew and release a few hot paths over
+//! real HTTP against the real binary; every operation's invocation, completion
+//! and outcome is recorded and the history is checked (see `history/mod.rs`).
+//!
+//! Quick by default. The long run, a million claims:
+//!     CCMULTI_HISTORY_CLAIMS=1000000 cargo test --release --test exclusion -- --nocapture
+
+mod common;
+mod history;
+
+use std::time::{Duration, Instant};
+
+use common::binary::Coordinator;
+use history::{Kind, Op, Outcome, check};
+use serde_json::{Value, json};
+
+const CLIENTS: usize = 64;
+const PATHS: [&str; 8] = [
+    "src/a.rs",
+    "src/b.rs",
+    "src/c.rs",
+    "src/d.rs",
+    "src/e.rs",
+    "src/f.rs",
+    "README.md",
+    "Cargo.toml",
+];
+
+struct Client {
+    http: reqwest::Client,
+    url: String,
+    name: String,
+    started: Instant,
+}
+
+impl Client {
+    async fn call(&self, tool: &str, arguments: Value) -> Option<Value> {
+        let body = json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/call",
+                           "params": { "name": tool, "arguments": arguments } });
+        let reply = self
+            .http
+            .post(&self.url)
+            .header("content-type", "application/json")
+            .header("x-client-name", "claude-code")
+            .body(body.to_string())
+            .send()
+            .await
+            .ok()?;
+        let value: Value = reply.json().await.ok()?;
+        let structured = value["result"]["structuredContent"].clone();
+        (!structured.is_null()).then_some(structured)
+    }
+
+    fn now(&self) -> u64 {
+        self.started.elapsed().as_nanos() as u64
+    }
+
+    async fn claim(&self, path: &str) -> Op {
+        let invoked = self.now();
+        let reply = self
+            .call(
+                "claim_file_lock",
+                json!({ "file_paths": [path], "operation": "write", "duration_minutes": 5 }),
+            )
+            .await;
+        let outcome = match reply {
+            Some(r) if r["success"] == true => Outcome::Granted {
+                token: r["locks"][0]["fencing_token"].as_i64().unwrap_or(-1),
+                renewed: r["locks"][0]["renewed"] == true,
+            },
+            Some(r) if r["conflicts"].is_array() => Outcome::Refused {
+                holders: r["conflicts"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|c| c["holder"].as_str().map(str::to_owned))
+                    .collect(),
+            },
+            _ => Outcome::Unknown,
+        };
+        self.op(Kind::Claim, path, invoked, outcome)
+    }
+
+    async fn release(&self, path: &str) -> Op {
+        let invoked = self.now();
+        let outcome = match self
+            .call("release_file_lock", json!({ "file_paths": [path] }))
+            .await
+        {
+            Some(r) if r["released"] == json!([path]) => Outcome::Released,
+            Some(r) if r["not_held"] == json!([path]) => Outcome::NotHeld,
+            _ => Outcome::Unknown,
+        };
+        self.op(Kind::Release, path, invoked, outcome)
+    }
+
+    fn op(&self, kind: Kind, path: &str, invoked: u64, outcome: Outcome) -> Op {
+        Op {
+            client: self.name.clone(),
+            kind,
+            path: path.into(),
+            invoked,
+            completed: self.now(),
+            outcome,
+        }
+    }
+}
+
+async fn run_client(client: Client, claims: usize, seed: u64) -> Vec<Op> {
+    let mut ops = Vec::with_capacity(claims * 3);
+    let mut rng = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    for _ in 0..claims {
+        rng = rng
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let path = PATHS[(rng >> 33) as usize % PATHS.len()];
+        let claim = client.claim(path).await;
+        let granted = matches!(claim.outcome, Outcome::Granted { .. });
+        ops.push(claim);
+        if granted {
+            if (rng >> 40) % 3 == 0 {
+                ops.push(client.claim(path).await);
+            }
+            ops.push(client.release(path).await);
+        }
+    }
+    ops
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_two_holders_growing_tokens_and_honoured_releases() {
+    history::self_test();
+    let total: usize = std::env::var("CCMULTI_HISTORY_CLAIMS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3_200);
+    let dir = tempfile::tempdir().unwrap();
+    let server = Coordinator::start(&dir.path().join("c.db"), dir.path(), &[]);
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .pool_max_idle_per_host(CLIENTS)
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..CLIENTS)
+        .map(|i| {
+            let client = Client {
+                http: http.clone(),
+                url: server.url(&format!("hist__session__s__c{i}")),
+                name: format!("c{i}"),
+                started,
+            };
+            tokio::spawn(run_client(client, total / CLIENTS, i as u64))
+        })
+        .collect();
+    let mut ops = Vec::new();
+    for t in tasks {
+        ops.extend(t.await.unwrap());
+    }
+    let elapsed = started.elapsed();
+    let count = |f: &dyn Fn(&Op) -> bool| ops.iter().filter(|o| f(o)).count();
+    let grants = count(&|o| matches!(o.outcome, Outcome::Granted { renewed: false, .. }));
+    let renewals = count(&|o| matches!(o.outcome, Outcome::Granted { renewed: true, .. }));
+    let refusals = count(&|o| matches!(o.outcome, Outcome::Refused { .. }));
+    let unknown = count(&|o| o.outcome == Outcome::Unknown);
+    println!(
+        "history: {} operations by {CLIENTS} clients in {:.1} s ({:.0} ops/s): {grants} grants, {renewals} renewals, {refusals} refusals, {unknown} unknown",
+        ops.len(),
+        elapsed.as_secs_f64(),
+        ops.len() as f64 / elapsed.as_secs_f64()
+    );
+    let violations = check(&ops);
+    assert!(
+        violations.is_empty(),
+        "{} violations, first: {:#?}",
+        violations.len(),
+        &violations[..violations.len().min(10)]
+    );
+    assert!(grants > CLIENTS && refusals > 0, "the run must contend");
+    assert_eq!(unknown, 0, "every call answered");
+
+    // Every acknowledged release is honoured in the store too: nothing is left held.
+    let status = Client {
+        http,
+        url: server.url("hist__session__s__auditor"),
+        name: "auditor".into(),
+        started,
+    }
+    .call("check_agent_status", json!({}))
+    .await
+    .unwrap();
+    assert_eq!(status["locks"], json!([]), "{status}");
+}
