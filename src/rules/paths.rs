@@ -72,6 +72,11 @@ fn normalize_glob(root: &Path, raw: &str, first_meta: usize) -> Result<String, P
         match normalize_plain(root, base) {
             Ok(dir) => format!("{dir}/"),
             Err(PathError::IsRoot(_)) => String::new(),
+            // Name the pattern as given, not the part of it that was looked at.
+            Err(PathError::Escapes(_)) => return Err(PathError::Escapes(raw.to_owned())),
+            Err(PathError::OutsideRoot(_, root)) => {
+                return Err(PathError::OutsideRoot(raw.to_owned(), root));
+            }
             Err(e) => return Err(e),
         }
     };
