@@ -64,6 +64,10 @@ CREATE INDEX IF NOT EXISTS idx_task_progress_session_id ON task_progress(session
 CREATE INDEX IF NOT EXISTS idx_task_progress_updated_at ON task_progress(updated_at);
 -- Added: a claim looks up the live holders of a path within its session.
 CREATE INDEX IF NOT EXISTS idx_file_locks_session_path ON file_locks(session_id, file_path);
+-- Added: directory (ending in /) and glob locks, which every claim in their session
+-- must consider; partial, so it stays empty while only files are locked.
+CREATE INDEX IF NOT EXISTS idx_file_locks_patterns ON file_locks(session_id)
+    WHERE (file_path GLOB '*[[*?{\]*' OR file_path GLOB '*/');
 
 -- Added: fencing tokens must never repeat, even after their lock rows are gone.
 CREATE TABLE IF NOT EXISTS fencing_counter (

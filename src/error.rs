@@ -27,7 +27,13 @@ pub enum CoordError {
     BadVirtualUser(#[from] VirtualUserError),
     #[error("internal error; the coordinator's log has the cause")]
     Internal(#[source] StoreError),
+    /// The client went away or cancelled the request; nobody reads this answer.
+    #[error("the request was cancelled before it finished")]
+    Cancelled,
 }
+
+/// JSON-RPC's "request cancelled", as LSP and others use it; MCP has no code of its own.
+const REQUEST_CANCELLED: ErrorCode = ErrorCode(-32800);
 
 impl From<StoreError> for CoordError {
     fn from(e: StoreError) -> Self {
@@ -48,6 +54,7 @@ impl CoordError {
                 ErrorCode::INVALID_REQUEST
             }
             Self::Internal(_) => ErrorCode::INTERNAL_ERROR,
+            Self::Cancelled => REQUEST_CANCELLED,
         }
     }
 
@@ -60,6 +67,10 @@ impl CoordError {
                 http::StatusCode::FORBIDDEN
             }
             Self::Internal(_) => http::StatusCode::INTERNAL_SERVER_ERROR,
+            // nginx's "client closed request": the client is gone.
+            Self::Cancelled => {
+                http::StatusCode::from_u16(499).unwrap_or(http::StatusCode::BAD_REQUEST)
+            }
         }
     }
 

@@ -10,7 +10,10 @@ use crate::state::SharedState;
 const SWEEP_EVERY: Duration = Duration::from_secs(1);
 
 /// Serves until `shutdown` resolves. Expired locks already stop counting at
-/// once; the sweeper only removes them and records their expiry events.
+/// once; the sweeper removes them and records their expiry events (which wakes
+/// claims waiting for them), and wakes waiting claims when another process
+/// has written the database (`ccmulti release`), which this one would not
+/// otherwise notice.
 pub async fn serve(
     listener: TcpListener,
     state: SharedState,
@@ -34,6 +37,14 @@ async fn sweep_forever(state: SharedState) {
             Ok(0) => {}
             Ok(n) => tracing::info!(expired = n, "swept expired locks"),
             Err(e) => tracing::error!(error = %e, "expiry sweep failed"),
+        }
+        if state.store.waiting_claims() > 0
+            && let Err(e) = state
+                .store
+                .blocking(|s| s.wake_waiters_if_changed_elsewhere())
+                .await
+        {
+            tracing::error!(error = %e, "could not look for other processes' writes");
         }
     }
 }

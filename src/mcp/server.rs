@@ -85,7 +85,13 @@ impl CoordinatorServer {
         let empty = rmcp::model::JsonObject::new();
         let arguments = request.arguments.as_ref().unwrap_or(&empty);
         let started = Instant::now();
-        let outcome = tools::call(&self.state, &caller, tool, arguments).await;
+        // rmcp cancels the request's token when the client disconnects or
+        // cancels; the tool's future is dropped then, so a waiting claim
+        // leaves its queue instead of waiting on for nobody.
+        let outcome = tokio::select! {
+            outcome = tools::call(&self.state, &caller, tool, arguments) => outcome,
+            () = context.ct.cancelled() => Err(CoordError::Cancelled),
+        };
         self.state
             .metrics
             .observe_tool(tool.as_str(), started.elapsed());

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeSet;
 
+use super::targets::LockTarget;
 use crate::clock::Millis;
 
 pub const MIN_DURATION_MINUTES: i64 = 1;
@@ -10,6 +11,9 @@ pub const MAX_DURATION_MINUTES: i64 = 60;
 pub const DEFAULT_DURATION_MINUTES: i64 = 15;
 /// Enough for any real edit; a claim of thousands of paths is a mistake, not a plan.
 pub const MAX_PATHS_PER_CALL: usize = 100;
+/// How long a blocked claim may wait for its paths. 0 (the default) answers at once;
+/// two minutes stays well inside the time a client waits for a tool call.
+pub const MAX_WAIT_SECONDS: i64 = 120;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Operation {
@@ -85,15 +89,22 @@ pub enum ClaimStep {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Conflict {
+    /// The path asked for.
     pub path: String,
+    /// The held lock's path: the same, or a directory or glob that overlaps it.
+    pub held_path: String,
     pub holder: String,
     pub operation: Operation,
     pub seconds_left: i64,
+    pub expires_at_ms: Millis,
 }
 
 /// Plans a claim of `paths` (already normalised and deduplicated) by `agent`.
-/// `held` are the session's locks on those paths; expired ones are ignored.
+/// `held` are the session's locks that may overlap those paths (files,
+/// directories, globs; see [`LockTarget::overlaps`]); expired ones are ignored.
 /// Either every path is granted or renewed, or nothing is and every conflict is named.
+/// An agent's own locks never conflict with its claim; only the same path
+/// string, claimed again, renews one.
 pub fn plan_claim(
     now: Millis,
     agent: &str,
@@ -105,18 +116,29 @@ pub fn plan_claim(
     let wanted_until = now + duration_minutes * 60_000;
     let mut steps = Vec::with_capacity(paths.len());
     let mut conflicts = Vec::new();
+    let live: Vec<(&HeldLock, LockTarget)> = held
+        .iter()
+        .filter(|l| l.is_live(now))
+        .map(|l| (l, LockTarget::parse(&l.path)))
+        .collect();
     for path in paths {
-        let live = held.iter().filter(|l| &l.path == path && l.is_live(now));
+        let wanted = LockTarget::parse(path);
         let mut own = None;
-        for lock in live {
+        for (lock, target) in &live {
             if lock.agent_id == agent {
-                own = Some(lock);
-            } else if !(operation.is_shared() && lock.operation.is_shared()) {
+                if &lock.path == path {
+                    own = Some(*lock);
+                }
+            } else if !(operation.is_shared() && lock.operation.is_shared())
+                && wanted.overlaps(target)
+            {
                 conflicts.push(Conflict {
                     path: path.clone(),
+                    held_path: lock.path.clone(),
                     holder: lock.agent_id.clone(),
                     operation: lock.operation,
                     seconds_left: lock.seconds_left(now),
+                    expires_at_ms: lock.expires_at_ms,
                 });
             }
         }
@@ -229,9 +251,11 @@ mod tests {
                 conflicts,
                 vec![Conflict {
                     path: "x".into(),
+                    held_path: "x".into(),
                     holder: "b".into(),
                     operation: held_op,
-                    seconds_left: 90
+                    seconds_left: 90,
+                    expires_at_ms: NOW + 90_000,
                 }]
             );
         }
@@ -298,6 +322,100 @@ mod tests {
         let held = [lock("b", "x", Operation::Write, 0)];
         let steps = plan_claim(NOW, "a", Operation::Write, &paths(&["x"]), 5, &held).unwrap();
         assert!(matches!(steps[0], ClaimStep::Grant { .. }));
+    }
+
+    /// File, directory and glob claims against held files, directories and
+    /// globs: (held by b, its operation, claimed by a, its operation, conflict?).
+    const PATTERN_CASES: &[(&str, Operation, &str, Operation, bool)] = {
+        use Operation::{Delete as D, Read as R, Write as W};
+        &[
+            ("src/a.rs", W, "src/a.rs", W, true),
+            ("src/a.rs", W, "src/b.rs", W, false),
+            ("src/a/", W, "src/a/x.rs", W, true),
+            ("src/a/", W, "src/a/deep/er/x.rs", R, true),
+            ("src/a/", W, "src/ab.rs", W, false),
+            ("src/a/", W, "src/a", W, true),
+            ("src/a.rs", D, "src/", W, true),
+            ("src/", W, "src/a/", W, true),
+            ("src/a/", W, "src/b/", W, false),
+            ("src/a/", W, "src/ab/", W, false),
+            ("src/api/**/*.rs", W, "src/api/x.rs", W, true),
+            ("src/api/**/*.rs", W, "src/api/v1/x.rs", W, true),
+            ("src/api/**/*.rs", W, "src/api/x.py", W, false),
+            ("src/*.rs", W, "src/api/x.rs", W, false),
+            ("*", W, "README.md", W, true),
+            ("*", W, "src/a.rs", W, false),
+            ("src/?.rs", W, "src/a.rs", W, true),
+            ("src/?.rs", W, "src/ab.rs", W, false),
+            ("src/[ab].rs", W, "src/b.rs", W, true),
+            ("src/[ab].rs", W, "src/c.rs", W, false),
+            ("src/{lib,main}.rs", W, "src/main.rs", W, true),
+            ("src/{lib,main}.rs", W, "src/mod.rs", W, false),
+            ("src/api/", W, "src/api/**/*.rs", W, true),
+            ("src/", W, "src/**/*.rs", W, true),
+            ("docs/", W, "src/**/*.rs", W, false),
+            ("src/a/", W, "src/ab*.rs", W, false),
+            ("src/**/*.rs", W, "src/api/**/*.rs", W, true),
+            ("src/**/*.rs", W, "src/**/*.md", W, false),
+            ("src/**/*.rs", W, "tests/**/*.rs", W, false),
+            // The documented over-approximation: no file is in both, yet they conflict.
+            ("src/*.rs", W, "src/api/", W, true),
+            // Shared reads stay shared on patterns; write and delete do not.
+            ("src/api/", R, "src/api/x.rs", R, false),
+            ("src/**/*.rs", R, "src/a.rs", R, false),
+            ("src/**/*.rs", R, "src/", R, false),
+            ("src/**/*.rs", R, "src/a.rs", W, true),
+            ("src/api/", W, "src/api/x.rs", R, true),
+            ("src/api/", R, "src/api/x.rs", D, true),
+        ]
+    };
+
+    #[test]
+    fn files_directories_and_globs_conflict_where_they_overlap() {
+        for &(held_path, held_op, wanted, wanted_op, conflict) in PATTERN_CASES {
+            let held = [lock("b", held_path, held_op, 60)];
+            let outcome = plan_claim(NOW, "a", wanted_op, &paths(&[wanted]), 5, &held);
+            assert_eq!(
+                outcome.is_err(),
+                conflict,
+                "{held_path} ({}) held, {wanted} ({}) claimed",
+                held_op.as_str(),
+                wanted_op.as_str()
+            );
+            // The same outcome with the roles swapped.
+            let held = [lock("b", wanted, wanted_op, 60)];
+            let swapped = plan_claim(NOW, "a", held_op, &paths(&[held_path]), 5, &held);
+            assert_eq!(
+                swapped.is_err(),
+                conflict,
+                "{wanted} held, {held_path} claimed"
+            );
+            if let Err(conflicts) = outcome {
+                assert_eq!(conflicts[0].held_path, held_path);
+                assert_eq!(conflicts[0].path, wanted);
+            }
+        }
+        assert!(PATTERN_CASES.len() >= 20);
+    }
+
+    #[test]
+    fn own_patterns_never_block_and_only_the_same_string_renews() {
+        let held = [lock("a", "src/**/*.rs", Operation::Write, 60)];
+        let steps =
+            plan_claim(NOW, "a", Operation::Write, &paths(&["src/a.rs"]), 5, &held).unwrap();
+        assert!(matches!(steps[0], ClaimStep::Grant { .. }));
+        let steps = plan_claim(
+            NOW,
+            "a",
+            Operation::Write,
+            &paths(&["src/**/*.rs"]),
+            5,
+            &held,
+        )
+        .unwrap();
+        assert!(
+            matches!(&steps[0], ClaimStep::Renew { lock_id, .. } if lock_id == "a:src/**/*.rs")
+        );
     }
 
     #[test]

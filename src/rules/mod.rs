@@ -5,7 +5,9 @@ pub mod clients;
 pub mod locks;
 pub mod paths;
 pub mod progress;
+pub mod targets;
 pub mod virtual_user;
+pub mod waiting;
 
 pub use ccmulti_ui::model::Activity;
 pub mod plan;

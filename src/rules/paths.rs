@@ -1,7 +1,12 @@
 //! Lock paths, normalised relative to the project root, so that `./src/a.rs`,
-//! `src//a.rs` and `/repo/src/a.rs` are one lock.
+//! `src//a.rs` and `/repo/src/a.rs` are one lock. A path ending in `/` stays a
+//! directory (`src/api/`); a glob keeps its pattern, with the literal part
+//! before its first metacharacter normalised like a path (`./src//**/*.rs`
+//! becomes `src/**/*.rs`).
 
 use std::path::{Component, Path};
+
+use super::targets::{GLOB_META, compile_glob};
 
 pub const MAX_PATH_BYTES: usize = 4096;
 
@@ -17,8 +22,18 @@ pub enum PathError {
     Escapes(String),
     #[error("the file path {0:?} is outside the project root {1}; give a path inside it")]
     OutsideRoot(String, String),
-    #[error("the file path {0:?} names the project root itself; name a file inside it")]
+    #[error(
+        "the file path {0:?} names the project root itself; name a file or directory inside it, or use the glob **"
+    )]
     IsRoot(String),
+    #[error(
+        "the glob {0:?} uses .. after a wildcard; write the pattern relative to the project root without .."
+    )]
+    GlobClimbs(String),
+    #[error(
+        "the glob {pattern:?} is not valid: {problem}. Accepted: * and ? within a path component, ** as a whole component, [abc], {{a,b}}, \\ to escape; a path ending in / locks a directory"
+    )]
+    BadGlob { pattern: String, problem: String },
 }
 
 /// Lexical normalisation: symlinks are not resolved, since the file may not exist yet.
@@ -33,6 +48,59 @@ pub fn normalize(root: &Path, raw: &str) -> Result<String, PathError> {
     if raw.contains('\0') {
         return Err(PathError::Nul(raw.replace('\0', "\\0")));
     }
+    if let Some(first_meta) = raw.find(GLOB_META) {
+        return normalize_glob(root, raw, first_meta);
+    }
+    let path = normalize_plain(root, raw)?;
+    Ok(if raw.ends_with('/') {
+        format!("{path}/")
+    } else {
+        path
+    })
+}
+
+/// The directory part before the first metacharacter is normalised like a
+/// path (it may be absolute inside the root, or the root itself); the rest is
+/// kept as written, without empty or `.` components, and may not climb with `..`.
+/// A glob ending in `/` covers everything under what it matches, so gets `**`.
+fn normalize_glob(root: &Path, raw: &str, first_meta: usize) -> Result<String, PathError> {
+    let cut = raw[..first_meta].rfind('/').map_or(0, |i| i + 1);
+    let (base, rest) = raw.split_at(cut);
+    let mut pattern = if base.is_empty() {
+        String::new()
+    } else {
+        match normalize_plain(root, base) {
+            Ok(dir) => format!("{dir}/"),
+            Err(PathError::IsRoot(_)) => String::new(),
+            // Name the pattern as given, not the part of it that was looked at.
+            Err(PathError::Escapes(_)) => return Err(PathError::Escapes(raw.to_owned())),
+            Err(PathError::OutsideRoot(_, root)) => {
+                return Err(PathError::OutsideRoot(raw.to_owned(), root));
+            }
+            Err(e) => return Err(e),
+        }
+    };
+    // Split on alternation syntax too, so `{..,x}` cannot climb either.
+    if rest.split(['/', '{', '}', ',']).any(|part| part == "..") {
+        return Err(PathError::GlobClimbs(raw.to_owned()));
+    }
+    let parts: Vec<&str> = rest
+        .split('/')
+        .filter(|part| !part.is_empty() && *part != ".")
+        .collect();
+    pattern.push_str(&parts.join("/"));
+    if rest.ends_with('/') {
+        pattern.push_str("/**");
+    }
+    compile_glob(&pattern).map_err(|e| PathError::BadGlob {
+        pattern: raw.to_owned(),
+        problem: e.kind().to_string(),
+    })?;
+    Ok(pattern)
+}
+
+/// A path with no glob in it, without its trailing `/`.
+fn normalize_plain(root: &Path, raw: &str) -> Result<String, PathError> {
     let given = Path::new(raw);
     let mut parts: Vec<&str> = Vec::new();
     let relative = if given.is_absolute() {
@@ -96,10 +164,59 @@ mod tests {
             "src//a.rs",
             "src/x/../a.rs",
             "/repo/src/a.rs",
-            "src/a.rs/",
         ] {
             assert_eq!(norm(raw).as_deref(), Ok("src/a.rs"), "{raw}");
         }
+    }
+
+    #[test]
+    fn a_trailing_slash_keeps_a_directory() {
+        for raw in ["src/api/", "./src//api/", "/repo/src/api/", "src/x/../api/"] {
+            assert_eq!(norm(raw).as_deref(), Ok("src/api/"), "{raw}");
+        }
+        assert!(matches!(norm("/repo/"), Err(PathError::IsRoot(_))));
+        assert!(matches!(norm("../"), Err(PathError::Escapes(_))));
+    }
+
+    #[test]
+    fn a_glob_keeps_its_pattern_with_the_literal_part_normalised() {
+        let cases = [
+            ("src/api/**/*.rs", "src/api/**/*.rs"),
+            ("./src//api/**/*.rs", "src/api/**/*.rs"),
+            ("/repo/src/*.rs", "src/*.rs"),
+            ("src/x/../*.rs", "src/*.rs"),
+            ("*", "*"),
+            ("./**", "**"),
+            ("/repo/**", "**"),
+            ("src/*//./a.rs", "src/*/a.rs"),
+            ("src/{a,b}.rs", "src/{a,b}.rs"),
+            ("src/[ab]?.rs", "src/[ab]?.rs"),
+            ("src/*/", "src/*/**"),
+        ];
+        for (raw, want) in cases {
+            assert_eq!(norm(raw).as_deref(), Ok(want), "{raw}");
+        }
+    }
+
+    #[test]
+    fn refuses_globs_that_leave_the_root_or_do_not_parse() {
+        assert!(matches!(norm("../**"), Err(PathError::Escapes(_))));
+        assert!(matches!(norm("/etc/*"), Err(PathError::OutsideRoot(..))));
+        assert!(matches!(norm("/**"), Err(PathError::OutsideRoot(..))));
+        assert!(matches!(
+            norm("src/*/../../x"),
+            Err(PathError::GlobClimbs(_))
+        ));
+        assert!(matches!(
+            norm("src/{..,x}/y"),
+            Err(PathError::GlobClimbs(_))
+        ));
+        let Err(e) = norm("src/[a") else {
+            panic!("src/[a is not a glob");
+        };
+        assert!(e.to_string().contains("unclosed character class"), "{e}");
+        assert!(matches!(norm("src/a\\"), Err(PathError::BadGlob { .. })));
+        assert!(matches!(norm("src/{a,b"), Err(PathError::BadGlob { .. })));
     }
 
     #[test]

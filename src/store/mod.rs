@@ -10,21 +10,26 @@ mod progress;
 mod read;
 mod time;
 mod verify;
+mod wait_queue;
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicI64;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
 pub use events::EventKind;
-pub use locks::{ClaimOutcome, ForceSelector, GrantedLock, ReleaseOutcome};
+pub use locks::{
+    ClaimOutcome, ClaimRequest, ForceSelector, GrantedLock, ReleaseOutcome, WaitedClaim,
+};
 pub use plans::PlannedTask;
 pub use progress::ProgressUpdate;
 pub use read::SessionView;
 pub use verify::Verification;
 
 use crate::clock::SharedClock;
+use wait_queue::WaitQueue;
 
 pub const SCHEMA: &str = include_str!("../../schema.sql");
 pub const SCHEMA_VERSION: i64 = 1;
@@ -77,6 +82,11 @@ struct Inner {
     writer: Mutex<Connection>,
     readers: r2d2::Pool<SqliteConnectionManager>,
     clock: SharedClock,
+    /// Claims waiting for their paths; woken by whatever frees paths.
+    waiters: Arc<WaitQueue>,
+    /// The write connection's `PRAGMA data_version` when last looked at, to
+    /// notice commits by other processes.
+    data_version: AtomicI64,
 }
 
 impl std::fmt::Debug for Store {
@@ -114,6 +124,7 @@ impl Store {
             return Err(StoreError::NewerSchema { found });
         }
         writer.execute_batch(SCHEMA)?;
+        let data_version = writer.pragma_query_value(None, "data_version", |r| r.get(0))?;
         let manager =
             SqliteConnectionManager::file(path).with_init(move |c| configure(c, durability));
         let readers = r2d2::Pool::builder()
@@ -126,6 +137,8 @@ impl Store {
                 writer: Mutex::new(writer),
                 readers,
                 clock,
+                waiters: Arc::default(),
+                data_version: AtomicI64::new(data_version),
             }),
         })
     }

@@ -17,6 +17,7 @@ const NAME: &str = "release_file_lock";
 pub fn schema() -> (&'static str, Value, Arc<JsonObject>, ToolAnnotations) {
     (
         "Release file locks you hold, as soon as you finish editing them. Give file_paths, or all=true for every lock you hold. \
+         A directory or glob lock is released by the same string it was claimed with. \
          Only your own locks are released; paths you do not hold are listed in not_held.",
         json!({
             "type": "object",

@@ -1,8 +1,12 @@
 //! Lock transactions. Each claim, release and sweep is one `BEGIN IMMEDIATE`
 //! transaction on the single write connection: the check and the insert cannot
-//! interleave with another claim (the seed's check-then-insert race).
+//! interleave with another claim (the seed's check-then-insert race). Whatever
+//! frees paths (release, expiry, forced release) wakes the claims waiting for
+//! them once it has committed.
 
-use std::collections::BTreeSet;
+mod wait;
+
+use std::collections::{BTreeMap, BTreeSet};
 
 use rusqlite::{Connection, Row, params};
 
@@ -12,6 +16,14 @@ use crate::clock::Millis;
 use crate::rules::locks::{
     ClaimStep, Conflict, HeldLock, Operation, ReleaseScope, plan_claim, plan_release,
 };
+use crate::rules::targets::{GLOB_META, is_pattern};
+
+pub use wait::{ClaimRequest, WaitedClaim};
+
+/// Selects directory and glob locks, the rows `rules::targets::is_pattern`
+/// accepts; spelled exactly as the partial index `idx_file_locks_patterns` in
+/// schema.sql, so SQLite uses that index (a test holds the two together).
+pub(crate) const PATTERN_ROWS: &str = "(file_path GLOB '*[[*?{\\]*' OR file_path GLOB '*/')";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GrantedLock {
@@ -78,6 +90,69 @@ fn collect_held(
     .collect()
 }
 
+/// The session's locks that may overlap `paths`: rows on the same paths
+/// (by the `(session_id, file_path)` index), every directory and glob row (by
+/// the partial index, empty unless patterns are held), and for a requested
+/// pattern every row starting with its literal prefix (a range on the same index).
+fn locks_overlapping(
+    conn: &Connection,
+    session: &str,
+    paths: &BTreeSet<String>,
+) -> Result<Vec<HeldLock>> {
+    let mut found: BTreeMap<String, HeldLock> = BTreeMap::new();
+    let mut add = |locks: Vec<HeldLock>| {
+        for lock in locks {
+            found.entry(lock.lock_id.clone()).or_insert(lock);
+        }
+    };
+    add(locks_on_paths(conn, session, paths)?);
+    add(collect_held(
+        conn.prepare_cached(&format!(
+            "SELECT {LOCK_COLUMNS} FROM file_locks WHERE session_id = ?1 AND {PATTERN_ROWS}"
+        ))?
+        .query_map([session], held_from_row)?,
+    )?);
+    for path in paths.iter().filter(|p| is_pattern(p)) {
+        // A directory's own name as a file overlaps it too, so its range starts without the `/`.
+        let prefix = match path.find(GLOB_META) {
+            Some(i) => &path[..i],
+            None => path.trim_end_matches('/'),
+        };
+        let rows = match prefix_upper_bound(prefix) {
+            Some(upper) => conn
+                .prepare_cached(&format!(
+                    "SELECT {LOCK_COLUMNS} FROM file_locks
+                     WHERE session_id = ?1 AND file_path >= ?2 AND file_path < ?3"
+                ))?
+                .query_map(params![session, prefix, upper], held_from_row)?
+                .collect::<Vec<_>>(),
+            None => conn
+                .prepare_cached(&format!(
+                    "SELECT {LOCK_COLUMNS} FROM file_locks WHERE session_id = ?1 AND file_path >= ?2"
+                ))?
+                .query_map(params![session, prefix], held_from_row)?
+                .collect::<Vec<_>>(),
+        };
+        add(collect_held(rows.into_iter())?);
+    }
+    Ok(found.into_values().collect())
+}
+
+/// The least string greater than every string starting with `prefix`, in
+/// SQLite's byte order (UTF-8 byte order is code point order), or `None`
+/// when there is none (empty prefix, or only `char::MAX`).
+fn prefix_upper_bound(prefix: &str) -> Option<String> {
+    let mut chars: Vec<char> = prefix.chars().collect();
+    while let Some(last) = chars.pop() {
+        let next = (u32::from(last) + 1..=u32::from(char::MAX)).find_map(char::from_u32);
+        if let Some(next) = next {
+            chars.push(next);
+            return Some(chars.into_iter().collect());
+        }
+    }
+    None
+}
+
 fn locks_on_paths(
     conn: &Connection,
     session: &str,
@@ -125,8 +200,14 @@ fn delete_lock(conn: &Connection, lock_id: &str) -> Result<()> {
     Ok(())
 }
 
-/// Removes expired rows among `locks`, with one `expired` event each.
-fn expire(conn: &Connection, now: Millis, session: &str, locks: &[HeldLock]) -> Result<()> {
+/// Removes expired rows among `locks`, with one `expired` event each. Returns their paths.
+fn expire(
+    conn: &Connection,
+    now: Millis,
+    session: &str,
+    locks: &[HeldLock],
+) -> Result<Vec<String>> {
+    let mut freed = Vec::new();
     for lock in locks.iter().filter(|l| !l.is_live(now)) {
         delete_lock(conn, &lock.lock_id)?;
         events::record(
@@ -135,8 +216,16 @@ fn expire(conn: &Connection, now: Millis, session: &str, locks: &[HeldLock]) -> 
             EventKind::Expired,
             lock_event(session, lock, None),
         )?;
+        freed.push(lock.path.clone());
     }
-    Ok(())
+    Ok(freed)
+}
+
+/// Paths freed in a transaction, per session, for waking waiters after it commits.
+type Freed = Vec<(String, String)>;
+
+fn in_session(session: &str, paths: impl IntoIterator<Item = String>) -> Freed {
+    paths.into_iter().map(|p| (session.to_owned(), p)).collect()
 }
 
 fn lock_event<'a>(session: &'a str, lock: &'a HeldLock, detail: Option<String>) -> NewEvent<'a> {
@@ -151,6 +240,17 @@ fn lock_event<'a>(session: &'a str, lock: &'a HeldLock, detail: Option<String>) 
 }
 
 impl Store {
+    /// Wakes the claims waiting for any of `freed`; call after the transaction that freed them commits.
+    fn wake_waiters(&self, freed: &Freed) {
+        let mut by_session: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for (session, path) in freed {
+            by_session.entry(session).or_default().push(path);
+        }
+        for (session, paths) in by_session {
+            self.inner.waiters.wake_freed(session, paths);
+        }
+    }
+
     /// Claims every path or none. `paths` are normalised and deduplicated.
     pub fn claim(
         &self,
@@ -160,12 +260,29 @@ impl Store {
         paths: &BTreeSet<String>,
         duration_minutes: i64,
     ) -> Result<ClaimOutcome> {
+        self.claim_recording(session, agent, operation, paths, duration_minutes, true)
+    }
+
+    /// A claim; its conflicts are recorded as events only if `record_conflicts`
+    /// (a waiting claim's retries are not each a new conflict).
+    fn claim_recording(
+        &self,
+        session: &str,
+        agent: &str,
+        operation: Operation,
+        paths: &BTreeSet<String>,
+        duration_minutes: i64,
+        record_conflicts: bool,
+    ) -> Result<ClaimOutcome> {
         let now = self.now_ms();
-        self.write(|tx| {
-            let held = locks_on_paths(tx, session, paths)?;
-            expire(tx, now, session, &held)?;
+        let (outcome, freed) = self.write(|tx| {
+            let held = locks_overlapping(tx, session, paths)?;
+            let mut freed = expire(tx, now, session, &held)?;
             let steps = match plan_claim(now, agent, operation, paths, duration_minutes, &held) {
                 Ok(steps) => steps,
+                Err(conflicts) if !record_conflicts => {
+                    return Ok((ClaimOutcome::Conflicted(conflicts), in_session(session, freed)));
+                }
                 Err(conflicts) => {
                     for c in &conflicts {
                         events::record(tx, now, EventKind::Conflict, NewEvent {
@@ -175,14 +292,15 @@ impl Store {
                             operation: Some(operation.as_str()),
                             fencing_token: None,
                             detail: Some(format!(
-                                "held by {} for {} ({}s left)",
+                                "{} held by {} for {} ({}s left)",
+                                c.held_path,
                                 c.holder,
                                 c.operation.as_str(),
                                 c.seconds_left
                             )),
                         })?;
                     }
-                    return Ok(ClaimOutcome::Conflicted(conflicts));
+                    return Ok((ClaimOutcome::Conflicted(conflicts), in_session(session, freed)));
                 }
             };
             let mut granted = Vec::with_capacity(steps.len());
@@ -220,6 +338,10 @@ impl Store {
                         GrantedLock { lock_id, path, operation, expires_at_ms, fencing_token: token, renewed: true }
                     }
                 };
+                // A lease renewed as a read may have been a write: readers waiting on it can go.
+                if lock.renewed && operation.is_shared() {
+                    freed.push(lock.path.clone());
+                }
                 let kind = if lock.renewed { EventKind::Renewed } else { EventKind::Granted };
                 events::record(tx, now, kind, NewEvent {
                     session_id: Some(session),
@@ -231,8 +353,10 @@ impl Store {
                 })?;
                 granted.push(lock);
             }
-            Ok(ClaimOutcome::Granted(granted))
-        })
+            Ok((ClaimOutcome::Granted(granted), in_session(session, freed)))
+        })?;
+        self.wake_waiters(&freed);
+        Ok(outcome)
     }
 
     /// Releases the caller's own live locks; reports what it does not hold.
@@ -243,7 +367,7 @@ impl Store {
         scope: &ReleaseScope,
     ) -> Result<ReleaseOutcome> {
         let now = self.now_ms();
-        self.write(|tx| {
+        let (outcome, freed) = self.write(|tx| {
             let held = match scope {
                 ReleaseScope::All => collect_held(
                     tx.prepare_cached(&format!(
@@ -251,16 +375,21 @@ impl Store {
                     ))?
                     .query_map(params![session, agent], held_from_row)?,
                 )?,
+                // A release names the very strings claimed, patterns included.
                 ReleaseScope::Paths(paths) => locks_on_paths(tx, session, paths)?,
             };
-            expire(tx, now, session, &held)?;
+            let mut freed = expire(tx, now, session, &held)?;
             let plan = plan_release(now, agent, scope, &held);
             for lock in &plan.release {
                 delete_lock(tx, &lock.lock_id)?;
                 events::record(tx, now, EventKind::Released, lock_event(session, lock, None))?;
+                freed.push(lock.path.clone());
             }
-            Ok(ReleaseOutcome { released: plan.release, not_held: plan.not_held })
-        })
+            let outcome = ReleaseOutcome { released: plan.release, not_held: plan.not_held };
+            Ok((outcome, in_session(session, freed)))
+        })?;
+        self.wake_waiters(&freed);
+        Ok(outcome)
     }
 
     /// A person releases locks by hand; each is recorded as a forced release by `by`.
@@ -271,7 +400,7 @@ impl Store {
         by: &str,
     ) -> Result<Vec<(String, HeldLock)>> {
         let now = self.now_ms();
-        self.write(|tx| {
+        let released = self.write(|tx| {
             let (sql, args): (String, Vec<String>) = match selector {
                 ForceSelector::LockId(id) => ("id = ?1".into(), vec![id.clone()]),
                 ForceSelector::Path { session_id, path } => match session_id {
@@ -292,7 +421,14 @@ impl Store {
                 released.push((session, lock));
             }
             Ok(released)
-        })
+        })?;
+        self.wake_waiters(
+            &released
+                .iter()
+                .map(|(s, l)| (s.clone(), l.path.clone()))
+                .collect(),
+        );
+        Ok(released)
     }
 
     /// Deletes every expired lock, one `expired` event each. Returns how many.
@@ -310,7 +446,7 @@ impl Store {
         if !any {
             return Ok(0);
         }
-        self.write(|tx| {
+        let freed = self.write(|tx| {
             let rows = sessioned_locks(
                 tx,
                 &format!(
@@ -325,13 +461,14 @@ impl Store {
                     None => by_session.push((session, vec![lock])),
                 }
             }
-            let mut count = 0;
+            let mut freed = Freed::new();
             for (session, locks) in &by_session {
-                expire(tx, now, session, locks)?;
-                count += locks.len();
+                freed.extend(in_session(session, expire(tx, now, session, locks)?));
             }
-            Ok(count)
-        })
+            Ok(freed)
+        })?;
+        self.wake_waiters(&freed);
+        Ok(freed.len())
     }
 }
 

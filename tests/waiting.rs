@@ -1,0 +1,321 @@
+//! Claims that wait (`wait_seconds`), over a real listener and a real SQLite
+//! file: woken by a release within 50 ms, served in arrival order, answered
+//! with the conflict at their deadline, woken by an expiry and by another
+//! process's release, gone when their client goes, and idle while they wait.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use ccmulti::clock::ManualClock;
+use common::*;
+use serde_json::{Value, json};
+
+/// These tests measure time and CPU of this process: one at a time.
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+async fn claim(url: &str, arguments: Value) -> Reply {
+    call_tool(url, "claim_file_lock", arguments).await
+}
+
+async fn release(url: &str, path: &str) -> Reply {
+    let reply = call_tool(url, "release_file_lock", json!({ "file_paths": [path] })).await;
+    assert_eq!(reply.structured()["success"], true, "{}", reply.text);
+    reply
+}
+
+/// Test-side polling for a state the coordinator reaches on its own.
+async fn until(what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !condition() {
+        assert!(Instant::now() < deadline, "timed out waiting until {what}");
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+}
+
+/// Starts a waiting claim and returns once it is queued and has met the lock
+/// (a waiter joins the queue just before its first attempt).
+async fn start_waiter(
+    server: &Server,
+    agent: &str,
+    path: &str,
+    wait_seconds: u64,
+) -> tokio::task::JoinHandle<(Reply, Instant)> {
+    let before = server.state.store.waiting_claims();
+    let url = server.agent_url(agent);
+    let arguments = json!({ "file_paths": [path], "wait_seconds": wait_seconds });
+    let task = tokio::spawn(async move {
+        let reply = claim(&url, arguments).await;
+        (reply, Instant::now())
+    });
+    until(&format!("{agent} waits"), || {
+        server.state.store.waiting_claims() > before
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    assert!(!task.is_finished(), "{agent} should be waiting");
+    task
+}
+
+fn granted(reply: &Reply) -> bool {
+    reply.structured()["success"] == true
+}
+
+/// Claims for `agent` and insists on the grant; returns the agent's URL.
+async fn hold(server: &Server, agent: &str, arguments: Value) -> String {
+    let url = server.agent_url(agent);
+    let reply = claim(&url, arguments).await;
+    assert!(granted(&reply), "{}", reply.text);
+    url
+}
+
+/// Awaits a waiter's grant; how long after `since` its answer came (zero if before).
+async fn grant_gap(waiter: tokio::task::JoinHandle<(Reply, Instant)>, since: Instant) -> Duration {
+    let (reply, granted_at) = waiter.await.expect("waiter");
+    assert!(granted(&reply), "{}", reply.text);
+    assert!(reply.structured()["waited_seconds"].as_f64().is_some());
+    granted_at.saturating_duration_since(since)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_waiting_claim_is_granted_within_50ms_of_the_release() {
+    let _serial = SERIAL.lock().await;
+    let server = start().await;
+    let holder = hold(&server, "holder", json!({ "file_paths": ["src/hot.rs"] })).await;
+    let mut gaps = Vec::new();
+    for round in 0..5 {
+        let agent = format!("waiter{round}");
+        let waiter = start_waiter(&server, &agent, "src/hot.rs", 30).await;
+        let previous = if round == 0 {
+            holder.clone()
+        } else {
+            server.agent_url(&format!("waiter{}", round - 1))
+        };
+        release(&previous, "src/hot.rs").await;
+        // The grant may even arrive before the release's own response.
+        gaps.push(grant_gap(waiter, Instant::now()).await);
+    }
+    println!("release response to grant response: {gaps:?}");
+    for gap in gaps {
+        assert!(gap < Duration::from_millis(50), "{gap:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn waiters_on_one_path_are_granted_in_arrival_order() {
+    let _serial = SERIAL.lock().await;
+    let server = start().await;
+    let holder = hold(&server, "holder", json!({ "file_paths": ["src/hot.rs"] })).await;
+    let order = Arc::new(Mutex::new(Vec::new()));
+    let mut waiters = Vec::new();
+    for i in 0..5 {
+        let before = server.state.store.waiting_claims();
+        let url = server.agent_url(&format!("w{i}"));
+        let order = order.clone();
+        waiters.push(tokio::spawn(async move {
+            let reply = claim(
+                &url,
+                json!({ "file_paths": ["src/hot.rs"], "wait_seconds": 30 }),
+            )
+            .await;
+            assert!(granted(&reply), "{}", reply.text);
+            order.lock().expect("order").push(i);
+            // Hold it a moment, as an edit would, then hand it on.
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            release(&url, "src/hot.rs").await;
+        }));
+        until("the next waiter queues", || {
+            server.state.store.waiting_claims() > before
+        })
+        .await;
+    }
+    release(&holder, "src/hot.rs").await;
+    for w in waiters {
+        w.await.expect("waiter");
+    }
+    assert_eq!(*order.lock().expect("order"), [0, 1, 2, 3, 4]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_timeout_returns_the_conflict_a_plain_claim_returns() {
+    let _serial = SERIAL.lock().await;
+    let server = start().await;
+    hold(&server, "holder", json!({ "file_paths": ["src/api/"] })).await;
+    let other = server.agent_url("other");
+    let plain = claim(&other, json!({ "file_paths": ["src/api/x.rs"] })).await;
+    let started = Instant::now();
+    let waited = claim(
+        &other,
+        json!({ "file_paths": ["src/api/x.rs"], "wait_seconds": 1 }),
+    )
+    .await;
+    let took = started.elapsed();
+    assert!(!granted(&waited), "{}", waited.text);
+    assert_eq!(waited.result()["isError"], true);
+    // The same conflicts, but for the seconds gone by while waiting.
+    let without_time = |reply: &Reply| {
+        let mut conflicts = reply.structured()["conflicts"].clone();
+        for c in conflicts.as_array_mut().into_iter().flatten() {
+            c.as_object_mut().map(|c| c.remove("seconds_left"));
+        }
+        conflicts
+    };
+    assert_eq!(without_time(&waited), without_time(&plain));
+    assert_eq!(without_time(&waited).as_array().map(Vec::len), Some(1));
+    assert_eq!(
+        waited.structured()["conflicts"][0]["held_path"],
+        "src/api/",
+        "{}",
+        waited.text
+    );
+    let seconds = waited.structured()["waited_seconds"]
+        .as_f64()
+        .expect("waited_seconds");
+    assert!((1.0..2.0).contains(&seconds), "{seconds}");
+    assert!(took >= Duration::from_secs(1), "{took:?}");
+    let message = waited.structured()["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("held by holder") && message.contains("after waiting 1."),
+        "{message}"
+    );
+    assert!(plain.structured().get("waited_seconds").is_none());
+    assert_eq!(server.state.store.waiting_claims(), 0);
+}
+
+/// User and system CPU time of this process, from /proc/self/stat.
+fn process_cpu() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").expect("/proc/self/stat");
+    // Fields after the command name, which may hold spaces, closed by the last ')'.
+    let after = &stat[stat.rfind(')').expect("comm") + 2..];
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks: u64 =
+        fields[11].parse::<u64>().expect("utime") + fields[12].parse::<u64>().expect("stime");
+    let per_second = std::process::Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|s| s.trim().parse::<u64>().ok())
+        .unwrap_or(100);
+    Duration::from_millis(ticks * 1000 / per_second)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hundred_waiters_on_one_path_do_not_spin() {
+    let _serial = SERIAL.lock().await;
+    let server = start().await;
+    let holder = hold(&server, "holder", json!({ "file_paths": ["src/hot.rs"] })).await;
+    let served = Arc::new(Mutex::new(Vec::new()));
+    let waiters: Vec<_> = (0..100)
+        .map(|i| {
+            let url = server.agent_url(&format!("w{i}"));
+            let served = served.clone();
+            tokio::spawn(async move {
+                let reply = claim(
+                    &url,
+                    json!({ "file_paths": ["src/hot.rs"], "wait_seconds": 60 }),
+                )
+                .await;
+                assert!(granted(&reply), "{}", reply.text);
+                served.lock().expect("served").push(i);
+                release(&url, "src/hot.rs").await;
+            })
+        })
+        .collect();
+    until("all 100 wait", || {
+        server.state.store.waiting_claims() == 100
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let (cpu_before, wall_before) = (process_cpu(), Instant::now());
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let cpu = process_cpu().saturating_sub(cpu_before);
+    let share = cpu.as_secs_f64() / wall_before.elapsed().as_secs_f64();
+    println!(
+        "100 waiters: {cpu:?} CPU over 2 s of waiting ({:.1}% of one core)",
+        share * 100.0
+    );
+    assert!(share < 0.20, "{:.1}% of one core", share * 100.0);
+    // Then every one of them is served, one after another.
+    let started = Instant::now();
+    release(&holder, "src/hot.rs").await;
+    for w in waiters {
+        w.await.expect("waiter");
+    }
+    println!("100 waiters served in turn in {:?}", started.elapsed());
+    assert_eq!(served.lock().expect("served").len(), 100);
+    assert_eq!(server.state.store.waiting_claims(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expiry_swept_by_the_server_wakes_a_waiter() {
+    let _serial = SERIAL.lock().await;
+    let clock = ManualClock::starting_at(1_790_000_000_000);
+    let server = start_with_clock(clock.clone()).await;
+    hold(
+        &server,
+        "holder",
+        json!({ "file_paths": ["src/hot.rs"], "duration_minutes": 1 }),
+    )
+    .await;
+    let waiter = start_waiter(&server, "waiter", "src/hot.rs", 30).await;
+    // The lease ends on the coordinator's clock; its sweeper, ticking each second, notices.
+    clock.advance_ms(60_000);
+    let after = grant_gap(waiter, Instant::now()).await;
+    println!("granted {after:?} after the lease ended");
+    assert!(after < Duration::from_secs(3), "{after:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_release_by_another_process_wakes_a_waiter() {
+    let _serial = SERIAL.lock().await;
+    let server = start().await;
+    hold(&server, "holder", json!({ "file_paths": ["src/hot.rs"] })).await;
+    let waiter = start_waiter(&server, "waiter", "src/hot.rs", 30).await;
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_ccmulti"))
+        .args(["release", "src/hot.rs", "--db"])
+        .arg(server.state.store.path())
+        .arg("--root")
+        .arg(&server.root)
+        .output()
+        .expect("ccmulti release");
+    assert!(output.status.success(), "{output:?}");
+    let after = grant_gap(waiter, Instant::now()).await;
+    println!("granted {after:?} after `ccmulti release` (the once-a-second fallback)");
+    assert!(after < Duration::from_secs(3), "{after:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_disconnects_while_waiting_leaves_no_phantom() {
+    let _serial = SERIAL.lock().await;
+    let server = start().await;
+    let holder = hold(&server, "holder", json!({ "file_paths": ["src/hot.rs"] })).await;
+    let body = json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {
+        "name": "claim_file_lock",
+        "arguments": { "file_paths": ["src/hot.rs"], "wait_seconds": 120 } } });
+    let gone = client()
+        .post(server.agent_url("gone"))
+        .header("content-type", "application/json")
+        .header("x-client-name", "claude code")
+        .timeout(Duration::from_millis(300))
+        .body(body.to_string())
+        .send()
+        .await;
+    assert!(gone.is_err(), "the client gave up: {gone:?}");
+    until("the gone client's claim leaves the queue", || {
+        server.state.store.waiting_claims() == 0
+    })
+    .await;
+    let waiter = start_waiter(&server, "waiter", "src/hot.rs", 30).await;
+    release(&holder, "src/hot.rs").await;
+    grant_gap(waiter, Instant::now()).await;
+    let view = server.state.store.session_view("s1").expect("view");
+    assert_eq!(
+        view.locks
+            .iter()
+            .map(|l| l.agent_id.as_str())
+            .collect::<Vec<_>>(),
+        ["waiter"]
+    );
+}
