@@ -5,6 +5,7 @@
 mod agents;
 mod events;
 mod locks;
+mod news;
 mod progress;
 mod read;
 mod time;
