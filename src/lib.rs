@@ -9,6 +9,7 @@
 pub mod clock;
 pub mod dashboard;
 pub mod error;
+pub mod hook;
 pub mod http;
 pub mod mcp;
 pub mod metrics;

@@ -1,7 +1,10 @@
 //! Command-line interface (clap derive). Each command lives in its own file.
 
 mod connect;
+mod git;
+mod hook;
 mod inspect;
+mod install;
 mod run;
 
 use std::io::IsTerminal;
@@ -63,8 +66,16 @@ enum Command {
     },
     /// Release locks by hand; recorded as a forced release.
     Release(inspect::ReleaseArgs),
-    /// Print the `claude mcp add` line and the `.mcp.json` entry for one terminal.
+    /// Print what one terminal needs: the `claude mcp add` line, the environment
+    /// and the Claude Code hooks (`--write` merges them into .claude/settings.json).
     Connect(connect::ConnectArgs),
+    /// The hooks Claude Code and git run (see `ccmulti connect` and `install-git-hook`).
+    Hook {
+        #[command(subcommand)]
+        command: hook::HookCommand,
+    },
+    /// Install the git guard as the repository's pre-commit hook.
+    InstallGitHook(install::InstallGitHookArgs),
     /// Database maintenance.
     Db {
         #[command(subcommand)]
@@ -119,6 +130,12 @@ pub fn run() -> Result<ExitCode> {
         Some(Command::Status { session }) => inspect::status(&common, session.as_deref()),
         Some(Command::Release(args)) => inspect::release(&common, &args),
         Some(Command::Connect(args)) => connect::connect(&common, &args),
+        Some(Command::Hook { command }) => match command {
+            hook::HookCommand::PreTool(args) => hook::pre_tool(&common, &args),
+            hook::HookCommand::News(args) => hook::news(&common, &args),
+            hook::HookCommand::PreCommit(args) => hook::pre_commit(&common, &args),
+        },
+        Some(Command::InstallGitHook(args)) => install::install_git_hook(&common, &args),
         Some(Command::Db {
             command: DbCommand::Verify,
         }) => inspect::verify(&common),
