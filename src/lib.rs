@@ -11,6 +11,7 @@ pub mod dashboard;
 pub mod error;
 pub mod hook;
 pub mod http;
+pub mod json;
 pub mod mcp;
 pub mod metrics;
 pub mod rules;

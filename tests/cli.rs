@@ -21,7 +21,7 @@ fn ccmulti(args: &[&str]) -> (bool, String) {
 }
 
 #[test]
-fn connect_prints_a_working_claude_mcp_add_line() {
+fn connect_prints_the_mcp_line_the_environment_and_the_hooks() {
     let (ok, out) = ccmulti(&[
         "connect",
         "--session",
@@ -39,6 +39,18 @@ fn connect_prints_a_working_claude_mcp_add_line() {
         "{out}"
     );
     assert!(out.contains("\"type\": \"http\""), "{out}");
+    let binary = std::fs::canonicalize(env!("CARGO_BIN_EXE_ccmulti")).unwrap();
+    for expected in [
+        "export CCMULTI_AGENT=alice__session__feature-x__impl_a".to_string(),
+        "export CCMULTI_ADDR=127.0.0.1:7999".into(),
+        "\"matcher\": \"Edit|Write|MultiEdit|NotebookEdit\"".into(),
+        format!("\"command\": \"{} hook pre-tool\"", binary.display()),
+        format!("\"command\": \"{} hook news\"", binary.display()),
+        "\"UserPromptSubmit\"".into(),
+        "ccmulti install-git-hook".into(),
+    ] {
+        assert!(out.contains(&expected), "{expected:?} missing from\n{out}");
+    }
     let (ok, out) = ccmulti(&["connect", "--session", "a b", "--agent", "x"]);
     assert!(!ok);
     assert!(
@@ -119,34 +131,6 @@ async fn status_release_and_verify_on_a_live_database() {
         "integrity_check: ok",
     ] {
         assert!(out.contains(expected), "{expected:?} missing from\n{out}");
-    }
-}
-
-#[test]
-fn connect_prints_the_environment_and_the_hooks() {
-    let (ok, out) = ccmulti(&[
-        "connect",
-        "--session",
-        "feature-x",
-        "--agent",
-        "impl_a",
-        "--user",
-        "alice",
-        "--addr",
-        "127.0.0.1:7999",
-    ]);
-    assert!(ok, "{out}");
-    let binary = std::fs::canonicalize(env!("CARGO_BIN_EXE_ccmulti")).unwrap();
-    for expected in [
-        "export CCMULTI_AGENT=alice__session__feature-x__impl_a".to_string(),
-        "export CCMULTI_ADDR=127.0.0.1:7999".into(),
-        "\"matcher\": \"Edit|Write|MultiEdit|NotebookEdit\"".into(),
-        format!("\"command\": \"{} hook pre-tool\"", binary.display()),
-        format!("\"command\": \"{} hook news\"", binary.display()),
-        "\"UserPromptSubmit\"".into(),
-        "ccmulti install-git-hook".into(),
-    ] {
-        assert!(out.contains(&expected), "{expected:?} missing from\n{out}");
     }
 }
 

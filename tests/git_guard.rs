@@ -8,7 +8,6 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 use common::*;
-use serde_json::json;
 
 fn git(repo: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut command = Command::new("git");
@@ -23,13 +22,7 @@ fn git(repo: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
         ])
         .args(args)
         .current_dir(repo);
-    for var in [
-        "CCMULTI_AGENT",
-        "CCMULTI_URL",
-        "CCMULTI_ADDR",
-        "CCMULTI_GIT_GUARD",
-        "CCMULTI_HOOK_OFFLINE",
-    ] {
+    for var in HOOK_ENV {
         command.env_remove(var);
     }
     command.envs(env.iter().copied());
@@ -86,13 +79,7 @@ async fn a_commit_of_a_held_file_is_refused_and_others_pass() {
         "{again:?}"
     );
 
-    let claim = call_tool(
-        &server.agent_url("impl_b"),
-        "claim_file_lock",
-        json!({ "file_paths": ["src/cart.rs"] }),
-    )
-    .await;
-    assert_eq!(claim.structured()["success"], true, "{}", claim.text);
+    hold(&server, "impl_b", "src/cart.rs").await;
     let me = "u1__session__s1__impl_a";
     let env = [("CCMULTI_AGENT", me), ("CCMULTI_URL", server.base.as_str())];
 

@@ -2,7 +2,7 @@
 //! run. Each reads who it is from the terminal's environment (`CCMULTI_AGENT`)
 //! and does nothing at all without it, so other projects are unaffected.
 
-use std::io::{Read, Write};
+use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -55,8 +55,9 @@ pub enum Switch {
     Off,
 }
 
+/// Who this is, and what to do without an answer: the hooks that can refuse.
 #[derive(Debug, Args)]
-pub struct PreToolArgs {
+pub struct Guarded {
     #[command(flatten)]
     identity: Identity,
     /// When the coordinator does not answer.
@@ -67,6 +68,12 @@ pub struct PreToolArgs {
         default_value = "allow"
     )]
     offline: Offline,
+}
+
+#[derive(Debug, Args)]
+pub struct PreToolArgs {
+    #[command(flatten)]
+    guarded: Guarded,
     /// Claim a write lock on a free file for this agent before it is edited.
     #[arg(
         long,
@@ -80,15 +87,7 @@ pub struct PreToolArgs {
 #[derive(Debug, Args)]
 pub struct PreCommitArgs {
     #[command(flatten)]
-    identity: Identity,
-    /// When the coordinator does not answer.
-    #[arg(
-        long,
-        env = "CCMULTI_HOOK_OFFLINE",
-        value_enum,
-        default_value = "allow"
-    )]
-    offline: Offline,
+    guarded: Guarded,
     /// `off` lets every commit through (and says so on stderr).
     #[arg(long, env = "CCMULTI_GIT_GUARD", value_enum, default_value = "on")]
     guard: Switch,
@@ -111,6 +110,10 @@ fn whoami(identity: &Identity, common: &Common) -> Result<Option<(SessionAgent, 
         .map(str::trim)
         .filter(|a| !a.is_empty())
     else {
+        // Not an agent's terminal: take the input anyway, so the caller's write never fails.
+        if !std::io::stdin().is_terminal() {
+            let _ = std::io::copy(&mut std::io::stdin(), &mut std::io::sink());
+        }
         return Ok(None);
     };
     let user = virtual_user::parse(raw).map_err(|e| {
@@ -197,7 +200,7 @@ fn locks(coordinator: &Coordinator) -> Result<Vec<Holder>, ClientError> {
 }
 
 pub fn pre_tool(common: &Common, args: &PreToolArgs) -> Result<ExitCode> {
-    let Some((me, coordinator)) = whoami(&args.identity, common)? else {
+    let Some((me, coordinator)) = whoami(&args.guarded.identity, common)? else {
         return Ok(ExitCode::SUCCESS);
     };
     let input = read_input()?;
@@ -228,8 +231,8 @@ pub fn pre_tool(common: &Common, args: &PreToolArgs) -> Result<ExitCode> {
         .map(|answer: ClaimAnswer| decide::after_claim(edit, &answer)),
         Switch::Off => locks(&coordinator).map(|l| decide::from_locks(edit, &l)),
     };
-    let verdict =
-        answer.unwrap_or_else(|e| decide::unanswered(edit, args.offline.into(), &e.to_string()));
+    let verdict = answer
+        .unwrap_or_else(|e| decide::unanswered(edit, args.guarded.offline.into(), &e.to_string()));
     print(output::pre_tool(&verdict))?;
     Ok(ExitCode::SUCCESS)
 }
@@ -260,7 +263,7 @@ pub fn pre_commit(common: &Common, args: &PreCommitArgs) -> Result<ExitCode> {
         );
         return Ok(ExitCode::SUCCESS);
     }
-    let Some((me, coordinator)) = whoami(&args.identity, common)? else {
+    let Some((me, coordinator)) = whoami(&args.guarded.identity, common)? else {
         return Ok(ExitCode::SUCCESS);
     };
     let here = std::env::current_dir().context("reading the working directory")?;
@@ -289,7 +292,7 @@ pub fn pre_commit(common: &Common, args: &PreCommitArgs) -> Result<ExitCode> {
             eprintln!("{}", decide::commit_refusal(&me.session_id, &blocked));
             Ok(ExitCode::FAILURE)
         }
-        Err(e) if args.offline == Offline::Allow => {
+        Err(e) if args.guarded.offline == Offline::Allow => {
             eprintln!(
                 "ccmulti git guard: {e}; the commit goes ahead unchecked (CCMULTI_HOOK_OFFLINE=deny refuses instead)"
             );

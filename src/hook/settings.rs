@@ -5,6 +5,7 @@
 use serde_json::{Map, Value, json};
 
 use super::shell_quote;
+use crate::json::kind;
 
 /// Claude Code's editing tools, as a `PreToolUse` matcher (a regex over tool names).
 pub const EDIT_MATCHER: &str = "Edit|Write|MultiEdit|NotebookEdit";
@@ -53,17 +54,6 @@ pub fn hooks_block(binary: &str) -> Value {
         hooks.insert(event.into(), json!([group(matcher, command(binary, sub))]));
     }
     json!({ "hooks": hooks })
-}
-
-fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
 
 /// A ccmulti hook of this subcommand, whatever the binary's path was.
