@@ -90,6 +90,19 @@ CREATE TABLE IF NOT EXISTS coordination_events (
     detail        TEXT
 );
 CREATE INDEX IF NOT EXISTS idx_coordination_events_session ON coordination_events(session_id, id);
+-- Added: an agent's news looks up the conflicts it had on a path and what became of the path.
+CREATE INDEX IF NOT EXISTS idx_coordination_events_path ON coordination_events(session_id, file_path, id);
+
+-- Added: where each agent last looked (check_agent_status), so that its news is
+-- what changed since, told once, across restarts: the last coordination event
+-- it was shown and when it looked.
+CREATE TABLE IF NOT EXISTS agent_news_cursors (
+    session_id    TEXT NOT NULL REFERENCES claude_code_sessions(id) ON DELETE CASCADE,
+    agent_id      TEXT NOT NULL,
+    last_event_id INTEGER NOT NULL,
+    looked_at     TEXT NOT NULL,
+    PRIMARY KEY (session_id, agent_id)
+);
 
 -- Added: the planner's analyses, so create_task_distribution works from what
 -- analyze_task_conflicts found in this session rather than from what a client sends back.

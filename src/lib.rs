@@ -9,7 +9,9 @@
 pub mod clock;
 pub mod dashboard;
 pub mod error;
+pub mod hook;
 pub mod http;
+pub mod json;
 pub mod mcp;
 pub mod metrics;
 pub mod planner;

@@ -1,8 +1,7 @@
 //! What every request handler shares.
 
-use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Instant;
 
 use crate::metrics::Metrics;
@@ -17,9 +16,6 @@ pub struct AppState {
     pub public_url: String,
     pub metrics: Metrics,
     pub started: Instant,
-    /// Per `session/agent`, the last forced-release event the agent was told
-    /// about, so each is reported once. In memory: a restart may repeat one.
-    pub forced_release_seen: Mutex<HashMap<String, i64>>,
 }
 
 pub type SharedState = Arc<AppState>;
@@ -32,7 +28,6 @@ impl AppState {
             public_url,
             metrics: Metrics::default(),
             started: Instant::now(),
-            forced_release_seen: Mutex::default(),
         })
     }
 }

@@ -21,7 +21,7 @@ fn ccmulti(args: &[&str]) -> (bool, String) {
 }
 
 #[test]
-fn connect_prints_a_working_claude_mcp_add_line() {
+fn connect_prints_the_mcp_line_the_environment_and_the_hooks() {
     let (ok, out) = ccmulti(&[
         "connect",
         "--session",
@@ -39,6 +39,18 @@ fn connect_prints_a_working_claude_mcp_add_line() {
         "{out}"
     );
     assert!(out.contains("\"type\": \"http\""), "{out}");
+    let binary = std::fs::canonicalize(env!("CARGO_BIN_EXE_ccmulti")).unwrap();
+    for expected in [
+        "export CCMULTI_AGENT=alice__session__feature-x__impl_a".to_string(),
+        "export CCMULTI_ADDR=127.0.0.1:7999".into(),
+        "\"matcher\": \"Edit|Write|MultiEdit|NotebookEdit\"".into(),
+        format!("\"command\": \"{} hook pre-tool\"", binary.display()),
+        format!("\"command\": \"{} hook news\"", binary.display()),
+        "\"UserPromptSubmit\"".into(),
+        "ccmulti install-git-hook".into(),
+    ] {
+        assert!(out.contains(&expected), "{expected:?} missing from\n{out}");
+    }
     let (ok, out) = ccmulti(&["connect", "--session", "a b", "--agent", "x"]);
     assert!(!ok);
     assert!(
@@ -188,4 +200,74 @@ fn plan_prints_the_split_and_records_planned_tasks() {
     let (ok, out) = ccmulti_with_stdin(&common, &many);
     assert!(!ok);
     assert!(out.contains("51 tasks given; at most 50"), "{out}");
+}
+
+#[test]
+fn connect_write_merges_hooks_into_existing_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().display().to_string();
+    let settings = dir.path().join(".claude/settings.json");
+    std::fs::create_dir_all(settings.parent().unwrap()).unwrap();
+    std::fs::write(
+        &settings,
+        r#"{"model": "opus", "permissions": {"allow": ["Bash(cargo test:*)"]},
+            "hooks": {"PostToolUse": [{"matcher": "Write", "hooks": [{"type": "command", "command": "prettier --write"}]}]}}"#,
+    )
+    .unwrap();
+    let connect = [
+        "connect",
+        "--session",
+        "s1",
+        "--agent",
+        "impl_a",
+        "--root",
+        &root,
+        "--write",
+    ];
+    let (ok, out) = ccmulti(&connect);
+    assert!(ok, "{out}");
+    assert!(out.contains("merged the ccmulti hooks into"), "{out}");
+    let first = std::fs::read_to_string(&settings).unwrap();
+    let merged: serde_json::Value = serde_json::from_str(&first).unwrap();
+    assert_eq!(merged["model"], "opus");
+    assert_eq!(merged["permissions"]["allow"][0], "Bash(cargo test:*)");
+    let post = merged["hooks"]["PostToolUse"].as_array().unwrap();
+    assert_eq!(post[0]["hooks"][0]["command"], "prettier --write");
+    assert!(
+        post[1]["hooks"][0]["command"]
+            .as_str()
+            .unwrap()
+            .ends_with("ccmulti hook news")
+    );
+    assert_eq!(
+        merged["hooks"]["PreToolUse"][0]["matcher"],
+        "Edit|Write|MultiEdit|NotebookEdit"
+    );
+    assert!(
+        merged["hooks"]["UserPromptSubmit"][0]["hooks"][0]["command"]
+            .as_str()
+            .unwrap()
+            .ends_with("hook news")
+    );
+
+    // Twice: nothing added, the file untouched.
+    let (ok, out) = ccmulti(&connect);
+    assert!(
+        ok && out.contains("already has the ccmulti hooks; unchanged"),
+        "{out}"
+    );
+    assert_eq!(std::fs::read_to_string(&settings).unwrap(), first);
+
+    // A file that is not JSON is refused and left as it was.
+    std::fs::write(&settings, "{ \"model\": \"opus\", ").unwrap();
+    let (ok, out) = ccmulti(&connect);
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains("is not valid JSON") && out.contains("Nothing was changed"),
+        "{out}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&settings).unwrap(),
+        "{ \"model\": \"opus\", "
+    );
 }

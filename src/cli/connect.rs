@@ -1,13 +1,17 @@
-//! `ccmulti connect`: what to paste into one terminal to join a session as one agent.
+//! `ccmulti connect`: what to paste into one terminal to join a session as one
+//! agent: the `claude mcp add` line, the environment the hooks read, and the
+//! Claude Code hooks block (`--write` merges it into .claude/settings.json).
 
 use std::process::ExitCode;
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
+use ccmulti::hook::settings::{self, Merged};
 use ccmulti::rules::virtual_user::check_part;
 use clap::Args;
 use serde_json::json;
 
 use super::Common;
+use super::install::this_binary;
 
 #[derive(Debug, Args)]
 pub struct ConnectArgs {
@@ -20,6 +24,9 @@ pub struct ConnectArgs {
     /// User id that owns the session [default: $USER].
     #[arg(long, env = "USER", default_value = "local")]
     user: String,
+    /// Merge the hooks block into .claude/settings.json under --root (keeps what is there).
+    #[arg(long)]
+    write: bool,
 }
 
 pub fn connect(common: &Common, args: &ConnectArgs) -> Result<ExitCode> {
@@ -34,11 +41,14 @@ pub fn connect(common: &Common, args: &ConnectArgs) -> Result<ExitCode> {
     }
     let virtual_user = format!("{}__session__{}__{}", args.user, args.session, args.agent);
     let url = format!("{}/mcp/v2/claude/{virtual_user}", common.public_url());
+    let binary = this_binary()?;
     println!(
         "# In the terminal of agent {:?}, before starting claude:",
         args.agent
     );
     println!("claude mcp add --transport http ccmulti {url}");
+    println!("export CCMULTI_AGENT={virtual_user}");
+    println!("export CCMULTI_ADDR={}", common.addr);
     println!();
     println!("# Or as a .mcp.json entry:");
     let entry = json!({ "mcpServers": { "ccmulti": { "type": "http", "url": url } } });
@@ -50,5 +60,48 @@ pub fn connect(common: &Common, args: &ConnectArgs) -> Result<ExitCode> {
     );
     println!("# whose url ends in ${{CCMULTI_AGENT}} and start each terminal with");
     println!("#   CCMULTI_AGENT={virtual_user} claude");
+    println!();
+    println!(
+        "# Hooks for .claude/settings.json (the same for every agent; they read CCMULTI_AGENT and do nothing without it):"
+    );
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&settings::hooks_block(&binary))?
+    );
+    if args.write {
+        write_settings(common, &binary)?;
+    } else {
+        println!(
+            "# ccmulti connect ... --write merges them into .claude/settings.json under --root."
+        );
+    }
+    println!("# Git guard for commits: ccmulti install-git-hook");
     Ok(ExitCode::SUCCESS)
+}
+
+fn write_settings(common: &Common, binary: &str) -> Result<()> {
+    let dir = common.root()?.join(".claude");
+    let file = dir.join("settings.json");
+    let existing = match std::fs::read_to_string(&file) {
+        Ok(text) => Some(text),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(e).with_context(|| format!("reading {}", file.display())),
+    };
+    match settings::merge(&file.display().to_string(), existing.as_deref(), binary)? {
+        Merged::Unchanged => println!(
+            "# {} already has the ccmulti hooks; unchanged",
+            file.display()
+        ),
+        Merged::Changed(text) => {
+            std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+            // Written beside it and renamed, so a crash never leaves half a settings file.
+            let partial = dir.join("settings.json.ccmulti-partial");
+            std::fs::write(&partial, text)
+                .with_context(|| format!("writing {}", partial.display()))?;
+            std::fs::rename(&partial, &file)
+                .with_context(|| format!("replacing {}", file.display()))?;
+            println!("# merged the ccmulti hooks into {}", file.display());
+        }
+    }
+    Ok(())
 }

@@ -1,7 +1,10 @@
 //! Command-line interface (clap derive). Each command lives in its own file.
 
 mod connect;
+mod git;
+mod hook;
 mod inspect;
+mod install;
 mod plan;
 mod run;
 
@@ -64,10 +67,18 @@ enum Command {
     },
     /// Release locks by hand; recorded as a forced release.
     Release(inspect::ReleaseArgs),
-    /// Print the `claude mcp add` line and the `.mcp.json` entry for one terminal.
+    /// Print what one terminal needs: the `claude mcp add` line, the environment
+    /// and the Claude Code hooks (`--write` merges them into .claude/settings.json).
     Connect(connect::ConnectArgs),
     /// Plan tasks across agents: conflicts, who does what, each terminal's command and prompt.
     Plan(plan::PlanArgs),
+    /// The hooks Claude Code and git run (see `ccmulti connect` and `install-git-hook`).
+    Hook {
+        #[command(subcommand)]
+        command: hook::HookCommand,
+    },
+    /// Install the git guard as the repository's pre-commit hook.
+    InstallGitHook(install::InstallGitHookArgs),
     /// Database maintenance.
     Db {
         #[command(subcommand)]
@@ -123,6 +134,12 @@ pub fn run() -> Result<ExitCode> {
         Some(Command::Release(args)) => inspect::release(&common, &args),
         Some(Command::Connect(args)) => connect::connect(&common, &args),
         Some(Command::Plan(args)) => plan::plan(&common, &args),
+        Some(Command::Hook { command }) => match command {
+            hook::HookCommand::PreTool(args) => hook::pre_tool(&common, &args),
+            hook::HookCommand::News(args) => hook::news(&common, &args),
+            hook::HookCommand::PreCommit(args) => hook::pre_commit(&common, &args),
+        },
+        Some(Command::InstallGitHook(args)) => install::install_git_hook(&common, &args),
         Some(Command::Db {
             command: DbCommand::Verify,
         }) => inspect::verify(&common),

@@ -6,21 +6,11 @@ use rmcp::model::JsonObject;
 use serde_json::Value;
 
 use crate::error::CoordError;
+use crate::json::kind;
 
 pub struct Args<'a> {
     tool: &'static str,
     map: &'a JsonObject,
-}
-
-fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
 
 impl<'a> Args<'a> {

@@ -3,6 +3,7 @@
 
 pub mod clients;
 pub mod locks;
+pub mod news;
 pub mod paths;
 pub mod progress;
 pub mod targets;

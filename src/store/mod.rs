@@ -5,6 +5,7 @@
 mod agents;
 mod events;
 mod locks;
+mod news;
 mod plans;
 mod progress;
 mod read;

@@ -24,7 +24,6 @@ impl Store {
         agent: &str,
         update: &ProgressUpdate,
     ) -> Result<i64> {
-        let now = self.now_ms();
         let files = update
             .affected_files
             .as_ref()
@@ -37,6 +36,9 @@ impl Store {
                 _ => None,
             });
         self.write(|tx| {
+            // Stamped inside the write lock, so stamps follow commit order and an
+            // agent's news (which reads up to its own now) never skips an update.
+            let now = self.now_ms();
             tx.prepare_cached(
                 "INSERT INTO task_progress
                    (id, session_id, agent_id, task_id, status, progress_percentage, message, affected_files, created_at, updated_at)

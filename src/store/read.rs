@@ -234,25 +234,3 @@ impl Store {
         })
     }
 }
-
-impl Store {
-    /// Forced releases of this agent's locks after event `after_id`, oldest first.
-    pub fn forced_releases_since(
-        &self,
-        session: &str,
-        agent: &str,
-        after_id: i64,
-    ) -> Result<Vec<EventRow>> {
-        self.read(|c| {
-            event_rows(
-                c,
-                &format!(
-                    "SELECT {EVENT_COLUMNS} FROM coordination_events
-                     WHERE session_id = ?1 AND agent_id = ?2 AND kind = 'forced_release' AND id > ?3
-                     ORDER BY id LIMIT 50"
-                ),
-                params![session, agent, after_id],
-            )
-        })
-    }
-}

@@ -32,7 +32,7 @@ impl Store {
         self.read(|c| {
             let mut tables = Vec::new();
             let mut stmt = c.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1")?;
-            for t in SEED_TABLES.iter().chain(&["fencing_counter", "coordination_events"]) {
+            for t in SEED_TABLES.iter().chain(&["fencing_counter", "coordination_events", "agent_news_cursors"]) {
                 tables.push((t.to_string(), stmt.exists([t])?));
             }
             let mut stmt = c.prepare(

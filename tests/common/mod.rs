@@ -11,6 +11,18 @@ use ccmulti::state::{AppState, SharedState};
 use ccmulti::store::{Durability, Store};
 use serde_json::{Value, json};
 
+/// What the hooks read from a terminal's environment; the tests clear it so the
+/// developer's own terminal does not leak in.
+pub const HOOK_ENV: [&str; 7] = [
+    "CCMULTI_AGENT",
+    "CCMULTI_URL",
+    "CCMULTI_ADDR",
+    "CCMULTI_HOOK_OFFLINE",
+    "CCMULTI_HOOK_AUTO_CLAIM",
+    "CCMULTI_GIT_GUARD",
+    "CLAUDE_PROJECT_DIR",
+];
+
 pub struct Server {
     pub base: String,
     pub state: SharedState,
@@ -181,6 +193,17 @@ pub async fn call_tool(url: &str, tool: &str, arguments: Value) -> Reply {
         json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": { "name": tool, "arguments": arguments } }),
     )
     .await
+}
+
+/// `agent` of session s1 claims a write lock on `path`; it must be granted.
+pub async fn hold(server: &Server, agent: &str, path: &str) {
+    let claim = call_tool(
+        &server.agent_url(agent),
+        "claim_file_lock",
+        json!({ "file_paths": [path] }),
+    )
+    .await;
+    assert_eq!(claim.structured()["success"], true, "{}", claim.text);
 }
 
 pub async fn list_tools(url: &str, client_name: Option<&str>) -> Reply {

@@ -4,6 +4,8 @@
 #   python      official MCP Python SDK (streamable HTTP; initialize and server/discover eras)
 #   typescript  official MCP TypeScript SDK (StreamableHTTPClientTransport)
 #   claude-code the real Claude Code CLI (`claude mcp add` + `claude mcp list`)
+#   claude-hooks the real Claude Code CLI accepts the hooks `ccmulti connect --write` merges
+#               into .claude/settings.json (`claude mcp list`, `claude doctor`)
 #
 # This script installs nothing. Beforehand (CI does this), from the repository root:
 #   cargo build --release
@@ -13,7 +15,7 @@
 # Override the interpreters with PYTHON=... NODE=... and the binary with CCMULTI=...
 #
 # Starts `target/release/ccmulti serve` on a free loopback port with a temp db and
-# root, waits for /health, runs the three checks, stops the server, and exits
+# root, waits for /health, runs the four checks, stops the server, and exits
 # non-zero if any check failed (the server log is printed then).
 set -uo pipefail
 
@@ -93,6 +95,7 @@ run_check() {
 run_check python timeout 300 "$python" "$here/python/check.py" "$base"
 run_check typescript timeout 300 "$node" "$here/typescript/check.mjs" "$base"
 run_check claude-code timeout 300 "$here/claude_code.sh" "$base" "$claude_bin"
+run_check claude-hooks timeout 300 "$here/claude_hooks.sh" "$base" "$claude_bin" "$ccmulti"
 
 if ! kill -0 "$server_pid" 2>/dev/null; then
     echo "run.sh: ccmulti exited during the checks" >&2

@@ -1,4 +1,5 @@
-//! `check_agent_status(include_inactive=false)`: the caller's session only.
+//! `check_agent_status(include_inactive=false, news=true)`: the caller's session
+//! only, with what changed for the caller since it last looked (told once).
 
 use std::sync::Arc;
 
@@ -11,6 +12,7 @@ use crate::error::CoordError;
 use crate::mcp::args::Args;
 use crate::mcp::identity::Caller;
 use crate::rules::locks::seconds_until;
+use crate::rules::news::News;
 use crate::state::AppState;
 
 const NAME: &str = "check_agent_status";
@@ -18,10 +20,18 @@ const NAME: &str = "check_agent_status";
 pub fn schema() -> (&'static str, Value, Arc<JsonObject>, ToolAnnotations) {
     (
         "See what the other agents in your session are doing: who is active (called within 2 minutes) or recent (10 minutes), \
-         which files are locked by whom and for how long, and every task's progress.",
+         which files are locked by whom and for how long, and every task's progress. \
+         news lists, once, what changed for you since you last looked: a file you wanted was freed, another agent completed a task, \
+         a lock of yours was force-released, expired or is about to expire.",
         json!({
             "type": "object",
-            "properties": { "include_inactive": { "type": "boolean", "default": false } },
+            "properties": {
+                "include_inactive": { "type": "boolean", "default": false },
+                "news": {
+                    "type": "boolean", "default": true,
+                    "description": "false leaves your news for later (it is neither listed nor marked as seen)"
+                }
+            },
             "additionalProperties": false
         }),
         output_schema(json!({
@@ -29,7 +39,8 @@ pub fn schema() -> (&'static str, Value, Arc<JsonObject>, ToolAnnotations) {
             "you": { "type": "string" },
             "agents": { "type": "array", "items": { "type": "object" } },
             "locks": { "type": "array", "items": { "type": "object" } },
-            "tasks": { "type": "array", "items": { "type": "object" } }
+            "tasks": { "type": "array", "items": { "type": "object" } },
+            "news": { "type": "array", "items": { "type": "object" } }
         })),
         annotations("Check agent status", true, false, true),
     )
@@ -40,29 +51,23 @@ pub async fn call(
     caller: &Caller,
     arguments: &JsonObject,
 ) -> Result<CallToolResult, CoordError> {
-    let args = Args::new(NAME, arguments, &["include_inactive"])?;
+    let args = Args::new(NAME, arguments, &["include_inactive", "news"])?;
     let include_inactive = args.optional_bool("include_inactive")?.unwrap_or(false);
+    let want_news = args.optional_bool("news")?.unwrap_or(true);
     let sa = caller.session()?.clone();
     let session = sa.session_id.clone();
-    let key = format!("{}/{}", sa.session_id, sa.agent_id);
-    let seen = state
-        .forced_release_seen
-        .lock()
-        .map(|m| m.get(&key).copied().unwrap_or(0))
-        .unwrap_or(0);
     let agent = sa.agent_id.clone();
-    let (view, forced) = state
+    let (view, news) = state
         .store
         .blocking(move |s| {
-            Ok((
-                s.session_view(&session)?,
-                s.forced_releases_since(&session, &agent, seen)?,
-            ))
+            let news = if want_news {
+                s.take_news(&session, &agent)?
+            } else {
+                Vec::new()
+            };
+            Ok((s.session_view(&session)?, news))
         })
         .await?;
-    if let (Some(last), Ok(mut m)) = (forced.last(), state.forced_release_seen.lock()) {
-        m.insert(key, last.id);
-    }
     let now = view.now_ms;
     let agents: Vec<Value> = view
         .agents
@@ -103,19 +108,20 @@ pub async fn call(
             "updated_at": iso(t.updated_at_ms),
         })).collect::<Vec<_>>(),
     });
-    if !forced.is_empty() {
-        // A person freed these by hand; the agent must not keep editing as if it held them.
-        value["notices"] = forced
+    if want_news {
+        value["news"] = news
             .iter()
-            .map(|e| {
-                json!(format!(
-                    "your lock on {} was {} at {}; claim it again before editing",
-                    e.path.as_deref().unwrap_or("?"),
-                    e.detail.as_deref().unwrap_or("force-released"),
-                    iso(e.at_ms)
-                ))
-            })
+            .map(|n| json!({ "kind": n.kind(), "path": n.path(), "message": n.message() }))
             .collect();
+    }
+    // A person freed these by hand; the agent must not keep editing as if it held them.
+    let notices: Vec<String> = news
+        .iter()
+        .filter(|n| n.kind() == "own_lock_force_released")
+        .map(News::message)
+        .collect();
+    if !notices.is_empty() {
+        value["notices"] = json!(notices);
     }
     Ok(result(value))
 }

@@ -1,0 +1,308 @@
+//! `ccmulti hook pre-tool | news | pre-commit`: the hooks Claude Code and git
+//! run. Each reads who it is from the terminal's environment (`CCMULTI_AGENT`)
+//! and does nothing at all without it, so other projects are unaffected.
+
+use std::io::{IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use ccmulti::hook::client::{ClientError, Coordinator};
+use ccmulti::hook::decide::{self, ClaimAnswer, Edit, Holder, OfflinePolicy};
+use ccmulti::hook::input::HookInput;
+use ccmulti::hook::output;
+use ccmulti::rules::paths;
+use ccmulti::rules::virtual_user::{self, SessionAgent};
+use clap::{Args, Subcommand, ValueEnum};
+use serde_json::{Value, json};
+
+use super::Common;
+use super::git::git;
+
+#[derive(Debug, Subcommand)]
+pub enum HookCommand {
+    /// Claude Code PreToolUse hook (Edit|Write|MultiEdit|NotebookEdit): refuses an edit
+    /// of a file another agent holds, and claims a free one for this agent.
+    PreTool(PreToolArgs),
+    /// Claude Code UserPromptSubmit / PostToolUse hook: tells the agent, once, what
+    /// changed for it since it last looked. Prints nothing when nothing changed.
+    News(Identity),
+    /// git pre-commit hook: refuses a commit of staged files another agent holds.
+    PreCommit(PreCommitArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct Identity {
+    /// This terminal's agent, {user}__session__{session}__{agent}. Unset: the hook does nothing.
+    #[arg(long, env = "CCMULTI_AGENT")]
+    agent: Option<String>,
+    /// The coordinator's base URL [default: http://{--addr}].
+    #[arg(long, env = "CCMULTI_URL")]
+    url: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Offline {
+    /// Let the edit or commit through, with a warning.
+    Allow,
+    /// Refuse it until the coordinator answers.
+    Deny,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Switch {
+    On,
+    Off,
+}
+
+/// Who this is, and what to do without an answer: the hooks that can refuse.
+#[derive(Debug, Args)]
+pub struct Guarded {
+    #[command(flatten)]
+    identity: Identity,
+    /// When the coordinator does not answer.
+    #[arg(
+        long,
+        env = "CCMULTI_HOOK_OFFLINE",
+        value_enum,
+        default_value = "allow"
+    )]
+    offline: Offline,
+}
+
+#[derive(Debug, Args)]
+pub struct PreToolArgs {
+    #[command(flatten)]
+    guarded: Guarded,
+    /// Claim a write lock on a free file for this agent before it is edited.
+    #[arg(
+        long,
+        env = "CCMULTI_HOOK_AUTO_CLAIM",
+        value_enum,
+        default_value = "on"
+    )]
+    auto_claim: Switch,
+}
+
+#[derive(Debug, Args)]
+pub struct PreCommitArgs {
+    #[command(flatten)]
+    guarded: Guarded,
+    /// `off` lets every commit through (and says so on stderr).
+    #[arg(long, env = "CCMULTI_GIT_GUARD", value_enum, default_value = "on")]
+    guard: Switch,
+}
+
+impl From<Offline> for OfflinePolicy {
+    fn from(o: Offline) -> Self {
+        match o {
+            Offline::Allow => Self::Allow,
+            Offline::Deny => Self::Deny,
+        }
+    }
+}
+
+/// Who this terminal is, or `None` when `CCMULTI_AGENT` is unset or empty.
+fn whoami(identity: &Identity, common: &Common) -> Result<Option<(SessionAgent, Coordinator)>> {
+    let Some(raw) = identity
+        .agent
+        .as_deref()
+        .map(str::trim)
+        .filter(|a| !a.is_empty())
+    else {
+        // Not an agent's terminal: take the input anyway, so the caller's write never fails.
+        if !std::io::stdin().is_terminal() {
+            let _ = std::io::copy(&mut std::io::stdin(), &mut std::io::sink());
+        }
+        return Ok(None);
+    };
+    let user = virtual_user::parse(raw).map_err(|e| {
+        anyhow::anyhow!("CCMULTI_AGENT: {e}; `ccmulti connect` prints the line to set it")
+    })?;
+    let Some(session) = user.session else {
+        bail!(
+            "CCMULTI_AGENT={raw:?} names no session; the hooks need {{user}}__session__{{session}}__{{agent}}, as `ccmulti connect` prints"
+        );
+    };
+    let base = identity
+        .url
+        .clone()
+        .filter(|u| !u.trim().is_empty())
+        .unwrap_or_else(|| common.public_url());
+    if !base.starts_with("http://") {
+        bail!(
+            "CCMULTI_URL={base:?} is not accepted; give the coordinator's http:// URL, such as http://127.0.0.1:7477"
+        );
+    }
+    Ok(Some((session, Coordinator::new(&base, raw))))
+}
+
+fn read_input() -> Result<HookInput> {
+    let mut text = String::new();
+    std::io::stdin()
+        .read_to_string(&mut text)
+        .context("reading the hook input from stdin")?;
+    Ok(HookInput::parse(&text)?)
+}
+
+fn print(value: Option<Value>) -> Result<()> {
+    if let Some(v) = value {
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "{v}")?;
+        out.flush()?;
+    }
+    Ok(())
+}
+
+fn canonical(dir: &Path) -> Result<PathBuf> {
+    std::fs::canonicalize(dir).with_context(|| format!("project root {}", dir.display()))
+}
+
+/// The roots a path may be relative to: --root, else Claude Code's project
+/// directory, else the session's cwd; canonical and as given (a symlinked
+/// directory's files arrive under either spelling).
+fn project_roots(common: &Common, input: &HookInput) -> Result<Vec<PathBuf>> {
+    if common.root.is_some() {
+        return Ok(vec![common.root()?]);
+    }
+    let given = std::env::var_os("CLAUDE_PROJECT_DIR")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| input.cwd.as_ref().map(PathBuf::from));
+    match given {
+        // A directory that cannot be resolved is taken as given: paths are compared lexically.
+        Some(dir) => Ok(vec![
+            std::fs::canonicalize(&dir).unwrap_or_else(|_| dir.clone()),
+            dir,
+        ]),
+        None => Ok(vec![common.root()?]),
+    }
+}
+
+fn structured<T>(
+    tool: &str,
+    reply: Result<Value, ClientError>,
+    read: impl FnOnce(&Value) -> Result<T, String>,
+) -> Result<T, ClientError> {
+    read(&reply?).map_err(|why| ClientError::BadReply {
+        tool: tool.to_owned(),
+        why,
+    })
+}
+
+fn locks(coordinator: &Coordinator) -> Result<Vec<Holder>, ClientError> {
+    // news=false: a lock check must not use up the agent's news.
+    structured(
+        "check_agent_status",
+        coordinator.call_tool("check_agent_status", json!({ "news": false })),
+        decide::status_locks,
+    )
+}
+
+pub fn pre_tool(common: &Common, args: &PreToolArgs) -> Result<ExitCode> {
+    let Some((me, coordinator)) = whoami(&args.guarded.identity, common)? else {
+        return Ok(ExitCode::SUCCESS);
+    };
+    let input = read_input()?;
+    let Some(raw) = input.edited_path()? else {
+        return Ok(ExitCode::SUCCESS);
+    };
+    // A file outside the project is nobody's to lock.
+    let Some(path) = project_roots(common, &input)?
+        .iter()
+        .find_map(|root| paths::normalize(root, raw).ok())
+    else {
+        return Ok(ExitCode::SUCCESS);
+    };
+    let edit = Edit {
+        path: &path,
+        agent: &me.agent_id,
+        session: &me.session_id,
+    };
+    let answer = match args.auto_claim {
+        Switch::On => structured(
+            "claim_file_lock",
+            coordinator.call_tool(
+                "claim_file_lock",
+                json!({ "file_paths": [path], "operation": "write" }),
+            ),
+            decide::claim_answer,
+        )
+        .map(|answer: ClaimAnswer| decide::after_claim(edit, &answer)),
+        Switch::Off => locks(&coordinator).map(|l| decide::from_locks(edit, &l)),
+    };
+    let verdict = answer
+        .unwrap_or_else(|e| decide::unanswered(edit, args.guarded.offline.into(), &e.to_string()));
+    print(output::pre_tool(&verdict))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn news(common: &Common, identity: &Identity) -> Result<ExitCode> {
+    let Some((me, coordinator)) = whoami(identity, common)? else {
+        return Ok(ExitCode::SUCCESS);
+    };
+    let input = read_input()?;
+    let event = input.news_event()?;
+    match coordinator.call_tool("check_agent_status", json!({})) {
+        Ok(status) => print(output::news(
+            event,
+            &me.agent_id,
+            &me.session_id,
+            &decide::status_news(&status),
+        ))?,
+        // News is a courtesy: no coordinator, no news, and the prompt goes on.
+        Err(e) => eprintln!("ccmulti hook news: {e}"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn pre_commit(common: &Common, args: &PreCommitArgs) -> Result<ExitCode> {
+    if args.guard == Switch::Off {
+        eprintln!(
+            "ccmulti git guard: bypassed (CCMULTI_GIT_GUARD=off); staged files were not checked against other agents' locks"
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let Some((me, coordinator)) = whoami(&args.guarded.identity, common)? else {
+        return Ok(ExitCode::SUCCESS);
+    };
+    let here = std::env::current_dir().context("reading the working directory")?;
+    let top = PathBuf::from(git(&here, &["rev-parse", "--show-toplevel"])?.trim_end());
+    let root = match &common.root {
+        Some(_) => common.root()?,
+        None => canonical(&top)?,
+    };
+    let staged: Vec<String> = git(&top, &["diff", "--cached", "--name-only", "-z"])?
+        .split('\0')
+        .filter(|name| !name.is_empty())
+        .filter_map(|name| {
+            let absolute = top.join(name);
+            paths::normalize(&root, &absolute.to_string_lossy()).ok()
+        })
+        .collect();
+    if staged.is_empty() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    match locks(&coordinator) {
+        Ok(locks) => {
+            let blocked = decide::staged_conflicts(&staged, &me.agent_id, &locks);
+            if blocked.is_empty() {
+                return Ok(ExitCode::SUCCESS);
+            }
+            eprintln!("{}", decide::commit_refusal(&me.session_id, &blocked));
+            Ok(ExitCode::FAILURE)
+        }
+        Err(e) if args.guarded.offline == Offline::Allow => {
+            eprintln!(
+                "ccmulti git guard: {e}; the commit goes ahead unchecked (CCMULTI_HOOK_OFFLINE=deny refuses instead)"
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            eprintln!(
+                "ccmulti git guard: {e}; commit refused (CCMULTI_HOOK_OFFLINE=deny). Start ccmulti, or set CCMULTI_GIT_GUARD=off to bypass"
+            );
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}

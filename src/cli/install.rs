@@ -1,0 +1,81 @@
+//! `ccmulti install-git-hook`: writes the repository's pre-commit hook that runs
+//! the git guard. Never replaces someone else's hook without `--force`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use ccmulti::hook::git_hook::{self, Existing};
+use clap::Args;
+
+use super::Common;
+use super::git::git;
+
+#[derive(Debug, Args)]
+pub struct InstallGitHookArgs {
+    /// Replace an existing pre-commit hook that is not ccmulti's (it is kept beside it as pre-commit.before-ccmulti).
+    #[arg(long)]
+    force: bool,
+}
+
+/// The absolute path of the running binary, for hooks to call.
+pub fn this_binary() -> Result<String> {
+    let exe = std::env::current_exe().context("finding the path of this ccmulti binary")?;
+    let exe = std::fs::canonicalize(&exe).unwrap_or(exe);
+    Ok(exe.to_string_lossy().into_owned())
+}
+
+pub fn install_git_hook(common: &Common, args: &InstallGitHookArgs) -> Result<ExitCode> {
+    let root = common.root()?;
+    // --git-path follows worktrees and core.hooksPath.
+    let hooks = PathBuf::from(git(&root, &["rev-parse", "--git-path", "hooks"])?.trim_end());
+    let hooks = if hooks.is_absolute() {
+        hooks
+    } else {
+        root.join(hooks)
+    };
+    std::fs::create_dir_all(&hooks)
+        .with_context(|| format!("creating the hooks directory {}", hooks.display()))?;
+    let target = hooks.join("pre-commit");
+    let existing = match std::fs::read(&target) {
+        Ok(bytes) => Some(String::from_utf8_lossy(&bytes).into_owned()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(e).with_context(|| format!("reading {}", target.display())),
+    };
+    let binary = this_binary()?;
+    match git_hook::classify(existing.as_deref(), &binary) {
+        Existing::Current => {
+            println!(
+                "{} already runs the ccmulti git guard; unchanged",
+                target.display()
+            );
+            return Ok(ExitCode::SUCCESS);
+        }
+        Existing::Foreign if !args.force => bail!(
+            "{} exists and is not ccmulti's; nothing was changed. Pass --force to replace it \
+             (it is kept as pre-commit.before-ccmulti), or add `{} hook pre-commit` to it yourself",
+            target.display(),
+            ccmulti::hook::shell_quote(&binary)
+        ),
+        Existing::Foreign => {
+            let backup = hooks.join("pre-commit.before-ccmulti");
+            std::fs::rename(&target, &backup)
+                .with_context(|| format!("keeping the old hook as {}", backup.display()))?;
+            println!("kept the previous hook as {}", backup.display());
+        }
+        Existing::Absent | Existing::Outdated => {}
+    }
+    std::fs::write(&target, git_hook::pre_commit_script(&binary))
+        .with_context(|| format!("writing {}", target.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o755))
+            .with_context(|| format!("making {} executable", target.display()))?;
+    }
+    println!(
+        "installed {}: commits of files another agent of the session holds are refused while CCMULTI_AGENT is set; CCMULTI_GIT_GUARD=off bypasses it",
+        target.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,375 @@
+//! What the hooks decide, from what the coordinator answered: plain functions
+//! over plain types, so every verdict and every message is unit-tested.
+
+use serde_json::Value;
+
+use super::human_duration;
+
+/// What `hook pre-tool` and `hook pre-commit` do when they get no answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OfflinePolicy {
+    /// Let the edit or commit through, with a warning.
+    #[default]
+    Allow,
+    /// Refuse it until the coordinator answers.
+    Deny,
+}
+
+/// A lock another agent holds, as a conflict or `check_agent_status` reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Holder {
+    pub path: String,
+    pub agent_id: String,
+    pub operation: String,
+    pub seconds_left: i64,
+}
+
+impl Holder {
+    /// `write` and `delete` are exclusive: nobody else may change the file.
+    /// A `read` lock is shared and does not stop an edit.
+    pub fn excludes_edits(&self) -> bool {
+        matches!(self.operation.as_str(), "write" | "delete")
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "{} ({}, {} left)",
+            self.agent_id,
+            self.operation,
+            human_duration(self.seconds_left)
+        )
+    }
+}
+
+/// `claim_file_lock`'s answer for one path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClaimAnswer {
+    Granted { renewed: bool, seconds_left: i64 },
+    Conflicted(Vec<Holder>),
+}
+
+fn int(v: &Value, field: &str) -> i64 {
+    v[field].as_i64().unwrap_or(0)
+}
+
+fn text(v: &Value, field: &str) -> String {
+    v[field].as_str().unwrap_or_default().to_owned()
+}
+
+/// Reads `claim_file_lock`'s `structuredContent`.
+pub fn claim_answer(content: &Value) -> Result<ClaimAnswer, String> {
+    match content["success"].as_bool() {
+        Some(true) => {
+            let lock = content["locks"]
+                .get(0)
+                .ok_or("a granted claim lists no lock")?;
+            Ok(ClaimAnswer::Granted {
+                renewed: lock["renewed"].as_bool().unwrap_or(false),
+                seconds_left: int(lock, "expires_in_seconds"),
+            })
+        }
+        Some(false) => {
+            let conflicts = content["conflicts"]
+                .as_array()
+                .ok_or("a refused claim lists no conflicts")?;
+            Ok(ClaimAnswer::Conflicted(
+                conflicts
+                    .iter()
+                    .map(|c| Holder {
+                        path: text(c, "path"),
+                        agent_id: text(c, "holder"),
+                        operation: text(c, "operation"),
+                        seconds_left: int(c, "seconds_left"),
+                    })
+                    .collect(),
+            ))
+        }
+        None => Err("the result has no success field".into()),
+    }
+}
+
+/// Reads the live locks from `check_agent_status`'s `structuredContent`.
+pub fn status_locks(content: &Value) -> Result<Vec<Holder>, String> {
+    let locks = content["locks"]
+        .as_array()
+        .ok_or("check_agent_status listed no locks array")?;
+    Ok(locks
+        .iter()
+        .map(|l| Holder {
+            path: text(l, "path"),
+            agent_id: text(l, "agent_id"),
+            operation: text(l, "operation"),
+            seconds_left: int(l, "expires_in_seconds"),
+        })
+        .collect())
+}
+
+/// The news lines in `check_agent_status`'s `structuredContent`.
+pub fn status_news(content: &Value) -> Vec<String> {
+    content["news"]
+        .as_array()
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|n| n["message"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// What `hook pre-tool` tells Claude Code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// No objection: Claude Code's own permission rules decide as usual.
+    /// `context`, if any, is told to the model.
+    Allow { context: Option<String> },
+    /// No objection, but the user is warned and the model told why.
+    Warn { user: String, context: String },
+    /// The edit is refused; the reason is shown to the model.
+    Deny { reason: String },
+}
+
+/// The edit being decided.
+#[derive(Debug, Clone, Copy)]
+pub struct Edit<'a> {
+    /// Normalised, relative to the project root.
+    pub path: &'a str,
+    pub agent: &'a str,
+    pub session: &'a str,
+}
+
+fn deny_held(edit: Edit<'_>, holders: &[&Holder]) -> Verdict {
+    let who: Vec<String> = holders.iter().map(|h| h.describe()).collect();
+    Verdict::Deny {
+        reason: format!(
+            "ccmulti: {} is locked by {} in session {}; do not edit it now. Meanwhile work on something else, \
+             call check_agent_status to see who holds what, or call claim_file_lock with wait_seconds to wait until it is free, then edit.",
+            edit.path,
+            who.join(", "),
+            edit.session
+        ),
+    }
+}
+
+/// Shared readers do not stop an edit, but the model should know they are there.
+fn readers_note(edit: Edit<'_>, readers: &[&Holder]) -> Option<String> {
+    (!readers.is_empty()).then(|| {
+        let who: Vec<&str> = readers.iter().map(|h| h.agent_id.as_str()).collect();
+        format!(
+            "ccmulti: {} is read-locked by {}, so no write lock was taken for you; the edit goes ahead.",
+            edit.path,
+            who.join(", ")
+        )
+    })
+}
+
+/// With auto-claim: the answer to claiming a write lock on the file for this agent.
+pub fn after_claim(edit: Edit<'_>, answer: &ClaimAnswer) -> Verdict {
+    match answer {
+        ClaimAnswer::Granted { renewed: true, .. } => Verdict::Allow { context: None },
+        ClaimAnswer::Granted { seconds_left, .. } => Verdict::Allow {
+            context: Some(format!(
+                "ccmulti: claimed a write lock on {} for you ({} left) before this edit; release_file_lock it when you are done with the file.",
+                edit.path,
+                human_duration(*seconds_left)
+            )),
+        },
+        ClaimAnswer::Conflicted(holders) => {
+            let (exclusive, readers): (Vec<&Holder>, Vec<&Holder>) =
+                holders.iter().partition(|h| h.excludes_edits());
+            if exclusive.is_empty() {
+                Verdict::Allow {
+                    context: readers_note(edit, &readers),
+                }
+            } else {
+                deny_held(edit, &exclusive)
+            }
+        }
+    }
+}
+
+/// Without auto-claim: the session's live locks decide.
+pub fn from_locks(edit: Edit<'_>, locks: &[Holder]) -> Verdict {
+    let others: Vec<&Holder> = locks
+        .iter()
+        .filter(|l| l.path == edit.path && l.agent_id != edit.agent)
+        .collect();
+    let (exclusive, _readers): (Vec<&Holder>, Vec<&Holder>) =
+        others.into_iter().partition(|h| h.excludes_edits());
+    if exclusive.is_empty() {
+        Verdict::Allow { context: None }
+    } else {
+        deny_held(edit, &exclusive)
+    }
+}
+
+/// No answer from the coordinator (`why` says what happened).
+pub fn unanswered(edit: Edit<'_>, policy: OfflinePolicy, why: &str) -> Verdict {
+    match policy {
+        OfflinePolicy::Allow => Verdict::Warn {
+            user: format!(
+                "ccmulti: {why}; {} is edited without a lock check. Start ccmulti, or set CCMULTI_HOOK_OFFLINE=deny to refuse edits meanwhile.",
+                edit.path
+            ),
+            context: format!(
+                "ccmulti could not check the lock on {} ({why}); other agents may be editing it.",
+                edit.path
+            ),
+        },
+        OfflinePolicy::Deny => Verdict::Deny {
+            reason: format!(
+                "ccmulti: {why}, and this hook refuses edits it cannot check (CCMULTI_HOOK_OFFLINE=deny). \
+                 Ask the user to start ccmulti; meanwhile work on something that needs no edit."
+            ),
+        },
+    }
+}
+
+/// Staged files (normalised) that another agent holds for write or delete.
+pub fn staged_conflicts<'a>(
+    staged: &[String],
+    agent: &str,
+    locks: &'a [Holder],
+) -> Vec<&'a Holder> {
+    locks
+        .iter()
+        .filter(|l| l.agent_id != agent && l.excludes_edits() && staged.contains(&l.path))
+        .collect()
+}
+
+/// The git guard's refusal, naming each file, its holder and the time left.
+pub fn commit_refusal(session: &str, blocked: &[&Holder]) -> String {
+    let mut text = format!(
+        "ccmulti git guard: commit refused; other agents of session {session} hold staged files:\n"
+    );
+    for h in blocked {
+        text.push_str(&format!("  {}  held by {}\n", h.path, h.describe()));
+    }
+    text.push_str(
+        "Unstage them (git restore --staged FILE) or wait until they are released; CCMULTI_GIT_GUARD=off bypasses this check.",
+    );
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    const EDIT: Edit<'static> = Edit {
+        path: "src/cart.rs",
+        agent: "impl_a",
+        session: "s1",
+    };
+
+    fn holder(agent: &str, operation: &str) -> Holder {
+        Holder {
+            path: "src/cart.rs".into(),
+            agent_id: agent.into(),
+            operation: operation.into(),
+            seconds_left: 432,
+        }
+    }
+
+    #[test]
+    fn a_file_held_for_write_is_denied_with_what_to_do() {
+        let answer = claim_answer(&json!({
+            "success": false,
+            "conflicts": [{ "path": "src/cart.rs", "holder": "impl_b", "operation": "write", "seconds_left": 432 }]
+        }))
+        .unwrap();
+        let Verdict::Deny { reason } = after_claim(EDIT, &answer) else {
+            panic!("expected a denial");
+        };
+        assert_eq!(
+            reason,
+            "ccmulti: src/cart.rs is locked by impl_b (write, 7m 12s left) in session s1; do not edit it now. \
+             Meanwhile work on something else, call check_agent_status to see who holds what, \
+             or call claim_file_lock with wait_seconds to wait until it is free, then edit."
+        );
+    }
+
+    #[test]
+    fn a_fresh_claim_is_told_and_a_renewal_is_silent() {
+        let granted = claim_answer(&json!({
+            "success": true, "locks": [{ "path": "src/cart.rs", "renewed": false, "expires_in_seconds": 900 }]
+        }))
+        .unwrap();
+        assert_eq!(
+            after_claim(EDIT, &granted),
+            Verdict::Allow {
+                context: Some("ccmulti: claimed a write lock on src/cart.rs for you (15m 00s left) before this edit; release_file_lock it when you are done with the file.".into())
+            }
+        );
+        let renewed = ClaimAnswer::Granted {
+            renewed: true,
+            seconds_left: 900,
+        };
+        assert_eq!(
+            after_claim(EDIT, &renewed),
+            Verdict::Allow { context: None }
+        );
+    }
+
+    #[test]
+    fn readers_do_not_stop_an_edit() {
+        let answer = ClaimAnswer::Conflicted(vec![holder("impl_c", "read")]);
+        let Verdict::Allow {
+            context: Some(note),
+        } = after_claim(EDIT, &answer)
+        else {
+            panic!("expected an allow with a note");
+        };
+        assert!(note.contains("read-locked by impl_c"), "{note}");
+        assert_eq!(
+            from_locks(EDIT, &[holder("impl_c", "read"), holder("impl_a", "write")]),
+            Verdict::Allow { context: None }
+        );
+        assert!(matches!(
+            from_locks(EDIT, &[holder("impl_b", "delete")]),
+            Verdict::Deny { .. }
+        ));
+    }
+
+    #[test]
+    fn no_answer_warns_or_denies_as_configured() {
+        let why = "the coordinator is not reachable at http://127.0.0.1:9/mcp/v2/claude/x: refused";
+        assert!(matches!(
+            unanswered(EDIT, OfflinePolicy::Allow, why),
+            Verdict::Warn { .. }
+        ));
+        let Verdict::Deny { reason } = unanswered(EDIT, OfflinePolicy::Deny, why) else {
+            panic!("expected a denial");
+        };
+        assert!(reason.contains("CCMULTI_HOOK_OFFLINE=deny"), "{reason}");
+    }
+
+    #[test]
+    fn the_git_guard_names_file_holder_and_time_left() {
+        let locks = vec![
+            holder("impl_b", "write"),
+            Holder {
+                path: "src/mine.rs".into(),
+                ..holder("impl_a", "write")
+            },
+            Holder {
+                path: "README.md".into(),
+                ..holder("impl_c", "read")
+            },
+        ];
+        let staged = vec![
+            "src/cart.rs".to_string(),
+            "src/mine.rs".into(),
+            "README.md".into(),
+        ];
+        let blocked = staged_conflicts(&staged, "impl_a", &locks);
+        assert_eq!(blocked.len(), 1);
+        let text = commit_refusal("s1", &blocked);
+        assert!(
+            text.contains("src/cart.rs  held by impl_b (write, 7m 12s left)"),
+            "{text}"
+        );
+        assert!(text.contains("CCMULTI_GIT_GUARD=off"), "{text}");
+    }
+}

@@ -1,0 +1,163 @@
+//! The git guard in a real temporary repository: `ccmulti install-git-hook`
+//! writes the pre-commit hook, and real `git commit` runs the real binary
+//! against a real coordinator.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use common::*;
+
+fn git(repo: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new("git");
+    command
+        .args([
+            "-c",
+            "user.name=Test",
+            "-c",
+            "user.email=test@example.com",
+            "-c",
+            "commit.gpgsign=false",
+        ])
+        .args(args)
+        .current_dir(repo);
+    for var in HOOK_ENV {
+        command.env_remove(var);
+    }
+    command.envs(env.iter().copied());
+    command.output().expect("run git")
+}
+
+fn ok(output: &Output) -> String {
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(output.status.success(), "{text}");
+    text
+}
+
+fn ccmulti(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ccmulti"))
+        .args(args)
+        .output()
+        .expect("run ccmulti")
+}
+
+fn write(repo: &Path, file: &str, text: &str) {
+    let path = repo.join(file);
+    std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+    std::fs::write(path, text).expect("write");
+}
+
+fn init(repo: &Path) {
+    ok(&git(repo, &["init", "-q"], &[]));
+    write(repo, "src/cart.rs", "fn total() {}\n");
+    write(repo, "src/free.rs", "fn free() {}\n");
+    ok(&git(repo, &["add", "."], &[]));
+    ok(&git(repo, &["commit", "-q", "-m", "start"], &[]));
+}
+
+// Several threads: git (blocking) runs the hook, which calls the server on this runtime.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_commit_of_a_held_file_is_refused_and_others_pass() {
+    let server = start().await;
+    let repo = server.root.clone();
+    init(&repo);
+    let root = repo.display().to_string();
+    let installed = ccmulti(&["install-git-hook", "--root", &root]);
+    assert!(
+        String::from_utf8_lossy(&installed.stdout).contains("installed"),
+        "{installed:?}"
+    );
+    let again = ccmulti(&["install-git-hook", "--root", &root]);
+    assert!(again.status.success());
+    assert!(
+        String::from_utf8_lossy(&again.stdout).contains("unchanged"),
+        "{again:?}"
+    );
+
+    hold(&server, "impl_b", "src/cart.rs").await;
+    let me = "u1__session__s1__impl_a";
+    let env = [("CCMULTI_AGENT", me), ("CCMULTI_URL", server.base.as_str())];
+
+    write(&repo, "src/cart.rs", "fn total() -> u64 { 0 }\n");
+    ok(&git(&repo, &["add", "src/cart.rs"], &[]));
+    let refused = git(&repo, &["commit", "-q", "-m", "cart"], &env);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("src/cart.rs  held by impl_b (write, 1"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("CCMULTI_GIT_GUARD=off"), "{stderr}");
+
+    // Another file passes.
+    ok(&git(&repo, &["restore", "--staged", "src/cart.rs"], &[]));
+    write(&repo, "src/free.rs", "fn free() -> bool { true }\n");
+    ok(&git(&repo, &["add", "src/free.rs"], &[]));
+    ok(&git(&repo, &["commit", "-q", "-m", "free"], &env));
+
+    // The holder itself may commit it.
+    ok(&git(&repo, &["add", "src/cart.rs"], &[]));
+    let holder = [
+        ("CCMULTI_AGENT", "u1__session__s1__impl_b"),
+        ("CCMULTI_URL", server.base.as_str()),
+    ];
+    ok(&git(
+        &repo,
+        &["commit", "-q", "-m", "cart by its holder"],
+        &holder,
+    ));
+
+    // The bypass lets a held file through and says so; so does a terminal that is no agent.
+    write(&repo, "src/cart.rs", "fn total() -> u32 { 1 }\n");
+    ok(&git(&repo, &["add", "src/cart.rs"], &[]));
+    let bypass = [env[0], env[1], ("CCMULTI_GIT_GUARD", "off")];
+    let text = ok(&git(&repo, &["commit", "-q", "-m", "bypass"], &bypass));
+    assert!(text.contains("bypassed (CCMULTI_GIT_GUARD=off)"), "{text}");
+    write(&repo, "src/cart.rs", "fn total() -> u32 { 2 }\n");
+    ok(&git(&repo, &["add", "src/cart.rs"], &[]));
+    ok(&git(
+        &repo,
+        &["commit", "-q", "-m", "a person's commit"],
+        &[("CCMULTI_URL", server.base.as_str())],
+    ));
+}
+
+#[test]
+fn the_installer_leaves_a_foreign_hook_alone_unless_forced() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let repo = dir.path();
+    ok(&git(repo, &["init", "-q"], &[]));
+    let hook = repo.join(".git/hooks/pre-commit");
+    std::fs::create_dir_all(hook.parent().expect("parent")).expect("mkdir");
+    std::fs::write(&hook, "#!/bin/sh\nnpx lint-staged\n").expect("write hook");
+    let root = repo.display().to_string();
+
+    let refused = ccmulti(&["install-git-hook", "--root", &root]);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("is not ccmulti's; nothing was changed") && stderr.contains("--force"),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&hook).expect("read"),
+        "#!/bin/sh\nnpx lint-staged\n"
+    );
+
+    let forced = ccmulti(&["install-git-hook", "--root", &root, "--force"]);
+    assert!(forced.status.success(), "{forced:?}");
+    assert!(
+        std::fs::read_to_string(&hook)
+            .expect("read")
+            .contains("hook pre-commit")
+    );
+    assert_eq!(
+        std::fs::read_to_string(repo.join(".git/hooks/pre-commit.before-ccmulti")).expect("backup"),
+        "#!/bin/sh\nnpx lint-staged\n"
+    );
+}

@@ -1,0 +1,458 @@
+//! The Claude Code hooks, as Claude Code runs them: the real binary, fed the
+//! documented hook input samples in tests/fixtures/hooks, against a real
+//! coordinator on a real listener.
+
+mod common;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use common::*;
+use serde_json::{Value, json};
+
+const FIXTURE_PROJECT: &str = "/home/alice/shop";
+
+struct Run {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    /// The hook's JSON, after checking it raised no objection: it exited 0 and
+    /// set no permissionDecision, so Claude Code's own permission rules apply.
+    fn no_objection(&self) -> Value {
+        assert_eq!(self.code, Some(0), "{}", self.stderr);
+        let out = self.json();
+        assert!(
+            out["hookSpecificOutput"]
+                .get("permissionDecision")
+                .is_none(),
+            "{out}"
+        );
+        out
+    }
+
+    fn json(&self) -> Value {
+        serde_json::from_str(self.stdout.trim()).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not JSON ({e}): {:?}\nstderr: {}",
+                self.stdout, self.stderr
+            )
+        })
+    }
+}
+
+fn fixture(name: &str, project: Option<&Path>) -> String {
+    let path = format!("{}/tests/fixtures/hooks/{name}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    match project {
+        Some(root) => text.replace(FIXTURE_PROJECT, &root.display().to_string()),
+        None => text,
+    }
+}
+
+/// Runs `ccmulti hook ARGS` with `stdin`, the terminal's environment being `env` only.
+async fn hook(args: &[&str], stdin: String, env: &[(&str, &str)]) -> Run {
+    use tokio::io::AsyncWriteExt;
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_ccmulti"));
+    command.arg("hook").args(args);
+    for var in HOOK_ENV {
+        command.env_remove(var);
+    }
+    command.envs(env.iter().copied());
+    command
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = command.spawn().expect("run ccmulti hook");
+    let mut input = child.stdin.take().expect("stdin");
+    match input.write_all(stdin.as_bytes()).await {
+        // A hook may rightly not read its input; what it does is in its output.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+        other => other.expect("write stdin"),
+    }
+    drop(input);
+    let output = child.wait_with_output().await.expect("wait");
+    Run {
+        code: output.status.code(),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+fn agent(name: &str) -> String {
+    format!("u1__session__s1__{name}")
+}
+
+async fn pre_tool(server: &Server, who: &str, sample: &str, extra: &[(&str, &str)]) -> Run {
+    let me = agent(who);
+    let mut env = vec![
+        ("CCMULTI_AGENT", me.as_str()),
+        ("CCMULTI_URL", server.base.as_str()),
+    ];
+    env.extend_from_slice(extra);
+    hook(&["pre-tool"], fixture(sample, Some(&server.root)), &env).await
+}
+
+async fn news(server: &Server, who: &str, sample: &str) -> Run {
+    let me = agent(who);
+    let env = [
+        ("CCMULTI_AGENT", me.as_str()),
+        ("CCMULTI_URL", server.base.as_str()),
+    ];
+    hook(&["news"], fixture(sample, Some(&server.root)), &env).await
+}
+
+async fn locks(server: &Server) -> Vec<(String, String, String)> {
+    let status = call_tool(
+        &server.agent_url("observer"),
+        "check_agent_status",
+        json!({ "news": false }),
+    )
+    .await;
+    status.structured()["locks"]
+        .as_array()
+        .expect("locks")
+        .iter()
+        .map(|l| {
+            (
+                l["path"].as_str().unwrap_or_default().to_owned(),
+                l["agent_id"].as_str().unwrap_or_default().to_owned(),
+                l["operation"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn closed_port_url() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    drop(listener);
+    format!("http://127.0.0.1:{port}")
+}
+
+#[tokio::test]
+async fn pre_tool_denies_an_edit_of_a_file_another_agent_holds() {
+    let server = start().await;
+    hold(&server, "impl_b", "src/cart.rs").await;
+
+    for sample in ["pre_tool_use_edit.json", "pre_tool_use_multi_edit.json"] {
+        let run = pre_tool(&server, "impl_a", sample, &[]).await;
+        assert_eq!(run.code, Some(0), "{}", run.stderr);
+        let out = run.json();
+        let specific = &out["hookSpecificOutput"];
+        assert_eq!(specific["hookEventName"], "PreToolUse");
+        assert_eq!(specific["permissionDecision"], "deny", "{out}");
+        let reason = specific["permissionDecisionReason"].as_str().unwrap();
+        for expected in [
+            "src/cart.rs is locked by impl_b (write, 1",
+            "left) in session s1",
+            "work on something else",
+            "check_agent_status",
+            "claim_file_lock with wait_seconds",
+        ] {
+            assert!(
+                reason.contains(expected),
+                "{expected:?} missing from {reason}"
+            );
+        }
+    }
+    // Nothing was taken from the holder.
+    assert_eq!(
+        locks(&server).await,
+        [("src/cart.rs".into(), "impl_b".into(), "write".into())]
+    );
+}
+
+#[tokio::test]
+async fn pre_tool_allows_and_claims_a_free_file() {
+    let server = start().await;
+    let run = pre_tool(&server, "impl_a", "pre_tool_use_write.json", &[]).await;
+    let out = run.no_objection();
+    let context = out["hookSpecificOutput"]["additionalContext"]
+        .as_str()
+        .unwrap();
+    assert!(
+        context.contains("claimed a write lock on src/checkout.rs for you"),
+        "{context}"
+    );
+    assert_eq!(
+        locks(&server).await,
+        [("src/checkout.rs".into(), "impl_a".into(), "write".into())]
+    );
+
+    // The next edit renews the lock silently.
+    let again = pre_tool(&server, "impl_a", "pre_tool_use_write.json", &[]).await;
+    assert_eq!(
+        (again.code, again.stdout.as_str()),
+        (Some(0), ""),
+        "{}",
+        again.stderr
+    );
+
+    // NotebookEdit names its file in notebook_path.
+    let notebook = pre_tool(&server, "impl_a", "pre_tool_use_notebook_edit.json", &[]).await;
+    assert!(
+        notebook.stdout.contains("notebooks/sales.ipynb"),
+        "{}",
+        notebook.stdout
+    );
+
+    // Now another agent editing it is refused, naming the auto-claimed holder.
+    let other = pre_tool(&server, "impl_b", "pre_tool_use_write.json", &[]).await;
+    let out = other.json();
+    assert_eq!(out["hookSpecificOutput"]["permissionDecision"], "deny");
+    assert!(out.to_string().contains("locked by impl_a (write"), "{out}");
+
+    // With auto-claim off, a free file is allowed and nothing is claimed.
+    let off = pre_tool(
+        &server,
+        "impl_c",
+        "pre_tool_use_edit.json",
+        &[("CCMULTI_HOOK_AUTO_CLAIM", "off")],
+    )
+    .await;
+    assert_eq!(
+        (off.code, off.stdout.as_str()),
+        (Some(0), ""),
+        "{}",
+        off.stderr
+    );
+    assert!(!locks(&server).await.iter().any(|l| l.0 == "src/cart.rs"));
+}
+
+#[tokio::test]
+async fn pre_tool_does_nothing_without_ccmulti_agent_or_outside_the_project() {
+    let server = start().await;
+    // No CCMULTI_AGENT: silent, even with no coordinator anywhere.
+    let dead = closed_port_url();
+    let run = hook(
+        &["pre-tool"],
+        fixture("pre_tool_use_edit.json", None),
+        &[("CCMULTI_URL", dead.as_str())],
+    )
+    .await;
+    assert_eq!(
+        (run.code, run.stdout.as_str(), run.stderr.as_str()),
+        (Some(0), "", "")
+    );
+    let run = news_without_agent().await;
+    assert_eq!(
+        (run.code, run.stdout.as_str(), run.stderr.as_str()),
+        (Some(0), "", "")
+    );
+
+    // A file outside the project root is nobody's to lock.
+    let me = agent("impl_a");
+    let root = server.root.display().to_string();
+    let run = hook(
+        &["pre-tool"],
+        fixture("pre_tool_use_edit.json", None),
+        &[
+            ("CCMULTI_AGENT", &me),
+            ("CCMULTI_URL", &server.base),
+            ("CLAUDE_PROJECT_DIR", &root),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (run.code, run.stdout.as_str()),
+        (Some(0), ""),
+        "{}",
+        run.stderr
+    );
+    assert!(locks(&server).await.is_empty());
+
+    // A bad identity or bad input is an error that says what is wrong.
+    let run = hook(
+        &["pre-tool"],
+        fixture("pre_tool_use_edit.json", None),
+        &[("CCMULTI_AGENT", "a b")],
+    )
+    .await;
+    assert_eq!(run.code, Some(1));
+    assert!(
+        run.stderr.contains("CCMULTI_AGENT") && run.stderr.contains("__session__"),
+        "{}",
+        run.stderr
+    );
+    let run = hook(
+        &["pre-tool"],
+        "not json".into(),
+        &[("CCMULTI_AGENT", &me), ("CCMULTI_URL", &server.base)],
+    )
+    .await;
+    assert_eq!(run.code, Some(1));
+    assert!(run.stderr.contains("not JSON"), "{}", run.stderr);
+}
+
+async fn news_without_agent() -> Run {
+    hook(&["news"], fixture("user_prompt_submit.json", None), &[]).await
+}
+
+#[tokio::test]
+async fn pre_tool_with_the_coordinator_down_warns_or_denies_as_configured() {
+    let dead = closed_port_url();
+    let me = agent("impl_a");
+    let root = std::env::temp_dir();
+    let offline = |setting: Option<&'static str>| {
+        let mut env = vec![("CCMULTI_AGENT", me.clone()), ("CCMULTI_URL", dead.clone())];
+        env.extend(setting.map(|s| ("CCMULTI_HOOK_OFFLINE", s.to_owned())));
+        let stdin = fixture("pre_tool_use_edit.json", Some(&root));
+        async move {
+            let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            hook(&["pre-tool"], stdin, &env).await
+        }
+    };
+    let started = Instant::now();
+    let run = offline(None).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "a hook must be fast"
+    );
+    let out = run.no_objection();
+    let warning = out["systemMessage"].as_str().unwrap();
+    assert!(
+        warning.contains("not reachable") && warning.contains("without a lock check"),
+        "{warning}"
+    );
+
+    let out = offline(Some("deny")).await.json();
+    assert_eq!(
+        out["hookSpecificOutput"]["permissionDecision"], "deny",
+        "{out}"
+    );
+    assert!(
+        out.to_string().contains("CCMULTI_HOOK_OFFLINE=deny"),
+        "{out}"
+    );
+
+    // A setting that is not understood is refused by name, with what is accepted.
+    let run = offline(Some("maybe")).await;
+    assert_ne!(run.code, Some(0));
+    assert!(
+        run.stderr.contains("maybe") && run.stderr.contains("allow") && run.stderr.contains("deny"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[tokio::test]
+async fn news_is_told_once_and_then_nothing() {
+    let server = start().await;
+    let impl_b = server.agent_url("impl_b");
+    let impl_a = server.agent_url("impl_a");
+    call_tool(
+        &impl_b,
+        "claim_file_lock",
+        json!({ "file_paths": ["src/cart.rs"] }),
+    )
+    .await;
+    // impl_a is refused src/cart.rs by its hook: that is a lock it wanted.
+    let denied = pre_tool(&server, "impl_a", "pre_tool_use_edit.json", &[]).await;
+    assert_eq!(
+        denied.json()["hookSpecificOutput"]["permissionDecision"],
+        "deny"
+    );
+    call_tool(
+        &impl_b,
+        "release_file_lock",
+        json!({ "file_paths": ["src/cart.rs"] }),
+    )
+    .await;
+    call_tool(
+        &impl_b,
+        "sync_progress",
+        json!({ "task_id": "payments", "status": "completed", "message": "merged" }),
+    )
+    .await;
+    // A person frees a lock of impl_a's; another of its locks is about to expire.
+    call_tool(
+        &impl_a,
+        "claim_file_lock",
+        json!({ "file_paths": ["src/tax.rs"] }),
+    )
+    .await;
+    let freed = server
+        .state
+        .store
+        .force_release(
+            &ccmulti::store::ForceSelector::Path {
+                session_id: Some("s1".into()),
+                path: "src/tax.rs".into(),
+            },
+            "dashboard",
+        )
+        .unwrap();
+    assert_eq!(freed.len(), 1);
+    call_tool(
+        &impl_a,
+        "claim_file_lock",
+        json!({ "file_paths": ["src/short.rs"], "duration_minutes": 1 }),
+    )
+    .await;
+
+    let first = news(&server, "impl_a", "user_prompt_submit.json").await;
+    assert_eq!(first.code, Some(0), "{}", first.stderr);
+    let out = first.json();
+    assert_eq!(
+        out["hookSpecificOutput"]["hookEventName"],
+        "UserPromptSubmit"
+    );
+    let context = out["hookSpecificOutput"]["additionalContext"]
+        .as_str()
+        .unwrap();
+    let lines: Vec<&str> = context.lines().collect();
+    assert_eq!(lines[0], "ccmulti news for impl_a (session s1):");
+    assert_eq!(lines.len(), 5, "{context}");
+    for expected in [
+        "your lock on src/tax.rs was released by dashboard",
+        "your lock on src/short.rs expires in",
+        "impl_b released src/cart.rs, which you wanted; it is free now",
+        "impl_b completed task payments: merged",
+    ] {
+        assert!(
+            context.contains(expected),
+            "{expected:?} missing from\n{context}"
+        );
+    }
+
+    // Told once: nothing at all the second time, on either event.
+    for sample in ["user_prompt_submit.json", "post_tool_use.json"] {
+        let again = news(&server, "impl_a", sample).await;
+        assert_eq!(
+            (again.code, again.stdout.as_str()),
+            (Some(0), ""),
+            "{sample}: {}",
+            again.stderr
+        );
+    }
+
+    // Something new shows after a tool use, under that event's name.
+    call_tool(
+        &impl_b,
+        "sync_progress",
+        json!({ "task_id": "refunds", "status": "completed" }),
+    )
+    .await;
+    let later = news(&server, "impl_a", "post_tool_use.json").await;
+    let out = later.json();
+    assert_eq!(out["hookSpecificOutput"]["hookEventName"], "PostToolUse");
+    assert_eq!(
+        out["hookSpecificOutput"]["additionalContext"],
+        "ccmulti news for impl_a (session s1):\n- impl_b completed task refunds"
+    );
+
+    // With the coordinator gone there is no news and no error for the model.
+    drop(server);
+    let dead = closed_port_url();
+    let me = agent("impl_a");
+    let run = hook(
+        &["news"],
+        fixture("post_tool_use.json", None),
+        &[("CCMULTI_AGENT", &me), ("CCMULTI_URL", &dead)],
+    )
+    .await;
+    assert_eq!((run.code, run.stdout.as_str()), (Some(0), ""));
+}
