@@ -91,6 +91,7 @@ impl<'a> MatchIndex<'a> {
         let files = project
             .files
             .iter()
+            .filter(|path| !is_sample_data(path))
             .map(|path| {
                 let (dir, name) = path.rsplit_once('/').unwrap_or(("", path));
                 let stem = name.split_once('.').map_or(name, |(s, _)| s);
@@ -225,6 +226,16 @@ pub fn task_files(task: &TaskInput, index: &MatchIndex<'_>, graph: &DepGraph) ->
     }
 }
 
+/// Fixtures and vendored code stand in for other projects; a task names this one.
+fn is_sample_data(path: &str) -> bool {
+    path.split('/').any(|dir| {
+        matches!(
+            dir,
+            "fixtures" | "testdata" | "test-data" | "vendor" | "third_party" | "node_modules"
+        )
+    })
+}
+
 fn trim_punctuation(word: &str) -> &str {
     word.trim_matches(|c: char| {
         matches!(
@@ -272,15 +283,21 @@ fn symbol_key(name: &str) -> String {
 }
 
 /// How well a query word matches any of a path's words: 1 for the same word
-/// (plurals aside), 0.7 when one is a prefix of the other (auth, authentication).
+/// (plurals aside), 0.7 for the same root with an ending (auth, authentication;
+/// wait, waiting) but not for two words that merely start alike (time, timeout).
 fn best_match(token: &str, candidates: &[String]) -> f64 {
     candidates
         .iter()
         .map(|c| {
             let (a, b) = (singular(token), singular(c));
+            let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
             if a == b {
                 1.0
-            } else if a.len().min(b.len()) >= 4 && (a.starts_with(b) || b.starts_with(a)) {
+            } else if short.len() >= 4
+                && long
+                    .strip_prefix(short)
+                    .is_some_and(|ending| ENDINGS.contains(&ending))
+            {
                 0.7
             } else {
                 0.0
@@ -288,6 +305,43 @@ fn best_match(token: &str, candidates: &[String]) -> f64 {
         })
         .fold(0.0, f64::max)
 }
+
+/// Endings that keep a word's root: inflections, and the derivations code
+/// abbreviates (auth·entication, config·uration, util·ities).
+const ENDINGS: &[&str] = &[
+    "es",
+    "ed",
+    "ing",
+    "er",
+    "ers",
+    "ion",
+    "ions",
+    "ation",
+    "ations",
+    "uration",
+    "urations",
+    "ication",
+    "ications",
+    "entication",
+    "orization",
+    "ities",
+    "ity",
+    "ment",
+    "ments",
+    "ise",
+    "ize",
+    "ised",
+    "ized",
+    "ising",
+    "izing",
+    "al",
+    "ive",
+    "or",
+    "ors",
+    "ure",
+    "ures",
+    "e",
+];
 
 fn singular(word: &str) -> &str {
     match word.strip_suffix('s') {
@@ -313,6 +367,18 @@ mod tests {
             words("Add rate limiting to the LoginHandler in src/auth.py"),
             ["rate", "limiting", "login", "handler", "auth"]
         );
+    }
+
+    #[test]
+    fn word_roots_match_but_lookalikes_do_not() {
+        let path = |w: &[&str]| w.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        assert_eq!(best_match("authentication", &path(&["auth"])), 0.7);
+        assert_eq!(best_match("waiting", &path(&["wait"])), 0.7);
+        assert_eq!(best_match("invoices", &path(&["invoice"])), 1.0);
+        assert_eq!(best_match("timeout", &path(&["time"])), 0.0);
+        assert_eq!(best_match("configurable", &path(&["config"])), 0.0);
+        assert!(is_sample_data("tests/fixtures/repo/api/tokens.py"));
+        assert!(!is_sample_data("src/fixture_loader.rs"));
     }
 
     #[test]

@@ -14,6 +14,11 @@ pub fn defined(language: Language, text: &str) -> Vec<String> {
     };
     let mut out = Vec::new();
     for line in text.lines() {
+        // Top-level items and methods one level in; deeper lines are local names.
+        let indent = line.len() - line.trim_start().len();
+        if indent > 4 {
+            continue;
+        }
         let mut words = line.split_whitespace().peekable();
         // Skip visibility and modifiers: pub, pub(crate), export, async, default, ...
         while let Some(w) = words.peek() {
@@ -31,7 +36,7 @@ pub fn defined(language: Language, text: &str) -> Vec<String> {
         let (Some(keyword), Some(name)) = (words.next(), words.next()) else {
             continue;
         };
-        if !keywords.contains(&keyword) {
+        if !keywords.contains(&keyword) || keyword == "const" && indent > 0 {
             continue;
         }
         // Go methods: `func (r *Repo) Save(`.
@@ -80,7 +85,7 @@ mod tests {
         assert_eq!(
             defined(
                 Language::JavaScript,
-                "export default function renderCart() {}\nexport const API_URL = 1;"
+                "export default function renderCart() {}\nexport const API_URL = 1;\n  const local = 2;\n        function deep() {}"
             ),
             ["renderCart", "API_URL"]
         );
