@@ -92,6 +92,8 @@ CREATE TABLE IF NOT EXISTS coordination_events (
 CREATE INDEX IF NOT EXISTS idx_coordination_events_session ON coordination_events(session_id, id);
 -- Added: an agent's news looks up the conflicts it had on a path and what became of the path.
 CREATE INDEX IF NOT EXISTS idx_coordination_events_path ON coordination_events(session_id, file_path, id);
+-- An agent's own events (its conflicts and lost locks, for its news) without walking the session's history.
+CREATE INDEX IF NOT EXISTS idx_coordination_events_agent ON coordination_events(session_id, agent_id, id);
 
 -- Added: where each agent last looked (check_agent_status), so that its news is
 -- what changed since, told once, across restarts: the last coordination event

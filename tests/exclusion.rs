@@ -190,6 +190,6 @@ async fn no_two_holders_growing_tokens_and_honoured_releases() {
     }
     .call("check_agent_status", json!({}))
     .await
-    .unwrap();
+    .expect("check_agent_status answers after the run");
     assert_eq!(status["locks"], json!([]), "{status}");
 }

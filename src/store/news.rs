@@ -43,21 +43,25 @@ fn cursor(conn: &Connection, session: &str, agent: &str, now: Millis) -> Result<
 }
 
 /// Releases, expiries and forced releases of others' locks on paths this agent
-/// had a conflict on and was not granted since.
+/// had a conflict on and was not granted since. Driven from the agent's own
+/// conflicts (few) rather than from every event after the cursor (many): a
+/// session's history may hold millions of events.
 fn freed(conn: &Connection, session: &str, agent: &str, after: i64) -> Result<Vec<FreedEvent>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT e.kind, e.agent_id, e.file_path FROM coordination_events e
-          WHERE e.session_id = ?1 AND e.id > ?3 AND e.agent_id <> ?2
-            AND e.kind IN ('released', 'expired', 'forced_release')
-            AND EXISTS (
-              SELECT 1 FROM coordination_events c
-               WHERE c.session_id = ?1 AND c.file_path = e.file_path AND c.id < e.id
-                 AND c.agent_id = ?2 AND c.kind = 'conflict'
-                 AND NOT EXISTS (
-                   SELECT 1 FROM coordination_events g
-                    WHERE g.session_id = ?1 AND g.file_path = e.file_path
-                      AND g.id > c.id AND g.id < e.id
-                      AND g.agent_id = ?2 AND g.kind = 'granted'))
+        "WITH wanted AS (
+           SELECT file_path, MAX(id) AS last_conflict FROM coordination_events
+            WHERE session_id = ?1 AND agent_id = ?2 AND kind = 'conflict'
+            GROUP BY file_path)
+         SELECT e.kind, e.agent_id, e.file_path FROM wanted w
+           JOIN coordination_events e
+             ON e.session_id = ?1 AND e.file_path = w.file_path
+            AND e.id > w.last_conflict AND e.id > ?3
+          WHERE e.agent_id <> ?2 AND e.kind IN ('released', 'expired', 'forced_release')
+            AND NOT EXISTS (
+              SELECT 1 FROM coordination_events g
+               WHERE g.session_id = ?1 AND g.file_path = w.file_path
+                 AND g.id > w.last_conflict AND g.id < e.id
+                 AND g.agent_id = ?2 AND g.kind = 'granted')
           ORDER BY e.id LIMIT ?4",
     )?;
     let rows = stmt.query_map(params![session, agent, after, FACT_LIMIT], |r| {
