@@ -198,7 +198,10 @@ fn notes_for(analysis: &Analysis, me: &str, owner: &BTreeMap<&str, String>) -> V
             if c.kind == "shared_files" {
                 format!("{a} and {b} both edit {files}: they are both yours, do them one after the other.")
             } else {
-                let (other_task, other_agent) = if mine(a) { (b, &owner[b.as_str()]) } else { (a, &owner[a.as_str()]) };
+                let other_task = if mine(a) { b } else { a };
+                let other_agent = owner
+                    .get(other_task.as_str())
+                    .map_or("another agent", String::as_str);
                 if other_agent == me {
                     format!("{a} and {b} meet through the imports of {files}: do them one after the other.")
                 } else {

@@ -59,6 +59,37 @@ for name in planner impl; do
         failed=1
     fi
 done
+
+# Terminals sharing one checkout share its MCP config (`claude mcp add` refuses a
+# second "ccmulti"), so they use one .mcp.json whose URL ends in ${CCMULTI_AGENT}.
+# The user-level setting stands in for approving the project's servers once in `claude`.
+proj="$home/shared-checkout"
+mkdir -p "$proj" "$HOME/.claude"
+printf '{"enableAllProjectMcpServers": true}\n' >"$HOME/.claude/settings.json"
+printf '{"mcpServers":{"ccmulti":{"type":"http","url":"%s/mcp/v2/claude/${CCMULTI_AGENT}"}}}\n' "$base" >"$proj/.mcp.json"
+for agent in impl2 impl3; do
+    set +e
+    out=$(cd "$proj" && CCMULTI_AGENT="interop__session__${session}__${agent}" timeout 120 "$claude" mcp list </dev/null 2>&1)
+    set -e
+    line=$(grep -E "^ccmulti: " <<<"$out" || true)
+    if [[ "$line" == *"✔ Connected"* ]]; then
+        echo "  ok: shared .mcp.json as $agent reports Connected"
+    else
+        echo "FAIL [claude-code]: shared .mcp.json as $agent (line: ${line:-<missing>})" >&2
+        failed=1
+    fi
+done
+status=$(curl -s -X POST "$planner_url" -H 'x-client-name: claude code' -H 'content-type: application/json' \
+    -d '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"check_agent_status","arguments":{"news":false}}}')
+for agent in impl2 impl3; do
+    if grep -q "\"agent_id\":\"$agent\"" <<<"$status"; then
+        echo "  ok: the coordinator knows $agent from the expanded URL"
+    else
+        echo "FAIL [claude-code]: $agent did not reach the coordinator: $status" >&2
+        failed=1
+    fi
+done
+
 if [[ $failed -ne 0 ]]; then
     exit 1
 fi
