@@ -167,9 +167,10 @@ pub fn classify(signals: &IdentitySignals<'_>, admitted: &[String]) -> ClientVer
     if signals.path_client == "claude" && !names.is_empty() && all_claude {
         return ClientVerdict::ClaudeCode;
     }
-    let path = signals.path_client.to_ascii_lowercase();
+    // Exact, as for `claude`: the intake registers agents by the same comparison.
+    let path = signals.path_client;
     let consistent = admitted.iter().find(|a| {
-        (path == "claude" || path == **a)
+        (path == "claude" || path == a.as_str())
             && !names.is_empty()
             && names.iter().all(|n| names_client(n, a))
     });
@@ -406,6 +407,11 @@ mod tests {
         // The path names another client.
         assert_eq!(
             admitted_verdict(&admit, "cursor", &["codex"], None, None),
+            ClientVerdict::Other("codex".into())
+        );
+        // The path segment is compared exactly, as the intake does.
+        assert_eq!(
+            admitted_verdict(&admit, "Codex", &["codex"], None, None),
             ClientVerdict::Other("codex".into())
         );
         // Only the path names it: no signal does.
