@@ -18,7 +18,7 @@ pub enum CoordError {
     UnknownTool(String),
     /// A coordination tool called by a client that may not see it.
     #[error(
-        "tool {tool:?} is not available to this client ({client}); coordination tools are served only to Claude Code at /mcp/v2/claude/{{user}}__session__{{session}}__{{agent}}"
+        "tool {tool:?} is not available to this client ({client}); coordination tools are served only to Claude Code at /mcp/v2/claude/{{user}}__session__{{session}}__{{agent}}, and to clients the coordinator's owner admits with --admit-client NAME"
     )]
     NotEntitled { tool: String, client: String },
     #[error("session {session:?} belongs to another user; pick another session id")]

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::metrics::Metrics;
+use crate::rules::access::{AUTH_HEADER_VALUE, AccessPolicy};
 use crate::store::Store;
 
 #[derive(Debug)]
@@ -16,18 +17,48 @@ pub struct AppState {
     pub public_url: String,
     pub metrics: Metrics,
     pub started: Instant,
+    pub security: Security,
+}
+
+/// Who may call at all, and which clients besides Claude Code get the tools.
+#[derive(Debug, Clone, Default)]
+pub struct Security {
+    pub access: AccessPolicy,
+    /// Normalised by `rules::clients::admitted_clients`; empty by default.
+    pub admitted_clients: Vec<String>,
+}
+
+impl Security {
+    /// What generated client configurations put in `Authorization`, if a token is required.
+    pub fn client_auth_header(&self) -> Option<String> {
+        self.access
+            .token
+            .is_some()
+            .then(|| AUTH_HEADER_VALUE.to_owned())
+    }
 }
 
 pub type SharedState = Arc<AppState>;
 
 impl AppState {
+    /// Loopback only, no token, only Claude Code admitted.
     pub fn new(store: Store, root: PathBuf, public_url: String) -> SharedState {
+        Self::secured(store, root, public_url, Security::default())
+    }
+
+    pub fn secured(
+        store: Store,
+        root: PathBuf,
+        public_url: String,
+        security: Security,
+    ) -> SharedState {
         Arc::new(Self {
             store,
             root,
             public_url,
             metrics: Metrics::default(),
             started: Instant::now(),
+            security,
         })
     }
 }

@@ -8,10 +8,11 @@ use common::*;
 use serde_json::json;
 
 fn ccmulti(args: &[&str]) -> (bool, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_ccmulti"))
-        .args(args)
-        .output()
-        .expect("run ccmulti");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_ccmulti"));
+    for var in SECURITY_ENV {
+        command.env_remove(var);
+    }
+    let output = command.args(args).output().expect("run ccmulti");
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&output.stdout),
@@ -57,6 +58,45 @@ fn connect_prints_the_mcp_line_the_environment_and_the_hooks() {
         out.contains("contains ' '") && out.contains("A-Z a-z 0-9"),
         "{out}"
     );
+}
+
+#[test]
+fn connect_with_a_token_adds_the_header_and_never_prints_the_token() {
+    let secret = "connect-token-0123456789abcdef";
+    let output = Command::new(env!("CARGO_BIN_EXE_ccmulti"))
+        .args([
+            "connect",
+            "--session",
+            "s",
+            "--agent",
+            "impl_a",
+            "--user",
+            "alice",
+        ])
+        .args(["--addr", "192.168.1.20:7477"])
+        .env("CCMULTI_TOKEN", secret)
+        .output()
+        .expect("run ccmulti");
+    let out = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{out}");
+    assert!(
+        out.contains("claude mcp add --transport http ccmulti http://192.168.1.20:7477/mcp/v2/claude/alice__session__s__impl_a --header 'Authorization: Bearer ${CCMULTI_TOKEN}'"),
+        "{out}"
+    );
+    assert!(
+        out.contains("\"Authorization\": \"Bearer ${CCMULTI_TOKEN}\""),
+        "{out}"
+    );
+    assert!(out.contains("needs CCMULTI_TOKEN set"), "{out}");
+    assert!(
+        !out.contains(secret),
+        "the token must not land in scrollback:\n{out}"
+    );
+
+    // Without a token, no header.
+    let (ok, out) = ccmulti(&["connect", "--session", "s", "--agent", "impl_a"]);
+    assert!(ok, "{out}");
+    assert!(!out.contains("Authorization"), "{out}");
 }
 
 #[tokio::test]
@@ -136,7 +176,11 @@ async fn status_release_and_verify_on_a_live_database() {
 
 fn ccmulti_with_stdin(args: &[&str], stdin: &str) -> (bool, String) {
     use std::io::Write;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ccmulti"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_ccmulti"));
+    for var in SECURITY_ENV {
+        command.env_remove(var);
+    }
+    let mut child = command
         .args(args)
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())

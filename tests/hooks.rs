@@ -339,6 +339,61 @@ async fn pre_tool_with_the_coordinator_down_warns_or_denies_as_configured() {
 }
 
 #[tokio::test]
+async fn the_hooks_send_the_terminals_token() {
+    use ccmulti::rules::access::AccessPolicy;
+    use ccmulti::state::Security;
+    const TOKEN: &str = "hook-token-0123456789abcdef";
+    let access = AccessPolicy::new(Some(TOKEN), "127.0.0.1".parse().unwrap(), &[], &[]).unwrap();
+    let server = start_with(Security {
+        access,
+        admitted_clients: Vec::new(),
+    })
+    .await;
+    let held = || {
+        let snap = server.state.store.snapshot(0).unwrap();
+        snap.locks
+            .iter()
+            .map(|l| (l.path.clone(), l.agent_id.clone()))
+            .collect::<Vec<_>>()
+    };
+
+    // Without the token the coordinator refuses, and the user is told what to set.
+    for token in [None, Some("wrong-token-0123456789abcdef")] {
+        let extra: Vec<(&str, &str)> = token.map(|t| ("CCMULTI_TOKEN", t)).into_iter().collect();
+        let run = pre_tool(&server, "impl_a", "pre_tool_use_write.json", &extra).await;
+        let warning = run.no_objection()["systemMessage"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        assert!(warning.contains("CCMULTI_TOKEN"), "{warning}");
+        assert!(held().is_empty());
+    }
+
+    let run = pre_tool(
+        &server,
+        "impl_a",
+        "pre_tool_use_write.json",
+        &[("CCMULTI_TOKEN", TOKEN)],
+    )
+    .await;
+    run.no_objection();
+    assert_eq!(held(), [("src/checkout.rs".into(), "impl_a".into())]);
+    let me = agent("impl_a");
+    let news = hook(
+        &["news"],
+        fixture("user_prompt_submit.json", Some(&server.root)),
+        &[
+            ("CCMULTI_AGENT", me.as_str()),
+            ("CCMULTI_URL", server.base.as_str()),
+            ("CCMULTI_TOKEN", TOKEN),
+        ],
+    )
+    .await;
+    assert_eq!(news.code, Some(0), "{}", news.stderr);
+    assert!(!news.stderr.contains("401"), "{}", news.stderr);
+}
+
+#[tokio::test]
 async fn news_is_told_once_and_then_nothing() {
     let server = start().await;
     let impl_b = server.agent_url("impl_b");

@@ -1,6 +1,7 @@
 //! Clients we did not write, against the real binary: the official Python and
-//! TypeScript MCP SDKs, Claude Code's own `claude mcp list`, and Claude Code
-//! accepting the hooks `ccmulti connect --write` merges into its settings.
+//! TypeScript MCP SDKs, Claude Code's own `claude mcp list`, Claude Code
+//! accepting the hooks `ccmulti connect --write` merges into its settings, and
+//! Claude Code reaching a coordinator that requires a token.
 //! Their dependencies are installed by `.ci/run`; without them this test fails
 //! and says what to install.
 
@@ -22,5 +23,5 @@ fn official_sdks_and_claude_code_connect_and_coordinate() {
         output.status.success(),
         "interop checks failed (dependencies: .ci/run installs them)\n{stdout}\n{stderr}"
     );
-    assert!(stdout.contains("interop: 4 passed, 0 failed"), "{stdout}");
+    assert!(stdout.contains("interop: 5 passed, 0 failed"), "{stdout}");
 }

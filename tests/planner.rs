@@ -245,6 +245,7 @@ fn conflicts_group_tasks_and_the_split_never_shares_a_file() {
         public_url: "http://127.0.0.1:7477".into(),
         user_id: "dev".into(),
         session_id: "s1".into(),
+        auth_header: None,
     };
     for agents in 2..=5 {
         let plan = distribute(&analysis, agents, &conn);
@@ -270,6 +271,7 @@ fn conflicts_group_tasks_and_the_split_never_shares_a_file() {
                     && a.prompt.contains("release_file_lock")
             );
             assert_eq!(a.mcp_json["mcpServers"]["ccmulti"]["type"], "http");
+            assert!(a.mcp_json["mcpServers"]["ccmulti"].get("headers").is_none());
         }
         assert_eq!(owner_of_task.len(), 7, "every task assigned once");
         assert_eq!(

@@ -6,9 +6,10 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use ccmulti::hook::settings::{self, Merged};
+use ccmulti::planner::Connection;
+use ccmulti::rules::access::TOKEN_ENV;
 use ccmulti::rules::virtual_user::check_part;
 use clap::Args;
-use serde_json::json;
 
 use super::Common;
 use super::install::this_binary;
@@ -39,19 +40,30 @@ pub fn connect(common: &Common, args: &ConnectArgs) -> Result<ExitCode> {
             bail!("{problem}; use 1 to 128 characters of A-Z a-z 0-9 . _ - (no double underscore)");
         }
     }
-    let virtual_user = format!("{}__session__{}__{}", args.user, args.session, args.agent);
-    let url = format!("{}/mcp/v2/claude/{virtual_user}", common.public_url());
+    let conn = Connection {
+        public_url: common.public_url(),
+        user_id: args.user.clone(),
+        session_id: args.session.clone(),
+        auth_header: common.client_auth_header(),
+    };
+    let virtual_user = conn.virtual_user(&args.agent);
     let binary = this_binary()?;
     println!(
         "# In the terminal of agent {:?}, before starting claude:",
         args.agent
     );
-    println!("claude mcp add --transport http ccmulti {url}");
+    println!("{}", conn.claude_mcp_add(&args.agent));
     println!("export CCMULTI_AGENT={virtual_user}");
     println!("export CCMULTI_ADDR={}", common.addr);
+    if conn.auth_header.is_some() {
+        // The secret is never printed: it would stay in the scrollback.
+        println!(
+            "# The coordinator wants its token: this terminal needs {TOKEN_ENV} set to it (claude's header and the hooks read it)."
+        );
+    }
     println!();
     println!("# Or as a .mcp.json entry:");
-    let entry = json!({ "mcpServers": { "ccmulti": { "type": "http", "url": url } } });
+    let entry = conn.mcp_json(&conn.url(&args.agent));
     println!("{}", serde_json::to_string_pretty(&entry)?);
     println!();
     println!("# Several agents in one repository share its Claude Code config, so add the line");

@@ -134,7 +134,8 @@ fn whoami(identity: &Identity, common: &Common) -> Result<Option<(SessionAgent, 
             "CCMULTI_URL={base:?} is not accepted; give the coordinator's http:// URL, such as http://127.0.0.1:7477"
         );
     }
-    Ok(Some((session, Coordinator::new(&base, raw))))
+    let coordinator = Coordinator::new(&base, raw).with_token(common.client_token());
+    Ok(Some((session, coordinator)))
 }
 
 fn read_input() -> Result<HookInput> {

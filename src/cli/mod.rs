@@ -14,6 +14,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
+use ccmulti::rules::access::{AUTH_HEADER_VALUE, AccessPolicy, check_bind};
+use ccmulti::rules::clients::admitted_clients;
+use ccmulti::state::Security;
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Debug, Parser)]
@@ -45,6 +48,36 @@ pub struct Common {
     /// Project root that lock paths are relative to [default: the working directory].
     #[arg(long, global = true)]
     root: Option<PathBuf>,
+    /// Token every request but GET /health must carry as `Authorization: Bearer`;
+    /// required to listen beyond loopback. The hooks send it too.
+    #[arg(long, global = true, env = "CCMULTI_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    /// Another host name the coordinator answers to (the Host check against DNS
+    /// rebinding); repeatable, or comma-separated in the environment.
+    #[arg(
+        long = "allow-host",
+        global = true,
+        env = "CCMULTI_ALLOW_HOSTS",
+        value_delimiter = ','
+    )]
+    allow_hosts: Vec<String>,
+    /// A browser origin (scheme://host[:port]) allowed besides loopback ones; repeatable.
+    #[arg(
+        long = "allow-origin",
+        global = true,
+        env = "CCMULTI_ALLOW_ORIGINS",
+        value_delimiter = ','
+    )]
+    allow_origins: Vec<String>,
+    /// Give another agent client (e.g. codex) the coordination tools, as Claude Code
+    /// gets them, when all its identity signals name it; repeatable. Off by default.
+    #[arg(
+        long = "admit-client",
+        global = true,
+        env = "CCMULTI_ADMIT_CLIENTS",
+        value_delimiter = ','
+    )]
+    admit_clients: Vec<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -118,6 +151,34 @@ impl Common {
 
     fn public_url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// The token, if this terminal has one (an empty `CCMULTI_TOKEN` is none);
+    /// not checked here, so a hook never fails on the server's rules for it.
+    fn client_token(&self) -> Option<&str> {
+        self.token.as_deref().filter(|t| !t.is_empty())
+    }
+
+    /// The `Authorization` value generated client configurations carry when this
+    /// terminal has a token: a reference to `CCMULTI_TOKEN`, not the secret.
+    fn client_auth_header(&self) -> Option<String> {
+        self.client_token().map(|_| AUTH_HEADER_VALUE.to_owned())
+    }
+
+    /// What the coordinator lets in, checked before anything is opened: a bind
+    /// beyond loopback without a token is refused here.
+    fn security(&self) -> Result<Security> {
+        let access = AccessPolicy::new(
+            self.client_token(),
+            self.addr.ip(),
+            &self.allow_hosts,
+            &self.allow_origins,
+        )?;
+        check_bind(self.addr, access.token.as_ref())?;
+        Ok(Security {
+            access,
+            admitted_clients: admitted_clients(&self.admit_clients)?,
+        })
     }
 }
 

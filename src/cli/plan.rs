@@ -66,6 +66,7 @@ pub fn plan(common: &Common, args: &PlanArgs) -> Result<ExitCode> {
         .map_or(analysis.recommended_agent_count, usize::from);
     let conn = Connection {
         public_url: common.public_url(),
+        auth_header: common.client_auth_header(),
         user_id: args.user.clone(),
         session_id: session.clone(),
     };
@@ -203,10 +204,7 @@ fn print_plan(analysis: &Analysis, plan: &Distribution, conn: &Connection, dry_r
             println!("    {line}");
         }
     }
-    println!(
-        "\nplanner terminal: claude mcp add --transport http ccmulti {}",
-        conn.url("planner")
-    );
+    println!("\nplanner terminal: {}", conn.claude_mcp_add("planner"));
     if dry_run {
         println!("(dry run: nothing recorded)");
     } else {

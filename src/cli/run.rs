@@ -7,7 +7,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use ccmulti::clock::SystemClock;
 use ccmulti::dashboard::{StoreSource, watch_database};
-use ccmulti::state::AppState;
+use ccmulti::state::{AppState, Security};
 use ccmulti::store::{Durability, Store};
 use ccmulti_ui::HeaderInfo;
 use tracing_subscriber::EnvFilter;
@@ -28,10 +28,8 @@ fn log_to_stderr() {
 /// The dashboard owns the terminal, so logs go to a file beside the database.
 fn log_to_file(db: &Path) -> Result<PathBuf> {
     let path = db.with_extension("log");
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&path)
+    // Logs name sessions, agents and paths: as private as the database.
+    let file = ccmulti::store::create_private_file(&path)
         .with_context(|| format!("opening the log file {}", path.display()))?;
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter())
@@ -52,6 +50,7 @@ async fn bind(
     common: &Common,
     store: Store,
     root: PathBuf,
+    security: Security,
 ) -> Result<(tokio::net::TcpListener, Arc<AppState>)> {
     let listener = tokio::net::TcpListener::bind(common.addr)
         .await
@@ -62,10 +61,17 @@ async fn bind(
             )
         })?;
     let addr = listener.local_addr()?;
-    tracing::info!(%addr, db = %store.path().display(), root = %root.display(), "ccmulti coordinator listening");
+    tracing::info!(
+        %addr,
+        db = %store.path().display(),
+        root = %root.display(),
+        token_required = security.access.token.is_some(),
+        admitted_clients = ?security.admitted_clients,
+        "ccmulti coordinator listening"
+    );
     Ok((
         listener,
-        AppState::new(store, root, format!("http://{addr}")),
+        AppState::secured(store, root, format!("http://{addr}"), security),
     ))
 }
 
@@ -76,11 +82,12 @@ pub fn serve(common: &Common, durable: bool) -> Result<ExitCode> {
     } else {
         Durability::Normal
     };
+    let security = common.security()?;
     let (store, _) = open_store(common, durability)?;
     let root = common.root()?;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async {
-        let (listener, state) = bind(common, store, root).await?;
+        let (listener, state) = bind(common, store, root, security).await?;
         ccmulti::serve::serve(listener, state, shutdown_signal()).await?;
         tracing::info!("ccmulti coordinator stopped");
         Ok(ExitCode::SUCCESS)
@@ -88,11 +95,12 @@ pub fn serve(common: &Common, durable: bool) -> Result<ExitCode> {
 }
 
 pub fn up(common: &Common) -> Result<ExitCode> {
+    let security = common.security()?;
     let (store, db) = open_store(common, Durability::Normal)?;
     let log = log_to_file(&db)?;
     let root = common.root()?;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-    let (listener, state) = runtime.block_on(bind(common, store.clone(), root))?;
+    let (listener, state) = runtime.block_on(bind(common, store.clone(), root, security))?;
     let address = state.public_url.clone();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = runtime.spawn(ccmulti::serve::serve(listener, state, async move {

@@ -22,6 +22,10 @@ pub enum ClientError {
         status: u16,
         body: String,
     },
+    #[error(
+        "the coordinator at {url} requires its token and {problem}; set CCMULTI_TOKEN in this terminal to the token the coordinator was started with"
+    )]
+    Unauthorized { url: String, problem: &'static str },
     #[error("the coordinator refused {tool}: {message}")]
     Refused { tool: String, message: String },
     #[error("the coordinator's answer to {tool} was not understood: {why}")]
@@ -33,6 +37,8 @@ pub struct Coordinator {
     http: ureq::Agent,
     /// `{base}/mcp/v2/claude/{virtual_user}`
     endpoint: String,
+    /// `Bearer <token>` for a coordinator started with one (`CCMULTI_TOKEN`).
+    authorization: Option<String>,
 }
 
 impl Coordinator {
@@ -52,7 +58,14 @@ impl Coordinator {
                 "{}/mcp/v2/claude/{virtual_user}",
                 base.trim_end_matches('/')
             ),
+            authorization: None,
         }
+    }
+
+    /// Sends `token` (the terminal's `CCMULTI_TOKEN`) with every call.
+    pub fn with_token(mut self, token: Option<&str>) -> Self {
+        self.authorization = token.map(|t| format!("Bearer {t}"));
+        self
     }
 
     pub fn endpoint(&self) -> &str {
@@ -70,12 +83,16 @@ impl Coordinator {
             url: self.endpoint.clone(),
             cause,
         };
-        let mut response = self
+        let mut post = self
             .http
             .post(&self.endpoint)
             .header("content-type", "application/json")
             .header("accept", "application/json, text/event-stream")
-            .header("x-client-name", "claude-code")
+            .header("x-client-name", "claude-code");
+        if let Some(authorization) = &self.authorization {
+            post = post.header("authorization", authorization);
+        }
+        let mut response = post
             .send(request.to_string())
             .map_err(|e| unreachable(e.to_string()))?;
         let status = response.status().as_u16();
@@ -90,8 +107,23 @@ impl Coordinator {
             .limit(MAX_REPLY_BYTES)
             .read_to_string()
             .map_err(|e| unreachable(e.to_string()))?;
+        if status == 401 {
+            return Err(ClientError::Unauthorized {
+                url: self.endpoint.clone(),
+                problem: if self.authorization.is_some() {
+                    "refused this terminal's token"
+                } else {
+                    "none was sent"
+                },
+            });
+        }
         let message = jsonrpc_message(&body, is_sse);
-        if let Some(error) = message.as_ref().and_then(|m| m.get("error")) {
+        // A JSON-RPC error is an object; the HTTP guard's refusals carry a string.
+        if let Some(error) = message
+            .as_ref()
+            .and_then(|m| m.get("error"))
+            .filter(|e| e.is_object())
+        {
             return Err(ClientError::Refused {
                 tool: tool.to_owned(),
                 message: error["message"]

@@ -214,7 +214,14 @@ async fn register(
     user: &VirtualUser,
     url: String,
 ) -> Result<(), Response> {
-    if client != "claude" || user.session.is_none() {
+    let served = client == "claude"
+        || http
+            .app
+            .security
+            .admitted_clients
+            .iter()
+            .any(|c| c == client);
+    if !served || user.session.is_none() {
         return Ok(());
     }
     let key = user.to_string();

@@ -1,6 +1,8 @@
 //! HTTP: the MCP endpoint (intake in front of rmcp's Streamable HTTP service),
-//! health and metrics. `app(state)` is the whole router.
+//! health and metrics, all behind one guard (Host, Origin, token). `app(state)`
+//! is the whole router.
 
+mod guard;
 mod intake;
 mod ops;
 
@@ -34,7 +36,14 @@ pub fn app(state: SharedState) -> Router {
         let state = state.clone();
         move || Ok(CoordinatorServer::new(state.clone()))
     };
-    let base = StreamableHttpServerConfig::default().with_max_request_body_bytes(MAX_BODY_BYTES);
+    let mut base =
+        StreamableHttpServerConfig::default().with_max_request_body_bytes(MAX_BODY_BYTES);
+    // rmcp checks Host again behind our guard; it must allow what the guard
+    // allows, or a non-loopback bind with a token would pass ours and fail its.
+    base = match state.security.access.rmcp_allowed_hosts() {
+        Some(hosts) => base.with_allowed_hosts(hosts),
+        None => base.disable_allowed_hosts(),
+    };
     let sessions = StreamableHttpService::new(
         factory.clone(),
         Arc::new(LocalSessionManager::default()),
@@ -60,5 +69,10 @@ pub fn app(state: SharedState) -> Router {
         .route("/health", get(ops::health))
         .route("/health/detailed", get(ops::health_detailed))
         .route("/metrics", get(ops::metrics))
+        // A layer, not a route layer: unknown paths are guarded too.
+        .layer(axum::middleware::from_fn_with_state(
+            http.clone(),
+            guard::guard,
+        ))
         .with_state(http)
 }

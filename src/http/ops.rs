@@ -38,6 +38,12 @@ pub async fn health_detailed(State(http): State<HttpState>) -> Response {
         "coordination_tools": tools::registered(),
         "counts": counts.ok(),
         "blocked_calls": app.metrics.blocked_total(),
+        // Off by default: clients besides Claude Code that get the tools.
+        "admitted_clients": app.security.admitted_clients,
+        "security": {
+            "token_required": app.security.access.token.is_some(),
+            "allowed_hosts": app.security.access.host_names(),
+        },
         "project_root": app.root,
     });
     (status, Json(body)).into_response()

@@ -22,7 +22,11 @@ pub struct Caller {
 }
 
 impl Caller {
-    pub fn from_context(context: &RequestContext<RoleServer>) -> Result<Self, CoordError> {
+    /// `admitted`: the clients besides Claude Code the owner lets in (`--admit-client`).
+    pub fn from_context(
+        context: &RequestContext<RoleServer>,
+        admitted: &[String],
+    ) -> Result<Self, CoordError> {
         let parts = context.extensions.get::<http::request::Parts>();
         let route = parts
             .and_then(|p| p.extensions.get::<RouteInfo>())
@@ -40,9 +44,14 @@ impl Caller {
                     .collect()
             })
             .unwrap_or_default();
-        let user_agent = headers
-            .and_then(|h| h.get(http::header::USER_AGENT))
-            .and_then(|v| v.to_str().ok());
+        let user_agents = headers
+            .map(|h| {
+                h.get_all(http::header::USER_AGENT)
+                    .iter()
+                    .filter_map(|v| v.to_str().ok())
+                    .collect()
+            })
+            .unwrap_or_default();
         // rmcp fabricates a placeholder peer (its own name) for stateless requests,
         // so the handshake's clientInfo is trusted only on a session that made one.
         let on_session = headers.is_some_and(|h| h.contains_key("mcp-session-id"));
@@ -51,12 +60,15 @@ impl Caller {
                 .then(|| context.peer.peer_info().map(|i| i.client_info.clone()))
                 .flatten()
         });
-        let verdict = classify(&IdentitySignals {
-            path_client: &route.client_segment,
-            x_client_names,
-            client_info_name: client_info.as_ref().map(|i| i.name.as_str()),
-            user_agent,
-        });
+        let verdict = classify(
+            &IdentitySignals {
+                path_client: &route.client_segment,
+                x_client_names,
+                client_info_name: client_info.as_ref().map(|i| i.name.as_str()),
+                user_agents,
+            },
+            admitted,
+        );
         Ok(Self {
             user: route.user.clone(),
             verdict,

@@ -71,7 +71,7 @@ impl CoordinatorServer {
         request: CallToolRequestParams,
         context: &RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, CoordError> {
-        let caller = Caller::from_context(context)?;
+        let caller = Caller::from_context(context, &self.state.security.admitted_clients)?;
         let Some(tool) = ToolName::parse(&request.name) else {
             if caller.entitled().is_empty() {
                 // Unknown and hidden look the same to a client that has no tools.
@@ -124,7 +124,8 @@ impl ServerHandler for CoordinatorServer {
         _request: Option<PaginatedRequestParams>,
         context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
-        let caller = Caller::from_context(&context).map_err(CoordError::into_error_data)?;
+        let caller = Caller::from_context(&context, &self.state.security.admitted_clients)
+            .map_err(CoordError::into_error_data)?;
         let tools = caller
             .entitled()
             .iter()

@@ -15,9 +15,34 @@ pub struct Connection {
     pub public_url: String,
     pub user_id: String,
     pub session_id: String,
+    /// The `Authorization` value clients send when the coordinator has a token;
+    /// a `${CCMULTI_TOKEN}` reference, never the token itself.
+    pub auth_header: Option<String>,
 }
 
 impl Connection {
+    /// The line one terminal runs. Single quotes keep `${CCMULTI_TOKEN}` for
+    /// Claude Code to expand when it connects, so the secret is not stored.
+    pub fn claude_mcp_add(&self, agent: &str) -> String {
+        let mut line = format!(
+            "claude mcp add --transport http ccmulti {}",
+            self.url(agent)
+        );
+        if let Some(value) = &self.auth_header {
+            line.push_str(&format!(" --header 'Authorization: {value}'"));
+        }
+        line
+    }
+
+    /// A `.mcp.json` with one `ccmulti` server at `url`.
+    pub fn mcp_json(&self, url: &str) -> Value {
+        let mut server = json!({ "type": "http", "url": url });
+        if let Some(value) = &self.auth_header {
+            server["headers"] = json!({ "Authorization": value });
+        }
+        json!({ "mcpServers": { "ccmulti": server } })
+    }
+
     pub fn url(&self, agent: &str) -> String {
         format!(
             "{}/mcp/v2/claude/{}",
@@ -143,10 +168,9 @@ pub fn distribute(analysis: &Analysis, agents: usize, conn: &Connection) -> Dist
                 })
                 .collect();
             let conflict_notes = notes_for(analysis, &me, &owner);
-            let url = conn.url(&me);
             AgentPlan {
-                claude_mcp_add: format!("claude mcp add --transport http ccmulti {url}"),
-                mcp_json: mcp_json(&url),
+                claude_mcp_add: conn.claude_mcp_add(&me),
+                mcp_json: conn.mcp_json(&conn.url(&me)),
                 start: format!("CCMULTI_AGENT={} claude", conn.virtual_user(&me)),
                 prompt: prompt(&me, &conn.session_id, analysis, &assigned, &conflict_notes),
                 agent_id: me,
@@ -173,16 +197,12 @@ pub fn distribute(analysis: &Analysis, agents: usize, conn: &Connection) -> Dist
         session_id: conn.session_id.clone(),
         agent_count: agents_out.len(),
         agents: agents_out,
-        shared_mcp_json: mcp_json(&format!(
+        shared_mcp_json: conn.mcp_json(&format!(
             "{}/mcp/v2/claude/${{CCMULTI_AGENT}}",
             conn.public_url
         )),
         notes,
     }
-}
-
-fn mcp_json(url: &str) -> Value {
-    json!({ "mcpServers": { "ccmulti": { "type": "http", "url": url } } })
 }
 
 /// The conflicts an agent owns, in a sentence each.
@@ -245,4 +265,39 @@ fn prompt(
         }
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_token_adds_a_header_that_refers_to_it() {
+        let mut conn = Connection {
+            public_url: "http://10.0.0.2:7477".into(),
+            user_id: "dev".into(),
+            session_id: "s1".into(),
+            auth_header: None,
+        };
+        let url = "http://10.0.0.2:7477/mcp/v2/claude/dev__session__s1__a";
+        assert_eq!(
+            conn.claude_mcp_add("a"),
+            format!("claude mcp add --transport http ccmulti {url}")
+        );
+        assert_eq!(
+            conn.mcp_json(url),
+            json!({ "mcpServers": { "ccmulti": { "type": "http", "url": url } } })
+        );
+        conn.auth_header = Some(crate::rules::access::AUTH_HEADER_VALUE.into());
+        assert_eq!(
+            conn.claude_mcp_add("a"),
+            format!(
+                "claude mcp add --transport http ccmulti {url} --header 'Authorization: Bearer ${{CCMULTI_TOKEN}}'"
+            )
+        );
+        assert_eq!(
+            conn.mcp_json(url)["mcpServers"]["ccmulti"]["headers"],
+            json!({ "Authorization": "Bearer ${CCMULTI_TOKEN}" })
+        );
+    }
 }

@@ -1,6 +1,7 @@
 //! Coordination rules: plain functions over plain types, the clock passed in.
 //! Nothing here does I/O, so every rule is unit-tested without a database.
 
+pub mod access;
 pub mod clients;
 pub mod locks;
 pub mod news;

@@ -113,9 +113,13 @@ fn configure(conn: &Connection, durability: Durability) -> rusqlite::Result<()> 
 }
 
 impl Store {
-    /// Opens (creating if needed, readable by its owner only) and migrates the database.
+    /// Opens (creating if needed; it, its `-wal` and `-shm` readable by their
+    /// owner only) and migrates the database.
     pub fn open(path: &Path, clock: SharedClock, durability: Durability) -> Result<Self> {
-        create_private_file(path)?;
+        create_private_file(path).map_err(|source| StoreError::File {
+            path: path.to_owned(),
+            source,
+        })?;
         let writer = Connection::open(path)?;
         configure(&writer, durability)?;
         // WAL is a property of the file: set once, before any reader exists.
@@ -125,6 +129,7 @@ impl Store {
             return Err(StoreError::NewerSchema { found });
         }
         writer.execute_batch(SCHEMA)?;
+        restrict_side_files(path)?;
         let data_version = writer.pragma_query_value(None, "data_version", |r| r.get(0))?;
         let manager =
             SqliteConnectionManager::file(path).with_init(move |c| configure(c, durability));
@@ -183,32 +188,61 @@ impl Store {
     }
 }
 
-#[cfg(unix)]
-fn create_private_file(path: &Path) -> Result<()> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let file_error = |source| StoreError::File {
-        path: path.to_owned(),
-        source,
-    };
+/// The files SQLite keeps beside the database in WAL mode.
+const SIDE_FILES: [&str; 2] = ["-wal", "-shm"];
+
+/// Creates `path` if absent, readable and writable by its owner only, and
+/// narrows an existing file that is wider (made by an older ccmulti, or by
+/// hand). A new parent directory is made owner-only too. Returns the file
+/// open for appending.
+pub fn create_private_file(path: &Path) -> std::io::Result<std::fs::File> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).map_err(file_error)?;
+        let mut dirs = std::fs::DirBuilder::new();
+        dirs.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut dirs, 0o700);
+        dirs.create(parent)?;
     }
-    std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .mode(0o600)
-        .open(path)
-        .map_err(file_error)?;
+    let mut options = std::fs::OpenOptions::new();
+    options.create(true).append(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let file = options.open(path)?;
+    restrict_to_owner(path)?;
+    Ok(file)
+}
+
+/// Takes group and other permissions off an existing file (no-op off Unix).
+pub fn restrict_to_owner(path: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path)?.permissions().mode();
+        if mode & 0o077 != 0 {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode & 0o700))?;
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
     Ok(())
 }
 
-#[cfg(not(unix))]
-fn create_private_file(path: &Path) -> Result<()> {
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).map_err(|source| StoreError::File {
-            path: path.to_owned(),
-            source,
-        })?;
+/// SQLite gives `-wal` and `-shm` the database's mode when it creates them,
+/// but ones left by an earlier run keep whatever mode they had.
+fn restrict_side_files(path: &Path) -> Result<()> {
+    for suffix in SIDE_FILES {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        let side = PathBuf::from(name);
+        match restrict_to_owner(&side) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(StoreError::File {
+                    path: side,
+                    source: e,
+                });
+            }
+            _ => {}
+        }
     }
     Ok(())
 }

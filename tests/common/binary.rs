@@ -15,13 +15,22 @@ pub struct Coordinator {
 impl Coordinator {
     /// Starts `ccmulti serve` on `db` and waits until `/health` answers.
     pub fn start(db: &Path, root: &Path, extra: &[&str]) -> Self {
+        Self::start_on("127.0.0.1", db, root, extra)
+    }
+
+    /// Listening on `ip` (e.g. `0.0.0.0`), reached through loopback.
+    pub fn start_on(ip: &str, db: &Path, root: &Path, extra: &[&str]) -> Self {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("free port")
             .port();
         let log = db.with_extension(format!("{port}.log"));
-        let child = Command::new(env!("CARGO_BIN_EXE_ccmulti"))
-            .args(["serve", "--addr", &format!("127.0.0.1:{port}")])
+        let mut command = Command::new(env!("CARGO_BIN_EXE_ccmulti"));
+        for var in super::SECURITY_ENV {
+            command.env_remove(var);
+        }
+        let child = command
+            .args(["serve", "--addr", &format!("{ip}:{port}")])
             .arg("--db")
             .arg(db)
             .arg("--root")

@@ -7,20 +7,30 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use ccmulti::clock::{Clock, SystemClock};
-use ccmulti::state::{AppState, SharedState};
+use ccmulti::state::{AppState, Security, SharedState};
 use ccmulti::store::{Durability, Store};
 use serde_json::{Value, json};
 
 /// What the hooks read from a terminal's environment; the tests clear it so the
 /// developer's own terminal does not leak in.
-pub const HOOK_ENV: [&str; 7] = [
+pub const HOOK_ENV: [&str; 8] = [
     "CCMULTI_AGENT",
     "CCMULTI_URL",
     "CCMULTI_ADDR",
+    "CCMULTI_TOKEN",
     "CCMULTI_HOOK_OFFLINE",
     "CCMULTI_HOOK_AUTO_CLAIM",
     "CCMULTI_GIT_GUARD",
     "CLAUDE_PROJECT_DIR",
+];
+
+/// The coordinator's security settings from the environment; the tests that
+/// start the binary clear them, so a developer's own token does not leak in.
+pub const SECURITY_ENV: [&str; 4] = [
+    "CCMULTI_TOKEN",
+    "CCMULTI_ALLOW_HOSTS",
+    "CCMULTI_ALLOW_ORIGINS",
+    "CCMULTI_ADMIT_CLIENTS",
 ];
 
 pub struct Server {
@@ -63,6 +73,15 @@ pub async fn start() -> Server {
 }
 
 pub async fn start_with_clock(clock: Arc<dyn Clock>) -> Server {
+    start_secured(clock, Security::default()).await
+}
+
+/// A coordinator with a token, allowed hosts or admitted clients.
+pub async fn start_with(security: Security) -> Server {
+    start_secured(Arc::new(SystemClock), security).await
+}
+
+async fn start_secured(clock: Arc<dyn Clock>, security: Security) -> Server {
     let dir = tempfile::tempdir().expect("tempdir");
     let root = std::fs::canonicalize(dir.path())
         .expect("canonical root")
@@ -78,7 +97,7 @@ pub async fn start_with_clock(clock: Arc<dyn Clock>) -> Server {
         .await
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
-    let state = AppState::new(store, root.clone(), format!("http://{addr}"));
+    let state = AppState::secured(store, root.clone(), format!("http://{addr}"), security);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(ccmulti::serve::serve(listener, state.clone(), async move {
         let _ = stopped.await;

@@ -6,6 +6,8 @@
 #   claude-code the real Claude Code CLI (`claude mcp add` + `claude mcp list`)
 #   claude-hooks the real Claude Code CLI accepts the hooks `ccmulti connect --write` merges
 #               into .claude/settings.json (`claude mcp list`, `claude doctor`)
+#   claude-token the real Claude Code CLI reaches a coordinator started with --token through
+#               the `claude mcp add ... --header` line `ccmulti connect` prints
 #
 # This script installs nothing. Beforehand (CI does this), from the repository root:
 #   cargo build --release
@@ -15,9 +17,11 @@
 # Override the interpreters with PYTHON=... NODE=... and the binary with CCMULTI=...
 #
 # Starts `target/release/ccmulti serve` on a free loopback port with a temp db and
-# root, waits for /health, runs the four checks, stops the server, and exits
+# root, waits for /health, runs the five checks (claude-token starts its own server), stops the server, and exits
 # non-zero if any check failed (the server log is printed then).
 set -uo pipefail
+# A developer's own coordinator settings must not leak into the servers started here.
+unset CCMULTI_TOKEN CCMULTI_ALLOW_HOSTS CCMULTI_ALLOW_ORIGINS CCMULTI_ADMIT_CLIENTS
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -96,6 +100,7 @@ run_check python timeout 300 "$python" "$here/python/check.py" "$base"
 run_check typescript timeout 300 "$node" "$here/typescript/check.mjs" "$base"
 run_check claude-code timeout 300 "$here/claude_code.sh" "$base" "$claude_bin"
 run_check claude-hooks timeout 300 "$here/claude_hooks.sh" "$base" "$claude_bin" "$ccmulti"
+run_check claude-token timeout 300 "$here/claude_token.sh" "$claude_bin" "$ccmulti"
 
 if ! kill -0 "$server_pid" 2>/dev/null; then
     echo "run.sh: ccmulti exited during the checks" >&2

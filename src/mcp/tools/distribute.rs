@@ -78,6 +78,7 @@ pub async fn call(
         .map_err(|e| StoreError::Corrupt(format!("analysis {id}: {e}")))?;
     let conn = Connection {
         public_url: state.public_url.clone(),
+        auth_header: state.security.client_auth_header(),
         user_id: caller.user.user_id.clone(),
         session_id: sa.session_id.clone(),
     };

@@ -93,6 +93,7 @@ pub async fn call(
     .await?;
     let conn = Connection {
         public_url: state.public_url.clone(),
+        auth_header: state.security.client_auth_header(),
         user_id: caller.user.user_id.clone(),
         session_id: session.session_id.clone(),
     };
@@ -105,10 +106,9 @@ pub async fn call(
         "distribution": serde_json::to_value(&plan).map_err(|e| StoreError::Corrupt(e.to_string()))?,
     });
     if new_session {
-        let url = conn.url("planner");
         out["planner"] = json!({
             "note": "You called without a session, so a new one was made. To use the planner's tools in it, connect this terminal as its planner:",
-            "claude_mcp_add": format!("claude mcp add --transport http ccmulti {url}"),
+            "claude_mcp_add": conn.claude_mcp_add("planner"),
         });
     }
     Ok(result(out))
