@@ -45,6 +45,10 @@ pub struct Common {
     /// Project root that lock paths are relative to [default: the working directory].
     #[arg(long, global = true)]
     root: Option<PathBuf>,
+    /// How many of the newest coordination events the coordinator keeps; older ones are pruned.
+    #[arg(long, global = true, env = "CCMULTI_KEEP_EVENTS", default_value_t = ccmulti::store::DEFAULT_EVENTS_KEPT,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    keep_events: u64,
 }
 
 #[derive(Debug, Subcommand)]

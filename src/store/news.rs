@@ -43,21 +43,21 @@ fn cursor(conn: &Connection, session: &str, agent: &str, now: Millis) -> Result<
 }
 
 /// Releases, expiries and forced releases of others' locks on paths this agent
-/// had a conflict on and was not granted since.
+/// had a conflict on and was not granted since: its last conflict on the path
+/// before the release is newer than its last grant there (a conflict with no
+/// grant after it exists exactly when the last one has none). Each is one
+/// probe of `idx_coordination_events_agent_path`, however long the path's history.
 fn freed(conn: &Connection, session: &str, agent: &str, after: i64) -> Result<Vec<FreedEvent>> {
     let mut stmt = conn.prepare_cached(
         "SELECT e.kind, e.agent_id, e.file_path FROM coordination_events e
           WHERE e.session_id = ?1 AND e.id > ?3 AND e.agent_id <> ?2
             AND e.kind IN ('released', 'expired', 'forced_release')
-            AND EXISTS (
-              SELECT 1 FROM coordination_events c
-               WHERE c.session_id = ?1 AND c.file_path = e.file_path AND c.id < e.id
-                 AND c.agent_id = ?2 AND c.kind = 'conflict'
-                 AND NOT EXISTS (
-                   SELECT 1 FROM coordination_events g
-                    WHERE g.session_id = ?1 AND g.file_path = e.file_path
-                      AND g.id > c.id AND g.id < e.id
-                      AND g.agent_id = ?2 AND g.kind = 'granted'))
+            AND (SELECT MAX(c.id) FROM coordination_events c
+                  WHERE c.session_id = ?1 AND c.file_path = e.file_path
+                    AND c.agent_id = ?2 AND c.kind = 'conflict' AND c.id < e.id)
+                > COALESCE((SELECT MAX(g.id) FROM coordination_events g
+                  WHERE g.session_id = ?1 AND g.file_path = e.file_path
+                    AND g.agent_id = ?2 AND g.kind = 'granted' AND g.id < e.id), 0)
           ORDER BY e.id LIMIT ?4",
     )?;
     let rows = stmt.query_map(params![session, agent, after, FACT_LIMIT], |r| {

@@ -2,13 +2,13 @@
 #![allow(dead_code)]
 
 pub mod binary;
+pub mod load;
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use ccmulti::clock::{Clock, SystemClock};
-use ccmulti::state::{AppState, SharedState};
-use ccmulti::store::{Durability, Store};
+use ccmulti::state::SharedState;
 use serde_json::{Value, json};
 
 /// What the hooks read from a terminal's environment; the tests clear it so the
@@ -68,27 +68,14 @@ pub async fn start_with_clock(clock: Arc<dyn Clock>) -> Server {
         .expect("canonical root")
         .join("repo");
     std::fs::create_dir_all(&root).expect("root");
-    let store = Store::open(
-        &dir.path().join("coordinator.db"),
-        clock,
-        Durability::Normal,
-    )
-    .expect("store");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let state = AppState::new(store, root.clone(), format!("http://{addr}"));
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(ccmulti::serve::serve(listener, state.clone(), async move {
-        let _ = stopped.await;
-    }));
+    let server =
+        load::serve_in_process(dir.path(), "coordinator.db", root.clone(), clock, true).await;
     Server {
-        base: format!("http://{addr}"),
-        state,
+        base: server.base,
+        state: server.state,
         root,
         _dir: dir,
-        stop: Some(stop),
+        stop: Some(server.stop),
     }
 }
 
@@ -152,20 +139,10 @@ pub async fn send(request: reqwest::RequestBuilder) -> Reply {
     let status = response.status().as_u16();
     let headers = response.headers().clone();
     let text = response.text().await.expect("body");
-    let json = if headers
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|c| c.starts_with("text/event-stream"))
-    {
-        text.lines()
-            .rev()
-            .filter_map(|l| l.strip_prefix("data:"))
-            .filter_map(|d| serde_json::from_str::<Value>(d.trim()).ok())
-            .find(|v| v.get("result").is_some() || v.get("error").is_some())
-            .unwrap_or(Value::Null)
-    } else {
-        serde_json::from_str(&text).unwrap_or(Value::Null)
-    };
+    let json = load::jsonrpc_message(
+        headers.get("content-type").and_then(|v| v.to_str().ok()),
+        &text,
+    );
     Reply {
         status,
         headers,
