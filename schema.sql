@@ -62,8 +62,17 @@ CREATE INDEX IF NOT EXISTS idx_file_locks_session_id ON file_locks(session_id);
 CREATE INDEX IF NOT EXISTS idx_file_locks_expires_at ON file_locks(expires_at);
 CREATE INDEX IF NOT EXISTS idx_task_progress_session_id ON task_progress(session_id);
 CREATE INDEX IF NOT EXISTS idx_task_progress_updated_at ON task_progress(updated_at);
--- Added: a claim looks up the live holders of a path within its session.
-CREATE INDEX IF NOT EXISTS idx_file_locks_session_path ON file_locks(session_id, file_path);
+-- A claim looks up the holders of a path within its session by the UNIQUE
+-- (session_id, file_path, agent_id) key's index; idx_file_locks_session_path,
+-- its prefix, was only a cost on every write.
+DROP INDEX IF EXISTS idx_file_locks_session_path;
+-- Added: one agent's locks in a session (check_agent_status counts them per
+-- agent and lists the caller's own live ones; release all), without stepping
+-- over the rest of the session's locks.
+CREATE INDEX IF NOT EXISTS idx_file_locks_session_agent ON file_locks(session_id, agent_id, expires_at);
+-- Added: a session's live locks (check_agent_status, news), without stepping
+-- over the expired rows the sweeper has not reached yet.
+CREATE INDEX IF NOT EXISTS idx_file_locks_session_expires ON file_locks(session_id, expires_at);
 -- Added: directory (ending in /) and glob locks, which every claim in their session
 -- must consider; partial, so it stays empty while only files are locked.
 CREATE INDEX IF NOT EXISTS idx_file_locks_patterns ON file_locks(session_id)

@@ -1,54 +1,35 @@
 //! Claim/release over loopback MCP at 1, 8 and 50 concurrent agents.
-//! Prints p50/p99 latency per call and calls per second.
+//! Prints p50/p99 latency per call and calls per second. The calls are shaped
+//! like Claude Code's (tests/common/load.rs: stateless 2026-07-28 POSTs).
 //!
 //!     cargo bench --bench claim_release [-- SECONDS_PER_LEVEL]
+
+#[path = "../tests/common/load.rs"]
+mod load;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ccmulti::clock::SystemClock;
-use ccmulti::state::AppState;
-use ccmulti::store::{Durability, Store};
+use ccmulti::state::Security;
+use load::{Endpoint, percentile};
 use serde_json::json;
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
-}
-
-async fn agent_loop(
-    client: reqwest::Client,
-    url: String,
-    path: String,
-    until: Instant,
-) -> Vec<Duration> {
+async fn agent_loop(endpoint: Endpoint, path: String, until: Instant) -> Vec<Duration> {
     let mut samples = Vec::new();
-    let bodies = [
-        json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/call",
-                "params": { "name": "claim_file_lock", "arguments": { "file_paths": [path], "duration_minutes": 5 } } })
-        .to_string(),
-        json!({ "jsonrpc": "2.0", "id": 2, "method": "tools/call",
-                "params": { "name": "release_file_lock", "arguments": { "file_paths": [path] } } })
-        .to_string(),
+    let calls = [
+        (
+            "claim_file_lock",
+            json!({ "file_paths": [path], "duration_minutes": 5 }),
+        ),
+        ("release_file_lock", json!({ "file_paths": [path] })),
     ];
     while Instant::now() < until {
-        for body in &bodies {
+        for (tool, arguments) in &calls {
             let started = Instant::now();
-            let response = client
-                .post(&url)
-                .header("content-type", "application/json")
-                .header("accept", "application/json, text/event-stream")
-                .header("x-client-name", "claude code")
-                .body(body.clone())
-                .send()
-                .await
-                .expect("request");
-            let bytes = response.bytes().await.expect("body");
+            let answer = endpoint.call(tool, arguments.clone()).await.expect("call");
             samples.push(started.elapsed());
-            assert!(
-                bytes.windows(14).any(|w| w == b"\"success\":true"),
-                "{}",
-                String::from_utf8_lossy(&bytes)
-            );
+            assert_eq!(answer["success"], true, "{answer}");
         }
     }
     samples
@@ -77,29 +58,20 @@ async fn server_tool_time(client: &reqwest::Client, url: &str) -> (f64, f64) {
 }
 
 fn main() {
-    let seconds: u64 = std::env::args()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(5);
+    let seconds = load::bench_args().first().copied().unwrap_or(5);
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     runtime.block_on(async {
         let dir = tempfile::tempdir().expect("tempdir");
-        let store = Store::open(
-            &dir.path().join("bench.db"),
+        let server = load::serve_in_process(
+            dir.path(),
+            "bench.db",
+            dir.path().to_owned(),
             Arc::new(SystemClock),
-            Durability::Normal,
+            true,
+            Security::default(),
         )
-        .expect("store");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        let state = AppState::new(store, dir.path().to_owned(), format!("http://{addr}"));
-        tokio::spawn(ccmulti::serve::serve(
-            listener,
-            state,
-            std::future::pending(),
-        ));
+        .await;
+        let base = server.base.clone();
         println!(
             "claim+release over loopback MCP (stateless POST, JSON response), {seconds}s per level"
         );
@@ -109,21 +81,14 @@ fn main() {
         );
         let (mut seen_sum, mut seen_count) = (0.0, 0.0);
         for agents in [1usize, 8, 50] {
-            let client = reqwest::Client::builder()
-                .pool_max_idle_per_host(agents)
-                .build()
-                .expect("client");
+            let client = load::http_client(agents, Duration::from_secs(30));
             let until = Instant::now() + Duration::from_secs(seconds);
             let started = Instant::now();
             let tasks: Vec<_> = (0..agents)
                 .map(|i| {
-                    let url = format!("http://{addr}/mcp/v2/claude/bench__session__s__agent{i}");
-                    tokio::spawn(agent_loop(
-                        client.clone(),
-                        url,
-                        format!("src/file{i}.rs"),
-                        until,
-                    ))
+                    let endpoint =
+                        Endpoint::new(&client, &base, &format!("bench__session__s__agent{i}"));
+                    tokio::spawn(agent_loop(endpoint, format!("src/file{i}.rs"), until))
                 })
                 .collect();
             let mut all = Vec::new();
@@ -133,7 +98,7 @@ fn main() {
             let elapsed = started.elapsed();
             all.sort();
             let (tool_sum, tool_count) =
-                server_tool_time(&client, &format!("http://{addr}/metrics")).await;
+                server_tool_time(&client, &format!("{base}/metrics")).await;
             println!(
                 "{:>7} {:>8.0}µs {:>8.0}µs {:>12.0} {:>16.0}µs",
                 agents,

@@ -8,12 +8,16 @@ use tokio::net::TcpListener;
 use crate::state::SharedState;
 
 const SWEEP_EVERY: Duration = Duration::from_secs(1);
+/// The sweeper deletes at most this many old events a tick, so that one tick
+/// holds the write connection for milliseconds.
+const PRUNE_BATCH: u64 = 5_000;
 
 /// Serves until `shutdown` resolves. Expired locks already stop counting at
 /// once; the sweeper removes them and records their expiry events (which wakes
 /// claims waiting for them), and wakes waiting claims when another process
 /// has written the database (`ccmulti release`), which this one would not
-/// otherwise notice.
+/// otherwise notice. It also prunes the audit trail to the newest
+/// [`Store::events_kept`](crate::store::Store::events_kept) events.
 pub async fn serve(
     listener: TcpListener,
     state: SharedState,
@@ -37,6 +41,13 @@ async fn sweep_forever(state: SharedState) {
             Ok(0) => {}
             Ok(n) => tracing::info!(expired = n, "swept expired locks"),
             Err(e) => tracing::error!(error = %e, "expiry sweep failed"),
+        }
+        if let Err(e) = state
+            .store
+            .blocking(|s| s.prune_events(s.events_kept(), PRUNE_BATCH))
+            .await
+        {
+            tracing::error!(error = %e, "pruning old events failed");
         }
         if state.store.waiting_claims() > 0
             && let Err(e) = state

@@ -78,6 +78,10 @@ pub struct Common {
         value_delimiter = ','
     )]
     admit_clients: Vec<String>,
+    /// How many of the newest coordination events the coordinator keeps; older ones are pruned.
+    #[arg(long, global = true, env = "CCMULTI_KEEP_EVENTS", default_value_t = ccmulti::store::DEFAULT_EVENTS_KEPT,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    keep_events: u64,
 }
 
 #[derive(Debug, Subcommand)]

@@ -43,6 +43,7 @@ fn open_store(common: &Common, durability: Durability) -> Result<(Store, PathBuf
     let db = common.db_path()?;
     let store = Store::open(&db, Arc::new(SystemClock), durability)
         .with_context(|| format!("opening the database {}", db.display()))?;
+    store.keep_events(common.keep_events);
     Ok((store, db))
 }
 

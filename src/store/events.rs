@@ -1,10 +1,18 @@
 //! The audit trail: every grant, renewal, release, expiry, conflict, forced
 //! release and blocked client, written in the same transaction as its cause.
 
+use std::sync::atomic::Ordering;
+
 use rusqlite::{Connection, params};
 
 use super::{Result, time};
+
 use crate::clock::Millis;
+
+/// How many of the newest events the audit trail keeps unless told otherwise
+/// (`ccmulti serve --keep-events`): days of a busy session's history, tens
+/// of megabytes on disk (BENCHMARKS.md, soak, measures an event's cost).
+pub const DEFAULT_EVENTS_KEPT: u64 = 200_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EventKind {
@@ -61,6 +69,47 @@ pub fn record(conn: &Connection, now: Millis, kind: EventKind, e: NewEvent<'_>) 
 }
 
 impl super::Store {
+    /// How many of the newest events the sweeper keeps.
+    pub fn events_kept(&self) -> u64 {
+        self.inner.events_kept.load(Ordering::Relaxed)
+    }
+
+    /// Sets how many of the newest events the sweeper keeps (at least one).
+    pub fn keep_events(&self, keep: u64) {
+        self.inner.events_kept.store(keep.max(1), Ordering::Relaxed);
+    }
+
+    /// Keeps the newest `keep` events: deletes up to `batch` of the oldest
+    /// beyond that, in one short write transaction, and says how many it
+    /// deleted. The sweeper calls it every tick, so a busy coordinator's audit
+    /// trail (and its file) stops growing at about `keep` rows instead of
+    /// growing with every grant forever. Ids only grow (AUTOINCREMENT) and
+    /// only the oldest are ever deleted, so the newest `keep` are the ids above
+    /// `MAX(id) - keep`; both bounds are read from the primary key, not counted.
+    pub fn prune_events(&self, keep: u64, batch: u64) -> Result<usize> {
+        let keep = i64::try_from(keep).unwrap_or(i64::MAX);
+        let batch = i64::try_from(batch).unwrap_or(i64::MAX);
+        let (oldest, newest): (Option<i64>, Option<i64>) = self.read(|c| {
+            // Two subqueries: SQLite reads one end of the key for a lone MIN or
+            // MAX, but scans the table for both in one select.
+            Ok(c.prepare_cached("SELECT (SELECT MIN(id) FROM coordination_events), (SELECT MAX(id) FROM coordination_events)")?
+                .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))?)
+        })?;
+        let (Some(oldest), Some(newest)) = (oldest, newest) else {
+            return Ok(0);
+        };
+        let last_to_go = newest.saturating_sub(keep);
+        if oldest > last_to_go {
+            // An idle or young coordinator takes no write lock for this.
+            return Ok(0);
+        }
+        self.write(|tx| {
+            Ok(tx
+                .prepare_cached("DELETE FROM coordination_events WHERE id <= ?1 AND id < ?2 + ?3")?
+                .execute(params![last_to_go, oldest, batch])?)
+        })
+    }
+
     /// A coordination tool was asked for by a client that may not have it.
     pub fn record_blocked_client(
         &self,
@@ -82,5 +131,54 @@ impl super::Store {
                 },
             )
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use crate::rules::locks::{Operation, ReleaseScope};
+    use crate::store::test_support::open_temp;
+
+    #[test]
+    fn pruning_keeps_the_newest_events_in_batches() {
+        let (_dir, store, _clock) = open_temp();
+        assert_eq!(store.prune_events(10, 100).unwrap(), 0, "no events yet");
+        store
+            .touch_agent(
+                &crate::rules::virtual_user::parse("u__session__s__a").unwrap(),
+                "url",
+            )
+            .unwrap();
+        let path: BTreeSet<String> = ["a.rs".to_string()].into();
+        for _ in 0..10 {
+            store.claim("s", "a", Operation::Write, &path, 5).unwrap();
+            store
+                .release("s", "a", &ReleaseScope::Paths(path.clone()))
+                .unwrap();
+        }
+        let ids = |store: &crate::store::Store| -> Vec<i64> {
+            let mut ids: Vec<i64> = store
+                .snapshot(1000)
+                .unwrap()
+                .events
+                .iter()
+                .map(|e| e.id)
+                .collect();
+            ids.sort();
+            ids
+        };
+        assert_eq!(ids(&store), (1..=20).collect::<Vec<_>>());
+        assert_eq!(store.prune_events(20, 100).unwrap(), 0, "not over the cap");
+        assert_eq!(store.prune_events(5, 4).unwrap(), 4, "one batch at a time");
+        assert_eq!(ids(&store), (5..=20).collect::<Vec<_>>());
+        assert_eq!(store.prune_events(5, 100).unwrap(), 11);
+        assert_eq!(ids(&store), (16..=20).collect::<Vec<_>>());
+        assert_eq!(store.prune_events(5, 100).unwrap(), 0);
+        // Ids go on growing after a prune (AUTOINCREMENT), so the newest stay the highest.
+        store.claim("s", "a", Operation::Write, &path, 5).unwrap();
+        assert_eq!(ids(&store), (16..=21).collect::<Vec<_>>());
+        assert_eq!(store.counts().unwrap().events, 6);
     }
 }

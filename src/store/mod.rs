@@ -3,24 +3,29 @@
 //! before the pool is built. Blocking: async callers go through [`Store::blocking`].
 
 mod agents;
+mod bulk;
 mod events;
 mod locks;
 mod news;
 mod plans;
 mod progress;
+#[cfg(test)]
+mod query_plans;
 mod read;
 mod time;
 mod verify;
 mod wait_queue;
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicI64;
+use std::sync::atomic::{AtomicI64, AtomicU64};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
-pub use events::EventKind;
+#[doc(hidden)]
+pub use bulk::BulkSeed;
+pub use events::{DEFAULT_EVENTS_KEPT, EventKind};
 pub use locks::{
     ClaimOutcome, ClaimRequest, ForceSelector, GrantedLock, ReleaseOutcome, WaitedClaim,
 };
@@ -88,6 +93,8 @@ struct Inner {
     /// The write connection's `PRAGMA data_version` when last looked at, to
     /// notice commits by other processes.
     data_version: AtomicI64,
+    /// How many of the newest coordination events the sweeper keeps.
+    events_kept: AtomicU64,
 }
 
 impl std::fmt::Debug for Store {
@@ -109,6 +116,8 @@ fn configure(conn: &Connection, durability: Durability) -> rusqlite::Result<()> 
             Durability::Full => "FULL",
         },
     )?;
+    #[cfg(test)]
+    query_plans::trace(conn);
     Ok(())
 }
 
@@ -145,6 +154,7 @@ impl Store {
                 clock,
                 waiters: Arc::default(),
                 data_version: AtomicI64::new(data_version),
+                events_kept: AtomicU64::new(DEFAULT_EVENTS_KEPT),
             }),
         })
     }

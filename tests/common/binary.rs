@@ -4,6 +4,15 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// The coordinator's security settings from the environment; the tests that
+/// start the binary clear them, so a developer's own token does not leak in.
+pub const SECURITY_ENV: [&str; 4] = [
+    "CCMULTI_TOKEN",
+    "CCMULTI_ALLOW_HOSTS",
+    "CCMULTI_ALLOW_ORIGINS",
+    "CCMULTI_ADMIT_CLIENTS",
+];
+
 pub struct Coordinator {
     pub child: Child,
     pub base: String,
@@ -26,7 +35,7 @@ impl Coordinator {
             .port();
         let log = db.with_extension(format!("{port}.log"));
         let mut command = Command::new(env!("CARGO_BIN_EXE_ccmulti"));
-        for var in super::SECURITY_ENV {
+        for var in SECURITY_ENV {
             command.env_remove(var);
         }
         let child = command

@@ -2,13 +2,16 @@
 #![allow(dead_code)]
 
 pub mod binary;
+pub mod load;
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use ccmulti::clock::{Clock, SystemClock};
-use ccmulti::state::{AppState, Security, SharedState};
-use ccmulti::store::{Durability, Store};
+use ccmulti::state::{Security, SharedState};
+
+#[allow(unused_imports)]
+pub use binary::SECURITY_ENV;
 use serde_json::{Value, json};
 
 /// What the hooks read from a terminal's environment; the tests clear it so the
@@ -22,15 +25,6 @@ pub const HOOK_ENV: [&str; 8] = [
     "CCMULTI_HOOK_AUTO_CLAIM",
     "CCMULTI_GIT_GUARD",
     "CLAUDE_PROJECT_DIR",
-];
-
-/// The coordinator's security settings from the environment; the tests that
-/// start the binary clear them, so a developer's own token does not leak in.
-pub const SECURITY_ENV: [&str; 4] = [
-    "CCMULTI_TOKEN",
-    "CCMULTI_ALLOW_HOSTS",
-    "CCMULTI_ALLOW_ORIGINS",
-    "CCMULTI_ADMIT_CLIENTS",
 ];
 
 pub struct Server {
@@ -87,27 +81,21 @@ async fn start_secured(clock: Arc<dyn Clock>, security: Security) -> Server {
         .expect("canonical root")
         .join("repo");
     std::fs::create_dir_all(&root).expect("root");
-    let store = Store::open(
-        &dir.path().join("coordinator.db"),
+    let server = load::serve_in_process(
+        dir.path(),
+        "coordinator.db",
+        root.clone(),
         clock,
-        Durability::Normal,
+        true,
+        security,
     )
-    .expect("store");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let state = AppState::secured(store, root.clone(), format!("http://{addr}"), security);
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(ccmulti::serve::serve(listener, state.clone(), async move {
-        let _ = stopped.await;
-    }));
+    .await;
     Server {
-        base: format!("http://{addr}"),
-        state,
+        base: server.base,
+        state: server.state,
         root,
         _dir: dir,
-        stop: Some(stop),
+        stop: Some(server.stop),
     }
 }
 
@@ -171,20 +159,10 @@ pub async fn send(request: reqwest::RequestBuilder) -> Reply {
     let status = response.status().as_u16();
     let headers = response.headers().clone();
     let text = response.text().await.expect("body");
-    let json = if headers
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|c| c.starts_with("text/event-stream"))
-    {
-        text.lines()
-            .rev()
-            .filter_map(|l| l.strip_prefix("data:"))
-            .filter_map(|d| serde_json::from_str::<Value>(d.trim()).ok())
-            .find(|v| v.get("result").is_some() || v.get("error").is_some())
-            .unwrap_or(Value::Null)
-    } else {
-        serde_json::from_str(&text).unwrap_or(Value::Null)
-    };
+    let json = load::jsonrpc_message(
+        headers.get("content-type").and_then(|v| v.to_str().ok()),
+        &text,
+    );
     Reply {
         status,
         headers,

@@ -61,6 +61,9 @@ pub enum ForceSelector {
     },
 }
 
+/// How many expired locks one sweep transaction deletes at most.
+const SWEEP_BATCH: usize = 500;
+
 const LOCK_COLUMNS: &str = "id, agent_id, file_path, operation, expires_at, fencing_token";
 
 fn held_from_row(row: &Row<'_>) -> rusqlite::Result<(HeldLock, String)> {
@@ -91,7 +94,7 @@ fn collect_held(
 }
 
 /// The session's locks that may overlap `paths`: rows on the same paths
-/// (by the `(session_id, file_path)` index), every directory and glob row (by
+/// (by the `(session_id, file_path, agent_id)` key's index), every directory and glob row (by
 /// the partial index, empty unless patterns are held), and for a requested
 /// pattern every row starting with its literal prefix (a range on the same index).
 fn locks_overlapping(
@@ -431,7 +434,9 @@ impl Store {
         Ok(released)
     }
 
-    /// Deletes every expired lock, one `expired` event each. Returns how many.
+    /// Deletes every expired lock, one `expired` event each, [`SWEEP_BATCH`]
+    /// locks to a transaction so that a backlog (a coordinator restarted after
+    /// a long stop) never holds the write connection for long. Returns how many.
     pub fn sweep_expired(&self) -> Result<usize> {
         let now = self.now_ms();
         let now_text = time::to_text(now);
@@ -446,13 +451,25 @@ impl Store {
         if !any {
             return Ok(0);
         }
+        let mut swept = 0;
+        loop {
+            let batch = self.sweep_batch(now, &now_text)?;
+            swept += batch;
+            if batch < SWEEP_BATCH {
+                return Ok(swept);
+            }
+        }
+    }
+
+    fn sweep_batch(&self, now: Millis, now_text: &str) -> Result<usize> {
         let freed = self.write(|tx| {
             let rows = sessioned_locks(
                 tx,
                 &format!(
-                    "SELECT {LOCK_COLUMNS}, session_id FROM file_locks WHERE expires_at <= ?1"
+                    "SELECT {LOCK_COLUMNS}, session_id FROM file_locks WHERE expires_at <= ?1
+                     ORDER BY expires_at LIMIT ?2"
                 ),
-                [&now_text],
+                params![now_text, SWEEP_BATCH as i64],
             )?;
             let mut by_session: Vec<(String, Vec<HeldLock>)> = Vec::new();
             for (session, lock) in rows {
