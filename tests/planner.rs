@@ -595,6 +595,11 @@ async fn bad_planner_input_gets_a_clear_error_and_changes_nothing() {
         ),
         (
             "analyze_task_conflicts",
+            json!({ "tasks": [{ "description": "x", "files": ["src/api/"] }] }),
+            "is a directory or glob",
+        ),
+        (
+            "analyze_task_conflicts",
             json!({ "tasks": ["x"], "complexity_level": "extreme" }),
             "simple, moderate or complex",
         ),

@@ -154,7 +154,21 @@ impl Common {
     }
 
     fn public_url(&self) -> String {
-        format!("http://{}", self.addr)
+        self.advertised_url(self.addr)
+    }
+
+    /// Where clients are told to connect. Bound to every interface, the address
+    /// itself (0.0.0.0) reaches nothing: the first `--allow-host` names this
+    /// machine for others, else loopback serves the terminals on it.
+    fn advertised_url(&self, addr: SocketAddr) -> String {
+        if !addr.ip().is_unspecified() {
+            return format!("http://{addr}");
+        }
+        match self.allow_hosts.first() {
+            Some(host) => format!("http://{host}:{}", addr.port()),
+            None if addr.is_ipv6() => format!("http://[::1]:{}", addr.port()),
+            None => format!("http://127.0.0.1:{}", addr.port()),
+        }
     }
 
     /// The token, if this terminal has one (an empty `CCMULTI_TOKEN` is none);

@@ -70,9 +70,10 @@ pub fn plan(common: &Common, args: &PlanArgs) -> Result<ExitCode> {
         user_id: args.user.clone(),
         session_id: session.clone(),
     };
-    let plan = distribute(&analysis, agents, &conn);
+    let mut plan = distribute(&analysis, agents, &conn);
     if !args.dry_run {
-        record(common, &conn, &analysis, &plan)?;
+        let kept = record(common, &conn, &analysis, &plan)?;
+        plan.note_kept(&kept);
     }
     if args.json {
         let out = serde_json::json!({ "analysis": analysis.summary(), "distribution": plan });
@@ -130,7 +131,7 @@ fn record(
     conn: &Connection,
     analysis: &Analysis,
     plan: &Distribution,
-) -> Result<()> {
+) -> Result<Vec<String>> {
     let store = open(common)?;
     let planner = VirtualUser {
         user_id: conn.user_id.clone(),
@@ -147,8 +148,7 @@ fn record(
         &analysis.analysis_id,
         &serde_json::to_string(analysis)?,
     )?;
-    store.record_plan(&conn.session_id, &plan.planned_rows(analysis))?;
-    Ok(())
+    Ok(store.record_plan(&conn.session_id, &plan.planned_rows(analysis))?)
 }
 
 fn print_plan(analysis: &Analysis, plan: &Distribution, conn: &Connection, dry_run: bool) {

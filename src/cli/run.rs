@@ -72,7 +72,7 @@ async fn bind(
     );
     Ok((
         listener,
-        AppState::secured(store, root, format!("http://{addr}"), security),
+        AppState::secured(store, root, common.advertised_url(addr), security),
     ))
 }
 

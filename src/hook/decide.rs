@@ -4,6 +4,7 @@
 use serde_json::Value;
 
 use super::human_duration;
+use crate::rules::targets::LockTarget;
 
 /// What `hook pre-tool` and `hook pre-commit` do when they get no answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -190,9 +191,10 @@ pub fn after_claim(edit: Edit<'_>, answer: &ClaimAnswer) -> Verdict {
 
 /// Without auto-claim: the session's live locks decide.
 pub fn from_locks(edit: Edit<'_>, locks: &[Holder]) -> Verdict {
+    let file = LockTarget::File(edit.path.to_owned());
     let others: Vec<&Holder> = locks
         .iter()
-        .filter(|l| l.path == edit.path && l.agent_id != edit.agent)
+        .filter(|l| l.agent_id != edit.agent && LockTarget::parse(&l.path).overlaps(&file))
         .collect();
     let (exclusive, _readers): (Vec<&Holder>, Vec<&Holder>) =
         others.into_iter().partition(|h| h.excludes_edits());
@@ -231,9 +233,14 @@ pub fn staged_conflicts<'a>(
     agent: &str,
     locks: &'a [Holder],
 ) -> Vec<&'a Holder> {
+    let staged: Vec<LockTarget> = staged.iter().cloned().map(LockTarget::File).collect();
     locks
         .iter()
-        .filter(|l| l.agent_id != agent && l.excludes_edits() && staged.contains(&l.path))
+        .filter(|l| l.agent_id != agent && l.excludes_edits())
+        .filter(|l| {
+            let held = LockTarget::parse(&l.path);
+            staged.iter().any(|f| held.overlaps(f))
+        })
         .collect()
 }
 
@@ -371,5 +378,42 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("CCMULTI_GIT_GUARD=off"), "{text}");
+    }
+
+    #[test]
+    fn directory_and_glob_locks_cover_the_files_under_them() {
+        let locks = vec![
+            Holder {
+                path: "src/api/".into(),
+                ..holder("impl_b", "write")
+            },
+            Holder {
+                path: "docs/**/*.md".into(),
+                ..holder("impl_c", "delete")
+            },
+        ];
+        let staged = vec![
+            "src/api/v1/users.rs".to_string(),
+            "docs/guide/intro.md".into(),
+            "src/apiary.rs".into(),
+        ];
+        let blocked: Vec<&str> = staged_conflicts(&staged, "impl_a", &locks)
+            .iter()
+            .map(|h| h.agent_id.as_str())
+            .collect();
+        assert_eq!(blocked, ["impl_b", "impl_c"]);
+        let edit = |path| Edit {
+            path,
+            agent: "impl_a",
+            session: "s1",
+        };
+        assert!(matches!(
+            from_locks(edit("src/api/v1/users.rs"), &locks),
+            Verdict::Deny { .. }
+        ));
+        assert!(matches!(
+            from_locks(edit("src/apiary.rs"), &locks),
+            Verdict::Allow { .. }
+        ));
     }
 }

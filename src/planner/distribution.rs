@@ -90,6 +90,16 @@ pub struct Distribution {
 }
 
 impl Distribution {
+    /// Tasks an agent had already started stay with it when the plan is redone.
+    pub fn note_kept(&mut self, kept: &[String]) {
+        if !kept.is_empty() {
+            self.notes.push(format!(
+                "Already under way, so left with the agent working on it: {}.",
+                kept.join(", ")
+            ));
+        }
+    }
+
     /// One `planned` progress row per task, for the store.
     pub fn planned_rows(&self, analysis: &Analysis) -> Vec<PlannedTask> {
         self.agents

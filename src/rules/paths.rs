@@ -48,6 +48,15 @@ pub fn normalize(root: &Path, raw: &str) -> Result<String, PathError> {
     if raw.contains('\0') {
         return Err(PathError::Nul(raw.replace('\0', "\\0")));
     }
+    // The root's own name may hold `[` or `{`; only what follows it can be a glob.
+    let root_text = root.to_string_lossy();
+    let in_root = raw
+        .strip_prefix(root_text.as_ref())
+        .and_then(|rest| rest.strip_prefix('/'))
+        .filter(|rest| !rest.is_empty());
+    if let Some(relative) = in_root.filter(|_| raw.contains(GLOB_META)) {
+        return normalize(root, relative);
+    }
     if let Some(first_meta) = raw.find(GLOB_META) {
         return normalize_glob(root, raw, first_meta);
     }
@@ -154,6 +163,23 @@ mod tests {
 
     fn norm(raw: &str) -> Result<String, PathError> {
         normalize(Path::new("/repo"), raw)
+    }
+
+    #[test]
+    fn a_root_whose_name_looks_like_a_glob_is_still_the_root() {
+        let root = Path::new("/work/[team]/repo");
+        assert_eq!(
+            normalize(root, "/work/[team]/repo/src/a.rs").as_deref(),
+            Ok("src/a.rs")
+        );
+        assert_eq!(
+            normalize(root, "/work/[team]/repo/src/*.rs").as_deref(),
+            Ok("src/*.rs")
+        );
+        assert_eq!(
+            normalize(root, "/work/[team]/repo/src/").as_deref(),
+            Ok("src/")
+        );
     }
 
     #[test]

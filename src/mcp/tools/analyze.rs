@@ -48,7 +48,8 @@ pub fn schema() -> (&'static str, Value, Arc<JsonObject>, ToolAnnotations) {
             "groups": { "type": "array", "items": { "type": "array", "items": { "type": "string" } } },
             "project": { "type": "object" }
         })),
-        annotations("Analyze task conflicts", true, false, false),
+        // Not read-only: the analysis is stored for create_task_distribution.
+        annotations("Analyze task conflicts", false, false, false),
     )
 }
 

@@ -10,6 +10,7 @@ use crate::planner::{self, Analysis, Connection, Distribution};
 use crate::rules::paths;
 use crate::rules::plan::conflicts::Complexity;
 use crate::rules::plan::{MAX_FILES_PER_TASK, MAX_TASK_DESCRIPTION, MAX_TASKS, TaskInput};
+use crate::rules::targets::is_pattern;
 use crate::scan::ScanLimits;
 use crate::state::AppState;
 use crate::store::StoreError;
@@ -81,6 +82,10 @@ pub fn parse_tasks(
                 Some(Value::Array(list)) if list.len() <= MAX_FILES_PER_TASK => Some(
                     list.iter()
                         .map(|f| match f {
+                            // A plan deals out files; a pattern could hide a file shared by two agents.
+                            Value::String(p) if is_pattern(p) => Err(at(format!(
+                                "files: {p:?} is a directory or glob; list the files themselves"
+                            ))),
                             Value::String(p) => paths::normalize(&state.root, p)
                                 .map_err(|e| at(format!("files: {e}"))),
                             _ => Err(at("files must hold path strings".into())),
@@ -146,11 +151,6 @@ pub async fn distribute_and_record(
         .store
         .blocking(move |s| s.record_plan(&session, &rows))
         .await?;
-    if !kept.is_empty() {
-        plan.notes.push(format!(
-            "Already under way, so left with the agent working on it: {}.",
-            kept.join(", ")
-        ));
-    }
+    plan.note_kept(&kept);
     Ok(plan)
 }

@@ -42,7 +42,8 @@ pub fn schema() -> (&'static str, Value, Arc<JsonObject>, ToolAnnotations) {
             "tasks": { "type": "array", "items": { "type": "object" } },
             "news": { "type": "array", "items": { "type": "object" } }
         })),
-        annotations("Check agent status", true, false, true),
+        // Not read-only: with `news` (the default) it marks the news as told.
+        annotations("Check agent status", false, false, false),
     )
 }
 

@@ -59,7 +59,7 @@ fn rust(text: &str) -> Vec<Import> {
         };
         match statement.split_once(';') {
             Some((tree, _)) => out.extend(
-                expand_use_tree(tree)
+                expand_use_tree(tree, 0)
                     .into_iter()
                     .map(|path| Import::RustUse(path.split("::").map(str::to_owned).collect())),
             ),
@@ -80,8 +80,14 @@ fn strip_visibility(line: &str) -> &str {
     }
 }
 
+/// Deeper brace nesting is not real code; stop before it costs the stack.
+const MAX_USE_DEPTH: usize = 16;
+
 /// `a::{b, c::{d, e as f}, self}` → `a::b`, `a::c::d`, `a::c::e`, `a`.
-fn expand_use_tree(tree: &str) -> Vec<String> {
+fn expand_use_tree(tree: &str, depth: usize) -> Vec<String> {
+    if depth > MAX_USE_DEPTH {
+        return Vec::new();
+    }
     let tree = tree.trim().trim_start_matches("::");
     let Some(open) = tree.find('{') else {
         let leaf = tree.split(" as ").next().unwrap_or_default().trim();
@@ -97,7 +103,7 @@ fn expand_use_tree(tree: &str) -> Vec<String> {
     let inner = inner.strip_suffix('}').unwrap_or(inner);
     split_top_level(inner)
         .into_iter()
-        .flat_map(expand_use_tree)
+        .flat_map(|part| expand_use_tree(part, depth + 1))
         .map(|rest| match (prefix.is_empty(), rest.as_str()) {
             (true, _) => rest,
             (false, "self") => prefix.clone(),
@@ -269,6 +275,12 @@ mod tests {
                 "crate::z"
             ]
         );
+    }
+
+    #[test]
+    fn absurd_nesting_is_cut_off_not_recursed() {
+        let text = format!("use a::{}b{};", "{".repeat(100_000), "}".repeat(100_000));
+        assert!(uses(&text).is_empty());
     }
 
     #[test]
