@@ -134,7 +134,13 @@ fn the_installer_leaves_a_foreign_hook_alone_unless_forced() {
     ok(&git(repo, &["init", "-q"], &[]));
     let hook = repo.join(".git/hooks/pre-commit");
     std::fs::create_dir_all(hook.parent().expect("parent")).expect("mkdir");
-    std::fs::write(&hook, "#!/bin/sh\nnpx lint-staged\n").expect("write hook");
+    let foreign = "#!/bin/sh\ntouch \"$(dirname \"$0\")/../previous-hook-ran\"\n";
+    std::fs::write(&hook, foreign).expect("write hook");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    }
     let root = repo.display().to_string();
 
     let refused = ccmulti(&["install-git-hook", "--root", &root]);
@@ -144,10 +150,7 @@ fn the_installer_leaves_a_foreign_hook_alone_unless_forced() {
         stderr.contains("is not ccmulti's; nothing was changed") && stderr.contains("--force"),
         "{stderr}"
     );
-    assert_eq!(
-        std::fs::read_to_string(&hook).expect("read"),
-        "#!/bin/sh\nnpx lint-staged\n"
-    );
+    assert_eq!(std::fs::read_to_string(&hook).expect("read"), foreign);
 
     let forced = ccmulti(&["install-git-hook", "--root", &root, "--force"]);
     assert!(forced.status.success(), "{forced:?}");
@@ -158,6 +161,21 @@ fn the_installer_leaves_a_foreign_hook_alone_unless_forced() {
     );
     assert_eq!(
         std::fs::read_to_string(repo.join(".git/hooks/pre-commit.before-ccmulti")).expect("backup"),
-        "#!/bin/sh\nnpx lint-staged\n"
+        foreign
     );
+
+    // The guard passes (no CCMULTI_AGENT here), then the user's own hook still runs.
+    write(repo, "a.txt", "a\n");
+    ok(&git(repo, &["add", "a.txt"], &[]));
+    ok(&git(repo, &["commit", "-q", "-m", "with both hooks"], &[]));
+    assert!(
+        repo.join(".git/previous-hook-ran").exists(),
+        "the moved hook ran"
+    );
+
+    // A second foreign hook is not allowed to overwrite the kept one.
+    std::fs::write(&hook, "#!/bin/sh\nexit 0\n").expect("write hook");
+    let again = ccmulti(&["install-git-hook", "--root", &root, "--force"]);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already holds an earlier hook"));
 }

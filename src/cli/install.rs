@@ -58,7 +58,15 @@ pub fn install_git_hook(common: &Common, args: &InstallGitHookArgs) -> Result<Ex
             ccmulti::hook::shell_quote(&binary)
         ),
         Existing::Foreign => {
-            let backup = hooks.join("pre-commit.before-ccmulti");
+            let backup = hooks.join(git_hook::PREVIOUS_HOOK);
+            if backup.exists() {
+                bail!(
+                    "{} is not ccmulti's, and {} already holds an earlier hook; nothing was changed. \
+                     Merge them by hand, then run install-git-hook again",
+                    target.display(),
+                    backup.display()
+                );
+            }
             std::fs::rename(&target, &backup)
                 .with_context(|| format!("keeping the old hook as {}", backup.display()))?;
             println!("kept the previous hook as {}", backup.display());

@@ -6,11 +6,16 @@ use super::shell_quote;
 /// The line that marks a pre-commit hook as ccmulti's.
 pub const MARKER: &str = "# ccmulti git guard";
 
+/// The hook `install-git-hook --force` moved aside; the guard still runs it after itself.
+pub const PREVIOUS_HOOK: &str = "pre-commit.before-ccmulti";
+
 pub fn pre_commit_script(binary: &str) -> String {
     format!(
         "#!/bin/sh\n{MARKER}: refuses a commit of files another agent of the session holds.\n\
          # Written by `ccmulti install-git-hook`; CCMULTI_GIT_GUARD=off bypasses it.\n\
-         exec {} hook pre-commit\n",
+         {} hook pre-commit || exit $?\n\
+         previous=\"$(dirname \"$0\")/{PREVIOUS_HOOK}\"\n\
+         if [ -x \"$previous\" ]; then exec \"$previous\" \"$@\"; fi\n",
         shell_quote(binary)
     )
 }
