@@ -232,8 +232,10 @@ pub fn pre_tool(common: &Common, args: &PreToolArgs) -> Result<ExitCode> {
         .map(|answer: ClaimAnswer| decide::after_claim(edit, &answer)),
         Switch::Off => locks(&coordinator).map(|l| decide::from_locks(edit, &l)),
     };
-    let verdict = answer
-        .unwrap_or_else(|e| decide::unanswered(edit, args.guarded.offline.into(), &e.to_string()));
+    let verdict = answer.unwrap_or_else(|e| match e {
+        ClientError::Refused { .. } => decide::refused(edit, &e.to_string()),
+        _ => decide::unanswered(edit, args.guarded.offline.into(), &e.to_string()),
+    });
     print(output::pre_tool(&verdict))?;
     Ok(ExitCode::SUCCESS)
 }

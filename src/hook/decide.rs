@@ -205,6 +205,21 @@ pub fn from_locks(edit: Edit<'_>, locks: &[Holder]) -> Verdict {
     }
 }
 
+/// The coordinator answered but refused the check (say, a session owned by
+/// another user): it is up, so the offline policy does not apply; say why.
+pub fn refused(edit: Edit<'_>, why: &str) -> Verdict {
+    Verdict::Warn {
+        user: format!(
+            "ccmulti: {why}; {} is edited without a lock check. Check this terminal's CCMULTI_AGENT.",
+            edit.path
+        ),
+        context: format!(
+            "ccmulti could not check the lock on {} ({why}); other agents may be editing it.",
+            edit.path
+        ),
+    }
+}
+
 /// No answer from the coordinator (`why` says what happened).
 pub fn unanswered(edit: Edit<'_>, policy: OfflinePolicy, why: &str) -> Verdict {
     match policy {
@@ -378,6 +393,25 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("CCMULTI_GIT_GUARD=off"), "{text}");
+    }
+
+    #[test]
+    fn a_refusal_is_told_as_such_even_under_the_deny_policy() {
+        let edit = Edit {
+            path: "src/a.rs",
+            agent: "impl_a",
+            session: "s1",
+        };
+        let Verdict::Warn { user, .. } = refused(
+            edit,
+            "the coordinator refused claim_file_lock: session \"s1\" belongs to another user",
+        ) else {
+            panic!("a refusal warns");
+        };
+        assert!(
+            user.contains("belongs to another user") && !user.contains("Start ccmulti"),
+            "{user}"
+        );
     }
 
     #[test]
