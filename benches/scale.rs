@@ -14,23 +14,35 @@
 //! One iteration: `bg` claims shared/hot.rs; `me` claims it too (a
 //! conflict); `me` claims one of its own files; `bg` releases hot.rs; `me`
 //! calls check_agent_status (its news: hot.rs was freed); `me` releases its
-//! file. The two databases take turns, ROUNDS times, ITERATIONS each.
+//! file. Then the same claim, status and release straight on the store
+//! (`store:` rows: the database's part without HTTP). The two databases take
+//! turns, ROUNDS times, ITERATIONS each.
 //!
 //!     cargo bench --bench scale -- [ROUNDS=3] [ITERATIONS=500]
 
 #[path = "../tests/common/load.rs"]
 mod load;
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ccmulti::clock::SystemClock;
+use ccmulti::rules::locks::{Operation, ReleaseScope};
 use ccmulti::state::Security;
-use ccmulti::store::{BulkSeed, Store};
+use ccmulti::store::{BulkSeed, ClaimOutcome, Store};
 use load::{Endpoint, Latencies};
 use serde_json::{Value, json};
 
-const OPS: [&str; 4] = ["claim", "claim (conflict)", "release", "check_agent_status"];
+const OPS: [&str; 7] = [
+    "claim",
+    "claim (conflict)",
+    "release",
+    "check_agent_status",
+    "store: claim",
+    "store: release",
+    "store: status",
+];
 
 struct Db {
     _server: load::InProcess,
@@ -162,6 +174,37 @@ async fn iteration(db: &mut Db, n: usize, record: Option<Instant>) {
     )
     .await;
     timed(db, true, "release", "release_file_lock", mine, true, record).await;
+    direct(db, n, record);
+}
+
+/// The same work straight on the store, without HTTP and MCP: agent
+/// `direct` claims and releases a file of its own and reads what
+/// check_agent_status reads (its news, the session view).
+fn direct(db: &mut Db, n: usize, record: Option<Instant>) {
+    let paths: BTreeSet<String> = [format!("direct/f{}.rs", n % 8)].into();
+    let store = db.store.clone();
+    let mut step = |op: &'static str, f: &dyn Fn()| {
+        let started = Instant::now();
+        f();
+        if let Some(run) = record {
+            db.latencies.record(op, run, started);
+        }
+    };
+    step("store: claim", &|| {
+        let granted = store.claim("scale0", "direct", Operation::Write, &paths, 15);
+        assert!(
+            matches!(granted, Ok(ClaimOutcome::Granted(_))),
+            "{granted:?}"
+        );
+    });
+    step("store: status", &|| {
+        store.take_news("scale0", "direct").expect("news");
+        store.session_view("scale0").expect("view");
+    });
+    step("store: release", &|| {
+        let released = store.release("scale0", "direct", &ReleaseScope::Paths(paths.clone()));
+        assert_eq!(released.expect("release").released.len(), 1);
+    });
 }
 
 fn main() {

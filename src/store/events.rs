@@ -6,7 +6,6 @@ use std::sync::atomic::Ordering;
 use rusqlite::{Connection, params};
 
 use super::{Result, time};
-
 use crate::clock::Millis;
 
 /// How many of the newest events the audit trail keeps unless told otherwise
