@@ -99,9 +99,13 @@ CREATE TABLE IF NOT EXISTS coordination_events (
     detail        TEXT
 );
 CREATE INDEX IF NOT EXISTS idx_coordination_events_session ON coordination_events(session_id, id);
--- Added: an agent's news looks up the conflicts it had on a path and what became of the path.
-CREATE INDEX IF NOT EXISTS idx_coordination_events_path ON coordination_events(session_id, file_path, id);
--- An agent's own events (its conflicts and lost locks, for its news) without walking the session's history.
+-- Added: an agent's news looks up its last conflict and its last grant on a
+-- path, each one probe however long the path's history (it replaces
+-- idx_coordination_events_path, which stepped through that history).
+DROP INDEX IF EXISTS idx_coordination_events_path;
+CREATE INDEX IF NOT EXISTS idx_coordination_events_agent_path
+    ON coordination_events(session_id, file_path, agent_id, kind, id);
+-- An agent's own events (where its news starts, the locks it lost) without walking the session's history.
 CREATE INDEX IF NOT EXISTS idx_coordination_events_agent ON coordination_events(session_id, agent_id, id);
 
 -- Added: where each agent last looked (check_agent_status), so that its news is

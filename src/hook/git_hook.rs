@@ -47,7 +47,8 @@ mod tests {
     #[test]
     fn tells_ours_from_foreign() {
         let script = pre_commit_script("/usr/local/bin/ccmulti");
-        assert!(script.ends_with("exec /usr/local/bin/ccmulti hook pre-commit\n"));
+        assert!(script.contains("\n/usr/local/bin/ccmulti hook pre-commit || exit $?\n"));
+        assert!(script.contains("exec \"$previous\" \"$@\""), "{script}");
         assert_eq!(classify(None, "/usr/local/bin/ccmulti"), Existing::Absent);
         assert_eq!(
             classify(Some(&script), "/usr/local/bin/ccmulti"),

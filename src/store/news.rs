@@ -26,7 +26,20 @@ fn cursor(conn: &Connection, session: &str, agent: &str, now: Millis) -> Result<
             looked_at_ms: time::from_text(&looked_at)?,
         });
     }
-    // Never looked: everything since the agent joined is news.
+    // Never looked: everything since the agent joined is news. Events before
+    // its first one cannot concern it, so ids start there (a new agent in a
+    // session with a million events of history reads none of them).
+    let first_own: Option<i64> = conn
+        .prepare_cached(
+            "SELECT MIN(id) FROM coordination_events WHERE session_id = ?1 AND agent_id = ?2",
+        )?
+        .query_row(params![session, agent], |r| r.get(0))?;
+    let last_event_id = match first_own {
+        Some(id) => id - 1,
+        None => conn
+            .prepare_cached("SELECT COALESCE(MAX(id), 0) FROM coordination_events")?
+            .query_row([], |r| r.get(0))?,
+    };
     let joined: Option<String> = conn
         .prepare_cached(
             "SELECT created_at FROM claude_code_agents WHERE session_id = ?1 AND id = ?2",
@@ -34,7 +47,7 @@ fn cursor(conn: &Connection, session: &str, agent: &str, now: Millis) -> Result<
         .query_row(params![session, agent], |r| r.get(0))
         .optional()?;
     Ok(Cursor {
-        last_event_id: 0,
+        last_event_id,
         looked_at_ms: joined
             .map(|t| time::from_text(&t))
             .transpose()?
@@ -43,25 +56,21 @@ fn cursor(conn: &Connection, session: &str, agent: &str, now: Millis) -> Result<
 }
 
 /// Releases, expiries and forced releases of others' locks on paths this agent
-/// had a conflict on and was not granted since. Driven from the agent's own
-/// conflicts (few) rather than from every event after the cursor (many): a
-/// session's history may hold millions of events.
+/// had a conflict on and was not granted since: its last conflict on the path
+/// before the release is newer than its last grant there (a conflict with no
+/// grant after it exists exactly when the last one has none). Each is one
+/// probe of `idx_coordination_events_agent_path`, however long the path's history.
 fn freed(conn: &Connection, session: &str, agent: &str, after: i64) -> Result<Vec<FreedEvent>> {
     let mut stmt = conn.prepare_cached(
-        "WITH wanted AS (
-           SELECT file_path, MAX(id) AS last_conflict FROM coordination_events
-            WHERE session_id = ?1 AND agent_id = ?2 AND kind = 'conflict'
-            GROUP BY file_path)
-         SELECT e.kind, e.agent_id, e.file_path FROM wanted w
-           JOIN coordination_events e
-             ON e.session_id = ?1 AND e.file_path = w.file_path
-            AND e.id > w.last_conflict AND e.id > ?3
-          WHERE e.agent_id <> ?2 AND e.kind IN ('released', 'expired', 'forced_release')
-            AND NOT EXISTS (
-              SELECT 1 FROM coordination_events g
-               WHERE g.session_id = ?1 AND g.file_path = w.file_path
-                 AND g.id > w.last_conflict AND g.id < e.id
-                 AND g.agent_id = ?2 AND g.kind = 'granted')
+        "SELECT e.kind, e.agent_id, e.file_path FROM coordination_events e
+          WHERE e.session_id = ?1 AND e.id > ?3 AND e.agent_id <> ?2
+            AND e.kind IN ('released', 'expired', 'forced_release')
+            AND (SELECT MAX(c.id) FROM coordination_events c
+                  WHERE c.session_id = ?1 AND c.file_path = e.file_path
+                    AND c.agent_id = ?2 AND c.kind = 'conflict' AND c.id < e.id)
+                > COALESCE((SELECT MAX(g.id) FROM coordination_events g
+                  WHERE g.session_id = ?1 AND g.file_path = e.file_path
+                    AND g.agent_id = ?2 AND g.kind = 'granted' AND g.id < e.id), 0)
           ORDER BY e.id LIMIT ?4",
     )?;
     let rows = stmt.query_map(params![session, agent, after, FACT_LIMIT], |r| {
