@@ -12,7 +12,8 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use common::binary::Coordinator;
-use serde_json::{Value, json};
+use common::load::Endpoint;
+use serde_json::json;
 
 const STORM_CLIENTS: usize = 16;
 
@@ -23,38 +24,22 @@ struct Acked {
     expires_at: String,
 }
 
-async fn call(http: &reqwest::Client, url: &str, tool: &str, arguments: Value) -> Option<Value> {
-    let body = json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/call",
-                       "params": { "name": tool, "arguments": arguments } });
-    let reply = http
-        .post(url)
-        .header("content-type", "application/json")
-        .header("x-client-name", "claude-code")
-        .body(body.to_string())
-        .send()
-        .await
-        .ok()?;
-    let value: Value = reply.json().await.ok()?;
-    Some(value["result"]["structuredContent"].clone()).filter(|v| !v.is_null())
-}
-
 /// One client's storm until the server dies: claims of fresh paths, every third released.
 async fn storm(
-    http: reqwest::Client,
-    url: String,
+    endpoint: Endpoint,
     client: usize,
     cycle: usize,
 ) -> (BTreeMap<String, Acked>, Vec<String>) {
     let (mut granted, mut released) = (BTreeMap::new(), Vec::new());
     for n in 0.. {
         let path = format!("c{cycle}/k{client}/f{n}.rs");
-        let Some(r) = call(
-            &http,
-            &url,
-            "claim_file_lock",
-            json!({ "file_paths": [path], "duration_minutes": 30 }),
-        )
-        .await
+        let Some(r) = endpoint
+            .call(
+                "claim_file_lock",
+                json!({ "file_paths": [path], "duration_minutes": 30 }),
+            )
+            .await
+            .ok()
         else {
             break;
         };
@@ -67,13 +52,10 @@ async fn storm(
             },
         );
         if n % 3 == 0 {
-            match call(
-                &http,
-                &url,
-                "release_file_lock",
-                json!({ "file_paths": [path] }),
-            )
-            .await
+            match endpoint
+                .call("release_file_lock", json!({ "file_paths": [path] }))
+                .await
+                .ok()
             {
                 Some(r) if r["released"] == json!([path]) => {
                     granted.remove(&path);
@@ -154,8 +136,7 @@ async fn acknowledged_work_survives_sigkill() {
         let storms: Vec<_> = (0..STORM_CLIENTS)
             .map(|k| {
                 tokio::spawn(storm(
-                    http.clone(),
-                    server.url(&format!("u__session__crash__k{k}")),
+                    Endpoint::new(&http, &server.base, &format!("u__session__crash__k{k}")),
                     k,
                     cycle,
                 ))

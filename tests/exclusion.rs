@@ -11,6 +11,7 @@ mod history;
 use std::time::{Duration, Instant};
 
 use common::binary::Coordinator;
+use common::load::Endpoint;
 use history::{Kind, Op, Outcome, check};
 use serde_json::{Value, json};
 
@@ -27,28 +28,14 @@ const PATHS: [&str; 8] = [
 ];
 
 struct Client {
-    http: reqwest::Client,
-    url: String,
+    endpoint: Endpoint,
     name: String,
     started: Instant,
 }
 
 impl Client {
     async fn call(&self, tool: &str, arguments: Value) -> Option<Value> {
-        let body = json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/call",
-                           "params": { "name": tool, "arguments": arguments } });
-        let reply = self
-            .http
-            .post(&self.url)
-            .header("content-type", "application/json")
-            .header("x-client-name", "claude-code")
-            .body(body.to_string())
-            .send()
-            .await
-            .ok()?;
-        let value: Value = reply.json().await.ok()?;
-        let structured = value["result"]["structuredContent"].clone();
-        (!structured.is_null()).then_some(structured)
+        self.endpoint.call(tool, arguments).await.ok()
     }
 
     fn now(&self) -> u64 {
@@ -147,8 +134,7 @@ async fn no_two_holders_growing_tokens_and_honoured_releases() {
     let tasks: Vec<_> = (0..CLIENTS)
         .map(|i| {
             let client = Client {
-                http: http.clone(),
-                url: server.url(&format!("hist__session__s__c{i}")),
+                endpoint: Endpoint::new(&http, &server.base, &format!("hist__session__s__c{i}")),
                 name: format!("c{i}"),
                 started,
             };
@@ -183,8 +169,7 @@ async fn no_two_holders_growing_tokens_and_honoured_releases() {
 
     // Every acknowledged release is honoured in the store too: nothing is left held.
     let status = Client {
-        http,
-        url: server.url("hist__session__s__auditor"),
+        endpoint: Endpoint::new(&http, &server.base, "hist__session__s__auditor"),
         name: "auditor".into(),
         started,
     }
