@@ -286,7 +286,7 @@ fn conflicts_group_tasks_and_the_split_never_shares_a_file() {
             .map(|a| {
                 a.tasks
                     .iter()
-                    .map(|t| analysis.task(&t.task_id).unwrap().weight)
+                    .map(|t| analysis.task(&t.task_id).unwrap().weight())
                     .sum()
             })
             .collect();

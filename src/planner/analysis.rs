@@ -37,7 +37,6 @@ pub struct AnalyzedTask {
     /// Files importing `files`: not edited, but they may break.
     pub related: Vec<String>,
     pub files_given: bool,
-    pub weight: f64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -113,7 +112,6 @@ pub fn analyze(
             .map(|((t, f), id)| AnalyzedTask {
                 task_id: id.clone(),
                 description: t.description.clone(),
-                weight: task_weight(f.files.len()),
                 files: f.files,
                 related: f.related,
                 files_given: f.given,
@@ -155,6 +153,13 @@ pub fn task_id(index: usize, description: &str) -> String {
         slug.push_str(&word);
     }
     format!("T{}{slug}", index + 1)
+}
+
+impl AnalyzedTask {
+    /// How much work the task is, for balancing agents.
+    pub fn weight(&self) -> f64 {
+        task_weight(self.files.len())
+    }
 }
 
 impl Analysis {

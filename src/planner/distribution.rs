@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::Analysis;
+use super::{Analysis, AnalyzedTask};
 use crate::rules::plan::distribute::balance;
 use crate::store::PlannedTask;
 
@@ -141,7 +141,7 @@ pub fn distribute(analysis: &Analysis, agents: usize, conn: &Connection) -> Dist
         })
         .filter(|g: &Vec<usize>| !g.is_empty())
         .collect();
-    let weights: Vec<f64> = analysis.tasks.iter().map(|t| t.weight).collect();
+    let weights: Vec<f64> = analysis.tasks.iter().map(AnalyzedTask::weight).collect();
     let dealt = balance(&groups, &weights, agents);
     let mut notes = Vec::new();
     if dealt.len() < agents {
