@@ -247,7 +247,8 @@ def main(argv=None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     if not paths:
-        print("error: no repository json found", file=sys.stderr)
+        where = f"under {HERE / args.set}" if args.set else "on the command line or under dev/ and heldout/"
+        print(f"error: no repository json found {where}", file=sys.stderr)
         return 2
 
     failed = 0
