@@ -1,4 +1,4 @@
-//! DESIGN.md's table of who gets which tools, for tools/list and for tools/call.
+//! The table of who gets which tools (README, Tools), for tools/list and for tools/call.
 
 mod common;
 

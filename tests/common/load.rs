@@ -49,12 +49,7 @@ pub async fn serve_in_process(
     if sweeper {
         tokio::spawn(ccmulti::serve::serve(listener, state.clone(), stopped));
     } else {
-        let app = ccmulti::http::app(state.clone());
-        tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(stopped)
-                .await
-        });
+        tokio::spawn(ccmulti::serve::serve_http(listener, state.clone(), stopped));
     }
     InProcess { state, base, stop }
 }

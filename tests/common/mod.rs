@@ -43,7 +43,7 @@ impl Drop for Server {
     }
 }
 
-/// DESIGN.md's tool table, in listing order.
+/// The tool table (README, Tools), in listing order.
 pub const PLANNER_TOOLS: [&str; 7] = [
     "analyze_task_conflicts",
     "create_task_distribution",
