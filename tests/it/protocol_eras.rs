@@ -1,8 +1,6 @@
 //! A handshake, a list and a call in each protocol era ccmulti serves, on one endpoint.
 
-mod common;
-
-use common::*;
+use ccmulti_testkit::*;
 use serde_json::{Value, json};
 
 fn meta(version: &str, client: &str) -> Value {

@@ -1,10 +1,8 @@
 //! The commands a person runs, against the same database a live coordinator serves.
 
-mod common;
-
 use std::process::Command;
 
-use common::*;
+use ccmulti_testkit::*;
 use serde_json::json;
 
 fn ccmulti(args: &[&str]) -> (bool, String) {
@@ -323,7 +321,8 @@ async fn serve_logs_to_a_file_without_colour_codes() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("repo");
     std::fs::create_dir_all(&root).unwrap();
-    let coordinator = common::binary::Coordinator::start(&dir.path().join("c.db"), &root, &[]);
+    let coordinator =
+        ccmulti_testkit::binary::Coordinator::start(&dir.path().join("c.db"), &root, &[]);
     // A refused Host is logged as a warning, which the test's RUST_LOG=warn keeps.
     let refused = client()
         .get(format!("{}/health/detailed", coordinator.base))

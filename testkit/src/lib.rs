@@ -1,7 +1,9 @@
 //! A real coordinator on a real listener (port 0), a real SQLite file, and a plain HTTP client.
-#![allow(dead_code)]
+#![forbid(unsafe_code)]
 
 pub mod binary;
+pub mod history;
+pub mod interop;
 pub mod load;
 
 use std::path::PathBuf;
@@ -10,8 +12,7 @@ use std::sync::Arc;
 use ccmulti::clock::{Clock, SystemClock};
 use ccmulti::state::{Security, SharedState};
 
-#[allow(unused_imports)]
-pub use binary::SECURITY_ENV;
+pub use binary::{SECURITY_ENV, ccmulti_binary};
 use serde_json::{Value, json};
 
 /// What the hooks read from a terminal's environment; the tests clear it so the

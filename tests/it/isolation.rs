@@ -1,8 +1,6 @@
 //! The table of who gets which tools (README, Tools), for tools/list and for tools/call.
 
-mod common;
-
-use common::*;
+use ccmulti_testkit::*;
 use serde_json::json;
 
 struct Case {

@@ -2,12 +2,10 @@
 //! writes the pre-commit hook, and real `git commit` runs the real binary
 //! against a real coordinator.
 
-mod common;
-
 use std::path::Path;
 use std::process::{Command, Output};
 
-use common::*;
+use ccmulti_testkit::*;
 
 fn git(repo: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut command = Command::new("git");
