@@ -29,7 +29,8 @@ use std::time::{Duration, Instant};
 use ccmulti::clock::SystemClock;
 use ccmulti::rules::locks::{Operation, ReleaseScope};
 use ccmulti::state::Security;
-use ccmulti::store::{BulkSeed, ClaimOutcome, Store};
+use ccmulti::store::sqlite::BulkSeed;
+use ccmulti::store::{ClaimOutcome, SqliteStore as Store};
 use load::{Endpoint, Latencies};
 use serde_json::{Value, json};
 
@@ -64,7 +65,7 @@ async fn open(big: bool) -> Db {
         Security::default(),
     )
     .await;
-    let store = server.state.store.clone();
+    let store = server.store.clone();
     if big {
         let started = Instant::now();
         for seed in [

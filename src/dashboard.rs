@@ -1,35 +1,41 @@
-//! The dashboard's data side: snapshots from the store, releases into it, and
-//! a change signal from the database files, so that a write by any process
-//! (this coordinator, `ccmulti release`, another dashboard) shows at once.
+//! The dashboard's data side: snapshots and releases through the
+//! coordination service, and a redraw signal from the store's change feed,
+//! so that a write by any process (this coordinator, `ccmulti release`,
+//! another dashboard) shows at once. The dashboard draws on a plain thread;
+//! its calls run on the coordinator's runtime.
 
-use std::path::Path;
-use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::mpsc::{Receiver, channel};
 
 use ccmulti_ui::model::{Action, Snapshot};
 use ccmulti_ui::run::DataSource;
-use notify::{RecursiveMode, Watcher};
+use tokio::runtime::Handle;
+use tokio::sync::broadcast::error::RecvError;
 
-use crate::store::{ForceSelector, Store};
+use crate::coord::Coordinator;
+use crate::store::{ForceSelector, StoreError};
 
 /// How many recent events the dashboard shows.
 const EVENTS_SHOWN: usize = 200;
 
-pub struct StoreSource {
-    store: Store,
+pub struct CoordSource {
+    coord: Coordinator,
+    runtime: Handle,
 }
 
-impl StoreSource {
-    pub fn new(store: Store) -> Self {
-        Self { store }
+impl CoordSource {
+    pub fn new(coord: Coordinator, runtime: Handle) -> Self {
+        Self { coord, runtime }
     }
 }
 
-impl DataSource for StoreSource {
+impl DataSource for CoordSource {
     fn snapshot(&mut self) -> Result<Snapshot, String> {
-        self.store.snapshot(EVENTS_SHOWN).map_err(|e| {
-            tracing::error!(error = %e, "dashboard snapshot failed");
-            format!("could not read the database: {e}")
-        })
+        self.runtime
+            .block_on(self.coord.snapshot(EVENTS_SHOWN))
+            .map_err(|e| {
+                tracing::error!(error = %e, "dashboard snapshot failed");
+                format!("could not read the database: {e}")
+            })
     }
 
     fn apply(&mut self, action: &Action) -> Result<String, String> {
@@ -41,8 +47,11 @@ impl DataSource for StoreSource {
                 ..
             } => {
                 let released = self
-                    .store
-                    .force_release(&ForceSelector::LockId(lock_id.clone()), "dashboard")
+                    .runtime
+                    .block_on(
+                        self.coord
+                            .force_release(&ForceSelector::LockId(lock_id.clone()), "dashboard"),
+                    )
                     .map_err(|e| format!("could not release {path}: {e}"))?;
                 if released.is_empty() {
                     Ok(format!("{path} was already free"))
@@ -55,37 +64,26 @@ impl DataSource for StoreSource {
     }
 }
 
-/// Watches the database and its WAL; every change sends one `()`.
-/// The watcher must be kept alive for as long as changes are wanted.
-pub fn watch_database(db: &Path) -> notify::Result<(notify::RecommendedWatcher, Receiver<()>)> {
+/// Every change the store announces (every write, by anyone) as one `()`
+/// for the dashboard's redraw.
+pub fn redraw_on_changes(
+    coord: &Coordinator,
+    runtime: &Handle,
+) -> Result<Receiver<()>, StoreError> {
+    coord.store().follow_all_writes()?;
+    let mut changes = coord.store().changes();
     let (tx, rx) = channel();
-    let watched: Vec<std::ffi::OsString> = ["", "-wal"]
-        .iter()
-        .filter_map(|suffix| {
-            db.file_name().map(|n| {
-                let mut n = n.to_os_string();
-                n.push(suffix);
-                n
-            })
-        })
-        .collect();
-    let notify_tx: Sender<()> = tx;
-    let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-        let Ok(event) = event else { return };
-        if !(event.kind.is_modify() || event.kind.is_create()) {
-            return;
+    runtime.spawn(async move {
+        loop {
+            match changes.recv().await {
+                Ok(_) | Err(RecvError::Lagged(_)) => {
+                    if tx.send(()).is_err() {
+                        return;
+                    }
+                }
+                Err(RecvError::Closed) => return,
+            }
         }
-        if event.paths.iter().any(|p| {
-            p.file_name()
-                .is_some_and(|n| watched.iter().any(|w| w == n))
-        }) {
-            let _ = notify_tx.send(());
-        }
-    })?;
-    let dir = db
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    watcher.watch(dir, RecursiveMode::NonRecursive)?;
-    Ok((watcher, rx))
+    });
+    Ok(rx)
 }

@@ -9,16 +9,13 @@ use tokio::net::TcpListener;
 use crate::state::SharedState;
 
 const SWEEP_EVERY: Duration = Duration::from_secs(1);
-/// The sweeper deletes at most this many old events a tick, so that one tick
-/// holds the write connection for milliseconds.
-const PRUNE_BATCH: u64 = 5_000;
 
 /// Serves until `shutdown` resolves. Expired locks already stop counting at
 /// once; the sweeper removes them and records their expiry events (which wakes
 /// claims waiting for them), and wakes waiting claims when another process
 /// has written the database (`ccmulti release`), which this one would not
 /// otherwise notice. It also prunes the audit trail to the newest
-/// [`Store::events_kept`](crate::store::Store::events_kept) events.
+/// `--keep-events` events ([`Coordinator::sweep`](crate::coord::Coordinator::sweep)).
 pub async fn serve(
     listener: TcpListener,
     state: SharedState,
@@ -54,25 +51,6 @@ async fn sweep_forever(state: SharedState) {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        match state.store.blocking(|s| s.sweep_expired()).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(expired = n, "swept expired locks"),
-            Err(e) => tracing::error!(error = %e, "expiry sweep failed"),
-        }
-        if let Err(e) = state
-            .store
-            .blocking(|s| s.prune_events(s.events_kept(), PRUNE_BATCH))
-            .await
-        {
-            tracing::error!(error = %e, "pruning old events failed");
-        }
-        if state.store.waiting_claims() > 0
-            && let Err(e) = state
-                .store
-                .blocking(|s| s.wake_waiters_if_changed_elsewhere())
-                .await
-        {
-            tracing::error!(error = %e, "could not look for other processes' writes");
-        }
+        state.coord.sweep().await;
     }
 }

@@ -4,13 +4,15 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
+use crate::coord::Coordinator;
 use crate::metrics::Metrics;
 use crate::rules::access::{AUTH_HEADER_VALUE, AccessPolicy};
-use crate::store::Store;
+use crate::store::SharedStore;
 
 #[derive(Debug)]
 pub struct AppState {
-    pub store: Store,
+    /// Every coordination step goes through the service.
+    pub coord: Coordinator,
     /// The project root that lock paths are relative to; absolute and normalised.
     pub root: PathBuf,
     /// Where clients reach this coordinator, e.g. `http://127.0.0.1:7477`.
@@ -41,19 +43,20 @@ impl Security {
 pub type SharedState = Arc<AppState>;
 
 impl AppState {
-    /// Loopback only, no token, only Claude Code admitted.
-    pub fn new(store: Store, root: PathBuf, public_url: String) -> SharedState {
+    /// Loopback only, no token, only Claude Code admitted. Call inside a
+    /// tokio runtime: the service starts listening to the store's changes.
+    pub fn new(store: SharedStore, root: PathBuf, public_url: String) -> SharedState {
         Self::secured(store, root, public_url, Security::default())
     }
 
     pub fn secured(
-        store: Store,
+        store: SharedStore,
         root: PathBuf,
         public_url: String,
         security: Security,
     ) -> SharedState {
         Arc::new(Self {
-            store,
+            coord: Coordinator::new(store),
             root,
             public_url,
             metrics: Metrics::default(),

@@ -1,41 +1,24 @@
 //! Commands a person runs against the database directly: status, release, db verify.
 
 use std::process::ExitCode;
-use std::sync::Arc;
 
-use anyhow::{Context, Result, bail};
-use ccmulti::clock::SystemClock;
+use anyhow::{Result, bail};
 use ccmulti::rules::Activity;
 use ccmulti::rules::locks::seconds_until;
 use ccmulti::rules::paths;
-use ccmulti::store::{Durability, ForceSelector, Store, StoreError};
+use ccmulti::store::ForceSelector;
 use clap::Args;
 
 use super::Common;
-
-pub(super) fn open(common: &Common) -> Result<Store> {
-    let db = common.db_path()?;
-    Store::open(&db, Arc::new(SystemClock), Durability::Normal)
-        .with_context(|| format!("opening the database {}", db.display()))
-}
-
-/// For commands that look at (or release from) a coordinator's database: a
-/// mistyped `--db` must not leave a new file or directory behind, so a missing
-/// one is an error that names the path and how to start a coordinator.
-pub(super) fn open_existing(common: &Common) -> Result<Store> {
-    let db = common.db_path()?;
-    match Store::open_existing(&db, Arc::new(SystemClock), Durability::Normal) {
-        Err(missing @ StoreError::Missing { .. }) => Err(missing.into()),
-        opened => opened.with_context(|| format!("opening the database {}", db.display())),
-    }
-}
+use super::service::{Opening, with_service};
 
 pub fn status(common: &Common, session: Option<&str>) -> Result<ExitCode> {
-    let store = open_existing(common)?;
-    let snap = store.snapshot(0)?;
+    let (snap, location) = with_service(common, Opening::MustExist, async |coord| {
+        Ok((coord.snapshot(0).await?, coord.store().location()))
+    })?;
     let now = snap.now_ms;
     let keep = |s: &str| session.is_none_or(|want| want == s);
-    println!("database {}", store.path().display());
+    println!("database {location}");
     let sessions: Vec<_> = snap
         .sessions
         .iter()
@@ -156,8 +139,9 @@ pub fn release(common: &Common, args: &ReleaseArgs) -> Result<ExitCode> {
         },
         _ => bail!("say which locks to release: a PATH, --lock-id ID or --agent NAME"),
     };
-    let store = open_existing(common)?;
-    let released = store.force_release(&selector, "cli")?;
+    let released = with_service(common, Opening::MustExist, async |coord| {
+        Ok(coord.force_release(&selector, "cli").await?)
+    })?;
     if released.is_empty() {
         println!("no lock matched; `ccmulti status` lists the live ones");
         return Ok(ExitCode::from(1));
@@ -172,9 +156,10 @@ pub fn release(common: &Common, args: &ReleaseArgs) -> Result<ExitCode> {
 }
 
 pub fn verify(common: &Common) -> Result<ExitCode> {
-    let store = open_existing(common)?;
-    let v = store.verify()?;
-    println!("database {}", store.path().display());
+    let (v, location) = with_service(common, Opening::MustExist, async |coord| {
+        Ok((coord.verify().await?, coord.store().location()))
+    })?;
+    println!("database {location} ({})", v.backend);
     println!("schema version {} (user_version)", v.user_version);
     println!("tables:");
     for (table, present) in &v.tables {

@@ -7,6 +7,7 @@ mod inspect;
 mod install;
 mod plan;
 mod run;
+mod service;
 
 use std::io::IsTerminal;
 use std::net::SocketAddr;

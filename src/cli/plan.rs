@@ -10,12 +10,12 @@ use ccmulti::planner::{Analysis, Connection, Distribution, analyze, distribute};
 use ccmulti::rules::plan::conflicts::Complexity;
 use ccmulti::rules::plan::request::task_lines;
 use ccmulti::rules::plan::{MAX_AGENTS, MAX_TASKS, MIN_AGENTS, TaskInput};
-use ccmulti::rules::virtual_user::{SessionAgent, VirtualUser, check_part};
+use ccmulti::rules::virtual_user::check_part;
 use ccmulti::scan::ScanLimits;
 use clap::Args;
 
 use super::Common;
-use super::inspect::open;
+use super::service::{Opening, with_service};
 
 #[derive(Debug, Args)]
 pub struct PlanArgs {
@@ -72,8 +72,7 @@ pub fn plan(common: &Common, args: &PlanArgs) -> Result<ExitCode> {
     };
     let mut plan = distribute(&analysis, agents, &conn);
     if !args.dry_run {
-        let kept = record(common, &conn, &analysis, &plan)?;
-        plan.note_kept(&kept);
+        record(common, &conn, &analysis, &mut plan)?;
     }
     if args.json {
         let out = serde_json::json!({ "analysis": analysis.summary(), "distribution": plan });
@@ -126,29 +125,21 @@ fn read_tasks(path: Option<&PathBuf>) -> Result<Vec<TaskInput>> {
         .collect())
 }
 
+/// Keeps the analysis and records the plan, as the planner's tools do.
 fn record(
     common: &Common,
     conn: &Connection,
     analysis: &Analysis,
-    plan: &Distribution,
-) -> Result<Vec<String>> {
-    let store = open(common)?;
-    let planner = VirtualUser {
-        user_id: conn.user_id.clone(),
-        session: Some(SessionAgent {
-            session_id: conn.session_id.clone(),
-            agent_id: "planner".into(),
-        }),
-    };
-    store
-        .touch_agent(&planner, &conn.url("planner"))
-        .with_context(|| format!("recording the plan in session {:?}", conn.session_id))?;
-    store.save_analysis(
-        &conn.session_id,
-        &analysis.analysis_id,
-        &serde_json::to_string(analysis)?,
-    )?;
-    Ok(store.record_plan(&conn.session_id, &plan.planned_rows(analysis))?)
+    plan: &mut Distribution,
+) -> Result<()> {
+    with_service(common, Opening::CreateIfMissing, async |coord| {
+        // Recording registers the planner's session, which the analysis belongs to.
+        coord
+            .record_plan(conn, analysis, plan)
+            .await
+            .with_context(|| format!("recording the plan in session {:?}", conn.session_id))?;
+        Ok(coord.keep_analysis(&conn.session_id, analysis).await?)
+    })
 }
 
 fn print_plan(analysis: &Analysis, plan: &Distribution, conn: &Connection, dry_run: bool) {

@@ -6,9 +6,10 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use ccmulti::clock::SystemClock;
-use ccmulti::dashboard::{StoreSource, watch_database};
+use ccmulti::coord::Coordinator;
+use ccmulti::dashboard::{CoordSource, redraw_on_changes};
 use ccmulti::state::{AppState, Security};
-use ccmulti::store::{Durability, Store};
+use ccmulti::store::{CoordStore, Durability, SqliteStore};
 use ccmulti_ui::HeaderInfo;
 use tracing_subscriber::EnvFilter;
 
@@ -44,9 +45,9 @@ fn log_to_file(db: &Path) -> Result<PathBuf> {
     Ok(path)
 }
 
-fn open_store(common: &Common, durability: Durability) -> Result<(Store, PathBuf)> {
+fn open_store(common: &Common, durability: Durability) -> Result<(SqliteStore, PathBuf)> {
     let db = common.db_path()?;
-    let store = Store::open(&db, Arc::new(SystemClock), durability)
+    let store = SqliteStore::open(&db, Arc::new(SystemClock), durability)
         .with_context(|| format!("opening the database {}", db.display()))?;
     store.keep_events(common.keep_events);
     Ok((store, db))
@@ -54,7 +55,7 @@ fn open_store(common: &Common, durability: Durability) -> Result<(Store, PathBuf
 
 async fn bind(
     common: &Common,
-    store: Store,
+    store: SqliteStore,
     root: PathBuf,
     security: Security,
 ) -> Result<(tokio::net::TcpListener, Arc<AppState>)> {
@@ -70,22 +71,21 @@ async fn bind(
     // No claim waits yet in this process: any waiter rows are a crashed
     // coordinator's. (Bound first: a second coordinator on the same port
     // fails above and leaves the first one's rows alone.)
-    let stale = store.clear_waiters()?;
+    let db = store.location();
+    let state = AppState::secured(Arc::new(store), root, common.advertised_url(addr), security);
+    let stale = state.coord.clear_stale_waiters().await?;
     if stale > 0 {
         tracing::info!(stale, "cleared waiting claims a previous coordinator left");
     }
     tracing::info!(
         %addr,
-        db = %store.path().display(),
-        root = %root.display(),
-        token_required = security.access.token.is_some(),
-        admitted_clients = ?security.admitted_clients,
+        %db,
+        root = %state.root.display(),
+        token_required = state.security.access.token.is_some(),
+        admitted_clients = ?state.security.admitted_clients,
         "ccmulti coordinator listening"
     );
-    Ok((
-        listener,
-        AppState::secured(store, root, common.advertised_url(addr), security),
-    ))
+    Ok((listener, state))
 }
 
 pub fn serve(common: &Common, durable: bool) -> Result<ExitCode> {
@@ -113,13 +113,14 @@ pub fn up(common: &Common) -> Result<ExitCode> {
     let log = log_to_file(&db)?;
     let root = common.root()?;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-    let (listener, state) = runtime.block_on(bind(common, store.clone(), root, security))?;
+    let (listener, state) = runtime.block_on(bind(common, store, root, security))?;
     let address = state.public_url.clone();
+    let coord = state.coord.clone();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = runtime.spawn(ccmulti::serve::serve(listener, state, async move {
         let _ = stopped.await;
     }));
-    let shown = dashboard(store, &db, address)
+    let shown = dashboard(&coord, runtime.handle(), &db, address)
         .with_context(|| format!("the dashboard failed; the log is {}", log.display()));
     let _ = stop.send(());
     let _ = runtime.block_on(server);
@@ -129,26 +130,43 @@ pub fn up(common: &Common) -> Result<ExitCode> {
 pub fn dash(common: &Common) -> Result<ExitCode> {
     // Another process serves the database: a missing one is a mistyped --db
     // or no coordinator yet, never something to create (nor its log beside it).
-    let store = super::inspect::open_existing(common)?;
+    let store = super::service::open(common, super::service::Opening::MustExist)?;
     store.keep_events(common.keep_events);
     let db = store.path().to_owned();
     log_to_file(&db)?;
+    // The dashboard draws on this thread; the service's calls run on one worker.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let coord = runtime.block_on(async { Coordinator::new(Arc::new(store)) });
     dashboard(
-        store,
+        &coord,
+        runtime.handle(),
         &db,
         format!("{} (served elsewhere)", common.public_url()),
     )?;
     Ok(ExitCode::SUCCESS)
 }
 
-fn dashboard(store: Store, db: &Path, address: String) -> Result<()> {
-    let (_watcher, changes) = watch_database(db).context("watching the database for changes")?;
+fn dashboard(
+    coord: &Coordinator,
+    runtime: &tokio::runtime::Handle,
+    db: &Path,
+    address: String,
+) -> Result<()> {
+    let changes = redraw_on_changes(coord, runtime).context("watching the database for changes")?;
     let header = HeaderInfo {
         address,
         database: db.display().to_string(),
     };
-    ccmulti_ui::run(&mut StoreSource::new(store), changes, header)
-        .context("drawing the dashboard")?;
+    ccmulti_ui::run(
+        &mut CoordSource::new(coord.clone(), runtime.clone()),
+        changes,
+        header,
+    )
+    .context("drawing the dashboard")?;
     Ok(())
 }
 

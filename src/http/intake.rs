@@ -228,10 +228,9 @@ async fn register(
     if !http.touched.due(&key) {
         return Ok(());
     }
-    let who = user.clone();
     http.app
-        .store
-        .blocking(move |s| s.touch_agent(&who, &url))
+        .coord
+        .register(user, &url)
         .await
         .map_err(|e| coord_error(e.into()))?;
     http.touched.done(key);

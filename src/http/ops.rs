@@ -8,7 +8,6 @@ use serde_json::json;
 
 use super::HttpState;
 use crate::mcp::tools;
-use crate::store::SCHEMA_VERSION;
 
 pub async fn health() -> Json<serde_json::Value> {
     Json(json!({ "status": "ok" }))
@@ -16,20 +15,21 @@ pub async fn health() -> Json<serde_json::Value> {
 
 pub async fn health_detailed(State(http): State<HttpState>) -> Response {
     let app = &http.app;
-    let counts = app.store.blocking(|s| s.counts()).await;
-    let (status, database) = match &counts {
-        Ok(_) => (
-            StatusCode::OK,
-            json!({ "status": "ok", "path": app.store.path(), "schema_version": SCHEMA_VERSION }),
-        ),
+    let counts = app.coord.counts().await;
+    let store = app.coord.store();
+    let (status, state) = match &counts {
+        Ok(_) => (StatusCode::OK, "ok"),
         Err(e) => {
             tracing::error!(error = %e, "health check could not read the database");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                json!({ "status": "unavailable", "path": app.store.path() }),
-            )
+            (StatusCode::SERVICE_UNAVAILABLE, "unavailable")
         }
     };
+    let database = json!({
+        "status": state,
+        "backend": store.backend(),
+        "path": store.location(),
+        "schema_version": store.schema_version(),
+    });
     let body = json!({
         "status": if status == StatusCode::OK { "ok" } else { "degraded" },
         "version": env!("CARGO_PKG_VERSION"),
@@ -52,8 +52,8 @@ pub async fn health_detailed(State(http): State<HttpState>) -> Response {
 pub async fn metrics(State(http): State<HttpState>) -> Response {
     let app = &http.app;
     let active = app
-        .store
-        .blocking(|s| s.counts())
+        .coord
+        .counts()
         .await
         .map(|c| c.active_locks)
         .unwrap_or(-1);

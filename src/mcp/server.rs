@@ -48,14 +48,12 @@ impl CoordinatorServer {
         let detail = format!("{client} asked for {tool}");
         if let Err(e) = self
             .state
-            .store
-            .blocking(move |s| {
-                s.record_blocked_client(
-                    session.as_ref().map(|s| s.session_id.as_str()),
-                    session.as_ref().map(|s| s.agent_id.as_str()),
-                    detail,
-                )
-            })
+            .coord
+            .record_blocked_client(
+                session.as_ref().map(|s| s.session_id.as_str()),
+                session.as_ref().map(|s| s.agent_id.as_str()),
+                &detail,
+            )
             .await
         {
             tracing::error!(error = %e, "could not record a blocked client");

@@ -1,65 +1,49 @@
-//! The only module that writes SQL. One write connection (every write
-//! transaction `BEGIN IMMEDIATE`), reads from a small r2d2 pool, WAL set once
-//! before the pool is built. Blocking: async callers go through [`Store::blocking`].
+//! The coordination state behind one trait, [`CoordStore`]: what the
+//! coordination service ([`crate::coord`]) asks of a database, in plain
+//! types ([`types`]), with one error type that names no database. Only the
+//! implementations write SQL; SQLite ([`sqlite`], the default) is one of them.
+//!
+//! Every write that frees paths (release, expiry, forced release) is announced
+//! on the store's change feed ([`CoordStore::changes`]) once it has
+//! committed, and so is a write noticed from another process: the service
+//! wakes waiting claims from it and the dashboard redraws from it.
 
-mod agents;
-mod bulk;
-mod events;
-mod locks;
-mod migrations;
-mod news;
-mod plans;
-mod progress;
-#[cfg(test)]
-mod query_plans;
-mod read;
-mod time;
-mod verify;
-mod wait_queue;
-mod waiters;
+pub mod sqlite;
+mod types;
 
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicI64, AtomicU64};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::path::PathBuf;
+use std::sync::Arc;
 
-use r2d2_sqlite::SqliteConnectionManager;
-use rusqlite::{Connection, Transaction, TransactionBehavior};
+use async_trait::async_trait;
+use tokio::sync::broadcast;
 
-pub use agents::AgentWorkspace;
-#[doc(hidden)]
-pub use bulk::BulkSeed;
-pub use events::{DEFAULT_EVENTS_KEPT, EventKind};
-pub use locks::{
-    ClaimOutcome, ClaimRequest, ForceSelector, GrantedLock, ReleaseOutcome, WaitedClaim,
+use crate::clock::Millis;
+use crate::rules::locks::{HeldLock, ReleaseScope};
+use crate::rules::news::News;
+use crate::rules::virtual_user::VirtualUser;
+
+pub use sqlite::{Durability, SqliteStore, create_private_file, restrict_to_owner};
+pub use types::{
+    AgentWorkspace, ClaimOutcome, ClaimRequest, Counts, DEFAULT_EVENTS_KEPT, EventKind,
+    ForceSelector, GrantedLock, PlannedTask, ProgressUpdate, ReleaseOutcome, SessionView,
+    Verification,
 };
-pub use plans::PlannedTask;
-pub use progress::ProgressUpdate;
-pub use read::SessionView;
-pub use verify::Verification;
 
-use crate::clock::SharedClock;
-use wait_queue::WaitQueue;
-
-/// The newest migration (`migrations/sqlite/V<n>__*.sql`) this binary knows.
-pub const SCHEMA_VERSION: i64 = 2;
-const READ_POOL_SIZE: u32 = 4;
-const BUSY_TIMEOUT_MS: u64 = 5_000;
-
+/// One error for every backend. Database and pool failures carry their cause
+/// for the log; callers see only that the database failed.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("database: {0}")]
-    Sqlite(#[from] rusqlite::Error),
-    #[error("database pool: {0}")]
-    Pool(#[from] r2d2::Error),
+    Database(#[source] Box<dyn std::error::Error + Send + Sync>),
     #[error("database file {path}: {source}")]
     File {
         path: PathBuf,
         source: std::io::Error,
     },
     #[error(
-        "database schema version {found} is newer than this ccmulti ({SCHEMA_VERSION}); upgrade ccmulti"
+        "database schema version {found} is newer than this ccmulti ({known}); upgrade ccmulti"
     )]
-    NewerSchema { found: i64 },
+    NewerSchema { found: i64, known: i64 },
     #[error("migrating the database schema: {0}")]
     Migration(String),
     #[error(
@@ -79,218 +63,99 @@ pub enum StoreError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
-/// How much of a commit survives what. `Normal` survives a process crash
-/// (the WAL is in the OS's hands at commit); `Full` also survives power loss.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Durability {
-    #[default]
-    Normal,
-    Full,
+/// What the change feed tells.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// These paths of a session were released, expired or force-released here.
+    Freed { session: String, paths: Vec<String> },
+    /// Something else changed, which may have freed paths: another process
+    /// wrote, or (once [`CoordStore::follow_all_writes`] is on) anything was written.
+    Other,
 }
 
-#[derive(Clone)]
-pub struct Store {
-    inner: Arc<Inner>,
+/// The coordination state. Async, so that a backend may be a network
+/// database; SQLite runs its calls on the blocking pool.
+#[async_trait]
+pub trait CoordStore: Send + Sync + std::fmt::Debug {
+    /// The engine, for `/health/detailed` and `db verify`: `sqlite`, ...
+    fn backend(&self) -> &'static str;
+    /// Where the state lives, for people (a file path; never a password).
+    fn location(&self) -> String;
+    /// The newest schema version this build knows for this backend.
+    fn schema_version(&self) -> i64;
+    /// The store's clock: lease deadlines are read against it.
+    fn now_ms(&self) -> Millis;
+    /// Subscribes to the change feed.
+    fn changes(&self) -> broadcast::Receiver<Change>;
+    /// Looks for writes made elsewhere since the last look and announces
+    /// them as [`Change::Other`]; cheap, called every second while claims wait.
+    async fn notice_changes_elsewhere(&self) -> Result<()>;
+    /// From now on announces every write, by anyone, as [`Change::Other`]
+    /// (the dashboard redraws on it). SQLite watches its files.
+    fn follow_all_writes(&self) -> Result<()>;
+
+    /// Registers the session (owned by this user) and agent if new and touches it.
+    async fn touch_agent(&self, user: &VirtualUser, connection_url: &str) -> Result<()>;
+    /// Records where an agent works (its worktree and branch).
+    async fn set_agent_workspace(
+        &self,
+        user: &VirtualUser,
+        workspace: &AgentWorkspace,
+    ) -> Result<()>;
+
+    /// Claims every path or none; records conflicts as events if `record_conflicts`.
+    async fn claim(&self, request: &ClaimRequest, record_conflicts: bool) -> Result<ClaimOutcome>;
+    /// Releases the caller's own live locks.
+    async fn release(
+        &self,
+        session: &str,
+        agent: &str,
+        scope: &ReleaseScope,
+    ) -> Result<ReleaseOutcome>;
+    /// A person releases locks by hand, recorded as a forced release by `by`.
+    async fn force_release(
+        &self,
+        selector: &ForceSelector,
+        by: &str,
+    ) -> Result<Vec<(String, HeldLock)>>;
+    /// Deletes expired locks, one `expired` event each; how many.
+    async fn sweep_expired(&self) -> Result<usize>;
+    /// Keeps the newest events (as set by `keep_events`), deleting at most `batch`.
+    async fn prune_events(&self, batch: u64) -> Result<usize>;
+    fn keep_events(&self, keep: u64);
+
+    /// Writes down a claim that waits until `deadline_ms`, for other
+    /// processes' dashboards; returns its id.
+    async fn record_waiter(&self, request: &ClaimRequest, deadline_ms: Millis) -> Result<i64>;
+    async fn forget_waiter(&self, id: i64) -> Result<()>;
+    /// Forgets every waiter row: a starting coordinator's are a crashed one's.
+    async fn clear_waiters(&self) -> Result<usize>;
+
+    async fn sync_progress(
+        &self,
+        session: &str,
+        agent: &str,
+        update: &ProgressUpdate,
+    ) -> Result<Millis>;
+    /// What changed for the agent since it last looked; moves its cursor.
+    async fn take_news(&self, session: &str, agent: &str) -> Result<Vec<News>>;
+    async fn session_view(&self, session: &str) -> Result<SessionView>;
+    /// Everything, for the dashboard and `ccmulti status`.
+    async fn snapshot(&self, event_limit: usize) -> Result<ccmulti_ui::model::Snapshot>;
+    async fn counts(&self) -> Result<Counts>;
+    async fn verify(&self) -> Result<Verification>;
+
+    async fn save_analysis(&self, session: &str, analysis_id: &str, body: &str) -> Result<()>;
+    async fn load_analysis(&self, session: &str, analysis_id: &str) -> Result<Option<String>>;
+    /// Records planned tasks; returns the ids of tasks kept with an agent that started them.
+    async fn record_plan(&self, session: &str, tasks: &[PlannedTask]) -> Result<Vec<String>>;
+    /// A refused client, for the audit trail.
+    async fn record_blocked_client(
+        &self,
+        session_id: Option<&str>,
+        agent_id: Option<&str>,
+        detail: &str,
+    ) -> Result<()>;
 }
 
-struct Inner {
-    path: PathBuf,
-    writer: Mutex<Connection>,
-    readers: r2d2::Pool<SqliteConnectionManager>,
-    clock: SharedClock,
-    /// Claims waiting for their paths; woken by whatever frees paths.
-    waiters: Arc<WaitQueue>,
-    /// The write connection's `PRAGMA data_version` when last looked at, to
-    /// notice commits by other processes.
-    data_version: AtomicI64,
-    /// How many of the newest coordination events the sweeper keeps.
-    events_kept: AtomicU64,
-}
-
-impl std::fmt::Debug for Store {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store")
-            .field("path", &self.inner.path)
-            .finish()
-    }
-}
-
-fn configure(conn: &Connection, durability: Durability) -> rusqlite::Result<()> {
-    conn.busy_timeout(std::time::Duration::from_millis(BUSY_TIMEOUT_MS))?;
-    conn.pragma_update(None, "foreign_keys", "ON")?;
-    conn.pragma_update(
-        None,
-        "synchronous",
-        match durability {
-            Durability::Normal => "NORMAL",
-            Durability::Full => "FULL",
-        },
-    )?;
-    #[cfg(test)]
-    query_plans::trace(conn);
-    Ok(())
-}
-
-impl Store {
-    /// Opens (creating if needed; it, its `-wal` and `-shm` readable by their
-    /// owner only) and migrates the database.
-    pub fn open(path: &Path, clock: SharedClock, durability: Durability) -> Result<Self> {
-        create_private_file(path).map_err(|source| StoreError::File {
-            path: path.to_owned(),
-            source,
-        })?;
-        Self::open_file(path, clock, durability)
-    }
-
-    /// Opens and migrates a database that must already exist: for the
-    /// commands that only look at one (`status`, `db verify`, `dash`), so that
-    /// a mistyped `--db` creates neither a file nor a directory.
-    pub fn open_existing(path: &Path, clock: SharedClock, durability: Durability) -> Result<Self> {
-        if !path.is_file() {
-            return Err(StoreError::Missing {
-                path: path.to_owned(),
-            });
-        }
-        Self::open_file(path, clock, durability)
-    }
-
-    fn open_file(path: &Path, clock: SharedClock, durability: Durability) -> Result<Self> {
-        let mut writer = Connection::open(path)?;
-        configure(&writer, durability)?;
-        // WAL is a property of the file: set once, before any reader exists.
-        writer.pragma_update(None, "journal_mode", "WAL")?;
-        migrations::migrate(&mut writer)?;
-        restrict_side_files(path)?;
-        let data_version = writer.pragma_query_value(None, "data_version", |r| r.get(0))?;
-        let manager =
-            SqliteConnectionManager::file(path).with_init(move |c| configure(c, durability));
-        let readers = r2d2::Pool::builder()
-            .max_size(READ_POOL_SIZE)
-            .min_idle(Some(1))
-            .build(manager)?;
-        Ok(Self {
-            inner: Arc::new(Inner {
-                path: path.to_owned(),
-                writer: Mutex::new(writer),
-                readers,
-                clock,
-                waiters: Arc::default(),
-                data_version: AtomicI64::new(data_version),
-                events_kept: AtomicU64::new(DEFAULT_EVENTS_KEPT),
-            }),
-        })
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.inner.path
-    }
-
-    pub fn now_ms(&self) -> i64 {
-        self.inner.clock.now_ms()
-    }
-
-    /// Runs a store call off the async runtime.
-    pub async fn blocking<T, F>(&self, f: F) -> Result<T>
-    where
-        T: Send + 'static,
-        F: FnOnce(&Store) -> Result<T> + Send + 'static,
-    {
-        let store = self.clone();
-        tokio::task::spawn_blocking(move || f(&store))
-            .await
-            .map_err(|e| StoreError::Join(e.to_string()))?
-    }
-
-    fn writer(&self) -> Result<MutexGuard<'_, Connection>> {
-        self.inner.writer.lock().map_err(|_| StoreError::Poisoned)
-    }
-
-    /// Runs `f` in one `BEGIN IMMEDIATE` transaction, committed if it returns Ok.
-    fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
-        let mut conn = self.writer()?;
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let value = f(&tx)?;
-        tx.commit()?;
-        Ok(value)
-    }
-
-    fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
-        let conn = self.inner.readers.get()?;
-        f(&conn)
-    }
-}
-
-/// The files SQLite keeps beside the database in WAL mode.
-const SIDE_FILES: [&str; 2] = ["-wal", "-shm"];
-
-/// Creates `path` if absent, readable and writable by its owner only, and
-/// narrows an existing file that is wider (made by an older ccmulti, or by
-/// hand). A new parent directory is made owner-only too. Returns the file
-/// open for appending.
-pub fn create_private_file(path: &Path) -> std::io::Result<std::fs::File> {
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        let mut dirs = std::fs::DirBuilder::new();
-        dirs.recursive(true);
-        #[cfg(unix)]
-        std::os::unix::fs::DirBuilderExt::mode(&mut dirs, 0o700);
-        dirs.create(parent)?;
-    }
-    let mut options = std::fs::OpenOptions::new();
-    options.create(true).append(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let file = options.open(path)?;
-    restrict_to_owner(path)?;
-    Ok(file)
-}
-
-/// Takes group and other permissions off an existing file (no-op off Unix).
-pub fn restrict_to_owner(path: &Path) -> std::io::Result<()> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(path)?.permissions().mode();
-        if mode & 0o077 != 0 {
-            std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode & 0o700))?;
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = path;
-    Ok(())
-}
-
-/// SQLite gives `-wal` and `-shm` the database's mode when it creates them,
-/// but ones left by an earlier run keep whatever mode they had.
-fn restrict_side_files(path: &Path) -> Result<()> {
-    for suffix in SIDE_FILES {
-        let mut name = path.as_os_str().to_owned();
-        name.push(suffix);
-        let side = PathBuf::from(name);
-        match restrict_to_owner(&side) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                return Err(StoreError::File {
-                    path: side,
-                    source: e,
-                });
-            }
-            _ => {}
-        }
-    }
-    Ok(())
-}
-
-#[cfg(test)]
-pub(crate) mod test_support {
-    use super::*;
-    use crate::clock::ManualClock;
-
-    pub const T0: i64 = 1_790_000_000_000;
-
-    pub fn open_temp() -> (tempfile::TempDir, Store, Arc<ManualClock>) {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let clock = ManualClock::starting_at(T0);
-        let store = Store::open(&dir.path().join("c.db"), clock.clone(), Durability::Normal)
-            .expect("open store");
-        (dir, store, clock)
-    }
-}
+pub type SharedStore = Arc<dyn CoordStore>;

@@ -31,6 +31,8 @@ pub const HOOK_ENV: [&str; 8] = [
 pub struct Server {
     pub base: String,
     pub state: SharedState,
+    /// The coordinator's database, to look at directly.
+    pub store: ccmulti::store::SqliteStore,
     pub root: PathBuf,
     _dir: tempfile::TempDir,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
@@ -94,6 +96,7 @@ async fn start_secured(clock: Arc<dyn Clock>, security: Security) -> Server {
     Server {
         base: server.base,
         state: server.state,
+        store: server.store,
         root,
         _dir: dir,
         stop: Some(server.stop),
@@ -215,7 +218,7 @@ pub async fn list_tools(url: &str, client_name: Option<&str>) -> Reply {
 
 /// Everything a client could change, to show that a refused call changed nothing.
 pub fn state_fingerprint(server: &Server) -> String {
-    let snap = server.state.store.snapshot(0).expect("snapshot");
+    let snap = server.store.snapshot(0).expect("snapshot");
     let mut agents: Vec<_> = snap
         .agents
         .iter()
@@ -238,7 +241,6 @@ pub fn state_fingerprint(server: &Server) -> String {
             .map(|t| (&t.task_id, &t.status, t.progress_percentage, &t.message))
             .collect::<Vec<_>>(),
         server
-            .state
             .store
             .counts()
             .map(|c| (c.active_locks, c.tasks))

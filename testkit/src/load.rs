@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use ccmulti::clock::Clock;
 use ccmulti::state::{AppState, Security, SharedState};
-use ccmulti::store::{Durability, Store};
+use ccmulti::store::{Durability, SqliteStore};
 use serde_json::{Value, json};
 
 const PROTOCOL: &str = "2026-07-28";
@@ -22,6 +22,8 @@ const USER_AGENT: &str = "claude-code/2.1.330 (sdk-cli)";
 /// Dropping `stop` (or sending on it) shuts it down.
 pub struct InProcess {
     pub state: SharedState,
+    /// The same database, for a test or bench to look at (or seed) directly.
+    pub store: SqliteStore,
     pub base: String,
     pub stop: tokio::sync::oneshot::Sender<()>,
 }
@@ -34,12 +36,12 @@ pub async fn serve_in_process(
     sweeper: bool,
     security: Security,
 ) -> InProcess {
-    let store = Store::open(&dir.join(db_name), clock, Durability::Normal).expect("store");
+    let store = SqliteStore::open(&dir.join(db_name), clock, Durability::Normal).expect("store");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
-    let state = AppState::secured(store, root, base.clone(), security);
+    let state = AppState::secured(Arc::new(store.clone()), root, base.clone(), security);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let stopped = async move {
         let _ = stopped.await;
@@ -49,7 +51,12 @@ pub async fn serve_in_process(
     } else {
         tokio::spawn(ccmulti::serve::serve_http(listener, state.clone(), stopped));
     }
-    InProcess { state, base, stop }
+    InProcess {
+        state,
+        store,
+        base,
+        stop,
+    }
 }
 
 /// A bench's numeric arguments in order (`cargo bench` adds `--bench`, which is skipped).

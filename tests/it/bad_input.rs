@@ -387,7 +387,7 @@ async fn thirty_two_claimants_over_http_get_one_grant() {
         .filter(|r| r.structured()["success"] == true)
         .collect();
     assert_eq!(winners.len(), 1, "exactly one grant");
-    let holder = server.state.store.session_view("s1").unwrap().locks[0]
+    let holder = server.store.session_view("s1").unwrap().locks[0]
         .agent_id
         .clone();
     for r in replies

@@ -100,7 +100,7 @@ fn connect_with_a_token_adds_the_header_and_never_prints_the_token() {
 #[tokio::test]
 async fn status_release_and_verify_on_a_live_database() {
     let server = start().await;
-    let db = server.state.store.path().display().to_string();
+    let db = server.store.path().display().to_string();
     let root = server.root.display().to_string();
     let holder = server.agent_url("impl_a");
     call_tool(

@@ -35,11 +35,11 @@ async fn a_lock_expiring_during_a_burst_expires_once_and_goes_to_one_claimant() 
     assert_eq!(early.structured()["conflicts"][0]["seconds_left"], 1);
 
     clock.advance_ms(1);
-    let store = server.state.clone();
+    let store = server.store.clone();
     let sweeps: Vec<_> = (0..8)
         .map(|_| {
             let store = store.clone();
-            tokio::spawn(async move { store.store.blocking(|s| s.sweep_expired()).await.unwrap() })
+            tokio::spawn(async move { store.blocking(|s| s.sweep_expired()).await.unwrap() })
         })
         .collect();
     let claims: Vec<_> = (0..32)
@@ -61,7 +61,7 @@ async fn a_lock_expiring_during_a_burst_expires_once_and_goes_to_one_claimant() 
         s.await.unwrap();
     }
     assert_eq!(winners, 1, "exactly one claimant gets the expired lock");
-    let events = server.state.store.snapshot(1000).unwrap().events;
+    let events = server.store.snapshot(1000).unwrap().events;
     let expired: Vec<_> = events
         .iter()
         .filter(|e| e.kind == "expired" && e.path.as_deref() == Some("hot.rs"))

@@ -348,7 +348,7 @@ async fn the_hooks_send_the_terminals_token() {
     })
     .await;
     let held = || {
-        let snap = server.state.store.snapshot(0).unwrap();
+        let snap = server.store.snapshot(0).unwrap();
         snap.locks
             .iter()
             .map(|l| (l.path.clone(), l.agent_id.clone()))
@@ -428,7 +428,6 @@ async fn news_is_told_once_and_then_nothing() {
     )
     .await;
     let freed = server
-        .state
         .store
         .force_release(
             &ccmulti::store::ForceSelector::Path {

@@ -166,7 +166,6 @@ async fn each_client_lists_exactly_its_tools_and_can_call_nothing_else() {
         }
     }
     let blocked = server
-        .state
         .store
         .snapshot(100)
         .unwrap()

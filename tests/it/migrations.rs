@@ -8,7 +8,8 @@ use std::process::Command;
 use std::sync::Arc;
 
 use ccmulti::clock::SystemClock;
-use ccmulti::store::{Durability, SCHEMA_VERSION, Store};
+use ccmulti::store::sqlite::SCHEMA_VERSION;
+use ccmulti::store::{Durability, SqliteStore as Store};
 use ccmulti_testkit::SECURITY_ENV;
 use rusqlite::types::Value;
 use rusqlite::{Connection, OpenFlags};

@@ -461,7 +461,7 @@ async fn the_planner_tools_over_http_and_the_generated_commands_connect() {
     .await;
     assert_eq!(again.structured()["success"], true, "{}", again.text);
     assert!(again.text.contains("Already under way"), "{}", again.text);
-    let rows = server.state.store.session_view("s1").unwrap().tasks;
+    let rows = server.store.session_view("s1").unwrap().tasks;
     assert_eq!(rows.iter().filter(|t| t.task_id == task_id).count(), 1);
     assert_eq!(rows.len(), 7);
 }
@@ -487,16 +487,7 @@ async fn setup_plans_from_a_message_or_shows_the_form_it_expects() {
     let planner_url = planner_line.rsplit(' ').next().unwrap();
     let listed = list_tools(planner_url, Some("claude code")).await;
     assert_eq!(listed.tool_names(), PLANNER_TOOLS);
-    assert_eq!(
-        server
-            .state
-            .store
-            .session_view(session)
-            .unwrap()
-            .tasks
-            .len(),
-        4
-    );
+    assert_eq!(server.store.session_view(session).unwrap().tasks.len(), 4);
 
     let before = state_fingerprint(&server);
     for (message, says) in [

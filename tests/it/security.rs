@@ -53,7 +53,7 @@ fn claim(url: &str, path: &str) -> reqwest::RequestBuilder {
 }
 
 fn agents_in_s1(server: &Server) -> usize {
-    server.state.store.session_view("s1").unwrap().agents.len()
+    server.store.session_view("s1").unwrap().agents.len()
 }
 
 /// A legacy (2025-11-25) handshake, which rmcp's session-keeping service answers.

@@ -36,7 +36,7 @@ async fn the_first_request_registers_session_and_agent() {
     let server = start().await;
     list_tools(&server.agent_url("planner"), Some("claude code")).await;
     list_tools(&server.agent_url("impl_a"), Some("claude code")).await;
-    let view = server.state.store.session_view("s1").unwrap();
+    let view = server.store.session_view("s1").unwrap();
     let agents: Vec<_> = view.agents.iter().map(|a| a.agent_id.as_str()).collect();
     assert_eq!(agents, ["impl_a", "planner"]);
     // Another user naming the same session is refused, and nothing is registered for it.
@@ -51,10 +51,7 @@ async fn the_first_request_registers_session_and_agent() {
         "{}",
         reply.text
     );
-    assert_eq!(
-        server.state.store.session_view("s1").unwrap().agents.len(),
-        2
-    );
+    assert_eq!(server.store.session_view("s1").unwrap().agents.len(), 2);
 }
 
 #[tokio::test]
@@ -66,7 +63,7 @@ async fn health_detailed_names_the_coordination_tools_and_metrics_count() {
     assert_eq!(detailed.json["coordination_tools"], json!(PLANNER_TOOLS));
     assert_eq!(
         detailed.json["database"]["schema_version"],
-        ccmulti::store::SCHEMA_VERSION
+        ccmulti::store::sqlite::SCHEMA_VERSION
     );
     assert_eq!(
         send(client().get(format!("{}/health", server.base)))

@@ -40,7 +40,7 @@ async fn start_waiter(
     path: &str,
     wait_seconds: u64,
 ) -> tokio::task::JoinHandle<(Reply, Instant)> {
-    let before = server.state.store.waiting_claims();
+    let before = server.state.coord.waiting_claims();
     let url = server.agent_url(agent);
     let arguments = json!({ "file_paths": [path], "wait_seconds": wait_seconds });
     let task = tokio::spawn(async move {
@@ -48,7 +48,7 @@ async fn start_waiter(
         (reply, Instant::now())
     });
     until(&format!("{agent} waits"), || {
-        server.state.store.waiting_claims() > before
+        server.state.coord.waiting_claims() > before
     })
     .await;
     tokio::time::sleep(Duration::from_millis(20)).await;
@@ -108,7 +108,7 @@ async fn waiters_on_one_path_are_granted_in_arrival_order() {
     let order = Arc::new(Mutex::new(Vec::new()));
     let mut waiters = Vec::new();
     for i in 0..5 {
-        let before = server.state.store.waiting_claims();
+        let before = server.state.coord.waiting_claims();
         let url = server.agent_url(&format!("w{i}"));
         let order = order.clone();
         waiters.push(tokio::spawn(async move {
@@ -124,7 +124,7 @@ async fn waiters_on_one_path_are_granted_in_arrival_order() {
             release(&url, "src/hot.rs").await;
         }));
         until("the next waiter queues", || {
-            server.state.store.waiting_claims() > before
+            server.state.coord.waiting_claims() > before
         })
         .await;
     }
@@ -178,12 +178,12 @@ async fn a_timeout_returns_the_conflict_a_plain_claim_returns() {
         "{message}"
     );
     assert!(plain.structured().get("waited_seconds").is_none());
-    assert_eq!(server.state.store.waiting_claims(), 0);
+    assert_eq!(server.state.coord.waiting_claims(), 0);
 }
 
-/// User and system CPU time of this process, from /proc/self/stat.
-fn process_cpu() -> Duration {
-    let stat = std::fs::read_to_string("/proc/self/stat").expect("/proc/self/stat");
+/// User and system CPU time of process `pid`, from /proc.
+fn process_cpu(pid: u32) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("/proc/<pid>/stat");
     // Fields after the command name, which may hold spaces, closed by the last ')'.
     let after = &stat[stat.rfind(')').expect("comm") + 2..];
     let fields: Vec<&str> = after.split_whitespace().collect();
@@ -199,15 +199,23 @@ fn process_cpu() -> Duration {
     Duration::from_millis(ticks * 1000 / per_second)
 }
 
+/// The real binary, so that its CPU is measured alone (the other tests of
+/// this binary run in this process at the same time).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hundred_waiters_on_one_path_do_not_spin() {
-    let _serial = SERIAL.lock().await;
-    let server = start().await;
-    let holder = hold(&server, "holder", json!({ "file_paths": ["src/hot.rs"] })).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path().join("repo");
+    std::fs::create_dir_all(&root).expect("root");
+    let server = binary::Coordinator::start(&dir.path().join("c.db"), &root, &[]);
+    let url = |agent: &str| server.url(&format!("u1__session__s1__{agent}"));
+    let holder = url("holder");
+    assert!(granted(
+        &claim(&holder, json!({ "file_paths": ["src/hot.rs"] })).await
+    ));
     let served = Arc::new(Mutex::new(Vec::new()));
     let waiters: Vec<_> = (0..100)
         .map(|i| {
-            let url = server.agent_url(&format!("w{i}"));
+            let url = url(&format!("w{i}"));
             let served = served.clone();
             tokio::spawn(async move {
                 let reply = claim(
@@ -221,14 +229,22 @@ async fn a_hundred_waiters_on_one_path_do_not_spin() {
             })
         })
         .collect();
+    // Every waiter shows in the database once it has met the lock.
+    let db = ccmulti::store::SqliteStore::open_existing(
+        &server.db,
+        Arc::new(ccmulti::clock::SystemClock),
+        ccmulti::store::Durability::Normal,
+    )
+    .expect("the coordinator's database");
     until("all 100 wait", || {
-        server.state.store.waiting_claims() == 100
+        db.snapshot(0).map(|s| s.waiters.len()).unwrap_or(0) == 100
     })
     .await;
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let (cpu_before, wall_before) = (process_cpu(), Instant::now());
+    let pid = server.child.id();
+    let (cpu_before, wall_before) = (process_cpu(pid), Instant::now());
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let cpu = process_cpu().saturating_sub(cpu_before);
+    let cpu = process_cpu(pid).saturating_sub(cpu_before);
     let share = cpu.as_secs_f64() / wall_before.elapsed().as_secs_f64();
     println!(
         "100 waiters: {cpu:?} CPU over 2 s of waiting ({:.1}% of one core)",
@@ -243,7 +259,7 @@ async fn a_hundred_waiters_on_one_path_do_not_spin() {
     }
     println!("100 waiters served in turn in {:?}", started.elapsed());
     assert_eq!(served.lock().expect("served").len(), 100);
-    assert_eq!(server.state.store.waiting_claims(), 0);
+    assert!(db.snapshot(0).expect("snapshot").waiters.is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -273,7 +289,7 @@ async fn a_release_by_another_process_wakes_a_waiter() {
     let waiter = start_waiter(&server, "waiter", "src/hot.rs", 30).await;
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_ccmulti"))
         .args(["release", "src/hot.rs", "--db"])
-        .arg(server.state.store.path())
+        .arg(server.store.path())
         .arg("--root")
         .arg(&server.root)
         .output()
@@ -302,13 +318,13 @@ async fn a_client_that_disconnects_while_waiting_leaves_no_phantom() {
         .await;
     assert!(gone.is_err(), "the client gave up: {gone:?}");
     until("the gone client's claim leaves the queue", || {
-        server.state.store.waiting_claims() == 0
+        server.state.coord.waiting_claims() == 0
     })
     .await;
     let waiter = start_waiter(&server, "waiter", "src/hot.rs", 30).await;
     release(&holder, "src/hot.rs").await;
     grant_gap(waiter, Instant::now()).await;
-    let view = server.state.store.session_view("s1").expect("view");
+    let view = server.store.session_view("s1").expect("view");
     assert_eq!(
         view.locks
             .iter()

@@ -58,14 +58,14 @@ pub async fn call(
         duration_minutes: duration,
     };
     let (outcome, waited) = if wait_seconds == 0 {
-        let outcome = state.store.blocking(move |s| s.claim_now(&request)).await?;
+        let outcome = state.coord.claim_now(&request).await?;
         (outcome, None)
     } else {
         let wait = Duration::from_secs(wait_seconds.unsigned_abs());
-        let waited = state.store.claim_waiting(request, wait).await?;
+        let waited = state.coord.claim_waiting(request, wait).await?;
         (waited.outcome, Some(waited.waited))
     };
-    let now = state.store.now_ms();
+    let now = state.coord.now_ms();
     let waited_seconds =
         // Milliseconds are enough, and keep the number readable.
         waited.map(|w| (w.as_secs_f64() * 1000.0).round() / 1000.0);

@@ -10,7 +10,7 @@ use super::{annotations, output_schema, result};
 use crate::error::CoordError;
 use crate::mcp::args::Args;
 use crate::mcp::identity::Caller;
-use crate::planner::{Analysis, Connection};
+use crate::planner::Connection;
 use crate::rules::plan::{MAX_AGENTS, MIN_AGENTS};
 use crate::state::AppState;
 use crate::store::StoreError;
@@ -62,10 +62,9 @@ pub async fn call(
         MIN_AGENTS as i64..=MAX_AGENTS as i64,
     )?;
     let sa = caller.session()?.clone();
-    let (session, lookup) = (sa.session_id.clone(), id.clone());
-    let body = state
-        .store
-        .blocking(move |s| s.load_analysis(&session, &lookup))
+    let analysis = state
+        .coord
+        .analysis(&sa.session_id, &id)
         .await?
         .ok_or_else(|| {
             CoordError::InvalidParams(format!(
@@ -74,8 +73,6 @@ pub async fn call(
                 sa.session_id
             ))
         })?;
-    let analysis: Analysis = serde_json::from_str(&body)
-        .map_err(|e| StoreError::Corrupt(format!("analysis {id}: {e}")))?;
     let conn = Connection {
         public_url: state.public_url.clone(),
         auth_header: state.security.client_auth_header(),

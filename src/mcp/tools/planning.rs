@@ -6,14 +6,12 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::error::CoordError;
-use crate::planner::{self, Analysis, Connection, Distribution};
+use crate::planner::{Analysis, Connection, Distribution};
 use crate::rules::paths;
 use crate::rules::plan::conflicts::Complexity;
 use crate::rules::plan::{MAX_FILES_PER_TASK, MAX_TASK_DESCRIPTION, MAX_TASKS, TaskInput};
 use crate::rules::targets::is_pattern;
-use crate::scan::ScanLimits;
 use crate::state::AppState;
-use crate::store::StoreError;
 
 pub const TASK_FORM: &str =
     "each task is a string, or {\"description\": string, \"files\": [paths]}";
@@ -108,7 +106,7 @@ pub fn parse_tasks(
         .collect()
 }
 
-/// Scans and analyses on a blocking thread, then stores the analysis in `session`.
+/// Scans and analyses off the async runtime, then keeps the analysis in `session`.
 pub async fn analyze_and_store(
     state: &Arc<AppState>,
     session: &str,
@@ -116,25 +114,16 @@ pub async fn analyze_and_store(
     project_files: Vec<String>,
     complexity: Complexity,
 ) -> Result<Analysis, CoordError> {
-    let root = state.root.clone();
-    let analysis = tokio::task::spawn_blocking(move || {
-        planner::analyze(
-            &root,
-            &tasks,
-            &project_files,
+    Ok(state
+        .coord
+        .analyze(
+            state.root.clone(),
+            session,
+            tasks,
+            project_files,
             complexity,
-            ScanLimits::default(),
         )
-    })
-    .await
-    .map_err(|e| StoreError::Join(e.to_string()))?;
-    let body = serde_json::to_string(&analysis).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    let (session, id) = (session.to_owned(), analysis.analysis_id.clone());
-    state
-        .store
-        .blocking(move |s| s.save_analysis(&session, &id, &body))
-        .await?;
-    Ok(analysis)
+        .await?)
 }
 
 /// Deals the plan and records every task as `planned` for its agent.
@@ -144,13 +133,5 @@ pub async fn distribute_and_record(
     analysis: &Analysis,
     agents: usize,
 ) -> Result<Distribution, CoordError> {
-    let mut plan = planner::distribute(analysis, agents, conn);
-    let rows = plan.planned_rows(analysis);
-    let session = conn.session_id.clone();
-    let kept = state
-        .store
-        .blocking(move |s| s.record_plan(&session, &rows))
-        .await?;
-    plan.note_kept(&kept);
-    Ok(plan)
+    Ok(state.coord.distribute(conn, analysis, agents).await?)
 }

@@ -54,12 +54,9 @@ pub async fn call(
         message: args.message,
         affected_files,
     };
-    let (update, at) = state
-        .store
-        .blocking(move |s| {
-            let at = s.sync_progress(&sa.session_id, &sa.agent_id, &update)?;
-            Ok((update, at))
-        })
+    let at = state
+        .coord
+        .progress(&sa.session_id, &sa.agent_id, &update)
         .await?;
     typed_result(
         &ProgressResult {

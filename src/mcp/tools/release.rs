@@ -56,8 +56,8 @@ pub async fn call(
     };
     let sa = caller.session()?.clone();
     let outcome = state
-        .store
-        .blocking(move |s| s.release(&sa.session_id, &sa.agent_id, &scope))
+        .coord
+        .release(&sa.session_id, &sa.agent_id, &scope)
         .await?;
     let message = (!outcome.not_held.is_empty()).then(|| {
         format!(

@@ -131,11 +131,7 @@ async fn session_for(
         }),
     };
     let url = format!("{}/mcp/v2/claude/{planner}", state.public_url);
-    let registered = planner.clone();
-    state
-        .store
-        .blocking(move |s| s.touch_agent(&registered, &url))
-        .await?;
+    state.coord.register(&planner, &url).await?;
     let sa = planner
         .session
         .ok_or_else(|| StoreError::Corrupt("session vanished".into()))?;

@@ -50,18 +50,9 @@ pub async fn call(
         news: want_news,
     } = typed_args::parse(NAME, &INPUT, arguments)?;
     let sa = caller.session()?.clone();
-    let session = sa.session_id.clone();
-    let agent = sa.agent_id.clone();
     let (view, news) = state
-        .store
-        .blocking(move |s| {
-            let news = if want_news {
-                s.take_news(&session, &agent)?
-            } else {
-                Vec::new()
-            };
-            Ok((s.session_view(&session)?, news))
-        })
+        .coord
+        .status(&sa.session_id, &sa.agent_id, want_news)
         .await?;
     let now = view.now_ms;
     let agents = view

@@ -17,7 +17,7 @@ use rusqlite::trace::{TraceEvent, TraceEventCodes};
 use crate::rules::locks::{Operation, ReleaseScope};
 use crate::rules::progress::TaskStatus;
 use crate::rules::virtual_user::parse;
-use crate::store::test_support::{T0, open_temp};
+use crate::store::sqlite::test_support::{T0, open_temp};
 use crate::store::{AgentWorkspace, ClaimOutcome, ClaimRequest, ProgressUpdate};
 
 thread_local! {
@@ -62,13 +62,16 @@ fn hot_statements_search_indexes_and_scan_no_table() {
         let x = paths(&["src/x.rs"]);
         let claim = |agent: &str, op, p: &BTreeSet<String>, minutes| {
             store
-                .claim_now(&ClaimRequest {
-                    session: "s".into(),
-                    agent: agent.into(),
-                    operation: op,
-                    paths: p.clone(),
-                    duration_minutes: minutes,
-                })
+                .claim_request(
+                    &ClaimRequest {
+                        session: "s".into(),
+                        agent: agent.into(),
+                        operation: op,
+                        paths: p.clone(),
+                        duration_minutes: minutes,
+                    },
+                    true,
+                )
                 .unwrap()
         };
         assert!(matches!(
@@ -127,12 +130,12 @@ fn hot_statements_search_indexes_and_scan_no_table() {
                 T0 + 60_000,
             )
             .unwrap();
-        let now_text = crate::store::time::to_text(store.now_ms());
+        let now_text = crate::store::sqlite::time::to_text(store.now_ms());
         let shown = store
-            .read(|c| crate::store::waiters::waiters(c, &now_text, &[]))
+            .read(|c| crate::store::sqlite::waiters::waiters(c, &now_text, &[]))
             .unwrap();
         assert_eq!(shown.len(), 1);
-        drop(waiting);
+        store.forget_waiter(waiting).unwrap();
         assert!(matches!(
             claim("a", Operation::Write, &paths(&["y.rs"]), 1),
             ClaimOutcome::Granted(_)

@@ -2,20 +2,11 @@
 
 use rusqlite::params;
 
-use super::{Result, Store, time};
+use super::{Result, SqliteStore, time};
 use crate::rules::progress::TaskStatus;
+use crate::store::ProgressUpdate;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProgressUpdate {
-    pub task_id: String,
-    pub status: TaskStatus,
-    pub progress_percentage: Option<u8>,
-    pub message: Option<String>,
-    /// Normalised paths.
-    pub affected_files: Option<Vec<String>>,
-}
-
-impl Store {
+impl SqliteStore {
     /// Records progress; an absent percentage or message keeps the previous one,
     /// and `completed` without a percentage means 100.
     pub fn sync_progress(

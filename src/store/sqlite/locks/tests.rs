@@ -2,14 +2,13 @@ use std::collections::BTreeSet;
 
 use super::*;
 use crate::rules::virtual_user::parse;
-use crate::store::test_support::{T0, open_temp};
-use crate::store::{ClaimRequest, WaitedClaim};
+use crate::store::sqlite::test_support::{T0, open_temp};
 
 fn paths(list: &[&str]) -> BTreeSet<String> {
     list.iter().map(|p| p.to_string()).collect()
 }
 
-fn register(store: &Store, agents: &[&str]) {
+fn register(store: &SqliteStore, agents: &[&str]) {
     for a in agents {
         store
             .touch_agent(&parse(&format!("u__session__s__{a}")).unwrap(), "url")
@@ -17,7 +16,7 @@ fn register(store: &Store, agents: &[&str]) {
     }
 }
 
-fn event_kinds(store: &Store) -> Vec<String> {
+fn event_kinds(store: &SqliteStore) -> Vec<String> {
     let mut kinds: Vec<_> = store
         .snapshot(1000)
         .unwrap()
@@ -292,7 +291,7 @@ fn directory_and_glob_locks_are_found_by_every_claim_they_overlap() {
 #[test]
 fn the_pattern_index_matches_the_rules_and_is_used() {
     assert!(
-        crate::store::migrations::V1.contains(&format!("WHERE {PATTERN_ROWS}")),
+        crate::store::sqlite::migrations::V1.contains(&format!("WHERE {PATTERN_ROWS}")),
         "V1__initial.sql's idx_file_locks_patterns must be spelled as PATTERN_ROWS"
     );
     let (_d, store, _clock) = open_temp();
@@ -336,183 +335,4 @@ fn prefix_ranges_end_where_the_prefix_does() {
     assert_eq!(prefix_upper_bound("\u{D7FF}").as_deref(), Some("\u{E000}"));
     assert_eq!(prefix_upper_bound(""), None);
     assert_eq!(prefix_upper_bound("\u{10FFFF}"), None);
-}
-
-fn request(agent: &str, list: &[&str]) -> ClaimRequest {
-    ClaimRequest {
-        session: "s".into(),
-        agent: agent.into(),
-        operation: Operation::Write,
-        paths: paths(list),
-        duration_minutes: 1,
-    }
-}
-
-/// Test-side polling for a condition the code under test reaches on its own.
-async fn until(what: &str, mut condition: impl FnMut() -> bool) {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-    while !condition() {
-        assert!(std::time::Instant::now() < deadline, "timed out: {what}");
-        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
-    }
-}
-
-fn spawn_waiter(
-    store: &Store,
-    agent: &str,
-    list: &[&str],
-    seconds: u64,
-) -> tokio::task::JoinHandle<WaitedClaim> {
-    let store = store.clone();
-    let request = request(agent, list);
-    tokio::spawn(async move {
-        store
-            .claim_waiting(request, std::time::Duration::from_secs(seconds))
-            .await
-            .unwrap()
-    })
-}
-
-async fn granted_to(waiter: tokio::task::JoinHandle<WaitedClaim>) -> WaitedClaim {
-    let waited = tokio::time::timeout(std::time::Duration::from_secs(5), waiter)
-        .await
-        .expect("the waiter was woken")
-        .unwrap();
-    assert!(
-        matches!(waited.outcome, ClaimOutcome::Granted(_)),
-        "{waited:?}"
-    );
-    waited
-}
-
-/// a holds x for `minutes`; b waits for it (queued, its first attempt refused).
-async fn b_waits_for_as_x(store: &Store, minutes: i64) -> tokio::task::JoinHandle<WaitedClaim> {
-    register(store, &["a", "b"]);
-    store
-        .claim("s", "a", Operation::Write, &paths(&["x"]), minutes)
-        .unwrap();
-    let waiter = spawn_waiter(store, "b", &["x"], 60);
-    until("b waits", || store.waiting_claims() == 1).await;
-    // b joins the queue just before its first attempt; let that attempt meet a's lock.
-    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    assert!(!waiter.is_finished());
-    waiter
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_expiry_swept_wakes_a_waiting_claim() {
-    let (_d, store, clock) = open_temp();
-    let waiter = b_waits_for_as_x(&store, 1).await;
-    // The lease ends on the store's clock; only the sweep can tell the waiter,
-    // whose own timer runs on real time and would wait a minute.
-    clock.advance_ms(60_000);
-    let swept = std::time::Instant::now();
-    assert_eq!(store.sweep_expired().unwrap(), 1);
-    granted_to(waiter).await;
-    println!("granted {:?} after the sweep", swept.elapsed());
-    assert_eq!(store.waiting_claims(), 0);
-    assert_eq!(
-        event_kinds(&store),
-        ["granted", "expired", "granted"],
-        "waiting records no conflict per retry"
-    );
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn releases_and_forced_releases_wake_waiters_in_arrival_order() {
-    let (_d, store, _clock) = open_temp();
-    register(&store, &["a", "b", "c", "d"]);
-    store
-        .claim("s", "a", Operation::Write, &paths(&["src/api/"]), 5)
-        .unwrap();
-    let b = spawn_waiter(&store, "b", &["src/api/x.rs"], 30);
-    until("b waits", || store.waiting_claims() == 1).await;
-    let c = spawn_waiter(&store, "c", &["src/api/**"], 30);
-    until("c waits", || store.waiting_claims() == 2).await;
-    // d wants nothing the others want: it need not queue behind them.
-    let d = spawn_waiter(&store, "d", &["docs/"], 30);
-    granted_to(d).await;
-    store
-        .force_release(
-            &ForceSelector::Agent {
-                session_id: None,
-                agent_id: "a".into(),
-            },
-            "cli",
-        )
-        .unwrap();
-    granted_to(b).await;
-    assert!(!c.is_finished());
-    store.release("s", "b", &ReleaseScope::All).unwrap();
-    granted_to(c).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_timeout_answers_with_the_conflict_and_records_it_once() {
-    let (_d, store, _clock) = open_temp();
-    register(&store, &["a", "b"]);
-    store
-        .claim("s", "a", Operation::Write, &paths(&["x"]), 5)
-        .unwrap();
-    let waited = store
-        .claim_waiting(request("b", &["x"]), std::time::Duration::from_millis(300))
-        .await
-        .unwrap();
-    let ClaimOutcome::Conflicted(c) = waited.outcome else {
-        panic!("{waited:?}");
-    };
-    assert_eq!(c[0].holder, "a");
-    assert!(waited.waited >= std::time::Duration::from_millis(300));
-    assert_eq!(store.waiting_claims(), 0);
-    assert_eq!(event_kinds(&store), ["granted", "conflict"]);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_waiter_whose_future_is_dropped_leaves_no_phantom() {
-    let (_d, store, _clock) = open_temp();
-    register(&store, &["a", "b", "c"]);
-    store
-        .claim("s", "a", Operation::Write, &paths(&["x"]), 5)
-        .unwrap();
-    let gone = spawn_waiter(&store, "b", &["x"], 60);
-    until("b waits", || store.waiting_claims() == 1).await;
-    let c = spawn_waiter(&store, "c", &["x"], 60);
-    until("c waits", || store.waiting_claims() == 2).await;
-    gone.abort();
-    until("b left", || store.waiting_claims() == 1).await;
-    store.release("s", "a", &ReleaseScope::All).unwrap();
-    granted_to(c).await;
-    let view = store.session_view("s").unwrap();
-    assert_eq!(view.locks.len(), 1);
-    assert_eq!(view.locks[0].agent_id, "c");
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn another_processs_release_is_noticed_by_the_fallback_check() {
-    let (dir, store, clock) = open_temp();
-    let waiter = b_waits_for_as_x(&store, 5).await;
-    // Nothing changed elsewhere yet: no wake-up, the waiter stays.
-    store.wake_waiters_if_changed_elsewhere().unwrap();
-    // `ccmulti release` is another Store on the same file, in another process.
-    let other = Store::open(
-        &dir.path().join("c.db"),
-        clock.clone(),
-        crate::store::Durability::Normal,
-    )
-    .unwrap();
-    other
-        .force_release(
-            &ForceSelector::Path {
-                session_id: None,
-                path: "x".into(),
-            },
-            "cli",
-        )
-        .unwrap();
-    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    if waiter.is_finished() {
-        panic!("only the fallback check can see it: {:?}", waiter.await);
-    }
-    store.wake_waiters_if_changed_elsewhere().unwrap();
-    granted_to(waiter).await;
 }

@@ -2,18 +2,10 @@
 
 use rusqlite::{OptionalExtension, params};
 
-use super::{Result, Store, time};
+use super::{Result, SqliteStore, time};
+use crate::store::PlannedTask;
 
-/// One task handed to one agent.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PlannedTask {
-    pub agent_id: String,
-    pub task_id: String,
-    pub description: String,
-    pub files: Vec<String>,
-}
-
-impl Store {
+impl SqliteStore {
     pub fn save_analysis(&self, session: &str, analysis_id: &str, body: &str) -> Result<()> {
         let now = time::to_text(self.now_ms());
         self.write(|tx| {
@@ -80,7 +72,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use crate::rules::virtual_user::parse;
-    use crate::store::test_support::open_temp;
+    use crate::store::sqlite::test_support::open_temp;
 
     use super::PlannedTask;
 

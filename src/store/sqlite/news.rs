@@ -4,7 +4,7 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::{Result, Store, time};
+use super::{Result, SqliteStore, time};
 use crate::clock::Millis;
 use crate::rules::news::{
     self, CompletedTask, Cursor, Facts, Freed, FreedEvent, News, OtherLock, OwnLock,
@@ -182,7 +182,7 @@ fn own_live(conn: &Connection, session: &str, agent: &str, now: &str) -> Result<
     .collect()
 }
 
-impl Store {
+impl SqliteStore {
     /// What changed for this agent since it last looked, and moves its cursor to now.
     pub fn take_news(&self, session: &str, agent: &str) -> Result<Vec<News>> {
         self.write(|tx| {
@@ -226,7 +226,7 @@ mod tests {
     use crate::rules::locks::Operation;
     use crate::rules::progress::TaskStatus;
     use crate::rules::virtual_user::parse;
-    use crate::store::test_support::open_temp;
+    use crate::store::sqlite::test_support::open_temp;
     use crate::store::{ClaimOutcome, ForceSelector, ProgressUpdate};
 
     fn paths(p: &[&str]) -> BTreeSet<String> {
@@ -299,7 +299,7 @@ mod tests {
         assert!(store.take_news("s", "a").unwrap().is_empty());
         // The cursor is in the database: a new process does not repeat the news.
         drop(store);
-        let reopened = crate::store::Store::open(
+        let reopened = crate::store::SqliteStore::open(
             &dir.path().join("c.db"),
             clock.clone(),
             crate::store::Durability::Normal,

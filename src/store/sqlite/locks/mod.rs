@@ -4,62 +4,23 @@
 //! frees paths (release, expiry, forced release) wakes the claims waiting for
 //! them once it has committed.
 
-mod wait;
-
 use std::collections::{BTreeMap, BTreeSet};
 
 use rusqlite::{Connection, Row, params};
 
-use super::events::{self, EventKind, NewEvent};
-use super::{Result, Store, time};
+use super::events::{self, NewEvent};
+use super::{Result, SqliteStore, time};
 use crate::clock::Millis;
-use crate::rules::locks::{
-    ClaimStep, Conflict, HeldLock, Operation, ReleaseScope, plan_claim, plan_release,
-};
+use crate::rules::locks::{ClaimStep, HeldLock, Operation, ReleaseScope, plan_claim, plan_release};
 use crate::rules::targets::{GLOB_META, is_pattern};
-
-pub use wait::{ClaimRequest, WaitedClaim};
+use crate::store::{
+    Change, ClaimOutcome, ClaimRequest, EventKind, ForceSelector, GrantedLock, ReleaseOutcome,
+};
 
 /// Selects directory and glob locks, the rows `rules::targets::is_pattern`
 /// accepts; spelled exactly as the partial index `idx_file_locks_patterns` in
 /// migrations/sqlite/V1__initial.sql, so SQLite uses that index (a test holds the two together).
 pub(crate) const PATTERN_ROWS: &str = "(file_path GLOB '*[[*?{\\]*' OR file_path GLOB '*/')";
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GrantedLock {
-    pub lock_id: String,
-    pub path: String,
-    pub operation: Operation,
-    pub expires_at_ms: Millis,
-    pub fencing_token: i64,
-    pub renewed: bool,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ClaimOutcome {
-    Granted(Vec<GrantedLock>),
-    Conflicted(Vec<Conflict>),
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct ReleaseOutcome {
-    pub released: Vec<HeldLock>,
-    pub not_held: Vec<String>,
-}
-
-/// Which locks a person releases by hand.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ForceSelector {
-    LockId(String),
-    Path {
-        session_id: Option<String>,
-        path: String,
-    },
-    Agent {
-        session_id: Option<String>,
-        agent_id: String,
-    },
-}
 
 /// How many expired locks one sweep transaction deletes at most.
 const SWEEP_BATCH: usize = 500;
@@ -242,16 +203,33 @@ fn lock_event<'a>(session: &'a str, lock: &'a HeldLock, detail: Option<String>) 
     }
 }
 
-impl Store {
-    /// Wakes the claims waiting for any of `freed`; call after the transaction that freed them commits.
-    fn wake_waiters(&self, freed: &Freed) {
-        let mut by_session: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+impl SqliteStore {
+    /// Announces `freed` on the change feed; call after the transaction that
+    /// freed them commits, so a woken waiter finds them free.
+    fn announce_freed(&self, freed: &Freed) {
+        let mut by_session: BTreeMap<&str, Vec<String>> = BTreeMap::new();
         for (session, path) in freed {
-            by_session.entry(session).or_default().push(path);
+            by_session.entry(session).or_default().push(path.clone());
         }
         for (session, paths) in by_session {
-            self.inner.waiters.wake_freed(session, paths);
+            // No subscriber (a CLI command) is not an error.
+            let _ = self.inner.changes.send(Change::Freed {
+                session: session.to_owned(),
+                paths,
+            });
         }
+    }
+
+    /// A claim, as the coordination service makes it.
+    pub fn claim_request(&self, r: &ClaimRequest, record_conflicts: bool) -> Result<ClaimOutcome> {
+        self.claim_recording(
+            &r.session,
+            &r.agent,
+            r.operation,
+            &r.paths,
+            r.duration_minutes,
+            record_conflicts,
+        )
     }
 
     /// Claims every path or none. `paths` are normalised and deduplicated.
@@ -358,7 +336,7 @@ impl Store {
             }
             Ok((ClaimOutcome::Granted(granted), in_session(session, freed)))
         })?;
-        self.wake_waiters(&freed);
+        self.announce_freed(&freed);
         Ok(outcome)
     }
 
@@ -391,7 +369,7 @@ impl Store {
             let outcome = ReleaseOutcome { released: plan.release, not_held: plan.not_held };
             Ok((outcome, in_session(session, freed)))
         })?;
-        self.wake_waiters(&freed);
+        self.announce_freed(&freed);
         Ok(outcome)
     }
 
@@ -425,7 +403,7 @@ impl Store {
             }
             Ok(released)
         })?;
-        self.wake_waiters(
+        self.announce_freed(
             &released
                 .iter()
                 .map(|(s, l)| (s.clone(), l.path.clone()))
@@ -484,7 +462,7 @@ impl Store {
             }
             Ok(freed)
         })?;
-        self.wake_waiters(&freed);
+        self.announce_freed(&freed);
         Ok(freed.len())
     }
 }

@@ -4,9 +4,9 @@
 
 use rusqlite::params;
 
-use super::{Result, Store, time};
+use super::{Result, SqliteStore, time};
 
-/// What [`Store::seed_bulk_for_bench`] writes. Sessions are named
+/// What [`SqliteStore::seed_bulk_for_bench`] writes. Sessions are named
 /// `{session_prefix}{n}` and owned by user `bulk`; their agents `agent{n}`
 /// last called an hour ago (inactive). Lock `n` of a session is a write lock
 /// on `src/m{n % 50}/f{n}.rs` held by agent `n % agents_per_session`, with a
@@ -26,7 +26,7 @@ pub struct BulkSeed<'a> {
     pub history_per_session: usize,
 }
 
-impl Store {
+impl SqliteStore {
     /// Writes `seed` (see [`BulkSeed`]); benchmarks only. Fencing tokens
     /// come from the same counter as real grants, so they stay unique.
     #[doc(hidden)]
@@ -117,7 +117,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::BulkSeed;
-    use crate::store::test_support::open_temp;
+    use crate::store::sqlite::test_support::open_temp;
 
     #[test]
     fn bulk_seed_writes_what_it_says_keeps_tokens_unique_and_sweeps_in_batches() {

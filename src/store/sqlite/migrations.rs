@@ -22,11 +22,11 @@ use super::{Result, SCHEMA_VERSION, StoreError};
 const SQLITE: [(&str, &str); 2] = [
     (
         "V1__initial",
-        include_str!("../../migrations/sqlite/V1__initial.sql"),
+        include_str!("../../../migrations/sqlite/V1__initial.sql"),
     ),
     (
         "V2__workspaces_and_waiters",
-        include_str!("../../migrations/sqlite/V2__workspaces_and_waiters.sql"),
+        include_str!("../../../migrations/sqlite/V2__workspaces_and_waiters.sql"),
     ),
 ];
 
@@ -66,7 +66,10 @@ fn runner(target: Target) -> Result<Runner> {
 pub(super) fn migrate(conn: &mut Connection) -> Result<()> {
     let found = user_version(conn)?;
     if found > SCHEMA_VERSION {
-        return Err(StoreError::NewerSchema { found });
+        return Err(StoreError::NewerSchema {
+            found,
+            known: SCHEMA_VERSION,
+        });
     }
     if found == SCHEMA_VERSION {
         return Ok(());
@@ -156,7 +159,9 @@ mod tests {
         conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1)
             .unwrap();
         let err = migrate(&mut conn).unwrap_err();
-        assert!(matches!(err, StoreError::NewerSchema { found } if found == SCHEMA_VERSION + 1));
+        assert!(
+            matches!(err, StoreError::NewerSchema { found, .. } if found == SCHEMA_VERSION + 1)
+        );
         assert!(err.to_string().contains("upgrade ccmulti"), "{err}");
     }
 }

@@ -1,6 +1,7 @@
 //! `ccmulti db verify`: the seed's verification queries, in SQLite terms.
 
-use super::{Result, SCHEMA_VERSION, Store};
+use super::{Result, SCHEMA_VERSION, SqliteStore};
+use crate::store::Verification;
 
 const SEED_TABLES: [&str; 4] = [
     "claude_code_sessions",
@@ -19,25 +20,7 @@ const ADDED_TABLES: [&str; 6] = [
     "refinery_schema_history",
 ];
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Verification {
-    pub user_version: i64,
-    /// (table, present)
-    pub tables: Vec<(String, bool)>,
-    /// (index, table)
-    pub indexes: Vec<(String, String)>,
-    pub integrity: String,
-}
-
-impl Verification {
-    pub fn ok(&self) -> bool {
-        self.user_version == SCHEMA_VERSION
-            && self.tables.iter().all(|(_, present)| *present)
-            && self.integrity == "ok"
-    }
-}
-
-impl Store {
+impl SqliteStore {
     pub fn verify(&self) -> Result<Verification> {
         self.read(|c| {
             let mut tables = Vec::new();
@@ -52,6 +35,8 @@ impl Store {
                 .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
             Ok(Verification {
+                backend: "sqlite",
+                expected_version: SCHEMA_VERSION,
                 user_version: c.pragma_query_value(None, "user_version", |r| r.get(0))?,
                 tables,
                 indexes,

@@ -6,7 +6,7 @@ use rusqlite::Transaction;
 
 pub use ccmulti_ui::model::AgentWorkspace;
 
-use super::{Result, Store, StoreError, time};
+use super::{Result, SqliteStore, StoreError, time};
 use crate::rules::virtual_user::{SessionAgent, VirtualUser};
 
 /// Registers the session, owned by `user_id`, if new; refuses another user's.
@@ -31,7 +31,7 @@ fn own_session(tx: &Transaction<'_>, session_id: &str, user_id: &str, now: &str)
     }
 }
 
-impl Store {
+impl SqliteStore {
     /// Registers the session (owned by this user) and the agent if new, and
     /// touches the agent's `last_activity`. Refuses another user's session.
     pub fn touch_agent(&self, user: &VirtualUser, connection_url: &str) -> Result<()> {
@@ -51,7 +51,7 @@ impl Store {
     }
 
     /// Records where an agent works (its worktree and branch), registering
-    /// the session and the agent as [`Store::touch_agent`] does; for whoever
+    /// the session and the agent as [`SqliteStore::touch_agent`] does; for whoever
     /// starts agents (`ccmulti team`), before the agent has called. A known
     /// agent's activity is left alone: this is not the agent speaking. Refuses
     /// another user's session; a user without a session has no agent to place.
@@ -103,7 +103,7 @@ mod tests {
     use super::AgentWorkspace;
     use crate::rules::virtual_user::parse;
     use crate::store::StoreError;
-    use crate::store::test_support::open_temp;
+    use crate::store::sqlite::test_support::open_temp;
 
     #[test]
     fn a_session_belongs_to_its_first_user() {
@@ -124,7 +124,7 @@ mod tests {
         assert_eq!(names, ["impl_a", "planner"]);
         assert_eq!(
             view.agents[0].last_activity_ms,
-            crate::store::test_support::T0 + 5_000
+            crate::store::sqlite::test_support::T0 + 5_000
         );
     }
 
@@ -150,7 +150,7 @@ mod tests {
         );
         assert_eq!(
             view.agents[0].last_activity_ms,
-            crate::store::test_support::T0 + 5_000
+            crate::store::sqlite::test_support::T0 + 5_000
         );
         // Moved to another worktree, detached: replaced, and its activity kept.
         clock.advance_ms(5_000);
@@ -161,7 +161,7 @@ mod tests {
         assert_eq!(agent.workspace, Some(at("/repo/.wt/other", None)));
         assert_eq!(
             agent.last_activity_ms,
-            crate::store::test_support::T0 + 5_000
+            crate::store::sqlite::test_support::T0 + 5_000
         );
         // An agent that only connected has none; another user's session is refused.
         store

@@ -7,36 +7,7 @@ use rusqlite::{Connection, params};
 
 use super::{Result, time};
 use crate::clock::Millis;
-
-/// How many of the newest events the audit trail keeps unless told otherwise
-/// (`ccmulti serve --keep-events`): days of a busy session's history, tens
-/// of megabytes on disk (BENCHMARKS.md, soak, measures an event's cost).
-pub const DEFAULT_EVENTS_KEPT: u64 = 200_000;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EventKind {
-    Granted,
-    Renewed,
-    Released,
-    Expired,
-    Conflict,
-    ForcedRelease,
-    BlockedClient,
-}
-
-impl EventKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Granted => "granted",
-            Self::Renewed => "renewed",
-            Self::Released => "released",
-            Self::Expired => "expired",
-            Self::Conflict => "conflict",
-            Self::ForcedRelease => "forced_release",
-            Self::BlockedClient => "blocked_client",
-        }
-    }
-}
+use crate::store::EventKind;
 
 #[derive(Debug, Default)]
 pub struct NewEvent<'a> {
@@ -67,7 +38,7 @@ pub fn record(conn: &Connection, now: Millis, kind: EventKind, e: NewEvent<'_>) 
     Ok(())
 }
 
-impl super::Store {
+impl super::SqliteStore {
     /// How many of the newest events the sweeper keeps.
     pub fn events_kept(&self) -> u64 {
         self.inner.events_kept.load(Ordering::Relaxed)
@@ -138,7 +109,7 @@ mod tests {
     use std::collections::BTreeSet;
 
     use crate::rules::locks::{Operation, ReleaseScope};
-    use crate::store::test_support::open_temp;
+    use crate::store::sqlite::test_support::open_temp;
 
     #[test]
     fn pruning_keeps_the_newest_events_in_batches() {
@@ -157,7 +128,7 @@ mod tests {
                 .release("s", "a", &ReleaseScope::Paths(path.clone()))
                 .unwrap();
         }
-        let ids = |store: &crate::store::Store| -> Vec<i64> {
+        let ids = |store: &crate::store::SqliteStore| -> Vec<i64> {
             let mut ids: Vec<i64> = store
                 .snapshot(1000)
                 .unwrap()

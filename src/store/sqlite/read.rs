@@ -5,16 +5,8 @@ use ccmulti_ui::model::{
 };
 use rusqlite::{Connection, Row, params};
 
-use super::{Result, Store, time, waiters};
-
-/// One session as its agents see it: live locks only.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SessionView {
-    pub now_ms: i64,
-    pub agents: Vec<AgentRow>,
-    pub locks: Vec<LockRow>,
-    pub tasks: Vec<TaskRow>,
-}
+use super::{Result, SqliteStore, time, waiters};
+use crate::store::{Counts, SessionView};
 
 /// `None` reads every session.
 fn scoped(sql: &str, column: &str, session: Option<&str>) -> String {
@@ -170,16 +162,7 @@ fn events(conn: &Connection, limit: usize) -> Result<Vec<EventRow>> {
     )
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
-pub struct Counts {
-    pub sessions: i64,
-    pub agents: i64,
-    pub active_locks: i64,
-    pub tasks: i64,
-    pub events: i64,
-}
-
-impl Store {
+impl SqliteStore {
     pub fn session_view(&self, session: &str) -> Result<SessionView> {
         let now = self.now_ms();
         let now_text = time::to_text(now);

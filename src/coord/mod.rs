@@ -1,0 +1,190 @@
+//! The coordination service: every coordination step written once, over any
+//! [`CoordStore`]. The MCP tools, the CLI, the hooks' server side and the
+//! dashboard call it; they parse, call and render, and never reach the store
+//! themselves.
+//!
+//! It owns what is not stored: the queue of claims waiting for their paths
+//! ([`wait_queue`]), woken from the store's change feed, and the sweeper's tick.
+
+mod claim;
+mod plan;
+mod wait_queue;
+
+#[cfg(test)]
+mod tests;
+
+use std::sync::Arc;
+
+use tokio::sync::broadcast::error::RecvError;
+
+use crate::clock::Millis;
+use crate::rules::locks::{HeldLock, ReleaseScope};
+use crate::rules::news::News;
+use crate::rules::virtual_user::VirtualUser;
+use crate::store::{
+    AgentWorkspace, Change, ClaimOutcome, ClaimRequest, CoordStore, Counts, ForceSelector,
+    ProgressUpdate, ReleaseOutcome, Result, SessionView, SharedStore, Verification,
+};
+
+pub use claim::WaitedClaim;
+use wait_queue::WaitQueue;
+
+/// The sweeper deletes at most this many old events a tick, so that one tick
+/// holds the write connection for milliseconds.
+const PRUNE_BATCH: u64 = 5_000;
+
+#[derive(Debug, Clone)]
+pub struct Coordinator {
+    store: SharedStore,
+    waiters: Arc<WaitQueue>,
+}
+
+impl Coordinator {
+    /// Starts waking waiting claims from the store's change feed; must be
+    /// called inside a tokio runtime.
+    pub fn new(store: SharedStore) -> Self {
+        let waiters = Arc::new(WaitQueue::default());
+        tokio::spawn(wake_from_changes(store.changes(), waiters.clone()));
+        Self { store, waiters }
+    }
+
+    pub fn store(&self) -> &dyn CoordStore {
+        self.store.as_ref()
+    }
+
+    pub fn now_ms(&self) -> Millis {
+        self.store.now_ms()
+    }
+
+    /// Registers the caller's session and agent (first request) and touches it.
+    pub async fn register(&self, user: &VirtualUser, connection_url: &str) -> Result<()> {
+        self.store.touch_agent(user, connection_url).await
+    }
+
+    /// Records where an agent works, as `ccmulti team` knows it.
+    pub async fn set_workspace(
+        &self,
+        user: &VirtualUser,
+        workspace: &AgentWorkspace,
+    ) -> Result<()> {
+        self.store.set_agent_workspace(user, workspace).await
+    }
+
+    /// A claim that answers at once.
+    pub async fn claim_now(&self, request: &ClaimRequest) -> Result<ClaimOutcome> {
+        self.store.claim(request, true).await
+    }
+
+    pub async fn release(
+        &self,
+        session: &str,
+        agent: &str,
+        scope: &ReleaseScope,
+    ) -> Result<ReleaseOutcome> {
+        self.store.release(session, agent, scope).await
+    }
+
+    /// A person releases locks by hand (CLI, dashboard, `team stop`).
+    pub async fn force_release(
+        &self,
+        selector: &ForceSelector,
+        by: &str,
+    ) -> Result<Vec<(String, HeldLock)>> {
+        self.store.force_release(selector, by).await
+    }
+
+    pub async fn progress(
+        &self,
+        session: &str,
+        agent: &str,
+        update: &ProgressUpdate,
+    ) -> Result<Millis> {
+        self.store.sync_progress(session, agent, update).await
+    }
+
+    /// The session as its agents see it, with the caller's news if `news`
+    /// (told once: reading it moves the caller's cursor).
+    pub async fn status(
+        &self,
+        session: &str,
+        agent: &str,
+        news: bool,
+    ) -> Result<(SessionView, Vec<News>)> {
+        let news = if news {
+            self.store.take_news(session, agent).await?
+        } else {
+            Vec::new()
+        };
+        Ok((self.store.session_view(session).await?, news))
+    }
+
+    pub async fn snapshot(&self, event_limit: usize) -> Result<ccmulti_ui::model::Snapshot> {
+        self.store.snapshot(event_limit).await
+    }
+
+    pub async fn counts(&self) -> Result<Counts> {
+        self.store.counts().await
+    }
+
+    pub async fn verify(&self) -> Result<Verification> {
+        self.store.verify().await
+    }
+
+    pub async fn record_blocked_client(
+        &self,
+        session_id: Option<&str>,
+        agent_id: Option<&str>,
+        detail: &str,
+    ) -> Result<()> {
+        self.store
+            .record_blocked_client(session_id, agent_id, detail)
+            .await
+    }
+
+    /// How many claims are waiting for their paths in this process.
+    pub fn waiting_claims(&self) -> usize {
+        self.waiters.len()
+    }
+
+    /// Forgets waiter rows: a starting coordinator's are a crashed one's.
+    pub async fn clear_stale_waiters(&self) -> Result<usize> {
+        self.store.clear_waiters().await
+    }
+
+    /// One tick of the sweeper: expired locks go (which wakes their waiters),
+    /// the audit trail is pruned, and while claims wait, writes by other
+    /// processes are looked for.
+    pub async fn sweep(&self) {
+        match self.store.sweep_expired().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(expired = n, "swept expired locks"),
+            Err(e) => tracing::error!(error = %e, "expiry sweep failed"),
+        }
+        if let Err(e) = self.store.prune_events(PRUNE_BATCH).await {
+            tracing::error!(error = %e, "pruning old events failed");
+        }
+        if self.waiters.len() > 0
+            && let Err(e) = self.store.notice_changes_elsewhere().await
+        {
+            tracing::error!(error = %e, "could not look for other processes' writes");
+        }
+    }
+}
+
+/// Wakes the waiters first in line for what the store freed; on anything it
+/// cannot place (another process wrote, or this listener fell behind), every
+/// waiter that may try.
+async fn wake_from_changes(
+    mut changes: tokio::sync::broadcast::Receiver<Change>,
+    waiters: Arc<WaitQueue>,
+) {
+    loop {
+        match changes.recv().await {
+            Ok(Change::Freed { session, paths }) => {
+                waiters.wake_freed(&session, paths.iter().map(String::as_str));
+            }
+            Ok(Change::Other) | Err(RecvError::Lagged(_)) => waiters.wake_all(),
+            Err(RecvError::Closed) => return,
+        }
+    }
+}

@@ -1,0 +1,325 @@
+//! The coordination service on the real SQLite store in a temporary file:
+//! waiting claims, their wake-ups from the change feed, and the rows that
+//! show them to other processes.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use super::*;
+use crate::rules::locks::Operation;
+use crate::rules::virtual_user::parse;
+use crate::store::SqliteStore;
+use crate::store::sqlite::test_support::open_temp;
+
+fn paths(list: &[&str]) -> BTreeSet<String> {
+    list.iter().map(|p| p.to_string()).collect()
+}
+
+fn register(store: &SqliteStore, agents: &[&str]) {
+    for a in agents {
+        store
+            .touch_agent(&parse(&format!("u__session__s__{a}")).unwrap(), "url")
+            .unwrap();
+    }
+}
+
+fn event_kinds(store: &SqliteStore) -> Vec<String> {
+    let mut kinds: Vec<_> = store
+        .snapshot(1000)
+        .unwrap()
+        .events
+        .into_iter()
+        .map(|e| e.kind)
+        .collect();
+    kinds.reverse();
+    kinds
+}
+
+/// The service over a store the test also reaches directly, as another
+/// part of the same process would.
+fn service(store: &SqliteStore) -> Coordinator {
+    Coordinator::new(Arc::new(store.clone()))
+}
+
+fn request(agent: &str, list: &[&str]) -> ClaimRequest {
+    ClaimRequest {
+        session: "s".into(),
+        agent: agent.into(),
+        operation: Operation::Write,
+        paths: paths(list),
+        duration_minutes: 1,
+    }
+}
+
+/// Test-side polling for a condition the code under test reaches on its own.
+async fn until(what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while !condition() {
+        assert!(std::time::Instant::now() < deadline, "timed out: {what}");
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+}
+
+fn spawn_waiter(
+    coord: &Coordinator,
+    agent: &str,
+    list: &[&str],
+    seconds: u64,
+) -> tokio::task::JoinHandle<WaitedClaim> {
+    let coord = coord.clone();
+    let request = request(agent, list);
+    tokio::spawn(async move {
+        coord
+            .claim_waiting(request, std::time::Duration::from_secs(seconds))
+            .await
+            .unwrap()
+    })
+}
+
+async fn granted_to(waiter: tokio::task::JoinHandle<WaitedClaim>) -> WaitedClaim {
+    let waited = tokio::time::timeout(std::time::Duration::from_secs(5), waiter)
+        .await
+        .expect("the waiter was woken")
+        .unwrap();
+    assert!(
+        matches!(waited.outcome, ClaimOutcome::Granted(_)),
+        "{waited:?}"
+    );
+    waited
+}
+
+/// a holds x for `minutes`; b waits for it (queued, its first attempt refused).
+async fn b_waits_for_as_x(
+    store: &SqliteStore,
+    coord: &Coordinator,
+    minutes: i64,
+) -> tokio::task::JoinHandle<WaitedClaim> {
+    register(store, &["a", "b"]);
+    store
+        .claim("s", "a", Operation::Write, &paths(&["x"]), minutes)
+        .unwrap();
+    let waiter = spawn_waiter(coord, "b", &["x"], 60);
+    until("b waits", || coord.waiting_claims() == 1).await;
+    // b joins the queue just before its first attempt; let that attempt meet a's lock.
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    assert!(!waiter.is_finished());
+    waiter
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expiry_swept_wakes_a_waiting_claim() {
+    let (_d, store, clock) = open_temp();
+    let coord = service(&store);
+    let waiter = b_waits_for_as_x(&store, &coord, 1).await;
+    // The lease ends on the store's clock; only the sweep can tell the waiter,
+    // whose own timer runs on real time and would wait a minute.
+    clock.advance_ms(60_000);
+    let swept = std::time::Instant::now();
+    assert_eq!(store.sweep_expired().unwrap(), 1);
+    granted_to(waiter).await;
+    println!("granted {:?} after the sweep", swept.elapsed());
+    assert_eq!(coord.waiting_claims(), 0);
+    assert_eq!(
+        event_kinds(&store),
+        ["granted", "expired", "granted"],
+        "waiting records no conflict per retry"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn releases_and_forced_releases_wake_waiters_in_arrival_order() {
+    let (_d, store, _clock) = open_temp();
+    let coord = service(&store);
+    register(&store, &["a", "b", "c", "d"]);
+    store
+        .claim("s", "a", Operation::Write, &paths(&["src/api/"]), 5)
+        .unwrap();
+    let b = spawn_waiter(&coord, "b", &["src/api/x.rs"], 30);
+    until("b waits", || coord.waiting_claims() == 1).await;
+    let c = spawn_waiter(&coord, "c", &["src/api/**"], 30);
+    until("c waits", || coord.waiting_claims() == 2).await;
+    // d wants nothing the others want: it need not queue behind them.
+    let d = spawn_waiter(&coord, "d", &["docs/"], 30);
+    granted_to(d).await;
+    store
+        .force_release(
+            &ForceSelector::Agent {
+                session_id: None,
+                agent_id: "a".into(),
+            },
+            "cli",
+        )
+        .unwrap();
+    granted_to(b).await;
+    assert!(!c.is_finished());
+    store.release("s", "b", &ReleaseScope::All).unwrap();
+    granted_to(c).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_timeout_answers_with_the_conflict_and_records_it_once() {
+    let (_d, store, _clock) = open_temp();
+    let coord = service(&store);
+    register(&store, &["a", "b"]);
+    store
+        .claim("s", "a", Operation::Write, &paths(&["x"]), 5)
+        .unwrap();
+    let waited = coord
+        .claim_waiting(request("b", &["x"]), std::time::Duration::from_millis(300))
+        .await
+        .unwrap();
+    let ClaimOutcome::Conflicted(c) = waited.outcome else {
+        panic!("{waited:?}");
+    };
+    assert_eq!(c[0].holder, "a");
+    assert!(waited.waited >= std::time::Duration::from_millis(300));
+    assert_eq!(coord.waiting_claims(), 0);
+    assert_eq!(event_kinds(&store), ["granted", "conflict"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_waiter_whose_future_is_dropped_leaves_no_phantom() {
+    let (_d, store, _clock) = open_temp();
+    let coord = service(&store);
+    register(&store, &["a", "b", "c"]);
+    store
+        .claim("s", "a", Operation::Write, &paths(&["x"]), 5)
+        .unwrap();
+    let gone = spawn_waiter(&coord, "b", &["x"], 60);
+    until("b waits", || coord.waiting_claims() == 1).await;
+    let c = spawn_waiter(&coord, "c", &["x"], 60);
+    until("c waits", || coord.waiting_claims() == 2).await;
+    gone.abort();
+    until("b left", || coord.waiting_claims() == 1).await;
+    store.release("s", "a", &ReleaseScope::All).unwrap();
+    granted_to(c).await;
+    let view = store.session_view("s").unwrap();
+    assert_eq!(view.locks.len(), 1);
+    assert_eq!(view.locks[0].agent_id, "c");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_processs_release_is_noticed_by_the_fallback_check() {
+    let (dir, store, clock) = open_temp();
+    let coord = service(&store);
+    let waiter = b_waits_for_as_x(&store, &coord, 5).await;
+    // Nothing changed elsewhere yet: no wake-up, the waiter stays.
+    coord.sweep().await;
+    // `ccmulti release` is another SqliteStore on the same file, in another process.
+    let other = SqliteStore::open(
+        &dir.path().join("c.db"),
+        clock.clone(),
+        crate::store::Durability::Normal,
+    )
+    .unwrap();
+    other
+        .force_release(
+            &ForceSelector::Path {
+                session_id: None,
+                path: "x".into(),
+            },
+            "cli",
+        )
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    if waiter.is_finished() {
+        panic!("only the fallback check can see it: {:?}", waiter.await);
+    }
+    coord.sweep().await;
+    granted_to(waiter).await;
+}
+
+fn one_path(agent: &str, path: &str) -> ClaimRequest {
+    ClaimRequest {
+        duration_minutes: 5,
+        ..request(agent, &[path])
+    }
+}
+
+fn shown(store: &SqliteStore) -> Vec<(String, Vec<String>, usize)> {
+    store
+        .snapshot(0)
+        .unwrap()
+        .waiters
+        .into_iter()
+        .map(|w| (w.agent_id, w.paths, w.blocked_by.len()))
+        .collect()
+}
+
+/// The waiting claims the store shows other processes.
+fn rows(store: &SqliteStore) -> usize {
+    store.snapshot(0).unwrap().waiters.len()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_waiting_claim_shows_until_granted_or_gone() {
+    let (_d, store, _clock) = open_temp();
+    let coord = service(&store);
+    register(&store, &["a", "b", "c"]);
+    // Granted at once: no row written.
+    let now = coord
+        .claim_waiting(one_path("a", "src/**"), std::time::Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert!(matches!(now.outcome, ClaimOutcome::Granted(_)));
+    assert_eq!(rows(&store), 0);
+
+    let spawn = |agent: &'static str| {
+        let coord = coord.clone();
+        tokio::spawn(async move {
+            coord
+                .claim_waiting(
+                    one_path(agent, "src/x.rs"),
+                    std::time::Duration::from_secs(30),
+                )
+                .await
+                .unwrap()
+        })
+    };
+    let b = spawn("b");
+    until("b shows", || shown(&store).len() == 1).await;
+    let c = spawn("c");
+    until("c shows", || shown(&store).len() == 2).await;
+    let lock_id = store.snapshot(0).unwrap().locks[0].lock_id.clone();
+    let snapshot = store.snapshot(0).unwrap();
+    assert_eq!(snapshot.waiters[0].agent_id, "b");
+    assert_eq!(snapshot.waiters[0].blocked_by, [lock_id]);
+    assert_eq!(snapshot.waiters[0].paths, ["src/x.rs"]);
+    assert!(snapshot.waiters[0].deadline_ms > snapshot.now_ms);
+
+    // c's client goes away: its row goes with it.
+    c.abort();
+    until("c gone", || rows(&store) == 1).await;
+    // a releases: b is granted and its row goes.
+    store.release("s", "a", &ReleaseScope::All).unwrap();
+    let granted = tokio::time::timeout(std::time::Duration::from_secs(5), b)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(matches!(granted.outcome, ClaimOutcome::Granted(_)));
+    assert_eq!(rows(&store), 0);
+    assert!(shown(&store).is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_timed_out_claim_leaves_no_row_and_a_start_clears_stale_ones() {
+    let (_d, store, _clock) = open_temp();
+    let coord = service(&store);
+    register(&store, &["a", "b"]);
+    store
+        .claim("s", "a", Operation::Write, &["x".to_owned()].into(), 5)
+        .unwrap();
+    let waited = coord
+        .claim_waiting(one_path("b", "x"), std::time::Duration::from_millis(200))
+        .await
+        .unwrap();
+    assert!(matches!(waited.outcome, ClaimOutcome::Conflicted(_)));
+    assert_eq!(rows(&store), 0);
+    // A row a crashed coordinator left behind.
+    store
+        .record_waiter(&one_path("b", "x"), store.now_ms() + 60_000)
+        .unwrap();
+    assert_eq!(shown(&store).len(), 1);
+    assert_eq!(store.clear_waiters().unwrap(), 1);
+    assert!(shown(&store).is_empty());
+}

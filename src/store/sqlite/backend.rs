@@ -1,0 +1,199 @@
+//! SQLite as a [`CoordStore`]: each call runs the store's blocking method on
+//! tokio's blocking pool, so the async side never waits on SQLite's locks.
+
+use std::sync::atomic::Ordering;
+
+use async_trait::async_trait;
+use tokio::sync::broadcast;
+
+use super::{Result, SCHEMA_VERSION, SqliteStore};
+use crate::clock::Millis;
+use crate::rules::locks::{HeldLock, ReleaseScope};
+use crate::rules::news::News;
+use crate::rules::virtual_user::VirtualUser;
+use crate::store::{
+    AgentWorkspace, Change, ClaimOutcome, ClaimRequest, CoordStore, Counts, ForceSelector,
+    PlannedTask, ProgressUpdate, ReleaseOutcome, SessionView, Verification,
+};
+
+impl SqliteStore {
+    /// `PRAGMA data_version` on the write connection changes only when
+    /// another connection commits, and this process writes through that one
+    /// connection alone: a change means another process wrote.
+    fn notice_elsewhere_now(&self) -> Result<()> {
+        let version: i64 = self
+            .writer()?
+            .pragma_query_value(None, "data_version", |r| r.get(0))?;
+        if self.inner.data_version.swap(version, Ordering::SeqCst) != version {
+            let _ = self.inner.changes.send(Change::Other);
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl CoordStore for SqliteStore {
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+
+    fn location(&self) -> String {
+        self.path().display().to_string()
+    }
+
+    fn schema_version(&self) -> i64 {
+        SCHEMA_VERSION
+    }
+
+    fn now_ms(&self) -> Millis {
+        SqliteStore::now_ms(self)
+    }
+
+    fn changes(&self) -> broadcast::Receiver<Change> {
+        self.inner.changes.subscribe()
+    }
+
+    fn follow_all_writes(&self) -> Result<()> {
+        self.watch_files()
+    }
+
+    async fn notice_changes_elsewhere(&self) -> Result<()> {
+        self.blocking(move |s| s.notice_elsewhere_now()).await
+    }
+
+    async fn touch_agent(&self, user: &VirtualUser, connection_url: &str) -> Result<()> {
+        let (user, url) = (user.clone(), connection_url.to_owned());
+        self.blocking(move |s| s.touch_agent(&user, &url)).await
+    }
+
+    async fn set_agent_workspace(
+        &self,
+        user: &VirtualUser,
+        workspace: &AgentWorkspace,
+    ) -> Result<()> {
+        let (user, workspace) = (user.clone(), workspace.clone());
+        self.blocking(move |s| s.set_agent_workspace(&user, &workspace))
+            .await
+    }
+
+    async fn claim(&self, request: &ClaimRequest, record_conflicts: bool) -> Result<ClaimOutcome> {
+        let request = request.clone();
+        self.blocking(move |s| s.claim_request(&request, record_conflicts))
+            .await
+    }
+
+    async fn release(
+        &self,
+        session: &str,
+        agent: &str,
+        scope: &ReleaseScope,
+    ) -> Result<ReleaseOutcome> {
+        let (session, agent, scope) = (session.to_owned(), agent.to_owned(), scope.clone());
+        self.blocking(move |s| s.release(&session, &agent, &scope))
+            .await
+    }
+
+    async fn force_release(
+        &self,
+        selector: &ForceSelector,
+        by: &str,
+    ) -> Result<Vec<(String, HeldLock)>> {
+        let (selector, by) = (selector.clone(), by.to_owned());
+        self.blocking(move |s| s.force_release(&selector, &by))
+            .await
+    }
+
+    async fn sweep_expired(&self) -> Result<usize> {
+        self.blocking(move |s| s.sweep_expired()).await
+    }
+
+    async fn prune_events(&self, batch: u64) -> Result<usize> {
+        self.blocking(move |s| s.prune_events(s.events_kept(), batch))
+            .await
+    }
+
+    fn keep_events(&self, keep: u64) {
+        SqliteStore::keep_events(self, keep);
+    }
+
+    async fn record_waiter(&self, request: &ClaimRequest, deadline_ms: Millis) -> Result<i64> {
+        let request = request.clone();
+        self.blocking(move |s| s.record_waiter(&request, deadline_ms))
+            .await
+    }
+
+    async fn forget_waiter(&self, id: i64) -> Result<()> {
+        self.blocking(move |s| s.forget_waiter(id)).await
+    }
+
+    async fn clear_waiters(&self) -> Result<usize> {
+        self.blocking(move |s| s.clear_waiters()).await
+    }
+
+    async fn sync_progress(
+        &self,
+        session: &str,
+        agent: &str,
+        update: &ProgressUpdate,
+    ) -> Result<Millis> {
+        let (session, agent, update) = (session.to_owned(), agent.to_owned(), update.clone());
+        self.blocking(move |s| s.sync_progress(&session, &agent, &update))
+            .await
+    }
+
+    async fn take_news(&self, session: &str, agent: &str) -> Result<Vec<News>> {
+        let (session, agent) = (session.to_owned(), agent.to_owned());
+        self.blocking(move |s| s.take_news(&session, &agent)).await
+    }
+
+    async fn session_view(&self, session: &str) -> Result<SessionView> {
+        let session = session.to_owned();
+        self.blocking(move |s| s.session_view(&session)).await
+    }
+
+    async fn snapshot(&self, event_limit: usize) -> Result<ccmulti_ui::model::Snapshot> {
+        self.blocking(move |s| s.snapshot(event_limit)).await
+    }
+
+    async fn counts(&self) -> Result<Counts> {
+        self.blocking(move |s| s.counts()).await
+    }
+
+    async fn verify(&self) -> Result<Verification> {
+        self.blocking(move |s| s.verify()).await
+    }
+
+    async fn save_analysis(&self, session: &str, analysis_id: &str, body: &str) -> Result<()> {
+        let (session, id, body) = (session.to_owned(), analysis_id.to_owned(), body.to_owned());
+        self.blocking(move |s| s.save_analysis(&session, &id, &body))
+            .await
+    }
+
+    async fn load_analysis(&self, session: &str, analysis_id: &str) -> Result<Option<String>> {
+        let (session, id) = (session.to_owned(), analysis_id.to_owned());
+        self.blocking(move |s| s.load_analysis(&session, &id)).await
+    }
+
+    async fn record_plan(&self, session: &str, tasks: &[PlannedTask]) -> Result<Vec<String>> {
+        let (session, tasks) = (session.to_owned(), tasks.to_vec());
+        self.blocking(move |s| s.record_plan(&session, &tasks))
+            .await
+    }
+
+    async fn record_blocked_client(
+        &self,
+        session_id: Option<&str>,
+        agent_id: Option<&str>,
+        detail: &str,
+    ) -> Result<()> {
+        let (session, agent, detail) = (
+            session_id.map(str::to_owned),
+            agent_id.map(str::to_owned),
+            detail.to_owned(),
+        );
+        self.blocking(move |s| {
+            s.record_blocked_client(session.as_deref(), agent.as_deref(), detail)
+        })
+        .await
+    }
+}

@@ -1,0 +1,275 @@
+//! The only module that writes SQL. One write connection (every write
+//! transaction `BEGIN IMMEDIATE`), reads from a small r2d2 pool, WAL set once
+//! before the pool is built. Blocking: async callers go through [`SqliteStore::blocking`].
+
+mod agents;
+mod backend;
+mod bulk;
+mod events;
+mod locks;
+mod migrations;
+mod news;
+mod plans;
+mod progress;
+#[cfg(test)]
+mod query_plans;
+mod read;
+mod time;
+mod verify;
+mod waiters;
+mod watch;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicI64, AtomicU64};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use r2d2_sqlite::SqliteConnectionManager;
+use rusqlite::{Connection, Transaction, TransactionBehavior};
+use tokio::sync::broadcast;
+
+#[doc(hidden)]
+pub use bulk::BulkSeed;
+
+use super::{Change, DEFAULT_EVENTS_KEPT};
+use crate::clock::SharedClock;
+
+/// The newest migration (`migrations/sqlite/V<n>__*.sql`) this binary knows.
+pub const SCHEMA_VERSION: i64 = 2;
+const READ_POOL_SIZE: u32 = 4;
+/// A subscriber that falls this far behind is told it lagged, and treats
+/// that as "anything may have changed".
+const CHANGE_FEED_DEPTH: usize = 1024;
+const BUSY_TIMEOUT_MS: u64 = 5_000;
+
+pub(crate) use super::{Result, StoreError};
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        Self::Database(Box::new(e))
+    }
+}
+
+impl From<r2d2::Error> for StoreError {
+    fn from(e: r2d2::Error) -> Self {
+        Self::Database(Box::new(e))
+    }
+}
+
+/// How much of a commit survives what. `Normal` survives a process crash
+/// (the WAL is in the OS's hands at commit); `Full` also survives power loss.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Durability {
+    #[default]
+    Normal,
+    Full,
+}
+
+#[derive(Clone)]
+pub struct SqliteStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    readers: r2d2::Pool<SqliteConnectionManager>,
+    clock: SharedClock,
+    /// The change feed: what this process freed, and what others wrote.
+    changes: broadcast::Sender<Change>,
+    /// Watches the files once a dashboard asks to follow every write.
+    watcher: Mutex<Option<notify::RecommendedWatcher>>,
+    /// The write connection's `PRAGMA data_version` when last looked at, to
+    /// notice commits by other processes.
+    data_version: AtomicI64,
+    /// How many of the newest coordination events the sweeper keeps.
+    events_kept: AtomicU64,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("path", &self.inner.path)
+            .finish()
+    }
+}
+
+fn configure(conn: &Connection, durability: Durability) -> rusqlite::Result<()> {
+    conn.busy_timeout(std::time::Duration::from_millis(BUSY_TIMEOUT_MS))?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.pragma_update(
+        None,
+        "synchronous",
+        match durability {
+            Durability::Normal => "NORMAL",
+            Durability::Full => "FULL",
+        },
+    )?;
+    #[cfg(test)]
+    query_plans::trace(conn);
+    Ok(())
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed; it, its `-wal` and `-shm` readable by their
+    /// owner only) and migrates the database.
+    pub fn open(path: &Path, clock: SharedClock, durability: Durability) -> Result<Self> {
+        create_private_file(path).map_err(|source| StoreError::File {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::open_file(path, clock, durability)
+    }
+
+    /// Opens and migrates a database that must already exist: for the
+    /// commands that only look at one (`status`, `db verify`, `dash`), so that
+    /// a mistyped `--db` creates neither a file nor a directory.
+    pub fn open_existing(path: &Path, clock: SharedClock, durability: Durability) -> Result<Self> {
+        if !path.is_file() {
+            return Err(StoreError::Missing {
+                path: path.to_owned(),
+            });
+        }
+        Self::open_file(path, clock, durability)
+    }
+
+    fn open_file(path: &Path, clock: SharedClock, durability: Durability) -> Result<Self> {
+        let mut writer = Connection::open(path)?;
+        configure(&writer, durability)?;
+        // WAL is a property of the file: set once, before any reader exists.
+        writer.pragma_update(None, "journal_mode", "WAL")?;
+        migrations::migrate(&mut writer)?;
+        restrict_side_files(path)?;
+        let data_version = writer.pragma_query_value(None, "data_version", |r| r.get(0))?;
+        let manager =
+            SqliteConnectionManager::file(path).with_init(move |c| configure(c, durability));
+        let readers = r2d2::Pool::builder()
+            .max_size(READ_POOL_SIZE)
+            .min_idle(Some(1))
+            .build(manager)?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                path: path.to_owned(),
+                writer: Mutex::new(writer),
+                readers,
+                clock,
+                changes: broadcast::channel(CHANGE_FEED_DEPTH).0,
+                watcher: Mutex::new(None),
+                data_version: AtomicI64::new(data_version),
+                events_kept: AtomicU64::new(DEFAULT_EVENTS_KEPT),
+            }),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    pub fn now_ms(&self) -> i64 {
+        self.inner.clock.now_ms()
+    }
+
+    /// Runs a store call off the async runtime.
+    pub async fn blocking<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&SqliteStore) -> Result<T> + Send + 'static,
+    {
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || f(&store))
+            .await
+            .map_err(|e| StoreError::Join(e.to_string()))?
+    }
+
+    fn writer(&self) -> Result<MutexGuard<'_, Connection>> {
+        self.inner.writer.lock().map_err(|_| StoreError::Poisoned)
+    }
+
+    /// Runs `f` in one `BEGIN IMMEDIATE` transaction, committed if it returns Ok.
+    fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+        let mut conn = self.writer()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let value = f(&tx)?;
+        tx.commit()?;
+        Ok(value)
+    }
+
+    fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let conn = self.inner.readers.get()?;
+        f(&conn)
+    }
+}
+
+/// The files SQLite keeps beside the database in WAL mode.
+const SIDE_FILES: [&str; 2] = ["-wal", "-shm"];
+
+/// Creates `path` if absent, readable and writable by its owner only, and
+/// narrows an existing file that is wider (made by an older ccmulti, or by
+/// hand). A new parent directory is made owner-only too. Returns the file
+/// open for appending.
+pub fn create_private_file(path: &Path) -> std::io::Result<std::fs::File> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        let mut dirs = std::fs::DirBuilder::new();
+        dirs.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut dirs, 0o700);
+        dirs.create(parent)?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.create(true).append(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let file = options.open(path)?;
+    restrict_to_owner(path)?;
+    Ok(file)
+}
+
+/// Takes group and other permissions off an existing file (no-op off Unix).
+pub fn restrict_to_owner(path: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path)?.permissions().mode();
+        if mode & 0o077 != 0 {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode & 0o700))?;
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
+}
+
+/// SQLite gives `-wal` and `-shm` the database's mode when it creates them,
+/// but ones left by an earlier run keep whatever mode they had.
+fn restrict_side_files(path: &Path) -> Result<()> {
+    for suffix in SIDE_FILES {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        let side = PathBuf::from(name);
+        match restrict_to_owner(&side) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(StoreError::File {
+                    path: side,
+                    source: e,
+                });
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+pub(crate) mod test_support {
+    use super::*;
+    use crate::clock::ManualClock;
+
+    pub const T0: i64 = 1_790_000_000_000;
+
+    pub fn open_temp() -> (tempfile::TempDir, SqliteStore, Arc<ManualClock>) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let clock = ManualClock::starting_at(T0);
+        let store = SqliteStore::open(&dir.path().join("c.db"), clock.clone(), Durability::Normal)
+            .expect("open store");
+        (dir, store, clock)
+    }
+}

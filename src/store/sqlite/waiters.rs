@@ -1,0 +1,138 @@
+//! `lock_waiters`: the claims waiting for their paths, written down so that a
+//! dashboard or `ccmulti status` in another process can show them. The wait
+//! queue in memory ([`super::wait_queue`]) decides who goes first; this table
+//! only mirrors it, and only for claims that actually wait: a row is written
+//! when a waiting claim's first attempt conflicts, so a claim granted at once
+//! costs nothing here.
+
+use ccmulti_ui::model::{LockOperation, LockRow, WaiterRow};
+use rusqlite::{Connection, params};
+
+use super::{Result, SqliteStore, StoreError, time};
+use crate::clock::Millis;
+use crate::rules::locks::Operation;
+use crate::rules::targets::LockTarget;
+use crate::rules::waiting::{HeldBy, Waiter, blocked_by};
+use crate::store::ClaimRequest;
+
+fn lock_operation(op: Operation) -> LockOperation {
+    match op {
+        Operation::Read => LockOperation::Read,
+        Operation::Write => LockOperation::Write,
+        Operation::Delete => LockOperation::Delete,
+    }
+}
+
+impl SqliteStore {
+    /// Writes down that `request` waits until `deadline_ms`.
+    pub(crate) fn record_waiter(&self, request: &ClaimRequest, deadline_ms: Millis) -> Result<i64> {
+        let paths = serde_json::to_string(&request.paths)
+            .map_err(|e| StoreError::Corrupt(format!("waiter paths: {e}")))?;
+        let since = time::to_text(self.now_ms());
+        let deadline = time::to_text(deadline_ms);
+        let id = self.write(|tx| {
+            tx.prepare_cached(
+                "INSERT INTO lock_waiters (session_id, agent_id, operation, file_paths, since, deadline)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?
+            .execute(params![
+                request.session,
+                request.agent,
+                request.operation.as_str(),
+                paths,
+                since,
+                deadline
+            ])?;
+            Ok(tx.last_insert_rowid())
+        })?;
+        Ok(id)
+    }
+
+    pub(crate) fn forget_waiter(&self, id: i64) -> Result<()> {
+        self.write(|tx| {
+            tx.prepare_cached("DELETE FROM lock_waiters WHERE id = ?1")?
+                .execute([id])?;
+            Ok(())
+        })
+    }
+
+    /// Deletes every waiter row: called by a coordinator as it starts, when
+    /// no claim can be waiting yet, so rows a crashed one left go.
+    pub fn clear_waiters(&self) -> Result<usize> {
+        self.write(|tx| Ok(tx.execute("DELETE FROM lock_waiters", [])?))
+    }
+}
+
+/// The live waiters (deadline not passed), in arrival order, each with the
+/// locks among `locks` (the same read's live locks) that hold it back.
+pub(super) fn waiters(
+    conn: &Connection,
+    now_text: &str,
+    locks: &[LockRow],
+) -> Result<Vec<WaiterRow>> {
+    let held: Vec<(HeldBy<'_>, &str)> = locks
+        .iter()
+        .filter_map(|l| {
+            Some((
+                HeldBy {
+                    session: &l.session_id,
+                    agent: &l.agent_id,
+                    operation: Operation::parse(&l.operation)?,
+                    path: &l.path,
+                },
+                l.lock_id.as_str(),
+            ))
+        })
+        .collect();
+    let only_held: Vec<HeldBy<'_>> = held.iter().map(|(h, _)| *h).collect();
+    // Arrival order is sorted here: ORDER BY id would have SQLite walk the
+    // table by rowid instead of searching the deadline index.
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, session_id, agent_id, operation, file_paths, since, deadline FROM lock_waiters
+         WHERE deadline > ?1",
+    )?;
+    let mut rows = stmt
+        .query_map([now_text], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                (
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, String>(4)?,
+                    r.get::<_, String>(5)?,
+                    r.get::<_, String>(6)?,
+                ),
+            ))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    rows.sort_by_key(|(id, _)| *id);
+    rows.into_iter()
+        .map(|(_, row)| {
+            let (session_id, agent_id, op, paths, since, deadline) = row;
+            let operation = Operation::parse(&op)
+                .ok_or_else(|| StoreError::Corrupt(format!("waiter operation {op:?}")))?;
+            let paths: Vec<String> = serde_json::from_str(&paths)
+                .map_err(|e| StoreError::Corrupt(format!("waiter paths {paths:?}: {e}")))?;
+            let waiter = Waiter {
+                session: session_id.clone(),
+                agent: agent_id.clone(),
+                operation,
+                targets: paths.iter().map(|p| LockTarget::parse(p)).collect(),
+            };
+            let blocked_by = blocked_by(&waiter, &only_held)
+                .into_iter()
+                .map(|i| held[i].1.to_owned())
+                .collect();
+            Ok(WaiterRow {
+                session_id,
+                agent_id,
+                operation: lock_operation(operation),
+                paths,
+                since_ms: time::from_text(&since)?,
+                deadline_ms: time::from_text(&deadline)?,
+                blocked_by,
+            })
+        })
+        .collect()
+}
