@@ -5,13 +5,13 @@ Drives the real binary in tmux, makes real MCP calls over HTTP, captures the
 pane with its colours and paints it with Pillow (pip install pillow).
 Usage: python3 assets/screenshot.py [path/to/ccmulti]
 """
-import json, os, re, shutil, socket, subprocess, sys, tempfile, time, urllib.request
+import json, os, re, shutil, socket, subprocess, sys, tempfile, threading, time, urllib.request
 
 from PIL import Image, ImageDraw, ImageFont
 
 here = os.path.dirname(os.path.abspath(__file__))
 binary = sys.argv[1] if len(sys.argv) > 1 else os.path.join(here, "..", "target", "debug", "ccmulti")
-cols, rows = 130, 34
+cols, rows = 140, 40
 s = socket.socket(); s.bind(("127.0.0.1", 0)); port = s.getsockname()[1]; s.close()
 work = tempfile.mkdtemp()
 os.makedirs(f"{work}/repo")
@@ -33,15 +33,37 @@ try:
                                      data=body, headers={"content-type": "application/json", "x-client-name": "claude code"})
         return json.load(urllib.request.urlopen(req))
 
+    # An hour of history, condensed: files claimed, renewed and handed back.
+    for agent, path in [("impl_b", "src/http/mod.rs"), ("impl_a", "src/store/time.rs"), ("impl_c", "README.md"),
+                        ("impl_b", "src/http/guard.rs"), ("impl_a", "src/store/events.rs"), ("impl_c", "docs/design.md")]:
+        call(agent, "claim_file_lock", {"file_paths": [path]})
+        call(agent, "claim_file_lock", {"file_paths": [path]})
+        call(agent, "release_file_lock", {"file_paths": [path]})
     call("planner", "sync_progress", {"task_id": "plan", "status": "completed", "message": "3 tasks handed out"})
     call("impl_a", "claim_file_lock", {"file_paths": ["src/store/locks.rs", "src/store/mod.rs"], "duration_minutes": 20})
     call("impl_a", "sync_progress", {"task_id": "store-locks", "status": "in_progress", "progress_percentage": 45, "message": "writing the claim transaction"})
     call("impl_b", "claim_file_lock", {"file_paths": ["src/http/intake.rs"], "duration_minutes": 1})
     call("impl_b", "sync_progress", {"task_id": "http-intake", "status": "started", "progress_percentage": 0, "message": "reading rmcp"})
-    call("impl_c", "claim_file_lock", {"file_paths": ["schema.sql"], "operation": "read", "duration_minutes": 10})
-    call("impl_b", "claim_file_lock", {"file_paths": ["schema.sql"], "operation": "read", "duration_minutes": 10})
+    call("impl_c", "claim_file_lock", {"file_paths": ["Cargo.toml"], "operation": "read", "duration_minutes": 10})
+    call("impl_b", "claim_file_lock", {"file_paths": ["Cargo.toml"], "operation": "read", "duration_minutes": 10})
     call("impl_c", "claim_file_lock", {"file_paths": ["src/store/locks.rs"]})
     call("impl_c", "sync_progress", {"task_id": "docs", "status": "completed", "message": "README updated"})
+    call("impl_c", "sync_progress", {"task_id": "store-tests", "status": "paused", "progress_percentage": 10, "message": "needs src/store/locks.rs"})
+    # impl_c waits for impl_a's lock while the picture is taken: the dashboard shows the waiter.
+    def wait_for_lock():
+        try:
+            call("impl_c", "claim_file_lock", {"file_paths": ["src/store/locks.rs"], "wait_seconds": 20})
+        except OSError:
+            pass  # the coordinator is stopped once the picture is taken
+    threading.Thread(target=wait_for_lock, daemon=True).start()
+    # Where each agent works, as `ccmulti team` records it when it starts them
+    # (Store::set_agent_workspace); written here directly, as that command would.
+    import sqlite3
+    db = sqlite3.connect(f"{work}/c.db")
+    for agent, branch in [("planner", "main"), ("impl_a", "feat/store-locks"), ("impl_b", "feat/http-intake"), ("impl_c", None)]:
+        tree = f"{work}/repo" if agent == "planner" else f"{work}/repo/.worktrees/{agent}"
+        db.execute("UPDATE claude_code_agents SET worktree = ?, branch = ? WHERE id = ?", (tree, branch, agent))
+    db.commit(); db.close()
     time.sleep(2.5)
     ansi = subprocess.run(["tmux", "-L", sock, "capture-pane", "-e", "-p"], capture_output=True, text=True, check=True).stdout
 finally:

@@ -363,3 +363,67 @@ fn commands_that_read_a_database_never_create_one() {
         "a directory was created at the mistyped path"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_shows_where_agents_work_and_the_claims_that_wait() {
+    let server = start().await;
+    let db = server.state.store.path().display().to_string();
+    let holder = server.agent_url("impl_a");
+    call_tool(
+        &holder,
+        "claim_file_lock",
+        json!({ "file_paths": ["src/main.rs"] }),
+    )
+    .await;
+    // As `ccmulti team` records an agent it starts.
+    server
+        .state
+        .store
+        .set_agent_workspace(
+            &ccmulti::rules::virtual_user::parse("u1__session__s1__impl_b").unwrap(),
+            &ccmulti::store::AgentWorkspace {
+                worktree: "/repo/.worktrees/impl_b".into(),
+                branch: Some("feat/b".into()),
+            },
+        )
+        .unwrap();
+    let waiter = server.agent_url("impl_b");
+    let waiting = tokio::spawn(async move {
+        call_tool(
+            &waiter,
+            "claim_file_lock",
+            json!({ "file_paths": ["src/main.rs"], "wait_seconds": 30 }),
+        )
+        .await
+    });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let out = loop {
+        let (ok, out) = ccmulti(&["status", "--db", &db]);
+        assert!(ok, "{out}");
+        if out.contains("waiting claims:") {
+            break out;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no waiter shown:\n{out}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    for expected in [
+        "in /repo/.worktrees/impl_b (branch feat/b)",
+        "impl_b               write  src/main.rs",
+        "behind impl_a",
+    ] {
+        assert!(out.contains(expected), "{expected:?} missing from\n{out}");
+    }
+    call_tool(
+        &holder,
+        "release_file_lock",
+        json!({ "file_paths": ["src/main.rs"] }),
+    )
+    .await;
+    let granted = waiting.await.unwrap();
+    assert_eq!(granted.structured()["success"], true, "{}", granted.text);
+    let (_, out) = ccmulti(&["status", "--db", &db]);
+    assert!(!out.contains("waiting claims:"), "{out}");
+}

@@ -1,5 +1,6 @@
 //! `ccmulti up` in a real terminal (tmux): a lock claimed over HTTP shows on
-//! the dashboard with a ticking countdown, `r` then `y` force-releases it, and
+//! the dashboard with a ticking countdown, a claim waiting on it shows as its
+//! waiter until it gives up, `r` then `y` force-releases it, and
 //! `q` ends the process. Also prints change-to-screen latency and idle CPU.
 
 use std::path::Path;
@@ -133,22 +134,51 @@ fn wait_screen(
     }
 }
 
-/// The rows of one stacked panel: from its title line up to the next title.
-fn panel_lines<'a>(screen: &'a str, title: &str) -> Vec<&'a str> {
-    let titles = ["Agents (", "Locks (", "Tasks (", "Events ("];
-    let mut lines = screen.lines().skip_while(|l| !l.contains(title));
-    let Some(first) = lines.next() else {
+/// The rows of one panel, from its title line on. A boxed panel (a wide
+/// screen puts the locks beside the events) is cut out by the columns of its
+/// box, down to its bottom edge; a stacked one runs up to the next title.
+fn panel_lines(screen: &str, title: &str) -> Vec<String> {
+    let lines: Vec<Vec<char>> = screen.lines().map(|l| l.chars().collect()).collect();
+    let text = |l: &[char]| l.iter().collect::<String>();
+    let Some(top) = lines.iter().position(|l| text(l).contains(title)) else {
         return Vec::new();
     };
-    std::iter::once(first)
-        .chain(lines.take_while(|l| !titles.iter().any(|t| l.contains(t))))
+    let row = &lines[top];
+    let title_chars: Vec<char> = title.chars().collect();
+    let at = row
+        .windows(title_chars.len())
+        .position(|w| w == title_chars.as_slice())
+        .unwrap_or(0);
+    let left = row[..at].iter().rposition(|&c| c == '┌');
+    let right = row[at..].iter().position(|&c| c == '┐').map(|i| at + i);
+    if let (Some(left), Some(right)) = (left, right) {
+        let mut rows = Vec::new();
+        for line in &lines[top..] {
+            let Some(cut) = line.get(left..=right) else {
+                break;
+            };
+            rows.push(text(cut));
+            if cut.first() == Some(&'└') {
+                break;
+            }
+        }
+        return rows;
+    }
+    let titles = ["Agents (", "Locks (", "Tasks (", "Events ("];
+    std::iter::once(text(row))
+        .chain(
+            lines[top + 1..]
+                .iter()
+                .map(|l| text(l))
+                .take_while(|l| !titles.iter().any(|t| l.contains(t))),
+        )
         .collect()
 }
 
 /// The lock's countdown ("04:58") on its row in the Locks panel.
 fn countdown_of(screen: &str, path: &str) -> Option<String> {
     panel_lines(screen, "Locks (")
-        .into_iter()
+        .iter()
         .find(|l| l.contains(path))?
         .split_whitespace()
         .find(|w| {
@@ -339,8 +369,7 @@ fn dashboard_shows_ticks_and_force_releases_a_lock_in_a_real_terminal() {
     let lock_row = panel_lines(&first, "Locks (")
         .into_iter()
         .find(|l| l.contains(LOCK_PATH))
-        .unwrap_or_default()
-        .to_owned();
+        .unwrap_or_default();
     assert!(
         lock_row.contains("impl_a"),
         "lock row names the holder: {lock_row:?}"
@@ -391,6 +420,51 @@ fn dashboard_shows_ticks_and_force_releases_a_lock_in_a_real_terminal() {
     println!("dashboard idle CPU: {cpu:.1}% of one core");
     assert!(cpu < 20.0, "the idle dashboard used {cpu:.1}% of one core");
 
+    // Another agent's claim waits on the lock: the dashboard shows it waiting,
+    // and the lock with one waiter, until the claim gives up.
+    let waiter_url = format!("{base}/mcp/v2/claude/u__session__s__impl_b");
+    let waiting = runtime.spawn({
+        let http = http.clone();
+        async move {
+            call_tool(
+                &http,
+                &waiter_url,
+                "claim_file_lock",
+                json!({ "file_paths": [LOCK_PATH], "wait_seconds": 3 }),
+            )
+            .await
+        }
+    });
+    // Both in one predicate: a capture can land between two cells' updates.
+    let waits_on_lock = |s: &str| {
+        panel_lines(s, "Agents (")
+            .iter()
+            .any(|l| l.contains("impl_b") && l.contains("waiting"))
+            && panel_lines(s, "Locks (")
+                .iter()
+                .any(|l| l.contains(LOCK_PATH) && l.trim_end_matches(['│', ' ']).ends_with('1'))
+    };
+    wait_screen(
+        &tmux,
+        &log,
+        "impl_b waiting, and the lock's row counting one waiter",
+        Duration::from_millis(50),
+        waits_on_lock,
+    );
+    let answer = runtime.block_on(waiting).expect("the waiting claim's task");
+    assert!(answer.to_string().contains("held by impl_a"), "{answer}");
+    wait_screen(
+        &tmux,
+        &log,
+        "impl_b no longer waiting",
+        Duration::from_millis(50),
+        |s| {
+            !panel_lines(s, "Agents (")
+                .iter()
+                .any(|l| l.contains("waiting"))
+        },
+    );
+
     // The Agents panel has focus first; Tab moves to Locks, whose only row is selected.
     tmux.send("Tab");
     wait_screen(
@@ -439,6 +513,8 @@ fn dashboard_shows_ticks_and_force_releases_a_lock_in_a_real_terminal() {
                 && panel_lines(s, "Events (")
                     .iter()
                     .any(|l| l.contains("forced_release") && l.contains(LOCK_PATH))
+                // The status line is drawn last: wait for it too, not for a half-drawn screen.
+                && s.contains("released src/main.rs")
         },
     );
     assert!(

@@ -3,7 +3,7 @@
 //! Drawing and key handling both read rows through here, so a selection
 //! index always means the same row to both.
 
-use crate::model::{AgentRow, EventRow, LockRow, Snapshot, TaskRow};
+use crate::model::{AgentRow, EventRow, LockOperation, LockRow, Snapshot, TaskRow, WaiterRow};
 use crate::state::Panel;
 
 #[derive(Debug, Default)]
@@ -30,7 +30,11 @@ impl<'a> View<'a> {
                 .filter(|a| in_session(&a.session_id))
                 .filter(|a| {
                     let task = a.current_task.as_deref().unwrap_or("");
-                    matches(&[&a.agent_id, &a.role, &a.status, task, &a.session_id])
+                    let (worktree, branch) = a.workspace.as_ref().map_or(("", ""), |w| {
+                        (w.worktree.as_str(), w.branch.as_deref().unwrap_or(""))
+                    });
+                    let fields = [&a.agent_id, &a.role, &a.status, task, &a.session_id];
+                    matches(&fields) || matches(&[worktree, branch])
                 })
                 .collect(),
             locks: snapshot
@@ -126,4 +130,55 @@ pub fn task_percent(task: &TaskRow) -> u8 {
         ("completed", None) => 100,
         (_, None) => 0,
     }
+}
+
+/// The claim this agent is waiting on, if any (an agent waits on one at a time).
+pub fn waiting_of<'a>(snapshot: &'a Snapshot, agent: &AgentRow) -> Option<&'a WaiterRow> {
+    snapshot
+        .waiters
+        .iter()
+        .find(|w| w.session_id == agent.session_id && w.agent_id == agent.agent_id)
+}
+
+/// The claims waiting on this lock, in arrival order.
+pub fn waiters_on<'a>(snapshot: &'a Snapshot, lock: &LockRow) -> Vec<&'a WaiterRow> {
+    snapshot
+        .waiters
+        .iter()
+        .filter(|w| w.blocked_by.contains(&lock.lock_id))
+        .collect()
+}
+
+/// The latest word on the agent's current task.
+pub fn current_message<'a>(snapshot: &'a Snapshot, agent: &AgentRow) -> Option<&'a str> {
+    let task = agent.current_task.as_deref()?;
+    snapshot
+        .tasks
+        .iter()
+        .find(|t| {
+            t.session_id == agent.session_id && t.agent_id == agent.agent_id && t.task_id == task
+        })
+        .and_then(|t| t.message.as_deref())
+}
+
+/// What an agent waits for, after the word "waiting": the paths and who holds them.
+pub fn waiting_note(snapshot: &Snapshot, waiter: &WaiterRow) -> String {
+    let mut holders: Vec<&str> = snapshot
+        .locks
+        .iter()
+        .filter(|l| waiter.blocked_by.contains(&l.lock_id))
+        .map(|l| l.agent_id.as_str())
+        .collect();
+    holders.dedup();
+    let why = if holders.is_empty() {
+        "behind other waiters".to_string()
+    } else {
+        format!("held by {}", holders.join(", "))
+    };
+    let op = match waiter.operation {
+        LockOperation::Read => "to read ",
+        LockOperation::Write => "",
+        LockOperation::Delete => "to delete ",
+    };
+    format!("{op}for {} {why}", waiter.paths.join(", "))
 }

@@ -1,4 +1,4 @@
-//! Whole-screen snapshots on ratatui's TestBackend at 80x24 and 200x50,
+//! Whole-screen snapshots on ratatui's TestBackend at 80x24, 140x45 and 200x50,
 //! plus a few style checks that text snapshots cannot see.
 
 mod common;
@@ -12,7 +12,7 @@ use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
 use ratatui::style::{Color, Modifier};
 
-const SIZES: [(u16, u16); 2] = [(80, 24), (200, 50)];
+const SIZES: [(u16, u16); 3] = [(80, 24), (140, 45), (200, 50)];
 
 fn header() -> HeaderInfo {
     HeaderInfo {
@@ -43,7 +43,7 @@ fn render(state: &AppState, now: i64, (w, h): (u16, u16)) -> Terminal<TestBacken
     terminal
 }
 
-/// Renders at both sizes and snapshots each as `<name>_<w>x<h>`.
+/// Renders at each size and snapshots each as `<name>_<w>x<h>`.
 fn check(name: &str, state: &AppState) {
     for size in SIZES {
         let terminal = render(state, NOW, size);
@@ -79,6 +79,18 @@ fn progress_bars() {
 #[test]
 fn full_dashboard() {
     check("full", &state_with(full(), "", Theme::colored()));
+}
+
+#[test]
+fn a_team_in_worktrees_with_waiters() {
+    check("team", &state_with(team(), "", Theme::colored()));
+    // The lock two claims wait on, in detail.
+    let mut s = state_with(team(), "2", Theme::colored());
+    s.handle_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+    check("team_lock_details", &s);
+    let mut s = state_with(team(), "jjj", Theme::colored());
+    s.handle_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+    check("team_agent_details", &s);
 }
 
 #[test]
@@ -168,4 +180,39 @@ fn no_color_theme_uses_no_colour() {
     // Urgency still shows, as emphasis.
     let urgent = buf[find(buf, "00:10")].modifier;
     assert!(urgent.contains(Modifier::BOLD));
+}
+
+/// Cells of the gauge on the row showing `task`: filled blocks or the dark track.
+fn gauge_width(buf: &Buffer, task: &str) -> usize {
+    let (_, y) = find(buf, task);
+    (0..buf.area.width)
+        .filter(|&x| {
+            let cell = &buf[(x, y)];
+            cell.bg == Color::DarkGray || cell.symbol() == "█"
+        })
+        .count()
+}
+
+#[test]
+fn bigger_terminals_get_wider_gauges_and_no_empty_rows() {
+    let s = state_with(team(), "", Theme::colored());
+    let widths: Vec<usize> = SIZES
+        .iter()
+        .map(|&size| {
+            gauge_width(
+                render(&s, NOW, size).backend().buffer(),
+                "splitting model.rs",
+            )
+        })
+        .collect();
+    assert!(widths[0] >= 12, "80x24: {widths:?}");
+    assert!(widths[1] >= 35, "140x45: {widths:?}");
+    assert!(widths[2] >= 55, "200x50: {widths:?}");
+    // Wide screens: the bottom panels' frames close just above the footer.
+    for size in &SIZES[1..] {
+        let t = render(&s, NOW, *size);
+        let buf = t.backend().buffer();
+        assert_eq!(buf[(0, size.1 - 2)].symbol(), "└", "{size:?}");
+        assert_eq!(buf[(size.0 - 1, size.1 - 2)].symbol(), "┘", "{size:?}");
+    }
 }

@@ -62,8 +62,31 @@ fn runner(target: Target) -> Result<Runner> {
         .set_abort_missing(true))
 }
 
+/// How often an open tries to migrate before it gives up.
+const ATTEMPTS: u32 = 3;
+const RETRY_AFTER: std::time::Duration = std::time::Duration::from_millis(100);
+
 /// Brings the database to [`SCHEMA_VERSION`]; refuses one that is newer.
+///
+/// Two processes opening an old database at once (a coordinator starting and
+/// a `ccmulti status`) may both start migrating. refinery re-reads the history
+/// at each step and the busy timeout queues the writes, so in the test below
+/// they simply take turns; should one still lose a race (fail on the other's
+/// work and roll back), it tries again and finds the database migrated.
 pub(super) fn migrate(conn: &mut Connection) -> Result<()> {
+    let mut attempt = 1;
+    loop {
+        match migrate_once(conn) {
+            Err(StoreError::Migration(_) | StoreError::Sqlite(_)) if attempt < ATTEMPTS => {
+                attempt += 1;
+                std::thread::sleep(RETRY_AFTER);
+            }
+            done => return done,
+        }
+    }
+}
+
+fn migrate_once(conn: &mut Connection) -> Result<()> {
     let found = user_version(conn)?;
     if found > SCHEMA_VERSION {
         return Err(StoreError::NewerSchema {
@@ -77,24 +100,15 @@ pub(super) fn migrate(conn: &mut Connection) -> Result<()> {
     let has_history = conn
         .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1")?
         .exists([HISTORY_TABLE])?;
-    let outcome = (|| {
-        if found == 1 && !has_history {
-            runner(Target::FakeVersion(1))?
-                .run(conn)
-                .map_err(|e| StoreError::Migration(e.to_string()))?;
-        }
-        runner(Target::Latest)?
+    if found == 1 && !has_history {
+        runner(Target::FakeVersion(1))?
             .run(conn)
             .map_err(|e| StoreError::Migration(e.to_string()))?;
-        Ok(())
-    })();
-    match outcome {
-        // Two processes opening an old database at once both start the same
-        // migration; the second one's transaction fails on the first one's
-        // work and rolls back, leaving the database migrated all the same.
-        Err(_) if user_version(conn)? == SCHEMA_VERSION => Ok(()),
-        other => other,
     }
+    runner(Target::Latest)?
+        .run(conn)
+        .map_err(|e| StoreError::Migration(e.to_string()))?;
+    Ok(())
 }
 
 #[cfg(test)]
@@ -151,6 +165,38 @@ mod tests {
             .collect::<rusqlite::Result<_>>()
             .unwrap();
         assert_eq!(history, (1..=SCHEMA_VERSION).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn processes_opening_a_version_1_database_at_once_all_end_migrated() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.db");
+        let old = Connection::open(&path).unwrap();
+        old.pragma_update(None, "journal_mode", "WAL").unwrap();
+        old.execute_batch(V1).unwrap();
+        drop(old);
+        let opens: Vec<_> = (0..4)
+            .map(|_| {
+                let path = path.clone();
+                std::thread::spawn(move || {
+                    let mut conn = Connection::open(&path).unwrap();
+                    conn.busy_timeout(std::time::Duration::from_secs(5))
+                        .unwrap();
+                    migrate(&mut conn)
+                })
+            })
+            .collect();
+        for open in opens {
+            open.join().unwrap().unwrap();
+        }
+        let conn = Connection::open(&path).unwrap();
+        assert_eq!(user_version(&conn).unwrap(), SCHEMA_VERSION);
+        let applied: i64 = conn
+            .query_row("SELECT COUNT(*) FROM refinery_schema_history", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(applied, SCHEMA_VERSION);
     }
 
     #[test]

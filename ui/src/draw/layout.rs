@@ -1,4 +1,9 @@
-//! Where the four panels go: stacked on narrow screens, a 2x2 grid on wide ones.
+//! Where the four panels go. Narrow screens stack them; wide ones give the
+//! agents and the tasks (whose gauges want width) the full width, one above
+//! the other, and put the locks beside the events below them. Every height is
+//! what the panel's rows want within a share of the screen, and whatever is
+//! left goes to the panels that grow without end (events, and locks on wide
+//! screens), so a bigger terminal shows more rows, never empty space.
 
 use ratatui::layout::{Constraint, Layout, Rect};
 
@@ -8,7 +13,7 @@ use crate::state::Panel;
 /// Areas for Agents, Locks, Tasks, Events, in that order.
 pub(super) fn panels(body: Rect, ctx: &Ctx) -> [Rect; 4] {
     if ctx.wide {
-        grid(body, ctx)
+        wide(body, ctx)
     } else {
         stacked(body, ctx)
     }
@@ -22,17 +27,25 @@ fn wanted(ctx: &Ctx, panel: Panel, border: u16) -> u16 {
     border.saturating_add(header).saturating_add(rows)
 }
 
+/// The least a panel is given: its border, header and one row.
+fn least(panel: Panel, border: u16) -> u16 {
+    border + 1 + u16::from(panel != Panel::Tasks)
+}
+
+fn share(height: u16, tenths: u16) -> u16 {
+    u16::try_from(u32::from(height) * u32::from(tenths) / 10).unwrap_or(height)
+}
+
 fn stacked(body: Rect, ctx: &Ctx) -> [Rect; 4] {
     let h = body.height;
     let border = 1;
-    let min = |p: Panel| border + 1 + u16::from(p != Panel::Tasks);
     // Caps keep a crowd of agents from pushing locks and tasks off screen.
     let cap = |p: Panel| match p {
-        Panel::Agents | Panel::Locks => (h * 2 / 5).max(min(p)),
-        Panel::Tasks => (h * 3 / 10).max(min(p)),
+        Panel::Agents | Panel::Locks => share(h, 4).max(least(p, border)),
+        Panel::Tasks => share(h, 3).max(least(p, border)),
         Panel::Events => h,
     };
-    let mut heights = Panel::ALL.map(min);
+    let mut heights = Panel::ALL.map(|p| least(p, border));
     let mut left = h.saturating_sub(heights.iter().sum());
     // Agents first: who is doing what is the question asked most often.
     for p in [Panel::Agents, Panel::Locks, Panel::Tasks] {
@@ -45,20 +58,26 @@ fn stacked(body: Rect, ctx: &Ctx) -> [Rect; 4] {
     Layout::vertical(heights.map(Constraint::Length)).areas(body)
 }
 
-fn grid(body: Rect, ctx: &Ctx) -> [Rect; 4] {
+fn wide(body: Rect, ctx: &Ctx) -> [Rect; 4] {
+    let h = body.height;
     let border = 2;
-    let top_wants = wanted(ctx, Panel::Agents, border).max(wanted(ctx, Panel::Locks, border));
-    let bottom_min = border + 3;
-    // Half the height at least: a big screen should show more rows, not air.
-    let top = top_wants
-        .max(body.height / 2)
-        .min(body.height * 3 / 5)
-        .min(body.height.saturating_sub(bottom_min))
-        .max(border + 2);
-    let [upper, lower] =
-        Layout::vertical([Constraint::Length(top), Constraint::Min(0)]).areas(body);
-    let halves = [Constraint::Percentage(50), Constraint::Percentage(50)];
-    let [agents, locks] = Layout::horizontal(halves).areas(upper);
-    let [tasks, events] = Layout::horizontal(halves).areas(lower);
-    [agents, locks, tasks, events]
+    // The bottom row (locks and events) keeps at least a third of the screen.
+    let bottom_least = share(h, 3).max(least(Panel::Locks, border));
+    let agents = wanted(ctx, Panel::Agents, border)
+        .min(share(h, 4))
+        .max(least(Panel::Agents, border));
+    let tasks = wanted(ctx, Panel::Tasks, border)
+        .min(share(h, 3))
+        .max(least(Panel::Tasks, border))
+        .min(h.saturating_sub(agents).saturating_sub(bottom_least));
+    let [agents_area, tasks_area, bottom] = Layout::vertical([
+        Constraint::Length(agents),
+        Constraint::Length(tasks),
+        Constraint::Min(0),
+    ])
+    .areas(body);
+    // Locks carry more columns (holder, operation, countdown, waiters) than events.
+    let [locks_area, events_area] =
+        Layout::horizontal([Constraint::Percentage(58), Constraint::Percentage(42)]).areas(bottom);
+    [agents_area, locks_area, tasks_area, events_area]
 }

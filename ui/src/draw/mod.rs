@@ -23,8 +23,9 @@ pub struct HeaderInfo {
     pub database: String,
 }
 
-/// At or above this width the four panels sit in a 2x2 grid.
-pub const WIDE_FROM_COLUMNS: u16 = 160;
+/// At or above this width the agents and tasks span the screen above the
+/// locks and events side by side; below it the four panels stack.
+pub const WIDE_FROM_COLUMNS: u16 = 120;
 
 pub fn draw(frame: &mut Frame, state: &AppState, now_ms: i64, header: &HeaderInfo) {
     let area = frame.area();
@@ -144,6 +145,13 @@ fn header_line(frame: &mut Frame, area: Rect, ctx: &Ctx, info: &HeaderInfo) {
         None => "all sessions".to_string(),
         Some(id) => format!("session {}", keep_head(id, 12)),
     };
+    let waiting = ctx
+        .state
+        .snapshot()
+        .waiters
+        .iter()
+        .filter(|w| ctx.state.session_filter().is_none_or(|s| s == w.session_id))
+        .count();
     let counts = format!(
         "agents {}  locks {}  tasks {}",
         ctx.count(Panel::Agents),
@@ -156,6 +164,11 @@ fn header_line(frame: &mut Frame, area: Rect, ctx: &Ctx, info: &HeaderInfo) {
         .map(|s| s.chars().count() + 2)
         .sum::<usize>()
         + 1;
+    // How many claims wait, when there is room (the Locks panel shows it too).
+    let waiting = (waiting > 0)
+        .then(|| format!("waiting {waiting}"))
+        .filter(|w| fixed + w.len() + 2 <= width);
+    let fixed = fixed + waiting.as_ref().map_or(0, |w| w.len() + 2);
     // The database path is the least glanced-at part: it gets what is left,
     // cut from the left so the file name survives; the full path is in help.
     let mut spare = width.saturating_sub(fixed);
@@ -182,6 +195,10 @@ fn header_line(frame: &mut Frame, area: Rect, ctx: &Ctx, info: &HeaderInfo) {
     spans.push(Span::styled(session, t.header));
     spans.push(Span::raw("  "));
     spans.push(Span::raw(counts));
+    if let Some(waiting) = waiting {
+        spans.push(Span::raw("  "));
+        spans.push(Span::styled(waiting, t.warn));
+    }
     let time_width = u16::try_from(time.len() + 1).unwrap_or(u16::MAX);
     let [left, right] =
         Layout::horizontal([Constraint::Min(0), Constraint::Length(time_width)]).areas(area);

@@ -12,7 +12,9 @@ use super::{Ctx, HeaderInfo};
 use crate::format::{ago, clock, countdown};
 use crate::model::{Activity, LockRow};
 use crate::state::Panel;
-use crate::view::{operation_label, task_percent};
+use crate::view::{
+    current_message, operation_label, task_percent, waiters_on, waiting_note, waiting_of,
+};
 
 const KEYS: &[(&str, &str)] = &[
     ("↑ ↓  j k", "move the selection"),
@@ -133,7 +135,28 @@ fn detail_fields(ctx: &Ctx, panel: Panel, key: &str) -> Vec<Field> {
                 ),
                 plain("last call", at(a.last_activity_ms)),
                 plain("task", a.current_task.clone().unwrap_or_default()),
+                plain(
+                    "message",
+                    current_message(s, a).unwrap_or_default().to_string(),
+                ),
                 plain("locks", format!("{} {}", a.lock_count, held.join(", "))),
+                plain(
+                    "worktree",
+                    a.workspace
+                        .as_ref()
+                        .map_or_else(|| "-".to_string(), |w| w.worktree.clone()),
+                ),
+                plain(
+                    "branch",
+                    a.workspace
+                        .as_ref()
+                        .and_then(|w| w.branch.clone())
+                        .unwrap_or_else(|| "-".to_string()),
+                ),
+                match waiting_of(s, a) {
+                    Some(w) => ("waiting", waiting_note(s, w), t.warn),
+                    None => plain("waiting", "no".to_string()),
+                },
             ]
         }
         Panel::Locks => {
@@ -148,6 +171,22 @@ fn detail_fields(ctx: &Ctx, panel: Panel, key: &str) -> Vec<Field> {
                 plain("session", l.session_id.clone()),
                 plain("lock id", l.lock_id.clone()),
                 plain("fencing", l.fencing_token.to_string()),
+                (
+                    "waiting",
+                    waiters_on(s, l)
+                        .iter()
+                        .map(|w| {
+                            format!(
+                                "{} ({}, {} left)",
+                                w.agent_id,
+                                w.operation.as_str(),
+                                countdown(w.deadline_ms.saturating_sub(now))
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    t.warn,
+                ),
             ]
         }
         Panel::Tasks => {

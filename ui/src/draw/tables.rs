@@ -10,40 +10,84 @@ use crate::format::{DANGER_UNDER_MS, WARN_UNDER_MS, ago, clock, countdown, keep_
 use crate::model::Activity;
 use crate::state::Panel;
 use crate::theme::Theme;
-use crate::view::operation_label;
+use crate::view::{current_message, operation_label, waiters_on, waiting_note, waiting_of};
 
 const SPACING: u16 = 1;
 
+/// Panels at least this wide (inside their borders) get the fuller columns.
+const ROOMY: u16 = 100;
+/// And at least this wide, the session and the lock's clock time and token too.
+const ROOMIEST: u16 = 140;
+
 pub(super) fn agents(frame: &mut Frame, area: Rect, ctx: &Ctx) {
     let t = ctx.theme;
-    let mut header = vec!["Agent", "Role", "Activity", "Idle", "Locks", "Task"];
+    let snapshot = ctx.state.snapshot();
+    let inner = ctx.block(Panel::Agents).inner(area);
+    let roomy = inner.width >= ROOMY;
+    // Narrow: short role names and a two-letter lock count leave the message room.
+    let (agent_w, role_w, where_w, locks_w, task_w) = if roomy {
+        (14, 11, 20, 5, 12)
+    } else {
+        (10, 4, 10, 2, 8)
+    };
+    let mut header = vec![
+        "Agent",
+        "Role",
+        "State",
+        "Idle",
+        "Where",
+        if roomy { "Locks" } else { "Lk" },
+        "Task",
+        "Doing",
+    ];
     let mut widths = vec![
-        Constraint::Length(14),
-        Constraint::Length(11),
+        Constraint::Length(agent_w),
+        Constraint::Length(role_w),
         Constraint::Length(8),
         Constraint::Length(4),
-        Constraint::Length(5),
+        Constraint::Length(where_w),
+        Constraint::Length(locks_w),
+        Constraint::Length(task_w),
         Constraint::Fill(1),
     ];
-    if ctx.wide {
+    let session = inner.width >= ROOMIEST;
+    if session {
         header.insert(0, "Session");
         widths.insert(0, Constraint::Length(10));
-        header.insert(3, "Status");
-        widths.insert(3, Constraint::Length(10));
     }
     let rows = ctx.view.agents.iter().map(|a| {
         let activity = Activity::classify(ctx.now_ms, a.last_activity_ms);
+        let waiting = waiting_of(snapshot, a);
+        let state = match waiting {
+            Some(_) => Cell::from("waiting").style(t.warn),
+            None => Cell::from(activity.as_str()).style(activity_style(t, activity)),
+        };
+        let role = match (roomy, a.role.as_str()) {
+            (true, role) => role.to_string(),
+            (false, "planner") => "plan".to_string(),
+            (false, "implementer") => "impl".to_string(),
+            (false, role) => keep_head(role, usize::from(role_w)),
+        };
+        let place = a.workspace.as_ref().map_or_else(
+            || "-".to_string(),
+            |w| keep_head(w.short_name(), usize::from(where_w)),
+        );
+        let doing = match waiting {
+            Some(w) => Cell::from(format!("waiting {}", waiting_note(snapshot, w))).style(t.warn),
+            None => Cell::from(current_message(snapshot, a).unwrap_or("").to_string()),
+        };
         let mut cells = vec![
             Cell::from(a.agent_id.clone()),
-            Cell::from(a.role.clone()),
-            Cell::from(activity.as_str()).style(activity_style(t, activity)),
+            Cell::from(role),
+            state,
             Cell::from(ago(ctx.now_ms, a.last_activity_ms)),
+            Cell::from(place),
             Cell::from(a.lock_count.to_string()),
             Cell::from(a.current_task.clone().unwrap_or_else(|| "-".to_string())),
+            doing,
         ];
-        if ctx.wide {
+        if session {
             cells.insert(0, Cell::from(keep_head(&a.session_id, 10)));
-            cells.insert(3, Cell::from(a.status.clone()));
         }
         Row::new(cells)
     });
@@ -57,21 +101,33 @@ pub(super) fn agents(frame: &mut Frame, area: Rect, ctx: &Ctx) {
         rows.collect(),
     );
     if ctx.view.agents.is_empty() {
-        ctx.placeholder(frame, ctx.block(Panel::Agents).inner(area), 1, "no agents");
+        ctx.placeholder(frame, inner, 1, "no agents");
     }
 }
 
 pub(super) fn locks(frame: &mut Frame, area: Rect, ctx: &Ctx) {
     let t = ctx.theme;
     let snapshot = ctx.state.snapshot();
-    let mut header = vec!["Path", "Holder", "Operation", "Expires"];
+    let inner = ctx.block(Panel::Locks).inner(area);
+    let roomy = inner.width >= ROOMY;
+    let roomiest = inner.width >= ROOMIEST;
+    // Narrow: how many wait; roomy: who.
+    let waiters_w: u16 = if roomy { 22 } else { 4 };
+    let mut header = vec![
+        "Path",
+        "Holder",
+        "Operation",
+        "Expires",
+        if roomy { "Waiting" } else { "Wait" },
+    ];
     let mut widths = vec![
         Constraint::Fill(1),
-        Constraint::Length(14),
+        Constraint::Length(if roomy { 14 } else { 10 }),
         Constraint::Length(16),
         Constraint::Length(7),
+        Constraint::Length(waiters_w),
     ];
-    if ctx.wide {
+    if roomiest {
         header.insert(0, "Session");
         widths.insert(0, Constraint::Length(10));
         header.extend(["At (UTC)", "Token"]);
@@ -79,17 +135,29 @@ pub(super) fn locks(frame: &mut Frame, area: Rect, ctx: &Ctx) {
     }
     // Paths are cut from the left by hand: the file name is the part to keep,
     // and the table would cut from the right.
-    let inner = ctx.block(Panel::Locks).inner(area);
     let path_width = usize::from(fill_width(inner.width, &widths));
     let rows = ctx.view.locks.iter().map(|l| {
         let remaining = l.expires_at_ms.saturating_sub(ctx.now_ms);
+        let waiters = waiters_on(snapshot, l);
+        let waiting = match (waiters.len(), roomy) {
+            (0, _) => String::new(),
+            (n, false) => n.to_string(),
+            (n, true) => {
+                let names: Vec<&str> = waiters.iter().map(|w| w.agent_id.as_str()).collect();
+                keep_head(
+                    &format!("{n}: {}", names.join(", ")),
+                    usize::from(waiters_w),
+                )
+            }
+        };
         let mut cells = vec![
             Cell::from(keep_tail(&l.path, path_width)),
             Cell::from(l.agent_id.clone()),
             Cell::from(operation_label(snapshot, l)),
             Cell::from(countdown(remaining)).style(expiry_style(t, remaining)),
+            Cell::from(waiting).style(t.warn),
         ];
-        if ctx.wide {
+        if roomiest {
             cells.insert(0, Cell::from(keep_head(&l.session_id, 10)));
             cells.push(Cell::from(clock(l.expires_at_ms)));
             cells.push(Cell::from(l.fencing_token.to_string()));
@@ -112,28 +180,39 @@ pub(super) fn locks(frame: &mut Frame, area: Rect, ctx: &Ctx) {
 
 pub(super) fn events(frame: &mut Frame, area: Rect, ctx: &Ctx) {
     let t = ctx.theme;
-    let mut header = vec!["Ago", "Kind", "Agent", "Path", "Detail"];
+    let inner = ctx.block(Panel::Events).inner(area);
+    // Beside the locks the panel is narrow: the detail (in Enter's popup)
+    // gives way so that the path keeps its file name.
+    let detail = inner.width >= 70;
+    let at = inner.width >= 90;
+    let mut header = vec!["Ago", "Kind", "Agent", "Path"];
     let mut widths = vec![
         Constraint::Length(4),
         Constraint::Length(14),
-        Constraint::Length(14),
-        Constraint::Fill(1),
+        Constraint::Length(if detail { 14 } else { 10 }),
         Constraint::Fill(1),
     ];
-    if ctx.wide {
+    if detail {
+        header.push("Detail");
+        widths.push(Constraint::Fill(1));
+    }
+    if at {
         header.insert(1, "At (UTC)");
         widths.insert(1, Constraint::Length(8));
     }
+    let path_width = usize::from(fill_width(inner.width, &widths) / if detail { 2 } else { 1 });
     let opt = |o: &Option<String>| o.clone().unwrap_or_default();
     let rows = ctx.view.events.iter().map(|e| {
         let mut cells = vec![
             Cell::from(ago(ctx.now_ms, e.at_ms)),
             Cell::from(e.kind.clone()).style(event_style(t, &e.kind)),
             Cell::from(opt(&e.agent_id)),
-            Cell::from(opt(&e.path)),
-            Cell::from(opt(&e.detail)),
+            Cell::from(keep_tail(e.path.as_deref().unwrap_or(""), path_width)),
         ];
-        if ctx.wide {
+        if detail {
+            cells.push(Cell::from(opt(&e.detail)));
+        }
+        if at {
             cells.insert(1, Cell::from(clock(e.at_ms)));
         }
         Row::new(cells)
@@ -148,7 +227,6 @@ pub(super) fn events(frame: &mut Frame, area: Rect, ctx: &Ctx) {
         rows.collect(),
     );
     if ctx.view.events.is_empty() {
-        let inner = ctx.block(Panel::Events).inner(area);
         ctx.placeholder(frame, inner, 1, "no events yet");
     }
 }

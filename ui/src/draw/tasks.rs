@@ -47,7 +47,15 @@ pub(super) fn tasks(frame: &mut Frame, area: Rect, ctx: &Ctx) {
 
 fn task_row(frame: &mut Frame, area: Rect, ctx: &Ctx, task: &TaskRow, style: Style) {
     let t = ctx.theme;
-    let (agent_w, task_w, gauge_w) = if ctx.wide { (14, 14, 30) } else { (12, 10, 20) };
+    let (agent_w, task_w) = if area.width >= 100 {
+        (14, 14)
+    } else {
+        (12, 10)
+    };
+    // The gauge takes two fifths of what the fixed columns leave, the
+    // message the rest: a wider terminal gets a longer, finer bar.
+    let fixed = agent_w + task_w + 11 + 4;
+    let gauge_w = (area.width.saturating_sub(fixed) * 2 / 5).max(8);
     let [agent, id, status, gauge, message] = Layout::horizontal([
         Constraint::Length(agent_w),
         Constraint::Length(task_w),

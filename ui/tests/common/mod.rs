@@ -1,7 +1,10 @@
 //! Fixed snapshots for tests; NOW is 2025-01-01 12:34:56 UTC.
 #![allow(dead_code)]
 
-use ccmulti_ui::model::{AgentRow, EventRow, LockRow, SessionRow, Snapshot, TaskRow};
+use ccmulti_ui::model::{
+    AgentRow, AgentWorkspace, EventRow, LockOperation, LockRow, SessionRow, Snapshot, TaskRow,
+    WaiterRow,
+};
 
 pub const NOW: i64 = 1_735_734_896_000;
 pub const S1: &str = "sess-a1b2c3";
@@ -216,5 +219,166 @@ pub fn full() -> Snapshot {
         .push(lock("L9", S2, "impl-9", "web/app.ts", "write", 120_000));
     s.tasks
         .push(task(S2, "impl-9", "B-1", "started", Some(5), None));
+    s
+}
+
+/// An agent placed in a worktree (by `ccmulti team`).
+pub fn placed(mut agent: AgentRow, worktree: &str, branch: Option<&str>) -> AgentRow {
+    agent.workspace = Some(AgentWorkspace {
+        worktree: worktree.into(),
+        branch: branch.map(Into::into),
+    });
+    agent
+}
+
+pub fn waiter(
+    agent: &str,
+    op: LockOperation,
+    paths: &[&str],
+    since_ago_ms: i64,
+    blocked_by: &[&str],
+) -> WaiterRow {
+    WaiterRow {
+        session_id: S1.into(),
+        agent_id: agent.into(),
+        operation: op,
+        paths: paths.iter().map(|p| p.to_string()).collect(),
+        since_ms: NOW - since_ago_ms,
+        deadline_ms: NOW - since_ago_ms + 120_000,
+        blocked_by: blocked_by.iter().map(|b| b.to_string()).collect(),
+    }
+}
+
+/// What a person watches: a planner and four implementers, each in its own
+/// worktree and branch, busy on tasks with messages; two of them wait on
+/// impl-1's lock on src/store.rs, one on a lock shared by readers.
+pub fn team() -> Snapshot {
+    let wt = |name: &str| format!("/home/alice/work/shop/.worktrees/{name}");
+    let agents = vec![
+        placed(
+            agent(S1, "planner", "planner", 4_000, Some("plan"), 0),
+            "/home/alice/work/shop",
+            Some("main"),
+        ),
+        placed(
+            agent(S1, "impl-1", "implementer", 2_000, Some("T-2"), 2),
+            &wt("impl-1"),
+            Some("feat/store-tests"),
+        ),
+        placed(
+            agent(S1, "impl-2", "implementer", 9_000, Some("T-3"), 1),
+            &wt("impl-2"),
+            Some("feat/model-cleanup"),
+        ),
+        placed(
+            agent(S1, "impl-3", "implementer", 30_000, Some("T-4"), 0),
+            &wt("impl-3"),
+            None,
+        ),
+        agent(S1, "impl-4", "implementer", 70_000, Some("T-5"), 1),
+    ];
+    let locks = vec![
+        lock("L1", S1, "impl-1", "src/store.rs", "write", 10 * 60_000),
+        lock("L2", S1, "impl-1", "src/model.rs", "read", 5 * 60_000),
+        lock("L3", S1, "impl-2", "src/model.rs", "read", 50_000),
+        lock("L4", S1, "impl-4", "docs/**/*.md", "write", 12_000),
+    ];
+    let tasks = vec![
+        task(
+            S1,
+            "planner",
+            "plan",
+            "in_progress",
+            Some(80),
+            Some("reviewing impl-1's branch"),
+        ),
+        task(
+            S1,
+            "impl-1",
+            "T-2",
+            "in_progress",
+            Some(65),
+            Some("store tests green, fixing clippy"),
+        ),
+        task(
+            S1,
+            "impl-2",
+            "T-3",
+            "in_progress",
+            Some(30),
+            Some("splitting model.rs"),
+        ),
+        task(
+            S1,
+            "impl-3",
+            "T-4",
+            "paused",
+            Some(10),
+            Some("needs src/store.rs"),
+        ),
+        task(
+            S1,
+            "impl-4",
+            "T-5",
+            "completed",
+            Some(100),
+            Some("docs rewritten"),
+        ),
+        task(S1, "impl-4", "T-6", "planned", None, None),
+    ];
+    let events = vec![
+        event(9, 1_000, "granted", "impl-4", "docs/**/*.md", "write, 60s"),
+        event(
+            8,
+            20_000,
+            "conflict",
+            "impl-3",
+            "src/store.rs",
+            "held by impl-1",
+        ),
+        event(
+            7,
+            25_000,
+            "conflict",
+            "impl-2",
+            "src/store.rs",
+            "held by impl-1",
+        ),
+        event(
+            6,
+            60_000,
+            "granted",
+            "impl-1",
+            "src/store.rs",
+            "write, 900s",
+        ),
+        event(5, 90_000, "released", "impl-2", "src/lib.rs", ""),
+        event(
+            4,
+            120_000,
+            "granted",
+            "impl-2",
+            "src/model.rs",
+            "read, 300s",
+        ),
+    ];
+    let mut s = with(agents, locks, tasks, events);
+    s.sessions.truncate(1);
+    s.waiters = vec![
+        waiter(
+            "impl-3",
+            LockOperation::Write,
+            &["src/store.rs"],
+            20_000,
+            &["L1"],
+        ),
+        waiter(
+            "impl-2",
+            LockOperation::Write,
+            &["src/store.rs", "src/model.rs"],
+            5_000,
+            &["L1"],
+        ),
+    ];
     s
 }
