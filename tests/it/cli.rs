@@ -367,7 +367,7 @@ fn commands_that_read_a_database_never_create_one() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn status_shows_where_agents_work_and_the_claims_that_wait() {
     let server = start().await;
-    let db = server.state.store.path().display().to_string();
+    let db = server.store.path().display().to_string();
     let holder = server.agent_url("impl_a");
     call_tool(
         &holder,
@@ -377,7 +377,6 @@ async fn status_shows_where_agents_work_and_the_claims_that_wait() {
     .await;
     // As `ccmulti team` records an agent it starts.
     server
-        .state
         .store
         .set_agent_workspace(
             &ccmulti::rules::virtual_user::parse("u1__session__s1__impl_b").unwrap(),

@@ -77,7 +77,7 @@ pub(super) fn migrate(conn: &mut Connection) -> Result<()> {
     let mut attempt = 1;
     loop {
         match migrate_once(conn) {
-            Err(StoreError::Migration(_) | StoreError::Sqlite(_)) if attempt < ATTEMPTS => {
+            Err(StoreError::Migration(_) | StoreError::Database(_)) if attempt < ATTEMPTS => {
                 attempt += 1;
                 std::thread::sleep(RETRY_AFTER);
             }
