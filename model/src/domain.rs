@@ -128,6 +128,146 @@ impl From<ReportedStatus> for TaskStatus {
     }
 }
 
+/// An agent is "active" if it called within this many milliseconds (the seed's 2 minutes).
+pub const ACTIVE_WITHIN_MS: i64 = 2 * 60 * 1000;
+/// An agent is "recent" if it called within this many milliseconds (the seed's 10 minutes).
+pub const RECENT_WITHIN_MS: i64 = 10 * 60 * 1000;
+
+/// How recently an agent was heard from, as the seed defines it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Activity {
+    Active,
+    Recent,
+    Inactive,
+}
+
+impl Activity {
+    pub fn classify(now_ms: i64, last_activity_ms: i64) -> Self {
+        let idle = now_ms.saturating_sub(last_activity_ms);
+        if idle <= ACTIVE_WITHIN_MS {
+            Activity::Active
+        } else if idle <= RECENT_WITHIN_MS {
+            Activity::Recent
+        } else {
+            Activity::Inactive
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Activity::Active => "active",
+            Activity::Recent => "recent",
+            Activity::Inactive => "inactive",
+        }
+    }
+}
+
+/// The agent named `planner` plans; every other agent implements.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Planner,
+    Implementer,
+}
+
+impl Role {
+    pub const PLANNER_ID: &'static str = "planner";
+
+    pub fn of_agent(agent_id: &str) -> Self {
+        if agent_id == Self::PLANNER_ID {
+            Self::Planner
+        } else {
+            Self::Implementer
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Planner => "planner",
+            Self::Implementer => "implementer",
+        }
+    }
+}
+
+/// What the audit trail records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    Granted,
+    Renewed,
+    Released,
+    Expired,
+    Conflict,
+    ForcedRelease,
+    BlockedClient,
+}
+
+impl EventKind {
+    pub const ALL: [Self; 7] = [
+        Self::Granted,
+        Self::Renewed,
+        Self::Released,
+        Self::Expired,
+        Self::Conflict,
+        Self::ForcedRelease,
+        Self::BlockedClient,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Granted => "granted",
+            Self::Renewed => "renewed",
+            Self::Released => "released",
+            Self::Expired => "expired",
+            Self::Conflict => "conflict",
+            Self::ForcedRelease => "forced_release",
+            Self::BlockedClient => "blocked_client",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == raw)
+    }
+}
+
+/// Where an agent works: its git worktree and the branch checked out there.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct AgentWorkspace {
+    /// The worktree's path, as given.
+    pub worktree: String,
+    /// `None` for a detached HEAD or when not known.
+    pub branch: Option<String>,
+}
+
+impl AgentWorkspace {
+    /// What a narrow column shows: the branch, else the worktree's last component.
+    pub fn short_name(&self) -> &str {
+        match &self.branch {
+            Some(branch) => branch,
+            None => self
+                .worktree
+                .trim_end_matches('/')
+                .rsplit('/')
+                .next()
+                .unwrap_or(&self.worktree),
+        }
+    }
+}
+
+/// Each word prints as the tools spell it (and pads, for tables).
+macro_rules! display_as_str {
+    ($($t:ty),*) => {$(
+        impl std::fmt::Display for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.pad(self.as_str())
+            }
+        }
+    )*};
+}
+
+display_as_str!(Operation, TaskStatus, Activity, Role, EventKind);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -164,5 +304,36 @@ mod tests {
             assert_eq!(serde_json::to_value(op).unwrap(), op.as_str());
         }
         assert_eq!(Operation::default(), Operation::Write);
+    }
+
+    #[test]
+    fn activity_follows_the_seed_thresholds() {
+        let now = 1_000_000_000;
+        assert_eq!(Activity::classify(now, now), Activity::Active);
+        assert_eq!(
+            Activity::classify(now, now - ACTIVE_WITHIN_MS),
+            Activity::Active
+        );
+        assert_eq!(
+            Activity::classify(now, now - ACTIVE_WITHIN_MS - 1),
+            Activity::Recent
+        );
+        assert_eq!(
+            Activity::classify(now, now - RECENT_WITHIN_MS - 1),
+            Activity::Inactive
+        );
+        // A clock step backwards must not make an agent look older than it is.
+        assert_eq!(Activity::classify(now, now + 5_000), Activity::Active);
+    }
+
+    #[test]
+    fn event_kinds_and_roles_read_back() {
+        for kind in EventKind::ALL {
+            assert_eq!(EventKind::parse(kind.as_str()), Some(kind));
+            assert_eq!(serde_json::to_value(kind).unwrap(), kind.as_str());
+        }
+        assert_eq!(EventKind::parse("granted "), None);
+        assert_eq!(Role::of_agent("planner"), Role::Planner);
+        assert_eq!(Role::of_agent("planner2"), Role::Implementer);
     }
 }

@@ -1,6 +1,7 @@
 #![forbid(unsafe_code)]
-//! ccmulti's plain types: the domain (lock operations, task statuses) and the
-//! coordination tools' arguments and results. Nothing here does I/O; the
+//! ccmulti's plain types: the domain (lock operations, task statuses, roles,
+//! activity, events), the snapshot the dashboard draws, and the coordination
+//! tools' arguments and results. Nothing here does I/O; the
 //! coordinator, its hooks and its dashboard all speak these types.
 //!
 //! Each tool's fields are named once, here: serde reads and writes them, and
@@ -9,6 +10,9 @@
 
 pub mod domain;
 pub mod schema;
+pub mod snapshot;
 pub mod tools;
 
-pub use domain::{Operation, ReportedStatus, TaskStatus};
+pub use domain::{
+    Activity, AgentWorkspace, EventKind, Operation, ReportedStatus, Role, TaskStatus,
+};

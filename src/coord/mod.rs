@@ -118,7 +118,7 @@ impl Coordinator {
         Ok((self.store.session_view(session).await?, news))
     }
 
-    pub async fn snapshot(&self, event_limit: usize) -> Result<ccmulti_ui::model::Snapshot> {
+    pub async fn snapshot(&self, event_limit: usize) -> Result<ccmulti_model::snapshot::Snapshot> {
         self.store.snapshot(event_limit).await
     }
 

@@ -29,7 +29,7 @@ fn event_kinds(store: &SqliteStore) -> Vec<String> {
         .unwrap()
         .events
         .into_iter()
-        .map(|e| e.kind)
+        .map(|e| e.kind.as_str().to_owned())
         .collect();
     kinds.reverse();
     kinds

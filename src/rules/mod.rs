@@ -11,5 +11,5 @@ pub mod targets;
 pub mod virtual_user;
 pub mod waiting;
 
-pub use ccmulti_ui::model::Activity;
+pub use ccmulti_model::Activity;
 pub mod plan;

@@ -141,7 +141,7 @@ pub trait CoordStore: Send + Sync + std::fmt::Debug {
     async fn take_news(&self, session: &str, agent: &str) -> Result<Vec<News>>;
     async fn session_view(&self, session: &str) -> Result<SessionView>;
     /// Everything, for the dashboard and `ccmulti status`.
-    async fn snapshot(&self, event_limit: usize) -> Result<ccmulti_ui::model::Snapshot>;
+    async fn snapshot(&self, event_limit: usize) -> Result<ccmulti_model::snapshot::Snapshot>;
     async fn counts(&self) -> Result<Counts>;
     async fn verify(&self) -> Result<Verification>;
 

@@ -6,9 +6,9 @@ use std::collections::BTreeSet;
 use crate::clock::Millis;
 use crate::rules::locks::{Conflict, HeldLock, Operation};
 use crate::rules::progress::TaskStatus;
-use ccmulti_ui::model::{AgentRow, LockRow, TaskRow};
+use ccmulti_model::snapshot::{AgentRow, LockRow, TaskRow};
 
-pub use ccmulti_ui::model::AgentWorkspace;
+pub use ccmulti_model::{AgentWorkspace, EventKind};
 
 /// How many of the newest events the audit trail keeps unless told otherwise
 /// (`ccmulti serve --keep-events`): days of a busy session's history, tens
@@ -112,35 +112,10 @@ pub struct Verification {
     pub integrity: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EventKind {
-    Granted,
-    Renewed,
-    Released,
-    Expired,
-    Conflict,
-    ForcedRelease,
-    BlockedClient,
-}
-
 impl Verification {
     pub fn ok(&self) -> bool {
         self.user_version == self.expected_version
             && self.tables.iter().all(|(_, present)| *present)
             && self.integrity == "ok"
-    }
-}
-
-impl EventKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Granted => "granted",
-            Self::Renewed => "renewed",
-            Self::Released => "released",
-            Self::Expired => "expired",
-            Self::Conflict => "conflict",
-            Self::ForcedRelease => "forced_release",
-            Self::BlockedClient => "blocked_client",
-        }
     }
 }

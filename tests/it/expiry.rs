@@ -64,7 +64,9 @@ async fn a_lock_expiring_during_a_burst_expires_once_and_goes_to_one_claimant() 
     let events = server.store.snapshot(1000).unwrap().events;
     let expired: Vec<_> = events
         .iter()
-        .filter(|e| e.kind == "expired" && e.path.as_deref() == Some("hot.rs"))
+        .filter(|e| {
+            e.kind == ccmulti_model::EventKind::Expired && e.path.as_deref() == Some("hot.rs")
+        })
         .collect();
     assert_eq!(expired.len(), 1, "{expired:?}");
     assert_eq!(expired[0].agent_id.as_deref(), Some("holder"));

@@ -171,7 +171,7 @@ async fn each_client_lists_exactly_its_tools_and_can_call_nothing_else() {
         .unwrap()
         .events
         .iter()
-        .filter(|e| e.kind == "blocked_client")
+        .filter(|e| e.kind == ccmulti_model::EventKind::BlockedClient)
         .count();
     let refused = CASES
         .iter()

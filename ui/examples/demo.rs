@@ -5,7 +5,10 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use ccmulti_ui::model::{Action, AgentRow, EventRow, LockRow, SessionRow, Snapshot, TaskRow};
+use ccmulti_ui::model::{
+    Action, AgentRow, EventKind, EventRow, LockRow, Operation, Role, SessionRow, Snapshot, TaskRow,
+    TaskStatus,
+};
 use ccmulti_ui::{DataSource, HeaderInfo, run};
 
 struct Demo {
@@ -25,39 +28,39 @@ impl DataSource for Demo {
         let now = self.now_ms();
         let secs = i64::try_from(self.started.elapsed().as_secs()).unwrap_or(0);
         let s = "demo-session";
-        let agent = |id: &str, role: &str, idle: i64, task: Option<&str>, locks| AgentRow {
+        let agent = |id: &str, role: Role, idle: i64, task: Option<&str>, locks| AgentRow {
             session_id: s.into(),
             agent_id: id.into(),
-            role: role.into(),
+            role,
             status: "connected".into(),
             last_activity_ms: now - idle,
             current_task: task.map(Into::into),
             lock_count: locks,
             workspace: None,
         };
-        let lock = |id: &str, holder: &str, path: &str, op: &str, left: i64| LockRow {
+        let lock = |id: &str, holder: &str, path: &str, operation: Operation, left: i64| LockRow {
             lock_id: id.into(),
             session_id: s.into(),
             agent_id: holder.into(),
             path: path.into(),
-            operation: op.into(),
+            operation,
             expires_at_ms: self.base_ms + left,
             fencing_token: 7,
         };
-        let task = |agent: &str, id: &str, status: &str, pct: i64, msg: &str| TaskRow {
+        let task = |agent: &str, id: &str, status: TaskStatus, pct: i64, msg: &str| TaskRow {
             session_id: s.into(),
             agent_id: agent.into(),
             task_id: id.into(),
-            status: status.into(),
+            status,
             progress_percentage: u8::try_from(pct.min(100)).ok(),
             message: Some(msg.into()),
             updated_at_ms: now - 4_000,
         };
         let mut locks = vec![
-            lock("L1", "impl-1", "src/store.rs", "write", 20_000),
-            lock("L2", "impl-1", "src/model.rs", "read", 300_000),
-            lock("L3", "impl-2", "src/model.rs", "read", 240_000),
-            lock("L4", "impl-3", "docs/design.md", "write", 70_000),
+            lock("L1", "impl-1", "src/store.rs", Operation::Write, 20_000),
+            lock("L2", "impl-1", "src/model.rs", Operation::Read, 300_000),
+            lock("L3", "impl-2", "src/model.rs", Operation::Read, 240_000),
+            lock("L4", "impl-3", "docs/design.md", Operation::Write, 70_000),
         ];
         locks.retain(|l| !self.released.contains(&l.lock_id));
         Ok(Snapshot {
@@ -68,22 +71,34 @@ impl DataSource for Demo {
                 created_at_ms: self.base_ms,
             }],
             agents: vec![
-                agent("planner", "planner", 3_000, Some("T-1"), 0),
-                agent("impl-1", "implementer", 1_000, Some("T-2"), 2),
-                agent("impl-2", "implementer", 200_000, Some("T-3"), 1),
-                agent("impl-3", "implementer", 900_000, None, 1),
+                agent("planner", Role::Planner, 3_000, Some("T-1"), 0),
+                agent("impl-1", Role::Implementer, 1_000, Some("T-2"), 2),
+                agent("impl-2", Role::Implementer, 200_000, Some("T-3"), 1),
+                agent("impl-3", Role::Implementer, 900_000, None, 1),
             ],
             locks,
             tasks: vec![
-                task("planner", "T-1", "planned", 0, "waiting for review"),
-                task("impl-1", "T-2", "in_progress", secs * 3, "writing tests"),
-                task("impl-2", "T-3", "completed", 100, "merged"),
+                task(
+                    "planner",
+                    "T-1",
+                    TaskStatus::Planned,
+                    0,
+                    "waiting for review",
+                ),
+                task(
+                    "impl-1",
+                    "T-2",
+                    TaskStatus::InProgress,
+                    secs * 3,
+                    "writing tests",
+                ),
+                task("impl-2", "T-3", TaskStatus::Completed, 100, "merged"),
             ],
             events: vec![EventRow {
                 id: secs,
                 session_id: Some(s.into()),
                 at_ms: now - 1_000,
-                kind: "renewed".into(),
+                kind: EventKind::Renewed,
                 agent_id: Some("impl-1".into()),
                 path: Some("src/store.rs".into()),
                 detail: Some(format!("tick {secs}")),

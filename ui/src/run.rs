@@ -174,7 +174,7 @@ mod tests {
                     session_id: "s".into(),
                     agent_id: "impl-1".into(),
                     path: "src/a.rs".into(),
-                    operation: "write".into(),
+                    operation: crate::model::Operation::Write,
                     expires_at_ms: NOW + 60_000,
                     fencing_token: 1,
                 }],

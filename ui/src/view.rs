@@ -3,7 +3,9 @@
 //! Drawing and key handling both read rows through here, so a selection
 //! index always means the same row to both.
 
-use crate::model::{AgentRow, EventRow, LockOperation, LockRow, Snapshot, TaskRow, WaiterRow};
+use crate::model::{
+    AgentRow, EventRow, LockRow, Operation, Snapshot, TaskRow, TaskStatus, WaiterRow,
+};
 use crate::state::Panel;
 
 #[derive(Debug, Default)]
@@ -33,7 +35,7 @@ impl<'a> View<'a> {
                     let (worktree, branch) = a.workspace.as_ref().map_or(("", ""), |w| {
                         (w.worktree.as_str(), w.branch.as_deref().unwrap_or(""))
                     });
-                    let fields = [&a.agent_id, &a.role, &a.status, task, &a.session_id];
+                    let fields = [&a.agent_id, a.role.as_str(), &a.status, task, &a.session_id];
                     matches(&fields) || matches(&[worktree, branch])
                 })
                 .collect(),
@@ -41,7 +43,7 @@ impl<'a> View<'a> {
                 .locks
                 .iter()
                 .filter(|l| in_session(&l.session_id))
-                .filter(|l| matches(&[&l.path, &l.agent_id, &l.operation, &l.session_id]))
+                .filter(|l| matches(&[&l.path, &l.agent_id, l.operation.as_str(), &l.session_id]))
                 .collect(),
             tasks: snapshot
                 .tasks
@@ -49,7 +51,13 @@ impl<'a> View<'a> {
                 .filter(|t| in_session(&t.session_id))
                 .filter(|t| {
                     let msg = t.message.as_deref().unwrap_or("");
-                    matches(&[&t.agent_id, &t.task_id, &t.status, msg, &t.session_id])
+                    matches(&[
+                        &t.agent_id,
+                        &t.task_id,
+                        t.status.as_str(),
+                        msg,
+                        &t.session_id,
+                    ])
                 })
                 .collect(),
             // Coordinator-wide events (no session) only show when every
@@ -64,7 +72,12 @@ impl<'a> View<'a> {
                 })
                 .filter(|e| {
                     let opt = |o: &'a Option<String>| o.as_deref().unwrap_or("");
-                    matches(&[&e.kind, opt(&e.agent_id), opt(&e.path), opt(&e.detail)])
+                    matches(&[
+                        e.kind.as_str(),
+                        opt(&e.agent_id),
+                        opt(&e.path),
+                        opt(&e.detail),
+                    ])
                 })
                 .collect(),
         }
@@ -107,27 +120,29 @@ pub fn read_sharers(snapshot: &Snapshot, lock: &LockRow) -> usize {
     snapshot
         .locks
         .iter()
-        .filter(|l| l.operation == "read" && l.session_id == lock.session_id && l.path == lock.path)
+        .filter(|l| {
+            l.operation == Operation::Read && l.session_id == lock.session_id && l.path == lock.path
+        })
         .count()
 }
 
 /// "read (shared x3)" when several agents read the same path, else the operation.
 pub fn operation_label(snapshot: &Snapshot, lock: &LockRow) -> String {
-    if lock.operation == "read" {
+    if lock.operation == Operation::Read {
         let n = read_sharers(snapshot, lock);
         if n > 1 {
             return format!("read (shared x{n})");
         }
     }
-    lock.operation.clone()
+    lock.operation.as_str().to_owned()
 }
 
 /// What a task's bar shows; a planned task has not started whatever it claims.
 pub fn task_percent(task: &TaskRow) -> u8 {
-    match (task.status.as_str(), task.progress_percentage) {
-        ("planned", _) => 0,
+    match (task.status, task.progress_percentage) {
+        (TaskStatus::Planned, _) => 0,
         (_, Some(p)) => p.min(100),
-        ("completed", None) => 100,
+        (TaskStatus::Completed, None) => 100,
         (_, None) => 0,
     }
 }
@@ -176,9 +191,9 @@ pub fn waiting_note(snapshot: &Snapshot, waiter: &WaiterRow) -> String {
         format!("held by {}", holders.join(", "))
     };
     let op = match waiter.operation {
-        LockOperation::Read => "to read ",
-        LockOperation::Write => "",
-        LockOperation::Delete => "to delete ",
+        Operation::Read => "to read ",
+        Operation::Write => "",
+        Operation::Delete => "to delete ",
     };
     format!("{op}for {} {why}", waiter.paths.join(", "))
 }

@@ -3,7 +3,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{Operation, TaskStatus};
+use crate::domain::{Activity, Operation, Role, TaskStatus};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -43,10 +43,9 @@ pub struct StatusResult {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct AgentStatus {
     pub agent_id: String,
-    /// `planner` or `implementer`.
-    pub role: String,
+    pub role: Role,
     /// `active` (called within 2 minutes), `recent` (10 minutes) or `inactive`.
-    pub activity: String,
+    pub activity: Activity,
     pub seconds_since_activity: i64,
     pub current_task: Option<String>,
     /// How many live locks it holds.

@@ -3,12 +3,11 @@
 
 use std::sync::{Arc, LazyLock};
 
+use ccmulti_model::Activity;
 use ccmulti_model::schema::{input_schema, output_schema};
 use ccmulti_model::tools::{
     AgentStatus, LockStatus, NewsItem, StatusArgs, StatusResult, TaskState,
 };
-use ccmulti_model::{Operation, TaskStatus};
-use ccmulti_ui::model::Activity;
 use rmcp::model::{CallToolResult, JsonObject, ToolAnnotations};
 use serde_json::Value;
 
@@ -19,7 +18,6 @@ use crate::mcp::typed_args;
 use crate::rules::locks::seconds_until;
 use crate::rules::news::News;
 use crate::state::AppState;
-use crate::store::StoreError;
 
 const NAME: &str = "check_agent_status";
 
@@ -62,48 +60,37 @@ pub async fn call(
             let activity = Activity::classify(now, a.last_activity_ms);
             (include_inactive || activity != Activity::Inactive).then(|| AgentStatus {
                 agent_id: a.agent_id.clone(),
-                role: a.role.clone(),
-                activity: activity.as_str().to_owned(),
+                role: a.role,
+                activity,
                 seconds_since_activity: (now - a.last_activity_ms).max(0) / 1000,
                 current_task: a.current_task.clone(),
                 locks: a.lock_count,
             })
         })
         .collect();
-    let corrupt = |what: &str, raw: &str| {
-        CoordError::Internal(StoreError::Corrupt(format!(
-            "{what} {raw:?} in the database"
-        )))
-    };
     let locks = view
         .locks
         .iter()
-        .map(|l| {
-            Ok(LockStatus {
-                path: l.path.clone(),
-                agent_id: l.agent_id.clone(),
-                operation: Operation::parse(&l.operation)
-                    .ok_or_else(|| corrupt("lock operation", &l.operation))?,
-                expires_in_seconds: seconds_until(now, l.expires_at_ms),
-                fencing_token: l.fencing_token,
-            })
+        .map(|l| LockStatus {
+            path: l.path.clone(),
+            agent_id: l.agent_id.clone(),
+            operation: l.operation,
+            expires_in_seconds: seconds_until(now, l.expires_at_ms),
+            fencing_token: l.fencing_token,
         })
-        .collect::<Result<_, CoordError>>()?;
+        .collect();
     let tasks = view
         .tasks
         .iter()
-        .map(|t| {
-            Ok(TaskState {
-                agent_id: t.agent_id.clone(),
-                task_id: t.task_id.clone(),
-                status: TaskStatus::parse(&t.status)
-                    .ok_or_else(|| corrupt("task status", &t.status))?,
-                progress_percentage: t.progress_percentage,
-                message: t.message.clone(),
-                updated_at: iso(t.updated_at_ms),
-            })
+        .map(|t| TaskState {
+            agent_id: t.agent_id.clone(),
+            task_id: t.task_id.clone(),
+            status: t.status,
+            progress_percentage: t.progress_percentage,
+            message: t.message.clone(),
+            updated_at: iso(t.updated_at_ms),
         })
-        .collect::<Result<_, CoordError>>()?;
+        .collect();
     // A person freed these by hand; the agent must not keep editing as if it held them.
     let notices = news
         .iter()

@@ -4,7 +4,7 @@ use rusqlite::{OptionalExtension, params};
 
 use rusqlite::Transaction;
 
-pub use ccmulti_ui::model::AgentWorkspace;
+use crate::store::AgentWorkspace;
 
 use super::{Result, SqliteStore, StoreError, time};
 use crate::rules::virtual_user::{SessionAgent, VirtualUser};

@@ -151,7 +151,7 @@ impl CoordStore for SqliteStore {
         self.blocking(move |s| s.session_view(&session)).await
     }
 
-    async fn snapshot(&self, event_limit: usize) -> Result<ccmulti_ui::model::Snapshot> {
+    async fn snapshot(&self, event_limit: usize) -> Result<ccmulti_model::snapshot::Snapshot> {
         self.blocking(move |s| s.snapshot(event_limit)).await
     }
 

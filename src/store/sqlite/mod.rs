@@ -5,6 +5,7 @@
 mod agents;
 mod backend;
 mod bulk;
+mod columns;
 mod events;
 mod locks;
 mod migrations;

@@ -131,7 +131,13 @@ mod tests {
         let mut rows: Vec<(String, String, String)> = view
             .tasks
             .iter()
-            .map(|t| (t.agent_id.clone(), t.task_id.clone(), t.status.clone()))
+            .map(|t| {
+                (
+                    t.agent_id.clone(),
+                    t.task_id.clone(),
+                    t.status.as_str().to_owned(),
+                )
+            })
             .collect();
         rows.sort();
         assert_eq!(

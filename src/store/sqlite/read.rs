@@ -1,10 +1,10 @@
 //! Reads for agents (`check_agent_status`), people (`ccmulti status`) and the dashboard.
 
-use ccmulti_ui::model::{
-    AgentRow, AgentWorkspace, EventRow, LockRow, SessionRow, Snapshot, TaskRow,
-};
+use ccmulti_model::snapshot::{AgentRow, EventRow, LockRow, SessionRow, Snapshot, TaskRow};
+use ccmulti_model::{AgentWorkspace, EventKind, Operation, Role, TaskStatus};
 use rusqlite::{Connection, Row, params};
 
+use super::columns::word;
 use super::{Result, SqliteStore, time, waiters};
 use crate::store::{Counts, SessionView};
 
@@ -21,12 +21,7 @@ fn agent_row(row: &Row<'_>) -> rusqlite::Result<(AgentRow, String)> {
         AgentRow {
             session_id: row.get(0)?,
             agent_id: row.get(1)?,
-            role: if row.get::<_, String>(1)? == "planner" {
-                "planner"
-            } else {
-                "implementer"
-            }
-            .into(),
+            role: Role::of_agent(&row.get::<_, String>(1)?),
             status: row.get(2)?,
             last_activity_ms: 0,
             current_task: row.get(4)?,
@@ -83,7 +78,7 @@ fn locks(conn: &Connection, session: Option<&str>, now_text: &str) -> Result<Vec
                 session_id: r.get(1)?,
                 agent_id: r.get(2)?,
                 path: r.get(3)?,
-                operation: r.get(4)?,
+                operation: word(r, 4, Operation::parse)?,
                 expires_at_ms: 0,
                 fencing_token: r.get(6)?,
             },
@@ -112,7 +107,7 @@ fn tasks(conn: &Connection, session: Option<&str>) -> Result<Vec<TaskRow>> {
                 session_id: r.get(0)?,
                 agent_id: r.get(1)?,
                 task_id: r.get(2)?,
-                status: r.get(3)?,
+                status: word(r, 3, TaskStatus::parse)?,
                 progress_percentage: r.get::<_, Option<i64>>(4)?.map(|p| p.clamp(0, 100) as u8),
                 message: r.get(5)?,
                 updated_at_ms: 0,
@@ -138,7 +133,7 @@ fn event_rows(conn: &Connection, sql: &str, args: impl rusqlite::Params) -> Resu
                 id: r.get(0)?,
                 session_id: r.get(1)?,
                 at_ms: 0,
-                kind: r.get(3)?,
+                kind: word(r, 3, EventKind::parse)?,
                 agent_id: r.get(4)?,
                 path: r.get(5)?,
                 detail: r.get(6)?,

@@ -5,7 +5,7 @@
 //! when a waiting claim's first attempt conflicts, so a claim granted at once
 //! costs nothing here.
 
-use ccmulti_ui::model::{LockOperation, LockRow, WaiterRow};
+use ccmulti_model::snapshot::{LockRow, WaiterRow};
 use rusqlite::{Connection, params};
 
 use super::{Result, SqliteStore, StoreError, time};
@@ -14,14 +14,6 @@ use crate::rules::locks::Operation;
 use crate::rules::targets::LockTarget;
 use crate::rules::waiting::{HeldBy, Waiter, blocked_by};
 use crate::store::ClaimRequest;
-
-fn lock_operation(op: Operation) -> LockOperation {
-    match op {
-        Operation::Read => LockOperation::Read,
-        Operation::Write => LockOperation::Write,
-        Operation::Delete => LockOperation::Delete,
-    }
-}
 
 impl SqliteStore {
     /// Writes down that `request` waits until `deadline_ms`.
@@ -72,16 +64,16 @@ pub(super) fn waiters(
 ) -> Result<Vec<WaiterRow>> {
     let held: Vec<(HeldBy<'_>, &str)> = locks
         .iter()
-        .filter_map(|l| {
-            Some((
+        .map(|l| {
+            (
                 HeldBy {
                     session: &l.session_id,
                     agent: &l.agent_id,
-                    operation: Operation::parse(&l.operation)?,
+                    operation: l.operation,
                     path: &l.path,
                 },
                 l.lock_id.as_str(),
-            ))
+            )
         })
         .collect();
     let only_held: Vec<HeldBy<'_>> = held.iter().map(|(h, _)| *h).collect();
@@ -127,7 +119,7 @@ pub(super) fn waiters(
             Ok(WaiterRow {
                 session_id,
                 agent_id,
-                operation: lock_operation(operation),
+                operation,
                 paths,
                 since_ms: time::from_text(&since)?,
                 deadline_ms: time::from_text(&deadline)?,

@@ -126,7 +126,7 @@ fn detail_fields(ctx: &Ctx, panel: Panel, key: &str) -> Vec<Field> {
             vec![
                 plain("agent", a.agent_id.clone()),
                 plain("session", a.session_id.clone()),
-                plain("role", a.role.clone()),
+                plain("role", a.role.as_str().to_owned()),
                 plain("status", a.status.clone()),
                 (
                     "activity",
@@ -195,7 +195,11 @@ fn detail_fields(ctx: &Ctx, panel: Panel, key: &str) -> Vec<Field> {
                 plain("task", k.task_id.clone()),
                 plain("agent", k.agent_id.clone()),
                 plain("session", k.session_id.clone()),
-                ("status", k.status.clone(), status_style(t, &k.status)),
+                (
+                    "status",
+                    k.status.as_str().to_owned(),
+                    status_style(t, k.status),
+                ),
                 plain("progress", format!("{}%", task_percent(k))),
                 plain("updated", at(k.updated_at_ms)),
                 plain("message", k.message.clone().unwrap_or_default()),
@@ -205,7 +209,7 @@ fn detail_fields(ctx: &Ctx, panel: Panel, key: &str) -> Vec<Field> {
             let e = ctx.view.events[i];
             let opt = |o: &Option<String>| o.clone().unwrap_or_default();
             vec![
-                plain("kind", e.kind.clone()),
+                plain("kind", e.kind.as_str().to_owned()),
                 plain("at", at(e.at_ms)),
                 plain("session", opt(&e.session_id)),
                 plain("agent", opt(&e.agent_id)),

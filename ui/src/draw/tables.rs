@@ -7,7 +7,7 @@ use ratatui::widgets::{Cell, Row, Table, TableState};
 
 use super::Ctx;
 use crate::format::{DANGER_UNDER_MS, WARN_UNDER_MS, ago, clock, countdown, keep_head, keep_tail};
-use crate::model::Activity;
+use crate::model::{Activity, EventKind};
 use crate::state::Panel;
 use crate::theme::Theme;
 use crate::view::{current_message, operation_label, waiters_on, waiting_note, waiting_of};
@@ -205,7 +205,7 @@ pub(super) fn events(frame: &mut Frame, area: Rect, ctx: &Ctx) {
     let rows = ctx.view.events.iter().map(|e| {
         let mut cells = vec![
             Cell::from(ago(ctx.now_ms, e.at_ms)),
-            Cell::from(e.kind.clone()).style(event_style(t, &e.kind)),
+            Cell::from(e.kind.as_str()).style(event_style(t, e.kind)),
             Cell::from(opt(&e.agent_id)),
             Cell::from(keep_tail(e.path.as_deref().unwrap_or(""), path_width)),
         ];
@@ -281,12 +281,11 @@ pub(super) fn expiry_style(t: &Theme, remaining_ms: i64) -> Style {
     }
 }
 
-fn event_style(t: &Theme, kind: &str) -> Style {
+fn event_style(t: &Theme, kind: EventKind) -> Style {
     match kind {
-        "granted" => t.ok,
-        "renewed" | "released" => Style::new(),
-        "blocked_client" => t.danger,
-        "conflict" | "forced_release" | "expired" => t.warn,
-        _ => t.info,
+        EventKind::Granted => t.ok,
+        EventKind::Renewed | EventKind::Released => Style::new(),
+        EventKind::BlockedClient => t.danger,
+        EventKind::Conflict | EventKind::ForcedRelease | EventKind::Expired => t.warn,
     }
 }

@@ -8,7 +8,7 @@ use ratatui::widgets::{Gauge, Paragraph};
 
 use super::Ctx;
 use crate::format::keep_head;
-use crate::model::TaskRow;
+use crate::model::{TaskRow, TaskStatus};
 use crate::state::Panel;
 use crate::theme::Theme;
 use crate::view::task_percent;
@@ -71,9 +71,9 @@ fn task_row(frame: &mut Frame, area: Rect, ctx: &Ctx, task: &TaskRow, style: Sty
         agent,
     );
     frame.render_widget(Paragraph::new(text(&task.task_id, task_w)).style(style), id);
-    let status_style = status_style(t, &task.status);
+    let status_style = status_style(t, task.status);
     frame.render_widget(
-        Paragraph::new(Span::styled(task.status.clone(), status_style)),
+        Paragraph::new(Span::styled(task.status.as_str(), status_style)),
         status,
     );
     let percent = task_percent(task);
@@ -89,13 +89,13 @@ fn task_row(frame: &mut Frame, area: Rect, ctx: &Ctx, task: &TaskRow, style: Sty
     frame.render_widget(Paragraph::new(note), message);
 }
 
-pub(super) fn status_style(t: &Theme, status: &str) -> Style {
+pub(super) fn status_style(t: &Theme, status: TaskStatus) -> Style {
     match status {
-        "completed" => t.ok,
-        "failed" => t.danger,
-        "blocked" => t.warn,
-        "planned" | "paused" => t.muted,
-        _ => t.info,
+        TaskStatus::Completed => t.ok,
+        TaskStatus::Failed => t.danger,
+        TaskStatus::Blocked => t.warn,
+        TaskStatus::Planned | TaskStatus::Paused => t.muted,
+        TaskStatus::Started | TaskStatus::InProgress => t.info,
     }
 }
 

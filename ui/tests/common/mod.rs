@@ -2,8 +2,8 @@
 #![allow(dead_code)]
 
 use ccmulti_ui::model::{
-    AgentRow, AgentWorkspace, EventRow, LockOperation, LockRow, SessionRow, Snapshot, TaskRow,
-    WaiterRow,
+    AgentRow, AgentWorkspace, EventKind, EventRow, LockRow, Operation, Role, SessionRow, Snapshot,
+    TaskRow, TaskStatus, WaiterRow,
 };
 
 pub const NOW: i64 = 1_735_734_896_000;
@@ -36,7 +36,11 @@ pub fn agent(
     AgentRow {
         session_id: session.into(),
         agent_id: id.into(),
-        role: role.into(),
+        role: if role == "planner" {
+            Role::Planner
+        } else {
+            Role::Implementer
+        },
         status: "connected".into(),
         last_activity_ms: NOW - idle_ms,
         current_task: task.map(Into::into),
@@ -51,7 +55,7 @@ pub fn lock(id: &str, session: &str, holder: &str, path: &str, op: &str, left_ms
         session_id: session.into(),
         agent_id: holder.into(),
         path: path.into(),
-        operation: op.into(),
+        operation: Operation::parse(op).expect("an operation"),
         expires_at_ms: NOW + left_ms,
         fencing_token: 40 + i64::from(id.as_bytes()[id.len() - 1] - b'0'),
     }
@@ -69,7 +73,7 @@ pub fn task(
         session_id: session.into(),
         agent_id: agent.into(),
         task_id: id.into(),
-        status: status.into(),
+        status: TaskStatus::parse(status).expect("a status"),
         progress_percentage: pct,
         message: msg.map(Into::into),
         updated_at_ms: NOW - 30_000,
@@ -81,7 +85,7 @@ pub fn event(id: i64, ago_ms: i64, kind: &str, agent: &str, path: &str, detail: 
         id,
         session_id: Some(S1.into()),
         at_ms: NOW - ago_ms,
-        kind: kind.into(),
+        kind: EventKind::parse(kind).expect("an event kind"),
         agent_id: Some(agent.into()),
         path: Some(path.into()),
         detail: (!detail.is_empty()).then(|| detail.into()),
@@ -233,7 +237,7 @@ pub fn placed(mut agent: AgentRow, worktree: &str, branch: Option<&str>) -> Agen
 
 pub fn waiter(
     agent: &str,
-    op: LockOperation,
+    op: Operation,
     paths: &[&str],
     since_ago_ms: i64,
     blocked_by: &[&str],
@@ -367,14 +371,14 @@ pub fn team() -> Snapshot {
     s.waiters = vec![
         waiter(
             "impl-3",
-            LockOperation::Write,
+            Operation::Write,
             &["src/store.rs"],
             20_000,
             &["L1"],
         ),
         waiter(
             "impl-2",
-            LockOperation::Write,
+            Operation::Write,
             &["src/store.rs", "src/model.rs"],
             5_000,
             &["L1"],

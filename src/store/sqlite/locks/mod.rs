@@ -28,14 +28,13 @@ const SWEEP_BATCH: usize = 500;
 const LOCK_COLUMNS: &str = "id, agent_id, file_path, operation, expires_at, fencing_token";
 
 fn held_from_row(row: &Row<'_>) -> rusqlite::Result<(HeldLock, String)> {
-    let op: String = row.get(3)?;
     let expires: String = row.get(4)?;
     Ok((
         HeldLock {
             lock_id: row.get(0)?,
             agent_id: row.get(1)?,
             path: row.get(2)?,
-            operation: Operation::parse(&op).unwrap_or(Operation::Write),
+            operation: super::columns::word(row, 3, Operation::parse)?,
             expires_at_ms: 0,
             fencing_token: row.get(5)?,
         },

@@ -22,7 +22,7 @@ fn event_kinds(store: &SqliteStore) -> Vec<String> {
         .unwrap()
         .events
         .into_iter()
-        .map(|e| e.kind)
+        .map(|e| e.kind.as_str().to_owned())
         .collect();
     kinds.reverse();
     kinds
@@ -178,7 +178,7 @@ fn forced_release_is_recorded_with_who_did_it() {
     assert_eq!(released.len(), 1);
     assert_eq!(released[0].0, "s");
     let snap = store.snapshot(10).unwrap();
-    assert_eq!(snap.events[0].kind, "forced_release");
+    assert_eq!(snap.events[0].kind.as_str(), "forced_release");
     assert_eq!(
         snap.events[0].detail.as_deref(),
         Some("released by dashboard")
