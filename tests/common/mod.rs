@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod binary;
+pub mod claude;
 pub mod load;
 
 use std::path::PathBuf;

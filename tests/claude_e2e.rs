@@ -1,0 +1,342 @@
+//! Agents end to end: the real Claude Code binary (`claude -p`), connected to a
+//! real `ccmulti serve` through `--mcp-config`, with the hooks `ccmulti connect
+//! --write` merges into the project's `.claude/settings.json`, in a real git
+//! repository. The only stand-in is the model: tests/interop/fake_anthropic.py
+//! answers the Messages API from a script (call this tool, then say this) and
+//! records every request, so the tests read what Claude Code sent back.
+//!
+//! Without Claude Code installed (`cd tests/interop/claude && npm ci`) each test
+//! says it was skipped; `.ci/run` sets CCMULTI_REQUIRE_INTEROP=1, which makes
+//! that a failure.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use common::binary::Coordinator;
+use common::claude::{
+    FakeApi, claude_env, claude_or_skip, git_repo, run_within, seed_home, text, tool_use,
+};
+use serde_json::{Value, json};
+
+const SESSION: &str = "e2e";
+const USER: &str = "e2e";
+const APP: &str = "src/app.py";
+const APP_TEXT: &str = "def total(xs):\n    return sum(xs)\n";
+const UTIL: &str = "src/util.py";
+const UTIL_TEXT: &str = "def double(x):\n    return x * 2\n";
+
+/// A project (a git repository), a coordinator on it, a HOME for Claude Code and
+/// the model stand-in playing `scripts`.
+struct Project {
+    claude: PathBuf,
+    root: PathBuf,
+    home: PathBuf,
+    dir: PathBuf,
+    coordinator: Coordinator,
+    api: FakeApi,
+    _tmp: tempfile::TempDir,
+}
+
+impl Project {
+    /// `scripts` is given the project root, as Claude Code's file tools want absolute paths.
+    fn new(claude: PathBuf, scripts: impl FnOnce(&Path) -> Value) -> Self {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        // Canonical, as Claude Code reports its cwd (and the hooks' project dir) that way.
+        let dir = std::fs::canonicalize(tmp.path()).expect("canonical");
+        let root = dir.join("repo");
+        git_repo(&root, &[(APP, APP_TEXT), (UTIL, UTIL_TEXT)]);
+        let home = dir.join("home");
+        seed_home(&home, &[&root]);
+        let coordinator = Coordinator::start(&dir.join("coordinator.db"), &root, &[]);
+        let api = FakeApi::start(&dir, &scripts(&root));
+        Self {
+            claude,
+            root,
+            home,
+            dir,
+            coordinator,
+            api,
+            _tmp: tmp,
+        }
+    }
+
+    fn addr(&self) -> &str {
+        self.coordinator.base.trim_start_matches("http://")
+    }
+
+    fn virtual_user(agent: &str) -> String {
+        format!("{USER}__session__{SESSION}__{agent}")
+    }
+
+    fn ccmulti(&self) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_ccmulti"));
+        for var in common::HOOK_ENV.iter().chain(common::SECURITY_ENV.iter()) {
+            c.env_remove(var);
+        }
+        c.arg("--db").arg(&self.coordinator.db);
+        c
+    }
+
+    /// `ccmulti connect --write`: the hooks into the project's .claude/settings.json.
+    fn write_hooks(&self) {
+        let out = self
+            .ccmulti()
+            .args([
+                "connect",
+                "--session",
+                SESSION,
+                "--agent",
+                "impl_a",
+                "--user",
+                USER,
+            ])
+            .args(["--addr", self.addr(), "--write", "--root"])
+            .arg(&self.root)
+            .output()
+            .expect("ccmulti connect");
+        assert!(
+            out.status.success(),
+            "connect --write: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let settings = std::fs::read_to_string(self.root.join(".claude/settings.json"))
+            .expect("connect --write wrote .claude/settings.json");
+        assert!(settings.contains("hook pre-tool"), "{settings}");
+    }
+
+    /// `claude -p PROMPT` as `agent` (its own MCP URL and CCMULTI_AGENT), the
+    /// model's answers taken from the script named after the agent.
+    fn run_agent(&self, agent: &str, prompt: &str) -> String {
+        let mcp = self.dir.join(format!("mcp-{agent}.json"));
+        let url = self.coordinator.url(&Self::virtual_user(agent));
+        std::fs::write(
+            &mcp,
+            json!({ "mcpServers": { "ccmulti": { "type": "http", "url": url } } }).to_string(),
+        )
+        .expect("mcp config");
+        let mut command = Command::new(&self.claude);
+        claude_env(&mut command, &self.home, &self.api.base_url(agent));
+        command
+            .current_dir(&self.root)
+            .env("CCMULTI_AGENT", Self::virtual_user(agent))
+            .env("CCMULTI_ADDR", self.addr())
+            .args(["-p", prompt, "--mcp-config"])
+            .arg(&mcp)
+            // ccmulti's hook never answers allow, so edits need a mode that does not
+            // prompt; MCP tools need allowing too, or -p refuses them.
+            .args(["--permission-mode", "acceptEdits"])
+            .args(["--allowedTools", "mcp__ccmulti"]);
+        let (code, stdout, stderr) = run_within(command, Duration::from_secs(90));
+        assert_eq!(
+            code,
+            Some(0),
+            "claude -p as {agent} failed\nstdout: {stdout}\nstderr: {stderr}\nmodel requests:\n{}",
+            self.api.summary()
+        );
+        stdout
+    }
+
+    /// The live locks as `ccmulti status` prints them: (path, agent, lock id).
+    fn locks(&self) -> Vec<(String, String, String)> {
+        let out = self
+            .ccmulti()
+            .args(["status", "--session", SESSION])
+            .output()
+            .expect("ccmulti status");
+        assert!(out.status.success());
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let mut locks = Vec::new();
+        let mut in_locks = false;
+        for line in text.lines() {
+            let trimmed = line.trim();
+            if trimmed.ends_with(':') {
+                in_locks = trimmed == "locks:";
+                continue;
+            }
+            let words: Vec<&str> = trimmed.split_whitespace().collect();
+            if in_locks && words.len() >= 3 {
+                let id = words
+                    .iter()
+                    .position(|w| *w == "id")
+                    .and_then(|i| words.get(i + 1))
+                    .map_or(String::new(), |id| (*id).to_owned());
+                locks.push((words[0].to_owned(), words[1].to_owned(), id));
+            }
+        }
+        locks
+    }
+
+    fn holder(&self, path: &str) -> Option<String> {
+        self.locks()
+            .into_iter()
+            .find(|(p, _, _)| p == path)
+            .map(|(_, agent, _)| agent)
+    }
+
+    fn file(&self, path: &str) -> String {
+        std::fs::read_to_string(self.root.join(path)).expect("project file")
+    }
+}
+
+fn abs(root: &Path, path: &str) -> String {
+    root.join(path).display().to_string()
+}
+
+/// (a) The model calls the MCP tool; Claude Code's MCP client carries it to the
+/// coordinator under the agent of its URL, and the answer goes back to the model.
+#[test]
+fn a_model_claims_a_lock_through_claude_codes_mcp_client() {
+    let Some(claude) = claude_or_skip("a_model_claims_a_lock_through_claude_codes_mcp_client")
+    else {
+        return;
+    };
+    let scripts = json!({ "impl_a": [
+        tool_use("mcp__ccmulti__claim_file_lock", json!({ "file_paths": [APP], "operation": "write" })),
+        text("Claimed src/app.py."),
+    ]});
+    let project = Project::new(claude, |_| scripts);
+    let said = project.run_agent("impl_a", "Claim src/app.py before editing it.");
+    assert!(said.contains("Claimed src/app.py."), "{said}");
+
+    let result = project
+        .api
+        .tool_result("impl_a", 0)
+        .unwrap_or_else(|| panic!("no tool_result for the claim:\n{}", project.api.summary()));
+    assert!(!result.is_error, "{}", result.text);
+    let answer: Value = serde_json::from_str(&result.text).unwrap_or_else(|e| {
+        panic!(
+            "the claim's result is not the tool's JSON ({e}): {}",
+            result.text
+        )
+    });
+    assert_eq!(answer["success"], true, "{answer}");
+    let lock_id = answer["locks"][0]["lock_id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no lock_id: {answer}"));
+
+    // The very lock the model was told about is recorded under impl_a.
+    let locks = project.locks();
+    assert!(
+        locks.contains(&(APP.to_owned(), "impl_a".to_owned(), lock_id.to_owned())),
+        "{locks:?}"
+    );
+}
+
+/// What agent B's edits came to, with or without the hooks.
+struct Collision {
+    project: Project,
+    denied: common::claude::ToolResult,
+    free_edit: common::claude::ToolResult,
+}
+
+/// Agent A claims src/app.py through Claude Code; then agent B's model reads and
+/// edits src/app.py, then reads and edits the free src/util.py.
+fn collide(hooks: bool) -> Option<Collision> {
+    let claude = claude_or_skip(if hooks {
+        "an_edit_of_a_held_file_is_denied_naming_the_holder_and_a_free_one_is_claimed"
+    } else {
+        "without_the_hooks_the_held_file_is_overwritten"
+    })?;
+    let project = Project::new(claude, |root| {
+        json!({
+            "impl_a": [
+                tool_use("mcp__ccmulti__claim_file_lock", json!({ "file_paths": [APP] })),
+                text("Holding src/app.py."),
+            ],
+            "impl_b": [
+                tool_use("Read", json!({ "file_path": abs(root, APP) })),
+                tool_use("Edit", json!({ "file_path": abs(root, APP),
+                    "old_string": "return sum(xs)", "new_string": "return 0  # B was here" })),
+                tool_use("Read", json!({ "file_path": abs(root, UTIL) })),
+                tool_use("Edit", json!({ "file_path": abs(root, UTIL),
+                    "old_string": "return x * 2", "new_string": "return x + x" })),
+                text("Finished."),
+            ],
+        })
+    });
+    if hooks {
+        project.write_hooks();
+    }
+    project.run_agent("impl_a", "Take src/app.py.");
+    assert_eq!(project.holder(APP).as_deref(), Some("impl_a"));
+    project.run_agent("impl_b", "Change total() and double().");
+    let denied = project
+        .api
+        .wait_tool_result("impl_b", 1, Duration::from_secs(5));
+    let free_edit = project
+        .api
+        .wait_tool_result("impl_b", 3, Duration::from_secs(5));
+    Some(Collision {
+        project,
+        denied,
+        free_edit,
+    })
+}
+
+/// (b) and (c): B's edit of A's file is denied by the PreToolUse hook, the file
+/// is untouched and the model is told who holds it; B's edit of a free file goes
+/// through and the hook claims it for B.
+#[test]
+fn an_edit_of_a_held_file_is_denied_naming_the_holder_and_a_free_one_is_claimed() {
+    let Some(Collision {
+        project,
+        denied,
+        free_edit,
+    }) = collide(true)
+    else {
+        return;
+    };
+    assert_eq!(
+        project.file(APP),
+        APP_TEXT,
+        "B's edit of A's file went through"
+    );
+    assert!(denied.is_error, "{denied:?}");
+    assert!(
+        denied.text.contains("src/app.py is locked by impl_a"),
+        "the model is not told the holder: {denied:?}"
+    );
+    assert_eq!(project.holder(APP).as_deref(), Some("impl_a"));
+
+    assert!(!free_edit.is_error, "{free_edit:?}");
+    assert_eq!(
+        project.file(UTIL),
+        "def double(x):\n    return x + x\n",
+        "B's edit of a free file did not happen"
+    );
+    assert_eq!(
+        project.holder(UTIL).as_deref(),
+        Some("impl_b"),
+        "the hook did not claim the free file for B: {:?}",
+        project.locks()
+    );
+    assert!(
+        free_edit
+            .beside
+            .contains("claimed a write lock on src/util.py"),
+        "the model is not told of the claim: {free_edit:?}"
+    );
+}
+
+/// The control: the same agents and script without the hooks. The lock alone
+/// does not stop Claude Code, so B overwrites A's file; the assertions above
+/// hold only because of the hook.
+#[test]
+fn without_the_hooks_the_held_file_is_overwritten() {
+    let Some(Collision {
+        project, denied, ..
+    }) = collide(false)
+    else {
+        return;
+    };
+    assert!(!denied.is_error, "{denied:?}");
+    assert_eq!(
+        project.file(APP),
+        "def total(xs):\n    return 0  # B was here\n"
+    );
+    assert_eq!(project.holder(APP).as_deref(), Some("impl_a"));
+    assert_eq!(project.holder(UTIL), None, "{:?}", project.locks());
+}
