@@ -48,8 +48,27 @@ impl Project {
         let dir = std::fs::canonicalize(tmp.path()).expect("canonical");
         let root = dir.join("repo");
         git_repo(&root, &[(APP, APP_TEXT), (UTIL, UTIL_TEXT)]);
+        // A worktree per implementer beside the main checkout, as `git worktree add` makes them.
+        let worktrees: Vec<PathBuf> = ["impl_a", "impl_b"]
+            .iter()
+            .map(|agent| {
+                let checkout = worktree_of(&root, agent);
+                git(
+                    &root,
+                    &["worktree", "add", "-q", "-b", &format!("agent/{agent}")],
+                )
+                .arg(&checkout)
+                .output()
+                .expect("git worktree add");
+                assert!(checkout.join(APP).is_file(), "git worktree add {agent}");
+                checkout
+            })
+            .collect();
         let home = dir.join("home");
-        seed_home(&home, &[&root]);
+        let trusted: Vec<&Path> = std::iter::once(root.as_path())
+            .chain(worktrees.iter().map(PathBuf::as_path))
+            .collect();
+        seed_home(&home, &trusted);
         let coordinator = Coordinator::start(&dir.join("coordinator.db"), &root, &[]);
         let api = FakeApi::start(&dir, &scripts(&root));
         Self {
@@ -82,6 +101,11 @@ impl Project {
 
     /// `ccmulti connect --write`: the hooks into the project's .claude/settings.json.
     fn write_hooks(&self) {
+        self.write_hooks_in(&self.root);
+    }
+
+    /// The same into a checkout of the project (a worktree).
+    fn write_hooks_in(&self, checkout: &Path) {
         let out = self
             .ccmulti()
             .args([
@@ -94,7 +118,7 @@ impl Project {
                 USER,
             ])
             .args(["--addr", self.addr(), "--write", "--root"])
-            .arg(&self.root)
+            .arg(checkout)
             .output()
             .expect("ccmulti connect");
         assert!(
@@ -102,7 +126,7 @@ impl Project {
             "connect --write: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        let settings = std::fs::read_to_string(self.root.join(".claude/settings.json"))
+        let settings = std::fs::read_to_string(checkout.join(".claude/settings.json"))
             .expect("connect --write wrote .claude/settings.json");
         assert!(settings.contains("hook pre-tool"), "{settings}");
     }
@@ -110,6 +134,11 @@ impl Project {
     /// `claude -p PROMPT` as `agent` (its own MCP URL and CCMULTI_AGENT), the
     /// model's answers taken from the script named after the agent.
     fn run_agent(&self, agent: &str, prompt: &str) -> String {
+        self.run_agent_in(&self.root, agent, prompt)
+    }
+
+    /// The same with `checkout` (a worktree) as Claude Code's working directory.
+    fn run_agent_in(&self, checkout: &Path, agent: &str, prompt: &str) -> String {
         let mcp = self.dir.join(format!("mcp-{agent}.json"));
         let url = self.coordinator.url(&Self::virtual_user(agent));
         std::fs::write(
@@ -120,7 +149,7 @@ impl Project {
         let mut command = Command::new(&self.claude);
         claude_env(&mut command, &self.home, &self.api.base_url(agent));
         command
-            .current_dir(&self.root)
+            .current_dir(checkout)
             .env("CCMULTI_AGENT", Self::virtual_user(agent))
             .env("CCMULTI_ADDR", self.addr())
             .args(["-p", prompt, "--mcp-config"])
@@ -179,6 +208,20 @@ impl Project {
     fn file(&self, path: &str) -> String {
         std::fs::read_to_string(self.root.join(path)).expect("project file")
     }
+}
+
+/// Where agent's worktree of the repository at `root` is.
+fn worktree_of(root: &Path, agent: &str) -> PathBuf {
+    root.with_file_name(format!("repo-{agent}"))
+}
+
+fn git(dir: &Path, args: &[&str]) -> Command {
+    let mut c = Command::new("git");
+    c.args(args)
+        .current_dir(dir)
+        .env_remove("GIT_DIR")
+        .env_remove("GIT_WORK_TREE");
+    c
 }
 
 fn abs(root: &Path, path: &str) -> String {
@@ -339,4 +382,89 @@ fn without_the_hooks_the_held_file_is_overwritten() {
     );
     assert_eq!(project.holder(APP).as_deref(), Some("impl_a"));
     assert_eq!(project.holder(UTIL), None, "{:?}", project.locks());
+}
+
+/// Each agent in its own `git worktree` of the repository: A's edit in its
+/// worktree claims src/app.py (the hook, not the model, claims it); B's edit of
+/// the same file in B's worktree is denied naming A, and B's edit of a free file
+/// in its worktree goes through and is claimed for B, under the repository path.
+#[test]
+fn across_worktrees_an_edit_of_a_file_another_worktree_holds_is_denied() {
+    let Some(claude) =
+        claude_or_skip("across_worktrees_an_edit_of_a_file_another_worktree_holds_is_denied")
+    else {
+        return;
+    };
+    let project = Project::new(claude, |root| {
+        let a = worktree_of(root, "impl_a");
+        let b = worktree_of(root, "impl_b");
+        json!({
+            "impl_a": [
+                tool_use("Read", json!({ "file_path": abs(&a, APP) })),
+                tool_use("Edit", json!({ "file_path": abs(&a, APP),
+                    "old_string": "return sum(xs)", "new_string": "return sum(xs, 0)" })),
+                text("A done."),
+            ],
+            "impl_b": [
+                tool_use("Read", json!({ "file_path": abs(&b, APP) })),
+                tool_use("Edit", json!({ "file_path": abs(&b, APP),
+                    "old_string": "return sum(xs)", "new_string": "return 0  # B was here" })),
+                tool_use("Read", json!({ "file_path": abs(&b, UTIL) })),
+                tool_use("Edit", json!({ "file_path": abs(&b, UTIL),
+                    "old_string": "return x * 2", "new_string": "return x + x" })),
+                text("B done."),
+            ],
+        })
+    });
+    let (a, b) = (
+        worktree_of(&project.root, "impl_a"),
+        worktree_of(&project.root, "impl_b"),
+    );
+    project.write_hooks_in(&a);
+    project.write_hooks_in(&b);
+
+    project.run_agent_in(&a, "impl_a", "Make total() start from 0.");
+    let claimed = project
+        .api
+        .wait_tool_result("impl_a", 1, Duration::from_secs(5));
+    assert!(!claimed.is_error, "{claimed:?}");
+    assert_eq!(
+        std::fs::read_to_string(a.join(APP)).expect("A's app.py"),
+        "def total(xs):\n    return sum(xs, 0)\n"
+    );
+    assert_eq!(
+        project.holder(APP).as_deref(),
+        Some("impl_a"),
+        "{:?}",
+        project.locks()
+    );
+
+    project.run_agent_in(&b, "impl_b", "Change total() and double().");
+    let denied = project
+        .api
+        .wait_tool_result("impl_b", 1, Duration::from_secs(5));
+    assert!(denied.is_error, "{denied:?}");
+    assert!(
+        denied.text.contains("src/app.py is locked by impl_a"),
+        "the model is not told the holder: {denied:?}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(b.join(APP)).expect("B's app.py"),
+        APP_TEXT,
+        "B's edit of the file A holds went through in B's worktree"
+    );
+    let free_edit = project
+        .api
+        .wait_tool_result("impl_b", 3, Duration::from_secs(5));
+    assert!(!free_edit.is_error, "{free_edit:?}");
+    assert_eq!(
+        std::fs::read_to_string(b.join(UTIL)).expect("B's util.py"),
+        "def double(x):\n    return x + x\n"
+    );
+    assert_eq!(
+        project.holder(UTIL).as_deref(),
+        Some("impl_b"),
+        "{:?}",
+        project.locks()
+    );
 }

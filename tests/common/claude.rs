@@ -46,7 +46,11 @@ pub fn claude_or_skip(test: &str) -> Option<PathBuf> {
             if std::env::var(REQUIRE_ENV).is_ok_and(|v| v == "1") {
                 panic!("{test}: {why}, and {REQUIRE_ENV}=1 makes this test mandatory");
             }
-            eprintln!(
+            // Straight to stderr, not eprintln!: the test harness hides a passing
+            // test's eprintln!, and a skip must be seen in a plain `cargo test`.
+            use std::io::Write;
+            let _ = writeln!(
+                std::io::stderr(),
                 "SKIPPED {test}: {why}. Install it with `(cd tests/interop/claude && npm ci)` \
                  (.ci/run does, and sets {REQUIRE_ENV}=1 so a missing one fails)."
             );
