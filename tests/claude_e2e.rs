@@ -17,7 +17,8 @@ use std::time::Duration;
 
 use common::binary::Coordinator;
 use common::claude::{
-    FakeApi, claude_env, claude_or_skip, git_repo, run_within, seed_home, text, tool_use,
+    FakeApi, claude_env, claude_or_skip, git_repo, run_within, seed_home, status_locks, text,
+    tool_use,
 };
 use serde_json::{Value, json};
 
@@ -170,32 +171,7 @@ impl Project {
 
     /// The live locks as `ccmulti status` prints them: (path, agent, lock id).
     fn locks(&self) -> Vec<(String, String, String)> {
-        let out = self
-            .ccmulti()
-            .args(["status", "--session", SESSION])
-            .output()
-            .expect("ccmulti status");
-        assert!(out.status.success());
-        let text = String::from_utf8_lossy(&out.stdout).into_owned();
-        let mut locks = Vec::new();
-        let mut in_locks = false;
-        for line in text.lines() {
-            let trimmed = line.trim();
-            if trimmed.ends_with(':') {
-                in_locks = trimmed == "locks:";
-                continue;
-            }
-            let words: Vec<&str> = trimmed.split_whitespace().collect();
-            if in_locks && words.len() >= 3 {
-                let id = words
-                    .iter()
-                    .position(|w| *w == "id")
-                    .and_then(|i| words.get(i + 1))
-                    .map_or(String::new(), |id| (*id).to_owned());
-                locks.push((words[0].to_owned(), words[1].to_owned(), id));
-            }
-        }
-        locks
+        status_locks(&self.coordinator.db, SESSION)
     }
 
     fn holder(&self, path: &str) -> Option<String> {

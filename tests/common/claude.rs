@@ -388,3 +388,50 @@ pub fn git_repo(root: &Path, files: &[(&str, &str)]) {
         );
     }
 }
+
+/// The live locks of `session` as `ccmulti status` prints them: (path, agent, lock id).
+pub fn status_locks(db: &Path, session: &str) -> Vec<(String, String, String)> {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_ccmulti"));
+    for var in super::HOOK_ENV.iter().chain(super::SECURITY_ENV.iter()) {
+        command.env_remove(var);
+    }
+    let out = command
+        .arg("--db")
+        .arg(db)
+        .args(["status", "--session", session])
+        .output()
+        .expect("ccmulti status");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let mut locks = Vec::new();
+    let mut in_locks = false;
+    for line in text.lines() {
+        let trimmed = line.trim();
+        if trimmed.ends_with(':') {
+            in_locks = trimmed == "locks:";
+            continue;
+        }
+        let words: Vec<&str> = trimmed.split_whitespace().collect();
+        if in_locks && words.len() >= 3 {
+            let id = words
+                .iter()
+                .position(|w| *w == "id")
+                .and_then(|i| words.get(i + 1))
+                .map_or(String::new(), |id| (*id).to_owned());
+            locks.push((words[0].to_owned(), words[1].to_owned(), id));
+        }
+    }
+    locks
+}
+
+/// `step`, answered only once `script` has `turns` assistant turns behind it
+/// (the result of its step `turns - 1` is back): agents started together act in order.
+pub fn after(script: &str, turns: u32, step: Value) -> Value {
+    let mut step = step;
+    step["after"] = json!({ "script": script, "turns": turns });
+    step
+}

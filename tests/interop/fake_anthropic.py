@@ -12,6 +12,11 @@ SCRIPT.json maps a script name to its steps:
     {"impl_b": [{"tool_use": {"name": "Edit", "input": {...}}},
                 {"text": "done"}]}
 
+A step may also wait for another agent first, so a team's agents act in a set order
+although they all start at once: {"after": {"script": "impl_a", "turns": 1}, "tool_use": ...}
+is answered only once impl_a has sent a main-loop request holding 1 assistant turn
+(that is, the result of impl_a's step 0 is back). It waits at most "wait_seconds" (60).
+
 Each agent picks its script by the first path segment of its base URL:
 ANTHROPIC_BASE_URL=http://127.0.0.1:PORT/impl_b makes Claude Code post to
 /impl_b/v1/messages, so one server serves a whole team. (A bare /v1/messages uses the
@@ -38,6 +43,28 @@ import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 LOCK = threading.Lock()
+# The most assistant turns seen in one main-loop request, per script: how far each agent is.
+PROGRESS = {}
+PROGRESSED = threading.Condition()
+
+
+def note_progress(script, turns):
+    with PROGRESSED:
+        if turns > PROGRESS.get(script, -1):
+            PROGRESS[script] = turns
+            PROGRESSED.notify_all()
+
+
+def wait_for(after):
+    """Blocks until script after["script"] has reached after["turns"]; False on timeout."""
+    deadline = time.time() + float(after.get("wait_seconds", 60))
+    with PROGRESSED:
+        while PROGRESS.get(after["script"], -1) < int(after.get("turns", 1)):
+            left = deadline - time.time()
+            if left <= 0:
+                return False
+            PROGRESSED.wait(left)
+    return True
 
 
 def assistant_turns(messages):
@@ -166,7 +193,14 @@ class Handler(BaseHTTPRequestHandler):
         if is_main_loop(body):
             steps = self.server.scripts.get(script, [])
             index = assistant_turns(messages)
+            note_progress(script, index)
             if index < len(steps):
+                after = steps[index].get("after")
+                if after and not wait_for(after):
+                    entry["answer"] = f"step {index}: timed out waiting for {after}"
+                    self.record(entry)
+                    return self.reply(500, json.dumps({"type": "error", "error": {
+                        "type": "api_error", "message": f"the script waited in vain for {after}"}}).encode())
                 content, stop = content_for(steps[index], index)
                 entry["answer"] = f"step {index}"
             else:
