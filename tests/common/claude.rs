@@ -304,22 +304,57 @@ pub fn seed_home(home: &Path, projects: &[&Path]) {
     std::fs::write(home.join(".claude.json"), config.to_string()).expect("seed .claude.json");
 }
 
-/// The environment every Claude Code under test gets: the temp HOME, the
-/// stand-in as its API, the test key, and nothing that calls out beyond loopback.
+/// What every Claude Code under test is given beside its base URL: the temp
+/// HOME, the test key, and nothing that calls out beyond loopback.
+fn quiet_env(home: &Path) -> Vec<(&'static str, String)> {
+    vec![
+        ("HOME", home.display().to_string()),
+        ("ANTHROPIC_API_KEY", API_KEY.to_owned()),
+        ("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1".to_owned()),
+        ("DISABLE_AUTOUPDATER", "1".to_owned()),
+        ("DISABLE_TELEMETRY", "1".to_owned()),
+        ("DISABLE_ERROR_REPORTING", "1".to_owned()),
+        ("DISABLE_BUG_COMMAND", "1".to_owned()),
+        ("NO_PROXY", "127.0.0.1,localhost".to_owned()),
+    ]
+}
+
+/// The environment every Claude Code under test gets: [`quiet_env`] and the
+/// stand-in as its API; nothing of the developer's own (hooks' variables included).
 pub fn claude_env(command: &mut Command, home: &Path, api_base: &str) {
     for var in LEAKY_ENV.iter().chain(super::HOOK_ENV.iter()) {
         command.env_remove(var);
     }
     command
-        .env("HOME", home)
-        .env("ANTHROPIC_BASE_URL", api_base)
-        .env("ANTHROPIC_API_KEY", API_KEY)
-        .env("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1")
-        .env("DISABLE_AUTOUPDATER", "1")
-        .env("DISABLE_TELEMETRY", "1")
-        .env("DISABLE_ERROR_REPORTING", "1")
-        .env("DISABLE_BUG_COMMAND", "1")
-        .env("NO_PROXY", "127.0.0.1,localhost");
+        .envs(quiet_env(home))
+        .env("ANTHROPIC_BASE_URL", api_base);
+}
+
+/// A `claude` for programs that start Claude Code themselves (`ccmulti team`
+/// through `CCMULTI_CLAUDE`): a script that gives the real binary the same
+/// environment as [`claude_env`], with the stand-in's script named after the
+/// agent of the terminal's `CCMULTI_AGENT` (`u__session__s__implementer-2` plays
+/// `implementer-2`), and passes its arguments on unchanged.
+pub fn claude_wrapper(file: &Path, claude: &Path, home: &Path, api: &FakeApi) {
+    let quote = |s: &str| format!("'{}'", s.replace('\'', r"'\''"));
+    let mut script = String::from(
+        "#!/bin/sh\n# Written by tests/common/claude.rs: the real Claude Code against the model stand-in.\n",
+    );
+    script.push_str(&format!("unset {}\n", LEAKY_ENV.join(" ")));
+    for (name, value) in quiet_env(home) {
+        script.push_str(&format!("export {name}={}\n", quote(&value)));
+    }
+    script.push_str(&format!(
+        "export ANTHROPIC_BASE_URL=\"http://127.0.0.1:{}/${{CCMULTI_AGENT##*__}}\"\n",
+        api.port
+    ));
+    script.push_str(&format!(
+        "exec {} \"$@\"\n",
+        quote(&claude.display().to_string())
+    ));
+    std::fs::write(file, script).expect("write the claude wrapper");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o755)).expect("chmod");
 }
 
 /// Runs a command to its end or kills it at `within`; (status, stdout, stderr).
