@@ -9,7 +9,7 @@ use ccmulti::hook::git_hook::{self, Existing};
 use clap::Args;
 
 use super::Common;
-use super::git::git;
+use ccmulti::worktrees::git;
 
 #[derive(Debug, Args)]
 pub struct InstallGitHookArgs {

@@ -1,7 +1,6 @@
 //! Command-line interface (clap derive). Each command lives in its own file.
 
 mod connect;
-mod git;
 mod hook;
 mod inspect;
 mod install;
