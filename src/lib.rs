@@ -20,5 +20,6 @@ pub mod scan;
 pub mod serve;
 pub mod state;
 pub mod store;
+pub mod worktrees;
 
 pub use error::CoordError;

@@ -7,12 +7,16 @@ use std::time::Instant;
 use crate::metrics::Metrics;
 use crate::rules::access::{AUTH_HEADER_VALUE, AccessPolicy};
 use crate::store::Store;
+use crate::worktrees::Roots;
 
 #[derive(Debug)]
 pub struct AppState {
     pub store: Store,
     /// The project root that lock paths are relative to; absolute and normalised.
     pub root: PathBuf,
+    /// `root` and the same place in every other worktree of its repository:
+    /// an absolute path in any of them is one lock path.
+    pub roots: Roots,
     /// Where clients reach this coordinator, e.g. `http://127.0.0.1:7477`.
     pub public_url: String,
     pub metrics: Metrics,
@@ -54,6 +58,7 @@ impl AppState {
     ) -> SharedState {
         Arc::new(Self {
             store,
+            roots: Roots::discover(&root),
             root,
             public_url,
             metrics: Metrics::default(),

@@ -12,6 +12,7 @@ use ccmulti::rules::plan::request::task_lines;
 use ccmulti::rules::plan::{MAX_AGENTS, MAX_TASKS, MIN_AGENTS, TaskInput};
 use ccmulti::rules::virtual_user::{SessionAgent, VirtualUser, check_part};
 use ccmulti::scan::ScanLimits;
+use ccmulti::store::Store;
 use clap::Args;
 
 use super::Common;
@@ -72,7 +73,7 @@ pub fn plan(common: &Common, args: &PlanArgs) -> Result<ExitCode> {
     };
     let mut plan = distribute(&analysis, agents, &conn);
     if !args.dry_run {
-        let kept = record(common, &conn, &analysis, &plan)?;
+        let kept = record(&open(common)?, &conn, &analysis, &plan)?;
         plan.note_kept(&kept);
     }
     if args.json {
@@ -84,7 +85,7 @@ pub fn plan(common: &Common, args: &PlanArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn read_tasks(path: Option<&PathBuf>) -> Result<Vec<TaskInput>> {
+pub(super) fn read_tasks(path: Option<&PathBuf>) -> Result<Vec<TaskInput>> {
     let text = match path.filter(|p| p.as_os_str() != "-") {
         Some(p) => {
             std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?
@@ -97,7 +98,12 @@ fn read_tasks(path: Option<&PathBuf>) -> Result<Vec<TaskInput>> {
             s
         }
     };
-    let mut tasks = task_lines(&text);
+    parse_tasks(&text)
+}
+
+/// One task per numbered or bulleted line, else per non-empty line.
+pub(super) fn parse_tasks(text: &str) -> Result<Vec<TaskInput>> {
+    let mut tasks = task_lines(text);
     if tasks.is_empty() {
         tasks = text
             .lines()
@@ -126,13 +132,14 @@ fn read_tasks(path: Option<&PathBuf>) -> Result<Vec<TaskInput>> {
         .collect())
 }
 
-fn record(
-    common: &Common,
+/// Records the analysis and the planned tasks in the planner's session; returns
+/// the tasks kept by the agents that had already started them.
+pub(super) fn record(
+    store: &Store,
     conn: &Connection,
     analysis: &Analysis,
     plan: &Distribution,
 ) -> Result<Vec<String>> {
-    let store = open(common)?;
     let planner = VirtualUser {
         user_id: conn.user_id.clone(),
         session: Some(SessionAgent {

@@ -1,0 +1,704 @@
+//! `ccmulti team`: one command starts the team. It checks everything first
+//! (git repository, tmux, claude, the coordinator at the address, each
+//! worktree), and only then starts the coordinator if none serves this
+//! repository, creates the worktrees, installs the git guard, writes each
+//! agent's MCP config and hooks under ccmulti's data directory (nothing in the
+//! repository), and opens a tmux session: the planner, the implementers and
+//! the dashboard, each agent's `claude` already connected as itself.
+//! `team stop` ends it; `team status` shows it.
+
+mod coordinator;
+mod files;
+mod line;
+mod stop;
+mod tmux;
+mod workspace;
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use ccmulti::hook::settings;
+use ccmulti::planner::{self, Analysis, Connection, Distribution, analyze, distribute};
+use ccmulti::rules::access::TOKEN_ENV;
+use ccmulti::rules::plan::conflicts::Complexity;
+use ccmulti::rules::plan::{MAX_AGENTS, MIN_AGENTS, TaskInput};
+use ccmulti::rules::team;
+use ccmulti::rules::virtual_user::{SessionAgent, VirtualUser, check_part};
+use ccmulti::scan::ScanLimits;
+use ccmulti::store::{Durability, Store};
+use clap::{Args, Subcommand};
+
+use self::coordinator::Found;
+use self::files::{AgentRecord, TeamRecord};
+use self::line::StartLine;
+use self::workspace::{Make, Repository, Workplace};
+use super::Common;
+use super::install::{self, this_binary};
+use super::plan::{parse_tasks, read_tasks, record};
+
+/// The planner's agent id (it gets the planning tools).
+const PLANNER: &str = "planner";
+/// The dashboard's window.
+const DASH: &str = "dash";
+/// The coordinator's window, when the team starts one.
+const COORDINATOR: &str = "coordinator";
+/// Implementers without `--agents` and without tasks to plan.
+const DEFAULT_IMPLEMENTERS: u8 = 3;
+/// The command that starts Claude Code, if not `claude` on the PATH.
+const CLAUDE_ENV: &str = "CCMULTI_CLAUDE";
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct TeamArgs {
+    #[command(subcommand)]
+    action: Option<TeamAction>,
+    #[command(flatten)]
+    start: StartArgs,
+}
+
+#[derive(Debug, Subcommand)]
+enum TeamAction {
+    /// Start the team (what `ccmulti team` alone does).
+    Start(StartArgs),
+    /// End the team's tmux session and release its locks; worktrees stay.
+    Stop(stop::StopArgs),
+    /// The team's tmux windows, worktrees, agents, locks and tasks.
+    Status(Which),
+}
+
+/// Which team: the session, its owner, and where its files are.
+#[derive(Debug, Clone, Args)]
+pub struct Which {
+    /// Session id the agents share [default: the repository's directory name].
+    #[arg(long)]
+    session: Option<String>,
+    /// User id that owns the session [default: $USER].
+    #[arg(long, env = "USER", default_value = "local")]
+    user: String,
+    /// Where the agents' generated configs go [default: the database's directory].
+    #[arg(long, env = "CCMULTI_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct StartArgs {
+    #[command(flatten)]
+    which: Which,
+    /// Implementers besides the planner, 2 to 5 [default: 3, or the plan's recommendation with --tasks].
+    #[arg(long, value_parser = clap::value_parser!(u8).range(MIN_AGENTS as i64..=MAX_AGENTS as i64))]
+    agents: Option<u8>,
+    /// Give each implementer its own git worktree on branch ccmulti/<session>/<agent>
+    /// (created if missing, reused if there).
+    #[arg(long)]
+    worktrees: bool,
+    /// Where the worktrees go, as <dir>/<session>-<agent> [default: beside the checkout].
+    #[arg(long, requires = "worktrees")]
+    worktree_dir: Option<PathBuf>,
+    /// What new worktree branches start from.
+    #[arg(long, default_value = "HEAD", requires = "worktrees")]
+    base: String,
+    /// Plan these tasks (one per line; `-` reads stdin) and start each implementer
+    /// with its own, the planner with the overview.
+    #[arg(long, conflicts_with = "message")]
+    tasks: Option<PathBuf>,
+    /// The tasks as a message, e.g. "1. Add rate limiting 2. Export invoices".
+    #[arg(long)]
+    message: Option<String>,
+    /// Print each terminal's start command instead of opening tmux.
+    #[arg(long)]
+    print: bool,
+    /// Attach to the tmux session [default: when run on a terminal].
+    #[arg(long, conflicts_with = "no_attach")]
+    attach: bool,
+    /// Leave the tmux session detached.
+    #[arg(long)]
+    no_attach: bool,
+    /// One more argument for every agent's claude (repeatable), e.g.
+    /// --claude-arg=--permission-mode=acceptEdits. Arguments after `--` are passed too.
+    #[arg(long = "claude-arg", allow_hyphen_values = true)]
+    claude_args: Vec<String>,
+    /// Arguments for every agent's claude.
+    #[arg(last = true)]
+    trailing: Vec<String>,
+}
+
+pub fn team(common: &Common, args: &TeamArgs) -> Result<ExitCode> {
+    match &args.action {
+        None => start(common, &args.start),
+        Some(TeamAction::Start(start_args)) => start(common, start_args),
+        Some(TeamAction::Stop(stop_args)) => stop::stop(common, stop_args),
+        Some(TeamAction::Status(which)) => stop::status(common, which),
+    }
+}
+
+/// Who and where, resolved from the flags and the repository.
+struct Team {
+    repo: Repository,
+    session: String,
+    user: String,
+    dir: PathBuf,
+    tmux: String,
+}
+
+fn check_parts(parts: &[(&str, &str)]) -> Result<()> {
+    for (name, part) in parts {
+        if let Err(problem) = check_part(name, part) {
+            bail!(
+                "{problem}; use 1 to 128 characters of A-Z a-z 0-9 . _ - (no double underscore). Nothing was changed"
+            );
+        }
+    }
+    Ok(())
+}
+
+impl Team {
+    fn resolve(common: &Common, which: &Which) -> Result<Self> {
+        let here = common.root()?;
+        let found = Repository::find(&here)?;
+        // Run anywhere in the repository, the team is the repository's, unless --root says otherwise.
+        let repo = if common.root.is_some() {
+            found
+        } else {
+            Repository {
+                root: found.top.clone(),
+                top: found.top,
+            }
+        };
+        let session = match &which.session {
+            Some(s) => s.clone(),
+            None => team::default_session(
+                &repo
+                    .top
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+            ),
+        };
+        check_parts(&[("user", &which.user), ("session", &session)])?;
+        let data = match &which.data_dir {
+            Some(d) => d.clone(),
+            None => common
+                .db_path()?
+                .parent()
+                .map(Path::to_owned)
+                .unwrap_or_default(),
+        };
+        let data = if data.is_absolute() {
+            data
+        } else {
+            std::env::current_dir()?.join(data)
+        };
+        Ok(Self {
+            dir: files::team_dir(&data, &session),
+            tmux: team::tmux_session(&session),
+            session,
+            user: which.user.clone(),
+            repo,
+        })
+    }
+
+    fn connection(&self, common: &Common) -> Connection {
+        Connection {
+            public_url: common.public_url(),
+            user_id: self.user.clone(),
+            session_id: self.session.clone(),
+            auth_header: common.client_auth_header(),
+        }
+    }
+}
+
+/// `CCMULTI_CLAUDE`, else `claude`.
+fn claude_command() -> String {
+    std::env::var(CLAUDE_ENV)
+        .ok()
+        .filter(|c| !c.trim().is_empty())
+        .unwrap_or_else(|| "claude".into())
+}
+
+/// A program name found on the PATH, or a path to an executable file.
+fn runnable(program: &str) -> bool {
+    let is_file = |p: &Path| p.is_file();
+    if program.contains('/') {
+        return is_file(Path::new(program));
+    }
+    std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|dir| is_file(&dir.join(program))))
+}
+
+/// The tasks to plan, if any were given, and the plan for them.
+struct Planned {
+    analysis: Analysis,
+    plan: Distribution,
+}
+
+fn plan_tasks(
+    team: &Team,
+    conn: &Connection,
+    tasks: Vec<TaskInput>,
+    agents: Option<u8>,
+) -> Planned {
+    let analysis = analyze(
+        &team.repo.root,
+        &tasks,
+        &[],
+        Complexity::Moderate,
+        ScanLimits::default(),
+    );
+    let count = agents.map_or(analysis.recommended_agent_count, usize::from);
+    let plan = distribute(&analysis, count, conn);
+    Planned { analysis, plan }
+}
+
+/// One agent's terminal: where, its environment, and the line it runs.
+struct Terminal<'a> {
+    place: &'a Workplace,
+    env: Vec<(&'static str, String)>,
+    line: String,
+}
+
+/// What the planner is told when it starts with a plan.
+fn overview(session: &str, planned: &Planned) -> String {
+    let mut text = format!(
+        "You are the planner of ccmulti session {session}. The tasks are planned and dealt; \
+         each implementer started with its own:\n"
+    );
+    for a in &planned.plan.agents {
+        text.push_str(&format!("\n{}:\n", a.agent_id));
+        for t in &a.tasks {
+            text.push_str(&format!("  - {} {}\n", t.task_id, t.description));
+        }
+    }
+    for note in &planned.plan.notes {
+        text.push_str(&format!("\nNote: {note}\n"));
+    }
+    text.push_str(
+        "\nFollow their progress with check_agent_status, help where one is blocked, \
+         and re-plan with analyze_task_conflicts and create_task_distribution if the work changes. \
+         Do not edit files an implementer holds.",
+    );
+    text
+}
+
+fn start(common: &Common, args: &StartArgs) -> Result<ExitCode> {
+    // Everything is checked before anything is made.
+    let team = Team::resolve(common, &args.which)?;
+    let conn = team.connection(common);
+    let tasks = match (&args.tasks, &args.message) {
+        (Some(file), _) => Some(read_tasks(Some(file))?),
+        (None, Some(message)) => Some(parse_tasks(message)?),
+        (None, None) => None,
+    };
+    let claude = claude_command();
+    if !args.print {
+        tmux::available()?;
+        if !runnable(&claude) {
+            bail!(
+                "{claude:?} (Claude Code) is not found; install it (npm install -g @anthropic-ai/claude-code) \
+                 or set {CLAUDE_ENV} to its path. Nothing was changed"
+            );
+        }
+        if tmux::has_session(&team.tmux) {
+            bail!(
+                "team {} is already running in tmux session {}: tmux attach -t {}, or \
+                 ccmulti team stop --session {} first. Nothing was changed",
+                team.session,
+                team.tmux,
+                team.tmux,
+                team.session
+            );
+        }
+    }
+    let found = coordinator::probe(&common.public_url(), common.client_token())?;
+    if let Found::Ccmulti { root, .. } = &found
+        && !found.serves(&team.repo.root)
+    {
+        bail!(
+            "the coordinator at {} serves {}, not this repository ({}); stop it, or pass \
+             --addr with another address for this team. Nothing was changed",
+            common.addr,
+            root.display(),
+            team.repo.root.display()
+        );
+    }
+    let db = match &found {
+        Found::Ccmulti { db, .. } => db.clone(),
+        Found::Nothing => common.db_path()?,
+    };
+    let planned = tasks.map(|t| plan_tasks(&team, &conn, t, args.agents));
+    let implementers: Vec<String> = match &planned {
+        Some(p) => p.plan.agents.iter().map(|a| a.agent_id.clone()).collect(),
+        None => (1..=usize::from(args.agents.unwrap_or(DEFAULT_IMPLEMENTERS)))
+            .map(planner::agent_id)
+            .collect(),
+    };
+    let names: Vec<(&str, &str)> = implementers.iter().map(|a| ("agent", a.as_str())).collect();
+    check_parts(&names)?;
+    let workplaces: Vec<Workplace> = if args.worktrees {
+        let parent = match &args.worktree_dir {
+            Some(d) => d.clone(),
+            None => team.repo.top.parent().map(Path::to_owned).context(
+                "the checkout has no parent directory for worktrees; pass --worktree-dir",
+            )?,
+        };
+        workspace::plan(
+            &team.repo,
+            &team.session,
+            &implementers,
+            &parent,
+            &args.base,
+        )?
+    } else {
+        implementers
+            .iter()
+            .map(|a| workspace::in_checkout(&team.repo, a))
+            .collect()
+    };
+
+    // Now make it: the files, the coordinator, the worktrees, the guard, the records, the windows.
+    let binary = this_binary()?;
+    let extra: Vec<String> = args
+        .claude_args
+        .iter()
+        .chain(&args.trailing)
+        .cloned()
+        .collect();
+    let planner = workspace::in_checkout(&team.repo, PLANNER);
+    let everyone: Vec<&Workplace> = std::iter::once(&planner).chain(&workplaces).collect();
+    let token_file = common
+        .client_token()
+        .map(|token| -> Result<PathBuf> {
+            let file = team.dir.join("token");
+            files::write_private(&file, token)?;
+            Ok(file)
+        })
+        .transpose()?;
+    let settings_file = team.dir.join("settings.json");
+    files::write_json(&settings_file, &settings::hooks_block(&binary))?;
+    let mut lines = Vec::new();
+    for place in &everyone {
+        let agent = place.agent.as_str();
+        let mcp_file = team.dir.join(format!("{agent}.mcp.json"));
+        files::write_json(&mcp_file, &conn.mcp_json(&conn.url(agent)))?;
+        let prompt = match &planned {
+            Some(p) if agent == PLANNER => Some(overview(&team.session, p)),
+            Some(p) => p
+                .plan
+                .agents
+                .iter()
+                .find(|a| a.agent_id == agent)
+                .map(|a| a.prompt.clone()),
+            None => None,
+        };
+        let prompt_file = match prompt {
+            Some(text) => {
+                let file = team.dir.join(format!("{agent}.prompt.md"));
+                files::write_private(&file, &text)?;
+                Some(file)
+            }
+            None => None,
+        };
+        let mut claude_args = vec![
+            "--mcp-config".to_owned(),
+            mcp_file.to_string_lossy().into_owned(),
+            "--settings".to_owned(),
+            settings_file.to_string_lossy().into_owned(),
+        ];
+        claude_args.extend(extra.iter().cloned());
+        let env = agent_env(&conn, common, agent);
+        let text = StartLine {
+            dir: &place.dir,
+            env: &env,
+            env_from_file: token_file.as_deref().map(|f| (TOKEN_ENV, f)),
+            claude: &claude,
+            args: &claude_args,
+            prompt_file: prompt_file.as_deref(),
+        }
+        .render();
+        lines.push(Terminal {
+            place,
+            env,
+            line: text,
+        });
+    }
+    let serve_argv = |verb: &str| -> Vec<String> {
+        let mut argv = vec![
+            binary.clone(),
+            "--addr".into(),
+            common.addr.to_string(),
+            "--db".into(),
+            db.to_string_lossy().into_owned(),
+        ];
+        if verb != DASH {
+            argv.extend([
+                "--root".into(),
+                team.repo.root.to_string_lossy().into_owned(),
+            ]);
+        }
+        argv.push(verb.into());
+        argv
+    };
+
+    let mut session_open = false;
+    if matches!(found, Found::Nothing) && !args.print {
+        start_coordinator(common, &team, &serve_argv("serve"))?;
+        session_open = true;
+    }
+    let made = make_workplaces(&team, &workplaces);
+    if let Err(e) = made {
+        if session_open {
+            let _ = tmux::kill_session(&team.tmux);
+        }
+        return Err(e);
+    }
+    let guard = install::install(&team.repo.root, false)
+        .unwrap_or_else(|e| format!("warning: the git guard was not installed: {e}"));
+    println!("{guard}");
+    let store = Store::open(
+        &db,
+        std::sync::Arc::new(ccmulti::clock::SystemClock),
+        Durability::Normal,
+    )
+    .with_context(|| format!("opening the database {}", db.display()))?;
+    for place in &everyone {
+        store.touch_agent(&virtual_user(&team, &place.agent), &conn.url(&place.agent))?;
+    }
+    if let Some(p) = &planned {
+        let kept = record(&store, &conn, &p.analysis, &p.plan)?;
+        if !kept.is_empty() {
+            println!(
+                "kept with the agents that had started them: {}",
+                kept.join(", ")
+            );
+        }
+    }
+    files::save(
+        &team.dir,
+        &TeamRecord {
+            session: team.session.clone(),
+            user: team.user.clone(),
+            tmux_session: team.tmux.clone(),
+            root: team.repo.root.clone(),
+            addr: common.addr.to_string(),
+            db: db.clone(),
+            agents: everyone
+                .iter()
+                .map(|p| AgentRecord {
+                    agent: p.agent.clone(),
+                    dir: p.dir.clone(),
+                    worktree: p.worktree.clone(),
+                    branch: p.branch.clone(),
+                })
+                .collect(),
+        },
+    )?;
+
+    if args.print {
+        print_lines(&team, &found, &serve_argv, &lines);
+        return Ok(ExitCode::SUCCESS);
+    }
+    for Terminal { place, env, line } in &lines {
+        // A shell stays when claude ends, in the agent's directory and environment.
+        let argv = vec![
+            "sh".to_owned(),
+            "-c".to_owned(),
+            format!("{line}; exec \"${{SHELL:-sh}}\""),
+        ];
+        let window = tmux::Window {
+            name: &place.agent,
+            dir: &place.dir,
+            env,
+            argv: &argv,
+        };
+        open_window(&team, &mut session_open, &window)?;
+    }
+    let dash_argv = serve_argv(DASH);
+    open_window(
+        &team,
+        &mut session_open,
+        &tmux::Window {
+            name: DASH,
+            dir: &team.repo.root,
+            env: &[],
+            argv: &dash_argv,
+        },
+    )?;
+    tmux::select_window(&team.tmux, PLANNER)?;
+    print_summary(&team, &found, &everyone);
+    let attach = args.attach
+        || (!args.no_attach && std::io::stdin().is_terminal() && std::io::stdout().is_terminal());
+    if attach {
+        tmux::attach(&team.tmux)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn virtual_user(team: &Team, agent: &str) -> VirtualUser {
+    VirtualUser {
+        user_id: team.user.clone(),
+        session: Some(SessionAgent {
+            session_id: team.session.clone(),
+            agent_id: agent.to_owned(),
+        }),
+    }
+}
+
+/// What an agent's terminal needs beside claude's arguments: who it is (the
+/// hooks and the git guard read it) and where the coordinator is.
+fn agent_env(conn: &Connection, common: &Common, agent: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("CCMULTI_AGENT", conn.virtual_user(agent)),
+        ("CCMULTI_ADDR", common.addr.to_string()),
+    ]
+}
+
+fn open_window(team: &Team, session_open: &mut bool, window: &tmux::Window<'_>) -> Result<()> {
+    if *session_open {
+        tmux::new_window(&team.tmux, window)
+    } else {
+        tmux::new_session(&team.tmux, window)?;
+        *session_open = true;
+        Ok(())
+    }
+}
+
+/// The coordinator in the team's first window, its log also in the team's
+/// directory; waits until it answers. If it does not, the session is ended
+/// and the log says why.
+fn start_coordinator(common: &Common, team: &Team, argv: &[String]) -> Result<()> {
+    let log = team.dir.join("coordinator.log");
+    files::write_private(&log, "")?;
+    let quoted: Vec<String> = argv.iter().map(|a| ccmulti::hook::shell_quote(a)).collect();
+    let command = format!(
+        "{} 2>&1 | tee -a {}",
+        quoted.join(" "),
+        ccmulti::hook::shell_quote(&log.to_string_lossy())
+    );
+    let sh = vec!["sh".to_owned(), "-c".to_owned(), command];
+    tmux::new_session(
+        &team.tmux,
+        &tmux::Window {
+            name: COORDINATOR,
+            dir: &team.repo.root,
+            env: &[],
+            argv: &sh,
+        },
+    )?;
+    let alive = || {
+        tmux::windows(&team.tmux)
+            .is_ok_and(|w| w.iter().any(|(name, live)| name == COORDINATOR && *live))
+    };
+    match coordinator::wait_until_up(
+        &common.public_url(),
+        common.client_token(),
+        Duration::from_secs(20),
+        alive,
+    ) {
+        Ok(_) => Ok(()),
+        Err(e) => {
+            let _ = tmux::kill_session(&team.tmux);
+            let said = std::fs::read_to_string(&log).unwrap_or_default();
+            let tail: Vec<&str> = said.lines().rev().take(12).collect();
+            let tail: Vec<&str> = tail.into_iter().rev().collect();
+            bail!(
+                "{e}; nothing else was made. Its log ({}):\n{}",
+                log.display(),
+                tail.join("\n")
+            )
+        }
+    }
+}
+
+fn make_workplaces(team: &Team, workplaces: &[Workplace]) -> Result<()> {
+    for place in workplaces {
+        place.make(&team.repo).with_context(|| {
+            format!(
+                "creating the worktree {} for {}",
+                place.worktree.display(),
+                place.agent
+            )
+        })?;
+        if let Some(branch) = &place.branch {
+            let what = match place.make {
+                Make::Nothing => "reused",
+                Make::CheckOut => "created, on the existing branch",
+                Make::NewBranch { .. } => "created, on the new branch",
+            };
+            println!(
+                "worktree {} for {}: {what} {branch}",
+                place.worktree.display(),
+                place.agent
+            );
+        }
+    }
+    Ok(())
+}
+
+fn print_lines(
+    team: &Team,
+    found: &Found,
+    argv: &dyn Fn(&str) -> Vec<String>,
+    lines: &[Terminal<'_>],
+) {
+    let quoted = |verb: &str| -> String {
+        argv(verb)
+            .iter()
+            .map(|a| ccmulti::hook::shell_quote(a))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    println!("# team {}: one line per terminal", team.session);
+    match found {
+        Found::Nothing => {
+            println!("# coordinator and dashboard (none is running yet; start this first)");
+            println!("{}", quoted("up"));
+        }
+        Found::Ccmulti { .. } => {
+            println!("# dashboard (the coordinator is already running)");
+            println!("{}", quoted(DASH));
+        }
+    }
+    for terminal in lines {
+        println!("# {}", terminal.place.agent);
+        println!("{}", terminal.line);
+    }
+}
+
+fn print_summary(team: &Team, found: &Found, everyone: &[&Workplace]) {
+    let coordinator = match found {
+        Found::Nothing => "started in window coordinator",
+        Found::Ccmulti { .. } => "already running",
+    };
+    println!(
+        "team {} is up in tmux session {} (coordinator {coordinator}):",
+        team.session, team.tmux
+    );
+    for place in everyone {
+        let branch = place
+            .branch
+            .as_deref()
+            .map(|b| format!(" (branch {b})"))
+            .unwrap_or_default();
+        println!("  {:<16} {}{branch}", place.agent, place.dir.display());
+    }
+    println!("  {DASH:<16} the dashboard");
+    println!(
+        "attach: tmux attach -t {}    stop: ccmulti team stop --session {}",
+        team.tmux, team.session
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_program_is_runnable_by_path_or_name() {
+        assert!(runnable("sh"));
+        assert!(runnable("/bin/sh"));
+        assert!(!runnable("/nonexistent/claude"));
+        assert!(!runnable("surely-no-such-program-ccmulti"));
+    }
+}
