@@ -21,8 +21,8 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use common::claude::{
-    FakeApi, after, claude_or_skip, claude_wrapper, git_repo, seed_home, status_locks, text,
-    tool_use,
+    FakeApi, after, claude_or_skip, claude_wrapper, git_repo, seed_home, status_locks, status_text,
+    text, tool_use,
 };
 use serde_json::{Value, json};
 
@@ -257,6 +257,8 @@ fn scripts(run: &Layout) -> Value {
             tool_use("Read", json!({ "file_path": run.abs(IMPL_2, UTIL) })),
             tool_use("Edit", json!({ "file_path": run.abs(IMPL_2, UTIL),
                 "old_string": "return x * 2", "new_string": "return x + x" })),
+            tool_use("mcp__ccmulti__sync_progress", json!({ "task_id": "double-addition",
+                "status": "completed", "progress_percentage": 100, "message": "double() adds" })),
             text("Finished."),
         ],
     })
@@ -323,6 +325,17 @@ fn a_team_coordinates(test: &str, worktrees: bool) {
     );
     assert_eq!(run.holder(UTIL).as_deref(), Some(IMPL_2));
     assert_eq!(run.holder(APP).as_deref(), Some(IMPL_1));
+    // implementer-2's own MCP connection is implementer-2's: its progress is recorded under it.
+    let synced = run.result(IMPL_2, 4);
+    assert!(!synced.is_error, "{synced:?}");
+    let status = status_text(&run.db, SESSION);
+    assert!(
+        status.lines().any(|l| {
+            let words: Vec<&str> = l.split_whitespace().collect();
+            words.starts_with(&["double-addition", IMPL_2, "completed", "100%"])
+        }),
+        "{status}"
+    );
 
     // Each agent worked where team put it: Claude Code tells the model its working directory.
     for agent in ["planner", IMPL_1, IMPL_2] {

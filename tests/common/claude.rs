@@ -424,8 +424,8 @@ pub fn git_repo(root: &Path, files: &[(&str, &str)]) {
     }
 }
 
-/// The live locks of `session` as `ccmulti status` prints them: (path, agent, lock id).
-pub fn status_locks(db: &Path, session: &str) -> Vec<(String, String, String)> {
+/// What `ccmulti status --session` prints for `session`.
+pub fn status_text(db: &Path, session: &str) -> String {
     let mut command = Command::new(env!("CARGO_BIN_EXE_ccmulti"));
     for var in super::HOOK_ENV.iter().chain(super::SECURITY_ENV.iter()) {
         command.env_remove(var);
@@ -441,7 +441,12 @@ pub fn status_locks(db: &Path, session: &str) -> Vec<(String, String, String)> {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The live locks of `session` as `ccmulti status` prints them: (path, agent, lock id).
+pub fn status_locks(db: &Path, session: &str) -> Vec<(String, String, String)> {
+    let text = status_text(db, session);
     let mut locks = Vec::new();
     let mut in_locks = false;
     for line in text.lines() {
