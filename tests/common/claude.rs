@@ -280,7 +280,10 @@ fn flatten(content: &Value) -> String {
 /// A HOME for Claude Code as a returning user's would be, so no first-run screen
 /// blocks it: onboarding done, a theme chosen, each project trusted, our API key
 /// approved (Claude Code keeps the key's last 20 characters in
-/// `customApiKeyResponses`).
+/// `customApiKeyResponses`). Interactive Claude Code 2.1.330 stops at the
+/// welcome screen without the first two, at "Quick safety check" for an
+/// untrusted directory and at "Detected a custom API key" for an unapproved
+/// key; `claude -p` asks none of these.
 pub fn seed_home(home: &Path, projects: &[&Path]) {
     std::fs::create_dir_all(home.join(".claude")).expect("home");
     let key_tail = &API_KEY[API_KEY.len() - 20..];

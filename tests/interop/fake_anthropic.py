@@ -36,6 +36,7 @@ Claude Code sent back (a hook's deny reason, an MCP tool's answer).
 
 import argparse
 import json
+import os
 import sys
 import threading
 import time
@@ -238,7 +239,6 @@ def main():
     # Written after the socket is bound, so a reader of the file can connect at once.
     with open(args.port_file + ".partial", "w", encoding="utf-8") as f:
         f.write(str(server.server_address[1]))
-    import os
     os.replace(args.port_file + ".partial", args.port_file)
     try:
         server.serve_forever()
