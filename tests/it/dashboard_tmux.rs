@@ -2,14 +2,11 @@
 //! the dashboard with a ticking countdown, `r` then `y` force-releases it, and
 //! `q` ends the process. Also prints change-to-screen latency and idle CPU.
 
-mod common;
-
 use std::path::Path;
 use std::process::{Command, Output};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
-use common::tools::require_tmux;
 use serde_json::{Value, json};
 
 const SESSION: &str = "dash";
@@ -74,6 +71,18 @@ impl Drop for Tmux {
             .stderr(std::process::Stdio::null())
             .status();
     }
+}
+
+fn require_tmux() {
+    let found = Command::new("tmux")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        found,
+        "tmux is not installed; the dashboard test drives the real terminal through tmux. \
+         `.ci/run` installs tmux (apt-get install tmux), then runs the tests"
+    );
 }
 
 fn free_port() -> u16 {
@@ -213,7 +222,13 @@ fn process_alive(pid: u32) -> bool {
 
 #[test]
 fn dashboard_shows_ticks_and_force_releases_a_lock_in_a_real_terminal() {
-    require_tmux("the dashboard test drives the real terminal through tmux");
+    if !ccmulti_testkit::interop::available(
+        "dashboard_tmux::dashboard_shows_ticks_and_force_releases_a_lock_in_a_real_terminal",
+        &[ccmulti_testkit::interop::Client::Tmux],
+    ) {
+        return;
+    }
+    require_tmux();
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let http = reqwest::Client::new();
 

@@ -1,4 +1,4 @@
-//! The real tools the tests drive: git with a test identity, and tmux.
+//! Real git for the tests, as a test user.
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -25,16 +25,4 @@ pub fn git(repo: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     }
     command.envs(env.iter().copied());
     command.output().expect("run git")
-}
-
-/// Fails with what to do when tmux is missing; `why` says what the test needs it for.
-pub fn require_tmux(why: &str) {
-    let found = Command::new("tmux")
-        .arg("-V")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    assert!(
-        found,
-        "tmux is not installed; {why}. `.ci/run` installs tmux (apt-get install tmux), then runs the tests"
-    );
 }

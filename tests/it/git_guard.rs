@@ -2,13 +2,11 @@
 //! writes the pre-commit hook, and real `git commit` runs the real binary
 //! against a real coordinator.
 
-mod common;
-
 use std::path::Path;
 use std::process::{Command, Output};
 
-use common::tools::git;
-use common::*;
+use ccmulti_testkit::tools::git;
+use ccmulti_testkit::*;
 
 fn ok(output: &Output) -> String {
     let text = format!(

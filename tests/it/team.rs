@@ -5,13 +5,12 @@
 //! `CCMULTI_CLAUDE` points at a script that records its environment and
 //! arguments, so no model is needed.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{HOOK_ENV, SECURITY_ENV};
+use ccmulti_testkit::interop::{Client, available};
+use ccmulti_testkit::{HOOK_ENV, SECURITY_ENV};
 use serde_json::{Value, json};
 
 const USER: &str = "tester";
@@ -59,12 +58,15 @@ fn ok(output: Output) -> String {
 }
 
 fn git(dir: &Path, args: &[&str]) -> Output {
-    common::tools::git(dir, args, &[])
+    ccmulti_testkit::tools::git(dir, args, &[])
 }
 
 impl Fixture {
-    fn new() -> Self {
-        common::tools::require_tmux("these tests drive ccmulti team through real tmux");
+    /// `None` (the test says it was skipped) without tmux, unless `.ci/run` requires it.
+    fn new(test: &str) -> Option<Self> {
+        if !available(&format!("team::{test}"), &[Client::Tmux]) {
+            return None;
+        }
         let dir = tempfile::tempdir().expect("tempdir");
         let base = std::fs::canonicalize(dir.path()).expect("canonical");
         let repo = base.join("repo");
@@ -90,12 +92,12 @@ impl Fixture {
             use std::os::unix::fs::PermissionsExt;
             std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).expect("chmod");
         }
-        Self {
+        Some(Self {
             _dir: dir,
             addr: format!("127.0.0.1:{}", free_port()),
             base,
             repo,
-        }
+        })
     }
 
     fn db(&self) -> PathBuf {
@@ -271,7 +273,7 @@ impl Fixture {
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
         let text = reply.body_mut().read_to_string().expect("body");
-        common::load::jsonrpc_message(content_type.as_deref(), &text)
+        ccmulti_testkit::load::jsonrpc_message(content_type.as_deref(), &text)
     }
 
     /// The live locks of the team's session, read from its database.
@@ -331,7 +333,11 @@ fn read_json(path: &str) -> Value {
 
 #[test]
 fn team_opens_the_planner_the_implementers_and_the_dashboard_each_connected() {
-    let fx = Fixture::new();
+    let Some(fx) =
+        Fixture::new("team_opens_the_planner_the_implementers_and_the_dashboard_each_connected")
+    else {
+        return;
+    };
     let out = ok(fx.ccmulti(&[
         "team",
         "--no-attach",
@@ -435,7 +441,9 @@ fn team_opens_the_planner_the_implementers_and_the_dashboard_each_connected() {
 
 #[test]
 fn worktrees_share_one_lock_per_file_and_stop_keeps_work() {
-    let fx = Fixture::new();
+    let Some(fx) = Fixture::new("worktrees_share_one_lock_per_file_and_stop_keeps_work") else {
+        return;
+    };
     let out = ok(fx.ccmulti(&["team", "--no-attach", "--agents", "2", "--worktrees"]));
     let (wt1, wt2) = (fx.worktree("implementer-1"), fx.worktree("implementer-2"));
     let trees = fx.worktrees();
@@ -600,7 +608,9 @@ fn worktrees_share_one_lock_per_file_and_stop_keeps_work() {
 #[test]
 fn each_refusal_says_what_was_wrong_and_makes_nothing() {
     // Not a git repository.
-    let fx = Fixture::new();
+    let Some(fx) = Fixture::new("each_refusal_says_what_was_wrong_and_makes_nothing") else {
+        return;
+    };
     let plain = fx.base.join("plain");
     std::fs::create_dir_all(&plain).expect("mkdir");
     let run = fx.ccmulti_in(&plain, &["team", "--no-attach"], &[]);
@@ -728,7 +738,9 @@ fn each_refusal_says_what_was_wrong_and_makes_nothing() {
 
 #[test]
 fn print_gives_each_terminal_a_line_that_starts_it() {
-    let fx = Fixture::new();
+    let Some(fx) = Fixture::new("print_gives_each_terminal_a_line_that_starts_it") else {
+        return;
+    };
     let out = ok(fx.ccmulti(&[
         "team",
         "--print",
