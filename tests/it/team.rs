@@ -793,3 +793,98 @@ fn print_gives_each_terminal_a_line_that_starts_it() {
         }
     }
 }
+
+/// The lines between `<!-- quick-start -->` and `<!-- /quick-start -->` in a
+/// README's `sh` block.
+fn quick_start(readme: &str) -> Vec<String> {
+    let start = readme
+        .find("<!-- quick-start -->")
+        .expect("the README marks its quick start with <!-- quick-start -->");
+    let end = readme[start..]
+        .find("<!-- /quick-start -->")
+        .map(|e| start + e)
+        .expect("the quick start ends with <!-- /quick-start -->");
+    readme[start..end]
+        .lines()
+        .filter(|l| !l.starts_with("<!--") && !l.starts_with("```") && !l.trim().is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn the_readme_quick_start_on_a_fresh_clone_ends_with_a_running_team() {
+    let Some(fx) = Fixture::new("the_readme_quick_start_on_a_fresh_clone_ends_with_a_running_team")
+    else {
+        return;
+    };
+    // The fresh clone of this repository is also the project the team works on.
+    std::fs::remove_dir_all(&fx.repo).expect("make room for the clone");
+    let source = env!("CARGO_MANIFEST_DIR");
+    ok(git(
+        &fx.base,
+        &["clone", "-q", source, &fx.repo.display().to_string()],
+    ));
+    let readme = std::fs::read_to_string(fx.repo.join("README.md")).expect("README.md");
+    let bin = fx.base.join("cargo-bin");
+    let mut script = vec![
+        "set -e".to_owned(),
+        format!("export PATH={}:\"$PATH\"", bin.display()),
+        format!("cd {}", fx.repo.display()),
+    ];
+    for line in quick_start(&readme) {
+        let command = line.split('#').next().unwrap_or_default().trim();
+        if command.starts_with("cargo install") {
+            // The built binary stands in for the build, put where cargo install puts it.
+            assert_eq!(command, "cargo install --locked --path .", "{line}");
+            script.push(format!(
+                "mkdir -p {bin} && cp {exe} {bin}/ccmulti",
+                bin = bin.display(),
+                exe = env!("CARGO_BIN_EXE_ccmulti")
+            ));
+        } else if command.starts_with("cd /path/to/your/project") {
+            script.push(format!("cd {}", fx.repo.display()));
+        } else {
+            script.push(line.clone());
+        }
+    }
+    let mut sh = Command::new("sh");
+    fx.isolate(&mut sh);
+    // Only the address is chosen, so as not to meet a coordinator of the developer's.
+    let run = sh
+        .args(["-c", &script.join("\n")])
+        .env("CCMULTI_ADDR", &fx.addr)
+        .current_dir(&fx.base)
+        .output()
+        .expect("run the quick start");
+    let said = ok(run);
+
+    let names: Vec<String> = fx.panes().into_iter().map(|(n, _, _)| n).collect();
+    assert_eq!(
+        names,
+        [
+            "coordinator",
+            "planner",
+            "implementer-1",
+            "implementer-2",
+            "implementer-3",
+            "dash"
+        ],
+        "{said}"
+    );
+    let health = fx.health().expect("the coordinator answers");
+    assert_eq!(health["project_root"], json!(fx.repo), "{health}");
+    for n in 1..=3 {
+        let agent = format!("implementer-{n}");
+        let (env, args, pwd) = fx.started(&agent);
+        assert_eq!(pwd, fx.worktree(&agent), "{said}");
+        assert!(
+            env.contains(&format!("CCMULTI_AGENT={}", fx.agent(&agent))),
+            "{env}"
+        );
+        assert!(args.contains(&"--mcp-config".to_owned()), "{args:?}");
+    }
+    assert_eq!(fx.started("planner").2, fx.repo);
+    for (window, _, dead) in fx.panes() {
+        assert!(!dead, "window {window} died: {said}");
+    }
+}
