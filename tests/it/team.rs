@@ -472,7 +472,11 @@ fn worktrees_share_one_lock_per_file_and_stop_keeps_work() {
     let granted = &first["result"]["structuredContent"];
     assert_eq!(granted["success"], json!(true), "{first}");
     assert_eq!(granted["locks"][0]["path"], json!("src/app.py"), "{first}");
-    for path in [wt2.join("src/app.py"), fx.repo.join("src/app.py")] {
+    for path in [
+        wt2.join("src/app.py"),
+        fx.repo.join("src/app.py"),
+        wt2.join("src/*.py"),
+    ] {
         let second = fx.call(
             "implementer-2",
             "claim_file_lock",
@@ -486,11 +490,22 @@ fn worktrees_share_one_lock_per_file_and_stop_keeps_work() {
             "{second}"
         );
         assert_eq!(
-            refused["conflicts"][0]["path"],
+            refused["conflicts"][0]["held_path"],
             json!("src/app.py"),
             "{second}"
         );
     }
+    // The coordinator started before the worktrees existed: the first path in
+    // one made it ask git again.
+    let known = fx.health().expect("health")["worktrees"].clone();
+    assert_eq!(known, json!([wt1, wt2]), "worktrees the coordinator knows");
+    // Run in an implementer's worktree, team status finds the same team.
+    let status = ok(fx.ccmulti_in(&wt2, &["team", "status"], &[]));
+    assert!(
+        status.contains("team repo in tmux session ccmulti-repo"),
+        "{status}"
+    );
+
     // Outside every worktree: refused, naming where paths may be.
     let elsewhere = fx.base.join("elsewhere/src/app.py");
     let outside = fx.call(
