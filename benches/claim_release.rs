@@ -1,11 +1,10 @@
 //! Claim/release over loopback MCP at 1, 8 and 50 concurrent agents.
 //! Prints p50/p99 latency per call and calls per second. The calls are shaped
-//! like Claude Code's (tests/common/load.rs: stateless 2026-07-28 POSTs).
+//! like Claude Code's (`ccmulti_testkit::load`: stateless 2026-07-28 POSTs).
 //!
 //!     cargo bench --bench claim_release [-- SECONDS_PER_LEVEL]
 
-#[path = "../tests/common/load.rs"]
-mod load;
+use ccmulti_testkit::load;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

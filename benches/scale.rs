@@ -20,8 +20,7 @@
 //!
 //!     cargo bench --bench scale -- [ROUNDS=3] [ITERATIONS=500]
 
-#[path = "../tests/common/load.rs"]
-mod load;
+use ccmulti_testkit::load;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;

@@ -1,6 +1,6 @@
 //! Soak: AGENTS agents (ten to a session) against the real `ccmulti serve`
 //! over HTTP for MINUTES, each pausing a random 0 to 2 × PAUSE_MS after every
-//! call; the load of `tests/soak.rs` (tests/common/load.rs). Prints latency
+//! call; the load of `tests/it/soak.rs` (`ccmulti_testkit::load`). Prints latency
 //! percentiles per operation (whole run, first and last third), the server's
 //! RSS (sampled every 5 s: start, max, end, growth after warm-up), the
 //! database's size and event count every minute, and the unexpected answers
@@ -9,10 +9,8 @@
 //!     cargo bench --bench soak -- [MINUTES=30] [AGENTS=50] [PAUSE_MS=100]
 
 #[allow(dead_code)]
-#[path = "../tests/common/binary.rs"]
-mod binary;
-#[path = "../tests/common/load.rs"]
-mod load;
+use ccmulti_testkit::binary;
+use ccmulti_testkit::load;
 
 use std::path::Path;
 use std::process::ExitCode;

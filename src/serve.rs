@@ -3,6 +3,7 @@
 use std::future::Future;
 use std::time::Duration;
 
+use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 
 use crate::state::SharedState;
@@ -24,12 +25,28 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let sweeper = tokio::spawn(sweep_forever(state.clone()));
-    let app = crate::http::app(state);
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await;
+    let served = serve_http(listener, state, shutdown).await;
     sweeper.abort();
     served
+}
+
+/// The HTTP side alone (no sweeper), for callers that drive expiry themselves.
+/// Nagle's algorithm is turned off on every accepted socket: a session-mode
+/// answer is an event stream written in several small pieces, and with Nagle
+/// on the last piece waited for the client's delayed ACK, ~40 ms a call.
+pub async fn serve_http(
+    listener: TcpListener,
+    state: SharedState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let listener = listener.tap_io(|socket| {
+        if let Err(e) = socket.set_nodelay(true) {
+            tracing::warn!(error = %e, "could not turn off Nagle's algorithm on a connection");
+        }
+    });
+    axum::serve(listener, crate::http::app(state))
+        .with_graceful_shutdown(shutdown)
+        .await
 }
 
 async fn sweep_forever(state: SharedState) {

@@ -151,7 +151,13 @@ impl Repository {
                 continue;
             }
             for spelling in [tree.path.clone(), canonical(&tree.path)] {
-                let place = spelling.join(&self.within);
+                // Joining an empty path would add a trailing `/`, which the
+                // textual prefix match of a glob's root would then miss.
+                let place = if self.within.as_os_str().is_empty() {
+                    spelling
+                } else {
+                    spelling.join(&self.within)
+                };
                 if !roots.contains(&place) {
                     roots.push(place);
                 }

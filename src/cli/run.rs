@@ -18,9 +18,14 @@ fn filter() -> EnvFilter {
     EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,rmcp=warn"))
 }
 
+/// Colour only for a person at a terminal: a log captured to a file or piped
+/// to another program keeps no escape codes (and `NO_COLOR` is honoured).
 fn log_to_stderr() {
+    use std::io::IsTerminal;
+    let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter())
+        .with_ansi(colour)
         .with_writer(std::io::stderr)
         .try_init();
 }

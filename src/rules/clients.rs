@@ -226,7 +226,7 @@ impl ToolName {
     }
 }
 
-/// DESIGN.md's table: the tools this caller is entitled to, in listing order.
+/// Who gets which tools (README, Tools; ARCHITECTURE.md): the tools this caller is entitled to, in listing order.
 pub fn entitled_tools(verdict: &ClientVerdict, user: &VirtualUser) -> &'static [ToolName] {
     use ToolName::*;
     const PLANNER: &[ToolName] = &[

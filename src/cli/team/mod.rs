@@ -29,6 +29,7 @@ use ccmulti::rules::team;
 use ccmulti::rules::virtual_user::{SessionAgent, VirtualUser, check_part};
 use ccmulti::scan::ScanLimits;
 use ccmulti::store::{Durability, Store};
+use ccmulti::worktrees;
 use clap::{Args, Subcommand};
 
 use self::coordinator::Found;
@@ -169,13 +170,7 @@ impl Team {
         };
         let session = match &which.session {
             Some(s) => s.clone(),
-            None => team::default_session(
-                &repo
-                    .top
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default(),
-            ),
+            None => team::default_session(&main_checkout_name(&repo.top)),
         };
         check_parts(&[("user", &which.user), ("session", &session)])?;
         let data = match &which.data_dir {
@@ -208,6 +203,18 @@ impl Team {
             auth_header: common.client_auth_header(),
         }
     }
+}
+
+/// The directory name of the repository's main checkout, so that `team stop`
+/// or `team status` run in an implementer's worktree find the same session.
+fn main_checkout_name(top: &Path) -> String {
+    let main = worktrees::list(top)
+        .ok()
+        .and_then(|trees| trees.into_iter().find(|t| !t.bare).map(|t| t.path))
+        .unwrap_or_else(|| top.to_owned());
+    main.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 /// `CCMULTI_CLAUDE`, else `claude`.
@@ -443,7 +450,7 @@ fn start(common: &Common, args: &StartArgs) -> Result<ExitCode> {
 
     let mut session_open = false;
     if matches!(found, Found::Nothing) && !args.print {
-        start_coordinator(common, &team, &serve_argv("serve"))?;
+        start_coordinator(common, &team, &serve_argv("serve"), token_file.as_deref())?;
         session_open = true;
     }
     let made = make_workplaces(&team, &workplaces);
@@ -567,12 +574,26 @@ fn open_window(team: &Team, session_open: &mut bool, window: &tmux::Window<'_>) 
 /// The coordinator in the team's first window, its log also in the team's
 /// directory; waits until it answers. If it does not, the session is ended
 /// and the log says why.
-fn start_coordinator(common: &Common, team: &Team, argv: &[String]) -> Result<()> {
+fn start_coordinator(
+    common: &Common,
+    team: &Team,
+    argv: &[String],
+    token_file: Option<&Path>,
+) -> Result<()> {
     let log = team.dir.join("coordinator.log");
     files::write_private(&log, "")?;
     let quoted: Vec<String> = argv.iter().map(|a| ccmulti::hook::shell_quote(a)).collect();
+    // The token of this terminal, or none: not whatever the tmux server's
+    // environment kept from when it started, which the agents would not know.
+    let token = match token_file {
+        Some(file) => format!(
+            "export {TOKEN_ENV}=\"$(cat {})\" && ",
+            ccmulti::hook::shell_quote(&file.to_string_lossy())
+        ),
+        None => format!("unset {TOKEN_ENV}; "),
+    };
     let command = format!(
-        "{} 2>&1 | tee -a {}",
+        "{token}{} 2>&1 | tee -a {}",
         quoted.join(" "),
         ccmulti::hook::shell_quote(&log.to_string_lossy())
     );

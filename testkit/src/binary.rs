@@ -13,6 +13,21 @@ pub const SECURITY_ENV: [&str; 4] = [
     "CCMULTI_ADMIT_CLIENTS",
 ];
 
+/// The `ccmulti` binary cargo built beside the running test or bench:
+/// `CARGO_BIN_EXE_ccmulti` is only given to the test crate at compile time, so
+/// this crate finds it from its own executable (`target/<profile>/deps/x`).
+pub fn ccmulti_binary() -> PathBuf {
+    if let Some(path) = std::env::var_os("CARGO_BIN_EXE_ccmulti") {
+        return PathBuf::from(path);
+    }
+    let exe = std::env::current_exe().expect("the running test's own path");
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("a test binary under target/<profile>/deps");
+    profile_dir.join(format!("ccmulti{}", std::env::consts::EXE_SUFFIX))
+}
+
 pub struct Coordinator {
     pub child: Child,
     pub base: String,
@@ -34,7 +49,7 @@ impl Coordinator {
             .expect("free port")
             .port();
         let log = db.with_extension(format!("{port}.log"));
-        let mut command = Command::new(env!("CARGO_BIN_EXE_ccmulti"));
+        let mut command = Command::new(ccmulti_binary());
         for var in SECURITY_ENV {
             command.env_remove(var);
         }

@@ -10,20 +10,19 @@
 //! src/util.py (done, claimed for it): in one checkout, and with `--worktrees`
 //! each implementer in its own worktree. `ccmulti team stop` ends it all.
 //!
-//! Skipped, saying so, without Claude Code or tmux; `.ci/run` sets
+//! Skipped, saying so, without Claude Code, python3 or tmux; `.ci/run` sets
 //! CCMULTI_REQUIRE_INTEROP=1, which makes that a failure.
-
-mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use common::claude::{
+use ccmulti_testkit::claude::{
     FakeApi, after, claude_or_skip, claude_wrapper, git_repo, seed_home, status_locks, status_text,
     text, tool_use,
 };
+use ccmulti_testkit::interop::Client;
 use serde_json::{Value, json};
 
 const SESSION: &str = "e2eteam";
@@ -38,13 +37,6 @@ const DEADLINE: Duration = Duration::from_secs(90);
 
 /// Two teams at once would be six Claude Codes on a shared machine: one at a time.
 static ONE_TEAM: Mutex<()> = Mutex::new(());
-
-fn tmux_runs() -> bool {
-    Command::new("tmux")
-        .arg("-V")
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
 
 /// Where things are: the temp dir, the repository, and whether the
 /// implementers have worktrees of their own.
@@ -124,10 +116,7 @@ impl TeamRun {
     }
 
     fn ccmulti(&self) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_ccmulti"));
-        for var in common::HOOK_ENV.iter().chain(common::SECURITY_ENV.iter()) {
-            c.env_remove(var);
-        }
+        let mut c = ccmulti_testkit::claude::ccmulti();
         c.env_remove("TMUX")
             .env("TMUX_TMPDIR", &self.tmux_tmpdir)
             .env("CCMULTI_CLAUDE", &self.wrapper)
@@ -200,7 +189,7 @@ impl TeamRun {
             .join("\n")
     }
 
-    fn result(&self, agent: &str, step: usize) -> common::claude::ToolResult {
+    fn result(&self, agent: &str, step: usize) -> ccmulti_testkit::claude::ToolResult {
         let deadline = Instant::now() + DEADLINE;
         loop {
             if let Some(r) = self.api.tool_result(agent, step) {
@@ -265,19 +254,9 @@ fn scripts(run: &Layout) -> Value {
 }
 
 fn a_team_coordinates(test: &str, worktrees: bool) {
-    let Some(claude) = claude_or_skip(test) else {
+    let Some(claude) = claude_or_skip(test, &[Client::Tmux]) else {
         return;
     };
-    if !tmux_runs() {
-        if std::env::var(common::claude::REQUIRE_ENV).is_ok_and(|v| v == "1") {
-            panic!(
-                "{test}: tmux is not installed, and CCMULTI_REQUIRE_INTEROP=1 makes this test mandatory"
-            );
-        }
-        use std::io::Write;
-        let _ = writeln!(std::io::stderr(), "SKIPPED {test}: tmux is not installed");
-        return;
-    }
     let _one = ONE_TEAM.lock().unwrap_or_else(|e| e.into_inner());
     let started = Instant::now();
     let run = TeamRun::new(&claude, worktrees, scripts);

@@ -3,13 +3,11 @@
 //! with the conflict at their deadline, woken by an expiry and by another
 //! process's release, gone when their client goes, and idle while they wait.
 
-mod common;
-
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use ccmulti::clock::ManualClock;
-use common::*;
+use ccmulti_testkit::*;
 use serde_json::{Value, json};
 
 /// These tests measure time and CPU of this process: one at a time.

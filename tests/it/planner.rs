@@ -2,8 +2,6 @@
 //! and task files are known: graph, task mapping (precision and recall are
 //! printed), conflicts, distribution, the tools over HTTP, and bad input.
 
-mod common;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -12,7 +10,7 @@ use ccmulti::planner::{Connection, analyze, distribute};
 use ccmulti::rules::plan::conflicts::Complexity;
 use ccmulti::rules::plan::{DepGraph, TaskInput};
 use ccmulti::scan::{ScanLimits, scan};
-use common::*;
+use ccmulti_testkit::*;
 use serde_json::{Value, json};
 
 const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/planner_repo");

@@ -2,12 +2,10 @@
 //! documented hook input samples in tests/fixtures/hooks, against a real
 //! coordinator on a real listener.
 
-mod common;
-
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::*;
+use ccmulti_testkit::*;
 use serde_json::{Value, json};
 
 const FIXTURE_PROJECT: &str = "/home/alice/shop";

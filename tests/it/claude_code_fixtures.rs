@@ -1,8 +1,6 @@
 //! What Claude Code 2.1.330 actually sent (tests/fixtures/claude-code), replayed against ccmulti.
 
-mod common;
-
-use common::*;
+use ccmulti_testkit::*;
 use serde_json::{Value, json};
 
 fn fixture(name: &str) -> Vec<Value> {

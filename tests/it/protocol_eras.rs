@@ -1,8 +1,6 @@
 //! A handshake, a list and a call in each protocol era ccmulti serves, on one endpoint.
 
-mod common;
-
-use common::*;
+use ccmulti_testkit::*;
 use serde_json::{Value, json};
 
 fn meta(version: &str, client: &str) -> Value {
@@ -194,4 +192,57 @@ async fn get_without_a_session_is_405() {
         .await
         .unwrap();
     assert_eq!(get.status(), 405);
+}
+
+/// Session-mode answers go out as an event stream in several small writes; with
+/// Nagle's algorithm on, the last one waited for the client's delayed ACK, so
+/// every call after the first on a kept-alive connection took ~40 ms.
+#[tokio::test]
+async fn session_calls_on_one_kept_alive_connection_take_milliseconds() {
+    let server = start().await;
+    let url = server.agent_url("impl_a");
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(1)
+        .build()
+        .unwrap();
+    let post = |body: Value| {
+        http.post(&url)
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream")
+            .body(body.to_string())
+    };
+    let init = send(post(json!({
+        "jsonrpc": "2.0", "id": 0, "method": "initialize",
+        "params": { "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": { "name": "claude-code", "version": "2.1.330" } }
+    })))
+    .await;
+    let session = init.headers["mcp-session-id"].to_str().unwrap().to_owned();
+    let in_session = |body: Value| {
+        post(body)
+            .header("mcp-session-id", &session)
+            .header("mcp-protocol-version", "2025-11-25")
+    };
+    send(in_session(
+        json!({ "jsonrpc": "2.0", "method": "notifications/initialized" }),
+    ))
+    .await;
+    let mut took = Vec::new();
+    for id in 1..=21 {
+        let started = std::time::Instant::now();
+        let call = send(in_session(json!({
+            "jsonrpc": "2.0", "id": id, "method": "tools/call",
+            "params": { "name": "check_agent_status", "arguments": { "news": false } }
+        })))
+        .await;
+        took.push(started.elapsed());
+        assert_eq!(call.structured()["success"], true, "{}", call.text);
+    }
+    took.sort();
+    let median = took[took.len() / 2];
+    println!("session-mode check_agent_status on one connection: median {median:?}");
+    assert!(
+        median < std::time::Duration::from_millis(20),
+        "a session-mode call on a kept-alive connection took {median:?} (median of 21): \
+         small writes are being held back (TCP_NODELAY off?)"
+    );
 }

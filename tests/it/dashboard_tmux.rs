@@ -222,6 +222,12 @@ fn process_alive(pid: u32) -> bool {
 
 #[test]
 fn dashboard_shows_ticks_and_force_releases_a_lock_in_a_real_terminal() {
+    if !ccmulti_testkit::interop::available(
+        "dashboard_tmux::dashboard_shows_ticks_and_force_releases_a_lock_in_a_real_terminal",
+        &[ccmulti_testkit::interop::Client::Tmux],
+    ) {
+        return;
+    }
     require_tmux();
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let http = reqwest::Client::new();

@@ -1,10 +1,8 @@
 //! The commands a person runs, against the same database a live coordinator serves.
 
-mod common;
-
 use std::process::Command;
 
-use common::*;
+use ccmulti_testkit::*;
 use serde_json::json;
 
 fn ccmulti(args: &[&str]) -> (bool, String) {
@@ -313,5 +311,30 @@ fn connect_write_merges_hooks_into_existing_settings() {
     assert_eq!(
         std::fs::read_to_string(&settings).unwrap(),
         "{ \"model\": \"opus\", "
+    );
+}
+
+/// A log written to a pipe or a file carries no colour codes (issue 11): the
+/// binary's stderr goes to a file here, as under a service manager.
+#[tokio::test]
+async fn serve_logs_to_a_file_without_colour_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("repo");
+    std::fs::create_dir_all(&root).unwrap();
+    let coordinator =
+        ccmulti_testkit::binary::Coordinator::start(&dir.path().join("c.db"), &root, &[]);
+    // A refused Host is logged as a warning, which the test's RUST_LOG=warn keeps.
+    let refused = client()
+        .get(format!("{}/health/detailed", coordinator.base))
+        .header("host", "evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 403);
+    let log = std::fs::read_to_string(&coordinator.log).unwrap();
+    assert!(log.contains("SECURITY"), "the refusal is logged: {log}");
+    assert!(
+        !log.contains('\u{1b}'),
+        "no escape codes in a log file: {log:?}"
     );
 }

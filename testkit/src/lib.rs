@@ -1,9 +1,12 @@
 //! A real coordinator on a real listener (port 0), a real SQLite file, and a plain HTTP client.
-#![allow(dead_code)]
+#![forbid(unsafe_code)]
 
 pub mod binary;
 pub mod claude;
+pub mod history;
+pub mod interop;
 pub mod load;
+pub mod tools;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -11,8 +14,7 @@ use std::sync::Arc;
 use ccmulti::clock::{Clock, SystemClock};
 use ccmulti::state::{Security, SharedState};
 
-#[allow(unused_imports)]
-pub use binary::SECURITY_ENV;
+pub use binary::{SECURITY_ENV, ccmulti_binary};
 use serde_json::{Value, json};
 
 /// What the hooks read from a terminal's environment; the tests clear it so the
@@ -44,7 +46,7 @@ impl Drop for Server {
     }
 }
 
-/// DESIGN.md's tool table, in listing order.
+/// The tool table (README, Tools), in listing order.
 pub const PLANNER_TOOLS: [&str; 7] = [
     "analyze_task_conflicts",
     "create_task_distribution",

@@ -4,15 +4,13 @@
 //! acknowledged release, and no fencing token handed out twice.
 //!
 //! Five cycles by default; the long run:
-//!     CCMULTI_CRASH_CYCLES=100 cargo test --release --test crash -- --nocapture
-
-mod common;
+//!     CCMULTI_CRASH_CYCLES=100 cargo test --release --test it crash:: -- --nocapture
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use common::binary::Coordinator;
-use common::load::Endpoint;
+use ccmulti_testkit::binary::Coordinator;
+use ccmulti_testkit::load::Endpoint;
 use serde_json::json;
 
 const STORM_CLIENTS: usize = 16;

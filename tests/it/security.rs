@@ -3,16 +3,14 @@
 //! opt-in admission of other agent clients. Real listeners, the real binary,
 //! real SQLite files.
 
-mod common;
-
 use std::path::Path;
 use std::process::{Command, Stdio};
 
 use ccmulti::rules::access::{AccessPolicy, Token, constant_time_eq};
 use ccmulti::rules::clients::admitted_clients;
 use ccmulti::state::Security;
-use common::binary::Coordinator;
-use common::*;
+use ccmulti_testkit::binary::Coordinator;
+use ccmulti_testkit::*;
 use serde_json::{Value, json};
 
 const TOKEN: &str = "test-token-0123456789abcdef";

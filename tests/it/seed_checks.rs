@@ -1,8 +1,6 @@
 //! The seed's deployment guide: its two curl checks, the health grep, and the metrics it asks to watch.
 
-mod common;
-
-use common::*;
+use ccmulti_testkit::*;
 use serde_json::json;
 
 #[tokio::test]

@@ -1,8 +1,6 @@
 //! Every bad input gets a clear error that says what was wrong and what is accepted, and changes nothing.
 
-mod common;
-
-use common::*;
+use ccmulti_testkit::*;
 use serde_json::{Value, json};
 
 struct Bad {

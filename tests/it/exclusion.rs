@@ -3,16 +3,13 @@
 //! and outcome is recorded and the history is checked (see `history/mod.rs`).
 //!
 //! Quick by default. The long run, a million claims:
-//!     CCMULTI_HISTORY_CLAIMS=1000000 cargo test --release --test exclusion -- --nocapture
-
-mod common;
-mod history;
+//!     CCMULTI_HISTORY_CLAIMS=1000000 cargo test --release --test it exclusion:: -- --nocapture
 
 use std::time::{Duration, Instant};
 
-use common::binary::Coordinator;
-use common::load::Endpoint;
-use history::{Kind, Op, Outcome, check};
+use ccmulti_testkit::binary::Coordinator;
+use ccmulti_testkit::history::{Kind, Op, Outcome, check};
+use ccmulti_testkit::load::Endpoint;
 use serde_json::{Value, json};
 
 const CLIENTS: usize = 64;
@@ -118,7 +115,7 @@ async fn run_client(client: Client, claims: usize, seed: u64) -> Vec<Op> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_two_holders_growing_tokens_and_honoured_releases() {
-    history::self_test();
+    ccmulti_testkit::history::self_test();
     let total: usize = std::env::var("CCMULTI_HISTORY_CLAIMS")
         .ok()
         .and_then(|v| v.parse().ok())

@@ -1,8 +1,6 @@
-//! DESIGN.md's table of who gets which tools, for tools/list and for tools/call.
+//! The table of who gets which tools (README, Tools), for tools/list and for tools/call.
 
-mod common;
-
-use common::*;
+use ccmulti_testkit::*;
 use serde_json::json;
 
 struct Case {

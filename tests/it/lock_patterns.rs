@@ -1,9 +1,7 @@
 //! Directory and glob locks end to end through the MCP tools, over a real
 //! listener and a real SQLite file. The full table is in `rules::locks`'s tests.
 
-mod common;
-
-use common::*;
+use ccmulti_testkit::*;
 use serde_json::{Value, json};
 
 /// (held by holder, its operation, claimed by other, its operation, conflict?)

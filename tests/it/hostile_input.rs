@@ -3,15 +3,13 @@
 //! answer every case with a value or a clear error, never a panic or a 5xx.
 //!
 //! 256 cases per property by default; a long run:
-//!     PROPTEST_CASES=100000 cargo test --release --test hostile_input -- --nocapture
-
-mod common;
+//!     PROPTEST_CASES=100000 cargo test --release --test it hostile_input:: -- --nocapture
 
 use std::path::Path;
 
 use ccmulti::rules::paths::normalize;
 use ccmulti::rules::virtual_user::parse;
-use common::*;
+use ccmulti_testkit::*;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use serde_json::{Value, json};

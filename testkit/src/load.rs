@@ -1,9 +1,7 @@
-//! Load over HTTP, shared by the soak test (`tests/soak.rs`) and the benches
-//! (`benches/soak.rs`, `benches/scale.rs`, `benches/claim_release.rs`, which
-//! include this file by path): tool calls shaped like Claude Code's
+//! Load over HTTP, shared by the soak test (`tests/it/soak.rs`) and the benches
+//! (`benches/soak.rs`, `benches/scale.rs`, `benches/claim_release.rs`): tool calls shaped like Claude Code's
 //! (stateless 2026-07-28 POSTs), a soak agent's mix of calls, latency
 //! percentiles per operation, and a process's resident memory from /proc.
-#![allow(dead_code)]
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -49,12 +47,7 @@ pub async fn serve_in_process(
     if sweeper {
         tokio::spawn(ccmulti::serve::serve(listener, state.clone(), stopped));
     } else {
-        let app = ccmulti::http::app(state.clone());
-        tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(stopped)
-                .await
-        });
+        tokio::spawn(ccmulti::serve::serve_http(listener, state.clone(), stopped));
     }
     InProcess { state, base, stop }
 }

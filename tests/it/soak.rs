@@ -5,19 +5,18 @@
 //! the server's memory bounded after warm-up, no error in its log, and the
 //! audit trail pruned to what `--keep-events` keeps.
 //!
-//!     CCMULTI_SOAK_SECONDS=60 cargo test --test soak -- --nocapture
-
-mod common;
+//!     CCMULTI_SOAK_SECONDS=60 cargo test --test it soak:: -- --nocapture
 
 use std::time::{Duration, Instant};
 
-use common::binary::Coordinator;
-use common::load::{self, RssSamples, SoakPlan};
+use ccmulti_testkit::binary::Coordinator;
+use ccmulti_testkit::load::{self, RssSamples, SoakPlan};
 
 const DEFAULT_SECONDS: u64 = 15;
 /// See BENCHMARKS.md (soak) for why this bound.
 const RSS_GROWTH_BOUND_MIB: i64 = 16;
-const EVENTS_KEPT: i64 = 2_000;
+/// Small, so that even a slow machine writes several times this many events in the run.
+const EVENTS_KEPT: i64 = 500;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fifty_agents_soak_without_errors_in_bounded_memory() {

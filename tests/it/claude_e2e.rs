@@ -9,14 +9,12 @@
 //! says it was skipped; `.ci/run` sets CCMULTI_REQUIRE_INTEROP=1, which makes
 //! that a failure.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use common::binary::Coordinator;
-use common::claude::{
+use ccmulti_testkit::binary::Coordinator;
+use ccmulti_testkit::claude::{
     FakeApi, claude_env, claude_or_skip, git_repo, run_within, seed_home, status_locks, text,
     tool_use,
 };
@@ -92,10 +90,7 @@ impl Project {
     }
 
     fn ccmulti(&self) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_ccmulti"));
-        for var in common::HOOK_ENV.iter().chain(common::SECURITY_ENV.iter()) {
-            c.env_remove(var);
-        }
+        let mut c = ccmulti_testkit::claude::ccmulti();
         c.arg("--db").arg(&self.coordinator.db);
         c
     }
@@ -208,7 +203,7 @@ fn abs(root: &Path, path: &str) -> String {
 /// coordinator under the agent of its URL, and the answer goes back to the model.
 #[test]
 fn a_model_claims_a_lock_through_claude_codes_mcp_client() {
-    let Some(claude) = claude_or_skip("a_model_claims_a_lock_through_claude_codes_mcp_client")
+    let Some(claude) = claude_or_skip("a_model_claims_a_lock_through_claude_codes_mcp_client", &[])
     else {
         return;
     };
@@ -247,18 +242,21 @@ fn a_model_claims_a_lock_through_claude_codes_mcp_client() {
 /// What agent B's edits came to, with or without the hooks.
 struct Collision {
     project: Project,
-    denied: common::claude::ToolResult,
-    free_edit: common::claude::ToolResult,
+    denied: ccmulti_testkit::claude::ToolResult,
+    free_edit: ccmulti_testkit::claude::ToolResult,
 }
 
 /// Agent A claims src/app.py through Claude Code; then agent B's model reads and
 /// edits src/app.py, then reads and edits the free src/util.py.
 fn collide(hooks: bool) -> Option<Collision> {
-    let claude = claude_or_skip(if hooks {
-        "an_edit_of_a_held_file_is_denied_naming_the_holder_and_a_free_one_is_claimed"
-    } else {
-        "without_the_hooks_the_held_file_is_overwritten"
-    })?;
+    let claude = claude_or_skip(
+        if hooks {
+            "an_edit_of_a_held_file_is_denied_naming_the_holder_and_a_free_one_is_claimed"
+        } else {
+            "without_the_hooks_the_held_file_is_overwritten"
+        },
+        &[],
+    )?;
     let project = Project::new(claude, |root| {
         json!({
             "impl_a": [
@@ -366,9 +364,10 @@ fn without_the_hooks_the_held_file_is_overwritten() {
 /// in its worktree goes through and is claimed for B, under the repository path.
 #[test]
 fn across_worktrees_an_edit_of_a_file_another_worktree_holds_is_denied() {
-    let Some(claude) =
-        claude_or_skip("across_worktrees_an_edit_of_a_file_another_worktree_holds_is_denied")
-    else {
+    let Some(claude) = claude_or_skip(
+        "across_worktrees_an_edit_of_a_file_another_worktree_holds_is_denied",
+        &[],
+    ) else {
         return;
     };
     let project = Project::new(claude, |root| {

@@ -8,8 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-/// Set by `.ci/run`: a missing Claude Code or Python fails these tests instead of skipping them.
-pub const REQUIRE_ENV: &str = "CCMULTI_REQUIRE_INTEROP";
+use crate::interop::{self, Client};
 
 /// The key Claude Code is given; the stand-in accepts anything, but Claude Code
 /// asks a person to approve a key it has not seen unless `~/.claude.json` approves it.
@@ -37,26 +36,17 @@ const LEAKY_ENV: [&str; 16] = [
 ];
 
 /// The Claude Code binary `.ci/run` installs (`npm ci` in tests/interop/claude),
-/// or `None` after saying why the test is skipped. With [`REQUIRE_ENV`] set, a
-/// missing binary is a failure.
-pub fn claude_or_skip(test: &str) -> Option<PathBuf> {
-    match find_claude() {
-        Ok(bin) => Some(bin),
-        Err(why) => {
-            if std::env::var(REQUIRE_ENV).is_ok_and(|v| v == "1") {
-                panic!("{test}: {why}, and {REQUIRE_ENV}=1 makes this test mandatory");
-            }
-            // Straight to stderr, not eprintln!: the test harness hides a passing
-            // test's eprintln!, and a skip must be seen in a plain `cargo test`.
-            use std::io::Write;
-            let _ = writeln!(
-                std::io::stderr(),
-                "SKIPPED {test}: {why}. Install it with `(cd tests/interop/claude && npm ci)` \
-                 (.ci/run does, and sets {REQUIRE_ENV}=1 so a missing one fails)."
-            );
-            None
-        }
+/// with python3 for the model stand-in and whatever else `also` names; or
+/// `None` after saying why the test is skipped (a failure under
+/// `CCMULTI_REQUIRE_INTEROP=1`, see [`interop::available`]).
+pub fn claude_or_skip(test: &str, also: &[Client]) -> Option<PathBuf> {
+    let mut needs = vec![Client::ClaudeCode, Client::Python];
+    needs.extend_from_slice(also);
+    if !interop::available(test, &needs) {
+        return None;
     }
+    // Installed but not runnable is a broken install, not a reason to skip.
+    Some(find_claude().unwrap_or_else(|why| panic!("{test}: {why}")))
 }
 
 fn runs(bin: &Path) -> bool {
@@ -68,15 +58,8 @@ fn runs(bin: &Path) -> bool {
 }
 
 fn find_claude() -> Result<PathBuf, String> {
-    if Command::new("python3")
-        .arg("--version")
-        .output()
-        .map_or(true, |o| !o.status.success())
-    {
-        return Err("python3 (which runs the model stand-in) is not on PATH".into());
-    }
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop/claude/node_modules");
-    let mut candidates = vec![dir.join(".bin/claude")];
+    let dir = interop::repo().join("tests/interop/claude/node_modules");
+    let mut candidates = vec![interop::claude_code()];
     // npm's postinstall copies the native binary over bin/claude.exe; with install
     // scripts disabled the platform package's own binary is the one that runs.
     if let Ok(entries) = std::fs::read_dir(dir.join("@anthropic-ai")) {
@@ -93,7 +76,7 @@ fn find_claude() -> Result<PathBuf, String> {
     candidates
         .into_iter()
         .find(|bin| runs(bin))
-        .ok_or_else(|| format!("Claude Code is not installed under {}", dir.display()))
+        .ok_or_else(|| format!("no Claude Code under {} runs", dir.display()))
 }
 
 /// One step of a scripted model: call a tool, or answer with text (ending the turn).
@@ -120,8 +103,7 @@ impl FakeApi {
         std::fs::write(&script, scripts.to_string()).expect("write script");
         let log = dir.join("model-requests.jsonl");
         let port_file = dir.join("model-port");
-        let stand_in =
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop/fake_anthropic.py");
+        let stand_in = interop::repo().join("tests/interop/fake_anthropic.py");
         let mut child = Command::new("python3")
             .arg(stand_in)
             .arg("--script")
@@ -325,7 +307,7 @@ fn quiet_env(home: &Path) -> Vec<(&'static str, String)> {
 /// The environment every Claude Code under test gets: [`quiet_env`] and the
 /// stand-in as its API; nothing of the developer's own (hooks' variables included).
 pub fn claude_env(command: &mut Command, home: &Path, api_base: &str) {
-    for var in LEAKY_ENV.iter().chain(super::HOOK_ENV.iter()) {
+    for var in LEAKY_ENV.iter().chain(crate::HOOK_ENV.iter()) {
         command.env_remove(var);
     }
     command
@@ -427,13 +409,19 @@ pub fn git_repo(root: &Path, files: &[(&str, &str)]) {
     }
 }
 
-/// What `ccmulti status --session` prints for `session`.
-pub fn status_text(db: &Path, session: &str) -> String {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_ccmulti"));
-    for var in super::HOOK_ENV.iter().chain(super::SECURITY_ENV.iter()) {
+/// The real `ccmulti` binary, with none of the developer's own coordinator or
+/// hook settings.
+pub fn ccmulti() -> Command {
+    let mut command = Command::new(crate::ccmulti_binary());
+    for var in crate::HOOK_ENV.iter().chain(crate::SECURITY_ENV.iter()) {
         command.env_remove(var);
     }
-    let out = command
+    command
+}
+
+/// What `ccmulti status --session` prints for `session`.
+pub fn status_text(db: &Path, session: &str) -> String {
+    let out = ccmulti()
         .arg("--db")
         .arg(db)
         .args(["status", "--session", session])

@@ -2,12 +2,10 @@
 //! a burst of claims and sweeps is handled exactly once (one `expired` event,
 //! one new holder). The clock is a manual one, so nothing sleeps.
 
-mod common;
-
 use std::sync::Arc;
 
 use ccmulti::clock::ManualClock;
-use common::*;
+use ccmulti_testkit::*;
 use serde_json::json;
 
 const T0: i64 = 1_790_000_000_000;

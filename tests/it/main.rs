@@ -1,0 +1,28 @@
+//! Every integration test in one binary (one link instead of twenty): real
+//! listeners, the real binary, real clients. Shared helpers are the
+//! `ccmulti-testkit` crate, which the benches use too.
+//!
+//! Run one group with a filter, e.g. `cargo test --test it planner::`.
+
+mod bad_input;
+mod claude_code_fixtures;
+mod claude_e2e;
+mod claude_team;
+mod cli;
+mod crash;
+mod dashboard_tmux;
+mod exclusion;
+mod expiry;
+mod git_guard;
+mod hooks;
+mod hostile_input;
+mod interop;
+mod isolation;
+mod lock_patterns;
+mod planner;
+mod protocol_eras;
+mod security;
+mod seed_checks;
+mod soak;
+mod team;
+mod waiting;
