@@ -466,3 +466,10 @@ pub fn after(script: &str, turns: u32, step: Value) -> Value {
     step["after"] = json!({ "script": script, "turns": turns });
     step
 }
+
+/// `step`, answered `seconds` later than asked for.
+pub fn delayed(seconds: f64, step: Value) -> Value {
+    let mut step = step;
+    step["delay_seconds"] = json!(seconds);
+    step
+}

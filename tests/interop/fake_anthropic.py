@@ -17,6 +17,9 @@ although they all start at once: {"after": {"script": "impl_a", "turns": 1}, "to
 is answered only once impl_a has sent a main-loop request holding 1 assistant turn
 (that is, the result of impl_a's step 0 is back). It waits at most "wait_seconds" (60).
 
+A step with "delay_seconds" is answered that much later: a holder that releases a
+lock a moment after another agent started waiting for it.
+
 Each agent picks its script by the first path segment of its base URL:
 ANTHROPIC_BASE_URL=http://127.0.0.1:PORT/impl_b makes Claude Code post to
 /impl_b/v1/messages, so one server serves a whole team. (A bare /v1/messages uses the
@@ -202,6 +205,7 @@ class Handler(BaseHTTPRequestHandler):
                     self.record(entry)
                     return self.reply(500, json.dumps({"type": "error", "error": {
                         "type": "api_error", "message": f"the script waited in vain for {after}"}}).encode())
+                time.sleep(float(steps[index].get("delay_seconds", 0)))
                 content, stop = content_for(steps[index], index)
                 entry["answer"] = f"step {index}"
             else:

@@ -15,8 +15,8 @@ use std::time::Duration;
 
 use ccmulti_testkit::binary::Coordinator;
 use ccmulti_testkit::claude::{
-    FakeApi, claude_env, claude_or_skip, git_repo, run_within, seed_home, status_locks, text,
-    tool_use,
+    FakeApi, after, claude_env, claude_or_skip, delayed, git_repo, run_within, seed_home,
+    status_locks, text, tool_use,
 };
 use serde_json::{Value, json};
 
@@ -438,6 +438,60 @@ fn across_worktrees_an_edit_of_a_file_another_worktree_holds_is_denied() {
     );
     assert_eq!(
         project.holder(UTIL).as_deref(),
+        Some("impl_b"),
+        "{:?}",
+        project.locks()
+    );
+}
+
+/// A claim that waits, through Claude Code's MCP client: B's claim of the file
+/// A holds (`wait_seconds`) stays open inside the tool call until A releases
+/// the file seconds later, and is then granted to B. Claude Code waits for the
+/// answer; it neither times out nor retries.
+#[test]
+fn a_waiting_claim_is_granted_when_the_holder_releases() {
+    let Some(claude) = claude_or_skip("a_waiting_claim_is_granted_when_the_holder_releases", &[])
+    else {
+        return;
+    };
+    let project = Project::new(claude, |_| {
+        json!({
+            "impl_a": [
+                tool_use("mcp__ccmulti__claim_file_lock", json!({ "file_paths": [APP] })),
+                // B asks as soon as A holds the file; A lets go a few seconds later.
+                delayed(4.0, tool_use("mcp__ccmulti__release_file_lock", json!({ "file_paths": [APP] }))),
+                text("Released."),
+            ],
+            "impl_b": [
+                after("impl_a", 1, tool_use("mcp__ccmulti__claim_file_lock",
+                    json!({ "file_paths": [APP], "wait_seconds": 60 }))),
+                text("Got it."),
+            ],
+        })
+    });
+    std::thread::scope(|s| {
+        let a = s.spawn(|| project.run_agent("impl_a", "Hold src/app.py briefly."));
+        let b = s.spawn(|| project.run_agent("impl_b", "Take src/app.py once it is free."));
+        for agent in [a, b] {
+            if let Err(panic) = agent.join() {
+                std::panic::resume_unwind(panic);
+            }
+        }
+    });
+    let released = project
+        .api
+        .wait_tool_result("impl_a", 1, Duration::from_secs(5));
+    assert!(!released.is_error, "{released:?}");
+    let granted = project
+        .api
+        .wait_tool_result("impl_b", 0, Duration::from_secs(5));
+    assert!(!granted.is_error, "{granted:?}");
+    let grant: Value = serde_json::from_str(&granted.text).expect("the claim as JSON");
+    assert_eq!(grant["success"], true, "{grant}");
+    let waited = grant["waited_seconds"].as_f64().unwrap_or(0.0);
+    assert!(waited >= 1.0, "B did not wait for A's release: {grant}");
+    assert_eq!(
+        project.holder(APP).as_deref(),
         Some("impl_b"),
         "{:?}",
         project.locks()
