@@ -27,6 +27,9 @@ pub enum CoordError {
     BadVirtualUser(#[from] VirtualUserError),
     #[error("internal error; the coordinator's log has the cause")]
     Internal(#[source] StoreError),
+    /// A result that could not be written as JSON (a bug, not a caller's mistake).
+    #[error("internal error; the coordinator's log has the cause")]
+    Encoding(#[source] serde_json::Error),
     /// The client went away or cancelled the request; nobody reads this answer.
     #[error("the request was cancelled before it finished")]
     Cancelled,
@@ -53,7 +56,7 @@ impl CoordError {
             Self::SessionOwnedByOther { .. } | Self::BadVirtualUser(_) => {
                 ErrorCode::INVALID_REQUEST
             }
-            Self::Internal(_) => ErrorCode::INTERNAL_ERROR,
+            Self::Internal(_) | Self::Encoding(_) => ErrorCode::INTERNAL_ERROR,
             Self::Cancelled => REQUEST_CANCELLED,
         }
     }
@@ -66,7 +69,7 @@ impl CoordError {
             Self::NotEntitled { .. } | Self::SessionOwnedByOther { .. } => {
                 http::StatusCode::FORBIDDEN
             }
-            Self::Internal(_) => http::StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Internal(_) | Self::Encoding(_) => http::StatusCode::INTERNAL_SERVER_ERROR,
             // nginx's "client closed request": the client is gone.
             Self::Cancelled => {
                 http::StatusCode::from_u16(499).unwrap_or(http::StatusCode::BAD_REQUEST)
@@ -76,8 +79,12 @@ impl CoordError {
 
     /// Logs an internal cause (once, here) and returns what the client may see.
     pub fn into_error_data(self) -> ErrorData {
-        if let Self::Internal(cause) = &self {
-            tracing::error!(error = %cause, "internal error");
+        match &self {
+            Self::Internal(cause) => tracing::error!(error = %cause, "internal error"),
+            Self::Encoding(cause) => {
+                tracing::error!(error = %cause, "a result could not be encoded")
+            }
+            _ => {}
         }
         ErrorData::new(self.jsonrpc_code(), self.to_string(), None)
     }

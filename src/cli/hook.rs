@@ -256,13 +256,13 @@ pub fn news(common: &Common, identity: &Identity) -> Result<ExitCode> {
     };
     let input = read_input()?;
     let event = input.news_event()?;
-    match coordinator.call_tool("check_agent_status", json!({})) {
-        Ok(status) => print(output::news(
-            event,
-            &me.agent_id,
-            &me.session_id,
-            &decide::status_news(&status),
-        ))?,
+    let news = structured(
+        "check_agent_status",
+        coordinator.call_tool("check_agent_status", json!({})),
+        decide::status_news,
+    );
+    match news {
+        Ok(news) => print(output::news(event, &me.agent_id, &me.session_id, &news))?,
         // News is a courtesy: no coordinator, no news, and the prompt goes on.
         Err(e) => eprintln!("ccmulti hook news: {e}"),
     }

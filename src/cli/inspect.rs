@@ -8,7 +8,7 @@ use ccmulti::clock::SystemClock;
 use ccmulti::rules::Activity;
 use ccmulti::rules::locks::seconds_until;
 use ccmulti::rules::paths;
-use ccmulti::store::{Durability, ForceSelector, Store};
+use ccmulti::store::{Durability, ForceSelector, Store, StoreError};
 use clap::Args;
 
 use super::Common;
@@ -19,8 +19,19 @@ pub(super) fn open(common: &Common) -> Result<Store> {
         .with_context(|| format!("opening the database {}", db.display()))
 }
 
+/// For commands that look at (or release from) a coordinator's database: a
+/// mistyped `--db` must not leave a new file or directory behind, so a missing
+/// one is an error that names the path and how to start a coordinator.
+pub(super) fn open_existing(common: &Common) -> Result<Store> {
+    let db = common.db_path()?;
+    match Store::open_existing(&db, Arc::new(SystemClock), Durability::Normal) {
+        Err(missing @ StoreError::Missing { .. }) => Err(missing.into()),
+        opened => opened.with_context(|| format!("opening the database {}", db.display())),
+    }
+}
+
 pub fn status(common: &Common, session: Option<&str>) -> Result<ExitCode> {
-    let store = open(common)?;
+    let store = open_existing(common)?;
     let snap = store.snapshot(0)?;
     let now = snap.now_ms;
     let keep = |s: &str| session.is_none_or(|want| want == s);
@@ -38,8 +49,19 @@ pub fn status(common: &Common, session: Option<&str>) -> Result<ExitCode> {
         println!("\nsession {} (user {})", s.session_id, s.user_id);
         println!("  agents:");
         for a in snap.agents.iter().filter(|a| a.session_id == s.session_id) {
+            let workspace = match &a.workspace {
+                Some(w) => format!(
+                    "  in {}{}",
+                    w.worktree,
+                    w.branch
+                        .as_deref()
+                        .map(|b| format!(" (branch {b})"))
+                        .unwrap_or_default()
+                ),
+                None => String::new(),
+            };
             println!(
-                "    {:<20} {:<11} {:<8} {:>5}s ago  locks {:<3} task {}",
+                "    {:<20} {:<11} {:<8} {:>5}s ago  locks {:<3} task {}{workspace}",
                 a.agent_id,
                 a.role,
                 Activity::classify(now, a.last_activity_ms).as_str(),
@@ -60,6 +82,35 @@ pub fn status(common: &Common, session: Option<&str>) -> Result<ExitCode> {
                 left % 60,
                 l.fencing_token,
                 l.lock_id
+            );
+        }
+        let waiters: Vec<_> = snap
+            .waiters
+            .iter()
+            .filter(|w| w.session_id == s.session_id)
+            .collect();
+        if !waiters.is_empty() {
+            println!("  waiting claims:");
+        }
+        for w in waiters {
+            let holders: Vec<&str> = snap
+                .locks
+                .iter()
+                .filter(|l| w.blocked_by.contains(&l.lock_id))
+                .map(|l| l.agent_id.as_str())
+                .collect();
+            println!(
+                "    {:<20} {:<6} {}  for {}s  up to {}s more  behind {}",
+                w.agent_id,
+                w.operation.as_str(),
+                w.paths.join(", "),
+                (now - w.since_ms).max(0) / 1000,
+                seconds_until(now, w.deadline_ms),
+                if holders.is_empty() {
+                    "earlier waiters".to_string()
+                } else {
+                    holders.join(", ")
+                },
             );
         }
         println!("  tasks:");
@@ -105,7 +156,7 @@ pub fn release(common: &Common, args: &ReleaseArgs) -> Result<ExitCode> {
         },
         _ => bail!("say which locks to release: a PATH, --lock-id ID or --agent NAME"),
     };
-    let store = open(common)?;
+    let store = open_existing(common)?;
     let released = store.force_release(&selector, "cli")?;
     if released.is_empty() {
         println!("no lock matched; `ccmulti status` lists the live ones");
@@ -121,7 +172,7 @@ pub fn release(common: &Common, args: &ReleaseArgs) -> Result<ExitCode> {
 }
 
 pub fn verify(common: &Common) -> Result<ExitCode> {
-    let store = open(common)?;
+    let store = open_existing(common)?;
     let v = store.verify()?;
     println!("database {}", store.path().display());
     println!("schema version {} (user_version)", v.user_version);

@@ -67,6 +67,13 @@ async fn bind(
             )
         })?;
     let addr = listener.local_addr()?;
+    // No claim waits yet in this process: any waiter rows are a crashed
+    // coordinator's. (Bound first: a second coordinator on the same port
+    // fails above and leaves the first one's rows alone.)
+    let stale = store.clear_waiters()?;
+    if stale > 0 {
+        tracing::info!(stale, "cleared waiting claims a previous coordinator left");
+    }
     tracing::info!(
         %addr,
         db = %store.path().display(),
@@ -120,7 +127,11 @@ pub fn up(common: &Common) -> Result<ExitCode> {
 }
 
 pub fn dash(common: &Common) -> Result<ExitCode> {
-    let (store, db) = open_store(common, Durability::Normal)?;
+    // Another process serves the database: a missing one is a mistyped --db
+    // or no coordinator yet, never something to create (nor its log beside it).
+    let store = super::inspect::open_existing(common)?;
+    store.keep_events(common.keep_events);
+    let db = store.path().to_owned();
     log_to_file(&db)?;
     dashboard(
         store,

@@ -1,6 +1,9 @@
 //! What the hooks decide, from what the coordinator answered: plain functions
 //! over plain types, so every verdict and every message is unit-tested.
 
+use ccmulti_model::Operation;
+use ccmulti_model::tools::{ClaimResult, StatusResult};
+use serde::Deserialize;
 use serde_json::Value;
 
 use super::human_duration;
@@ -21,7 +24,7 @@ pub enum OfflinePolicy {
 pub struct Holder {
     pub path: String,
     pub agent_id: String,
-    pub operation: String,
+    pub operation: Operation,
     pub seconds_left: i64,
 }
 
@@ -29,14 +32,14 @@ impl Holder {
     /// `write` and `delete` are exclusive: nobody else may change the file.
     /// A `read` lock is shared and does not stop an edit.
     pub fn excludes_edits(&self) -> bool {
-        matches!(self.operation.as_str(), "write" | "delete")
+        !self.operation.is_shared()
     }
 
     fn describe(&self) -> String {
         format!(
             "{} ({}, {} left)",
             self.agent_id,
-            self.operation,
+            self.operation.as_str(),
             human_duration(self.seconds_left)
         )
     }
@@ -49,73 +52,64 @@ pub enum ClaimAnswer {
     Conflicted(Vec<Holder>),
 }
 
-fn int(v: &Value, field: &str) -> i64 {
-    v[field].as_i64().unwrap_or(0)
-}
-
-fn text(v: &Value, field: &str) -> String {
-    v[field].as_str().unwrap_or_default().to_owned()
-}
-
 /// Reads `claim_file_lock`'s `structuredContent`.
 pub fn claim_answer(content: &Value) -> Result<ClaimAnswer, String> {
-    match content["success"].as_bool() {
-        Some(true) => {
-            let lock = content["locks"]
-                .get(0)
-                .ok_or("a granted claim lists no lock")?;
-            Ok(ClaimAnswer::Granted {
-                renewed: lock["renewed"].as_bool().unwrap_or(false),
-                seconds_left: int(lock, "expires_in_seconds"),
-            })
-        }
-        Some(false) => {
-            let conflicts = content["conflicts"]
-                .as_array()
-                .ok_or("a refused claim lists no conflicts")?;
-            Ok(ClaimAnswer::Conflicted(
-                conflicts
-                    .iter()
-                    .map(|c| Holder {
-                        path: text(c, "path"),
-                        agent_id: text(c, "holder"),
-                        operation: text(c, "operation"),
-                        seconds_left: int(c, "seconds_left"),
-                    })
-                    .collect(),
-            ))
-        }
-        None => Err("the result has no success field".into()),
+    let result = ClaimResult::deserialize(content)
+        .map_err(|e| format!("the claim result does not read as claim_file_lock's: {e}"))?;
+    if result.success {
+        let lock = result
+            .locks
+            .first()
+            .ok_or("a granted claim lists no lock")?;
+        return Ok(ClaimAnswer::Granted {
+            renewed: lock.renewed,
+            seconds_left: lock.expires_in_seconds,
+        });
     }
+    if result.conflicts.is_empty() {
+        return Err("a refused claim lists no conflicts".into());
+    }
+    Ok(ClaimAnswer::Conflicted(
+        result
+            .conflicts
+            .into_iter()
+            .map(|c| Holder {
+                path: c.path,
+                agent_id: c.holder,
+                operation: c.operation,
+                seconds_left: c.seconds_left,
+            })
+            .collect(),
+    ))
+}
+
+fn status(content: &Value) -> Result<StatusResult, String> {
+    StatusResult::deserialize(content)
+        .map_err(|e| format!("the status does not read as check_agent_status's: {e}"))
 }
 
 /// Reads the live locks from `check_agent_status`'s `structuredContent`.
 pub fn status_locks(content: &Value) -> Result<Vec<Holder>, String> {
-    let locks = content["locks"]
-        .as_array()
-        .ok_or("check_agent_status listed no locks array")?;
-    Ok(locks
-        .iter()
+    Ok(status(content)?
+        .locks
+        .into_iter()
         .map(|l| Holder {
-            path: text(l, "path"),
-            agent_id: text(l, "agent_id"),
-            operation: text(l, "operation"),
-            seconds_left: int(l, "expires_in_seconds"),
+            path: l.path,
+            agent_id: l.agent_id,
+            operation: l.operation,
+            seconds_left: l.expires_in_seconds,
         })
         .collect())
 }
 
 /// The news lines in `check_agent_status`'s `structuredContent`.
-pub fn status_news(content: &Value) -> Vec<String> {
-    content["news"]
-        .as_array()
-        .map(|items| {
-            items
-                .iter()
-                .filter_map(|n| n["message"].as_str().map(str::to_owned))
-                .collect()
-        })
+pub fn status_news(content: &Value) -> Result<Vec<String>, String> {
+    Ok(status(content)?
+        .news
         .unwrap_or_default()
+        .into_iter()
+        .map(|n| n.message)
+        .collect())
 }
 
 /// What `hook pre-tool` tells Claude Code.
@@ -289,7 +283,7 @@ mod tests {
         Holder {
             path: "src/cart.rs".into(),
             agent_id: agent.into(),
-            operation: operation.into(),
+            operation: Operation::parse(operation).expect("an operation"),
             seconds_left: 432,
         }
     }
@@ -298,7 +292,7 @@ mod tests {
     fn a_file_held_for_write_is_denied_with_what_to_do() {
         let answer = claim_answer(&json!({
             "success": false,
-            "conflicts": [{ "path": "src/cart.rs", "holder": "impl_b", "operation": "write", "seconds_left": 432 }]
+            "conflicts": [{ "path": "src/cart.rs", "held_path": "src/cart.rs", "holder": "impl_b", "operation": "write", "seconds_left": 432 }]
         }))
         .unwrap();
         let Verdict::Deny { reason } = after_claim(EDIT, &answer) else {
@@ -315,7 +309,8 @@ mod tests {
     #[test]
     fn a_fresh_claim_is_told_and_a_renewal_is_silent() {
         let granted = claim_answer(&json!({
-            "success": true, "locks": [{ "path": "src/cart.rs", "renewed": false, "expires_in_seconds": 900 }]
+            "success": true, "operation": "write",
+            "locks": [{ "path": "src/cart.rs", "lock_id": "l1", "fencing_token": 7, "expires_at": "2026-11-29T12:15:00Z", "renewed": false, "expires_in_seconds": 900 }]
         }))
         .unwrap();
         assert_eq!(

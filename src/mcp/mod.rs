@@ -4,6 +4,7 @@ pub mod args;
 pub mod identity;
 pub mod server;
 pub mod tools;
+mod typed_args;
 
 pub use identity::RouteInfo;
 pub use server::CoordinatorServer;

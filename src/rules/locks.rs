@@ -6,46 +6,12 @@ use std::collections::BTreeSet;
 use super::targets::LockTarget;
 use crate::clock::Millis;
 
-pub const MIN_DURATION_MINUTES: i64 = 1;
-pub const MAX_DURATION_MINUTES: i64 = 60;
-pub const DEFAULT_DURATION_MINUTES: i64 = 15;
-/// Enough for any real edit; a claim of thousands of paths is a mistake, not a plan.
-pub const MAX_PATHS_PER_CALL: usize = 100;
-/// How long a blocked claim may wait for its paths. 0 (the default) answers at once;
-/// two minutes stays well inside the time a client waits for a tool call.
-pub const MAX_WAIT_SECONDS: i64 = 120;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Operation {
-    Read,
-    Write,
-    Delete,
-}
-
-impl Operation {
-    pub const ACCEPTED: &'static str = "read, write or delete";
-
-    pub fn parse(raw: &str) -> Option<Self> {
-        match raw {
-            "read" => Some(Self::Read),
-            "write" => Some(Self::Write),
-            "delete" => Some(Self::Delete),
-            _ => None,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Read => "read",
-            Self::Write => "write",
-            Self::Delete => "delete",
-        }
-    }
-
-    pub fn is_shared(self) -> bool {
-        self == Self::Read
-    }
-}
+// The tool's limits and the operations are part of the tools' contract, in the model.
+pub use ccmulti_model::Operation;
+pub use ccmulti_model::tools::claim::{
+    DEFAULT_DURATION_MINUTES, MAX_DURATION_MINUTES, MAX_PATHS_PER_CALL, MAX_WAIT_SECONDS,
+    MIN_DURATION_MINUTES,
+};
 
 /// A lock row as the rules see it.
 #[derive(Debug, Clone, PartialEq, Eq)]

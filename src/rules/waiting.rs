@@ -33,6 +33,32 @@ pub fn must_follow(later: &Waiter, earlier: &Waiter) -> bool {
         && later.touches(&earlier.targets)
 }
 
+/// A live lock as [`blocked_by`] sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct HeldBy<'a> {
+    pub session: &'a str,
+    pub agent: &'a str,
+    pub operation: Operation,
+    pub path: &'a str,
+}
+
+/// Which of `locks` (indexes) hold `waiter` back: another agent's lock in its
+/// session over a path it wants, unless both are reads. What the dashboard
+/// shows as a lock's waiters.
+pub fn blocked_by(waiter: &Waiter, locks: &[HeldBy<'_>]) -> Vec<usize> {
+    locks
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| {
+            l.session == waiter.session
+                && l.agent != waiter.agent
+                && !(l.operation.is_shared() && waiter.operation.is_shared())
+                && waiter.touches(&[LockTarget::parse(l.path)])
+        })
+        .map(|(i, _)| i)
+        .collect()
+}
+
 /// For a queue in arrival order: whether each waiter may try to claim now.
 pub fn may_try(queue: &[&Waiter]) -> Vec<bool> {
     queue
@@ -121,6 +147,35 @@ mod tests {
         // A directory freed wakes a waiter for a file under it.
         let under = w("d", Operation::Write, &["src/a.rs"]);
         assert_eq!(to_wake(&[&under], "s", &[LockTarget::parse("src/")]), [0]);
+    }
+
+    #[test]
+    fn a_waiter_is_blocked_by_the_locks_it_conflicts_with() {
+        let held = |agent, operation, path| HeldBy {
+            session: "s",
+            agent,
+            operation,
+            path,
+        };
+        let locks = [
+            held("x", Operation::Write, "src/a.rs"),
+            held("x", Operation::Read, "docs/r.md"),
+            held("x", Operation::Write, "src/**/*.rs"),
+            held("me", Operation::Write, "src/b.rs"),
+            held("x", Operation::Write, "other.rs"),
+            HeldBy {
+                session: "t",
+                ..held("x", Operation::Write, "src/a.rs")
+            },
+        ];
+        let writer = w(
+            "me",
+            Operation::Write,
+            &["src/a.rs", "docs/r.md", "src/b.rs"],
+        );
+        assert_eq!(blocked_by(&writer, &locks), [0, 1, 2]);
+        let reader = w("me", Operation::Read, &["docs/r.md"]);
+        assert!(blocked_by(&reader, &locks).is_empty());
     }
 
     #[test]

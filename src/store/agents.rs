@@ -2,37 +2,40 @@
 
 use rusqlite::{OptionalExtension, params};
 
+use rusqlite::Transaction;
+
+pub use ccmulti_ui::model::AgentWorkspace;
+
 use super::{Result, Store, StoreError, time};
-use crate::rules::virtual_user::VirtualUser;
+use crate::rules::virtual_user::{SessionAgent, VirtualUser};
+
+/// Registers the session, owned by `user_id`, if new; refuses another user's.
+fn own_session(tx: &Transaction<'_>, session_id: &str, user_id: &str, now: &str) -> Result<()> {
+    let owner: Option<String> = tx
+        .prepare_cached("SELECT user_id FROM claude_code_sessions WHERE id = ?1")?
+        .query_row([session_id], |r| r.get(0))
+        .optional()?;
+    match owner {
+        Some(owner) if owner != user_id => Err(StoreError::SessionOwnedByOther {
+            session: session_id.to_owned(),
+        }),
+        Some(_) => Ok(()),
+        None => {
+            tx.prepare_cached(
+                "INSERT INTO claude_code_sessions (id, name, user_id, created_at)
+                 VALUES (?1, ?1, ?2, ?3)",
+            )?
+            .execute(params![session_id, user_id, now])?;
+            Ok(())
+        }
+    }
+}
 
 impl Store {
     /// Registers the session (owned by this user) and the agent if new, and
     /// touches the agent's `last_activity`. Refuses another user's session.
     pub fn touch_agent(&self, user: &VirtualUser, connection_url: &str) -> Result<()> {
-        let Some(sa) = &user.session else {
-            return Ok(());
-        };
-        let now = time::to_text(self.now_ms());
-        self.write(|tx| {
-            let owner: Option<String> = tx
-                .prepare_cached("SELECT user_id FROM claude_code_sessions WHERE id = ?1")?
-                .query_row([&sa.session_id], |r| r.get(0))
-                .optional()?;
-            match owner {
-                Some(owner) if owner != user.user_id => {
-                    return Err(StoreError::SessionOwnedByOther {
-                        session: sa.session_id.clone(),
-                    });
-                }
-                Some(_) => {}
-                None => {
-                    tx.prepare_cached(
-                        "INSERT INTO claude_code_sessions (id, name, user_id, created_at)
-                         VALUES (?1, ?1, ?2, ?3)",
-                    )?
-                    .execute(params![sa.session_id, user.user_id, now])?;
-                }
-            }
+        self.write_agent(user, |tx, sa, now| {
             tx.prepare_cached(
                 "INSERT INTO claude_code_agents
                    (id, session_id, name, connection_url, status, last_activity, created_at)
@@ -46,10 +49,58 @@ impl Store {
             Ok(())
         })
     }
+
+    /// Records where an agent works (its worktree and branch), registering
+    /// the session and the agent as [`Store::touch_agent`] does; for whoever
+    /// starts agents (`ccmulti team`), before the agent has called. A known
+    /// agent's activity is left alone: this is not the agent speaking. Refuses
+    /// another user's session; a user without a session has no agent to place.
+    pub fn set_agent_workspace(
+        &self,
+        user: &VirtualUser,
+        workspace: &AgentWorkspace,
+    ) -> Result<()> {
+        self.write_agent(user, |tx, sa, now| {
+            tx.prepare_cached(
+                "INSERT INTO claude_code_agents
+                   (id, session_id, name, status, last_activity, created_at, worktree, branch)
+                 VALUES (?1, ?2, ?1, 'connected', ?3, ?3, ?4, ?5)
+                 ON CONFLICT (session_id, id) DO UPDATE
+                   SET worktree = excluded.worktree, branch = excluded.branch",
+            )?
+            .execute(params![
+                sa.agent_id,
+                sa.session_id,
+                now,
+                workspace.worktree,
+                workspace.branch
+            ])?;
+            Ok(())
+        })
+    }
+
+    /// One transaction that registers the user's session if new (refusing
+    /// another user's) and then writes the agent's row with `f`, given the
+    /// current time as stored. A user without a session has no agent: nothing.
+    fn write_agent(
+        &self,
+        user: &VirtualUser,
+        f: impl FnOnce(&Transaction<'_>, &SessionAgent, &str) -> Result<()>,
+    ) -> Result<()> {
+        let Some(sa) = &user.session else {
+            return Ok(());
+        };
+        let now = time::to_text(self.now_ms());
+        self.write(|tx| {
+            own_session(tx, &sa.session_id, &user.user_id, &now)?;
+            f(tx, sa, &now)
+        })
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::AgentWorkspace;
     use crate::rules::virtual_user::parse;
     use crate::store::StoreError;
     use crate::store::test_support::open_temp;
@@ -75,5 +126,56 @@ mod tests {
             view.agents[0].last_activity_ms,
             crate::store::test_support::T0 + 5_000
         );
+    }
+
+    #[test]
+    fn an_agents_workspace_is_recorded_before_and_after_it_calls() {
+        let (_dir, store, clock) = open_temp();
+        let impl_a = parse("alice__session__s1__impl_a").unwrap();
+        let at = |worktree: &str, branch: Option<&str>| AgentWorkspace {
+            worktree: worktree.into(),
+            branch: branch.map(Into::into),
+        };
+        // Placed by `ccmulti team` before it ever called: session and agent registered.
+        store
+            .set_agent_workspace(&impl_a, &at("/repo/.wt/impl_a", Some("impl-a")))
+            .unwrap();
+        clock.advance_ms(5_000);
+        store.touch_agent(&impl_a, "u").unwrap();
+        let view = store.session_view("s1").unwrap();
+        assert_eq!(view.agents.len(), 1);
+        assert_eq!(
+            view.agents[0].workspace,
+            Some(at("/repo/.wt/impl_a", Some("impl-a")))
+        );
+        assert_eq!(
+            view.agents[0].last_activity_ms,
+            crate::store::test_support::T0 + 5_000
+        );
+        // Moved to another worktree, detached: replaced, and its activity kept.
+        clock.advance_ms(5_000);
+        store
+            .set_agent_workspace(&impl_a, &at("/repo/.wt/other", None))
+            .unwrap();
+        let agent = store.session_view("s1").unwrap().agents.remove(0);
+        assert_eq!(agent.workspace, Some(at("/repo/.wt/other", None)));
+        assert_eq!(
+            agent.last_activity_ms,
+            crate::store::test_support::T0 + 5_000
+        );
+        // An agent that only connected has none; another user's session is refused.
+        store
+            .touch_agent(&parse("alice__session__s1__planner").unwrap(), "u")
+            .unwrap();
+        let view = store.session_view("s1").unwrap();
+        assert_eq!(view.agents[1].agent_id, "planner");
+        assert_eq!(view.agents[1].workspace, None);
+        let err = store
+            .set_agent_workspace(
+                &parse("mallory__session__s1__impl_b").unwrap(),
+                &at("/x", None),
+            )
+            .unwrap_err();
+        assert!(matches!(err, StoreError::SessionOwnedByOther { .. }));
     }
 }

@@ -6,6 +6,7 @@ mod agents;
 mod bulk;
 mod events;
 mod locks;
+mod migrations;
 mod news;
 mod plans;
 mod progress;
@@ -15,6 +16,7 @@ mod read;
 mod time;
 mod verify;
 mod wait_queue;
+mod waiters;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI64, AtomicU64};
@@ -23,6 +25,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
+pub use agents::AgentWorkspace;
 #[doc(hidden)]
 pub use bulk::BulkSeed;
 pub use events::{DEFAULT_EVENTS_KEPT, EventKind};
@@ -37,8 +40,8 @@ pub use verify::Verification;
 use crate::clock::SharedClock;
 use wait_queue::WaitQueue;
 
-pub const SCHEMA: &str = include_str!("../../schema.sql");
-pub const SCHEMA_VERSION: i64 = 1;
+/// The newest migration (`migrations/sqlite/V<n>__*.sql`) this binary knows.
+pub const SCHEMA_VERSION: i64 = 2;
 const READ_POOL_SIZE: u32 = 4;
 const BUSY_TIMEOUT_MS: u64 = 5_000;
 
@@ -57,6 +60,13 @@ pub enum StoreError {
         "database schema version {found} is newer than this ccmulti ({SCHEMA_VERSION}); upgrade ccmulti"
     )]
     NewerSchema { found: i64 },
+    #[error("migrating the database schema: {0}")]
+    Migration(String),
+    #[error(
+        "there is no ccmulti database at {}: start a coordinator first (`ccmulti up`, or `ccmulti serve --db {}`), or pass the --db it uses",
+        path.display(), path.display()
+    )]
+    Missing { path: PathBuf },
     #[error("session {session:?} belongs to another user")]
     SessionOwnedByOther { session: String },
     #[error("the write connection was poisoned by a panic")]
@@ -129,15 +139,27 @@ impl Store {
             path: path.to_owned(),
             source,
         })?;
-        let writer = Connection::open(path)?;
+        Self::open_file(path, clock, durability)
+    }
+
+    /// Opens and migrates a database that must already exist: for the
+    /// commands that only look at one (`status`, `db verify`, `dash`), so that
+    /// a mistyped `--db` creates neither a file nor a directory.
+    pub fn open_existing(path: &Path, clock: SharedClock, durability: Durability) -> Result<Self> {
+        if !path.is_file() {
+            return Err(StoreError::Missing {
+                path: path.to_owned(),
+            });
+        }
+        Self::open_file(path, clock, durability)
+    }
+
+    fn open_file(path: &Path, clock: SharedClock, durability: Durability) -> Result<Self> {
+        let mut writer = Connection::open(path)?;
         configure(&writer, durability)?;
         // WAL is a property of the file: set once, before any reader exists.
         writer.pragma_update(None, "journal_mode", "WAL")?;
-        let found: i64 = writer.pragma_query_value(None, "user_version", |r| r.get(0))?;
-        if found > SCHEMA_VERSION {
-            return Err(StoreError::NewerSchema { found });
-        }
-        writer.execute_batch(SCHEMA)?;
+        migrations::migrate(&mut writer)?;
         restrict_side_files(path)?;
         let data_version = writer.pragma_query_value(None, "data_version", |r| r.get(0))?;
         let manager =

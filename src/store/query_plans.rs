@@ -1,7 +1,7 @@
 //! The hot statements search indexes instead of scanning tables. Every
 //! statement the store runs for a request (registering the caller, a claim
 //! granted, renewed and refused, a directory claim, releases, progress,
-//! news, the session view) and for the sweeper (expiry, event pruning) is
+//! news, the session view, an agent's workspace, a waiting claim's row) and for the sweeper (expiry, event pruning) is
 //! caught as it runs, by SQLite's statement trace (installed on every
 //! connection in test builds only), and then explained: no plan step may be a
 //! full `SCAN` of a table or index. The plans are SQLite's choices without
@@ -17,8 +17,8 @@ use rusqlite::trace::{TraceEvent, TraceEventCodes};
 use crate::rules::locks::{Operation, ReleaseScope};
 use crate::rules::progress::TaskStatus;
 use crate::rules::virtual_user::parse;
-use crate::store::test_support::open_temp;
-use crate::store::{ClaimOutcome, ClaimRequest, ProgressUpdate};
+use crate::store::test_support::{T0, open_temp};
+use crate::store::{AgentWorkspace, ClaimOutcome, ClaimRequest, ProgressUpdate};
 
 thread_local! {
     /// The statements run on this thread while a test listens, as written (parameters unbound).
@@ -105,6 +105,34 @@ fn hot_statements_search_indexes_and_scan_no_table() {
             .unwrap();
         store.take_news("s", "b").unwrap();
         store.session_view("s").unwrap();
+        // Where an agent works, and a claim that waits (its row written, read, deleted).
+        store
+            .set_agent_workspace(
+                &parse("u__session__s__c").unwrap(),
+                &AgentWorkspace {
+                    worktree: "/r/c".into(),
+                    branch: Some("c".into()),
+                },
+            )
+            .unwrap();
+        let waiting = store
+            .record_waiter(
+                &ClaimRequest {
+                    session: "s".into(),
+                    agent: "a".into(),
+                    operation: Operation::Write,
+                    paths: paths(&["docs/a.md"]),
+                    duration_minutes: 5,
+                },
+                T0 + 60_000,
+            )
+            .unwrap();
+        let now_text = crate::store::time::to_text(store.now_ms());
+        let shown = store
+            .read(|c| crate::store::waiters::waiters(c, &now_text, &[]))
+            .unwrap();
+        assert_eq!(shown.len(), 1);
+        drop(waiting);
         assert!(matches!(
             claim("a", Operation::Write, &paths(&["y.rs"]), 1),
             ClaimOutcome::Granted(_)

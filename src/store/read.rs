@@ -1,9 +1,11 @@
 //! Reads for agents (`check_agent_status`), people (`ccmulti status`) and the dashboard.
 
-use ccmulti_ui::model::{AgentRow, EventRow, LockRow, SessionRow, Snapshot, TaskRow};
+use ccmulti_ui::model::{
+    AgentRow, AgentWorkspace, EventRow, LockRow, SessionRow, Snapshot, TaskRow,
+};
 use rusqlite::{Connection, Row, params};
 
-use super::{Result, Store, time};
+use super::{Result, Store, time, waiters};
 
 /// One session as its agents see it: live locks only.
 #[derive(Debug, Clone, PartialEq)]
@@ -37,6 +39,15 @@ fn agent_row(row: &Row<'_>) -> rusqlite::Result<(AgentRow, String)> {
             last_activity_ms: 0,
             current_task: row.get(4)?,
             lock_count: row.get::<_, i64>(5)? as usize,
+            workspace: row
+                .get::<_, Option<String>>(6)?
+                .map(|worktree| -> rusqlite::Result<_> {
+                    Ok(AgentWorkspace {
+                        worktree,
+                        branch: row.get(7)?,
+                    })
+                })
+                .transpose()?,
         },
         row.get(3)?,
     ))
@@ -49,7 +60,8 @@ fn agents(conn: &Connection, session: Option<&str>, now_text: &str) -> Result<Ve
              WHERE t.session_id = a.session_id AND t.agent_id = a.id
              ORDER BY (t.status IN ('started','in_progress','paused','blocked')) DESC, t.updated_at DESC LIMIT 1),
            (SELECT COUNT(*) FROM file_locks l
-             WHERE l.session_id = a.session_id AND l.agent_id = a.id AND l.expires_at > ?2)
+             WHERE l.session_id = a.session_id AND l.agent_id = a.id AND l.expires_at > ?2),
+           a.worktree, a.branch
          FROM claude_code_agents a /*scope*/ ORDER BY a.session_id, a.id",
         "a.session_id",
         session,
@@ -198,11 +210,13 @@ impl Store {
                         Ok(SessionRow { session_id, user_id, created_at_ms: time::from_text(&created)? })
                     })
                     .collect::<Result<Vec<_>>>()?;
+                let locks = locks(c, None, &now_text)?;
                 Ok(Snapshot {
                     now_ms: now,
                     sessions,
                     agents: agents(c, None, &now_text)?,
-                    locks: locks(c, None, &now_text)?,
+                    waiters: waiters::waiters(c, &now_text, &locks)?,
+                    locks,
                     tasks: tasks(c, None)?,
                     events: events(c, event_limit)?,
                 })

@@ -9,6 +9,16 @@ const SEED_TABLES: [&str; 4] = [
     "task_progress",
 ];
 
+/// Ours, and refinery's record of the migrations applied.
+const ADDED_TABLES: [&str; 6] = [
+    "fencing_counter",
+    "coordination_events",
+    "agent_news_cursors",
+    "task_analyses",
+    "lock_waiters",
+    "refinery_schema_history",
+];
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verification {
     pub user_version: i64,
@@ -32,7 +42,7 @@ impl Store {
         self.read(|c| {
             let mut tables = Vec::new();
             let mut stmt = c.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1")?;
-            for t in SEED_TABLES.iter().chain(&["fencing_counter", "coordination_events", "agent_news_cursors"]) {
+            for t in SEED_TABLES.iter().chain(&ADDED_TABLES) {
                 tables.push((t.to_string(), stmt.exists([t])?));
             }
             let mut stmt = c.prepare(

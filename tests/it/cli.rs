@@ -165,7 +165,7 @@ async fn status_release_and_verify_on_a_live_database() {
         "file_locks               present",
         "task_progress            present",
         "idx_file_locks_expires_at",
-        "schema version 1",
+        "schema version 2",
         "integrity_check: ok",
     ] {
         assert!(out.contains(expected), "{expected:?} missing from\n{out}");
@@ -336,5 +336,30 @@ async fn serve_logs_to_a_file_without_colour_codes() {
     assert!(
         !log.contains('\u{1b}'),
         "no escape codes in a log file: {log:?}"
+    );
+}
+
+#[test]
+fn commands_that_read_a_database_never_create_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("typo").join("coordinator.db");
+    let db = missing.to_str().unwrap();
+    for args in [
+        &["status", "--db", db][..],
+        &["db", "verify", "--db", db],
+        &["dash", "--db", db],
+        &["release", "--lock-id", "L1", "--db", db],
+    ] {
+        let (ok, out) = ccmulti(args);
+        assert!(!ok, "{args:?} succeeded: {out}");
+        assert!(
+            out.contains(&format!("there is no ccmulti database at {db}")),
+            "{args:?}: {out}"
+        );
+        assert!(out.contains("ccmulti up"), "{args:?}: {out}");
+    }
+    assert!(
+        !dir.path().join("typo").exists(),
+        "a directory was created at the mistyped path"
     );
 }

@@ -19,6 +19,8 @@ mod hostile_input;
 mod interop;
 mod isolation;
 mod lock_patterns;
+mod migrations;
+mod output_schemas;
 mod planner;
 mod protocol_eras;
 mod security;

@@ -64,7 +64,10 @@ async fn health_detailed_names_the_coordination_tools_and_metrics_count() {
     assert_eq!(detailed.status, 200);
     assert!(detailed.text.to_lowercase().contains("coordination"));
     assert_eq!(detailed.json["coordination_tools"], json!(PLANNER_TOOLS));
-    assert_eq!(detailed.json["database"]["schema_version"], 1);
+    assert_eq!(
+        detailed.json["database"]["schema_version"],
+        ccmulti::store::SCHEMA_VERSION
+    );
     assert_eq!(
         send(client().get(format!("{}/health", server.base)))
             .await

@@ -16,7 +16,7 @@ const DEFAULT_SECONDS: u64 = 15;
 /// See BENCHMARKS.md (soak) for why this bound.
 const RSS_GROWTH_BOUND_MIB: i64 = 16;
 /// Small, so that even a slow machine writes several times this many events in the run.
-const EVENTS_KEPT: i64 = 500;
+const EVENTS_KEPT: i64 = 200;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fifty_agents_soak_without_errors_in_bounded_memory() {

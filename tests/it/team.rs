@@ -903,3 +903,82 @@ fn the_readme_quick_start_on_a_fresh_clone_ends_with_a_running_team() {
         assert!(!dead, "window {window} died: {said}");
     }
 }
+
+#[test]
+fn with_a_token_every_agent_gets_it_and_no_command_line_shows_it() {
+    let Some(fx) = Fixture::new("with_a_token_every_agent_gets_it_and_no_command_line_shows_it")
+    else {
+        return;
+    };
+    let token = "team-test-token-0123456789abcdef";
+    ok(fx.ccmulti_in(
+        &fx.repo,
+        &["team", "--no-attach", "--agents", "2"],
+        &[("CCMULTI_TOKEN", token)],
+    ));
+    // The coordinator the team started requires it.
+    assert!(
+        fx.health().is_none(),
+        "/health/detailed answered without the token"
+    );
+    let http = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .proxy(None)
+        .build()
+        .new_agent();
+    let with = http
+        .get(&format!("{}/health/detailed", fx.url()))
+        .header("authorization", &format!("Bearer {token}"))
+        .call()
+        .expect("health with the token");
+    assert_eq!(with.status().as_u16(), 200);
+
+    for agent in ["planner", "implementer-1", "implementer-2"] {
+        let (env, args, _) = fx.started(agent);
+        assert!(
+            env.lines().any(|l| l == format!("CCMULTI_TOKEN={token}")),
+            "{agent}: {env}"
+        );
+        let mcp = read_json(arg_after(&args, "--mcp-config"));
+        assert_eq!(
+            mcp["mcpServers"]["ccmulti"]["headers"]["Authorization"],
+            json!("Bearer ${CCMULTI_TOKEN}"),
+            "{mcp}"
+        );
+        assert!(!args.iter().any(|a| a.contains(token)), "{args:?}");
+    }
+    let starts = fx.tmux(&[
+        "list-panes",
+        "-s",
+        "-t",
+        "=ccmulti-repo",
+        "-F",
+        "#{pane_start_command}",
+    ]);
+    let starts = String::from_utf8_lossy(&starts.stdout);
+    assert!(
+        !starts.contains(token),
+        "a pane's command line shows the token: {starts}"
+    );
+    // Only the token file holds it, readable by its owner alone.
+    let dir = fx.base.join("data/teams/repo");
+    for entry in std::fs::read_dir(&dir).expect("team directory") {
+        let path = entry.expect("entry").path();
+        let holds = std::fs::read_to_string(&path).is_ok_and(|t| t.contains(token));
+        assert_eq!(
+            holds,
+            path.file_name().is_some_and(|n| n == "token"),
+            "{}",
+            path.display()
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path)
+                .expect("metadata")
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o077, 0, "{} is readable by others", path.display());
+        }
+    }
+}

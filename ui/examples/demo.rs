@@ -33,6 +33,7 @@ impl DataSource for Demo {
             last_activity_ms: now - idle,
             current_task: task.map(Into::into),
             lock_count: locks,
+            workspace: None,
         };
         let lock = |id: &str, holder: &str, path: &str, op: &str, left: i64| LockRow {
             lock_id: id.into(),
@@ -87,6 +88,7 @@ impl DataSource for Demo {
                 path: Some("src/store.rs".into()),
                 detail: Some(format!("tick {secs}")),
             }],
+            waiters: vec![],
         })
     }
 

@@ -49,6 +49,8 @@ pub struct Snapshot {
     pub tasks: Vec<TaskRow>,
     /// Newest first.
     pub events: Vec<EventRow>,
+    /// Claims waiting for their paths, in arrival order.
+    pub waiters: Vec<WaiterRow>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -70,6 +72,66 @@ pub struct AgentRow {
     /// The task this agent most recently reported on, if any.
     pub current_task: Option<String>,
     pub lock_count: usize,
+    /// Where it works, when whoever started it said so (`ccmulti team`).
+    pub workspace: Option<AgentWorkspace>,
+}
+
+/// Where an agent works: its git worktree and the branch checked out there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgentWorkspace {
+    /// The worktree's path, as given.
+    pub worktree: String,
+    /// `None` for a detached HEAD or when not known.
+    pub branch: Option<String>,
+}
+
+impl AgentWorkspace {
+    /// What a narrow column shows: the branch, else the worktree's last component.
+    pub fn short_name(&self) -> &str {
+        match &self.branch {
+            Some(branch) => branch,
+            None => self
+                .worktree
+                .trim_end_matches('/')
+                .rsplit('/')
+                .next()
+                .unwrap_or(&self.worktree),
+        }
+    }
+}
+
+/// What a lock or a waiting claim is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LockOperation {
+    Read,
+    Write,
+    Delete,
+}
+
+impl LockOperation {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LockOperation::Read => "read",
+            LockOperation::Write => "write",
+            LockOperation::Delete => "delete",
+        }
+    }
+}
+
+/// A claim waiting for its paths (`claim_file_lock` with `wait_seconds`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct WaiterRow {
+    pub session_id: String,
+    pub agent_id: String,
+    pub operation: LockOperation,
+    /// The claim's normalised paths; it takes all of them or none.
+    pub paths: Vec<String>,
+    pub since_ms: i64,
+    /// When it stops waiting and gets a plain claim's answer.
+    pub deadline_ms: i64,
+    /// The live locks it waits on (their `lock_id`s): held by another agent of
+    /// its session, overlapping its paths, not both reads.
+    pub blocked_by: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

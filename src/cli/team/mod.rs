@@ -332,7 +332,11 @@ fn start(common: &Common, args: &StartArgs) -> Result<ExitCode> {
     }
     let db = match &found {
         Found::Ccmulti { db, .. } => db.clone(),
-        Found::Nothing => common.db_path()?,
+        Found::Nothing => {
+            // The coordinator to start would refuse these (e.g. beyond loopback without a token).
+            common.security()?;
+            common.db_path()?
+        }
     };
     let planned = tasks.map(|t| plan_tasks(&team, &conn, t, args.agents));
     let implementers: Vec<String> = match &planned {
@@ -443,6 +447,19 @@ fn start(common: &Common, args: &StartArgs) -> Result<ExitCode> {
                 "--root".into(),
                 team.repo.root.to_string_lossy().into_owned(),
             ]);
+            // The coordinator runs as this command was told (the token goes by file).
+            for (flag, values) in [
+                ("--allow-host", &common.allow_hosts),
+                ("--allow-origin", &common.allow_origins),
+                ("--admit-client", &common.admit_clients),
+            ] {
+                for value in values {
+                    argv.extend([flag.to_owned(), value.clone()]);
+                }
+            }
+            if common.keep_events != ccmulti::store::DEFAULT_EVENTS_KEPT {
+                argv.extend(["--keep-events".into(), common.keep_events.to_string()]);
+            }
         }
         argv.push(verb.into());
         argv

@@ -74,6 +74,20 @@ pub async fn call(
     }
 }
 
+/// A typed outcome, as `structuredContent` and the same JSON as a text block;
+/// `success: false` marks the call as an error result.
+fn typed_result<T: serde::Serialize>(
+    outcome: &T,
+    success: bool,
+) -> Result<CallToolResult, CoordError> {
+    let value = serde_json::to_value(outcome).map_err(CoordError::Encoding)?;
+    Ok(if success {
+        CallToolResult::structured(value)
+    } else {
+        CallToolResult::structured_error(value)
+    })
+}
+
 /// The outcome, as `structuredContent` and the same JSON as a text block.
 fn result(value: Value) -> CallToolResult {
     let failed = value.get("success") == Some(&Value::Bool(false));

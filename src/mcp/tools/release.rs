@@ -1,36 +1,32 @@
 //! `release_file_lock(file_paths?, all?)`: the tool the seed lacked. Own locks only.
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
+use ccmulti_model::schema::{input_schema, output_schema};
+use ccmulti_model::tools::{ReleaseArgs, ReleaseResult};
 use rmcp::model::{CallToolResult, JsonObject, ToolAnnotations};
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use super::{annotations, normalize_all, output_schema, result};
+use super::{annotations, normalize_all, typed_result};
 use crate::error::CoordError;
-use crate::mcp::args::Args;
 use crate::mcp::identity::Caller;
+use crate::mcp::typed_args;
 use crate::rules::locks::{MAX_PATHS_PER_CALL, ReleaseScope};
 use crate::state::AppState;
 
 const NAME: &str = "release_file_lock";
+
+static INPUT: LazyLock<JsonObject> = LazyLock::new(input_schema::<ReleaseArgs>);
+static OUTPUT: LazyLock<Arc<JsonObject>> =
+    LazyLock::new(|| Arc::new(output_schema::<ReleaseResult>()));
 
 pub fn schema() -> (&'static str, Value, Arc<JsonObject>, ToolAnnotations) {
     (
         "Release file locks you hold, as soon as you finish editing them. Give file_paths, or all=true for every lock you hold. \
          A directory or glob lock is released by the same string it was claimed with. \
          Only your own locks are released; paths you do not hold are listed in not_held.",
-        json!({
-            "type": "object",
-            "properties": {
-                "file_paths": { "type": "array", "items": { "type": "string" }, "maxItems": MAX_PATHS_PER_CALL },
-                "all": { "type": "boolean", "default": false }
-            },
-            "additionalProperties": false
-        }),
-        output_schema(json!({
-            "released": { "type": "array", "items": { "type": "string" } },
-            "not_held": { "type": "array", "items": { "type": "string" } }
-        })),
+        Value::Object(INPUT.clone()),
+        OUTPUT.clone(),
         annotations("Release file locks", false, true, true),
     )
 }
@@ -40,10 +36,8 @@ pub async fn call(
     caller: &Caller,
     arguments: &JsonObject,
 ) -> Result<CallToolResult, CoordError> {
-    let args = Args::new(NAME, arguments, &["file_paths", "all"])?;
-    let all = args.optional_bool("all")?.unwrap_or(false);
-    let raw = args.optional_string_list("file_paths", MAX_PATHS_PER_CALL)?;
-    let scope = match (all, raw) {
+    let ReleaseArgs { file_paths, all } = typed_args::parse(NAME, &INPUT, arguments)?;
+    let scope = match (all, file_paths) {
         (true, Some(_)) => {
             return Err(CoordError::InvalidParams(format!(
                 "{NAME}: give either file_paths or all=true, not both"
@@ -51,6 +45,7 @@ pub async fn call(
         }
         (true, None) => ReleaseScope::All,
         (false, Some(raw)) if !raw.is_empty() => {
+            let raw: Vec<&str> = raw.iter().map(String::as_str).collect();
             ReleaseScope::Paths(normalize_all(state, NAME, "file_paths", &raw)?)
         }
         (false, _) => {
@@ -64,17 +59,17 @@ pub async fn call(
         .store
         .blocking(move |s| s.release(&sa.session_id, &sa.agent_id, &scope))
         .await?;
-    let released: Vec<&str> = outcome.released.iter().map(|l| l.path.as_str()).collect();
-    let mut value = json!({
-        "success": outcome.not_held.is_empty(),
-        "released": released,
-        "not_held": outcome.not_held,
-    });
-    if !outcome.not_held.is_empty() {
-        value["message"] = json!(format!(
+    let message = (!outcome.not_held.is_empty()).then(|| {
+        format!(
             "you do not hold {}; only your own live locks can be released (check_agent_status shows who holds what)",
             outcome.not_held.join(", ")
-        ));
-    }
-    Ok(result(value))
+        )
+    });
+    let result = ReleaseResult {
+        success: outcome.not_held.is_empty(),
+        message,
+        released: outcome.released.into_iter().map(|l| l.path).collect(),
+        not_held: outcome.not_held,
+    };
+    typed_result(&result, result.success)
 }

@@ -1,21 +1,31 @@
 //! `check_agent_status(include_inactive=false, news=true)`: the caller's session
 //! only, with what changed for the caller since it last looked (told once).
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
+use ccmulti_model::schema::{input_schema, output_schema};
+use ccmulti_model::tools::{
+    AgentStatus, LockStatus, NewsItem, StatusArgs, StatusResult, TaskState,
+};
+use ccmulti_model::{Operation, TaskStatus};
 use ccmulti_ui::model::Activity;
 use rmcp::model::{CallToolResult, JsonObject, ToolAnnotations};
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use super::{annotations, iso, output_schema, result};
+use super::{annotations, iso, typed_result};
 use crate::error::CoordError;
-use crate::mcp::args::Args;
 use crate::mcp::identity::Caller;
+use crate::mcp::typed_args;
 use crate::rules::locks::seconds_until;
 use crate::rules::news::News;
 use crate::state::AppState;
+use crate::store::StoreError;
 
 const NAME: &str = "check_agent_status";
+
+static INPUT: LazyLock<JsonObject> = LazyLock::new(input_schema::<StatusArgs>);
+static OUTPUT: LazyLock<Arc<JsonObject>> =
+    LazyLock::new(|| Arc::new(output_schema::<StatusResult>()));
 
 pub fn schema() -> (&'static str, Value, Arc<JsonObject>, ToolAnnotations) {
     (
@@ -23,25 +33,8 @@ pub fn schema() -> (&'static str, Value, Arc<JsonObject>, ToolAnnotations) {
          which files are locked by whom and for how long, and every task's progress. \
          news lists, once, what changed for you since you last looked: a file you wanted was freed, another agent completed a task, \
          a lock of yours was force-released, expired or is about to expire.",
-        json!({
-            "type": "object",
-            "properties": {
-                "include_inactive": { "type": "boolean", "default": false },
-                "news": {
-                    "type": "boolean", "default": true,
-                    "description": "false leaves your news for later (it is neither listed nor marked as seen)"
-                }
-            },
-            "additionalProperties": false
-        }),
-        output_schema(json!({
-            "session_id": { "type": "string" },
-            "you": { "type": "string" },
-            "agents": { "type": "array", "items": { "type": "object" } },
-            "locks": { "type": "array", "items": { "type": "object" } },
-            "tasks": { "type": "array", "items": { "type": "object" } },
-            "news": { "type": "array", "items": { "type": "object" } }
-        })),
+        Value::Object(INPUT.clone()),
+        OUTPUT.clone(),
         // Not read-only: with `news` (the default) it marks the news as told.
         annotations("Check agent status", false, false, false),
     )
@@ -52,9 +45,10 @@ pub async fn call(
     caller: &Caller,
     arguments: &JsonObject,
 ) -> Result<CallToolResult, CoordError> {
-    let args = Args::new(NAME, arguments, &["include_inactive", "news"])?;
-    let include_inactive = args.optional_bool("include_inactive")?.unwrap_or(false);
-    let want_news = args.optional_bool("news")?.unwrap_or(true);
+    let StatusArgs {
+        include_inactive,
+        news: want_news,
+    } = typed_args::parse(NAME, &INPUT, arguments)?;
     let sa = caller.session()?.clone();
     let session = sa.session_id.clone();
     let agent = sa.agent_id.clone();
@@ -70,59 +64,82 @@ pub async fn call(
         })
         .await?;
     let now = view.now_ms;
-    let agents: Vec<Value> = view
+    let agents = view
         .agents
         .iter()
         .filter_map(|a| {
             let activity = Activity::classify(now, a.last_activity_ms);
-            (include_inactive || activity != Activity::Inactive).then(|| {
-                json!({
-                    "agent_id": a.agent_id,
-                    "role": a.role,
-                    "activity": activity.as_str(),
-                    "seconds_since_activity": (now - a.last_activity_ms).max(0) / 1000,
-                    "current_task": a.current_task,
-                    "locks": a.lock_count,
-                })
+            (include_inactive || activity != Activity::Inactive).then(|| AgentStatus {
+                agent_id: a.agent_id.clone(),
+                role: a.role.clone(),
+                activity: activity.as_str().to_owned(),
+                seconds_since_activity: (now - a.last_activity_ms).max(0) / 1000,
+                current_task: a.current_task.clone(),
+                locks: a.lock_count,
             })
         })
         .collect();
-    let mut value = json!({
-        "success": true,
-        "session_id": sa.session_id,
-        "you": sa.agent_id,
-        "now": iso(now),
-        "agents": agents,
-        "locks": view.locks.iter().map(|l| json!({
-            "path": l.path,
-            "agent_id": l.agent_id,
-            "operation": l.operation,
-            "expires_in_seconds": seconds_until(now, l.expires_at_ms),
-            "fencing_token": l.fencing_token,
-        })).collect::<Vec<_>>(),
-        "tasks": view.tasks.iter().map(|t| json!({
-            "agent_id": t.agent_id,
-            "task_id": t.task_id,
-            "status": t.status,
-            "progress_percentage": t.progress_percentage,
-            "message": t.message,
-            "updated_at": iso(t.updated_at_ms),
-        })).collect::<Vec<_>>(),
-    });
-    if want_news {
-        value["news"] = news
-            .iter()
-            .map(|n| json!({ "kind": n.kind(), "path": n.path(), "message": n.message() }))
-            .collect();
-    }
+    let corrupt = |what: &str, raw: &str| {
+        CoordError::Internal(StoreError::Corrupt(format!(
+            "{what} {raw:?} in the database"
+        )))
+    };
+    let locks = view
+        .locks
+        .iter()
+        .map(|l| {
+            Ok(LockStatus {
+                path: l.path.clone(),
+                agent_id: l.agent_id.clone(),
+                operation: Operation::parse(&l.operation)
+                    .ok_or_else(|| corrupt("lock operation", &l.operation))?,
+                expires_in_seconds: seconds_until(now, l.expires_at_ms),
+                fencing_token: l.fencing_token,
+            })
+        })
+        .collect::<Result<_, CoordError>>()?;
+    let tasks = view
+        .tasks
+        .iter()
+        .map(|t| {
+            Ok(TaskState {
+                agent_id: t.agent_id.clone(),
+                task_id: t.task_id.clone(),
+                status: TaskStatus::parse(&t.status)
+                    .ok_or_else(|| corrupt("task status", &t.status))?,
+                progress_percentage: t.progress_percentage,
+                message: t.message.clone(),
+                updated_at: iso(t.updated_at_ms),
+            })
+        })
+        .collect::<Result<_, CoordError>>()?;
     // A person freed these by hand; the agent must not keep editing as if it held them.
-    let notices: Vec<String> = news
+    let notices = news
         .iter()
         .filter(|n| n.kind() == "own_lock_force_released")
         .map(News::message)
         .collect();
-    if !notices.is_empty() {
-        value["notices"] = json!(notices);
-    }
-    Ok(result(value))
+    let news = want_news.then(|| {
+        news.iter()
+            .map(|n| NewsItem {
+                kind: n.kind().to_owned(),
+                path: n.path().map(str::to_owned),
+                message: n.message(),
+            })
+            .collect()
+    });
+    typed_result(
+        &StatusResult {
+            success: true,
+            session_id: sa.session_id,
+            you: sa.agent_id,
+            now: iso(now),
+            agents,
+            locks,
+            tasks,
+            news,
+            notices,
+        },
+        true,
+    )
 }

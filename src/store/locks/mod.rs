@@ -22,7 +22,7 @@ pub use wait::{ClaimRequest, WaitedClaim};
 
 /// Selects directory and glob locks, the rows `rules::targets::is_pattern`
 /// accepts; spelled exactly as the partial index `idx_file_locks_patterns` in
-/// schema.sql, so SQLite uses that index (a test holds the two together).
+/// migrations/sqlite/V1__initial.sql, so SQLite uses that index (a test holds the two together).
 pub(crate) const PATTERN_ROWS: &str = "(file_path GLOB '*[[*?{\\]*' OR file_path GLOB '*/')";
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -292,8 +292,8 @@ fn directory_and_glob_locks_are_found_by_every_claim_they_overlap() {
 #[test]
 fn the_pattern_index_matches_the_rules_and_is_used() {
     assert!(
-        crate::store::SCHEMA.contains(&format!("WHERE {PATTERN_ROWS}")),
-        "schema.sql's idx_file_locks_patterns must be spelled as PATTERN_ROWS"
+        crate::store::migrations::V1.contains(&format!("WHERE {PATTERN_ROWS}")),
+        "V1__initial.sql's idx_file_locks_patterns must be spelled as PATTERN_ROWS"
     );
     let (_d, store, _clock) = open_temp();
     register(&store, &["a"]);

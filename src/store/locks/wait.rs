@@ -18,6 +18,7 @@ use super::ClaimOutcome;
 use crate::rules::locks::Operation;
 use crate::rules::targets::LockTarget;
 use crate::rules::waiting::Waiter;
+use crate::store::waiters::WaiterRecord;
 use crate::store::{Result, Store};
 
 /// Retry this long after the blocking lease's end, so that it has run out on
@@ -73,6 +74,12 @@ impl Store {
             operation: request.operation,
             targets: request.paths.iter().map(|p| LockTarget::parse(p)).collect(),
         });
+        // Its row in lock_waiters, written only once it really waits.
+        let mut record: Option<WaiterRecord> = None;
+        let mut recorded = false;
+        let deadline_ms = self
+            .now_ms()
+            .saturating_add(i64::try_from(wait.as_millis()).unwrap_or(i64::MAX));
         while Instant::now() < deadline {
             let mut wake_at = deadline;
             if ticket.may_try() {
@@ -80,6 +87,9 @@ impl Store {
                 let outcome = self.blocking(move |s| s.attempt(&attempt, false)).await?;
                 match outcome {
                     ClaimOutcome::Granted(_) => {
+                        if let Some(record) = record {
+                            record.finish().await;
+                        }
                         return Ok(WaitedClaim {
                             outcome,
                             waited: started.elapsed(),
@@ -95,6 +105,19 @@ impl Store {
                     }
                 }
             }
+            // About to wait: written down for other processes to see.
+            // Showing it is not worth failing the claim over: one try.
+            if !recorded {
+                recorded = true;
+                let waiting = request.clone();
+                match self
+                    .blocking(move |s| s.record_waiter(&waiting, deadline_ms))
+                    .await
+                {
+                    Ok(r) => record = Some(r),
+                    Err(e) => tracing::warn!(error = %e, "could not record a waiting claim"),
+                }
+            }
             tokio::select! {
                 () = ticket.woken() => {}
                 () = tokio::time::sleep_until(wake_at.into()) => {}
@@ -103,6 +126,9 @@ impl Store {
         // Out of the queue first: the last word is an ordinary claim, which
         // records its conflicts, and which takes the paths if they are free now.
         drop(ticket);
+        if let Some(record) = record {
+            record.finish().await;
+        }
         let outcome = self.blocking(move |s| s.claim_now(&request)).await?;
         Ok(WaitedClaim {
             outcome,

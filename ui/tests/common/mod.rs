@@ -38,6 +38,7 @@ pub fn agent(
         last_activity_ms: NOW - idle_ms,
         current_task: task.map(Into::into),
         lock_count: locks,
+        workspace: None,
     }
 }
 
@@ -202,6 +203,7 @@ pub fn with(
         locks,
         tasks,
         events,
+        waiters: vec![],
     }
 }
 

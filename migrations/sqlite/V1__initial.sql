@@ -1,8 +1,11 @@
--- ccmulti schema, SQLite dialect. The four tables are the seed's
--- (multi_agent_coordination_migration.sql); every deviation says why.
--- Timestamps are UTC, ISO-8601 with milliseconds ('2026-11-24T06:40:51.123Z'),
--- fixed width so that text order is time order.
--- Applied at every start; each statement is idempotent.
+-- ccmulti schema version 1, SQLite dialect: the schema.sql of the releases
+-- before versioned migrations, whose databases have user_version = 1. The four
+-- tables are the seed's (multi_agent_coordination_migration.sql); every
+-- deviation says why. Timestamps are UTC, ISO-8601 with milliseconds
+-- ('2026-11-24T06:40:51.123Z'), fixed width so that text order is time order.
+-- Frozen: refinery keeps a checksum of every applied migration and refuses a
+-- database whose history differs, so a change is a new V<n> file, never an edit.
+-- Idempotent like its schema.sql was, so it can never harm a version 1 database.
 
 CREATE TABLE IF NOT EXISTS claude_code_sessions (
     id          TEXT PRIMARY KEY,

@@ -1,0 +1,14 @@
+#![forbid(unsafe_code)]
+//! ccmulti's plain types: the domain (lock operations, task statuses) and the
+//! coordination tools' arguments and results. Nothing here does I/O; the
+//! coordinator, its hooks and its dashboard all speak these types.
+//!
+//! Each tool's fields are named once, here: serde reads and writes them, and
+//! the tool's input and output JSON Schemas are generated from the same
+//! structs ([`schema::input_schema`], [`schema::output_schema`]).
+
+pub mod domain;
+pub mod schema;
+pub mod tools;
+
+pub use domain::{Operation, ReportedStatus, TaskStatus};

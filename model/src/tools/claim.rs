@@ -1,0 +1,82 @@
+//! `claim_file_lock(file_paths, operation="write", duration_minutes=15, wait_seconds=0)`.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::domain::Operation;
+
+pub const MIN_DURATION_MINUTES: i64 = 1;
+pub const MAX_DURATION_MINUTES: i64 = 60;
+pub const DEFAULT_DURATION_MINUTES: i64 = 15;
+/// Enough for any real edit; a claim of thousands of paths is a mistake, not a plan.
+pub const MAX_PATHS_PER_CALL: usize = 100;
+/// How long a blocked claim may wait for its paths. 0 (the default) answers at once;
+/// two minutes stays well inside the time a client waits for a tool call.
+pub const MAX_WAIT_SECONDS: i64 = 120;
+
+fn default_duration() -> i64 {
+    DEFAULT_DURATION_MINUTES
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClaimArgs {
+    /// Paths relative to the project root (absolute paths inside it are accepted).
+    /// End a path with / to lock a directory; use a glob (*, ?, **, [abc], {a,b}; \ escapes) to lock what it matches.
+    #[schemars(length(min = 1, max = MAX_PATHS_PER_CALL))]
+    pub file_paths: Vec<String>,
+    #[serde(default)]
+    pub operation: Operation,
+    #[serde(default = "default_duration")]
+    #[schemars(range(min = MIN_DURATION_MINUTES, max = MAX_DURATION_MINUTES))]
+    pub duration_minutes: i64,
+    /// How long to wait for blocked paths before answering with the conflict; 0 answers at once.
+    #[serde(default)]
+    #[schemars(range(min = 0, max = MAX_WAIT_SECONDS))]
+    pub wait_seconds: i64,
+}
+
+/// A grant (`success`, `operation`, `locks`) or a conflict (`success: false`,
+/// `message`, `conflicts`); either carries `waited_seconds` after a wait.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ClaimResult {
+    pub success: bool,
+    /// Why nothing was claimed, and what to do meanwhile.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operation: Option<Operation>,
+    /// What was granted (or renewed): every path of the claim.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub locks: Vec<GrantedLock>,
+    /// Why the claim was refused: each path and who holds it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conflicts: Vec<Conflict>,
+    /// How long the claim waited, with `wait_seconds`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waited_seconds: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct GrantedLock {
+    pub path: String,
+    pub lock_id: String,
+    /// Grows with every grant; a stale holder is told apart by a smaller token.
+    pub fencing_token: i64,
+    /// RFC 3339, UTC.
+    pub expires_at: String,
+    pub expires_in_seconds: i64,
+    /// True when the caller already held it and the lease was extended.
+    pub renewed: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Conflict {
+    /// The path asked for.
+    pub path: String,
+    /// The lock that blocks it: the same path, or a directory or glob covering it.
+    pub held_path: String,
+    pub holder: String,
+    pub operation: Operation,
+    pub seconds_left: i64,
+}

@@ -1,0 +1,13 @@
+//! The coordination tools' arguments and results, one module per tool.
+//! Arguments refuse unknown fields; results put `success` first and leave out
+//! what does not apply, so the wire shape is what the seed's tools returned.
+
+pub mod claim;
+pub mod progress;
+pub mod release;
+pub mod status;
+
+pub use claim::{ClaimArgs, ClaimResult, Conflict, GrantedLock};
+pub use progress::{ProgressArgs, ProgressResult};
+pub use release::{ReleaseArgs, ReleaseResult};
+pub use status::{AgentStatus, LockStatus, NewsItem, StatusArgs, StatusResult, TaskState};

@@ -1,0 +1,83 @@
+//! `check_agent_status(include_inactive=false, news=true)`: the caller's session only.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::domain::{Operation, TaskStatus};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StatusArgs {
+    /// Also list agents not heard from for 10 minutes.
+    #[serde(default)]
+    pub include_inactive: bool,
+    /// false leaves your news for later (it is neither listed nor marked as seen).
+    #[serde(default = "yes")]
+    pub news: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct StatusResult {
+    pub success: bool,
+    pub session_id: String,
+    /// The caller's agent id.
+    pub you: String,
+    /// The coordinator's clock, RFC 3339, UTC.
+    pub now: String,
+    pub agents: Vec<AgentStatus>,
+    /// Live locks of the session.
+    pub locks: Vec<LockStatus>,
+    pub tasks: Vec<TaskState>,
+    /// What changed for you since you last looked, told once (absent with news=false).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub news: Option<Vec<NewsItem>>,
+    /// Locks of yours a person released by hand: stop editing those files.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notices: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct AgentStatus {
+    pub agent_id: String,
+    /// `planner` or `implementer`.
+    pub role: String,
+    /// `active` (called within 2 minutes), `recent` (10 minutes) or `inactive`.
+    pub activity: String,
+    pub seconds_since_activity: i64,
+    pub current_task: Option<String>,
+    /// How many live locks it holds.
+    pub locks: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct LockStatus {
+    pub path: String,
+    pub agent_id: String,
+    pub operation: Operation,
+    pub expires_in_seconds: i64,
+    pub fencing_token: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct TaskState {
+    pub agent_id: String,
+    pub task_id: String,
+    pub status: TaskStatus,
+    pub progress_percentage: Option<u8>,
+    pub message: Option<String>,
+    /// RFC 3339, UTC.
+    pub updated_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct NewsItem {
+    /// e.g. `path_freed`, `task_completed`, `own_lock_force_released`, `own_lock_expired`, `own_lock_expiring`.
+    pub kind: String,
+    #[serde(default)]
+    pub path: Option<String>,
+    pub message: String,
+}
