@@ -467,9 +467,9 @@ pub fn after(script: &str, turns: u32, step: Value) -> Value {
     step
 }
 
-/// `step`, answered `seconds` later than asked for.
-pub fn delayed(seconds: f64, step: Value) -> Value {
+/// `step`, answered only once `file` exists: the test says when.
+pub fn after_file(file: &Path, step: Value) -> Value {
     let mut step = step;
-    step["delay_seconds"] = json!(seconds);
+    step["after_file"] = json!(file.display().to_string());
     step
 }

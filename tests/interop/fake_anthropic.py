@@ -17,8 +17,9 @@ although they all start at once: {"after": {"script": "impl_a", "turns": 1}, "to
 is answered only once impl_a has sent a main-loop request holding 1 assistant turn
 (that is, the result of impl_a's step 0 is back). It waits at most "wait_seconds" (60).
 
-A step with "delay_seconds" is answered that much later: a holder that releases a
-lock a moment after another agent started waiting for it.
+A step with "after_file": PATH is answered only once PATH exists (at most
+"wait_seconds", 60): the test itself decides when, e.g. once the coordinator shows
+another agent waiting for a lock this agent is about to release.
 
 Each agent picks its script by the first path segment of its base URL:
 ANTHROPIC_BASE_URL=http://127.0.0.1:PORT/impl_b makes Claude Code post to
@@ -68,6 +69,15 @@ def wait_for(after):
             if left <= 0:
                 return False
             PROGRESSED.wait(left)
+    return True
+
+
+def wait_for_file(path, seconds):
+    deadline = time.time() + seconds
+    while not os.path.exists(path):
+        if time.time() > deadline:
+            return False
+        time.sleep(0.05)
     return True
 
 
@@ -205,7 +215,12 @@ class Handler(BaseHTTPRequestHandler):
                     self.record(entry)
                     return self.reply(500, json.dumps({"type": "error", "error": {
                         "type": "api_error", "message": f"the script waited in vain for {after}"}}).encode())
-                time.sleep(float(steps[index].get("delay_seconds", 0)))
+                gate = steps[index].get("after_file")
+                if gate and not wait_for_file(gate, float(steps[index].get("wait_seconds", 60))):
+                    entry["answer"] = f"step {index}: timed out waiting for {gate}"
+                    self.record(entry)
+                    return self.reply(500, json.dumps({"type": "error", "error": {
+                        "type": "api_error", "message": f"the script waited in vain for {gate}"}}).encode())
                 content, stop = content_for(steps[index], index)
                 entry["answer"] = f"step {index}"
             else:

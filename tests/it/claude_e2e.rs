@@ -15,8 +15,8 @@ use std::time::Duration;
 
 use ccmulti_testkit::binary::Coordinator;
 use ccmulti_testkit::claude::{
-    FakeApi, after, claude_env, claude_or_skip, delayed, git_repo, run_within, seed_home,
-    status_locks, text, tool_use,
+    FakeApi, after, after_file, claude_env, claude_or_skip, git_repo, run_within, seed_home,
+    status_locks, status_text, text, tool_use,
 };
 use serde_json::{Value, json};
 
@@ -445,21 +445,24 @@ fn across_worktrees_an_edit_of_a_file_another_worktree_holds_is_denied() {
 }
 
 /// A claim that waits, through Claude Code's MCP client: B's claim of the file
-/// A holds (`wait_seconds`) stays open inside the tool call until A releases
-/// the file seconds later, and is then granted to B. Claude Code waits for the
-/// answer; it neither times out nor retries.
+/// A holds (`wait_seconds`) stays open inside the tool call, shows in `ccmulti
+/// status` as waiting behind A, and is granted to B once A releases the file.
+/// Claude Code waits for the answer; it neither times out nor retries.
 #[test]
 fn a_waiting_claim_is_granted_when_the_holder_releases() {
     let Some(claude) = claude_or_skip("a_waiting_claim_is_granted_when_the_holder_releases", &[])
     else {
         return;
     };
+    let gate = tempfile::tempdir().expect("tempdir");
+    let release_now = gate.path().join("release-now");
     let project = Project::new(claude, |_| {
         json!({
             "impl_a": [
                 tool_use("mcp__ccmulti__claim_file_lock", json!({ "file_paths": [APP] })),
-                // B asks as soon as A holds the file; A lets go a few seconds later.
-                delayed(4.0, tool_use("mcp__ccmulti__release_file_lock", json!({ "file_paths": [APP] }))),
+                // A lets go only once the test has seen B waiting.
+                after_file(&release_now, tool_use("mcp__ccmulti__release_file_lock",
+                    json!({ "file_paths": [APP] }))),
                 text("Released."),
             ],
             "impl_b": [
@@ -472,11 +475,31 @@ fn a_waiting_claim_is_granted_when_the_holder_releases() {
     std::thread::scope(|s| {
         let a = s.spawn(|| project.run_agent("impl_a", "Hold src/app.py briefly."));
         let b = s.spawn(|| project.run_agent("impl_b", "Take src/app.py once it is free."));
+        // The coordinator shows B's claim waiting behind A; then A may release.
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        let waiting = loop {
+            let status = status_text(&project.coordinator.db, SESSION);
+            let seen = status.lines().any(|l| {
+                let words: Vec<&str> = l.split_whitespace().collect();
+                words.starts_with(&["impl_b", "write", APP]) && l.ends_with("behind impl_a")
+            });
+            if seen || std::time::Instant::now() > deadline {
+                break seen.then_some(status);
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        };
+        std::fs::write(&release_now, "").expect("open the gate");
         for agent in [a, b] {
             if let Err(panic) = agent.join() {
                 std::panic::resume_unwind(panic);
             }
         }
+        assert!(
+            waiting.is_some(),
+            "B's claim never showed as waiting behind A:\n{}\n{}",
+            status_text(&project.coordinator.db, SESSION),
+            project.api.summary()
+        );
     });
     let released = project
         .api
@@ -488,8 +511,10 @@ fn a_waiting_claim_is_granted_when_the_holder_releases() {
     assert!(!granted.is_error, "{granted:?}");
     let grant: Value = serde_json::from_str(&granted.text).expect("the claim as JSON");
     assert_eq!(grant["success"], true, "{grant}");
-    let waited = grant["waited_seconds"].as_f64().unwrap_or(0.0);
-    assert!(waited >= 1.0, "B did not wait for A's release: {grant}");
+    assert!(
+        grant["waited_seconds"].as_f64().is_some_and(|w| w > 0.0),
+        "{grant}"
+    );
     assert_eq!(
         project.holder(APP).as_deref(),
         Some("impl_b"),
