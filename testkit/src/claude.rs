@@ -287,6 +287,12 @@ pub fn seed_home(home: &Path, projects: &[&Path]) {
         "projects": projects,
     });
     std::fs::write(home.join(".claude.json"), config.to_string()).expect("seed .claude.json");
+    // A person's git knows who they are; the agents' commits need it too.
+    std::fs::write(
+        home.join(".gitconfig"),
+        "[user]\n\tname = e2e agent\n\temail = e2e@localhost\n",
+    )
+    .expect("seed .gitconfig");
 }
 
 /// What every Claude Code under test is given beside its base URL: the temp

@@ -151,9 +151,10 @@ impl Project {
             .args(["-p", prompt, "--mcp-config"])
             .arg(&mcp)
             // ccmulti's hook never answers allow, so edits need a mode that does not
-            // prompt; MCP tools need allowing too, or -p refuses them.
+            // prompt; MCP tools and the one shell command a script runs (a commit,
+            // for the git guard) need allowing too, or -p refuses them.
             .args(["--permission-mode", "acceptEdits"])
-            .args(["--allowedTools", "mcp__ccmulti"]);
+            .args(["--allowedTools", "mcp__ccmulti", "Bash(git commit:*)"]);
         let (code, stdout, stderr) = run_within(command, Duration::from_secs(90));
         assert_eq!(
             code,
@@ -520,5 +521,64 @@ fn a_waiting_claim_is_granted_when_the_holder_releases() {
         Some("impl_b"),
         "{:?}",
         project.locks()
+    );
+}
+
+/// The git guard under Claude Code's own Bash tool: B's `git commit` of a
+/// change to the file A holds is refused by the pre-commit hook `ccmulti
+/// install-git-hook` wrote, the model is told the file and its holder, and the
+/// commit is not made.
+#[test]
+fn a_commit_of_a_file_another_agent_holds_is_refused_by_the_git_guard() {
+    let Some(claude) = claude_or_skip(
+        "a_commit_of_a_file_another_agent_holds_is_refused_by_the_git_guard",
+        &[],
+    ) else {
+        return;
+    };
+    let project = Project::new(claude, |_| {
+        json!({
+            "impl_a": [
+                tool_use("mcp__ccmulti__claim_file_lock", json!({ "file_paths": [APP] })),
+                text("Holding src/app.py."),
+            ],
+            "impl_b": [
+                tool_use("Bash", json!({ "command": "git commit -am 'B: total returns 0'",
+                    "description": "Commit the working tree" })),
+                text("Tried."),
+            ],
+        })
+    });
+    let install = project
+        .ccmulti()
+        .arg("install-git-hook")
+        .current_dir(&project.root)
+        .output()
+        .expect("ccmulti install-git-hook");
+    assert!(
+        install.status.success(),
+        "{}",
+        String::from_utf8_lossy(&install.stderr)
+    );
+    project.run_agent("impl_a", "Take src/app.py.");
+    // A change to the held file is in B's working tree (made before A claimed it, say).
+    std::fs::write(project.root.join(APP), "def total(xs):\n    return 0\n").expect("change");
+
+    project.run_agent("impl_b", "Commit what is there.");
+    let refused = project
+        .api
+        .wait_tool_result("impl_b", 0, Duration::from_secs(5));
+    assert!(refused.is_error, "{refused:?}");
+    assert!(
+        refused.text.contains("src/app.py") && refused.text.contains("impl_a"),
+        "the model is not told the file and its holder: {refused:?}"
+    );
+    let commits = git(&project.root, &["rev-list", "--count", "HEAD"])
+        .output()
+        .expect("git rev-list");
+    assert_eq!(
+        String::from_utf8_lossy(&commits.stdout).trim(),
+        "1",
+        "B's commit of the held file was made"
     );
 }
