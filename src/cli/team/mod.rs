@@ -28,7 +28,7 @@ use ccmulti::rules::plan::{MAX_AGENTS, MIN_AGENTS, TaskInput};
 use ccmulti::rules::team;
 use ccmulti::rules::virtual_user::{SessionAgent, VirtualUser, check_part};
 use ccmulti::scan::ScanLimits;
-use ccmulti::store::{Durability, Store};
+use ccmulti::store::{AgentWorkspace, Durability, Store};
 use ccmulti::worktrees;
 use clap::{Args, Subcommand};
 
@@ -165,7 +165,7 @@ impl Team {
         } else {
             Repository {
                 root: found.top.clone(),
-                top: found.top,
+                ..found
             }
         };
         let session = match &which.session {
@@ -487,7 +487,12 @@ fn start(common: &Common, args: &StartArgs) -> Result<ExitCode> {
     )
     .with_context(|| format!("opening the database {}", db.display()))?;
     for place in &everyone {
-        store.touch_agent(&virtual_user(&team, &place.agent), &conn.url(&place.agent))?;
+        // Where each works, for the dashboard, before any of them has called.
+        let workspace = AgentWorkspace {
+            worktree: place.worktree.to_string_lossy().into_owned(),
+            branch: place.branch.clone(),
+        };
+        store.set_agent_workspace(&virtual_user(&team, &place.agent), &workspace)?;
     }
     if let Some(p) = &planned {
         let kept = record(&store, &conn, &p.analysis, &p.plan)?;
@@ -658,7 +663,11 @@ fn make_workplaces(team: &Team, workplaces: &[Workplace]) -> Result<()> {
                 place.agent
             )
         })?;
-        if let Some(branch) = &place.branch {
+        if let Some(branch) = place
+            .branch
+            .as_ref()
+            .filter(|_| place.worktree != team.repo.top)
+        {
             let what = match place.make {
                 Make::Nothing => "reused",
                 Make::CheckOut => "created, on the existing branch",
