@@ -664,10 +664,18 @@ fn worktrees_share_one_lock_per_file_and_stop_keeps_work() {
 
 #[test]
 fn each_refusal_says_what_was_wrong_and_makes_nothing() {
-    // Not a git repository.
     let Some(fx) = Fixture::new("each_refusal_says_what_was_wrong_and_makes_nothing") else {
         return;
     };
+    // Stopping a team that never started makes nothing either.
+    let stopped = ok(fx.ccmulti(&["team", "stop"]));
+    assert!(
+        stopped.contains("no tmux session ccmulti-repo") && stopped.contains("no locks to release"),
+        "{stopped}"
+    );
+    assert!(!fx.db().exists(), "team stop created a database");
+
+    // Not a git repository.
     let plain = fx.base.join("plain");
     std::fs::create_dir_all(&plain).expect("mkdir");
     let run = fx.ccmulti_in(&plain, &["team", "--no-attach"], &[]);
