@@ -799,6 +799,27 @@ fn each_refusal_says_what_was_wrong_and_makes_nothing() {
         text(&run)
     );
     fx.assert_nothing_made("another root");
+
+    // A session another user already owns.
+    let store = ccmulti::store::Store::open(
+        &fx.db(),
+        std::sync::Arc::new(ccmulti::clock::SystemClock),
+        ccmulti::store::Durability::Normal,
+    )
+    .expect("database");
+    let someone = ccmulti::rules::virtual_user::parse("someone__session__repo__planner")
+        .expect("virtual user");
+    store
+        .touch_agent(&someone, "http://elsewhere")
+        .expect("someone owns session repo");
+    drop(store);
+    let run = fx.ccmulti(&["team", "--no-attach", "--worktrees"]);
+    assert!(
+        text(&run).contains("session repo belongs to user someone, not tester"),
+        "{}",
+        text(&run)
+    );
+    fx.assert_nothing_made("another user's session");
 }
 
 #[test]

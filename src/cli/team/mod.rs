@@ -20,6 +20,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
+use ccmulti::clock::SystemClock;
 use ccmulti::hook::settings;
 use ccmulti::planner::{self, Analysis, Connection, Distribution, analyze, distribute};
 use ccmulti::rules::access::TOKEN_ENV;
@@ -28,7 +29,7 @@ use ccmulti::rules::plan::{MAX_AGENTS, MIN_AGENTS, TaskInput};
 use ccmulti::rules::team;
 use ccmulti::rules::virtual_user::{SessionAgent, VirtualUser, check_part};
 use ccmulti::scan::ScanLimits;
-use ccmulti::store::{AgentWorkspace, Durability, Store};
+use ccmulti::store::{AgentWorkspace, Durability, Store, StoreError};
 use ccmulti::worktrees;
 use clap::{Args, Subcommand};
 
@@ -338,6 +339,7 @@ fn start(common: &Common, args: &StartArgs) -> Result<ExitCode> {
             common.db_path()?
         }
     };
+    check_owner(&db, &team)?;
     let planned = tasks.map(|t| plan_tasks(&team, &conn, t, args.agents));
     let implementers: Vec<String> = match &planned {
         Some(p) => p.plan.agents.iter().map(|a| a.agent_id.clone()).collect(),
@@ -480,12 +482,8 @@ fn start(common: &Common, args: &StartArgs) -> Result<ExitCode> {
     let guard = install::install(&team.repo.root, false)
         .unwrap_or_else(|e| format!("warning: the git guard was not installed: {e}"));
     println!("{guard}");
-    let store = Store::open(
-        &db,
-        std::sync::Arc::new(ccmulti::clock::SystemClock),
-        Durability::Normal,
-    )
-    .with_context(|| format!("opening the database {}", db.display()))?;
+    let store = Store::open(&db, std::sync::Arc::new(SystemClock), Durability::Normal)
+        .with_context(|| format!("opening the database {}", db.display()))?;
     for place in &everyone {
         // Where each works, for the dashboard, before any of them has called.
         let workspace = AgentWorkspace {
@@ -562,6 +560,33 @@ fn start(common: &Common, args: &StartArgs) -> Result<ExitCode> {
         tmux::attach(&team.tmux)?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The session is free or already this user's; checked before anything is
+/// made, since registering the agents would be refused after it.
+fn check_owner(db: &Path, team: &Team) -> Result<()> {
+    let store = match Store::open_existing(db, std::sync::Arc::new(SystemClock), Durability::Normal)
+    {
+        Ok(store) => store,
+        Err(StoreError::Missing { .. }) => return Ok(()),
+        Err(e) => return Err(e).with_context(|| format!("opening the database {}", db.display())),
+    };
+    let snapshot = store.snapshot(0)?;
+    if let Some(owned) = snapshot
+        .sessions
+        .iter()
+        .find(|s| s.session_id == team.session && s.user_id != team.user)
+    {
+        bail!(
+            "session {} belongs to user {}, not {}; pass --session with another name, or --user {}. \
+             Nothing was changed",
+            team.session,
+            owned.user_id,
+            team.user,
+            owned.user_id
+        );
+    }
+    Ok(())
 }
 
 fn virtual_user(team: &Team, agent: &str) -> VirtualUser {
