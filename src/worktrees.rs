@@ -263,6 +263,58 @@ impl Roots {
 mod tests {
     use super::*;
 
+    fn run_git(dir: &Path, args: &[&str]) {
+        let out = Command::new("git")
+            .args([
+                "-c",
+                "user.name=T",
+                "-c",
+                "user.email=t@example.com",
+                "-c",
+                "commit.gpgsign=false",
+            ])
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("git");
+        assert!(out.status.success(), "git {args:?}: {out:?}");
+    }
+
+    #[test]
+    fn a_worktree_made_after_start_is_learned_on_its_first_path() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let base = std::fs::canonicalize(dir.path()).expect("canonical");
+        let repo = base.join("repo");
+        std::fs::create_dir_all(&repo).expect("mkdir");
+        run_git(&repo, &["init", "-q"]);
+        run_git(&repo, &["commit", "-q", "--allow-empty", "-m", "start"]);
+        let roots = Roots::discover(&repo);
+        assert_eq!(*roots.current(), vec![repo.clone()]);
+
+        run_git(&repo, &["worktree", "add", "-q", "-b", "b", "../repo-b"]);
+        let in_b = format!("{}/src/app.py", base.join("repo-b").display());
+        assert_eq!(roots.normalize(&in_b).as_deref(), Ok("src/app.py"));
+        assert_eq!(*roots.current(), vec![repo.clone(), base.join("repo-b")]);
+        let outside = format!("{}/src/app.py", base.join("other").display());
+        assert!(matches!(
+            roots.normalize(&outside),
+            Err(PathError::OutsideRoots(..))
+        ));
+        assert_eq!(roots.normalize("src/app.py").as_deref(), Ok("src/app.py"));
+    }
+
+    #[test]
+    fn outside_a_repository_the_root_is_the_only_root() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = std::fs::canonicalize(dir.path()).expect("canonical");
+        let roots = Roots::discover(&root);
+        assert_eq!(*roots.current(), vec![root.clone()]);
+        assert!(matches!(
+            roots.normalize("/elsewhere/a.rs"),
+            Err(PathError::OutsideRoot(..))
+        ));
+    }
+
     #[test]
     fn reads_branches_detached_and_bare_entries() {
         let text = "worktree /r\0HEAD 1\0branch refs/heads/main\0\0\

@@ -276,15 +276,33 @@ impl Fixture {
         ccmulti_testkit::load::jsonrpc_message(content_type.as_deref(), &text)
     }
 
-    /// The live locks of the team's session, read from its database.
-    fn live_locks(&self) -> Vec<(String, String)> {
-        let store = ccmulti::store::Store::open(
+    fn snapshot(&self) -> ccmulti_ui::model::Snapshot {
+        ccmulti::store::Store::open(
             &self.db(),
             std::sync::Arc::new(ccmulti::clock::SystemClock),
             ccmulti::store::Durability::Normal,
         )
-        .expect("open the team's database");
-        let snap = store.snapshot(0).expect("snapshot");
+        .expect("open the team's database")
+        .snapshot(0)
+        .expect("snapshot")
+    }
+
+    /// Where each agent of the session works, as the dashboard reads it: `(agent, worktree, branch)`.
+    fn workspaces(&self) -> Vec<(String, String, Option<String>)> {
+        self.snapshot()
+            .agents
+            .into_iter()
+            .filter(|a| a.session_id == "repo")
+            .map(|a| {
+                let w = a.workspace.expect("every agent's workspace is recorded");
+                (a.agent_id, w.worktree, w.branch)
+            })
+            .collect()
+    }
+
+    /// The live locks of the team's session, read from its database.
+    fn live_locks(&self) -> Vec<(String, String)> {
+        let snap = self.snapshot();
         snap.locks
             .iter()
             .filter(|l| l.session_id == "repo" && l.expires_at_ms > snap.now_ms)
@@ -462,6 +480,30 @@ fn worktrees_share_one_lock_per_file_and_stop_keeps_work() {
         fx.repo,
         "the planner stays in the checkout"
     );
+    let mut places = fx.workspaces();
+    places.sort();
+    let checkout_branch = ok(git(&fx.repo, &["branch", "--show-current"]));
+    assert_eq!(
+        places,
+        [
+            (
+                "implementer-1".to_owned(),
+                wt1.display().to_string(),
+                Some("ccmulti/repo/implementer-1".to_owned())
+            ),
+            (
+                "implementer-2".to_owned(),
+                wt2.display().to_string(),
+                Some("ccmulti/repo/implementer-2".to_owned())
+            ),
+            (
+                "planner".to_owned(),
+                fx.repo.display().to_string(),
+                Some(checkout_branch.trim().to_owned())
+            ),
+        ],
+        "where each agent works, for the dashboard"
+    );
 
     // Claims by absolute path from two worktrees: one repository file, one lock.
     let first = fx.call(
@@ -622,10 +664,18 @@ fn worktrees_share_one_lock_per_file_and_stop_keeps_work() {
 
 #[test]
 fn each_refusal_says_what_was_wrong_and_makes_nothing() {
-    // Not a git repository.
     let Some(fx) = Fixture::new("each_refusal_says_what_was_wrong_and_makes_nothing") else {
         return;
     };
+    // Stopping a team that never started makes nothing either.
+    let stopped = ok(fx.ccmulti(&["team", "stop"]));
+    assert!(
+        stopped.contains("no tmux session ccmulti-repo") && stopped.contains("no locks to release"),
+        "{stopped}"
+    );
+    assert!(!fx.db().exists(), "team stop created a database");
+
+    // Not a git repository.
     let plain = fx.base.join("plain");
     std::fs::create_dir_all(&plain).expect("mkdir");
     let run = fx.ccmulti_in(&plain, &["team", "--no-attach"], &[]);
@@ -749,6 +799,27 @@ fn each_refusal_says_what_was_wrong_and_makes_nothing() {
         text(&run)
     );
     fx.assert_nothing_made("another root");
+
+    // A session another user already owns.
+    let store = ccmulti::store::Store::open(
+        &fx.db(),
+        std::sync::Arc::new(ccmulti::clock::SystemClock),
+        ccmulti::store::Durability::Normal,
+    )
+    .expect("database");
+    let someone = ccmulti::rules::virtual_user::parse("someone__session__repo__planner")
+        .expect("virtual user");
+    store
+        .touch_agent(&someone, "http://elsewhere")
+        .expect("someone owns session repo");
+    drop(store);
+    let run = fx.ccmulti(&["team", "--no-attach", "--worktrees"]);
+    assert!(
+        text(&run).contains("session repo belongs to user someone, not tester"),
+        "{}",
+        text(&run)
+    );
+    fx.assert_nothing_made("another user's session");
 }
 
 #[test]

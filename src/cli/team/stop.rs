@@ -7,7 +7,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use ccmulti::clock::SystemClock;
 use ccmulti::rules::team;
-use ccmulti::store::{Durability, ForceSelector, Store};
+use ccmulti::store::{Durability, ForceSelector, Store, StoreError};
 use ccmulti::worktrees::{self, Worktree, git};
 use clap::Args;
 
@@ -55,13 +55,26 @@ pub fn stop(common: &Common, args: &StopArgs) -> Result<ExitCode> {
         println!("no tmux session {} was running", team.tmux);
     }
     let db = database(common, record.as_ref())?;
-    let store = Store::open(&db, Arc::new(SystemClock), Durability::Normal)
-        .with_context(|| format!("opening the database {}", db.display()))?;
+    // A missing database holds no locks; stop must not create one.
+    match Store::open_existing(&db, Arc::new(SystemClock), Durability::Normal) {
+        Ok(store) => release_all(&store, &team.session)?,
+        Err(StoreError::Missing { .. }) => {
+            println!("no database at {}: no locks to release", db.display());
+        }
+        Err(e) => {
+            return Err(e).with_context(|| format!("opening the database {}", db.display()));
+        }
+    }
+    keep_or_remove_worktrees(&team, args.remove_worktrees)
+}
+
+/// Releases every lock of `session`, as forced releases by `team stop`.
+fn release_all(store: &Store, session: &str) -> Result<()> {
     let snapshot = store.snapshot(0)?;
     let mut holders: Vec<&str> = snapshot
         .locks
         .iter()
-        .filter(|l| l.session_id == team.session)
+        .filter(|l| l.session_id == session)
         .map(|l| l.agent_id.as_str())
         .collect();
     holders.sort_unstable();
@@ -71,7 +84,7 @@ pub fn stop(common: &Common, args: &StopArgs) -> Result<ExitCode> {
         released += store
             .force_release(
                 &ForceSelector::Agent {
-                    session_id: Some(team.session.clone()),
+                    session_id: Some(session.to_owned()),
                     agent_id: agent.to_owned(),
                 },
                 "team stop",
@@ -79,14 +92,19 @@ pub fn stop(common: &Common, args: &StopArgs) -> Result<ExitCode> {
             .len();
     }
     println!(
-        "released {released} lock(s) of session {} (recorded as forced releases by team stop)",
-        team.session
+        "released {released} lock(s) of session {session} (recorded as forced releases by team stop)"
     );
-    for tree in session_worktrees(&team)? {
+    Ok(())
+}
+
+/// Keeps every worktree of the session, saying which have changes; with
+/// `remove`, removes the clean ones.
+fn keep_or_remove_worktrees(team: &Team, remove: bool) -> Result<ExitCode> {
+    for tree in session_worktrees(team)? {
         let path = tree.path.display();
         let branch = tree.branch.as_deref().unwrap_or_default();
         match changes(&tree.path) {
-            Ok(0) if args.remove_worktrees => {
+            Ok(0) if remove => {
                 // Without --force git refuses a worktree with changes, should one appear meanwhile.
                 match git(
                     &team.repo.top,

@@ -15,6 +15,8 @@ pub struct Repository {
     pub top: PathBuf,
     /// The project root (the top, or `--root` inside it).
     pub root: PathBuf,
+    /// The branch checked out there; `None` when detached.
+    pub branch: Option<String>,
 }
 
 impl Repository {
@@ -27,9 +29,14 @@ impl Repository {
             );
         };
         let top = std::fs::canonicalize(top.trim_end())?;
+        let branch = git(&top, &["symbolic-ref", "--short", "-q", "HEAD"])
+            .ok()
+            .map(|b| b.trim_end().to_owned())
+            .filter(|b| !b.is_empty());
         Ok(Self {
             top,
             root: root.to_owned(),
+            branch,
         })
     }
 
@@ -85,7 +92,7 @@ pub fn in_checkout(repo: &Repository, agent: &str) -> Workplace {
         agent: agent.to_owned(),
         worktree: repo.top.clone(),
         dir: repo.root.clone(),
-        branch: None,
+        branch: repo.branch.clone(),
         make: Make::Nothing,
     }
 }
