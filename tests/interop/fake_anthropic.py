@@ -162,6 +162,16 @@ class Handler(BaseHTTPRequestHandler):
         except ValueError:
             return raw.decode("utf-8", "replace")
 
+    def hold(self, step):
+        """Waits as the step says ("after", "after_file"); what went wrong, or None."""
+        after = step.get("after")
+        if after and not wait_for(after):
+            return f"waited in vain for {after}"
+        gate = step.get("after_file")
+        if gate and not wait_for_file(gate, float(step.get("wait_seconds", 60))):
+            return f"waited in vain for {gate}"
+        return None
+
     def split_path(self):
         """/impl_b/v1/messages?beta=true -> ("impl_b", "/v1/messages")."""
         path = self.path.split("?", 1)[0]
@@ -209,27 +219,25 @@ class Handler(BaseHTTPRequestHandler):
             index = assistant_turns(messages)
             note_progress(script, index)
             if index < len(steps):
-                after = steps[index].get("after")
-                if after and not wait_for(after):
-                    entry["answer"] = f"step {index}: timed out waiting for {after}"
-                    self.record(entry)
-                    return self.reply(500, json.dumps({"type": "error", "error": {
-                        "type": "api_error", "message": f"the script waited in vain for {after}"}}).encode())
-                gate = steps[index].get("after_file")
-                if gate and not wait_for_file(gate, float(steps[index].get("wait_seconds", 60))):
-                    entry["answer"] = f"step {index}: timed out waiting for {gate}"
-                    self.record(entry)
-                    return self.reply(500, json.dumps({"type": "error", "error": {
-                        "type": "api_error", "message": f"the script waited in vain for {gate}"}}).encode())
-                content, stop = content_for(steps[index], index)
                 entry["answer"] = f"step {index}"
+                # Logged on arrival, before any wait: the request carries the result of
+                # the previous step, which the test may be waiting to read.
+                self.record(entry)
+                problem = self.hold(steps[index])
+                if problem:
+                    self.record({"t": time.time(), "method": "POST", "script": script,
+                                 "path": self.path, "answer": f"step {index}: {problem}"})
+                    return self.reply(500, json.dumps({"type": "error", "error": {
+                        "type": "api_error", "message": f"the script {problem}"}}).encode())
+                content, stop = content_for(steps[index], index)
             else:
                 content, stop = [{"type": "text", "text": "Done."}], "end_turn"
                 entry["answer"] = "after script"
+                self.record(entry)
         else:
             content, stop = [{"type": "text", "text": "ok"}], "end_turn"
             entry["answer"] = "side"
-        self.record(entry)
+            self.record(entry)
         message = {"id": "msg_e2e_" + uuid.uuid4().hex[:20], "type": "message", "role": "assistant",
                    "model": body.get("model", "claude-sonnet-4-5"), "content": content,
                    "stop_reason": stop, "stop_sequence": None,

@@ -165,6 +165,22 @@ impl Project {
         stdout
     }
 
+    /// impl_a (told to hold src/app.py) and impl_b (told `prompt_b`) at once,
+    /// with `meanwhile` on this thread while they run; a panic in either is this one's.
+    fn run_both<R>(&self, prompt_b: &str, meanwhile: impl FnOnce() -> R) -> R {
+        std::thread::scope(|s| {
+            let a = s.spawn(|| self.run_agent("impl_a", "Hold src/app.py for a while."));
+            let b = s.spawn(|| self.run_agent("impl_b", prompt_b));
+            let result = meanwhile();
+            for agent in [a, b] {
+                if let Err(panic) = agent.join() {
+                    std::panic::resume_unwind(panic);
+                }
+            }
+            result
+        })
+    }
+
     /// The live locks as `ccmulti status` prints them: (path, agent, lock id).
     fn locks(&self) -> Vec<(String, String, String)> {
         status_locks(&self.coordinator.db, SESSION)
@@ -180,6 +196,24 @@ impl Project {
     fn file(&self, path: &str) -> String {
         std::fs::read_to_string(self.root.join(path)).expect("project file")
     }
+}
+
+/// Agent A's script: claim src/app.py, and release it once `gate` exists.
+fn holds_app_until(gate: &Path) -> Value {
+    json!([
+        tool_use(
+            "mcp__ccmulti__claim_file_lock",
+            json!({ "file_paths": [APP] })
+        ),
+        after_file(
+            gate,
+            tool_use(
+                "mcp__ccmulti__release_file_lock",
+                json!({ "file_paths": [APP] })
+            )
+        ),
+        text("Released."),
+    ])
 }
 
 /// Where agent's worktree of the repository at `root` is.
@@ -459,13 +493,8 @@ fn a_waiting_claim_is_granted_when_the_holder_releases() {
     let release_now = gate.path().join("release-now");
     let project = Project::new(claude, |_| {
         json!({
-            "impl_a": [
-                tool_use("mcp__ccmulti__claim_file_lock", json!({ "file_paths": [APP] })),
-                // A lets go only once the test has seen B waiting.
-                after_file(&release_now, tool_use("mcp__ccmulti__release_file_lock",
-                    json!({ "file_paths": [APP] }))),
-                text("Released."),
-            ],
+            // A lets go only once the test has seen B waiting.
+            "impl_a": holds_app_until(&release_now),
             "impl_b": [
                 after("impl_a", 1, tool_use("mcp__ccmulti__claim_file_lock",
                     json!({ "file_paths": [APP], "wait_seconds": 60 }))),
@@ -473,9 +502,7 @@ fn a_waiting_claim_is_granted_when_the_holder_releases() {
             ],
         })
     });
-    std::thread::scope(|s| {
-        let a = s.spawn(|| project.run_agent("impl_a", "Hold src/app.py briefly."));
-        let b = s.spawn(|| project.run_agent("impl_b", "Take src/app.py once it is free."));
+    let waiting = project.run_both("Take src/app.py once it is free.", || {
         // The coordinator shows B's claim waiting behind A; then A may release.
         let deadline = std::time::Instant::now() + Duration::from_secs(60);
         let waiting = loop {
@@ -490,18 +517,14 @@ fn a_waiting_claim_is_granted_when_the_holder_releases() {
             std::thread::sleep(Duration::from_millis(100));
         };
         std::fs::write(&release_now, "").expect("open the gate");
-        for agent in [a, b] {
-            if let Err(panic) = agent.join() {
-                std::panic::resume_unwind(panic);
-            }
-        }
-        assert!(
-            waiting.is_some(),
-            "B's claim never showed as waiting behind A:\n{}\n{}",
-            status_text(&project.coordinator.db, SESSION),
-            project.api.summary()
-        );
+        waiting
     });
+    assert!(
+        waiting.is_some(),
+        "B's claim never showed as waiting behind A:\n{}\n{}",
+        status_text(&project.coordinator.db, SESSION),
+        project.api.summary()
+    );
     let released = project
         .api
         .wait_tool_result("impl_a", 1, Duration::from_secs(5));
@@ -581,4 +604,54 @@ fn a_commit_of_a_file_another_agent_holds_is_refused_by_the_git_guard() {
         "1",
         "B's commit of the held file was made"
     );
+}
+
+/// `ccmulti hook news` under the real Claude Code: B's edit of the file A
+/// holds is denied (so B wanted it); once A releases it, B's next tool call
+/// brings the news, through the PostToolUse hook, into what the model reads.
+#[test]
+fn news_of_a_released_file_reaches_the_agent_that_wanted_it() {
+    let Some(claude) = claude_or_skip(
+        "news_of_a_released_file_reaches_the_agent_that_wanted_it",
+        &[],
+    ) else {
+        return;
+    };
+    let gates = tempfile::tempdir().expect("tempdir");
+    let (release, go_on) = (gates.path().join("release"), gates.path().join("go-on"));
+    let project = Project::new(claude, |root| {
+        json!({
+            "impl_a": holds_app_until(&release),
+            "impl_b": [
+                after("impl_a", 1, tool_use("Edit", json!({ "file_path": abs(root, APP),
+                    "old_string": "return sum(xs)", "new_string": "return 0" }))),
+                after_file(&go_on, tool_use("Read", json!({ "file_path": abs(root, UTIL) }))),
+                text("Finished."),
+            ],
+        })
+    });
+    project.write_hooks();
+    let (denied, released) = project.run_both("Change total().", || {
+        // B is denied first, then A releases, then B makes its next call.
+        let denied = project
+            .api
+            .wait_tool_result("impl_b", 0, Duration::from_secs(60));
+        std::fs::write(&release, "").expect("gate");
+        let released = project
+            .api
+            .wait_tool_result("impl_a", 1, Duration::from_secs(60));
+        std::fs::write(&go_on, "").expect("gate");
+        (denied, released)
+    });
+    assert!(denied.is_error, "{denied:?}");
+    assert!(!released.is_error, "{released:?}");
+    let next = project
+        .api
+        .wait_tool_result("impl_b", 1, Duration::from_secs(5));
+    assert!(
+        next.beside
+            .contains("impl_a released src/app.py, which you wanted; it is free now"),
+        "B was not told: {next:?}"
+    );
+    assert_eq!(project.file(APP), APP_TEXT);
 }
