@@ -21,5 +21,6 @@ pub mod scan;
 pub mod serve;
 pub mod state;
 pub mod store;
+pub mod worktrees;
 
 pub use error::CoordError;

@@ -8,6 +8,7 @@ use crate::coord::Coordinator;
 use crate::metrics::Metrics;
 use crate::rules::access::{AUTH_HEADER_VALUE, AccessPolicy};
 use crate::store::SharedStore;
+use crate::worktrees::Roots;
 
 #[derive(Debug)]
 pub struct AppState {
@@ -15,6 +16,9 @@ pub struct AppState {
     pub coord: Coordinator,
     /// The project root that lock paths are relative to; absolute and normalised.
     pub root: PathBuf,
+    /// `root` and the same place in every other worktree of its repository:
+    /// an absolute path in any of them is one lock path.
+    pub roots: Roots,
     /// Where clients reach this coordinator, e.g. `http://127.0.0.1:7477`.
     pub public_url: String,
     pub metrics: Metrics,
@@ -57,6 +61,7 @@ impl AppState {
     ) -> SharedState {
         Arc::new(Self {
             coord: Coordinator::new(store),
+            roots: Roots::discover(&root),
             root,
             public_url,
             metrics: Metrics::default(),

@@ -17,7 +17,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use serde_json::{Value, json};
 
 use super::Common;
-use super::git::git;
+use ccmulti::worktrees::{self, git};
 
 #[derive(Debug, Subcommand)]
 pub enum HookCommand {
@@ -208,11 +208,21 @@ pub fn pre_tool(common: &Common, args: &PreToolArgs) -> Result<ExitCode> {
     let Some(raw) = input.edited_path()? else {
         return Ok(ExitCode::SUCCESS);
     };
-    // A file outside the project is nobody's to lock.
-    let Some(path) = project_roots(common, &input)?
+    let roots = project_roots(common, &input)?;
+    let path = match roots
         .iter()
         .find_map(|root| paths::normalize(root, raw).ok())
-    else {
+    {
+        Some(path) => Some(path),
+        // In another worktree of this repository, it is the same repository file;
+        // git is asked only for such a path.
+        None if raw.starts_with('/') => roots
+            .first()
+            .and_then(|root| paths::normalize_among(&worktrees::roots_of(root), raw).ok()),
+        None => None,
+    };
+    // A file outside the project is nobody's to lock.
+    let Some(path) = path else {
         return Ok(ExitCode::SUCCESS);
     };
     let edit = Edit {
@@ -271,16 +281,18 @@ pub fn pre_commit(common: &Common, args: &PreCommitArgs) -> Result<ExitCode> {
     };
     let here = std::env::current_dir().context("reading the working directory")?;
     let top = PathBuf::from(git(&here, &["rev-parse", "--show-toplevel"])?.trim_end());
-    let root = match &common.root {
-        Some(_) => common.root()?,
-        None => canonical(&top)?,
+    // An explicit --root may be another worktree's (or a directory in it):
+    // a staged file is then the same repository file there.
+    let roots = match &common.root {
+        Some(_) => worktrees::roots_of(&common.root()?),
+        None => vec![canonical(&top)?],
     };
     let staged: Vec<String> = git(&top, &["diff", "--cached", "--name-only", "-z"])?
         .split('\0')
         .filter(|name| !name.is_empty())
         .filter_map(|name| {
             let absolute = top.join(name);
-            paths::normalize(&root, &absolute.to_string_lossy()).ok()
+            paths::normalize_among(&roots, &absolute.to_string_lossy()).ok()
         })
         .collect();
     if staged.is_empty() {

@@ -1,7 +1,7 @@
 //! `ccmulti install-git-hook`: writes the repository's pre-commit hook that runs
 //! the git guard. Never replaces someone else's hook without `--force`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
@@ -9,7 +9,7 @@ use ccmulti::hook::git_hook::{self, Existing};
 use clap::Args;
 
 use super::Common;
-use super::git::git;
+use ccmulti::worktrees::git;
 
 #[derive(Debug, Args)]
 pub struct InstallGitHookArgs {
@@ -26,9 +26,15 @@ pub fn this_binary() -> Result<String> {
 }
 
 pub fn install_git_hook(common: &Common, args: &InstallGitHookArgs) -> Result<ExitCode> {
-    let root = common.root()?;
+    println!("{}", install(&common.root()?, args.force)?);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Installs the guard in the hooks of the repository `root` is in (shared by
+/// all its worktrees); what was done, or an error that changed nothing.
+pub fn install(root: &Path, force: bool) -> Result<String> {
     // --git-path follows worktrees and core.hooksPath.
-    let hooks = PathBuf::from(git(&root, &["rev-parse", "--git-path", "hooks"])?.trim_end());
+    let hooks = PathBuf::from(git(root, &["rev-parse", "--git-path", "hooks"])?.trim_end());
     let hooks = if hooks.is_absolute() {
         hooks
     } else {
@@ -45,13 +51,12 @@ pub fn install_git_hook(common: &Common, args: &InstallGitHookArgs) -> Result<Ex
     let binary = this_binary()?;
     match git_hook::classify(existing.as_deref(), &binary) {
         Existing::Current => {
-            println!(
+            return Ok(format!(
                 "{} already runs the ccmulti git guard; unchanged",
                 target.display()
-            );
-            return Ok(ExitCode::SUCCESS);
+            ));
         }
-        Existing::Foreign if !args.force => bail!(
+        Existing::Foreign if !force => bail!(
             "{} exists and is not ccmulti's; nothing was changed. Pass --force to replace it \
              (it is kept as pre-commit.before-ccmulti), or add `{} hook pre-commit` to it yourself",
             target.display(),
@@ -81,9 +86,8 @@ pub fn install_git_hook(common: &Common, args: &InstallGitHookArgs) -> Result<Ex
         std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o755))
             .with_context(|| format!("making {} executable", target.display()))?;
     }
-    println!(
+    Ok(format!(
         "installed {}: commits of files another agent of the session holds are refused while CCMULTI_AGENT is set; CCMULTI_GIT_GUARD=off bypasses it",
         target.display()
-    );
-    Ok(ExitCode::SUCCESS)
+    ))
 }

@@ -1,13 +1,13 @@
 //! Command-line interface (clap derive). Each command lives in its own file.
 
 mod connect;
-mod git;
 mod hook;
 mod inspect;
 mod install;
 mod plan;
 mod run;
 mod service;
+mod team;
 
 use std::io::IsTerminal;
 use std::net::SocketAddr;
@@ -110,6 +110,9 @@ enum Command {
     Connect(connect::ConnectArgs),
     /// Plan tasks across agents: conflicts, who does what, each terminal's command and prompt.
     Plan(plan::PlanArgs),
+    /// Start the team in tmux: coordinator, planner, implementers (optionally each in its own
+    /// git worktree) and dashboard, every claude already connected; `team stop` ends it.
+    Team(Box<team::TeamArgs>),
     /// The hooks Claude Code and git run (see `ccmulti connect` and `install-git-hook`).
     Hook {
         #[command(subcommand)]
@@ -214,6 +217,7 @@ pub fn run() -> Result<ExitCode> {
         Some(Command::Release(args)) => inspect::release(&common, &args),
         Some(Command::Connect(args)) => connect::connect(&common, &args),
         Some(Command::Plan(args)) => plan::plan(&common, &args),
+        Some(Command::Team(args)) => team::team(&common, &args),
         Some(Command::Hook { command }) => match command {
             hook::HookCommand::PreTool(args) => hook::pre_tool(&common, &args),
             hook::HookCommand::News(args) => hook::news(&common, &args),

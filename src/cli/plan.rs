@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
+use ccmulti::coord::Coordinator;
 use ccmulti::planner::{Analysis, Connection, Distribution, analyze, distribute};
 use ccmulti::rules::plan::conflicts::Complexity;
 use ccmulti::rules::plan::request::task_lines;
@@ -72,7 +73,9 @@ pub fn plan(common: &Common, args: &PlanArgs) -> Result<ExitCode> {
     };
     let mut plan = distribute(&analysis, agents, &conn);
     if !args.dry_run {
-        record(common, &conn, &analysis, &mut plan)?;
+        with_service(common, Opening::CreateIfMissing, async |coord| {
+            record(coord, &conn, &analysis, &mut plan).await
+        })?;
     }
     if args.json {
         let out = serde_json::json!({ "analysis": analysis.summary(), "distribution": plan });
@@ -83,7 +86,7 @@ pub fn plan(common: &Common, args: &PlanArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn read_tasks(path: Option<&PathBuf>) -> Result<Vec<TaskInput>> {
+pub(super) fn read_tasks(path: Option<&PathBuf>) -> Result<Vec<TaskInput>> {
     let text = match path.filter(|p| p.as_os_str() != "-") {
         Some(p) => {
             std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?
@@ -96,7 +99,12 @@ fn read_tasks(path: Option<&PathBuf>) -> Result<Vec<TaskInput>> {
             s
         }
     };
-    let mut tasks = task_lines(&text);
+    parse_tasks(&text)
+}
+
+/// One task per numbered or bulleted line, else per non-empty line.
+pub(super) fn parse_tasks(text: &str) -> Result<Vec<TaskInput>> {
+    let mut tasks = task_lines(text);
     if tasks.is_empty() {
         tasks = text
             .lines()
@@ -125,21 +133,21 @@ fn read_tasks(path: Option<&PathBuf>) -> Result<Vec<TaskInput>> {
         .collect())
 }
 
-/// Keeps the analysis and records the plan, as the planner's tools do.
-fn record(
-    common: &Common,
+/// Keeps the analysis and records the plan, as the planner's tools do;
+/// returns the tasks kept with the agents that had started them.
+pub(super) async fn record(
+    coord: &Coordinator,
     conn: &Connection,
     analysis: &Analysis,
     plan: &mut Distribution,
-) -> Result<()> {
-    with_service(common, Opening::CreateIfMissing, async |coord| {
-        // Recording registers the planner's session, which the analysis belongs to.
-        coord
-            .record_plan(conn, analysis, plan)
-            .await
-            .with_context(|| format!("recording the plan in session {:?}", conn.session_id))?;
-        Ok(coord.keep_analysis(&conn.session_id, analysis).await?)
-    })
+) -> Result<Vec<String>> {
+    // Recording registers the planner's session, which the analysis belongs to.
+    let kept = coord
+        .record_plan(conn, analysis, plan)
+        .await
+        .with_context(|| format!("recording the plan in session {:?}", conn.session_id))?;
+    coord.keep_analysis(&conn.session_id, analysis).await?;
+    Ok(kept)
 }
 
 fn print_plan(analysis: &Analysis, plan: &Distribution, conn: &Connection, dry_run: bool) {

@@ -2,6 +2,7 @@
 //! `release`, `db verify`, `plan`): the database opened as the command needs
 //! it, and a small runtime of its own for the service's async calls.
 
+use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
@@ -22,26 +23,38 @@ pub(super) enum Opening {
     MustExist,
 }
 
+/// The database at `db`; a missing one is [`StoreError::Missing`] with `MustExist`.
+pub(super) fn open_at(db: &Path, opening: Opening) -> Result<SqliteStore, StoreError> {
+    let clock = Arc::new(SystemClock);
+    match opening {
+        Opening::CreateIfMissing => SqliteStore::open(db, clock, Durability::Normal),
+        Opening::MustExist => SqliteStore::open_existing(db, clock, Durability::Normal),
+    }
+}
+
+/// The database `--db` names, with what went wrong said.
 pub(super) fn open(common: &Common, opening: Opening) -> Result<SqliteStore> {
     let db = common.db_path()?;
-    let clock = Arc::new(SystemClock);
-    let opened = match opening {
-        Opening::CreateIfMissing => SqliteStore::open(&db, clock, Durability::Normal),
-        Opening::MustExist => SqliteStore::open_existing(&db, clock, Durability::Normal),
-    };
-    match opened {
+    match open_at(&db, opening) {
         Err(missing @ StoreError::Missing { .. }) => Err(missing.into()),
         opened => opened.with_context(|| format!("opening the database {}", db.display())),
     }
 }
 
-/// Runs `work` against the service over the database.
+/// Runs `work` against the service over the database `--db` names.
 pub(super) fn with_service<T>(
     common: &Common,
     opening: Opening,
     work: impl AsyncFnOnce(&Coordinator) -> Result<T>,
 ) -> Result<T> {
-    let store = open(common, opening)?;
+    serve_once(open(common, opening)?, work)
+}
+
+/// Runs `work` against the service over `store`.
+pub(super) fn serve_once<T>(
+    store: SqliteStore,
+    work: impl AsyncFnOnce(&Coordinator) -> Result<T>,
+) -> Result<T> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -72,13 +72,13 @@ impl Coordinator {
 
     /// Registers the planner and records every task of `plan` as `planned`
     /// for its agent; a task an agent has already started stays with it, as
-    /// the plan's notes then say.
+    /// the plan's notes then say. Returns those kept tasks.
     pub async fn record_plan(
         &self,
         conn: &Connection,
         analysis: &Analysis,
         plan: &mut Distribution,
-    ) -> Result<()> {
+    ) -> Result<Vec<String>> {
         let planner = VirtualUser {
             user_id: conn.user_id.clone(),
             session: Some(SessionAgent {
@@ -94,6 +94,6 @@ impl Coordinator {
             .record_plan(&conn.session_id, &plan.planned_rows(analysis))
             .await?;
         plan.note_kept(&kept);
-        Ok(())
+        Ok(kept)
     }
 }

@@ -45,6 +45,8 @@ pub async fn health_detailed(State(http): State<HttpState>) -> Response {
             "allowed_hosts": app.security.access.host_names(),
         },
         "project_root": app.root,
+        // The same place in the repository's other worktrees, as known now.
+        "worktrees": app.roots.current().iter().skip(1).collect::<Vec<_>>(),
     });
     (status, Json(body)).into_response()
 }

@@ -8,6 +8,7 @@ pub mod news;
 pub mod paths;
 pub mod progress;
 pub mod targets;
+pub mod team;
 pub mod virtual_user;
 pub mod waiting;
 

@@ -23,6 +23,10 @@ pub enum PathError {
     #[error("the file path {0:?} is outside the project root {1}; give a path inside it")]
     OutsideRoot(String, String),
     #[error(
+        "the file path {0:?} is outside the project root {1} and each of its worktrees ({2}); give a path inside one of them"
+    )]
+    OutsideRoots(String, String, String),
+    #[error(
         "the file path {0:?} names the project root itself; name a file or directory inside it, or use the glob **"
     )]
     IsRoot(String),
@@ -68,6 +72,38 @@ pub fn normalize(root: &Path, raw: &str) -> Result<String, PathError> {
     })
 }
 
+/// Like [`normalize`], against the project root and the same place in each
+/// other worktree of its repository (`roots[0]` is the project root; all are
+/// absolute and normalised). An absolute path is taken relative to the
+/// deepest root that holds it, so `/repo-b/src/a.rs` and `/repo/src/a.rs` are
+/// one lock; a relative path means the same under every root.
+pub fn normalize_among(roots: &[impl AsRef<Path>], raw: &str) -> Result<String, PathError> {
+    let Some(first) = roots.first() else {
+        return Err(PathError::OutsideRoot(raw.to_owned(), String::new()));
+    };
+    let first = first.as_ref();
+    if roots.len() == 1 || !raw.starts_with('/') {
+        return normalize(first, raw);
+    }
+    let mut deepest_first: Vec<&Path> = roots.iter().map(AsRef::as_ref).collect();
+    deepest_first.sort_by_key(|r| std::cmp::Reverse(r.as_os_str().len()));
+    for root in deepest_first {
+        match normalize(root, raw) {
+            Err(PathError::OutsideRoot(..)) => continue,
+            other => return other,
+        }
+    }
+    let others: Vec<String> = roots[1..]
+        .iter()
+        .map(|r| r.as_ref().display().to_string())
+        .collect();
+    Err(PathError::OutsideRoots(
+        raw.to_owned(),
+        first.display().to_string(),
+        others.join(", "),
+    ))
+}
+
 /// The directory part before the first metacharacter is normalised like a
 /// path (it may be absolute inside the root, or the root itself); the rest is
 /// kept as written, without empty or `.` components, and may not climb with `..`.
@@ -85,6 +121,9 @@ fn normalize_glob(root: &Path, raw: &str, first_meta: usize) -> Result<String, P
             Err(PathError::Escapes(_)) => return Err(PathError::Escapes(raw.to_owned())),
             Err(PathError::OutsideRoot(_, root)) => {
                 return Err(PathError::OutsideRoot(raw.to_owned(), root));
+            }
+            Err(PathError::OutsideRoots(_, root, others)) => {
+                return Err(PathError::OutsideRoots(raw.to_owned(), root, others));
             }
             Err(e) => return Err(e),
         }
@@ -163,6 +202,72 @@ mod tests {
 
     fn norm(raw: &str) -> Result<String, PathError> {
         normalize(Path::new("/repo"), raw)
+    }
+
+    #[test]
+    fn a_path_in_any_worktree_is_the_same_repository_path() {
+        let roots = [
+            "/home/u/repo",
+            "/home/u/repo-impl_b",
+            "/home/u/repo/nested-wt",
+        ];
+        for raw in [
+            "src/app.py",
+            "/home/u/repo/src/app.py",
+            "/home/u/repo-impl_b/src/app.py",
+            "/home/u/repo-impl_b/src/../src/app.py",
+            "/home/u/repo/nested-wt/src/app.py",
+        ] {
+            assert_eq!(
+                normalize_among(&roots, raw).as_deref(),
+                Ok("src/app.py"),
+                "{raw}"
+            );
+        }
+        assert_eq!(
+            normalize_among(&roots, "/home/u/repo-impl_b/src/*.py").as_deref(),
+            Ok("src/*.py")
+        );
+        assert_eq!(
+            normalize_among(&roots, "/home/u/repo-impl_b/src/").as_deref(),
+            Ok("src/")
+        );
+        // Climbing out of one worktree into another still lands in the repository.
+        assert_eq!(
+            normalize_among(&roots, "/home/u/repo-impl_b/../repo/a.rs").as_deref(),
+            Ok("a.rs")
+        );
+    }
+
+    #[test]
+    fn a_path_outside_every_worktree_is_refused_naming_them() {
+        let roots = ["/home/u/repo", "/home/u/repo-impl_b"];
+        let Err(e) = normalize_among(&roots, "/home/u/other/src/app.py") else {
+            panic!("a path outside every worktree was accepted");
+        };
+        assert!(matches!(e, PathError::OutsideRoots(..)), "{e:?}");
+        let text = e.to_string();
+        assert!(
+            text.contains("/home/u/repo ") && text.contains("/home/u/repo-impl_b"),
+            "{text}"
+        );
+        assert!(matches!(
+            normalize_among(&roots, "/home/u/repo-impl_bx/a"),
+            Err(PathError::OutsideRoots(..))
+        ));
+        assert!(matches!(
+            normalize_among(&roots, "/etc/*"),
+            Err(PathError::OutsideRoots(..))
+        ));
+        // One root: the message is the one it always was.
+        assert!(matches!(
+            normalize_among(&roots[..1], "/etc/passwd"),
+            Err(PathError::OutsideRoot(..))
+        ));
+        assert!(matches!(
+            normalize_among(&roots, "../x"),
+            Err(PathError::Escapes(_))
+        ));
     }
 
     #[test]

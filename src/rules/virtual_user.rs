@@ -3,7 +3,7 @@
 use std::fmt;
 
 const SESSION_MARKER: &str = "__session__";
-const MAX_PART_LEN: usize = 128;
+pub const MAX_PART_LEN: usize = 128;
 
 /// The form every error message shows, so a user can fix the URL at once.
 pub const EXPECTED_FORM: &str = "expected {user}__session__{session}__{agent} or a plain {user}; \

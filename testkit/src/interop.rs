@@ -9,7 +9,8 @@ use std::process::Command;
 /// Set by `.ci/run`: a missing client is then a failure, not a skip.
 pub const REQUIRE_ENV: &str = "CCMULTI_REQUIRE_INTEROP";
 
-fn repo() -> PathBuf {
+/// The repository's root (the testkit crate sits in it).
+pub fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .expect("testkit sits in the repository")
@@ -36,6 +37,8 @@ pub enum Client {
     TypeScriptSdk,
     ClaudeCode,
     Tmux,
+    /// Runs the model stand-in of the end-to-end tests (tests/interop/fake_anthropic.py).
+    Python,
 }
 
 impl Client {
@@ -53,6 +56,10 @@ impl Client {
                 .arg("-V")
                 .output()
                 .is_ok_and(|o| o.status.success()),
+            Client::Python => Command::new("python3")
+                .arg("--version")
+                .output()
+                .is_ok_and(|o| o.status.success()),
         }
     }
 
@@ -66,6 +73,7 @@ impl Client {
             }
             Client::ClaudeCode => "Claude Code (cd tests/interop/claude && npm ci)",
             Client::Tmux => "tmux (apt-get install tmux)",
+            Client::Python => "python3 (apt-get install python3)",
         }
     }
 }
@@ -82,7 +90,11 @@ pub fn available(test: &str, needs: &[Client]) -> bool {
     if std::env::var(REQUIRE_ENV).is_ok_and(|v| v == "1") {
         panic!("{test}: {REQUIRE_ENV}=1 but not installed: {what}");
     }
-    eprintln!(
+    // Straight to stderr, not eprintln!: the test harness hides a passing test's
+    // eprintln!, and a skip must show in a plain `cargo test`.
+    use std::io::Write;
+    let _ = writeln!(
+        std::io::stderr(),
         "SKIPPED {test}: not installed: {what}. `.ci/run` installs everything and makes this test mandatory."
     );
     false

@@ -2,9 +2,11 @@
 #![forbid(unsafe_code)]
 
 pub mod binary;
+pub mod claude;
 pub mod history;
 pub mod interop;
 pub mod load;
+pub mod tools;
 
 use std::path::PathBuf;
 use std::sync::Arc;

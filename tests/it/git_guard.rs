@@ -5,27 +5,8 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
+use ccmulti_testkit::tools::git;
 use ccmulti_testkit::*;
-
-fn git(repo: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut command = Command::new("git");
-    command
-        .args([
-            "-c",
-            "user.name=Test",
-            "-c",
-            "user.email=test@example.com",
-            "-c",
-            "commit.gpgsign=false",
-        ])
-        .args(args)
-        .current_dir(repo);
-    for var in HOOK_ENV {
-        command.env_remove(var);
-    }
-    command.envs(env.iter().copied());
-    command.output().expect("run git")
-}
 
 fn ok(output: &Output) -> String {
     let text = format!(

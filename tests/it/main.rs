@@ -6,6 +6,8 @@
 
 mod bad_input;
 mod claude_code_fixtures;
+mod claude_e2e;
+mod claude_team;
 mod cli;
 mod crash;
 mod dashboard_tmux;
@@ -24,4 +26,5 @@ mod protocol_eras;
 mod security;
 mod seed_checks;
 mod soak;
+mod team;
 mod waiting;

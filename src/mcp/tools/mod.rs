@@ -18,7 +18,6 @@ use serde_json::{Value, json};
 use super::identity::Caller;
 use crate::error::CoordError;
 use crate::rules::clients::ToolName;
-use crate::rules::paths;
 use crate::state::AppState;
 
 fn object(v: Value) -> Arc<JsonObject> {
@@ -107,7 +106,9 @@ fn normalize_all(
 ) -> Result<BTreeSet<String>, CoordError> {
     raw.iter()
         .map(|p| {
-            paths::normalize(&state.root, p)
+            state
+                .roots
+                .normalize(p)
                 .map_err(|e| CoordError::InvalidParams(format!("{tool}: {field}: {e}")))
         })
         .collect()

@@ -7,7 +7,6 @@ use serde_json::Value;
 
 use crate::error::CoordError;
 use crate::planner::{Analysis, Connection, Distribution};
-use crate::rules::paths;
 use crate::rules::plan::conflicts::Complexity;
 use crate::rules::plan::{MAX_FILES_PER_TASK, MAX_TASK_DESCRIPTION, MAX_TASKS, TaskInput};
 use crate::rules::targets::is_pattern;
@@ -84,7 +83,9 @@ pub fn parse_tasks(
                             Value::String(p) if is_pattern(p) => Err(at(format!(
                                 "files: {p:?} is a directory or glob; list the files themselves"
                             ))),
-                            Value::String(p) => paths::normalize(&state.root, p)
+                            Value::String(p) => state
+                                .roots
+                                .normalize(p)
                                 .map_err(|e| at(format!("files: {e}"))),
                             _ => Err(at("files must hold path strings".into())),
                         })

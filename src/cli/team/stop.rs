@@ -1,0 +1,161 @@
+//! `ccmulti team stop` and `ccmulti team status`.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use ccmulti::coord::Coordinator;
+use ccmulti::rules::team;
+use ccmulti::store::{ForceSelector, StoreError};
+use ccmulti::worktrees::{self, Worktree, git};
+use clap::Args;
+
+use super::{Team, Which, files, tmux};
+use crate::cli::Common;
+use crate::cli::service::{self, Opening};
+
+#[derive(Debug, Clone, Args)]
+pub struct StopArgs {
+    #[command(flatten)]
+    which: Which,
+    /// Also remove the team's worktrees that have no uncommitted changes (their branches stay).
+    #[arg(long)]
+    remove_worktrees: bool,
+}
+
+/// The database: --db if given, else the one the team was started on.
+fn database(common: &Common, record: Option<&files::TeamRecord>) -> Result<PathBuf> {
+    match (&common.db, record) {
+        (None, Some(r)) => Ok(r.db.clone()),
+        _ => common.db_path(),
+    }
+}
+
+/// The session's worktrees: those on a `ccmulti/<session>/` branch.
+fn session_worktrees(team: &Team) -> Result<Vec<Worktree>> {
+    let prefix = team::branch_prefix(&team.session);
+    Ok(worktrees::list(&team.repo.top)?
+        .into_iter()
+        .filter(|t| t.branch.as_deref().is_some_and(|b| b.starts_with(&prefix)))
+        .collect())
+}
+
+/// `git status --porcelain` lines: uncommitted changes, untracked files included.
+fn changes(worktree: &Path) -> Result<usize> {
+    Ok(git(worktree, &["status", "--porcelain"])?.lines().count())
+}
+
+pub fn stop(common: &Common, args: &StopArgs) -> Result<ExitCode> {
+    let team = Team::resolve(common, &args.which)?;
+    let record = files::load(&team.dir)?;
+    if tmux::available().is_ok() && tmux::has_session(&team.tmux) {
+        tmux::kill_session(&team.tmux)?;
+        println!("ended tmux session {}", team.tmux);
+    } else {
+        println!("no tmux session {} was running", team.tmux);
+    }
+    let db = database(common, record.as_ref())?;
+    // A missing database holds no locks; stop must not create one.
+    match service::open_at(&db, Opening::MustExist) {
+        Ok(store) => {
+            service::serve_once(store, async |coord| release_all(coord, &team.session).await)?
+        }
+        Err(StoreError::Missing { .. }) => {
+            println!("no database at {}: no locks to release", db.display());
+        }
+        Err(e) => {
+            return Err(e).with_context(|| format!("opening the database {}", db.display()));
+        }
+    }
+    keep_or_remove_worktrees(&team, args.remove_worktrees)
+}
+
+/// Releases every lock of `session`, as forced releases by `team stop`.
+async fn release_all(coord: &Coordinator, session: &str) -> Result<()> {
+    let snapshot = coord.snapshot(0).await?;
+    let mut holders: Vec<&str> = snapshot
+        .locks
+        .iter()
+        .filter(|l| l.session_id == session)
+        .map(|l| l.agent_id.as_str())
+        .collect();
+    holders.sort_unstable();
+    holders.dedup();
+    let mut released = 0;
+    for agent in holders {
+        released += coord
+            .force_release(
+                &ForceSelector::Agent {
+                    session_id: Some(session.to_owned()),
+                    agent_id: agent.to_owned(),
+                },
+                "team stop",
+            )
+            .await?
+            .len();
+    }
+    println!(
+        "released {released} lock(s) of session {session} (recorded as forced releases by team stop)"
+    );
+    Ok(())
+}
+
+/// Keeps every worktree of the session, saying which have changes; with
+/// `remove`, removes the clean ones.
+fn keep_or_remove_worktrees(team: &Team, remove: bool) -> Result<ExitCode> {
+    for tree in session_worktrees(team)? {
+        let path = tree.path.display();
+        let branch = tree.branch.as_deref().unwrap_or_default();
+        match changes(&tree.path) {
+            Ok(0) if remove => {
+                // Without --force git refuses a worktree with changes, should one appear meanwhile.
+                match git(
+                    &team.repo.top,
+                    &["worktree", "remove", &tree.path.to_string_lossy()],
+                ) {
+                    Ok(_) => println!("removed worktree {path} (branch {branch} stays)"),
+                    Err(e) => println!("kept worktree {path}: {e}"),
+                }
+            }
+            Ok(0) => println!("kept worktree {path} (branch {branch}, clean)"),
+            Ok(n) => println!("kept worktree {path} (branch {branch}): {n} uncommitted change(s)"),
+            Err(e) => println!("kept worktree {path}: {e}"),
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn status(common: &Common, which: &Which) -> Result<ExitCode> {
+    let team = Team::resolve(common, which)?;
+    let record = files::load(&team.dir)?;
+    let windows = if tmux::available().is_ok() && tmux::has_session(&team.tmux) {
+        tmux::windows(&team.tmux)?
+    } else {
+        Vec::new()
+    };
+    if windows.is_empty() {
+        println!("team {}: no tmux session {}", team.session, team.tmux);
+    } else {
+        println!("team {} in tmux session {}:", team.session, team.tmux);
+        for (name, live) in &windows {
+            println!(
+                "  window {name:<16} {}",
+                if *live { "running" } else { "exited" }
+            );
+        }
+    }
+    for tree in session_worktrees(&team)? {
+        let changed = changes(&tree.path)
+            .map(|n| format!("{n} uncommitted change(s)"))
+            .unwrap_or_else(|e| e.to_string());
+        println!(
+            "  worktree {} (branch {}): {changed}",
+            tree.path.display(),
+            tree.branch.as_deref().unwrap_or_default()
+        );
+    }
+    let db = database(common, record.as_ref())?;
+    let mut at = common.clone();
+    at.db = Some(db);
+    super::super::inspect::status(&at, Some(&team.session))
+}

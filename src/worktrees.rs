@@ -1,0 +1,339 @@
+//! The worktrees of the project's repository, so that an absolute path in any
+//! of them (`/home/u/repo-impl_b/src/app.py`) is the same lock as the same
+//! file in the main checkout (`src/app.py`). This module runs `git worktree
+//! list` and caches its answer; the mapping itself is the pure
+//! [`paths::normalize_among`].
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+use crate::rules::paths::{self, PathError};
+
+/// An unknown absolute path asks git again at most this often, unless a
+/// worktree was added or removed since (git's `worktrees` directory changed):
+/// a flood of paths outside the project must not become a flood of processes.
+const REFRESH_AT_MOST_EVERY: Duration = Duration::from_secs(1);
+
+/// One entry of `git worktree list --porcelain`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Worktree {
+    pub path: PathBuf,
+    /// The branch checked out (`ccmulti/s/implementer-1`), without `refs/heads/`;
+    /// `None` when detached or bare.
+    pub branch: Option<String>,
+    pub bare: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum WorktreeError {
+    #[error("running git in {dir} failed ({why}); is git installed?")]
+    Spawn { dir: String, why: String },
+    #[error("git {args} failed in {dir}: {stderr}")]
+    Git {
+        args: String,
+        dir: String,
+        stderr: String,
+    },
+}
+
+/// Runs `git ARGS` in `dir`: its stdout, or what git said on stderr.
+pub fn git(dir: &Path, args: &[&str]) -> Result<String, WorktreeError> {
+    let output = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .map_err(|e| WorktreeError::Spawn {
+            dir: dir.display().to_string(),
+            why: e.to_string(),
+        })?;
+    if !output.status.success() {
+        return Err(WorktreeError::Git {
+            args: args.join(" "),
+            dir: dir.display().to_string(),
+            stderr: String::from_utf8_lossy(&output.stderr).trim().to_owned(),
+        });
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+/// Parses `git worktree list --porcelain -z`: records of NUL-terminated
+/// `key value` fields, separated by an empty field.
+pub fn parse_porcelain(text: &str) -> Vec<Worktree> {
+    let mut out = Vec::new();
+    let mut current: Option<Worktree> = None;
+    for field in text.split('\0') {
+        if field.is_empty() {
+            out.extend(current.take());
+            continue;
+        }
+        let (key, value) = field.split_once(' ').unwrap_or((field, ""));
+        match key {
+            "worktree" => {
+                out.extend(current.take());
+                current = Some(Worktree {
+                    path: PathBuf::from(value),
+                    branch: None,
+                    bare: false,
+                });
+            }
+            "branch" => {
+                if let Some(w) = current.as_mut() {
+                    w.branch = Some(value.strip_prefix("refs/heads/").unwrap_or(value).into());
+                }
+            }
+            "bare" => {
+                if let Some(w) = current.as_mut() {
+                    w.bare = true;
+                }
+            }
+            _ => {}
+        }
+    }
+    out.extend(current);
+    out
+}
+
+/// Every worktree of the repository `dir` is in (the main one first, as git lists them).
+pub fn list(dir: &Path) -> Result<Vec<Worktree>, WorktreeError> {
+    Ok(parse_porcelain(&git(
+        dir,
+        &["worktree", "list", "--porcelain", "-z"],
+    )?))
+}
+
+/// The symlink-free spelling when the directory exists, else as given.
+fn canonical(path: &Path) -> PathBuf {
+    std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned())
+}
+
+/// Where `root` sits in its repository, and where git keeps its worktree list.
+#[derive(Debug, Clone)]
+struct Repository {
+    /// `root` relative to the top of its worktree (empty when it is the top).
+    within: PathBuf,
+    /// `<git common dir>/worktrees`: changes when a worktree is added or removed.
+    registry: PathBuf,
+}
+
+impl Repository {
+    fn find(root: &Path) -> Option<Self> {
+        let top = canonical(Path::new(
+            git(root, &["rev-parse", "--show-toplevel"])
+                .ok()?
+                .trim_end(),
+        ));
+        let common = git(root, &["rev-parse", "--git-common-dir"]).ok()?;
+        let common = Path::new(common.trim_end());
+        let common = if common.is_absolute() {
+            common.to_owned()
+        } else {
+            root.join(common)
+        };
+        Some(Self {
+            within: root.strip_prefix(&top).ok()?.to_owned(),
+            registry: common.join("worktrees"),
+        })
+    }
+
+    fn registry_changed_at(&self) -> Option<SystemTime> {
+        std::fs::metadata(&self.registry)
+            .and_then(|m| m.modified())
+            .ok()
+    }
+
+    /// `root`, then the same place in every other worktree.
+    fn roots(&self, root: &Path) -> Vec<PathBuf> {
+        let mut roots = vec![root.to_owned()];
+        for tree in list(root).unwrap_or_default() {
+            if tree.bare {
+                continue;
+            }
+            for spelling in [tree.path.clone(), canonical(&tree.path)] {
+                // Joining an empty path would add a trailing `/`, which the
+                // textual prefix match of a glob's root would then miss.
+                let place = if self.within.as_os_str().is_empty() {
+                    spelling
+                } else {
+                    spelling.join(&self.within)
+                };
+                if !roots.contains(&place) {
+                    roots.push(place);
+                }
+            }
+        }
+        roots
+    }
+}
+
+/// The project root and the same place in each other worktree, found once;
+/// the coordinator holds a [`Roots`] to keep this current.
+pub fn roots_of(root: &Path) -> Vec<PathBuf> {
+    match Repository::find(root) {
+        Some(repo) => repo.roots(root),
+        None => vec![root.to_owned()],
+    }
+}
+
+#[derive(Debug)]
+struct Known {
+    roots: Arc<Vec<PathBuf>>,
+    asked: Instant,
+    registry_changed_at: Option<SystemTime>,
+}
+
+/// The coordinator's roots: the project root and its place in every worktree
+/// of the repository, asked of git at start and again when an absolute path
+/// arrives that none of them holds (a worktree made since).
+#[derive(Debug)]
+pub struct Roots {
+    root: PathBuf,
+    repository: Option<Repository>,
+    known: Mutex<Known>,
+}
+
+impl Roots {
+    /// `root` absolute and normalised. Not in a git repository: `root` alone, for good.
+    pub fn discover(root: &Path) -> Self {
+        let repository = Repository::find(root);
+        let roots = match &repository {
+            Some(repo) => repo.roots(root),
+            None => vec![root.to_owned()],
+        };
+        Self {
+            root: root.to_owned(),
+            known: Mutex::new(Known {
+                roots: Arc::new(roots),
+                asked: Instant::now(),
+                registry_changed_at: repository
+                    .as_ref()
+                    .and_then(Repository::registry_changed_at),
+            }),
+            repository,
+        }
+    }
+
+    /// The project root first, then its place in the other worktrees.
+    pub fn current(&self) -> Arc<Vec<PathBuf>> {
+        match self.known.lock() {
+            Ok(k) => k.roots.clone(),
+            Err(_) => Arc::new(vec![self.root.clone()]),
+        }
+    }
+
+    /// A lock path for `raw`, which may be absolute in any worktree.
+    pub fn normalize(&self, raw: &str) -> Result<String, PathError> {
+        match paths::normalize_among(&self.current(), raw) {
+            Err(PathError::OutsideRoot(..) | PathError::OutsideRoots(..)) if self.refresh() => {
+                paths::normalize_among(&self.current(), raw)
+            }
+            other => other,
+        }
+    }
+
+    /// Asks git again if a worktree may have appeared; true if the roots changed.
+    /// Runs git on the caller's thread: it takes milliseconds, and only a path
+    /// outside every known worktree gets here.
+    fn refresh(&self) -> bool {
+        let Some(repo) = &self.repository else {
+            return false;
+        };
+        let Ok(mut known) = self.known.lock() else {
+            return false;
+        };
+        let changed_at = repo.registry_changed_at();
+        if changed_at == known.registry_changed_at && known.asked.elapsed() < REFRESH_AT_MOST_EVERY
+        {
+            return false;
+        }
+        let roots = repo.roots(&self.root);
+        known.asked = Instant::now();
+        known.registry_changed_at = changed_at;
+        if *known.roots == roots {
+            return false;
+        }
+        tracing::info!(roots = ?roots, "the repository's worktrees changed");
+        known.roots = Arc::new(roots);
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run_git(dir: &Path, args: &[&str]) {
+        let out = Command::new("git")
+            .args([
+                "-c",
+                "user.name=T",
+                "-c",
+                "user.email=t@example.com",
+                "-c",
+                "commit.gpgsign=false",
+            ])
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("git");
+        assert!(out.status.success(), "git {args:?}: {out:?}");
+    }
+
+    #[test]
+    fn a_worktree_made_after_start_is_learned_on_its_first_path() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let base = std::fs::canonicalize(dir.path()).expect("canonical");
+        let repo = base.join("repo");
+        std::fs::create_dir_all(&repo).expect("mkdir");
+        run_git(&repo, &["init", "-q"]);
+        run_git(&repo, &["commit", "-q", "--allow-empty", "-m", "start"]);
+        let roots = Roots::discover(&repo);
+        assert_eq!(*roots.current(), vec![repo.clone()]);
+
+        run_git(&repo, &["worktree", "add", "-q", "-b", "b", "../repo-b"]);
+        let in_b = format!("{}/src/app.py", base.join("repo-b").display());
+        assert_eq!(roots.normalize(&in_b).as_deref(), Ok("src/app.py"));
+        assert_eq!(*roots.current(), vec![repo.clone(), base.join("repo-b")]);
+        let outside = format!("{}/src/app.py", base.join("other").display());
+        assert!(matches!(
+            roots.normalize(&outside),
+            Err(PathError::OutsideRoots(..))
+        ));
+        assert_eq!(roots.normalize("src/app.py").as_deref(), Ok("src/app.py"));
+    }
+
+    #[test]
+    fn outside_a_repository_the_root_is_the_only_root() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = std::fs::canonicalize(dir.path()).expect("canonical");
+        let roots = Roots::discover(&root);
+        assert_eq!(*roots.current(), vec![root.clone()]);
+        assert!(matches!(
+            roots.normalize("/elsewhere/a.rs"),
+            Err(PathError::OutsideRoot(..))
+        ));
+    }
+
+    #[test]
+    fn reads_branches_detached_and_bare_entries() {
+        let text = "worktree /r\0HEAD 1\0branch refs/heads/main\0\0\
+                    worktree /r-b\0HEAD 2\0branch refs/heads/ccmulti/s/implementer-1\0locked\0\0\
+                    worktree /r-c\0HEAD 3\0detached\0\0\
+                    worktree /bare.git\0bare\0\0";
+        let trees = parse_porcelain(text);
+        let summary: Vec<(&str, Option<&str>, bool)> = trees
+            .iter()
+            .map(|t| (t.path.to_str().unwrap_or(""), t.branch.as_deref(), t.bare))
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                ("/r", Some("main"), false),
+                ("/r-b", Some("ccmulti/s/implementer-1"), false),
+                ("/r-c", None, false),
+                ("/bare.git", None, true),
+            ]
+        );
+    }
+}

@@ -1,0 +1,401 @@
+//! `ccmulti team` end to end: real tmux, real `git worktree`s, the real Claude
+//! Code binary in every pane (interactive, as a person would see it), the
+//! coordinator `team` starts itself. The only stand-in is the model
+//! (tests/interop/fake_anthropic.py): `CCMULTI_CLAUDE` names a small script that
+//! starts the real claude with the stand-in as its API, each agent playing the
+//! script named after its `CCMULTI_AGENT`.
+//!
+//! The planner calls a planner-only tool, implementer-1 claims src/app.py, and
+//! then implementer-2 edits src/app.py (denied, the holder named) and the free
+//! src/util.py (done, claimed for it): in one checkout, and with `--worktrees`
+//! each implementer in its own worktree. `ccmulti team stop` ends it all.
+//!
+//! Skipped, saying so, without Claude Code, python3 or tmux; `.ci/run` sets
+//! CCMULTI_REQUIRE_INTEROP=1, which makes that a failure.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use ccmulti_testkit::claude::{
+    FakeApi, after, claude_or_skip, claude_wrapper, git_repo, seed_home, status_locks, status_text,
+    text, tool_use,
+};
+use ccmulti_testkit::interop::Client;
+use serde_json::{Value, json};
+
+const SESSION: &str = "e2eteam";
+const APP: &str = "src/app.py";
+const APP_TEXT: &str = "def total(xs):\n    return sum(xs)\n";
+const UTIL: &str = "src/util.py";
+const UTIL_TEXT: &str = "def double(x):\n    return x * 2\n";
+const IMPL_1: &str = "implementer-1";
+const IMPL_2: &str = "implementer-2";
+/// Everything a team needs to do here takes a few seconds; a loaded machine gets ample slack.
+const DEADLINE: Duration = Duration::from_secs(90);
+
+/// Two teams at once would be six Claude Codes on a shared machine: one at a time.
+static ONE_TEAM: Mutex<()> = Mutex::new(());
+
+/// Where things are: the temp dir, the repository, and whether the
+/// implementers have worktrees of their own.
+struct Layout {
+    dir: PathBuf,
+    repo: PathBuf,
+    worktrees: bool,
+}
+
+impl Layout {
+    /// Where an agent's terminal works: its worktree with `--worktrees`
+    /// (`<dir>/<session>-<agent>`), else the checkout.
+    fn workdir(&self, agent: &str) -> PathBuf {
+        if self.worktrees && agent != "planner" {
+            self.dir
+                .join("worktrees")
+                .join(format!("{SESSION}-{agent}"))
+        } else {
+            self.repo.clone()
+        }
+    }
+
+    fn abs(&self, agent: &str, path: &str) -> String {
+        self.workdir(agent).join(path).display().to_string()
+    }
+}
+
+/// A repository, a HOME for Claude Code, the model stand-in and a private tmux
+/// server; `team stop` and the tmux server's end on drop, even on panic.
+struct TeamRun {
+    at: Layout,
+    db: PathBuf,
+    addr: String,
+    tmux_tmpdir: PathBuf,
+    wrapper: PathBuf,
+    api: FakeApi,
+    _tmp: tempfile::TempDir,
+}
+
+impl TeamRun {
+    fn new(claude: &Path, worktrees: bool, scripts: impl FnOnce(&Layout) -> Value) -> Self {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let dir = std::fs::canonicalize(tmp.path()).expect("canonical");
+        let at = Layout {
+            repo: dir.join("repo"),
+            dir,
+            worktrees,
+        };
+        git_repo(&at.repo, &[(APP, APP_TEXT), (UTIL, UTIL_TEXT)]);
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let tmux_tmpdir = at.dir.join("tmux");
+        std::fs::create_dir_all(&tmux_tmpdir).expect("tmux dir");
+        let api = FakeApi::start(&at.dir, &scripts(&at));
+        let home = at.dir.join("home");
+        let trusted: Vec<PathBuf> = ["planner", IMPL_1, IMPL_2]
+            .iter()
+            .map(|a| at.workdir(a))
+            .collect();
+        seed_home(
+            &home,
+            &trusted.iter().map(PathBuf::as_path).collect::<Vec<_>>(),
+        );
+        let wrapper = at.dir.join("claude");
+        claude_wrapper(&wrapper, claude, &home, &api);
+        Self {
+            db: at.dir.join("data/coordinator.db"),
+            addr: format!("127.0.0.1:{port}"),
+            at,
+            tmux_tmpdir,
+            wrapper,
+            api,
+            _tmp: tmp,
+        }
+    }
+
+    fn ccmulti(&self) -> Command {
+        let mut c = ccmulti_testkit::claude::ccmulti();
+        c.env_remove("TMUX")
+            .env("TMUX_TMPDIR", &self.tmux_tmpdir)
+            .env("CCMULTI_CLAUDE", &self.wrapper)
+            .env("CCMULTI_DATA_DIR", self.at.dir.join("data"))
+            .env("USER", "e2e")
+            .env("TERM", "xterm-256color")
+            .current_dir(&self.at.repo)
+            .args(["--addr", &self.addr, "--db"])
+            .arg(&self.db);
+        c
+    }
+
+    fn tmux(&self, args: &[&str]) -> Output {
+        Command::new("tmux")
+            .args(args)
+            .env_remove("TMUX")
+            .env("TMUX_TMPDIR", &self.tmux_tmpdir)
+            .output()
+            .expect("tmux")
+    }
+
+    /// `ccmulti team`, detached, planning two tasks for two implementers; each
+    /// claude gets the permission flags after `--`.
+    fn start(&self) -> String {
+        let tasks = self.at.dir.join("tasks.txt");
+        std::fs::write(
+            &tasks,
+            "Make total() in src/app.py start from zero\nMake double() in src/util.py use addition\n",
+        )
+        .expect("tasks");
+        let mut team = self.ccmulti();
+        team.args(["team", "--agents", "2", "--session", SESSION, "--no-attach"])
+            .arg("--tasks")
+            .arg(&tasks);
+        if self.at.worktrees {
+            team.args(["--worktrees", "--worktree-dir"])
+                .arg(self.at.dir.join("worktrees"));
+        }
+        // ccmulti's hook never answers allow: edits need a mode that does not
+        // prompt, and the MCP tools an allowance, or each would wait for a person.
+        team.args([
+            "--",
+            "--permission-mode",
+            "acceptEdits",
+            "--allowedTools",
+            "mcp__ccmulti",
+        ]);
+        let out = team.output().expect("ccmulti team");
+        let said = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.status.success(), "ccmulti team failed: {said}");
+        said
+    }
+
+    fn pane(&self, window: &str) -> String {
+        let target = format!("=ccmulti-{SESSION}:{window}");
+        String::from_utf8_lossy(&self.tmux(&["capture-pane", "-p", "-t", &target]).stdout)
+            .into_owned()
+    }
+
+    /// Every pane's screen, for failure messages.
+    fn screens(&self) -> String {
+        ["planner", IMPL_1, IMPL_2, "coordinator"]
+            .iter()
+            .map(|w| format!("--- {w}\n{}", self.pane(w)))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    fn result(&self, agent: &str, step: usize) -> ccmulti_testkit::claude::ToolResult {
+        let deadline = Instant::now() + DEADLINE;
+        loop {
+            if let Some(r) = self.api.tool_result(agent, step) {
+                return r;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{agent} sent no result for step {step}; requests:\n{}\n{}",
+                self.api.summary(),
+                self.screens()
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    fn holder(&self, path: &str) -> Option<String> {
+        status_locks(&self.db, SESSION)
+            .into_iter()
+            .find(|(p, _, _)| p == path)
+            .map(|(_, agent, _)| agent)
+    }
+}
+
+impl Drop for TeamRun {
+    fn drop(&mut self) {
+        let _ = self
+            .ccmulti()
+            .args(["team", "stop", "--session", SESSION])
+            .output();
+        let _ = self.tmux(&["kill-server"]);
+    }
+}
+
+/// The scripts: the planner uses a tool only the planner has, implementer-1
+/// reads and claims src/app.py, implementer-2 (once implementer-1 holds it)
+/// edits it, then edits the free src/util.py.
+fn scripts(run: &Layout) -> Value {
+    json!({
+        "planner": [
+            tool_use("Read", json!({ "file_path": run.abs("planner", APP) })),
+            tool_use("mcp__ccmulti__analyze_task_conflicts",
+                json!({ "tasks": ["Make total() in src/app.py start from zero"] })),
+            text("Planned."),
+        ],
+        IMPL_1: [
+            tool_use("Read", json!({ "file_path": run.abs(IMPL_1, APP) })),
+            tool_use("mcp__ccmulti__claim_file_lock", json!({ "file_paths": [APP] })),
+            text("Holding src/app.py."),
+        ],
+        IMPL_2: [
+            after(IMPL_1, 2, tool_use("Read", json!({ "file_path": run.abs(IMPL_2, APP) }))),
+            tool_use("Edit", json!({ "file_path": run.abs(IMPL_2, APP),
+                "old_string": "return sum(xs)", "new_string": "return 0  # implementer-2 was here" })),
+            tool_use("Read", json!({ "file_path": run.abs(IMPL_2, UTIL) })),
+            tool_use("Edit", json!({ "file_path": run.abs(IMPL_2, UTIL),
+                "old_string": "return x * 2", "new_string": "return x + x" })),
+            tool_use("mcp__ccmulti__sync_progress", json!({ "task_id": "double-addition",
+                "status": "completed", "progress_percentage": 100, "message": "double() adds" })),
+            text("Finished."),
+        ],
+    })
+}
+
+fn a_team_coordinates(test: &str, worktrees: bool) {
+    let Some(claude) = claude_or_skip(test, &[Client::Tmux]) else {
+        return;
+    };
+    let _one = ONE_TEAM.lock().unwrap_or_else(|e| e.into_inner());
+    let started = Instant::now();
+    let run = TeamRun::new(&claude, worktrees, scripts);
+    let said = run.start();
+
+    // The planner's call came in as the planner: only the planner is given this tool.
+    let planned = run.result("planner", 1);
+    assert!(!planned.is_error, "{planned:?}\n{said}");
+    let analysis: Value = serde_json::from_str(&planned.text).expect("the analysis as JSON");
+    assert_eq!(analysis["success"], true, "{analysis}");
+
+    // implementer-1's claim is recorded under implementer-1, the very lock it was told of.
+    let claimed = run.result(IMPL_1, 1);
+    assert!(!claimed.is_error, "{claimed:?}");
+    let grant: Value = serde_json::from_str(&claimed.text).expect("the claim as JSON");
+    let lock_id = grant["locks"][0]["lock_id"]
+        .as_str()
+        .expect("lock_id")
+        .to_owned();
+    let locks = status_locks(&run.db, SESSION);
+    assert!(
+        locks.contains(&(APP.to_owned(), IMPL_1.to_owned(), lock_id)),
+        "{locks:?}"
+    );
+
+    // implementer-2's edit of it is denied by the hook team configured, naming the holder.
+    let denied = run.result(IMPL_2, 1);
+    assert!(denied.is_error, "{denied:?}");
+    assert!(
+        denied
+            .text
+            .contains("src/app.py is locked by implementer-1"),
+        "{denied:?}"
+    );
+    let edited = run.result(IMPL_2, 3);
+    assert!(!edited.is_error, "{edited:?}");
+    let two = run.at.workdir(IMPL_2);
+    assert_eq!(
+        std::fs::read_to_string(two.join(APP)).expect("app.py"),
+        APP_TEXT
+    );
+    assert_eq!(
+        std::fs::read_to_string(two.join(UTIL)).expect("util.py"),
+        "def double(x):\n    return x + x\n"
+    );
+    assert_eq!(run.holder(UTIL).as_deref(), Some(IMPL_2));
+    assert_eq!(run.holder(APP).as_deref(), Some(IMPL_1));
+    // implementer-2's own MCP connection is implementer-2's: its progress is recorded under it.
+    let synced = run.result(IMPL_2, 4);
+    assert!(!synced.is_error, "{synced:?}");
+    let status = status_text(&run.db, SESSION);
+    assert!(
+        status.lines().any(|l| {
+            let words: Vec<&str> = l.split_whitespace().collect();
+            words.starts_with(&["double-addition", IMPL_2, "completed", "100%"])
+        }),
+        "{status}"
+    );
+
+    // Each agent worked where team put it: Claude Code tells the model its working directory.
+    for agent in ["planner", IMPL_1, IMPL_2] {
+        let first = run
+            .api
+            .main_loop(agent)
+            .into_iter()
+            .next()
+            .expect("a request");
+        let wd = format!(
+            "Primary working directory: {}",
+            run.at.workdir(agent).display()
+        );
+        assert!(
+            first["body"].to_string().contains(&wd),
+            "{agent} did not start in {wd}"
+        );
+    }
+    if worktrees {
+        let list = Command::new("git")
+            .args(["worktree", "list", "--porcelain"])
+            .current_dir(&run.at.repo)
+            .output()
+            .expect("git worktree list");
+        let list = String::from_utf8_lossy(&list.stdout);
+        for agent in [IMPL_1, IMPL_2] {
+            assert!(
+                list.contains(&format!("worktree {}", run.at.workdir(agent).display()))
+                    && list.contains(&format!("branch refs/heads/ccmulti/{SESSION}/{agent}")),
+                "{list}"
+            );
+        }
+        // The main checkout is untouched: implementer-2 edited its own worktree.
+        assert_eq!(
+            std::fs::read_to_string(run.at.repo.join(UTIL)).expect("util.py"),
+            UTIL_TEXT
+        );
+    }
+
+    // `team stop` ends the tmux session and releases the team's locks.
+    let stop = run
+        .ccmulti()
+        .args(["team", "stop", "--session", SESSION])
+        .output()
+        .expect("team stop");
+    assert!(
+        stop.status.success(),
+        "{}",
+        String::from_utf8_lossy(&stop.stderr)
+    );
+    let has = run.tmux(&["has-session", "-t", &format!("=ccmulti-{SESSION}")]);
+    assert!(!has.status.success(), "the tmux session outlived team stop");
+    assert_eq!(
+        status_locks(&run.db, SESSION),
+        vec![],
+        "team stop left locks"
+    );
+    let _ = writeln_time(test, started);
+}
+
+fn writeln_time(test: &str, started: Instant) -> std::io::Result<()> {
+    use std::io::Write;
+    writeln!(
+        std::io::stderr(),
+        "{test}: {:.1}s",
+        started.elapsed().as_secs_f64()
+    )
+}
+
+#[test]
+fn a_team_in_one_checkout_coordinates_through_the_real_claude_code() {
+    a_team_coordinates(
+        "a_team_in_one_checkout_coordinates_through_the_real_claude_code",
+        false,
+    );
+}
+
+#[test]
+fn a_team_in_worktrees_denies_an_edit_of_a_file_another_worktree_holds() {
+    a_team_coordinates(
+        "a_team_in_worktrees_denies_an_edit_of_a_file_another_worktree_holds",
+        true,
+    );
+}
