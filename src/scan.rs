@@ -147,7 +147,7 @@ fn read(path: &Path, relative: String, max_bytes: usize) -> Vec<Found> {
     vec![Found::Source(SourceFile {
         imports: imports::extract(language, &text),
         symbols: symbols::defined(language, &text),
-        terms: terms::document(&text),
+        terms: terms::document(language, &text),
         path: relative,
         language,
     })]

@@ -58,7 +58,8 @@ pub fn of(path: &str) -> Option<FileKind> {
     let in_dir = |names: &[&str]| dirs.iter().any(|d| names.contains(&d.as_str()));
     let stem = lower.split_once('.').map_or(lower.as_str(), |(s, _)| s);
     if in_dir(TEST_DIRS)
-        || stem.starts_with("test_")
+        || stem.starts_with("test")
+        || stem.starts_with("mock")
         || stem.ends_with("_test")
         || stem.ends_with("_tests")
         || stem == "conftest"
@@ -82,12 +83,15 @@ pub fn of(path: &str) -> Option<FileKind> {
 }
 
 impl FileKind {
-    /// How much a match in this kind of file counts, unless the task asks for it.
-    pub fn prior(self) -> f64 {
-        match self {
-            Self::Source => 1.0,
-            Self::Other => 0.4,
-            Self::Test | Self::Docs | Self::Example => 0.2,
+    /// How much a match in this kind of file counts. A task that asks for
+    /// tests or docs still mostly edits source, so asking only narrows the gap.
+    pub fn prior(self, asked: bool) -> f64 {
+        match (self, asked) {
+            (Self::Source, _) => 1.0,
+            (Self::Other, false) => 0.4,
+            (Self::Other, true) => 0.8,
+            (Self::Test | Self::Docs | Self::Example, false) => 0.2,
+            (Self::Test | Self::Docs | Self::Example, true) => 0.5,
         }
     }
 

@@ -12,7 +12,7 @@ use super::filekind::{self, FileKind};
 use super::{DepGraph, ProjectFiles, TaskInput, terms};
 
 /// At most this many files are taken from a description; more is a guess, not a plan.
-pub const MAX_MATCHED_FILES: usize = 3;
+pub const MAX_MATCHED_FILES: usize = 2;
 /// Files below the cut offered to the planner.
 pub const MAX_CANDIDATES: usize = 3;
 /// Files importing a task's files, listed so conflicts at one remove show.
@@ -23,15 +23,19 @@ const K1: f64 = 1.2;
 const B: f64 = 0.75;
 /// A word in the file's own name says more than any count of it inside.
 const NAME_WEIGHT: f64 = 2.0;
-const DIR_WEIGHT: f64 = 0.7;
+/// The directory a file is in names its module; those further up, its area.
+const PARENT_WEIGHT: f64 = 1.0;
+const DIR_WEIGHT: f64 = 0.5;
 const DEFINES_WEIGHT: f64 = 0.8;
+/// A word in a comment or string counts this much of one in code.
+const PROSE_WEIGHT: f64 = 0.25;
 /// A name of several words the task spells, defined in one of few files.
 const NAME_KEY_BONUS: f64 = 4.0;
 const MENTION_BONUS: f64 = 50.0;
 /// A name defined in more files than this says nothing about which one.
 const MAX_FILES_PER_NAME: usize = 3;
-/// The next file is chosen when it scores this share of the best.
-const KEEP_SHARE: f64 = 0.6;
+/// A further file is chosen when it scores this share of the best.
+const KEEP_SHARE: f64 = 0.5;
 
 /// One file of a task with why it was chosen (or offered).
 #[derive(Debug, Clone, PartialEq)]
@@ -74,10 +78,10 @@ struct Doc<'a> {
 /// Every file's words, built once per analysis.
 pub struct MatchIndex<'a> {
     docs: Vec<Doc<'a>>,
-    /// stemmed word → (doc, count in the body).
-    body: HashMap<String, Vec<(u32, u32)>>,
-    /// stemmed word → (doc, in the file's own name rather than a directory).
-    path: HashMap<String, Vec<(u32, bool)>>,
+    /// stemmed word → (doc, count in the body, prose counting part).
+    body: HashMap<String, Vec<(u32, f32)>>,
+    /// stemmed word → (doc, weight of where in the path it is).
+    path: HashMap<String, Vec<(u32, f64)>>,
     /// stemmed word → docs defining a name with that word.
     defines: HashMap<String, Vec<u32>>,
     /// a name of several words, joined lowercase → docs defining it.
@@ -114,16 +118,22 @@ impl<'a> MatchIndex<'a> {
             let (dir, name) = path.rsplit_once('/').unwrap_or(("", path));
             let stem = name.split_once('.').map_or(name, |(s, _)| s);
             let mut seen = BTreeSet::new();
-            for (word, in_name) in path_words(stem, true).chain(path_words(dir, false)) {
+            let (above, parent) = dir.rsplit_once('/').unwrap_or(("", dir));
+            let weighted = path_words(stem, NAME_WEIGHT)
+                .chain(path_words(parent, PARENT_WEIGHT))
+                .chain(path_words(above, DIR_WEIGHT));
+            // The first (strongest) place a word appears in the path counts.
+            for (word, weight) in weighted {
                 if seen.insert(word.clone()) {
-                    index.path.entry(word).or_default().push((id, in_name));
+                    index.path.entry(word).or_default().push((id, weight));
                 }
             }
             let mut len = 0u32;
             if let Some(source) = sources.get(path.as_str()) {
-                for (word, n) in &source.terms {
-                    len = len.saturating_add(*n);
-                    index.body.entry(word.clone()).or_default().push((id, *n));
+                for t in &source.terms {
+                    len = len.saturating_add(t.code + t.prose);
+                    let tf = t.code as f32 + PROSE_WEIGHT as f32 * t.prose as f32;
+                    index.body.entry(t.word.clone()).or_default().push((id, tf));
                 }
                 let mut defined = BTreeSet::new();
                 for symbol in &source.symbols {
@@ -175,9 +185,14 @@ impl<'a> MatchIndex<'a> {
                 }
             }
             if let Some(postings) = self.path.get(word) {
-                let idf = idf(docs, postings.len());
-                for &(doc, in_name) in postings {
-                    let weight = if in_name { NAME_WEIGHT } else { DIR_WEIGHT };
+                // A word in most files' code (`response` in an HTTP client) is
+                // not specific just because one file is named after it.
+                let in_code = self.body.get(word).map_or(0, Vec::len);
+                let idf = match in_code {
+                    0 => idf(docs, postings.len()),
+                    n => idf(docs, postings.len()).min(idf(self.read_docs, n)),
+                };
+                for &(doc, weight) in postings {
                     add(doc, idf * weight, w);
                 }
             }
@@ -221,11 +236,7 @@ impl<'a> MatchIndex<'a> {
             .into_iter()
             .map(|(doc, (score, mut by_word))| {
                 let d = &self.docs[doc as usize];
-                let prior = if asked.contains(&d.kind) {
-                    1.0
-                } else {
-                    d.kind.prior()
-                };
+                let prior = d.kind.prior(asked.contains(&d.kind));
                 by_word.sort_by(|a, b| b.0.total_cmp(&a.0));
                 Pick {
                     path: d.path.to_owned(),
@@ -239,21 +250,25 @@ impl<'a> MatchIndex<'a> {
             })
             .collect();
         ranked.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.path.cmp(&b.path)));
-        let best = ranked.first().map_or(0.0, |p| p.score);
-        let keep = ranked
-            .iter()
-            .take(MAX_MATCHED_FILES)
-            .take_while(|p| p.score > 0.0 && p.score >= best * KEEP_SHARE)
-            .count();
-        let candidates = ranked
-            .iter()
-            .skip(keep)
-            .take(MAX_CANDIDATES)
-            .cloned()
-            .collect();
-        ranked.truncate(keep);
-        (ranked, candidates)
+        select(ranked)
     }
+}
+
+/// The best files, down to a share of the best; the next few are candidates.
+fn select(ranked: Vec<Pick>) -> (Vec<Pick>, Vec<Pick>) {
+    let best = ranked.first().map_or(0.0, |p| p.score);
+    let keep = ranked
+        .iter()
+        .take(MAX_MATCHED_FILES)
+        .take_while(|p| p.score > 0.0 && p.score >= best * KEEP_SHARE)
+        .count();
+    let mut chosen = ranked;
+    let candidates = chosen
+        .split_off(keep)
+        .into_iter()
+        .take(MAX_CANDIDATES)
+        .collect();
+    (chosen, candidates)
 }
 
 /// Robertson–Spärck Jones weight, never negative.
@@ -262,18 +277,23 @@ fn idf(docs: usize, with_word: usize) -> f64 {
     (1.0 + (n - df + 0.5) / (df + 0.5)).ln()
 }
 
-/// The stemmed words of a path part, each with whether it is the file's own name.
-fn path_words(part: &str, in_name: bool) -> impl Iterator<Item = (String, bool)> + '_ {
-    terms::query(part).into_iter().map(move |w| (w, in_name))
+/// The stemmed words of a path part, each with the weight of that part.
+fn path_words(part: &str, weight: f64) -> impl Iterator<Item = (String, f64)> {
+    terms::query_words(part)
+        .into_iter()
+        .map(move |w| (w, weight))
 }
 
 /// The word as the task wrote it, for a reason a person reads.
 fn shown_word(at: usize, query: &[String], shown: &HashMap<String, String>) -> Option<String> {
     match at {
         usize::MAX => Some("path".to_owned()),
-        _ => query
-            .get(at)
-            .map(|q| shown.get(q).cloned().unwrap_or_else(|| q.clone())),
+        _ => query.get(at).map(|q| {
+            q.split('_')
+                .map(|w| shown.get(w).map_or(w, String::as_str))
+                .collect::<Vec<_>>()
+                .join(" ")
+        }),
     }
 }
 
@@ -395,7 +415,7 @@ mod tests {
                 language: Language::Python,
                 imports: Vec::new(),
                 symbols: crate::rules::plan::symbols::defined(Language::Python, text),
-                terms: terms::document(text),
+                terms: terms::document(Language::Python, text),
             });
         }
         p.files.sort();

@@ -62,7 +62,7 @@ pub struct SourceFile {
     /// Names the file defines (functions, types, classes), for matching task text.
     pub symbols: Vec<String>,
     /// Every stemmed word of the file with its count, sorted (see `terms::document`).
-    pub terms: Vec<(String, u32)>,
+    pub terms: Vec<terms::TermCount>,
 }
 
 /// What the scanner found under the project root. Paths are relative, `/`-separated.

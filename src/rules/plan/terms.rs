@@ -7,6 +7,8 @@ use std::sync::LazyLock;
 
 use rust_stemmers::{Algorithm, Stemmer};
 
+use super::Language;
+
 static STEMMER: LazyLock<Stemmer> = LazyLock::new(|| Stemmer::create(Algorithm::English));
 
 /// Words too common in English or in tasks to say which file a task touches.
@@ -269,6 +271,20 @@ fn keep(word: &str, stopwords: &[&str]) -> bool {
 /// A task's words, stemmed, in order, each once; stop words are gone before
 /// anything else sees them, names of several words included.
 pub fn query(text: &str) -> Vec<String> {
+    let words = query_words(text);
+    let mut out = words.clone();
+    // Two words in a row may be one name in the code: "idle timeout" is `idle_timeout`.
+    for pair in words.windows(2) {
+        let phrase = phrase(&pair[0], &pair[1]);
+        if !out.contains(&phrase) {
+            out.push(phrase);
+        }
+    }
+    out
+}
+
+/// The single words of a task, stemmed, in order, each once.
+pub fn query_words(text: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for part in identifiers(text).flat_map(identifier_parts) {
         if keep(&part, QUERY_STOPWORDS) {
@@ -279,6 +295,16 @@ pub fn query(text: &str) -> Vec<String> {
         }
     }
     out
+}
+
+/// Two stemmed words as the one term a name made of them is indexed under.
+pub fn phrase(first: &str, second: &str) -> String {
+    format!("{first}_{second}")
+}
+
+/// A phrase term as a person reads it: `idl_timeout` → "idl timeout".
+pub fn is_phrase(term: &str) -> bool {
+    term.contains('_')
 }
 
 /// Lowercase words of a task before stemming, in order (for ids and reasons).
@@ -294,24 +320,126 @@ pub fn is_query_stopword(word: &str) -> bool {
     QUERY_STOPWORDS.contains(&word)
 }
 
-/// Every stemmed word of a source text (identifiers, comments, strings) with
-/// its count, sorted by word. Each distinct spelling is stemmed once.
-pub fn document(text: &str) -> Vec<(String, u32)> {
-    let mut raw: HashMap<String, u32> = HashMap::new();
-    for ident in identifiers(text) {
-        for part in identifier_parts(ident) {
-            if keep(&part, DOCUMENT_STOPWORDS) {
-                *raw.entry(part).or_insert(0) += 1;
+/// One stemmed word of a file: how often in code, how often in comments and strings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TermCount {
+    pub word: String,
+    pub code: u32,
+    pub prose: u32,
+}
+
+/// Every stemmed word of a source text with its counts in code and in prose
+/// (comments, strings), sorted by word. Each distinct spelling is stemmed once.
+pub fn document(language: Language, text: &str) -> Vec<TermCount> {
+    let mut raw: HashMap<&str, (u32, u32)> = HashMap::new();
+    for (piece, is_code) in lexed(language, text) {
+        for ident in identifiers(piece) {
+            let slot = raw.entry(ident).or_insert((0, 0));
+            if is_code {
+                slot.0 += 1;
+            } else {
+                slot.1 += 1;
             }
         }
     }
-    let mut stems: HashMap<String, u32> = HashMap::with_capacity(raw.len());
-    for (word, n) in raw {
-        *stems.entry(stem(&word)).or_insert(0) += n;
+    let mut stems: HashMap<String, (u32, u32)> = HashMap::with_capacity(raw.len());
+    let mut memo: HashMap<String, String> = HashMap::new();
+    for (ident, (code, prose)) in raw {
+        let mut previous: Option<String> = None;
+        for part in identifier_parts(ident) {
+            if !keep(&part, DOCUMENT_STOPWORDS) {
+                continue;
+            }
+            let stemmed = memo.entry(part).or_insert_with_key(|p| stem(p)).clone();
+            // Adjacent words of one name are indexed as a phrase too.
+            if let Some(before) = previous.replace(stemmed.clone()) {
+                let slot = stems.entry(phrase(&before, &stemmed)).or_insert((0, 0));
+                slot.0 += code;
+                slot.1 += prose;
+            }
+            let slot = stems.entry(stemmed).or_insert((0, 0));
+            slot.0 += code;
+            slot.1 += prose;
+        }
     }
-    let mut out: Vec<(String, u32)> = stems.into_iter().collect();
-    out.sort_unstable();
+    let mut out: Vec<TermCount> = stems
+        .into_iter()
+        .map(|(word, (code, prose))| TermCount { word, code, prose })
+        .collect();
+    out.sort_unstable_by(|a, b| a.word.cmp(&b.word));
     out
+}
+
+/// The text cut into code and prose (comments and string literals), with a
+/// small lexer per language: enough to tell a name from a sentence, not to parse.
+fn lexed(language: Language, text: &str) -> Vec<(&str, bool)> {
+    fn push<'t>(text: &'t str, from: usize, to: usize, code: bool, out: &mut Vec<(&'t str, bool)>) {
+        if let Some(piece) = text.get(from..to).filter(|p| !p.is_empty()) {
+            out.push((piece, code));
+        }
+    }
+    let line_comment: &[u8] = match language {
+        Language::Python => b"#",
+        _ => b"//",
+    };
+    let block_comments = language != Language::Python;
+    let quotes: &[u8] = match language {
+        // A Rust `'` is more often a lifetime than a character.
+        Language::Rust => b"\"",
+        Language::Python => b"\"'",
+        Language::JavaScript => b"\"'`",
+        Language::Go => b"\"`",
+    };
+    let bytes = text.as_bytes();
+    let mut out = Vec::new();
+    let (mut i, mut start) = (0, 0);
+    while i < bytes.len() {
+        let rest = &bytes[i..];
+        let (end, skip) = if rest.starts_with(line_comment) {
+            let len = rest.iter().position(|b| *b == b'\n').unwrap_or(rest.len());
+            (i + len, line_comment.len())
+        } else if block_comments && rest.starts_with(b"/*") {
+            let len = find(&rest[2..], b"*/").map_or(rest.len(), |p| p + 4);
+            (i + len, 2)
+        } else if quotes.contains(&rest[0]) {
+            let q = rest[0];
+            let triple = language == Language::Python && rest.starts_with(&[q, q, q]);
+            let len = if triple {
+                find(&rest[3..], &[q, q, q]).map_or(rest.len(), |p| p + 6)
+            } else {
+                closing(rest, q)
+            };
+            (i + len, 1)
+        } else {
+            i += 1;
+            continue;
+        };
+        push(text, start, i, true, &mut out);
+        push(text, i + skip.min(end - i), end, false, &mut out);
+        i = end.max(i + 1);
+        start = i;
+    }
+    push(text, start, bytes.len(), true, &mut out);
+    out
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+/// Length of a one-line string literal starting at `s[0]` (its quote),
+/// escapes skipped; an unclosed one ends at the line's end.
+fn closing(s: &[u8], quote: u8) -> usize {
+    let mut i = 1;
+    while i < s.len() {
+        match s[i] {
+            b'\\' => i += 2,
+            b'\n' if quote != b'`' => return i,
+            c if c == quote => return i + 1,
+            _ => i += 1,
+        }
+    }
+    s.len()
 }
 
 /// A name of several words as one key: `vat_rate`, `VatRate` → `vatrate`.
@@ -352,10 +480,24 @@ mod tests {
     }
 
     #[test]
-    fn documents_count_stemmed_words() {
-        let doc = document("def merge_base(self):\n    # merging happens here\n    merged = 1\n");
-        let merge = doc.iter().find(|(w, _)| w == "merg").map(|(_, n)| *n);
-        assert_eq!(merge, Some(3), "{doc:?}");
-        assert!(doc.iter().all(|(w, _)| w != "self"));
+    fn documents_count_stemmed_words_in_code_and_prose() {
+        let doc = document(
+            Language::Python,
+            "def merge_base(self):\n    # merging happens here\n    merged = \"merge it\"\n",
+        );
+        let merge = doc.iter().find(|t| t.word == "merg");
+        assert_eq!(merge.map(|t| (t.code, t.prose)), Some((2, 2)), "{doc:?}");
+        assert!(doc.iter().all(|t| t.word != "self"));
+        let rust = document(
+            Language::Rust,
+            "/* block idle */ fn pool<'a>(x: &'a str) { let s = \"keep \\\" alive\"; } // evict\n",
+        );
+        let prose: Vec<&str> = rust
+            .iter()
+            .filter(|t| t.prose > 0)
+            .map(|t| t.word.as_str())
+            .collect();
+        assert_eq!(prose, ["aliv", "block", "evict", "idl", "keep"], "{rust:?}");
+        assert!(rust.iter().any(|t| t.word == "pool" && t.code == 1));
     }
 }
