@@ -54,6 +54,9 @@ struct Score {
     shared_together: usize,
     false_high: usize,
     empty: usize,
+    /// Tasks in the largest group the plan made, and in the largest the truth makes.
+    largest_group: usize,
+    largest_true_group: usize,
     analysis_bytes: Vec<usize>,
     distribution_bytes: Vec<usize>,
     plan_time: Vec<Duration>,
@@ -71,6 +74,8 @@ impl Score {
         self.shared_together += other.shared_together;
         self.false_high += other.false_high;
         self.empty += other.empty;
+        self.largest_group = self.largest_group.max(other.largest_group);
+        self.largest_true_group = self.largest_true_group.max(other.largest_true_group);
         self.analysis_bytes.extend(&other.analysis_bytes);
         self.distribution_bytes.extend(&other.distribution_bytes);
         self.plan_time.extend(&other.plan_time);
@@ -84,7 +89,7 @@ impl Score {
             v.get(v.len() / 2).copied().unwrap_or_default()
         };
         format!(
-            "| {name} | {} | {:.2} | {:.2} | {}/{} | {}/{} | {} | {} | {:.1} KB | {:.1} KB | {} ms |",
+            "| {name} | {} | {:.2} | {:.2} | {}/{} | {}/{} | {} | {} | {} / {} | {:.1} KB | {:.1} KB | {} ms |",
             self.tasks,
             self.hits as f64 / self.predicted.max(1) as f64,
             self.hits as f64 / self.truth.max(1) as f64,
@@ -94,6 +99,8 @@ impl Score {
             self.shared_pairs,
             self.false_high,
             self.empty,
+            self.largest_group,
+            self.largest_true_group,
             max(&self.analysis_bytes) as f64 / 1000.0,
             max(&self.distribution_bytes) as f64 / 1000.0,
             median(&self.plan_time).as_millis(),
@@ -109,9 +116,9 @@ fn main() {
         .collect();
     let verbose = std::env::var_os("PLANNER_EVAL_VERBOSE").is_some();
     println!(
-        "| set / repository | tasks | precision | recall | shared pairs found | shared pairs on one agent (2 agents) | false high conflicts | empty tasks | analyze text (max) | distribution text (max) | time per plan (median of runs) |"
+        "| set / repository | tasks | precision | recall | shared pairs found | shared pairs on one agent (2 agents) | false high conflicts | empty tasks | largest group: plan / truth | analyze text (max) | distribution text (max) | time per plan (median of runs) |"
     );
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for set in SETS {
         if !wanted.is_empty() && !wanted.iter().any(|w| w == set) {
             continue;
@@ -233,6 +240,9 @@ fn evaluate(repo: &Repo, verbose: bool) -> Score {
     score
         .distribution_bytes
         .push(plan.reply().to_string().len());
+    if std::env::var_os("PLANNER_EVAL_DUMP").is_some() {
+        println!("{}\n{}", analysis.reply(), plan.reply());
+    }
     let predicted: Vec<BTreeSet<&str>> = analysis
         .tasks
         .iter()
@@ -270,6 +280,8 @@ fn evaluate(repo: &Repo, verbose: bool) -> Score {
             }
         }
     }
+    score.largest_group = analysis.groups.iter().map(Vec::len).max().unwrap_or(0);
+    score.largest_true_group = largest_true_group(&repo.tasks);
     let ids: Vec<&str> = analysis.tasks.iter().map(|t| t.task_id.as_str()).collect();
     let high: BTreeSet<(&str, &str)> = analysis
         .conflicts
@@ -312,4 +324,29 @@ fn evaluate(repo: &Repo, verbose: bool) -> Score {
         }
     }
     score
+}
+
+/// Tasks joined by sharing a true file, transitively: the group the truth
+/// itself forces onto one agent, so the plan's own can be judged against it.
+fn largest_true_group(tasks: &[Task]) -> usize {
+    let mut leader: Vec<usize> = (0..tasks.len()).collect();
+    fn find(leader: &mut [usize], mut i: usize) -> usize {
+        while leader[i] != i {
+            i = leader[i];
+        }
+        i
+    }
+    for i in 0..tasks.len() {
+        for j in i + 1..tasks.len() {
+            if !tasks[i].files.is_disjoint(&tasks[j].files) {
+                let (a, b) = (find(&mut leader, i), find(&mut leader, j));
+                leader[a.max(b)] = a.min(b);
+            }
+        }
+    }
+    let mut sizes = vec![0usize; tasks.len()];
+    for i in 0..tasks.len() {
+        sizes[find(&mut leader, i)] += 1;
+    }
+    sizes.into_iter().max().unwrap_or(0)
 }

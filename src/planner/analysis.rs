@@ -193,20 +193,39 @@ impl Analysis {
     }
 
     /// The analysis as the planner reads it: each task's files with why, the
-    /// candidates below the cut, conflicts, groups, counts.
+    /// candidates below the cut, the files tasks share, the groups that must
+    /// share an agent. Import links are only counted here: in a real project
+    /// most tasks meet through a central module, and create_task_distribution
+    /// turns them into one note per pair of agents.
     pub fn summary(&self) -> Value {
-        let shown = self.conflicts.len().min(MAX_CONFLICTS_SHOWN);
+        let shared: Vec<Value> = self
+            .conflicts
+            .iter()
+            .filter(|c| c.kind == "shared_files")
+            .take(MAX_CONFLICTS_SHOWN)
+            .map(|c| json!({ "tasks": [short_id(&c.tasks[0]), short_id(&c.tasks[1])], "files": c.files }))
+            .collect();
+        let shared_total = self
+            .conflicts
+            .iter()
+            .filter(|c| c.kind == "shared_files")
+            .count();
         let mut out = json!({
             "analysis_id": self.analysis_id,
             "recommended_agent_count": self.recommended_agent_count,
-            "complexity_level": self.complexity_level,
             "tasks": self.tasks.iter().map(AnalyzedTask::summary).collect::<Vec<_>>(),
-            "conflicts": self.conflicts[..shown].iter().map(ConflictReport::summary).collect::<Vec<_>>(),
-            "groups": self.groups.iter().filter(|g| g.len() > 1).collect::<Vec<_>>(),
+            "shared_files": shared,
+            "import_links": self.conflicts.len() - shared_total,
+            "groups": self
+                .groups
+                .iter()
+                .filter(|g| g.len() > 1)
+                .map(|g| g.iter().map(|id| short_id(id)).collect::<Vec<_>>())
+                .collect::<Vec<_>>(),
             "project": self.project,
         });
-        if shown < self.conflicts.len() {
-            out["conflicts_not_shown"] = json!(self.conflicts.len() - shown);
+        if shared.len() < shared_total {
+            out["shared_files_not_listed"] = json!(shared_total - shared.len());
         }
         out
     }
@@ -225,21 +244,13 @@ impl Analysis {
     }
 }
 
-/// What the planner model is asked to do with a lexical guess.
-const NEXT_STEP: &str = "files are a lexical guess (why: matched words: score). Check them and the candidates with your own search; \
-     if any are wrong, call analyze_task_conflicts again with tasks as {description, files}. Then";
-
-impl ConflictReport {
-    /// `{"tasks": [a, b], "shared": files}` (high: one agent) or `"through": files` (low: imports).
-    fn summary(&self) -> Value {
-        let key = if self.kind == "shared_files" {
-            "shared"
-        } else {
-            "through"
-        };
-        json!({ "tasks": self.tasks, key: self.files })
-    }
+/// `T4` of `T4-malformed-location-header`: a plan names each task once in full.
+pub(super) fn short_id(id: &str) -> &str {
+    id.split_once('-').map_or(id, |(n, _)| n)
 }
+
+/// What the planner model is asked to do with a lexical guess.
+const NEXT_STEP: &str = "Check files and candidates with your own search; fix wrong ones by calling again with {description, files}; then";
 
 impl AnalyzedTask {
     /// Files and candidates as `{path: why}`; given files say so.

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use super::analysis::short_id;
 use super::{Analysis, AnalyzedTask};
 use crate::rules::plan::distribute::balance;
 use crate::store::PlannedTask;
@@ -231,31 +232,56 @@ pub fn distribute(analysis: &Analysis, agents: usize, conn: &Connection) -> Dist
     }
 }
 
-/// The conflicts an agent owns, in a sentence each.
+/// What an agent's tasks share, in as few sentences as there are things to say:
+/// one per group of its tasks that edit the same files, and one per other
+/// agent whose files meet its own through imports.
 fn notes_for(analysis: &Analysis, me: &str, owner: &BTreeMap<&str, String>) -> Vec<String> {
     let mine = |id: &str| owner.get(id).is_some_and(|o| o == me);
-    analysis
+    let mut notes = Vec::new();
+    for group in analysis
+        .groups
+        .iter()
+        .filter(|g| g.len() > 1 && mine(&g[0]))
+    {
+        let shared: BTreeSet<&str> = analysis
+            .conflicts
+            .iter()
+            .filter(|c| c.kind == "shared_files" && group.contains(&c.tasks[0]))
+            .flat_map(|c| c.files.iter().map(String::as_str))
+            .collect();
+        let ids: Vec<&str> = group.iter().map(|id| short_id(id)).collect();
+        notes.push(format!(
+            "{} edit the same files ({}): do them one after the other.",
+            ids.join(", "),
+            shared.into_iter().collect::<Vec<_>>().join(", ")
+        ));
+    }
+    let mut next_to: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for c in analysis
         .conflicts
         .iter()
-        .filter(|c| mine(&c.tasks[0]) || mine(&c.tasks[1]))
-        .map(|c| {
-            let files = c.files.join(", ");
-            let [a, b] = &c.tasks;
-            if c.kind == "shared_files" {
-                format!("{a} and {b} both edit {files}: they are both yours, do them one after the other.")
-            } else {
-                let other_task = if mine(a) { b } else { a };
-                let other_agent = owner
-                    .get(other_task.as_str())
-                    .map_or("another agent", String::as_str);
-                if other_agent == me {
-                    format!("{a} and {b} meet through the imports of {files}: do them one after the other.")
-                } else {
-                    format!("{other_agent} ({other_task}) works next to you through the imports of {files}: claim before editing them and say in sync_progress when an interface changes.")
-                }
-            }
-        })
-        .collect()
+        .filter(|c| c.kind != "shared_files")
+    {
+        let [a, b] = &c.tasks;
+        let other = match (mine(a), mine(b)) {
+            (true, false) => b,
+            (false, true) => a,
+            _ => continue,
+        };
+        if let Some(agent) = owner.get(other.as_str()) {
+            next_to
+                .entry(agent)
+                .or_default()
+                .extend(c.files.iter().map(String::as_str));
+        }
+    }
+    for (agent, files) in next_to {
+        notes.push(format!(
+            "{agent}'s tasks meet yours through the imports of {}: claim before editing them and say in sync_progress when an interface changes.",
+            files.into_iter().collect::<Vec<_>>().join(", ")
+        ));
+    }
+    notes
 }
 
 /// The rules every agent follows, said once for the whole plan.

@@ -13,6 +13,8 @@ use super::{DepGraph, ProjectFiles, TaskInput, terms};
 
 /// At most this many files are taken from a description; more is a guess, not a plan.
 pub const MAX_MATCHED_FILES: usize = 2;
+/// Words that explain a file's score, strongest first.
+const REASON_WORDS: usize = 2;
 /// Files below the cut offered to the planner.
 pub const MAX_CANDIDATES: usize = 3;
 /// Files importing a task's files, listed so conflicts at one remove show.
@@ -34,6 +36,8 @@ const NAME_KEY_BONUS: f64 = 4.0;
 const MENTION_BONUS: f64 = 50.0;
 /// A name defined in more files than this says nothing about which one.
 const MAX_FILES_PER_NAME: usize = 3;
+/// A file below the cut is offered while it scores this share of the best.
+const CANDIDATE_SHARE: f64 = 0.35;
 /// A further file is chosen when it scores this share of the best.
 const KEEP_SHARE: f64 = 0.5;
 
@@ -49,7 +53,7 @@ pub struct Pick {
 impl Pick {
     /// `"retry, session: 7.3"`: short enough to list for every file.
     pub fn reason(&self) -> String {
-        format!("{}: {:.1}", self.words.join(", "), self.score)
+        format!("{}: {:.0}", self.words.join(", "), self.score)
     }
 }
 
@@ -244,7 +248,7 @@ impl<'a> MatchIndex<'a> {
                     words: by_word
                         .iter()
                         .filter_map(|(_, w)| shown_word(*w, &query, &shown))
-                        .take(3)
+                        .take(REASON_WORDS)
                         .collect(),
                 }
             })
@@ -267,6 +271,7 @@ fn select(ranked: Vec<Pick>) -> (Vec<Pick>, Vec<Pick>) {
         .split_off(keep)
         .into_iter()
         .take(MAX_CANDIDATES)
+        .take_while(|p| p.score >= best * CANDIDATE_SHARE)
         .collect();
     (chosen, candidates)
 }
