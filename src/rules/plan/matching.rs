@@ -9,7 +9,8 @@
 use std::collections::{BTreeSet, HashMap};
 
 use super::filekind::{self, FileKind};
-use super::{DepGraph, ProjectFiles, TaskInput, terms};
+use super::terms::{self, Stems};
+use super::{DepGraph, ProjectFiles, TaskInput};
 
 /// At most this many files are taken from a description; more is a guess, not a plan.
 pub const MAX_MATCHED_FILES: usize = 2;
@@ -111,6 +112,7 @@ impl<'a> MatchIndex<'a> {
             average_len: 1.0,
         };
         let mut total_len = 0u64;
+        let mut stems = Stems::default();
         for path in &project.files {
             if is_sample_data(path) {
                 continue;
@@ -123,9 +125,9 @@ impl<'a> MatchIndex<'a> {
             let stem = name.split_once('.').map_or(name, |(s, _)| s);
             let mut seen = BTreeSet::new();
             let (above, parent) = dir.rsplit_once('/').unwrap_or(("", dir));
-            let weighted = path_words(stem, NAME_WEIGHT)
-                .chain(path_words(parent, PARENT_WEIGHT))
-                .chain(path_words(above, DIR_WEIGHT));
+            let mut weighted = path_words(stem, NAME_WEIGHT, &mut stems);
+            weighted.extend(path_words(parent, PARENT_WEIGHT, &mut stems));
+            weighted.extend(path_words(above, DIR_WEIGHT, &mut stems));
             // The first (strongest) place a word appears in the path counts.
             for (word, weight) in weighted {
                 if seen.insert(word.clone()) {
@@ -137,12 +139,17 @@ impl<'a> MatchIndex<'a> {
                 for t in &source.terms {
                     len = len.saturating_add(t.code + t.prose);
                     let tf = t.code as f32 + PROSE_WEIGHT as f32 * t.prose as f32;
-                    index.body.entry(t.word.clone()).or_default().push((id, tf));
+                    match index.body.get_mut(&t.word) {
+                        Some(postings) => postings.push((id, tf)),
+                        None => {
+                            index.body.insert(t.word.clone(), vec![(id, tf)]);
+                        }
+                    }
                 }
                 let mut defined = BTreeSet::new();
                 for symbol in &source.symbols {
                     for part in terms::identifier_parts(symbol) {
-                        defined.insert(terms::stem(&part));
+                        defined.insert(stems.of(part));
                     }
                     if let Some(key) = terms::name_key(symbol) {
                         let docs = index.names.entry(key).or_default();
@@ -236,15 +243,29 @@ impl<'a> MatchIndex<'a> {
         .into_iter()
         .filter(|k| query.iter().any(|q| k.asked_by().contains(&q.as_str())))
         .collect();
-        let mut ranked: Vec<Pick> = scores
+        let mut ranked: Vec<(f64, u32, Vec<(f64, usize)>)> = scores
             .into_iter()
-            .map(|(doc, (score, mut by_word))| {
+            .map(|(doc, (score, by_word))| {
                 let d = &self.docs[doc as usize];
-                let prior = d.kind.prior(asked.contains(&d.kind));
+                (score * d.kind.prior(asked.contains(&d.kind)), doc, by_word)
+            })
+            .collect();
+        ranked.sort_by(|a, b| {
+            b.0.total_cmp(&a.0).then_with(|| {
+                self.docs[a.1 as usize]
+                    .path
+                    .cmp(self.docs[b.1 as usize].path)
+            })
+        });
+        // Only the files anyone will read get their reasons spelled out.
+        ranked.truncate(MAX_MATCHED_FILES + MAX_CANDIDATES);
+        let ranked = ranked
+            .into_iter()
+            .map(|(score, doc, mut by_word)| {
                 by_word.sort_by(|a, b| b.0.total_cmp(&a.0));
                 Pick {
-                    path: d.path.to_owned(),
-                    score: score * prior,
+                    path: self.docs[doc as usize].path.to_owned(),
+                    score,
                     words: by_word
                         .iter()
                         .filter_map(|(_, w)| shown_word(*w, &query, &shown))
@@ -253,7 +274,6 @@ impl<'a> MatchIndex<'a> {
                 }
             })
             .collect();
-        ranked.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.path.cmp(&b.path)));
         select(ranked)
     }
 }
@@ -283,10 +303,11 @@ fn idf(docs: usize, with_word: usize) -> f64 {
 }
 
 /// The stemmed words of a path part, each with the weight of that part.
-fn path_words(part: &str, weight: f64) -> impl Iterator<Item = (String, f64)> {
-    terms::query_words(part)
+fn path_words(part: &str, weight: f64, stems: &mut Stems) -> Vec<(String, f64)> {
+    terms::query_words_with(part, stems)
         .into_iter()
-        .map(move |w| (w, weight))
+        .map(|w| (w, weight))
+        .collect()
 }
 
 /// The word as the task wrote it, for a reason a person reads.

@@ -285,16 +285,31 @@ pub fn query(text: &str) -> Vec<String> {
 
 /// The single words of a task, stemmed, in order, each once.
 pub fn query_words(text: &str) -> Vec<String> {
+    query_words_with(text, &mut Stems::default())
+}
+
+/// `query_words` with stems remembered across calls, for indexing many paths.
+pub fn query_words_with(text: &str, stems: &mut Stems) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for part in identifiers(text).flat_map(identifier_parts) {
         if keep(&part, QUERY_STOPWORDS) {
-            let s = stem(&part);
+            let s = stems.of(part);
             if !out.contains(&s) {
                 out.push(s);
             }
         }
     }
     out
+}
+
+/// Stems already computed: a project repeats its words in every path and name.
+#[derive(Debug, Default)]
+pub struct Stems(HashMap<String, String>);
+
+impl Stems {
+    pub fn of(&mut self, word: String) -> String {
+        self.0.entry(word).or_insert_with_key(|w| stem(w)).clone()
+    }
 }
 
 /// Two stemmed words as the one term a name made of them is indexed under.
@@ -343,14 +358,14 @@ pub fn document(language: Language, text: &str) -> Vec<TermCount> {
         }
     }
     let mut stems: HashMap<String, (u32, u32)> = HashMap::with_capacity(raw.len());
-    let mut memo: HashMap<String, String> = HashMap::new();
+    let mut memo = Stems::default();
     for (ident, (code, prose)) in raw {
         let mut previous: Option<String> = None;
         for part in identifier_parts(ident) {
             if !keep(&part, DOCUMENT_STOPWORDS) {
                 continue;
             }
-            let stemmed = memo.entry(part).or_insert_with_key(|p| stem(p)).clone();
+            let stemmed = memo.of(part);
             // Adjacent words of one name are indexed as a phrase too.
             if let Some(before) = previous.replace(stemmed.clone()) {
                 let slot = stems.entry(phrase(&before, &stemmed)).or_insert((0, 0));
