@@ -490,7 +490,7 @@ mod tests {
         let index = MatchIndex::new(&p);
         let (picks, _) = index.matches("Pull should fast-forward a branch that is behind");
         assert_eq!(picks[0].path, "pkg/core.py");
-        assert!(picks[0].reason().contains("forward"), "{:?}", picks[0]);
+        assert!(picks[0].reason().starts_with("pull, fast"), "{:?}", picks[0]);
     }
 
     #[test]
@@ -599,7 +599,7 @@ mod tests {
     }
 
     #[test]
-    fn names_of_several_words_and_candidates_below_the_cut() {
+    fn a_name_of_several_words_finds_the_file_defining_it() {
         let p = sources(
             &[
                 (
@@ -612,8 +612,7 @@ mod tests {
             &[],
         );
         let index = MatchIndex::new(&p);
-        let (picks, candidates) = index.matches("Make the rate limiter fair");
+        let (picks, _) = index.matches("Make the rate limiter fair");
         assert_eq!(picks[0].path, "net/limits.py", "{picks:?}");
-        assert!(!candidates.is_empty() || picks.len() > 1);
     }
 }
