@@ -22,6 +22,9 @@ use ccmulti::rules::plan::conflicts::Complexity;
 use ccmulti::scan::ScanLimits;
 use serde_json::Value;
 
+#[path = "../tests/common/synthetic.rs"]
+mod synthetic;
+
 const SETS: &[&str] = &["dev", "heldout"];
 fn runs() -> usize {
     std::env::var("RUNS")
@@ -140,6 +143,45 @@ fn main() {
             println!("{}", half.line(&format!("**{set}**")));
         }
     }
+    if wanted.is_empty() {
+        scale(manifest);
+    }
+}
+
+/// A plan of 50 tasks over 10,000 files (tests/common/synthetic.rs).
+fn scale(manifest: &Path) {
+    let root = manifest.join("target/planner-eval/synthetic-10k");
+    if !root.join("pkg99").exists() {
+        synthetic::ten_thousand_files(&root);
+    }
+    let inputs = synthetic::tasks();
+    let mut times: Vec<Duration> = (0..runs())
+        .map(|_| {
+            let started = Instant::now();
+            let analysis = analyze(
+                &root,
+                &inputs,
+                &[],
+                Complexity::Complex,
+                ScanLimits::default(),
+            );
+            let took = started.elapsed();
+            if let Some(why) = analysis.project.stopped_early {
+                println!("10,000 files: the scan {why}");
+            }
+            took
+        })
+        .collect();
+    times.sort();
+    println!(
+        "\n10,000 files, 50 tasks: {} ms per plan (median of {})",
+        times
+            .get(times.len() / 2)
+            .copied()
+            .unwrap_or_default()
+            .as_millis(),
+        times.len()
+    );
 }
 
 fn load_set(manifest: &Path, set: &str) -> Result<Vec<Repo>, String> {

@@ -12,6 +12,7 @@ use ccmulti::planner::{Connection, analyze, distribute};
 use ccmulti::rules::plan::conflicts::Complexity;
 use ccmulti::rules::plan::{DepGraph, TaskInput};
 use ccmulti::scan::{ScanLimits, scan};
+use common::synthetic;
 use common::*;
 use serde_json::{Value, json};
 
@@ -353,48 +354,8 @@ fn an_eight_task_plan_reads_back_compactly() {
 #[test]
 fn ten_thousand_files_are_analysed_within_a_second() {
     let dir = tempfile::tempdir().unwrap();
-    for pkg in 0..100 {
-        let base = dir.path().join(format!("pkg{pkg}"));
-        std::fs::create_dir_all(&base).unwrap();
-        for module in 0..100 {
-            let (name, body) = match module % 4 {
-                0 => (
-                    format!("mod{module}.py"),
-                    format!(
-                        "from pkg{pkg} import mod{}\ndef handler_{module}():\n    pass\n",
-                        module + 4
-                    ),
-                ),
-                1 => (
-                    format!("mod{module}.ts"),
-                    format!(
-                        "import {{ x }} from './mod{}';\nexport function render{module}() {{}}\n",
-                        module + 4
-                    ),
-                ),
-                2 => (
-                    format!("mod{module}.go"),
-                    format!(
-                        "package pkg{pkg}\n\nimport \"fmt\"\n\nfunc Run{module}() {{ fmt.Println() }}\n"
-                    ),
-                ),
-                _ => (
-                    format!("mod{module}.rs"),
-                    format!(
-                        "use crate::mod{};\npub fn run_{module}() {{}}\n",
-                        module + 4
-                    ),
-                ),
-            };
-            std::fs::write(base.join(name), body).unwrap();
-        }
-    }
-    let inputs: Vec<TaskInput> = (0..50)
-        .map(|i| TaskInput {
-            description: format!("Change handler_{i} and render{} in pkg{i}", i + 1),
-            files: None,
-        })
-        .collect();
+    synthetic::ten_thousand_files(dir.path());
+    let inputs = synthetic::tasks();
     let started = Instant::now();
     let analysis = analyze(
         dir.path(),

@@ -3,6 +3,7 @@
 
 pub mod binary;
 pub mod load;
+pub mod synthetic;
 
 use std::path::PathBuf;
 use std::sync::Arc;
