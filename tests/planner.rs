@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use ccmulti::planner::{Connection, analyze, distribute};
+use ccmulti::planner::{Analysis, Connection, analyze, distribute};
 use ccmulti::rules::plan::conflicts::Complexity;
 use ccmulti::rules::plan::{DepGraph, TaskInput};
 use ccmulti::scan::{ScanLimits, scan};
@@ -52,6 +52,25 @@ fn fixture() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     fixture_into(dir.path());
     dir
+}
+
+fn analyze_moderate(root: &Path, inputs: &[TaskInput]) -> Analysis {
+    analyze(
+        root,
+        inputs,
+        &[],
+        Complexity::Moderate,
+        ScanLimits::default(),
+    )
+}
+
+fn local_connection() -> Connection {
+    Connection {
+        public_url: "http://127.0.0.1:7477".into(),
+        user_id: "dev".into(),
+        session_id: "s1".into(),
+        auth_header: None,
+    }
 }
 
 /// The fixture's tasks and the files each truly touches.
@@ -155,13 +174,7 @@ fn tasks_map_to_their_true_files() {
     let dir = fixture();
     let cases = tasks();
     let inputs: Vec<TaskInput> = cases.iter().map(|(t, _)| t.clone()).collect();
-    let analysis = analyze(
-        dir.path(),
-        &inputs,
-        &[],
-        Complexity::Moderate,
-        ScanLimits::default(),
-    );
+    let analysis = analyze_moderate(dir.path(), &inputs);
     let (mut hits, mut found, mut truth) = (0usize, 0usize, 0usize);
     for (task, (input, expected)) in analysis.tasks.iter().zip(&cases) {
         if input.files.is_some() {
@@ -196,13 +209,7 @@ fn tasks_map_to_their_true_files() {
 fn conflicts_group_tasks_and_the_split_never_shares_a_file() {
     let dir = fixture();
     let inputs: Vec<TaskInput> = tasks().into_iter().map(|(t, _)| t).collect();
-    let analysis = analyze(
-        dir.path(),
-        &inputs,
-        &[],
-        Complexity::Moderate,
-        ScanLimits::default(),
-    );
+    let analysis = analyze_moderate(dir.path(), &inputs);
     let conflicts: Vec<(&str, &str, &str, &[String])> = analysis
         .conflicts
         .iter()
@@ -239,12 +246,7 @@ fn conflicts_group_tasks_and_the_split_never_shares_a_file() {
     assert_eq!(analysis.groups.len(), 6);
     assert_eq!(analysis.recommended_agent_count, 4);
 
-    let conn = Connection {
-        public_url: "http://127.0.0.1:7477".into(),
-        user_id: "dev".into(),
-        session_id: "s1".into(),
-        auth_header: None,
-    };
+    let conn = local_connection();
     for agents in 2..=5 {
         let plan = distribute(&analysis, agents, &conn);
         assert_eq!(plan.agent_count, agents);
@@ -311,19 +313,8 @@ fn an_eight_task_plan_reads_back_compactly() {
         files: None,
     });
     assert_eq!(inputs.len(), 8);
-    let analysis = analyze(
-        dir.path(),
-        &inputs,
-        &[],
-        Complexity::Moderate,
-        ScanLimits::default(),
-    );
-    let conn = Connection {
-        public_url: "http://127.0.0.1:7477".into(),
-        user_id: "dev".into(),
-        session_id: "s1".into(),
-        auth_header: None,
-    };
+    let analysis = analyze_moderate(dir.path(), &inputs);
+    let conn = local_connection();
     let plan = distribute(&analysis, 2, &conn);
     let (analysis_text, plan_text) = (analysis.reply().to_string(), plan.reply().to_string());
     println!(

@@ -174,15 +174,57 @@ impl<'a> MatchIndex<'a> {
     /// the next candidates below the cut.
     pub fn matches(&self, description: &str) -> (Vec<Pick>, Vec<Pick>) {
         let query = terms::query(description);
+        let asked: Vec<FileKind> = [
+            FileKind::Other,
+            FileKind::Test,
+            FileKind::Docs,
+            FileKind::Example,
+        ]
+        .into_iter()
+        .filter(|k| query.iter().any(|q| k.asked_by().contains(&q.as_str())))
+        .collect();
+        let mut ranked: Vec<(u32, Scored)> = self
+            .scores(&query, description)
+            .into_iter()
+            .map(|(doc, mut s)| {
+                let kind = self.docs[doc as usize].kind;
+                s.score *= kind.prior(asked.contains(&kind));
+                (doc, s)
+            })
+            .collect();
+        let path = |doc: u32| self.docs[doc as usize].path;
+        ranked.sort_by(|a, b| {
+            b.1.score
+                .total_cmp(&a.1.score)
+                .then_with(|| path(a.0).cmp(path(b.0)))
+        });
+        // Only the files anyone will read get their reasons spelled out.
+        ranked.truncate(MAX_MATCHED_FILES + MAX_CANDIDATES);
         let shown = shown_words(description);
-        let mut scores: HashMap<u32, (f64, Vec<(f64, usize)>)> = HashMap::new();
+        let picks = ranked
+            .into_iter()
+            .map(|(doc, mut s)| {
+                s.by_word.sort_by(|a, b| b.0.total_cmp(&a.0));
+                Pick {
+                    path: path(doc).to_owned(),
+                    score: s.score,
+                    words: s
+                        .by_word
+                        .iter()
+                        .filter_map(|(_, w)| shown_word(*w, &query, &shown))
+                        .take(REASON_WORDS)
+                        .collect(),
+                }
+            })
+            .collect();
+        select(picks)
+    }
+
+    /// Every file any of the task's words, names or paths reach, with what each adds.
+    fn scores(&self, query: &[String], description: &str) -> HashMap<u32, Scored> {
+        let mut scores: HashMap<u32, Scored> = HashMap::new();
         let mut add = |doc: u32, score: f64, word: usize| {
-            let entry = scores.entry(doc).or_default();
-            entry.0 += score;
-            match entry.1.iter_mut().find(|(_, w)| *w == word) {
-                Some(slot) => slot.0 += score,
-                None => entry.1.push((score, word)),
-            }
+            scores.entry(doc).or_default().add(score, word);
         };
         let docs = self.docs.len().max(1);
         for (w, word) in query.iter().enumerate() {
@@ -214,14 +256,13 @@ impl<'a> MatchIndex<'a> {
                 }
             }
         }
-        let names = spelled_names(description);
-        for (key, word) in &names {
+        for (key, word) in spelled_names(description) {
             if let Some(defining) = self
                 .names
-                .get(key)
+                .get(&key)
                 .filter(|d| d.len() <= MAX_FILES_PER_NAME)
             {
-                let at = query.iter().position(|q| q == word).unwrap_or(usize::MAX);
+                let at = query.iter().position(|q| *q == word).unwrap_or(usize::MAX);
                 for &doc in defining {
                     add(doc, NAME_KEY_BONUS, at);
                 }
@@ -234,47 +275,25 @@ impl<'a> MatchIndex<'a> {
                 }
             }
         }
-        let asked: Vec<FileKind> = [
-            FileKind::Other,
-            FileKind::Test,
-            FileKind::Docs,
-            FileKind::Example,
-        ]
-        .into_iter()
-        .filter(|k| query.iter().any(|q| k.asked_by().contains(&q.as_str())))
-        .collect();
-        let mut ranked: Vec<(f64, u32, Vec<(f64, usize)>)> = scores
-            .into_iter()
-            .map(|(doc, (score, by_word))| {
-                let d = &self.docs[doc as usize];
-                (score * d.kind.prior(asked.contains(&d.kind)), doc, by_word)
-            })
-            .collect();
-        ranked.sort_by(|a, b| {
-            b.0.total_cmp(&a.0).then_with(|| {
-                self.docs[a.1 as usize]
-                    .path
-                    .cmp(self.docs[b.1 as usize].path)
-            })
-        });
-        // Only the files anyone will read get their reasons spelled out.
-        ranked.truncate(MAX_MATCHED_FILES + MAX_CANDIDATES);
-        let ranked = ranked
-            .into_iter()
-            .map(|(score, doc, mut by_word)| {
-                by_word.sort_by(|a, b| b.0.total_cmp(&a.0));
-                Pick {
-                    path: self.docs[doc as usize].path.to_owned(),
-                    score,
-                    words: by_word
-                        .iter()
-                        .filter_map(|(_, w)| shown_word(*w, &query, &shown))
-                        .take(REASON_WORDS)
-                        .collect(),
-                }
-            })
-            .collect();
-        select(ranked)
+        scores
+    }
+}
+
+/// A file's score for one task, and how much each of the task's words
+/// (by position in the query; `usize::MAX` for a spelled-out path) gave.
+#[derive(Debug, Default)]
+struct Scored {
+    score: f64,
+    by_word: Vec<(f64, usize)>,
+}
+
+impl Scored {
+    fn add(&mut self, score: f64, word: usize) {
+        self.score += score;
+        match self.by_word.iter_mut().find(|(_, w)| *w == word) {
+            Some(slot) => slot.0 += score,
+            None => self.by_word.push((score, word)),
+        }
     }
 }
 
