@@ -196,7 +196,6 @@ const QUERY_STOPWORDS: &[&str] = &[
     "want",
     "wants",
     "bug",
-    "issue",
     "feature",
     "proper",
 ];
