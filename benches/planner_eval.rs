@@ -33,6 +33,7 @@ fn runs() -> usize {
         .unwrap_or(3)
 }
 
+#[derive(Clone)]
 struct Task {
     id: String,
     description: String,
@@ -92,7 +93,7 @@ impl Score {
             v.get(v.len() / 2).copied().unwrap_or_default()
         };
         format!(
-            "| {name} | {} | {:.2} | {:.2} | {}/{} | {}/{} | {} | {} | {} / {} | {:.1} KB | {:.1} KB | {} ms |",
+            "| {name} | {} | {:.2} | {:.2} | {}/{} | {}/{} | {} | {} | {} / {} | {} B | {} B | {} ms |",
             self.tasks,
             self.hits as f64 / self.predicted.max(1) as f64,
             self.hits as f64 / self.truth.max(1) as f64,
@@ -104,8 +105,8 @@ impl Score {
             self.empty,
             self.largest_group,
             self.largest_true_group,
-            max(&self.analysis_bytes) as f64 / 1000.0,
-            max(&self.distribution_bytes) as f64 / 1000.0,
+            max(&self.analysis_bytes),
+            max(&self.distribution_bytes),
             median(&self.plan_time).as_millis(),
         )
     }
@@ -119,7 +120,7 @@ fn main() {
         .collect();
     let verbose = std::env::var_os("PLANNER_EVAL_VERBOSE").is_some();
     println!(
-        "| set / repository | tasks | precision | recall | shared pairs found | shared pairs on one agent (2 agents) | false high conflicts | empty tasks | largest group: plan / truth | analyze text (max) | distribution text (max) | time per plan (median of runs) |"
+        "| set / repository | tasks | precision | recall | shared pairs found | shared pairs on one agent (2 agents) | false high conflicts | empty tasks | largest group: plan / truth | analyze text, 8 tasks (max) | distribution text, 8 tasks, 2 agents (max) | time per plan (median of runs) |"
     );
     println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for set in SETS {
@@ -234,7 +235,7 @@ fn load_set(manifest: &Path, set: &str) -> Result<Vec<Repo>, String> {
     Ok(repos)
 }
 
-fn plan(repo: &Repo) -> (Analysis, Distribution, Duration) {
+fn plan_of(repo: &Repo) -> (Analysis, Distribution, Duration) {
     let inputs: Vec<TaskInput> = repo
         .tasks
         .iter()
@@ -269,19 +270,24 @@ fn evaluate(repo: &Repo, verbose: bool) -> Score {
     };
     let mut done: Vec<(Analysis, Distribution)> = Vec::new();
     for _ in 0..runs() {
-        let (analysis, plan, took) = plan(repo);
+        let (analysis, plan, took) = plan_of(repo);
         score.plan_time.push(took);
         done.push((analysis, plan));
     }
     let Some((analysis, plan)) = done.pop() else {
         return score;
     };
-    score
-        .analysis_bytes
-        .push(analysis.reply().to_string().len());
+    // The sizes are for the bar's plan of 8 tasks: the repository's first 8.
+    let first_eight = Repo {
+        name: repo.name.clone(),
+        root: repo.root.clone(),
+        tasks: repo.tasks.iter().take(8).map(Task::clone).collect(),
+    };
+    let (small, small_plan, _) = plan_of(&first_eight);
+    score.analysis_bytes.push(small.reply().to_string().len());
     score
         .distribution_bytes
-        .push(plan.reply().to_string().len());
+        .push(small_plan.reply().to_string().len());
     if std::env::var_os("PLANNER_EVAL_DUMP").is_some() {
         println!("{}\n{}", analysis.reply(), plan.reply());
     }

@@ -236,10 +236,7 @@ impl Analysis {
         if let (Value::Object(all), Value::Object(summary)) = (&mut out, self.summary()) {
             all.extend(summary);
         }
-        out["next"] = json!(format!(
-            "{NEXT_STEP} create_task_distribution(analysis_result={{\"analysis_id\":\"{}\"}}, preferred_agent_count={})",
-            self.analysis_id, self.recommended_agent_count
-        ));
+        out["next"] = json!(NEXT_STEP);
         out
     }
 }
@@ -271,9 +268,6 @@ impl AnalyzedTask {
         let mut out = json!({ "task_id": self.task_id, "files": files });
         if !self.candidates.is_empty() {
             out["candidates"] = Value::Object(reasons(&self.candidates));
-        }
-        if !self.related.is_empty() {
-            out["related_files"] = json!(self.related.len());
         }
         out
     }
