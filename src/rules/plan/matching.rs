@@ -351,27 +351,34 @@ fn shown_words(description: &str) -> HashMap<String, String> {
     out
 }
 
-/// Names of several words a task spells: identifiers as written (`load_config`,
-/// `RateLimiter`) and two words in a row ("rate limiter"), stop words never
-/// part of one. Each comes with the stem of its last word, for the reason.
+/// Names of several words a task spells: identifiers as written, whole
+/// (`raise_for_status`, `RateLimiter`), and two plain words in a row ("rate
+/// limiter") of which neither is a stop word. Each comes with the stem of its
+/// last word, for the reason.
 fn spelled_names(description: &str) -> Vec<(String, String)> {
     let mut out = Vec::new();
     let mut previous: Option<String> = None;
     for ident in terms::identifiers(description) {
-        let parts: Vec<String> = terms::identifier_parts(ident)
-            .into_iter()
-            .filter(|p| p.len() >= 3 && !terms::is_query_stopword(p))
-            .collect();
-        if parts.len() >= 2 {
-            out.push((parts.concat(), terms::stem(&parts[parts.len() - 1])));
+        let parts = terms::identifier_parts(ident);
+        // A name written as one (`raise_for_status`) is matched whole, as it is defined.
+        if let (Some(key), Some(last)) = (terms::name_key(ident), parts.last()) {
+            out.push((key, terms::stem(last)));
+            previous = None;
+            continue;
         }
-        match (parts.len(), previous.take()) {
-            (1, Some(before)) => {
-                out.push((format!("{before}{}", parts[0]), terms::stem(&parts[0])));
-                previous = Some(parts[0].clone());
+        // A plain word, with the word before it: a name written as two ("rate limiter").
+        // A stop word breaks the run, so it never becomes part of a name.
+        match parts
+            .into_iter()
+            .next()
+            .filter(|w| w.len() >= 3 && !terms::is_query_stopword(w))
+        {
+            Some(word) => {
+                if let Some(before) = previous.replace(word.clone()) {
+                    out.push((format!("{before}{word}"), terms::stem(&word)));
+                }
             }
-            (1, None) => previous = Some(parts[0].clone()),
-            _ => {}
+            None => previous = None,
         }
     }
     out
@@ -619,6 +626,26 @@ mod tests {
         let (picks, candidates) = index.matches("Speed up the parser");
         assert!(!picks.is_empty());
         assert_eq!(picks.len() + candidates.len(), 5);
+    }
+
+    #[test]
+    fn a_name_written_whole_keeps_its_stop_words() {
+        let p = sources(
+            &[
+                (
+                    "http/models.py",
+                    "class Response:\n    def raise_for_status(self):\n        pass\n",
+                ),
+                (
+                    "http/errors.py",
+                    "class StatusError:\n    def raise_error(self, status):\n        pass\n",
+                ),
+            ],
+            &[],
+        );
+        let index = MatchIndex::new(&p);
+        let (picks, _) = index.matches("Put the body in what raise_for_status raises");
+        assert_eq!(picks[0].path, "http/models.py", "{picks:?}");
     }
 
     #[test]
