@@ -46,16 +46,24 @@ const ASSET_EXTENSIONS: &[&str] = &[
     "avi", "lock", "map", "snap", "pyc", "db", "sqlite",
 ];
 
+/// Build output: a published package or a checkout without its `.gitignore`
+/// ships it beside the source, and it repeats every name of the source.
+const GENERATED_DIRS: &[&str] = &["dist", "coverage", "__pycache__", ".next", ".nuxt"];
+
 /// The kind of a relative path, or `None` for a file no task edits.
 pub fn of(path: &str) -> Option<FileKind> {
     let (dir, name) = path.rsplit_once('/').unwrap_or(("", path));
     let lower = name.to_ascii_lowercase();
     let ext = lower.rsplit_once('.').map_or("", |(_, e)| e);
-    if ASSET_EXTENSIONS.contains(&ext) || lower.ends_with(".min.js") {
-        return None;
-    }
     let dirs: Vec<String> = dir.split('/').map(str::to_ascii_lowercase).collect();
     let in_dir = |names: &[&str]| dirs.iter().any(|d| names.contains(&d.as_str()));
+    if ASSET_EXTENSIONS.contains(&ext) || lower.ends_with(".min.js") || in_dir(GENERATED_DIRS) {
+        return None;
+    }
+    // Type declarations are usually generated from the source they describe.
+    if lower.ends_with(".d.ts") {
+        return Some(FileKind::Other);
+    }
     let stem = lower.split_once('.').map_or(lower.as_str(), |(s, _)| s);
     if in_dir(TEST_DIRS)
         || stem.starts_with("test")
@@ -122,6 +130,9 @@ mod tests {
         assert_eq!(of("examples/merge/main.go"), Some(FileKind::Example));
         assert_eq!(of("assets/merge.png"), None);
         assert_eq!(of("Cargo.lock"), None);
+        assert_eq!(of("dist/mobx.esm.js"), None);
+        assert_eq!(of("dist/core/atom.d.ts"), None);
+        assert_eq!(of("types/index.d.ts"), Some(FileKind::Other));
         assert_eq!(of("pyproject.toml"), Some(FileKind::Other));
     }
 }
