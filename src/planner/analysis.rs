@@ -49,7 +49,7 @@ pub struct AnalyzedTask {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FileReason {
     pub path: String,
-    /// The task's words that matched and the score: `"retry, session: 7.3"`.
+    /// The task's words that matched and the score: `"retry,session:7"`.
     pub why: String,
 }
 

@@ -38,7 +38,7 @@ const MENTION_BONUS: f64 = 50.0;
 /// A name defined in more files than this says nothing about which one.
 const MAX_FILES_PER_NAME: usize = 3;
 /// A file below the cut is offered while it scores this share of the best.
-const CANDIDATE_SHARE: f64 = 0.35;
+const CANDIDATE_SHARE: f64 = 0.4;
 /// A further file is chosen when it scores this share of the best.
 const KEEP_SHARE: f64 = 0.5;
 
@@ -52,9 +52,9 @@ pub struct Pick {
 }
 
 impl Pick {
-    /// `"retry, session: 7.3"`: short enough to list for every file.
+    /// `"retry,keep alive:7"`: short enough to list for every file.
     pub fn reason(&self) -> String {
-        format!("{}: {:.0}", self.words.join(", "), self.score)
+        format!("{}:{:.0}", self.words.join(","), self.score)
     }
 }
 
@@ -517,7 +517,7 @@ mod tests {
         let (picks, _) = index.matches("Pull should fast-forward a branch that is behind");
         assert_eq!(picks[0].path, "pkg/core.py");
         assert!(
-            picks[0].reason().starts_with("pull, fast"),
+            picks[0].reason().starts_with("pull,fast"),
             "{:?}",
             picks[0]
         );
