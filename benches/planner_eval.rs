@@ -2,9 +2,11 @@
 //! files against the files read from the code (benches/planner_eval/README.md).
 //!
 //! ```sh
-//! cargo bench --bench planner_eval               # both halves
+//! cargo bench --bench planner_eval               # both halves, then 10,000 files
 //! cargo bench --bench planner_eval -- dev        # one half
 //! PLANNER_EVAL_VERBOSE=1 cargo bench --bench planner_eval -- dev   # every task
+//! PLANNER_EVAL_DUMP=1 ...                        # the tools' JSON text too
+//! PLANNER_EVAL_RUNS=1 ...                        # plans per repository (default 3)
 //! ```
 //!
 //! Each repository's tasks go through the path `analyze_task_conflicts` and
@@ -26,8 +28,10 @@ use serde_json::Value;
 mod synthetic;
 
 const SETS: &[&str] = &["dev", "heldout"];
+
+/// Plans per repository; the time reported is their median.
 fn runs() -> usize {
-    std::env::var("RUNS")
+    std::env::var("PLANNER_EVAL_RUNS")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(3)
@@ -120,7 +124,7 @@ fn main() {
         .collect();
     let verbose = std::env::var_os("PLANNER_EVAL_VERBOSE").is_some();
     println!(
-        "| set / repository | tasks | precision | recall | shared pairs found | shared pairs on one agent (2 agents) | false high conflicts | empty tasks | largest group: plan / truth | analyze text, 8 tasks (max) | distribution text, 8 tasks, 2 agents (max) | time per plan (median of runs) |"
+        "| set / repository | tasks | precision | recall | shared pairs found | shared pairs on one agent (2 agents) | false high conflicts | empty tasks | largest group: plan / truth | analyze text, 8 tasks (max) | distribution text, 8 tasks, 2 agents (max) | time per plan (median of the runs) |"
     );
     println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for set in SETS {

@@ -516,11 +516,7 @@ mod tests {
         let index = MatchIndex::new(&p);
         let (picks, _) = index.matches("Pull should fast-forward a branch that is behind");
         assert_eq!(picks[0].path, "pkg/core.py");
-        assert!(
-            picks[0].reason().starts_with("pull,fast"),
-            "{:?}",
-            picks[0]
-        );
+        assert!(picks[0].reason().starts_with("pull,fast"), "{:?}", picks[0]);
     }
 
     #[test]
