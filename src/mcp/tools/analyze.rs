@@ -48,9 +48,11 @@ pub fn schema() -> (&'static str, Value, Arc<JsonObject>, ToolAnnotations) {
             "analysis_id": { "type": "string" },
             "recommended_agent_count": { "type": "integer" },
             "tasks": { "type": "array", "items": { "type": "object" } },
-            "conflicts": { "type": "array", "items": { "type": "object" } },
+            "shared_files": { "type": "array", "items": { "type": "object" } },
+            "import_links": { "type": "integer" },
             "groups": { "type": "array", "items": { "type": "array", "items": { "type": "string" } } },
-            "project": { "type": "object" }
+            "project": { "type": "object" },
+            "next": { "type": "string" }
         })),
         // Not read-only: the analysis is stored for create_task_distribution.
         annotations("Analyze task conflicts", false, false, false),

@@ -40,6 +40,7 @@ pub fn schema() -> (&'static str, Value, Arc<JsonObject>, ToolAnnotations) {
         output_schema(json!({
             "session_id": { "type": "string" },
             "agent_count": { "type": "integer" },
+            "preamble": { "type": "string" },
             "agents": { "type": "array", "items": { "type": "object" } },
             "notes": { "type": "array", "items": { "type": "string" } }
         })),
