@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use ignore::{WalkBuilder, WalkState};
 
-use crate::rules::plan::{Language, ProjectFiles, SourceFile, imports, symbols};
+use crate::rules::plan::{Language, ProjectFiles, SourceFile, imports, symbols, terms};
 
 #[derive(Debug, Clone, Copy)]
 pub struct ScanLimits {
@@ -147,6 +147,7 @@ fn read(path: &Path, relative: String, max_bytes: usize) -> Vec<Found> {
     vec![Found::Source(SourceFile {
         imports: imports::extract(language, &text),
         symbols: symbols::defined(language, &text),
+        terms: terms::document(language, &text),
         path: relative,
         language,
     })]

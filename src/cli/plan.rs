@@ -180,26 +180,33 @@ fn print_plan(analysis: &Analysis, plan: &Distribution, conn: &Connection, dry_r
     for note in &plan.notes {
         println!("\nnote: {note}");
     }
+    for t in &analysis.tasks {
+        println!("\n{}", t.task_id);
+        if t.files.is_empty() {
+            println!("  no files found");
+        }
+        if t.files_given {
+            for f in &t.files {
+                println!("  {f}  (given)");
+            }
+        }
+        for r in &t.reasons {
+            println!("  {}  ({})", r.path, r.why);
+        }
+        for r in &t.candidates {
+            println!("  candidate: {}  ({})", r.path, r.why);
+        }
+    }
+    println!("\nevery agent's prompt starts with:\n  {}", plan.preamble);
     for a in &plan.agents {
         println!("\n== {} ==", a.agent_id);
-        for t in &a.tasks {
-            let files = analysis
-                .task(&t.task_id)
-                .map(|x| x.files.join(", "))
-                .unwrap_or_default();
-            println!(
-                "  {}  [{}]",
-                t.task_id,
-                if files.is_empty() {
-                    "no files found"
-                } else {
-                    &files
-                }
-            );
-        }
         println!("  terminal:  {}", a.claude_mcp_add);
         println!("  prompt:");
-        for line in a.prompt.lines() {
+        for line in a
+            .prompt
+            .lines()
+            .chain(a.conflict_notes.iter().map(String::as_str))
+        {
             println!("    {line}");
         }
     }

@@ -103,7 +103,9 @@ impl ServerHandler for CoordinatorServer {
         info.server_info = Implementation::new("ccmulti", env!("CARGO_PKG_VERSION"));
         info.instructions = Some(
             "ccmulti coordinates several Claude Code agents in one repository. Before editing a file, claim_file_lock it; \
-             release_file_lock when done; sync_progress as you work; check_agent_status to see the others."
+             release_file_lock when done; sync_progress as you work; check_agent_status to see the others. \
+             The planner: analyze_task_conflicts, then check each task's files and candidates with your own search and \
+             call it again with {description, files} where they are wrong, then create_task_distribution."
                 .into(),
         );
         info

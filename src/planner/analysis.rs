@@ -5,11 +5,12 @@ use std::path::Path;
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use crate::rules::plan::conflicts::{self, Complexity};
 use crate::rules::plan::distribute::task_weight;
-use crate::rules::plan::matching::{MatchIndex, task_files, words};
+use crate::rules::plan::matching::{MatchIndex, Pick, task_files};
+use crate::rules::plan::terms::plain_words;
 use crate::rules::plan::{DepGraph, ProjectFiles, TaskInput};
 use crate::scan::{ScanLimits, scan};
 
@@ -37,6 +38,28 @@ pub struct AnalyzedTask {
     /// Files importing `files`: not edited, but they may break.
     pub related: Vec<String>,
     pub files_given: bool,
+    /// Why each matched file was chosen, best first; empty when the files were given.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reasons: Vec<FileReason>,
+    /// The next files below the cut, best first, for the planner to confirm or swap in.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub candidates: Vec<FileReason>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FileReason {
+    pub path: String,
+    /// The task's words that matched and the score: `"retry,session:7"`.
+    pub why: String,
+}
+
+impl From<&Pick> for FileReason {
+    fn from(pick: &Pick) -> Self {
+        Self {
+            path: pick.path.clone(),
+            why: pick.reason(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -112,6 +135,8 @@ pub fn analyze(
             .map(|((t, f), id)| AnalyzedTask {
                 task_id: id.clone(),
                 description: t.description.clone(),
+                reasons: f.picks.iter().map(FileReason::from).collect(),
+                candidates: f.candidates.iter().map(FileReason::from).collect(),
                 files: f.files,
                 related: f.related,
                 files_given: f.given,
@@ -145,7 +170,7 @@ fn restrict(project: &mut ProjectFiles, keep: &[String]) {
 /// `T3-export-invoices-as-pdf`: readable on the dashboard, unique within a plan.
 pub fn task_id(index: usize, description: &str) -> String {
     let mut slug = String::new();
-    for word in words(description) {
+    for word in plain_words(description) {
         if slug.len() + word.len() + 1 > 32 {
             break;
         }
@@ -167,30 +192,82 @@ impl Analysis {
         self.tasks.iter().find(|t| t.task_id == id)
     }
 
-    /// The analysis as the planner reads it: files per task, conflicts, groups, counts.
+    /// The analysis as the planner reads it: each task's files with why, the
+    /// candidates below the cut, the files tasks share, the groups that must
+    /// share an agent. Import links are only counted here: in a real project
+    /// most tasks meet through a central module, and create_task_distribution
+    /// turns them into one note per pair of agents.
     pub fn summary(&self) -> Value {
-        let shown = self.conflicts.len().min(MAX_CONFLICTS_SHOWN);
+        let shared: Vec<Value> = self
+            .conflicts
+            .iter()
+            .filter(|c| c.kind == "shared_files")
+            .take(MAX_CONFLICTS_SHOWN)
+            .map(|c| json!({ "tasks": [short_id(&c.tasks[0]), short_id(&c.tasks[1])], "files": c.files }))
+            .collect();
+        let shared_total = self
+            .conflicts
+            .iter()
+            .filter(|c| c.kind == "shared_files")
+            .count();
         let mut out = json!({
             "analysis_id": self.analysis_id,
             "recommended_agent_count": self.recommended_agent_count,
-            "complexity_level": self.complexity_level,
-            "tasks": self.tasks.iter().map(|t| json!({
-                "task_id": t.task_id,
-                "files": t.files,
-                "files_given": t.files_given,
-                "related_files": t.related.len(),
-            })).collect::<Vec<_>>(),
-            "conflicts": self.conflicts[..shown].iter().map(|c| json!({
-                "kind": c.kind,
-                "severity": c.severity,
-                "tasks": c.tasks,
-                "files": c.files,
-            })).collect::<Vec<_>>(),
-            "groups": self.groups,
+            "tasks": self.tasks.iter().map(AnalyzedTask::summary).collect::<Vec<_>>(),
+            "shared_files": shared,
+            "import_links": self.conflicts.len() - shared_total,
+            "groups": self
+                .groups
+                .iter()
+                .filter(|g| g.len() > 1)
+                .map(|g| g.iter().map(|id| short_id(id)).collect::<Vec<_>>())
+                .collect::<Vec<_>>(),
             "project": self.project,
         });
-        if shown < self.conflicts.len() {
-            out["conflicts_not_shown"] = json!(self.conflicts.len() - shown);
+        if shared.len() < shared_total {
+            out["shared_files_not_listed"] = json!(shared_total - shared.len());
+        }
+        out
+    }
+
+    /// What `analyze_task_conflicts` answers: the summary, and what to do next.
+    pub fn reply(&self) -> Value {
+        let mut out = json!({ "success": true });
+        if let (Value::Object(all), Value::Object(summary)) = (&mut out, self.summary()) {
+            all.extend(summary);
+        }
+        out["next"] = json!(NEXT_STEP);
+        out
+    }
+}
+
+/// `T4` of `T4-malformed-location-header`: a plan names each task once in full.
+pub(super) fn short_id(id: &str) -> &str {
+    id.split_once('-').map_or(id, |(n, _)| n)
+}
+
+/// What the planner model is asked to do with a lexical guess.
+const NEXT_STEP: &str = "Check files and candidates with your own search; fix wrong ones by calling again with {description, files}; then";
+
+impl AnalyzedTask {
+    /// Files and candidates as `{path: why}`; given files say so.
+    fn summary(&self) -> Value {
+        let reasons = |list: &[FileReason]| -> Map<String, Value> {
+            list.iter()
+                .map(|r| (r.path.clone(), Value::String(r.why.clone())))
+                .collect()
+        };
+        let files = if self.files_given {
+            self.files
+                .iter()
+                .map(|f| (f.clone(), Value::String("given".into())))
+                .collect()
+        } else {
+            reasons(&self.reasons)
+        };
+        let mut out = json!({ "task_id": self.task_id, "files": files });
+        if !self.candidates.is_empty() {
+            out["candidates"] = Value::Object(reasons(&self.candidates));
         }
         out
     }

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use super::analysis::short_id;
 use super::{Analysis, AnalyzedTask};
 use crate::rules::plan::distribute::balance;
 use crate::store::PlannedTask;
@@ -56,10 +57,10 @@ impl Connection {
     }
 }
 
+/// A task by id: its description and files are in the agent's prompt, said once.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AssignedTask {
     pub task_id: String,
-    pub description: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -68,12 +69,15 @@ pub struct AgentPlan {
     pub tasks: Vec<AssignedTask>,
     /// The files this agent edits; no other agent of the plan is given them.
     pub files: Vec<String>,
+    /// What this agent's tasks share with others; not repeated in the prompt.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub conflict_notes: Vec<String>,
     /// For a terminal in its own checkout or worktree.
     pub claude_mcp_add: String,
     pub mcp_json: Value,
     /// For terminals sharing one checkout: start claude with this, beside `shared_mcp_json`.
     pub start: String,
+    /// This agent's tasks with their files; it follows the shared `preamble`.
     pub prompt: String,
 }
 
@@ -82,6 +86,8 @@ pub struct Distribution {
     pub analysis_id: String,
     pub session_id: String,
     pub agent_count: usize,
+    /// What every agent is told first (the coordination rules), once for all.
+    pub preamble: String,
     pub agents: Vec<AgentPlan>,
     /// Terminals in one checkout share its MCP config: one `.mcp.json` whose URL
     /// ends in `${CCMULTI_AGENT}`, and each terminal's `start` line.
@@ -100,19 +106,30 @@ impl Distribution {
         }
     }
 
+    /// What `create_task_distribution` answers.
+    pub fn reply(&self) -> Value {
+        let mut out = json!({ "success": true });
+        if let (Value::Object(all), Ok(Value::Object(plan))) =
+            (&mut out, serde_json::to_value(self))
+        {
+            all.extend(plan);
+        }
+        out
+    }
+
     /// One `planned` progress row per task, for the store.
     pub fn planned_rows(&self, analysis: &Analysis) -> Vec<PlannedTask> {
         self.agents
             .iter()
             .flat_map(|a| {
-                a.tasks.iter().map(|t| PlannedTask {
-                    agent_id: a.agent_id.clone(),
-                    task_id: t.task_id.clone(),
-                    description: t.description.clone(),
-                    files: analysis
-                        .task(&t.task_id)
-                        .map(|x| x.files.clone())
-                        .unwrap_or_default(),
+                a.tasks.iter().filter_map(|t| {
+                    let task = analysis.task(&t.task_id)?;
+                    Some(PlannedTask {
+                        agent_id: a.agent_id.clone(),
+                        task_id: t.task_id.clone(),
+                        description: task.description.clone(),
+                        files: task.files.clone(),
+                    })
                 })
             })
             .collect()
@@ -174,7 +191,6 @@ pub fn distribute(analysis: &Analysis, agents: usize, conn: &Connection) -> Dist
                 .iter()
                 .map(|t| AssignedTask {
                     task_id: analysis.tasks[*t].task_id.clone(),
-                    description: analysis.tasks[*t].description.clone(),
                 })
                 .collect();
             let conflict_notes = notes_for(analysis, &me, &owner);
@@ -182,7 +198,7 @@ pub fn distribute(analysis: &Analysis, agents: usize, conn: &Connection) -> Dist
                 claude_mcp_add: conn.claude_mcp_add(&me),
                 mcp_json: conn.mcp_json(&conn.url(&me)),
                 start: format!("CCMULTI_AGENT={} claude", conn.virtual_user(&me)),
-                prompt: prompt(&me, &conn.session_id, analysis, &assigned, &conflict_notes),
+                prompt: prompt(&me, analysis, &assigned),
                 agent_id: me,
                 tasks: assigned,
                 files: files.into_iter().collect(),
@@ -206,6 +222,7 @@ pub fn distribute(analysis: &Analysis, agents: usize, conn: &Connection) -> Dist
         analysis_id: analysis.analysis_id.clone(),
         session_id: conn.session_id.clone(),
         agent_count: agents_out.len(),
+        preamble: preamble(&conn.session_id),
         agents: agents_out,
         shared_mcp_json: conn.mcp_json(&format!(
             "{}/mcp/v2/claude/${{CCMULTI_AGENT}}",
@@ -215,64 +232,85 @@ pub fn distribute(analysis: &Analysis, agents: usize, conn: &Connection) -> Dist
     }
 }
 
-/// The conflicts an agent owns, in a sentence each.
+/// What an agent's tasks share, in as few sentences as there are things to say:
+/// one per group of its tasks that edit the same files, and one per other
+/// agent whose files meet its own through imports.
 fn notes_for(analysis: &Analysis, me: &str, owner: &BTreeMap<&str, String>) -> Vec<String> {
     let mine = |id: &str| owner.get(id).is_some_and(|o| o == me);
-    analysis
-        .conflicts
+    let mut notes = Vec::new();
+    for group in analysis
+        .groups
         .iter()
-        .filter(|c| mine(&c.tasks[0]) || mine(&c.tasks[1]))
-        .map(|c| {
-            let files = c.files.join(", ");
-            let [a, b] = &c.tasks;
-            if c.kind == "shared_files" {
-                format!("{a} and {b} both edit {files}: they are both yours, do them one after the other.")
-            } else {
-                let other_task = if mine(a) { b } else { a };
-                let other_agent = owner
-                    .get(other_task.as_str())
-                    .map_or("another agent", String::as_str);
-                if other_agent == me {
-                    format!("{a} and {b} meet through the imports of {files}: do them one after the other.")
-                } else {
-                    format!("{other_agent} ({other_task}) works next to you through the imports of {files}: claim before editing them and say in sync_progress when an interface changes.")
-                }
-            }
-        })
-        .collect()
-}
-
-fn prompt(
-    me: &str,
-    session: &str,
-    analysis: &Analysis,
-    tasks: &[AssignedTask],
-    conflict_notes: &[String],
-) -> String {
-    let mut text = format!(
-        "You are {me} in ccmulti session {session}; other agents edit this repository at the same time.\nYour tasks:\n"
-    );
-    for t in tasks {
-        let files = analysis
-            .task(&t.task_id)
-            .map(|a| a.files.join(", "))
-            .filter(|f| !f.is_empty())
-            .unwrap_or_else(|| "find them as you go".into());
-        text.push_str(&format!(
-            "- {}: {} (files: {files})\n",
-            t.task_id, t.description
+        .filter(|g| g.len() > 1 && mine(&g[0]))
+    {
+        let shared: BTreeSet<&str> = analysis
+            .conflicts
+            .iter()
+            .filter(|c| c.kind == "shared_files" && group.contains(&c.tasks[0]))
+            .flat_map(|c| c.files.iter().map(String::as_str))
+            .collect();
+        let ids: Vec<&str> = group.iter().map(|id| short_id(id)).collect();
+        notes.push(format!(
+            "{} edit the same files ({}): do them one after the other.",
+            ids.join(", "),
+            shared.into_iter().collect::<Vec<_>>().join(", ")
         ));
     }
-    text.push_str(
-        "Rules: claim_file_lock(file_paths, operation=\"write\") before editing a file; if another agent holds it, do something else or claim again with wait_seconds. \
-         sync_progress(task_id, status, progress_percentage) at start (\"started\"), as you go and at the end (\"completed\", or \"failed\"/\"blocked\" with a message). \
-         release_file_lock as soon as a file is done. check_agent_status shows the others.\n",
-    );
-    if !conflict_notes.is_empty() {
-        text.push_str("Watch out:\n");
-        for note in conflict_notes {
-            text.push_str(&format!("- {note}\n"));
+    let mut next_to: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for c in analysis
+        .conflicts
+        .iter()
+        .filter(|c| c.kind != "shared_files")
+    {
+        let [a, b] = &c.tasks;
+        let other = match (mine(a), mine(b)) {
+            (true, false) => b,
+            (false, true) => a,
+            _ => continue,
+        };
+        if let Some(agent) = owner.get(other.as_str()) {
+            next_to
+                .entry(agent)
+                .or_default()
+                .extend(c.files.iter().map(String::as_str));
         }
+    }
+    for (agent, files) in next_to {
+        notes.push(format!(
+            "{agent}'s tasks meet yours through the imports of {}: claim before editing them and say in sync_progress when an interface changes.",
+            files.into_iter().collect::<Vec<_>>().join(", ")
+        ));
+    }
+    notes
+}
+
+/// The rules every agent follows, said once for the whole plan.
+fn preamble(session: &str) -> String {
+    format!(
+        "You are one of several agents in ccmulti session {session}, editing this repository at the same time. \
+         claim_file_lock(file_paths, operation=\"write\") before editing a file; if another agent holds it, do something else or claim again with wait_seconds. \
+         sync_progress(task_id, status, progress_percentage) at the start (\"started\"), as you go and at the end (\"completed\", or \"failed\"/\"blocked\" with a message). \
+         release_file_lock as soon as a file is done. check_agent_status shows the others. \
+         The files listed are a first guess: claim others as you find you need them."
+    )
+}
+
+/// One agent's part: who it is and its tasks with their files.
+fn prompt(me: &str, analysis: &Analysis, tasks: &[AssignedTask]) -> String {
+    let mut text = format!("You are {me}. Your tasks:\n");
+    for t in tasks {
+        let Some(task) = analysis.task(&t.task_id) else {
+            continue;
+        };
+        let files = if task.files.is_empty() {
+            "find them as you go".to_owned()
+        } else {
+            task.files.join(", ")
+        };
+        text.push_str(&format!(
+            "- {}: {} (files: {files})\n",
+            t.task_id, task.description
+        ));
     }
     text
 }

@@ -6,5 +6,5 @@
 mod analysis;
 mod distribution;
 
-pub use analysis::{Analysis, AnalyzedTask, ConflictReport, ProjectSummary, analyze};
+pub use analysis::{Analysis, AnalyzedTask, ConflictReport, FileReason, ProjectSummary, analyze};
 pub use distribution::{AgentPlan, Connection, Distribution, agent_id, distribute};

@@ -70,7 +70,11 @@ fn overview(session: &str, planned: &Planned) -> String {
     for a in &planned.plan.agents {
         text.push_str(&format!("\n{}:\n", a.agent_id));
         for t in &a.tasks {
-            text.push_str(&format!("  - {} {}\n", t.task_id, t.description));
+            let description = planned
+                .analysis
+                .task(&t.task_id)
+                .map_or("", |x| x.description.as_str());
+            text.push_str(&format!("  - {} {description}\n", t.task_id));
         }
     }
     for note in &planned.plan.notes {

@@ -19,8 +19,12 @@ const MAX_PROJECT_FILES: usize = 10_000;
 
 pub fn schema() -> (&'static str, Value, Arc<JsonObject>, ToolAnnotations) {
     (
-        "Planner: find which files each task touches (from the project's imports and names), which tasks collide on \
-         shared files or through imports, and how many agents (2 to 5) to use. Pass the result to create_task_distribution.",
+        "Planner: find which files each task touches, which tasks collide, and how many agents (2 to 5) to use. \
+         Files are ranked by the words of the code (identifiers, comments, strings), paths, definitions and imports; \
+         each task's files come as {path: \"matched,words:score\"} with the next candidates below the cut. \
+         It is a lexical guess: read the candidates, confirm with your own search, and if files are wrong call again \
+         with tasks as {description, files}. conflicts: \"shared\" files put two tasks on one agent, \"through\" \
+         is a note about imports; groups lists tasks that must share an agent. Then call create_task_distribution.",
         json!({
             "type": "object",
             "properties": {
@@ -44,9 +48,11 @@ pub fn schema() -> (&'static str, Value, Arc<JsonObject>, ToolAnnotations) {
             "analysis_id": { "type": "string" },
             "recommended_agent_count": { "type": "integer" },
             "tasks": { "type": "array", "items": { "type": "object" } },
-            "conflicts": { "type": "array", "items": { "type": "object" } },
+            "shared_files": { "type": "array", "items": { "type": "object" } },
+            "import_links": { "type": "integer" },
             "groups": { "type": "array", "items": { "type": "array", "items": { "type": "string" } } },
-            "project": { "type": "object" }
+            "project": { "type": "object" },
+            "next": { "type": "string" }
         })),
         // Not read-only: the analysis is stored for create_task_distribution.
         annotations("Analyze task conflicts", false, false, false),
@@ -81,13 +87,6 @@ pub async fn call(
     };
     let session = caller.session()?.session_id.clone();
     let analysis = analyze_and_store(state, &session, tasks, project_files, complexity).await?;
-    let mut out = json!({ "success": true });
-    if let (Value::Object(all), Value::Object(summary)) = (&mut out, analysis.summary()) {
-        all.extend(summary);
-    }
-    out["next"] = json!(format!(
-        "create_task_distribution(analysis_result={{\"analysis_id\": \"{}\"}}, preferred_agent_count={})",
-        analysis.analysis_id, analysis.recommended_agent_count
-    ));
+    let out = analysis.reply();
     Ok(result(out))
 }

@@ -13,15 +13,15 @@ use crate::mcp::identity::Caller;
 use crate::planner::Connection;
 use crate::rules::plan::{MAX_AGENTS, MIN_AGENTS};
 use crate::state::AppState;
-use crate::store::StoreError;
 
 const NAME: &str = "create_task_distribution";
 
 pub fn schema() -> (&'static str, Value, Arc<JsonObject>, ToolAnnotations) {
     (
         "Planner: split the analysed tasks across agents, keeping colliding tasks on one agent and balancing the load. \
-         Returns, per agent, its tasks and files, the `claude mcp add` line for its terminal, a .mcp.json entry and a \
-         ready prompt; the tasks are recorded as planned.",
+         Returns a shared preamble and, per agent, its tasks and files, conflict_notes, the `claude mcp add` line for \
+         its terminal, a .mcp.json entry and its prompt; each terminal gets the preamble, then its prompt and notes. \
+         The tasks are recorded as planned. Check the analysis's files first: a wrong file splits colliding tasks.",
         json!({
             "type": "object",
             "properties": {
@@ -39,6 +39,7 @@ pub fn schema() -> (&'static str, Value, Arc<JsonObject>, ToolAnnotations) {
         output_schema(json!({
             "session_id": { "type": "string" },
             "agent_count": { "type": "integer" },
+            "preamble": { "type": "string" },
             "agents": { "type": "array", "items": { "type": "object" } },
             "notes": { "type": "array", "items": { "type": "string" } }
         })),
@@ -81,9 +82,7 @@ pub async fn call(
     };
     let count = agents.map_or(analysis.recommended_agent_count, |n| n as usize);
     let plan = distribute_and_record(state, &conn, &analysis, count).await?;
-    let mut out = serde_json::to_value(&plan).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    out["success"] = json!(true);
-    Ok(result(out))
+    Ok(result(plan.reply()))
 }
 
 /// The id out of what analyze_task_conflicts returned: the object, or that object as a JSON string.

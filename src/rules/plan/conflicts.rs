@@ -157,6 +157,7 @@ mod tests {
             files: files.iter().map(|f| (*f).to_owned()).collect(),
             related: related.iter().map(|f| (*f).to_owned()).collect(),
             given: true,
+            ..TaskFiles::default()
         }
     }
 

@@ -1,76 +1,65 @@
-//! Which files a task will likely touch, from its words: names in the file's
-//! path, names the file defines, and paths the task spells out.
+//! Which files a task will likely touch, ranked by what the code says: BM25
+//! over each source file's stemmed words (identifiers, comments, strings),
+//! plus the words of its path, the names it defines, names of several words
+//! the task spells (`RateLimiter`, "rate limiter") and paths the task spells
+//! out. Source outranks tests, docs and examples; assets are never chosen.
+//! Each chosen file says why, and the next few below the cut are offered as
+//! candidates so the planner can swap them in.
 
 use std::collections::{BTreeSet, HashMap};
 
+use super::filekind::{self, FileKind};
+use super::terms::{self, Stems};
 use super::{DepGraph, ProjectFiles, TaskInput};
 
 /// At most this many files are taken from a description; more is a guess, not a plan.
-pub const MAX_MATCHED_FILES: usize = 10;
-/// Files that import a task's files, listed so conflicts at one remove show.
+pub const MAX_MATCHED_FILES: usize = 2;
+/// Words that explain a file's score, strongest first.
+const REASON_WORDS: usize = 2;
+/// Files below the cut offered to the planner.
+pub const MAX_CANDIDATES: usize = 3;
+/// Files importing a task's files, listed so conflicts at one remove show.
 pub const MAX_RELATED_FILES: usize = 20;
-const MIN_SCORE: f64 = 1.0;
-/// A file scoring below this share of the best match is left out.
-const RELATIVE_CUTOFF: f64 = 0.5;
 
-const STOPWORDS: &[&str] = &[
-    "the",
-    "and",
-    "for",
-    "with",
-    "into",
-    "from",
-    "that",
-    "this",
-    "add",
-    "fix",
-    "make",
-    "new",
-    "use",
-    "using",
-    "should",
-    "support",
-    "file",
-    "files",
-    "code",
-    "all",
-    "when",
-    "then",
-    "also",
-    "update",
-    "implement",
-    "create",
-    "change",
-    "improve",
-    "refactor",
-    "write",
-    "move",
-    "remove",
-    "its",
-    "their",
-    "not",
-    "but",
-    "are",
-    "was",
-    "can",
-    "will",
-    "each",
-    "every",
-    "out",
-    "our",
-    "src",
-    "lib",
-    "mod",
-    "index",
-    "main",
-    "init",
-    "pkg",
-    "internal",
-    "cmd",
-];
+/// BM25's usual constants: term frequency saturates, long files are discounted.
+const K1: f64 = 1.2;
+const B: f64 = 0.75;
+/// A word in the file's own name says more than any count of it inside.
+const NAME_WEIGHT: f64 = 2.0;
+/// The directory a file is in names its module; those further up, its area.
+const PARENT_WEIGHT: f64 = 1.0;
+const DIR_WEIGHT: f64 = 0.5;
+const DEFINES_WEIGHT: f64 = 0.8;
+/// A word in a comment or string counts this much of one in code.
+const PROSE_WEIGHT: f64 = 0.25;
+/// A name of several words the task spells, defined in one of few files.
+const NAME_KEY_BONUS: f64 = 4.0;
+const MENTION_BONUS: f64 = 50.0;
+/// A name defined in more files than this says nothing about which one.
+const MAX_FILES_PER_NAME: usize = 3;
+/// A file below the cut is offered while it scores this share of the best.
+const CANDIDATE_SHARE: f64 = 0.4;
+/// A further file is chosen when it scores this share of the best.
+const KEEP_SHARE: f64 = 0.5;
+
+/// One file of a task with why it was chosen (or offered).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pick {
+    pub path: String,
+    pub score: f64,
+    /// The task's words that matched, strongest first.
+    pub words: Vec<String>,
+}
+
+impl Pick {
+    /// `"retry,keep alive:7"`: short enough to list for every file.
+    pub fn reason(&self) -> String {
+        format!("{}:{:.0}", self.words.join(","), self.score)
+    }
+}
 
 /// The files of one task.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct TaskFiles {
     /// The files the task edits, sorted.
     pub files: Vec<String>,
@@ -78,139 +67,347 @@ pub struct TaskFiles {
     pub related: Vec<String>,
     /// True when the planner listed the files itself.
     pub given: bool,
+    /// Why each matched file was chosen, best first (empty when given).
+    pub picks: Vec<Pick>,
+    /// The next files below the cut, best first.
+    pub candidates: Vec<Pick>,
 }
 
-/// Path words and defined names of every file, built once per analysis.
+struct Doc<'a> {
+    path: &'a str,
+    kind: FileKind,
+    /// Words in the body (0 for files not read).
+    len: u32,
+}
+
+/// Every file's words, built once per analysis.
 pub struct MatchIndex<'a> {
-    files: Vec<(&'a str, Vec<String>, Vec<String>)>,
-    symbols: HashMap<String, Vec<&'a str>>,
+    docs: Vec<Doc<'a>>,
+    /// stemmed word → (doc, count in the body, prose counting part).
+    body: HashMap<String, Vec<(u32, f32)>>,
+    /// stemmed word → (doc, weight of where in the path it is).
+    path: HashMap<String, Vec<(u32, f64)>>,
+    /// stemmed word → docs defining a name with that word.
+    defines: HashMap<String, Vec<u32>>,
+    /// a name of several words, joined lowercase → docs defining it.
+    names: HashMap<String, Vec<u32>>,
+    read_docs: usize,
+    average_len: f64,
 }
 
 impl<'a> MatchIndex<'a> {
     pub fn new(project: &'a ProjectFiles) -> Self {
-        let files = project
-            .files
+        let sources: HashMap<&str, &super::SourceFile> = project
+            .sources
             .iter()
-            .filter(|path| !is_sample_data(path))
-            .map(|path| {
-                let (dir, name) = path.rsplit_once('/').unwrap_or(("", path));
-                let stem = name.split_once('.').map_or(name, |(s, _)| s);
-                (path.as_str(), words(dir), words(stem))
+            .map(|s| (s.path.as_str(), s))
+            .collect();
+        let mut index = Self {
+            docs: Vec::new(),
+            body: HashMap::new(),
+            path: HashMap::new(),
+            defines: HashMap::new(),
+            names: HashMap::new(),
+            read_docs: 0,
+            average_len: 1.0,
+        };
+        let mut total_len = 0u64;
+        let mut stems = Stems::default();
+        for path in &project.files {
+            if is_sample_data(path) {
+                continue;
+            }
+            let Some(kind) = filekind::of(path) else {
+                continue;
+            };
+            let id = index.docs.len() as u32;
+            let (dir, name) = path.rsplit_once('/').unwrap_or(("", path));
+            let stem = name.split_once('.').map_or(name, |(s, _)| s);
+            let mut seen = BTreeSet::new();
+            let (above, parent) = dir.rsplit_once('/').unwrap_or(("", dir));
+            let mut weighted = path_words(stem, NAME_WEIGHT, &mut stems);
+            weighted.extend(path_words(parent, PARENT_WEIGHT, &mut stems));
+            weighted.extend(path_words(above, DIR_WEIGHT, &mut stems));
+            // The first (strongest) place a word appears in the path counts.
+            for (word, weight) in weighted {
+                if seen.insert(word.clone()) {
+                    index.path.entry(word).or_default().push((id, weight));
+                }
+            }
+            let mut len = 0u32;
+            if let Some(source) = sources.get(path.as_str()) {
+                for t in &source.terms {
+                    len = len.saturating_add(t.code + t.prose);
+                    let tf = t.code as f32 + PROSE_WEIGHT as f32 * t.prose as f32;
+                    match index.body.get_mut(&t.word) {
+                        Some(postings) => postings.push((id, tf)),
+                        None => {
+                            index.body.insert(t.word.clone(), vec![(id, tf)]);
+                        }
+                    }
+                }
+                let mut defined = BTreeSet::new();
+                for symbol in &source.symbols {
+                    for part in terms::identifier_parts(symbol) {
+                        defined.insert(stems.of(part));
+                    }
+                    if let Some(key) = terms::name_key(symbol) {
+                        let docs = index.names.entry(key).or_default();
+                        if docs.last() != Some(&id) {
+                            docs.push(id);
+                        }
+                    }
+                }
+                for word in defined {
+                    index.defines.entry(word).or_default().push(id);
+                }
+                index.read_docs += 1;
+                total_len += u64::from(len);
+            }
+            index.docs.push(Doc { path, kind, len });
+        }
+        index.average_len = (total_len as f64 / index.read_docs.max(1) as f64).max(1.0);
+        index
+    }
+
+    /// The files a description points at: the chosen ones, best first, and
+    /// the next candidates below the cut.
+    pub fn matches(&self, description: &str) -> (Vec<Pick>, Vec<Pick>) {
+        let query = terms::query(description);
+        let asked: Vec<FileKind> = [
+            FileKind::Other,
+            FileKind::Test,
+            FileKind::Docs,
+            FileKind::Example,
+        ]
+        .into_iter()
+        .filter(|k| query.iter().any(|q| k.asked_by().contains(&q.as_str())))
+        .collect();
+        let mut ranked: Vec<(u32, Scored)> = self
+            .scores(&query, description)
+            .into_iter()
+            .map(|(doc, mut s)| {
+                let kind = self.docs[doc as usize].kind;
+                s.score *= kind.prior(asked.contains(&kind));
+                (doc, s)
             })
             .collect();
-        let mut symbols: HashMap<String, Vec<&str>> = HashMap::new();
-        for source in &project.sources {
-            for symbol in &source.symbols {
-                let files = symbols.entry(symbol_key(symbol)).or_default();
-                if files.last() != Some(&source.path.as_str()) {
-                    files.push(&source.path);
+        let path = |doc: u32| self.docs[doc as usize].path;
+        ranked.sort_by(|a, b| {
+            b.1.score
+                .total_cmp(&a.1.score)
+                .then_with(|| path(a.0).cmp(path(b.0)))
+        });
+        // Only the files anyone will read get their reasons spelled out.
+        ranked.truncate(MAX_MATCHED_FILES + MAX_CANDIDATES);
+        let shown = shown_words(description);
+        let picks = ranked
+            .into_iter()
+            .map(|(doc, mut s)| {
+                s.by_word.sort_by(|a, b| b.0.total_cmp(&a.0));
+                Pick {
+                    path: path(doc).to_owned(),
+                    score: s.score,
+                    words: s
+                        .by_word
+                        .iter()
+                        .filter_map(|(_, w)| shown_word(*w, &query, &shown))
+                        .take(REASON_WORDS)
+                        .collect(),
+                }
+            })
+            .collect();
+        select(picks)
+    }
+
+    /// Every file any of the task's words, names or paths reach, with what each adds.
+    fn scores(&self, query: &[String], description: &str) -> HashMap<u32, Scored> {
+        let mut scores: HashMap<u32, Scored> = HashMap::new();
+        let mut add = |doc: u32, score: f64, word: usize| {
+            scores.entry(doc).or_default().add(score, word);
+        };
+        let docs = self.docs.len().max(1);
+        for (w, word) in query.iter().enumerate() {
+            if let Some(postings) = self.body.get(word) {
+                let idf = idf(self.read_docs, postings.len());
+                for &(doc, tf) in postings {
+                    let tf = f64::from(tf);
+                    let len = f64::from(self.docs[doc as usize].len);
+                    let norm = K1 * (1.0 - B + B * len / self.average_len);
+                    add(doc, idf * tf * (K1 + 1.0) / (tf + norm), w);
+                }
+            }
+            if let Some(postings) = self.path.get(word) {
+                // A word in most files' code (`response` in an HTTP client) is
+                // not specific just because one file is named after it.
+                let in_code = self.body.get(word).map_or(0, Vec::len);
+                let idf = match in_code {
+                    0 => idf(docs, postings.len()),
+                    n => idf(docs, postings.len()).min(idf(self.read_docs, n)),
+                };
+                for &(doc, weight) in postings {
+                    add(doc, idf * weight, w);
+                }
+            }
+            if let Some(defining) = self.defines.get(word) {
+                let idf = idf(self.read_docs, defining.len());
+                for &doc in defining {
+                    add(doc, idf * DEFINES_WEIGHT, w);
                 }
             }
         }
-        Self { files, symbols }
-    }
-
-    /// The files a description points at, best first. Each word of the task
-    /// counts once per file (the best of its path and its definitions); a file
-    /// must score half the best and explain half as many words as the best.
-    pub fn matches(&self, description: &str) -> Vec<String> {
-        let mut found: HashMap<&str, Evidence> = HashMap::new();
-        let query = words(description);
-        let total = self.files.len().max(1);
-        let single: BTreeSet<&String> = query.iter().collect();
-        for token in &single {
-            let defined_in = self.symbol_files(token);
-            let hits: Vec<(&str, f64)> = self
-                .files
-                .iter()
-                .filter_map(|(path, dir, stem)| {
-                    let by_path = (best_match(token, stem) * 2.0).max(best_match(token, dir));
-                    let by_symbol = if defined_in.contains(path) { 1.5 } else { 0.0 };
-                    let s = by_path.max(by_symbol);
-                    (s > 0.0).then_some((*path, s))
-                })
-                .collect();
-            // A word in most paths (say "api" in an api-only repo) says nothing.
-            if hits.is_empty() || hits.len() * 3 > total && hits.len() > 5 {
-                continue;
-            }
-            let weight = 1.0 / (hits.len() as f64).sqrt();
-            for (path, s) in hits {
-                found.entry(path).or_default().add(s * weight);
-            }
-        }
-        // Names of several words: `vat_rate`, `RateLimiter`, or two words in a row.
-        let compounds: BTreeSet<String> = identifiers(description)
-            .chain(query.windows(2).map(|w| format!("{}{}", w[0], w[1])))
-            .filter(|c| !single.contains(c))
-            .collect();
-        for compound in &compounds {
-            for path in self.symbol_files(compound) {
-                found.entry(path).or_default().add(1.5);
-            }
-        }
-        for mention in description.split_whitespace().map(trim_punctuation) {
-            if !mention.contains('/') && !mention.contains('.') {
-                continue;
-            }
-            let mention = mention.trim_start_matches("./");
-            for (path, _, _) in &self.files {
-                if *path == mention || path.ends_with(&format!("/{mention}")) {
-                    found.entry(path).or_default().add(10.0);
+        for (key, word) in spelled_names(description) {
+            if let Some(defining) = self
+                .names
+                .get(&key)
+                .filter(|d| d.len() <= MAX_FILES_PER_NAME)
+            {
+                let at = query.iter().position(|q| *q == word).unwrap_or(usize::MAX);
+                for &doc in defining {
+                    add(doc, NAME_KEY_BONUS, at);
                 }
             }
         }
-        let best = found.values().map(|e| e.score).fold(0.0, f64::max);
-        let best_words = found
-            .values()
-            .filter(|e| e.score == best)
-            .map(|e| e.words)
-            .max()
-            .unwrap_or(0);
-        let cutoff = (best * RELATIVE_CUTOFF).max(MIN_SCORE);
-        let mut ranked: Vec<(&str, Evidence)> = found
-            .into_iter()
-            .filter(|(_, e)| e.score >= cutoff && e.words * 2 >= best_words)
-            .collect();
-        ranked.sort_by(|a, b| b.1.score.total_cmp(&a.1.score).then(a.0.cmp(b.0)));
-        ranked
-            .into_iter()
-            .take(MAX_MATCHED_FILES)
-            .map(|(p, _)| p.to_owned())
-            .collect()
-    }
-
-    /// Files defining `name` (lowercase, no underscores), if few enough to be telling.
-    fn symbol_files(&self, name: &str) -> &[&'a str] {
-        self.symbols
-            .get(name)
-            .filter(|f| f.len() <= 3)
-            .map_or(&[], Vec::as_slice)
+        for mention in mentioned_paths(description) {
+            for (id, doc) in self.docs.iter().enumerate() {
+                if doc.path == mention || doc.path.ends_with(&format!("/{mention}")) {
+                    add(id as u32, MENTION_BONUS, usize::MAX);
+                }
+            }
+        }
+        scores
     }
 }
 
-#[derive(Debug, Clone, Copy, Default)]
-struct Evidence {
+/// A file's score for one task, and how much each of the task's words
+/// (by position in the query; `usize::MAX` for a spelled-out path) gave.
+#[derive(Debug, Default)]
+struct Scored {
     score: f64,
-    /// How many of the task's words (or names, or paths) point at the file.
-    words: usize,
+    by_word: Vec<(f64, usize)>,
 }
 
-impl Evidence {
-    fn add(&mut self, score: f64) {
+impl Scored {
+    fn add(&mut self, score: f64, word: usize) {
         self.score += score;
-        self.words += 1;
+        match self.by_word.iter_mut().find(|(_, w)| *w == word) {
+            Some(slot) => slot.0 += score,
+            None => self.by_word.push((score, word)),
+        }
     }
+}
+
+/// The best files, down to a share of the best; the next few are candidates.
+fn select(ranked: Vec<Pick>) -> (Vec<Pick>, Vec<Pick>) {
+    let best = ranked.first().map_or(0.0, |p| p.score);
+    let keep = ranked
+        .iter()
+        .take(MAX_MATCHED_FILES)
+        .take_while(|p| p.score > 0.0 && p.score >= best * KEEP_SHARE)
+        .count();
+    let mut chosen = ranked;
+    let candidates = chosen
+        .split_off(keep)
+        .into_iter()
+        .take(MAX_CANDIDATES)
+        .take_while(|p| p.score >= best * CANDIDATE_SHARE)
+        .collect();
+    (chosen, candidates)
+}
+
+/// Robertson–Spärck Jones weight, never negative.
+fn idf(docs: usize, with_word: usize) -> f64 {
+    let (n, df) = (docs as f64, with_word as f64);
+    (1.0 + (n - df + 0.5) / (df + 0.5)).ln()
+}
+
+/// The stemmed words of a path part, each with the weight of that part.
+fn path_words(part: &str, weight: f64, stems: &mut Stems) -> Vec<(String, f64)> {
+    terms::query_words_with(part, stems)
+        .into_iter()
+        .map(|w| (w, weight))
+        .collect()
+}
+
+/// The word as the task wrote it, for a reason a person reads.
+fn shown_word(at: usize, query: &[String], shown: &HashMap<String, String>) -> Option<String> {
+    match at {
+        usize::MAX => Some("path".to_owned()),
+        _ => query.get(at).map(|q| {
+            q.split('_')
+                .map(|w| shown.get(w).map_or(w, String::as_str))
+                .collect::<Vec<_>>()
+                .join(" ")
+        }),
+    }
+}
+
+/// Stemmed word → the first spelling of it in the task.
+fn shown_words(description: &str) -> HashMap<String, String> {
+    let mut out = HashMap::new();
+    for word in terms::plain_words(description) {
+        out.entry(terms::stem(&word)).or_insert(word);
+    }
+    out
+}
+
+/// Names of several words a task spells: identifiers as written, whole
+/// (`raise_for_status`, `RateLimiter`), and two plain words in a row ("rate
+/// limiter") of which neither is a stop word. Each comes with the stem of its
+/// last word, for the reason.
+fn spelled_names(description: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut previous: Option<String> = None;
+    for ident in terms::identifiers(description) {
+        let parts = terms::identifier_parts(ident);
+        // A name written as one (`raise_for_status`) is matched whole, as it is defined.
+        if let (Some(key), Some(last)) = (terms::name_key(ident), parts.last()) {
+            out.push((key, terms::stem(last)));
+            previous = None;
+            continue;
+        }
+        // A plain word, with the word before it: a name written as two ("rate limiter").
+        // A stop word breaks the run, so it never becomes part of a name.
+        match parts
+            .into_iter()
+            .next()
+            .filter(|w| w.len() >= 3 && !terms::is_query_stopword(w))
+        {
+            Some(word) => {
+                if let Some(before) = previous.replace(word.clone()) {
+                    out.push((format!("{before}{word}"), terms::stem(&word)));
+                }
+            }
+            None => previous = None,
+        }
+    }
+    out
+}
+
+/// Paths the task spells out (`api/auth/login.py`, `./src/cart.rs`).
+fn mentioned_paths(description: &str) -> impl Iterator<Item = &str> {
+    description
+        .split_whitespace()
+        .map(trim_punctuation)
+        .filter(|m| m.contains('/') || m.contains('.'))
+        .map(|m| m.trim_start_matches("./"))
+        .filter(|m| !m.is_empty())
 }
 
 /// The files of a task: as given, or matched from its text; plus their importers.
 pub fn task_files(task: &TaskInput, index: &MatchIndex<'_>, graph: &DepGraph) -> TaskFiles {
-    let (files, given): (BTreeSet<String>, bool) = match &task.files {
-        Some(files) => (files.iter().cloned().collect(), true),
-        None => (
-            index.matches(&task.description).into_iter().collect(),
-            false,
+    let (files, picks, candidates, given) = match &task.files {
+        Some(files) => (
+            files.iter().cloned().collect::<BTreeSet<_>>(),
+            Vec::new(),
+            Vec::new(),
+            true,
         ),
+        None => {
+            let (picks, candidates) = index.matches(&task.description);
+            let files = picks.iter().map(|p| p.path.clone()).collect();
+            (files, picks, candidates, false)
+        }
     };
     let related: BTreeSet<String> = files
         .iter()
@@ -223,6 +420,8 @@ pub fn task_files(task: &TaskInput, index: &MatchIndex<'_>, graph: &DepGraph) ->
         files: files.into_iter().collect(),
         related: related.into_iter().collect(),
         given,
+        picks,
+        candidates,
     }
 }
 
@@ -246,113 +445,10 @@ fn trim_punctuation(word: &str) -> &str {
     .trim_end_matches('.')
 }
 
-/// Lowercase words of at least three letters, split at punctuation and camelCase.
-pub fn words(text: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    for raw in text.split(|c: char| !c.is_alphanumeric()) {
-        let mut current = String::new();
-        let mut prev_lower = false;
-        for c in raw.chars() {
-            if c.is_uppercase() && prev_lower && !current.is_empty() {
-                out.push(std::mem::take(&mut current));
-            }
-            prev_lower = c.is_lowercase() || c.is_ascii_digit();
-            current.extend(c.to_lowercase());
-        }
-        out.push(current);
-    }
-    out.retain(|w| {
-        w.len() >= 3 && !STOPWORDS.contains(&w.as_str()) && !w.chars().all(|c| c.is_ascii_digit())
-    });
-    out
-}
-
-/// Identifiers as written (`load_config`, `RateLimiter`), as symbol keys.
-fn identifiers(text: &str) -> impl Iterator<Item = String> + '_ {
-    text.split(|c: char| !(c.is_alphanumeric() || c == '_'))
-        .filter(|w| w.len() >= 4)
-        .map(symbol_key)
-}
-
-/// `vat_rate`, `VatRate` and "vat rate" all become `vatrate`.
-fn symbol_key(name: &str) -> String {
-    name.chars()
-        .filter(|c| *c != '_')
-        .flat_map(char::to_lowercase)
-        .collect()
-}
-
-/// How well a query word matches any of a path's words: 1 for the same word
-/// (plurals aside), 0.7 for the same root with an ending (auth, authentication;
-/// wait, waiting) but not for two words that merely start alike (time, timeout).
-fn best_match(token: &str, candidates: &[String]) -> f64 {
-    candidates
-        .iter()
-        .map(|c| {
-            let (a, b) = (singular(token), singular(c));
-            let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
-            if a == b {
-                1.0
-            } else if short.len() >= 4
-                && long
-                    .strip_prefix(short)
-                    .is_some_and(|ending| ENDINGS.contains(&ending))
-            {
-                0.7
-            } else {
-                0.0
-            }
-        })
-        .fold(0.0, f64::max)
-}
-
-/// Endings that keep a word's root: inflections, and the derivations code
-/// abbreviates (auth·entication, config·uration, util·ities).
-const ENDINGS: &[&str] = &[
-    "es",
-    "ed",
-    "ing",
-    "er",
-    "ers",
-    "ion",
-    "ions",
-    "ation",
-    "ations",
-    "uration",
-    "urations",
-    "ication",
-    "ications",
-    "entication",
-    "orization",
-    "ities",
-    "ity",
-    "ment",
-    "ments",
-    "ise",
-    "ize",
-    "ised",
-    "ized",
-    "ising",
-    "izing",
-    "al",
-    "ive",
-    "or",
-    "ors",
-    "ure",
-    "ures",
-    "e",
-];
-
-fn singular(word: &str) -> &str {
-    match word.strip_suffix('s') {
-        Some(stem) if stem.len() >= 3 && !stem.ends_with('s') => stem,
-        _ => word,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rules::plan::{Language, SourceFile};
 
     fn project(files: &[&str]) -> ProjectFiles {
         ProjectFiles {
@@ -361,24 +457,25 @@ mod tests {
         }
     }
 
-    #[test]
-    fn words_split_camel_case_and_drop_noise() {
-        assert_eq!(
-            words("Add rate limiting to the LoginHandler in src/auth.py"),
-            ["rate", "limiting", "login", "handler", "auth"]
-        );
+    /// A project of Python files with these texts (and any plain files).
+    fn sources(texts: &[(&str, &str)], plain: &[&str]) -> ProjectFiles {
+        let mut p = project(plain);
+        for (path, text) in texts {
+            p.files.push((*path).to_owned());
+            p.sources.push(SourceFile {
+                path: (*path).to_owned(),
+                language: Language::Python,
+                imports: Vec::new(),
+                symbols: crate::rules::plan::symbols::defined(Language::Python, text),
+                terms: terms::document(Language::Python, text),
+            });
+        }
+        p.files.sort();
+        p
     }
 
-    #[test]
-    fn word_roots_match_but_lookalikes_do_not() {
-        let path = |w: &[&str]| w.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
-        assert_eq!(best_match("authentication", &path(&["auth"])), 0.7);
-        assert_eq!(best_match("waiting", &path(&["wait"])), 0.7);
-        assert_eq!(best_match("invoices", &path(&["invoice"])), 1.0);
-        assert_eq!(best_match("timeout", &path(&["time"])), 0.0);
-        assert_eq!(best_match("configurable", &path(&["config"])), 0.0);
-        assert!(is_sample_data("tests/fixtures/repo/api/tokens.py"));
-        assert!(!is_sample_data("src/fixture_loader.rs"));
+    fn chosen(index: &MatchIndex<'_>, task: &str) -> Vec<String> {
+        index.matches(task).0.into_iter().map(|p| p.path).collect()
     }
 
     #[test]
@@ -391,14 +488,177 @@ mod tests {
         ]);
         let index = MatchIndex::new(&p);
         assert_eq!(
-            index.matches("Fix the login form validation"),
+            chosen(&index, "Fix the login form validation"),
             ["app/auth/login.py"]
         );
         assert_eq!(
-            index.matches("Add PDF export to invoices"),
+            chosen(&index, "Add PDF export to invoices"),
             ["app/billing/invoice.py"]
         );
-        assert_eq!(index.matches("Tidy web/src/cart.ts"), ["web/src/cart.ts"]);
-        assert!(index.matches("Write the release notes").is_empty());
+        assert_eq!(chosen(&index, "Tidy web/src/cart.ts"), ["web/src/cart.ts"]);
+        assert!(chosen(&index, "Write the release notes").is_empty());
+        assert!(is_sample_data("tests/fixtures/repo/api/tokens.py"));
+        assert!(!is_sample_data("src/fixture_loader.rs"));
+    }
+
+    #[test]
+    fn a_task_about_behaviour_reaches_the_file_that_implements_it() {
+        let p = sources(
+            &[
+                (
+                    "pkg/core.py",
+                    "class Repo:\n    def pull(self):\n        # fast-forward when the branch is behind\n        return self.fast_forward(branch)\n",
+                ),
+                ("pkg/util.py", "def slugify(text):\n    return text\n"),
+            ],
+            &[],
+        );
+        let index = MatchIndex::new(&p);
+        let (picks, _) = index.matches("Pull should fast-forward a branch that is behind");
+        assert_eq!(picks[0].path, "pkg/core.py");
+        assert!(picks[0].reason().starts_with("pull,fast"), "{:?}", picks[0]);
+    }
+
+    #[test]
+    fn source_outranks_tests_docs_and_examples_and_assets_are_never_chosen() {
+        let p = sources(
+            &[
+                ("src/merge.py", "def merge(left, right):\n    pass\n"),
+                (
+                    "tests/test_merge.py",
+                    "def test_merge():\n    merge(merge(1, 2), merge(3, 4))\n",
+                ),
+                ("examples/merge_demo.py", "merge(1, 2)\nmerge(3, 4)\n"),
+            ],
+            &["docs/merge.md", "assets/merge.png"],
+        );
+        let index = MatchIndex::new(&p);
+        let (picks, candidates) = index.matches("Merge two trees");
+        assert_eq!(picks[0].path, "src/merge.py", "{picks:?}");
+        let all: Vec<&str> = picks
+            .iter()
+            .chain(&candidates)
+            .map(|p| p.path.as_str())
+            .collect();
+        assert!(!all.contains(&"assets/merge.png"), "{all:?}");
+        // A task about tests finds them.
+        let (picks, _) = index.matches("Add regression tests for merge");
+        assert!(
+            picks.iter().any(|p| p.path == "tests/test_merge.py"),
+            "{picks:?}"
+        );
+    }
+
+    /// The old matcher looked words up by exact spelling (plurals aside): "merged" missed merge.py.
+    #[test]
+    fn an_inflected_word_finds_its_roots_file() {
+        let p = project(&["lib/merge.py", "lib/branch.py"]);
+        let index = MatchIndex::new(&p);
+        assert_eq!(
+            chosen(&index, "Report which paths were merged"),
+            ["lib/merge.py"]
+        );
+    }
+
+    /// The old matcher stripped underscores from names, so `__call__` became "call".
+    #[test]
+    fn a_dunder_method_does_not_match_a_plain_word() {
+        let p = sources(
+            &[
+                (
+                    "app/hooks.py",
+                    "class Hook:\n    def __call__(self, event):\n        pass\n",
+                ),
+                ("app/webhook.py", "def send_webhook(url):\n    post(url)\n"),
+            ],
+            &[],
+        );
+        let index = MatchIndex::new(&p);
+        assert_eq!(
+            chosen(&index, "Call the webhook again on failure"),
+            ["app/webhook.py"]
+        );
+    }
+
+    /// The old matcher took stop words out of single words but not out of
+    /// names of several words, so "files" came back as a defined name.
+    #[test]
+    fn a_stop_word_does_not_come_back_through_names() {
+        let p = sources(
+            &[
+                (
+                    "app/storage.py",
+                    "def files(self):\n    pass\ndef list_files(self):\n    pass\n",
+                ),
+                ("app/thumbnails.py", "def thumbnail(image):\n    pass\n"),
+            ],
+            &[],
+        );
+        let index = MatchIndex::new(&p);
+        assert_eq!(
+            chosen(&index, "Generate thumbnails for the uploaded files"),
+            ["app/thumbnails.py"]
+        );
+        assert!(
+            spelled_names("the uploaded files")
+                .iter()
+                .all(|(k, _)| !k.contains("files"))
+        );
+    }
+
+    /// The old matcher divided a word's weight by the number of files having
+    /// it and then required a fixed minimum, so a common key word found nothing.
+    #[test]
+    fn a_key_word_in_several_files_still_finds_files() {
+        let p = project(&[
+            "a/parser.py",
+            "b/parser.py",
+            "c/parser.py",
+            "d/parser.py",
+            "e/parser.py",
+            "f/lexer.py",
+        ]);
+        let index = MatchIndex::new(&p);
+        let (picks, candidates) = index.matches("Speed up the parser");
+        assert!(!picks.is_empty());
+        assert_eq!(picks.len() + candidates.len(), 5);
+    }
+
+    #[test]
+    fn a_name_written_whole_keeps_its_stop_words() {
+        let p = sources(
+            &[
+                (
+                    "http/models.py",
+                    "class Response:\n    def raise_for_status(self):\n        pass\n",
+                ),
+                (
+                    "http/errors.py",
+                    "class StatusError:\n    def raise_error(self, status):\n        pass\n",
+                ),
+            ],
+            &[],
+        );
+        let index = MatchIndex::new(&p);
+        let (picks, _) = index.matches("Put the body in what raise_for_status raises");
+        assert_eq!(picks[0].path, "http/models.py", "{picks:?}");
+    }
+
+    #[test]
+    fn a_name_of_several_words_finds_the_file_defining_it() {
+        let p = sources(
+            &[
+                (
+                    "net/limits.py",
+                    "class RateLimiter:\n    def allow(self):\n        pass\n",
+                ),
+                ("net/rate.py", "def rate():\n    pass\n"),
+                ("net/limit.py", "def limit():\n    pass\n"),
+            ],
+            &[],
+        );
+        let index = MatchIndex::new(&p);
+        let (picks, _) = index.matches("Make the rate limiter fair");
+        assert_eq!(picks[0].path, "net/limits.py", "{picks:?}");
     }
 }

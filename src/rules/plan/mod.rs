@@ -4,12 +4,14 @@
 
 pub mod conflicts;
 pub mod distribute;
+pub mod filekind;
 pub mod graph;
 pub mod imports;
 pub mod matching;
 pub mod request;
 mod resolve;
 pub mod symbols;
+pub mod terms;
 
 pub use graph::DepGraph;
 
@@ -59,6 +61,8 @@ pub struct SourceFile {
     pub imports: Vec<imports::Import>,
     /// Names the file defines (functions, types, classes), for matching task text.
     pub symbols: Vec<String>,
+    /// Every stemmed word of the file with its count, sorted (see `terms::document`).
+    pub terms: Vec<terms::TermCount>,
 }
 
 /// What the scanner found under the project root. Paths are relative, `/`-separated.
