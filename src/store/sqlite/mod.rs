@@ -1,6 +1,7 @@
 //! The only module that writes SQL. One write connection (every write
 //! transaction `BEGIN IMMEDIATE`), reads from a small r2d2 pool, WAL set once
-//! before the pool is built. Blocking: async callers go through [`SqliteStore::blocking`].
+//! before the pool is built. Blocking: async callers go through
+//! [`SqliteStore::blocking`], as its [`CoordStore`](super::CoordStore) implementation does.
 
 mod agents;
 mod backend;
