@@ -1,6 +1,5 @@
 //! MCP: the server handler rmcp drives, who is calling, and the coordination tools.
 
-pub mod args;
 pub mod identity;
 pub mod server;
 pub mod tools;

@@ -47,9 +47,12 @@ pub fn parse<T: DeserializeOwned>(
             None => {}
         }
     }
-    // The checks above are what the struct declares, so this fails only if the
-    // two disagree; serde's message still names the problem.
-    serde_json::from_value(Value::Object(checked)).map_err(|e| invalid(e.to_string()))
+    // What the schema cannot say (a task's shape, an analysis reference) the
+    // types' own deserializers say; the path names the entry.
+    serde_path_to_error::deserialize(Value::Object(checked)).map_err(|e| {
+        let path = e.path().to_string();
+        invalid(format!("{path} {}", e.into_inner()))
+    })
 }
 
 fn is_required(schema: &JsonObject, field: &str) -> bool {
@@ -97,7 +100,8 @@ fn describe(rule: &Value) -> String {
         return format!("one of {}", one_of(&values));
     }
     match types(rule).first().copied() {
-        Some("array") => "an array of strings".to_owned(),
+        Some("array") if holds_strings(rule) => "an array of strings".to_owned(),
+        Some("array") => list_of(rule),
         Some("integer") => match (int(rule, "minimum"), int(rule, "maximum")) {
             (Some(lo), Some(hi)) => format!("a whole number from {lo} to {hi}"),
             _ => "a whole number".to_owned(),
@@ -177,12 +181,32 @@ fn check_string(field: &str, rule: &Value, value: &Value) -> Result<(), String> 
     Ok(())
 }
 
+/// Whether an array's entries are plain strings; other entries (tasks) are
+/// checked by their own type.
+fn holds_strings(rule: &Value) -> bool {
+    types(&rule["items"]).first() == Some(&"string")
+}
+
+/// "a list of 1 to 50 entries; <the field's description>".
+fn list_of(rule: &Value) -> String {
+    let count = match (int(rule, "minItems"), int(rule, "maxItems")) {
+        (Some(lo), Some(hi)) => format!(" of {lo} to {hi} entries"),
+        (None, Some(hi)) => format!(" of at most {hi} entries"),
+        _ => String::new(),
+    };
+    match rule.get("description").and_then(Value::as_str) {
+        Some(what) => format!("a list{count}; {what}"),
+        None => format!("a list{count}"),
+    }
+}
+
 fn check_string_list(field: &str, rule: &Value, value: &Value) -> Result<(), String> {
     let Value::Array(items) = value else {
-        return Err(format!(
-            "{field} must be an array of strings, not {}",
-            kind(value)
-        ));
+        return Err(if holds_strings(rule) {
+            format!("{field} must be an array of strings, not {}", kind(value))
+        } else {
+            format!("{field} must be {}, not {}", list_of(rule), kind(value))
+        });
     };
     let max = int(rule, "maxItems");
     if let Some(max) = max.filter(|max| items.len() as i64 > *max) {
@@ -196,7 +220,7 @@ fn check_string_list(field: &str, rule: &Value, value: &Value) -> Result<(), Str
         return Err(format!("{field} is empty; give {min}{most} entries"));
     }
     for (i, item) in items.iter().enumerate() {
-        if !item.is_string() {
+        if holds_strings(rule) && !item.is_string() {
             return Err(format!(
                 "{field} entry {i} must be a string, not {}",
                 kind(item)

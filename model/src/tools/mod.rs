@@ -3,11 +3,15 @@
 //! what does not apply, so the wire shape is what the seed's tools returned.
 
 pub mod claim;
+pub mod plan;
 pub mod progress;
 pub mod release;
 pub mod status;
 
 pub use claim::{ClaimArgs, ClaimResult, Conflict, GrantedLock};
+pub use plan::{
+    AnalysisRef, AnalyzeArgs, Complexity, DistributeArgs, GivenTask, SetupArgs, TaskSpec,
+};
 pub use progress::{ProgressArgs, ProgressResult};
 pub use release::{ReleaseArgs, ReleaseResult};
 pub use status::{AgentStatus, LockStatus, NewsItem, StatusArgs, StatusResult, TaskState};

@@ -1,21 +1,22 @@
 //! `analyze_task_conflicts(tasks, project_files=[], complexity_level="moderate")`.
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
+use ccmulti_model::schema::input_schema;
+use ccmulti_model::tools::AnalyzeArgs;
 use rmcp::model::{CallToolResult, JsonObject, ToolAnnotations};
 use serde_json::{Value, json};
 
-use super::planning::{analyze_and_store, parse_tasks};
+use super::planning::{analyze_and_store, check_tasks};
 use super::{annotations, normalize_all, output_schema, result};
 use crate::error::CoordError;
-use crate::mcp::args::Args;
 use crate::mcp::identity::Caller;
-use crate::rules::plan::conflicts::Complexity;
-use crate::rules::plan::{MAX_FILES_PER_TASK, MAX_TASKS};
+use crate::mcp::typed_args;
 use crate::state::AppState;
 
 const NAME: &str = "analyze_task_conflicts";
-const MAX_PROJECT_FILES: usize = 10_000;
+
+static INPUT: LazyLock<JsonObject> = LazyLock::new(input_schema::<AnalyzeArgs>);
 
 pub fn schema() -> (&'static str, Value, Arc<JsonObject>, ToolAnnotations) {
     (
@@ -25,25 +26,7 @@ pub fn schema() -> (&'static str, Value, Arc<JsonObject>, ToolAnnotations) {
          It is a lexical guess: read the candidates, confirm with your own search, and if files are wrong call again \
          with tasks as {description, files}. conflicts: \"shared\" files put two tasks on one agent, \"through\" \
          is a note about imports; groups lists tasks that must share an agent. Then call create_task_distribution.",
-        json!({
-            "type": "object",
-            "properties": {
-                "tasks": {
-                    "type": "array", "minItems": 1, "maxItems": MAX_TASKS,
-                    "items": { "anyOf": [
-                        { "type": "string" },
-                        { "type": "object", "properties": {
-                            "description": { "type": "string" },
-                            "files": { "type": "array", "items": { "type": "string" }, "maxItems": MAX_FILES_PER_TASK }
-                        }, "required": ["description"], "additionalProperties": false }
-                    ] }
-                },
-                "project_files": { "type": "array", "items": { "type": "string" }, "default": [], "maxItems": MAX_PROJECT_FILES },
-                "complexity_level": { "type": "string", "enum": ["simple", "moderate", "complex"], "default": "moderate" }
-            },
-            "required": ["tasks"],
-            "additionalProperties": false
-        }),
+        Value::Object(INPUT.clone()),
         output_schema(json!({
             "analysis_id": { "type": "string" },
             "recommended_agent_count": { "type": "integer" },
@@ -64,29 +47,18 @@ pub async fn call(
     caller: &Caller,
     arguments: &JsonObject,
 ) -> Result<CallToolResult, CoordError> {
-    let args = Args::new(
-        NAME,
-        arguments,
-        &["tasks", "project_files", "complexity_level"],
-    )?;
-    let tasks = parse_tasks(state, NAME, arguments.get("tasks"))?;
-    let project_files = match args.optional_string_list("project_files", MAX_PROJECT_FILES)? {
-        Some(raw) => normalize_all(state, NAME, "project_files", &raw)?
-            .into_iter()
-            .collect(),
-        None => Vec::new(),
-    };
-    let complexity = match args.optional_string("complexity_level", 16)? {
-        None => Complexity::Moderate,
-        Some(raw) => Complexity::parse(raw).ok_or_else(|| {
-            CoordError::InvalidParams(format!(
-                "{NAME}: complexity_level {raw:?} is not one of {}",
-                Complexity::ACCEPTED
-            ))
-        })?,
-    };
+    let AnalyzeArgs {
+        tasks,
+        project_files,
+        complexity_level,
+    } = typed_args::parse(NAME, &INPUT, arguments)?;
+    let tasks = check_tasks(state, NAME, tasks)?;
+    let project_files: Vec<&str> = project_files.iter().map(String::as_str).collect();
+    let project_files = normalize_all(state, NAME, "project_files", &project_files)?
+        .into_iter()
+        .collect();
     let session = caller.session()?.session_id.clone();
-    let analysis = analyze_and_store(state, &session, tasks, project_files, complexity).await?;
-    let out = analysis.reply();
-    Ok(result(out))
+    let analysis =
+        analyze_and_store(state, &session, tasks, project_files, complexity_level).await?;
+    Ok(result(analysis.reply()))
 }

@@ -1,70 +1,32 @@
-//! What the three planner tools share: reading tasks, running the analysis off
-//! the async runtime, storing it, dealing the plan and recording it.
+//! What the three planner tools share: checking tasks, running the analysis
+//! through the service, dealing the plan and recording it.
 
 use std::sync::Arc;
-
-use serde_json::Value;
 
 use crate::error::CoordError;
 use crate::planner::{Analysis, Connection, Distribution};
 use crate::rules::plan::conflicts::Complexity;
-use crate::rules::plan::{MAX_FILES_PER_TASK, MAX_TASK_DESCRIPTION, MAX_TASKS, TaskInput};
+use crate::rules::plan::{MAX_FILES_PER_TASK, MAX_TASK_DESCRIPTION, TaskInput};
 use crate::rules::targets::is_pattern;
 use crate::state::AppState;
+use ccmulti_model::tools::plan::{TASK_FORM, TaskSpec};
 
-pub const TASK_FORM: &str =
-    "each task is a string, or {\"description\": string, \"files\": [paths]}";
-
-/// `tasks`: 1 to 50 entries, each a description or `{description, files}`.
-pub fn parse_tasks(
+/// Checks what the task's type cannot (an empty or over-long description,
+/// too many files, a pattern among them) and normalises its files among the
+/// project's worktrees.
+pub fn check_tasks(
     state: &AppState,
     tool: &str,
-    raw: Option<&Value>,
+    tasks: Vec<TaskSpec>,
 ) -> Result<Vec<TaskInput>, CoordError> {
-    let invalid = |problem: String| CoordError::InvalidParams(format!("{tool}: tasks {problem}"));
-    let items = match raw {
-        None | Some(Value::Null) => {
-            return Err(invalid(format!(
-                "is required: a list of 1 to {MAX_TASKS} tasks; {TASK_FORM}"
-            )));
-        }
-        Some(Value::Array(items)) => items,
-        Some(_) => return Err(invalid(format!("must be a list; {TASK_FORM}"))),
-    };
-    if items.is_empty() {
-        return Err(invalid(format!(
-            "is empty; give 1 to {MAX_TASKS} tasks; {TASK_FORM}"
-        )));
-    }
-    if items.len() > MAX_TASKS {
-        return Err(invalid(format!(
-            "has {} entries; at most {MAX_TASKS} are accepted: plan a first batch, then the next",
-            items.len()
-        )));
-    }
-    items
+    tasks
         .iter()
         .enumerate()
-        .map(|(i, item)| {
+        .map(|(i, task)| {
             let at = |problem: String| {
                 CoordError::InvalidParams(format!("{tool}: tasks[{i}] {problem}; {TASK_FORM}"))
             };
-            let (description, files) = match item {
-                Value::String(s) => (s.as_str(), None),
-                Value::Object(map) => {
-                    if let Some(k) = map
-                        .keys()
-                        .find(|k| !matches!(k.as_str(), "description" | "files"))
-                    {
-                        return Err(at(format!("has an unknown field {k:?}")));
-                    }
-                    let Some(Value::String(d)) = map.get("description") else {
-                        return Err(at("needs a description string".into()));
-                    };
-                    (d.as_str(), map.get("files").filter(|f| !f.is_null()))
-                }
-                _ => return Err(at("is neither a string nor an object".into())),
-            };
+            let description = task.description();
             if description.trim().is_empty() {
                 return Err(at("has an empty description".into()));
             }
@@ -74,30 +36,30 @@ pub fn parse_tasks(
                     description.len()
                 )));
             }
-            let files = match files {
+            let files = match task.files() {
                 None => None,
-                Some(Value::Array(list)) if list.len() <= MAX_FILES_PER_TASK => Some(
-                    list.iter()
-                        .map(|f| match f {
-                            // A plan deals out files; a pattern could hide a file shared by two agents.
-                            Value::String(p) if is_pattern(p) => Err(at(format!(
-                                "files: {p:?} is a directory or glob; list the files themselves"
-                            ))),
-                            Value::String(p) => state
-                                .roots
-                                .normalize(p)
-                                .map_err(|e| at(format!("files: {e}"))),
-                            _ => Err(at("files must hold path strings".into())),
-                        })
-                        .collect::<Result<Vec<_>, _>>()?,
-                ),
-                Some(Value::Array(list)) => {
+                Some(list) if list.len() > MAX_FILES_PER_TASK => {
                     return Err(at(format!(
                         "lists {} files; at most {MAX_FILES_PER_TASK} are accepted",
                         list.len()
                     )));
                 }
-                Some(_) => return Err(at("files must be a list of paths".into())),
+                Some(list) => Some(
+                    list.iter()
+                        .map(|p| {
+                            // A plan deals out files; a pattern could hide a file shared by two agents.
+                            if is_pattern(p) {
+                                return Err(at(format!(
+                                    "files: {p:?} is a directory or glob; list the files themselves"
+                                )));
+                            }
+                            state
+                                .roots
+                                .normalize(p)
+                                .map_err(|e| at(format!("files: {e}")))
+                        })
+                        .collect::<Result<Vec<_>, _>>()?,
+                ),
             };
             Ok(TaskInput {
                 description: description.trim().to_owned(),

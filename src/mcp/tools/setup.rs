@@ -1,7 +1,10 @@
 //! `setup_multi_agent_coordination(user_message, force_agent_count?)`: the
 //! one-shot path from a person's request to a plan with every terminal's command.
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
+
+use ccmulti_model::schema::input_schema;
+use ccmulti_model::tools::SetupArgs;
 
 use rmcp::model::{CallToolResult, JsonObject, ToolAnnotations};
 use serde_json::{Value, json};
@@ -9,32 +12,25 @@ use serde_json::{Value, json};
 use super::planning::{analyze_and_store, distribute_and_record};
 use super::{annotations, output_schema, result};
 use crate::error::CoordError;
-use crate::mcp::args::Args;
 use crate::mcp::identity::Caller;
+use crate::mcp::typed_args;
 use crate::planner::Connection;
 use crate::rules::plan::conflicts::Complexity;
 use crate::rules::plan::request::{self, EXPECTED_FORM};
-use crate::rules::plan::{MAX_AGENTS, MAX_TASKS, MIN_AGENTS, TaskInput};
+use crate::rules::plan::{MAX_TASKS, TaskInput};
 use crate::rules::virtual_user::{SessionAgent, VirtualUser};
 use crate::state::AppState;
 use crate::store::StoreError;
 
 const NAME: &str = "setup_multi_agent_coordination";
-const MAX_MESSAGE: usize = 20_000;
+
+static INPUT: LazyLock<JsonObject> = LazyLock::new(input_schema::<SetupArgs>);
 
 pub fn schema() -> (&'static str, Value, Arc<JsonObject>, ToolAnnotations) {
     (
         "Turn a request such as \"split these across agents: 1. ... 2. ...\" into a full plan in one step: the tasks' \
          conflicts, who does what, and the `claude mcp add` line and prompt for every terminal.",
-        json!({
-            "type": "object",
-            "properties": {
-                "user_message": { "type": "string", "maxLength": MAX_MESSAGE },
-                "force_agent_count": { "type": "integer", "minimum": MIN_AGENTS, "maximum": MAX_AGENTS }
-            },
-            "required": ["user_message"],
-            "additionalProperties": false
-        }),
+        Value::Object(INPUT.clone()),
         output_schema(json!({
             "session_id": { "type": "string" },
             "analysis": { "type": "object" },
@@ -50,10 +46,11 @@ pub async fn call(
     caller: &Caller,
     arguments: &JsonObject,
 ) -> Result<CallToolResult, CoordError> {
-    let args = Args::new(NAME, arguments, &["user_message", "force_agent_count"])?;
-    let message = args.required_string("user_message", MAX_MESSAGE)?;
-    let forced = args.optional_int("force_agent_count", MIN_AGENTS as i64..=MAX_AGENTS as i64)?;
-    let asked = request::parse(message);
+    let SetupArgs {
+        user_message,
+        force_agent_count: forced,
+    } = typed_args::parse(NAME, &INPUT, arguments)?;
+    let asked = request::parse(&user_message);
     let refusal = if !asked.wants_agents {
         Some("This message does not ask for work to be split across agents.")
     } else if asked.tasks.is_empty() {
@@ -97,7 +94,7 @@ pub async fn call(
         user_id: caller.user.user_id.clone(),
         session_id: session.session_id.clone(),
     };
-    let count = forced.map_or(analysis.recommended_agent_count, |n| n as usize);
+    let count = forced.unwrap_or(analysis.recommended_agent_count);
     let plan = distribute_and_record(state, &conn, &analysis, count).await?;
     let mut out = json!({
         "success": true,

@@ -106,46 +106,20 @@ pub fn groups(task_count: usize, conflicts: &[Conflict]) -> Vec<Vec<usize>> {
     groups
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Complexity {
-    Simple,
-    Moderate,
-    Complex,
-}
+pub use ccmulti_model::tools::plan::Complexity;
 
-impl Complexity {
-    pub const ACCEPTED: &'static str = "simple, moderate or complex";
-
-    pub fn parse(raw: &str) -> Option<Self> {
-        match raw {
-            "simple" => Some(Self::Simple),
-            "moderate" => Some(Self::Moderate),
-            "complex" => Some(Self::Complex),
-            _ => None,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Simple => "simple",
-            Self::Moderate => "moderate",
-            Self::Complex => "complex",
-        }
-    }
-
-    /// More agents pay off only when each has enough to do alone.
-    fn agent_cap(self) -> usize {
-        match self {
-            Self::Simple => 3,
-            Self::Moderate => 4,
-            Self::Complex => MAX_AGENTS,
-        }
+/// More agents pay off only when each has enough to do alone.
+fn agent_cap(complexity: Complexity) -> usize {
+    match complexity {
+        Complexity::Simple => 3,
+        Complexity::Moderate => 4,
+        Complexity::Complex => MAX_AGENTS,
     }
 }
 
 /// One agent per independent group, within 2 to 5 and the complexity's cap.
 pub fn recommended_agents(group_count: usize, complexity: Complexity) -> usize {
-    group_count.clamp(MIN_AGENTS, complexity.agent_cap())
+    group_count.clamp(MIN_AGENTS, agent_cap(complexity))
 }
 
 #[cfg(test)]

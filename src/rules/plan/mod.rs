@@ -15,13 +15,10 @@ pub mod terms;
 
 pub use graph::DepGraph;
 
-/// Agents a plan may use besides the planner.
-pub const MIN_AGENTS: usize = 2;
-pub const MAX_AGENTS: usize = 5;
-/// Beyond this a list is a backlog, not a plan for a handful of terminals.
-pub const MAX_TASKS: usize = 50;
-pub const MAX_TASK_DESCRIPTION: usize = 2_000;
-pub const MAX_FILES_PER_TASK: usize = 100;
+// The planner tools' limits are part of their contract, in the model.
+pub use ccmulti_model::tools::plan::{
+    MAX_AGENTS, MAX_FILES_PER_TASK, MAX_TASK_DESCRIPTION, MAX_TASKS, MIN_AGENTS,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Language {
