@@ -4,8 +4,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::time::Instant;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value, json};
+
+use super::reply::{AnalysisReply, AnalysisSummary, SharedFiles, TaskSummary};
+use serde_json::{Map, Value};
 
 use crate::rules::plan::conflicts::{self, Complexity};
 use crate::rules::plan::distribute::task_weight;
@@ -70,7 +73,7 @@ pub struct ConflictReport {
     pub files: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ProjectSummary {
     pub files_scanned: usize,
     pub source_files: usize,
@@ -197,47 +200,47 @@ impl Analysis {
     /// share an agent. Import links are only counted here: in a real project
     /// most tasks meet through a central module, and create_task_distribution
     /// turns them into one note per pair of agents.
-    pub fn summary(&self) -> Value {
-        let shared: Vec<Value> = self
+    pub fn summary(&self) -> AnalysisSummary {
+        let shared: Vec<&ConflictReport> = self
             .conflicts
             .iter()
             .filter(|c| c.kind == "shared_files")
-            .take(MAX_CONFLICTS_SHOWN)
-            .map(|c| json!({ "tasks": [short_id(&c.tasks[0]), short_id(&c.tasks[1])], "files": c.files }))
             .collect();
-        let shared_total = self
-            .conflicts
-            .iter()
-            .filter(|c| c.kind == "shared_files")
-            .count();
-        let mut out = json!({
-            "analysis_id": self.analysis_id,
-            "recommended_agent_count": self.recommended_agent_count,
-            "tasks": self.tasks.iter().map(AnalyzedTask::summary).collect::<Vec<_>>(),
-            "shared_files": shared,
-            "import_links": self.conflicts.len() - shared_total,
-            "groups": self
+        AnalysisSummary {
+            analysis_id: self.analysis_id.clone(),
+            recommended_agent_count: self.recommended_agent_count,
+            tasks: self.tasks.iter().map(AnalyzedTask::summary).collect(),
+            shared_files: shared
+                .iter()
+                .take(MAX_CONFLICTS_SHOWN)
+                .map(|c| SharedFiles {
+                    tasks: [
+                        short_id(&c.tasks[0]).to_owned(),
+                        short_id(&c.tasks[1]).to_owned(),
+                    ],
+                    files: c.files.clone(),
+                })
+                .collect(),
+            shared_files_not_listed: (shared.len() > MAX_CONFLICTS_SHOWN)
+                .then(|| shared.len() - MAX_CONFLICTS_SHOWN),
+            import_links: self.conflicts.len() - shared.len(),
+            groups: self
                 .groups
                 .iter()
                 .filter(|g| g.len() > 1)
-                .map(|g| g.iter().map(|id| short_id(id)).collect::<Vec<_>>())
-                .collect::<Vec<_>>(),
-            "project": self.project,
-        });
-        if shared.len() < shared_total {
-            out["shared_files_not_listed"] = json!(shared_total - shared.len());
+                .map(|g| g.iter().map(|id| short_id(id).to_owned()).collect())
+                .collect(),
+            project: self.project.clone(),
         }
-        out
     }
 
     /// What `analyze_task_conflicts` answers: the summary, and what to do next.
-    pub fn reply(&self) -> Value {
-        let mut out = json!({ "success": true });
-        if let (Value::Object(all), Value::Object(summary)) = (&mut out, self.summary()) {
-            all.extend(summary);
+    pub fn reply(&self) -> AnalysisReply {
+        AnalysisReply {
+            success: true,
+            summary: self.summary(),
+            next: NEXT_STEP.to_owned(),
         }
-        out["next"] = json!(NEXT_STEP);
-        out
     }
 }
 
@@ -251,7 +254,7 @@ const NEXT_STEP: &str = "Check files and candidates with your own search; fix wr
 
 impl AnalyzedTask {
     /// Files and candidates as `{path: why}`; given files say so.
-    fn summary(&self) -> Value {
+    fn summary(&self) -> TaskSummary {
         let reasons = |list: &[FileReason]| -> Map<String, Value> {
             list.iter()
                 .map(|r| (r.path.clone(), Value::String(r.why.clone())))
@@ -265,11 +268,11 @@ impl AnalyzedTask {
         } else {
             reasons(&self.reasons)
         };
-        let mut out = json!({ "task_id": self.task_id, "files": files });
-        if !self.candidates.is_empty() {
-            out["candidates"] = Value::Object(reasons(&self.candidates));
+        TaskSummary {
+            task_id: self.task_id.clone(),
+            files,
+            candidates: reasons(&self.candidates),
         }
-        out
     }
 }
 

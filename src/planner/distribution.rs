@@ -2,8 +2,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+
+use super::reply::DistributionReply;
 
 use super::analysis::short_id;
 use super::{Analysis, AnalyzedTask};
@@ -36,12 +38,18 @@ impl Connection {
     }
 
     /// A `.mcp.json` with one `ccmulti` server at `url`.
-    pub fn mcp_json(&self, url: &str) -> Value {
-        let mut server = json!({ "type": "http", "url": url });
-        if let Some(value) = &self.auth_header {
-            server["headers"] = json!({ "Authorization": value });
+    pub fn mcp_json(&self, url: &str) -> McpConfig {
+        let server = McpServer {
+            transport: "http".into(),
+            url: url.to_owned(),
+            headers: self
+                .auth_header
+                .as_ref()
+                .map(|value| [("Authorization".to_owned(), value.clone())].into()),
+        };
+        McpConfig {
+            mcp_servers: [("ccmulti".to_owned(), server)].into(),
         }
-        json!({ "mcpServers": { "ccmulti": server } })
     }
 
     pub fn url(&self, agent: &str) -> String {
@@ -58,12 +66,30 @@ impl Connection {
 }
 
 /// A task by id: its description and files are in the agent's prompt, said once.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// A Claude Code MCP configuration (`.mcp.json`, or `claude --mcp-config`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct McpConfig {
+    #[serde(rename = "mcpServers")]
+    pub mcp_servers: BTreeMap<String, McpServer>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct McpServer {
+    /// `http`: MCP over Streamable HTTP.
+    #[serde(rename = "type")]
+    pub transport: String,
+    pub url: String,
+    /// `Authorization` with a `${CCMULTI_TOKEN}` reference when the coordinator wants a token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub headers: Option<BTreeMap<String, String>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct AssignedTask {
     pub task_id: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct AgentPlan {
     pub agent_id: String,
     pub tasks: Vec<AssignedTask>,
@@ -74,14 +100,14 @@ pub struct AgentPlan {
     pub conflict_notes: Vec<String>,
     /// For a terminal in its own checkout or worktree.
     pub claude_mcp_add: String,
-    pub mcp_json: Value,
+    pub mcp_json: McpConfig,
     /// For terminals sharing one checkout: start claude with this, beside `shared_mcp_json`.
     pub start: String,
     /// This agent's tasks with their files; it follows the shared `preamble`.
     pub prompt: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Distribution {
     pub analysis_id: String,
     pub session_id: String,
@@ -91,7 +117,7 @@ pub struct Distribution {
     pub agents: Vec<AgentPlan>,
     /// Terminals in one checkout share its MCP config: one `.mcp.json` whose URL
     /// ends in `${CCMULTI_AGENT}`, and each terminal's `start` line.
-    pub shared_mcp_json: Value,
+    pub shared_mcp_json: McpConfig,
     pub notes: Vec<String>,
 }
 
@@ -107,14 +133,11 @@ impl Distribution {
     }
 
     /// What `create_task_distribution` answers.
-    pub fn reply(&self) -> Value {
-        let mut out = json!({ "success": true });
-        if let (Value::Object(all), Ok(Value::Object(plan))) =
-            (&mut out, serde_json::to_value(self))
-        {
-            all.extend(plan);
+    pub fn reply(&self) -> DistributionReply {
+        DistributionReply {
+            success: true,
+            plan: self.clone(),
         }
-        out
     }
 
     /// One `planned` progress row per task, for the store.
@@ -318,6 +341,7 @@ fn prompt(me: &str, analysis: &Analysis, tasks: &[AssignedTask]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn a_token_adds_a_header_that_refers_to_it() {
@@ -333,7 +357,7 @@ mod tests {
             format!("claude mcp add --transport http ccmulti {url}")
         );
         assert_eq!(
-            conn.mcp_json(url),
+            serde_json::to_value(conn.mcp_json(url)).unwrap(),
             json!({ "mcpServers": { "ccmulti": { "type": "http", "url": url } } })
         );
         conn.auth_header = Some(crate::rules::access::AUTH_HEADER_VALUE.into());
@@ -344,7 +368,7 @@ mod tests {
             )
         );
         assert_eq!(
-            conn.mcp_json(url)["mcpServers"]["ccmulti"]["headers"],
+            serde_json::to_value(conn.mcp_json(url)).unwrap()["mcpServers"]["ccmulti"]["headers"],
             json!({ "Authorization": "Bearer ${CCMULTI_TOKEN}" })
         );
     }

@@ -1,20 +1,30 @@
 //! Every field a tool returns is described by the `outputSchema` that
-//! `tools/list` gives for it, recursively (objects, arrays of objects), for
-//! grants, conflicts, releases, progress, status with news, and refusals.
+//! `tools/list` gives for it, recursively (objects, arrays of objects, maps),
+//! for all seven tools: grants, conflicts, releases, progress, status with
+//! news, an analysis, a distribution, a set-up and a refused set-up.
 
 use ccmulti_testkit::*;
 use serde_json::{Value, json};
 
-/// The paths of result fields that `schema` does not describe.
+/// The paths of result fields that `schema` does not describe, and of fields
+/// it requires that the result lacks (Claude Code refuses such a result).
 fn undescribed(value: &Value, schema: &Value, at: &str, out: &mut Vec<String>) {
     match value {
         Value::Object(fields) => {
+            for required in schema["required"].as_array().into_iter().flatten() {
+                let name = required.as_str().unwrap_or_default();
+                if !fields.contains_key(name) {
+                    out.push(format!("{at}.{name} (required, missing)"));
+                }
+            }
             let props = &schema["properties"];
             for (name, v) in fields {
                 let here = format!("{at}.{name}");
-                match props.get(name) {
-                    Some(sub) => undescribed(v, sub, &here, out),
-                    None => out.push(here),
+                match (props.get(name), schema.get("additionalProperties")) {
+                    (Some(sub), _) => undescribed(v, sub, &here, out),
+                    // A map ({path: why}): every value is described by one schema.
+                    (None, Some(each)) if each.is_object() => undescribed(v, each, &here, out),
+                    (None, _) => out.push(here),
                 }
             }
         }
@@ -27,19 +37,19 @@ fn undescribed(value: &Value, schema: &Value, at: &str, out: &mut Vec<String>) {
     }
 }
 
-const TYPED: [&str; 4] = [
-    "claim_file_lock",
-    "release_file_lock",
-    "sync_progress",
-    "check_agent_status",
-];
-
 #[tokio::test]
 async fn every_result_field_is_in_the_tools_output_schema() {
     let server = start().await;
     let a = server.agent_url("impl_a");
     let b = server.agent_url("impl_b");
-    let list = list_tools(&a, Some("claude code")).await;
+    let planner = server.agent_url("planner");
+    std::fs::create_dir_all(server.root.join("src")).unwrap();
+    std::fs::write(
+        server.root.join("src/limits.rs"),
+        "pub fn rate_limit() {}\n",
+    )
+    .unwrap();
+    let list = list_tools(&planner, Some("claude code")).await;
     let schemas: Vec<(String, Value)> = list.result()["tools"]
         .as_array()
         .unwrap()
@@ -58,7 +68,33 @@ async fn every_result_field_is_in_the_tools_output_schema() {
             .map(|(_, s)| s.clone())
             .unwrap_or_else(|| panic!("{tool} is not listed"))
     };
+    let analysis = call_tool(
+        &planner,
+        "analyze_task_conflicts",
+        json!({ "tasks": ["Rate limit the API", { "description": "Tune limits", "files": ["src/limits.rs"] }] }),
+    )
+    .await;
     let calls = [
+        (
+            &planner,
+            "analyze_task_conflicts",
+            json!({ "tasks": ["Rate limit the API", "Document the limits"] }),
+        ),
+        (
+            &planner,
+            "create_task_distribution",
+            json!({ "analysis_result": analysis.structured().clone() }),
+        ),
+        (
+            &planner,
+            "setup_multi_agent_coordination",
+            json!({ "user_message": "Split these across agents:\n1. Rate limit the API\n2. Document it" }),
+        ),
+        (
+            &planner,
+            "setup_multi_agent_coordination",
+            json!({ "user_message": "hello" }),
+        ),
         (&a, "claim_file_lock", json!({ "file_paths": ["src/a.rs"] })),
         (
             &b,
@@ -83,7 +119,6 @@ async fn every_result_field_is_in_the_tools_output_schema() {
         ),
     ];
     for (url, tool, args) in calls {
-        assert!(TYPED.contains(&tool));
         let reply = call_tool(url, tool, args.clone()).await;
         let result = reply.structured();
         assert!(result.is_object(), "{tool} {args}: {}", reply.text);
@@ -92,7 +127,7 @@ async fn every_result_field_is_in_the_tools_output_schema() {
         undescribed(result, &schema, tool, &mut missing);
         assert!(
             missing.is_empty(),
-            "{tool} {args}: not in its outputSchema: {missing:?}\n{schema}"
+            "{tool} {args}: not in its outputSchema, or required and missing: {missing:?}\n{schema}"
         );
         // The text block is the same JSON, written compactly.
         let text = reply.result()["content"][0]["text"].as_str().unwrap();

@@ -270,8 +270,8 @@ fn conflicts_group_tasks_and_the_split_never_shares_a_file() {
                     && plan.preamble.contains("release_file_lock")
             );
             assert!(a.prompt.starts_with(&format!("You are {}.", a.agent_id)));
-            assert_eq!(a.mcp_json["mcpServers"]["ccmulti"]["type"], "http");
-            assert!(a.mcp_json["mcpServers"]["ccmulti"].get("headers").is_none());
+            assert_eq!(a.mcp_json.mcp_servers["ccmulti"].transport, "http");
+            assert!(a.mcp_json.mcp_servers["ccmulti"].headers.is_none());
         }
         assert_eq!(owner_of_task.len(), 7, "every task assigned once");
         assert_eq!(

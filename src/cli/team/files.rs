@@ -8,7 +8,6 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 /// `<data>/teams/<session>/`
 pub fn team_dir(data: &Path, session: &str) -> PathBuf {
@@ -27,7 +26,7 @@ pub fn write_private(path: &Path, text: &str) -> Result<()> {
     Ok(())
 }
 
-pub fn write_json(path: &Path, value: &Value) -> Result<()> {
+pub fn write_json(path: &Path, value: &impl Serialize) -> Result<()> {
     write_private(path, &format!("{}\n", serde_json::to_string_pretty(value)?))
 }
 

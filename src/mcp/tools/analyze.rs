@@ -2,13 +2,13 @@
 
 use std::sync::{Arc, LazyLock};
 
-use ccmulti_model::schema::input_schema;
+use ccmulti_model::schema::{input_schema, output_schema};
 use ccmulti_model::tools::AnalyzeArgs;
 use rmcp::model::{CallToolResult, JsonObject, ToolAnnotations};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::planning::{analyze_and_store, check_tasks};
-use super::{annotations, normalize_all, output_schema, result};
+use super::{annotations, normalize_all, typed_result};
 use crate::error::CoordError;
 use crate::mcp::identity::Caller;
 use crate::mcp::typed_args;
@@ -16,6 +16,8 @@ use crate::state::AppState;
 
 const NAME: &str = "analyze_task_conflicts";
 
+static OUTPUT: LazyLock<Arc<JsonObject>> =
+    LazyLock::new(|| Arc::new(output_schema::<crate::planner::AnalysisReply>()));
 static INPUT: LazyLock<JsonObject> = LazyLock::new(input_schema::<AnalyzeArgs>);
 
 pub fn schema() -> (&'static str, Value, Arc<JsonObject>, ToolAnnotations) {
@@ -27,16 +29,7 @@ pub fn schema() -> (&'static str, Value, Arc<JsonObject>, ToolAnnotations) {
          with tasks as {description, files}. conflicts: \"shared\" files put two tasks on one agent, \"through\" \
          is a note about imports; groups lists tasks that must share an agent. Then call create_task_distribution.",
         Value::Object(INPUT.clone()),
-        output_schema(json!({
-            "analysis_id": { "type": "string" },
-            "recommended_agent_count": { "type": "integer" },
-            "tasks": { "type": "array", "items": { "type": "object" } },
-            "shared_files": { "type": "array", "items": { "type": "object" } },
-            "import_links": { "type": "integer" },
-            "groups": { "type": "array", "items": { "type": "array", "items": { "type": "string" } } },
-            "project": { "type": "object" },
-            "next": { "type": "string" }
-        })),
+        OUTPUT.clone(),
         // Not read-only: the analysis is stored for create_task_distribution.
         annotations("Analyze task conflicts", false, false, false),
     )
@@ -60,5 +53,5 @@ pub async fn call(
     let session = caller.session()?.session_id.clone();
     let analysis =
         analyze_and_store(state, &session, tasks, project_files, complexity_level).await?;
-    Ok(result(analysis.reply()))
+    typed_result(&analysis.reply(), true)
 }

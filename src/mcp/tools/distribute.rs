@@ -2,13 +2,13 @@
 
 use std::sync::{Arc, LazyLock};
 
-use ccmulti_model::schema::input_schema;
+use ccmulti_model::schema::{input_schema, output_schema};
 use ccmulti_model::tools::DistributeArgs;
 use rmcp::model::{CallToolResult, JsonObject, ToolAnnotations};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::planning::distribute_and_record;
-use super::{annotations, output_schema, result};
+use super::{annotations, typed_result};
 use crate::error::CoordError;
 use crate::mcp::identity::Caller;
 use crate::mcp::typed_args;
@@ -17,6 +17,8 @@ use crate::state::AppState;
 
 const NAME: &str = "create_task_distribution";
 
+static OUTPUT: LazyLock<Arc<JsonObject>> =
+    LazyLock::new(|| Arc::new(output_schema::<crate::planner::DistributionReply>()));
 static INPUT: LazyLock<JsonObject> = LazyLock::new(input_schema::<DistributeArgs>);
 
 pub fn schema() -> (&'static str, Value, Arc<JsonObject>, ToolAnnotations) {
@@ -26,13 +28,7 @@ pub fn schema() -> (&'static str, Value, Arc<JsonObject>, ToolAnnotations) {
          its terminal, a .mcp.json entry and its prompt; each terminal gets the preamble, then its prompt and notes. \
          The tasks are recorded as planned. Check the analysis's files first: a wrong file splits colliding tasks.",
         Value::Object(INPUT.clone()),
-        output_schema(json!({
-            "session_id": { "type": "string" },
-            "agent_count": { "type": "integer" },
-            "preamble": { "type": "string" },
-            "agents": { "type": "array", "items": { "type": "object" } },
-            "notes": { "type": "array", "items": { "type": "string" } }
-        })),
+        OUTPUT.clone(),
         annotations("Create task distribution", false, false, true),
     )
 }
@@ -67,5 +63,5 @@ pub async fn call(
     };
     let count = agents.unwrap_or(analysis.recommended_agent_count);
     let plan = distribute_and_record(state, &conn, &analysis, count).await?;
-    Ok(result(plan.reply()))
+    typed_result(&plan.reply(), true)
 }

@@ -13,7 +13,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use rmcp::model::{CallToolResult, JsonObject, Tool, ToolAnnotations};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::identity::Caller;
 use crate::error::CoordError;
@@ -25,15 +25,6 @@ fn object(v: Value) -> Arc<JsonObject> {
         Value::Object(map) => Arc::new(map),
         _ => Arc::new(JsonObject::new()),
     }
-}
-
-/// Every result carries `success` first; the rest depends on the tool.
-fn output_schema(properties: Value) -> Arc<JsonObject> {
-    let mut props = json!({ "success": { "type": "boolean" }, "message": { "type": "string" } });
-    if let (Some(all), Value::Object(more)) = (props.as_object_mut(), properties) {
-        all.extend(more);
-    }
-    object(json!({ "type": "object", "properties": props, "required": ["success"] }))
 }
 
 /// The tool's definition: description, input and output schemas, annotations.
@@ -86,16 +77,6 @@ fn typed_result<T: serde::Serialize>(
     } else {
         CallToolResult::structured_error(value)
     })
-}
-
-/// The outcome, as `structuredContent` and the same JSON as a text block.
-fn result(value: Value) -> CallToolResult {
-    let failed = value.get("success") == Some(&Value::Bool(false));
-    if failed {
-        CallToolResult::structured_error(value)
-    } else {
-        CallToolResult::structured(value)
-    }
 }
 
 fn normalize_all(

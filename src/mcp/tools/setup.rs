@@ -3,18 +3,18 @@
 
 use std::sync::{Arc, LazyLock};
 
-use ccmulti_model::schema::input_schema;
+use ccmulti_model::schema::{input_schema, output_schema};
 use ccmulti_model::tools::SetupArgs;
 
 use rmcp::model::{CallToolResult, JsonObject, ToolAnnotations};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::planning::{analyze_and_store, distribute_and_record};
-use super::{annotations, output_schema, result};
+use super::{annotations, typed_result};
 use crate::error::CoordError;
 use crate::mcp::identity::Caller;
 use crate::mcp::typed_args;
-use crate::planner::Connection;
+use crate::planner::{Connection, PlannerLine, SetupReply};
 use crate::rules::plan::conflicts::Complexity;
 use crate::rules::plan::request::{self, EXPECTED_FORM};
 use crate::rules::plan::{MAX_TASKS, TaskInput};
@@ -25,18 +25,15 @@ use crate::store::StoreError;
 const NAME: &str = "setup_multi_agent_coordination";
 
 static INPUT: LazyLock<JsonObject> = LazyLock::new(input_schema::<SetupArgs>);
+static OUTPUT: LazyLock<Arc<JsonObject>> =
+    LazyLock::new(|| Arc::new(output_schema::<SetupReply>()));
 
 pub fn schema() -> (&'static str, Value, Arc<JsonObject>, ToolAnnotations) {
     (
         "Turn a request such as \"split these across agents: 1. ... 2. ...\" into a full plan in one step: the tasks' \
          conflicts, who does what, and the `claude mcp add` line and prompt for every terminal.",
         Value::Object(INPUT.clone()),
-        output_schema(json!({
-            "session_id": { "type": "string" },
-            "analysis": { "type": "object" },
-            "distribution": { "type": "object" },
-            "expected_form": { "type": "string" }
-        })),
+        OUTPUT.clone(),
         annotations("Set up multi-agent coordination", false, false, false),
     )
 }
@@ -59,11 +56,16 @@ pub async fn call(
         None
     };
     if let Some(why) = refusal {
-        return Ok(result(json!({
-            "success": false,
-            "message": why,
-            "expected_form": EXPECTED_FORM,
-        })));
+        let refused = SetupReply {
+            success: false,
+            message: Some(why.to_owned()),
+            expected_form: Some(EXPECTED_FORM.to_owned()),
+            session_id: None,
+            analysis: None,
+            distribution: None,
+            planner: None,
+        };
+        return typed_result(&refused, false);
     }
     if asked.tasks.len() > MAX_TASKS {
         return Err(CoordError::InvalidParams(format!(
@@ -96,19 +98,20 @@ pub async fn call(
     };
     let count = forced.unwrap_or(analysis.recommended_agent_count);
     let plan = distribute_and_record(state, &conn, &analysis, count).await?;
-    let mut out = json!({
-        "success": true,
-        "session_id": session.session_id,
-        "analysis": analysis.summary(),
-        "distribution": serde_json::to_value(&plan).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+    let planner = new_session.then(|| PlannerLine {
+        note: "You called without a session, so a new one was made. To use the planner's tools in it, connect this terminal as its planner:".to_owned(),
+        claude_mcp_add: conn.claude_mcp_add("planner"),
     });
-    if new_session {
-        out["planner"] = json!({
-            "note": "You called without a session, so a new one was made. To use the planner's tools in it, connect this terminal as its planner:",
-            "claude_mcp_add": conn.claude_mcp_add("planner"),
-        });
-    }
-    Ok(result(out))
+    let reply = SetupReply {
+        success: true,
+        message: None,
+        expected_form: None,
+        session_id: Some(session.session_id),
+        analysis: Some(analysis.summary()),
+        distribution: Some(plan),
+        planner,
+    };
+    typed_result(&reply, true)
 }
 
 /// The caller's session, or a new one (with the caller as its planner) when the URL had none.

@@ -1,0 +1,107 @@
+//! What the planner tools answer, as types: their `outputSchema`s are
+//! generated from these, so every field a planner model reads is described.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use super::analysis::ProjectSummary;
+use super::distribution::Distribution;
+
+/// An analysis as the planner model reads it.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct AnalysisSummary {
+    /// Pass the whole result (or this id) to create_task_distribution.
+    pub analysis_id: String,
+    pub recommended_agent_count: usize,
+    pub tasks: Vec<TaskSummary>,
+    /// Pairs of tasks that edit the same files: they go to one agent.
+    pub shared_files: Vec<SharedFiles>,
+    /// Shared-file pairs beyond those listed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shared_files_not_listed: Option<usize>,
+    /// How many pairs of tasks meet only through imports (a note, not a conflict).
+    pub import_links: usize,
+    /// Short task ids that must share an agent.
+    pub groups: Vec<Vec<String>>,
+    pub project: ProjectSummary,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct TaskSummary {
+    pub task_id: String,
+    /// Each file the task edits, best first, with why: the matched words and
+    /// the score (`"retry,session:7"`), or `"given"`.
+    #[schemars(with = "BTreeMap<String, String>")]
+    pub files: Map<String, Value>,
+    /// The next files below the cut, best first, for the planner to confirm or swap in.
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    #[schemars(with = "BTreeMap<String, String>")]
+    pub candidates: Map<String, Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct SharedFiles {
+    /// The two tasks, by short id (`T3`).
+    pub tasks: [String; 2],
+    pub files: Vec<String>,
+}
+
+/// `analyze_task_conflicts`' answer.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct AnalysisReply {
+    pub success: bool,
+    #[serde(flatten)]
+    pub summary: AnalysisSummary,
+    /// What to do with it.
+    pub next: String,
+}
+
+/// `create_task_distribution`'s answer.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct DistributionReply {
+    pub success: bool,
+    #[serde(flatten)]
+    pub plan: Distribution,
+}
+
+/// `setup_multi_agent_coordination`'s answer: the plan, or why there is none
+/// and the form of message expected.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct SetupReply {
+    pub success: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expected_form: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub analysis: Option<AnalysisSummary>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub distribution: Option<Distribution>,
+    /// Called without a session: the new session's planner line.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub planner: Option<PlannerLine>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+pub struct PlannerLine {
+    pub note: String,
+    pub claude_mcp_add: String,
+}
+
+/// A reply as its text block carries it: compact JSON.
+macro_rules! display_as_json {
+    ($($t:ty),*) => {$(
+        impl std::fmt::Display for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&serde_json::to_string(self).map_err(|_| std::fmt::Error)?)
+            }
+        }
+    )*};
+}
+
+display_as_json!(AnalysisReply, DistributionReply, SetupReply);
