@@ -123,7 +123,7 @@ pub fn analyze(
             .into_iter()
             .map(|c| ConflictReport {
                 kind: c.kind.as_str().to_owned(),
-                severity: c.kind.severity().to_owned(),
+                severity: c.severity.as_str().to_owned(),
                 tasks: [ids[c.tasks.0].clone(), ids[c.tasks.1].clone()],
                 files: c.files,
             })
@@ -203,7 +203,13 @@ impl Analysis {
             .iter()
             .filter(|c| c.kind == "shared_files")
             .take(MAX_CONFLICTS_SHOWN)
-            .map(|c| json!({ "tasks": [short_id(&c.tasks[0]), short_id(&c.tasks[1])], "files": c.files }))
+            .map(|c| {
+                let mut entry = json!({ "tasks": [short_id(&c.tasks[0]), short_id(&c.tasks[1])], "files": c.files });
+                if c.severity != "high" {
+                    entry["weak"] = json!(true);
+                }
+                entry
+            })
             .collect();
         let shared_total = self
             .conflicts

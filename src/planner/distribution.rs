@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use super::analysis::short_id;
 use super::{Analysis, AnalyzedTask};
-use crate::rules::plan::distribute::balance;
+use crate::rules::plan::distribute::{balance, join_weak_ties};
 use crate::store::PlannedTask;
 
 /// Where the agents connect: this coordinator, the planner's user and session.
@@ -67,7 +67,9 @@ pub struct AssignedTask {
 pub struct AgentPlan {
     pub agent_id: String,
     pub tasks: Vec<AssignedTask>,
-    /// The files this agent edits; no other agent of the plan is given them.
+    /// The files this agent edits. Another agent of the plan is given one of
+    /// them only when the overlap is a weak (medium) conflict, and a conflict
+    /// note says so.
     pub files: Vec<String>,
     /// What this agent's tasks share with others; not repeated in the prompt.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -159,7 +161,20 @@ pub fn distribute(analysis: &Analysis, agents: usize, conn: &Connection) -> Dist
         .filter(|g: &Vec<usize>| !g.is_empty())
         .collect();
     let weights: Vec<f64> = analysis.tasks.iter().map(AnalyzedTask::weight).collect();
-    let dealt = balance(&groups, &weights, agents);
+    let weak_ties: Vec<(usize, usize)> = analysis
+        .conflicts
+        .iter()
+        .filter(|c| c.kind == "shared_files" && c.severity != "high")
+        .filter_map(|c| {
+            Some((
+                *index_of.get(c.tasks[0].as_str())?,
+                *index_of.get(c.tasks[1].as_str())?,
+            ))
+        })
+        .collect();
+    let ties = [weak_ties, candidate_ties(analysis)].concat();
+    let joined = join_weak_ties(&groups, &weights, &ties, agents);
+    let dealt = balance(&joined, &weights, agents);
     let mut notes = Vec::new();
     if dealt.len() < agents {
         notes.push(format!(
@@ -232,6 +247,25 @@ pub fn distribute(analysis: &Analysis, agents: usize, conn: &Connection) -> Dist
     }
 }
 
+/// Pairs of tasks where one's candidate (the next file below its cut) is a
+/// file the other edits: the weakest sign that they meet, used only to keep
+/// them on one agent when that costs nothing.
+fn candidate_ties(analysis: &Analysis) -> Vec<(usize, usize)> {
+    let mut ties = BTreeSet::new();
+    for (i, a) in analysis.tasks.iter().enumerate() {
+        for (j, b) in analysis.tasks.iter().enumerate() {
+            if i != j
+                && a.candidates
+                    .iter()
+                    .any(|c| b.files.iter().any(|f| *f == c.path))
+            {
+                ties.insert((i.min(j), i.max(j)));
+            }
+        }
+    }
+    ties.into_iter().collect()
+}
+
 /// What an agent's tasks share, in as few sentences as there are things to say:
 /// one per group of its tasks that edit the same files, and one per other
 /// agent whose files meet its own through imports.
@@ -246,7 +280,7 @@ fn notes_for(analysis: &Analysis, me: &str, owner: &BTreeMap<&str, String>) -> V
         let shared: BTreeSet<&str> = analysis
             .conflicts
             .iter()
-            .filter(|c| c.kind == "shared_files" && group.contains(&c.tasks[0]))
+            .filter(|c| c.severity == "high" && group.contains(&c.tasks[0]))
             .flat_map(|c| c.files.iter().map(String::as_str))
             .collect();
         let ids: Vec<&str> = group.iter().map(|id| short_id(id)).collect();
@@ -257,23 +291,31 @@ fn notes_for(analysis: &Analysis, me: &str, owner: &BTreeMap<&str, String>) -> V
         ));
     }
     let mut next_to: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
-    for c in analysis
-        .conflicts
-        .iter()
-        .filter(|c| c.kind != "shared_files")
-    {
+    let mut maybe_shared: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for c in analysis.conflicts.iter().filter(|c| c.severity != "high") {
         let [a, b] = &c.tasks;
         let other = match (mine(a), mine(b)) {
             (true, false) => b,
             (false, true) => a,
             _ => continue,
         };
+        let notes = if c.kind == "shared_files" {
+            &mut maybe_shared
+        } else {
+            &mut next_to
+        };
         if let Some(agent) = owner.get(other.as_str()) {
-            next_to
+            notes
                 .entry(agent)
                 .or_default()
                 .extend(c.files.iter().map(String::as_str));
         }
+    }
+    for (agent, files) in maybe_shared {
+        notes.push(format!(
+            "{agent} may edit {} too (a weaker match for one of the tasks): claim before editing and release as soon as you are done.",
+            files.into_iter().collect::<Vec<_>>().join(", ")
+        ));
     }
     for (agent, files) in next_to {
         notes.push(format!(

@@ -41,6 +41,10 @@ const MAX_FILES_PER_NAME: usize = 3;
 const CANDIDATE_SHARE: f64 = 0.4;
 /// A further file is chosen when it scores this share of the best.
 const KEEP_SHARE: f64 = 0.5;
+/// A chosen file this close to the best is as well supported as the best;
+/// below it, it is the matcher's second guess, and a file another task shares
+/// only through such a guess is a medium conflict, not a high one.
+pub const STRONG_SHARE: f64 = 0.8;
 
 /// One file of a task with why it was chosen (or offered).
 #[derive(Debug, Clone, PartialEq)]
@@ -63,6 +67,9 @@ impl Pick {
 pub struct TaskFiles {
     /// The files the task edits, sorted.
     pub files: Vec<String>,
+    /// Those of `files` the evidence strongly supports: all given ones, the
+    /// best match and any scoring `STRONG_SHARE` of it.
+    pub strong: Vec<String>,
     /// Files importing those, which the task may break but does not edit.
     pub related: Vec<String>,
     /// True when the planner listed the files itself.
@@ -396,6 +403,16 @@ fn mentioned_paths(description: &str) -> impl Iterator<Item = &str> {
 
 /// The files of a task: as given, or matched from its text; plus their importers.
 pub fn task_files(task: &TaskInput, index: &MatchIndex<'_>, graph: &DepGraph) -> TaskFiles {
+    let strong = |picks: &[Pick]| -> Vec<String> {
+        let best = picks.first().map_or(0.0, |p| p.score);
+        let mut out: Vec<String> = picks
+            .iter()
+            .filter(|p| p.score >= best * STRONG_SHARE)
+            .map(|p| p.path.clone())
+            .collect();
+        out.sort();
+        out
+    };
     let (files, picks, candidates, given) = match &task.files {
         Some(files) => (
             files.iter().cloned().collect::<BTreeSet<_>>(),
@@ -416,8 +433,14 @@ pub fn task_files(task: &TaskInput, index: &MatchIndex<'_>, graph: &DepGraph) ->
         .take(MAX_RELATED_FILES)
         .map(str::to_owned)
         .collect();
+    let strong = if given {
+        files.iter().cloned().collect()
+    } else {
+        strong(&picks)
+    };
     TaskFiles {
         files: files.into_iter().collect(),
+        strong,
         related: related.into_iter().collect(),
         given,
         picks,
