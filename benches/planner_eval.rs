@@ -117,17 +117,19 @@ impl Score {
 
 fn main() {
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let wanted: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| SETS.contains(&a.as_str()))
-        .collect();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let wanted: Vec<&String> = args.iter().filter(|a| SETS.contains(&a.as_str())).collect();
+    // `scale` alone runs only the 10,000-file plan (no repository's tasks).
+    let scale_only = args.iter().any(|a| a == "scale");
     let verbose = std::env::var_os("PLANNER_EVAL_VERBOSE").is_some();
     println!(
         "| set / repository | tasks | precision | recall | shared pairs found | shared pairs on one agent (2 agents) | false high conflicts | empty tasks | largest group: plan / truth | analyze text, 8 tasks (max) | distribution text, 8 tasks, 2 agents (max) | time per plan (median of the runs) |"
     );
     println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for set in SETS {
-        if !wanted.is_empty() && !wanted.iter().any(|w| w == set) {
+        if (scale_only && wanted.is_empty())
+            || (!wanted.is_empty() && !wanted.iter().any(|w| w == set))
+        {
             continue;
         }
         let repos = match load_set(manifest, set) {
@@ -147,7 +149,7 @@ fn main() {
             println!("{}", half.line(&format!("**{set}**")));
         }
     }
-    if wanted.is_empty() {
+    if wanted.is_empty() || scale_only {
         scale(manifest);
     }
 }

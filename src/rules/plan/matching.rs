@@ -41,10 +41,6 @@ const MAX_FILES_PER_NAME: usize = 3;
 const CANDIDATE_SHARE: f64 = 0.4;
 /// A further file is chosen when it scores this share of the best.
 const KEEP_SHARE: f64 = 0.5;
-/// A chosen file this close to the best is as well supported as the best;
-/// below it, it is the matcher's second guess, and a file another task shares
-/// only through such a guess is a medium conflict, not a high one.
-pub const STRONG_SHARE: f64 = 0.8;
 
 /// One file of a task with why it was chosen (or offered).
 #[derive(Debug, Clone, PartialEq)]
@@ -67,8 +63,10 @@ impl Pick {
 pub struct TaskFiles {
     /// The files the task edits, sorted.
     pub files: Vec<String>,
-    /// Those of `files` the evidence strongly supports: all given ones, the
-    /// best match and any scoring `STRONG_SHARE` of it.
+    /// Those of `files` the evidence strongly supports: all given ones, or
+    /// the best match (and any tied with it). A further chosen file is the
+    /// matcher's second guess, and a file another task shares only through
+    /// such a guess is a medium conflict, not a high one.
     pub strong: Vec<String>,
     /// Files importing those, which the task may break but does not edit.
     pub related: Vec<String>,
@@ -407,7 +405,7 @@ pub fn task_files(task: &TaskInput, index: &MatchIndex<'_>, graph: &DepGraph) ->
         let best = picks.first().map_or(0.0, |p| p.score);
         let mut out: Vec<String> = picks
             .iter()
-            .filter(|p| p.score >= best * STRONG_SHARE)
+            .filter(|p| p.score >= best)
             .map(|p| p.path.clone())
             .collect();
         out.sort();
@@ -665,6 +663,47 @@ mod tests {
         let index = MatchIndex::new(&p);
         let (picks, _) = index.matches("Put the body in what raise_for_status raises");
         assert_eq!(picks[0].path, "http/models.py", "{picks:?}");
+    }
+
+    /// Only the best match (or given files) is strong evidence: a second
+    /// guess shared with another task makes a medium conflict, not a high one.
+    #[test]
+    fn only_the_best_match_is_strong() {
+        let p = sources(
+            &[
+                (
+                    "net/limits.py",
+                    "class RateLimiter:\n    def allow(self):\n        pass\n",
+                ),
+                (
+                    "net/fair_rate.py",
+                    "def rate(limiter):\n    return limiter.rate(limiter.fair)\n",
+                ),
+                ("net/util.py", "def slugify(text):\n    pass\n"),
+            ],
+            &[],
+        );
+        let index = MatchIndex::new(&p);
+        let graph = DepGraph::build(&p);
+        let task = TaskInput {
+            description: "Make the rate limiter fair".into(),
+            files: None,
+        };
+        let found = task_files(&task, &index, &graph);
+        assert_eq!(
+            found.files,
+            ["net/fair_rate.py", "net/limits.py"],
+            "{found:?}"
+        );
+        assert_eq!(found.strong, ["net/limits.py"]);
+        let given = TaskInput {
+            files: Some(vec!["net/fair_rate.py".into(), "net/limits.py".into()]),
+            ..task
+        };
+        assert_eq!(
+            task_files(&given, &index, &graph).strong,
+            ["net/fair_rate.py", "net/limits.py"]
+        );
     }
 
     #[test]
