@@ -41,6 +41,9 @@ const MAX_FILES_PER_NAME: usize = 3;
 const CANDIDATE_SHARE: f64 = 0.4;
 /// A further file is chosen when it scores this share of the best.
 const KEEP_SHARE: f64 = 0.5;
+/// When the next file scores within a tenth of the best, which of the two the
+/// task is about is a toss-up, so neither is strong evidence of a collision.
+const TOSS_UP_SHARE: f64 = 0.9;
 
 /// One file of a task with why it was chosen (or offered).
 #[derive(Debug, Clone, PartialEq)]
@@ -64,9 +67,10 @@ pub struct TaskFiles {
     /// The files the task edits, sorted.
     pub files: Vec<String>,
     /// Those of `files` the evidence strongly supports: all given ones, or
-    /// the best match (and any tied with it). A further chosen file is the
-    /// matcher's second guess, and a file another task shares only through
-    /// such a guess is a medium conflict, not a high one.
+    /// the best match when it stands clear of the next file (see
+    /// `TOSS_UP_SHARE`). A further chosen file is the matcher's second guess,
+    /// and a file another task shares only through such a guess is a medium
+    /// conflict, not a high one.
     pub strong: Vec<String>,
     /// Files importing those, which the task may break but does not edit.
     pub related: Vec<String>,
@@ -401,8 +405,16 @@ fn mentioned_paths(description: &str) -> impl Iterator<Item = &str> {
 
 /// The files of a task: as given, or matched from its text; plus their importers.
 pub fn task_files(task: &TaskInput, index: &MatchIndex<'_>, graph: &DepGraph) -> TaskFiles {
-    let strong = |picks: &[Pick]| -> Vec<String> {
+    let strong = |picks: &[Pick], candidates: &[Pick]| -> Vec<String> {
         let best = picks.first().map_or(0.0, |p| p.score);
+        let runner_up = picks
+            .iter()
+            .chain(candidates)
+            .nth(1)
+            .map_or(0.0, |p| p.score);
+        if runner_up >= best * TOSS_UP_SHARE {
+            return Vec::new();
+        }
         let mut out: Vec<String> = picks
             .iter()
             .filter(|p| p.score >= best)
@@ -434,7 +446,7 @@ pub fn task_files(task: &TaskInput, index: &MatchIndex<'_>, graph: &DepGraph) ->
     let strong = if given {
         files.iter().cloned().collect()
     } else {
-        strong(&picks)
+        strong(&picks, &candidates)
     };
     TaskFiles {
         files: files.into_iter().collect(),
@@ -665,10 +677,10 @@ mod tests {
         assert_eq!(picks[0].path, "http/models.py", "{picks:?}");
     }
 
-    /// Only the best match (or given files) is strong evidence: a second
+    /// Only a clear best match (or given files) is strong evidence: a second
     /// guess shared with another task makes a medium conflict, not a high one.
     #[test]
-    fn only_the_best_match_is_strong() {
+    fn only_a_clear_best_match_is_strong() {
         let p = sources(
             &[
                 (
@@ -704,6 +716,16 @@ mod tests {
             task_files(&given, &index, &graph).strong,
             ["net/fair_rate.py", "net/limits.py"]
         );
+        // Two files the task matches equally: a toss-up, neither is strong.
+        let p = project(&["a/parser.py", "b/parser.py", "c/lexer.py"]);
+        let index = MatchIndex::new(&p);
+        let task = TaskInput {
+            description: "Speed up the parser".into(),
+            files: None,
+        };
+        let found = task_files(&task, &index, &DepGraph::build(&p));
+        assert_eq!(found.files, ["a/parser.py", "b/parser.py"]);
+        assert!(found.strong.is_empty(), "{found:?}");
     }
 
     #[test]
