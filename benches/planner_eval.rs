@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use ccmulti::planner::{Analysis, Connection, Distribution, analyze, distribute};
+use ccmulti::planner::{Analysis, ConflictReport, Connection, Distribution, analyze, distribute};
 use ccmulti::rules::plan::TaskInput;
 use ccmulti::rules::plan::conflicts::Complexity;
 use ccmulti::scan::ScanLimits;
@@ -340,18 +340,16 @@ fn evaluate(repo: &Repo, verbose: bool) -> Score {
     score.largest_group = analysis.groups.iter().map(Vec::len).max().unwrap_or(0);
     score.largest_true_group = largest_true_group(&repo.tasks);
     let ids: Vec<&str> = analysis.tasks.iter().map(|t| t.task_id.as_str()).collect();
-    let high: BTreeSet<(&str, &str)> = analysis
-        .conflicts
-        .iter()
-        .filter(|c| c.severity == "high")
-        .map(|c| (c.tasks[0].as_str(), c.tasks[1].as_str()))
-        .collect();
-    let shared_any: BTreeSet<(&str, &str)> = analysis
-        .conflicts
-        .iter()
-        .filter(|c| c.kind == "shared_files")
-        .map(|c| (c.tasks[0].as_str(), c.tasks[1].as_str()))
-        .collect();
+    let pairs = |keep: fn(&ConflictReport) -> bool| -> BTreeSet<(&str, &str)> {
+        analysis
+            .conflicts
+            .iter()
+            .filter(|c| keep(c))
+            .map(|c| (c.tasks[0].as_str(), c.tasks[1].as_str()))
+            .collect()
+    };
+    let high = pairs(|c| c.severity == "high");
+    let shared_any = pairs(|c| c.kind == "shared_files");
     let owner: BTreeMap<&str, &str> = plan
         .agents
         .iter()

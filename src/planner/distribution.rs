@@ -254,11 +254,7 @@ fn candidate_ties(analysis: &Analysis) -> Vec<(usize, usize)> {
     let mut ties = BTreeSet::new();
     for (i, a) in analysis.tasks.iter().enumerate() {
         for (j, b) in analysis.tasks.iter().enumerate() {
-            if i != j
-                && a.candidates
-                    .iter()
-                    .any(|c| b.files.iter().any(|f| *f == c.path))
-            {
+            if i != j && a.candidates.iter().any(|c| b.files.contains(&c.path)) {
                 ties.insert((i.min(j), i.max(j)));
             }
         }
