@@ -309,7 +309,7 @@ fn notes_for(analysis: &Analysis, me: &str, owner: &BTreeMap<&str, String>) -> V
     }
     for (agent, files) in maybe_shared {
         notes.push(format!(
-            "{agent} may edit {} too (a weaker match for one of the tasks): claim before editing and release as soon as you are done.",
+            "{agent} may also edit {} (a weaker match): claim before editing.",
             files.into_iter().collect::<Vec<_>>().join(", ")
         ));
     }
@@ -356,6 +356,92 @@ fn prompt(me: &str, analysis: &Analysis, tasks: &[AssignedTask]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::planner::{ConflictReport, ProjectSummary};
+
+    fn task(id: &str, files: &[&str]) -> AnalyzedTask {
+        AnalyzedTask {
+            task_id: id.into(),
+            description: id.into(),
+            files: files.iter().map(|f| (*f).to_owned()).collect(),
+            related: Vec::new(),
+            files_given: false,
+            reasons: Vec::new(),
+            candidates: Vec::new(),
+        }
+    }
+
+    /// A medium (weak) overlap ties nothing: with room for it the two tasks
+    /// share an agent; without, they are split and each agent is told.
+    #[test]
+    fn a_weak_overlap_stays_together_only_while_the_load_allows() {
+        let weak = |a: &str, b: &str| ConflictReport {
+            kind: "shared_files".into(),
+            severity: "medium".into(),
+            tasks: [a.into(), b.into()],
+            files: vec!["core.rs".into()],
+        };
+        let mut analysis = Analysis {
+            analysis_id: "a".into(),
+            complexity_level: "moderate".into(),
+            tasks: vec![
+                task("T1-a", &["core.rs"]),
+                task("T2-b", &["core.rs"]),
+                task("T3-c", &["c.rs"]),
+                task("T4-d", &["d.rs"]),
+            ],
+            conflicts: vec![weak("T1-a", "T2-b")],
+            groups: ["T1-a", "T2-b", "T3-c", "T4-d"]
+                .iter()
+                .map(|t| vec![(*t).to_owned()])
+                .collect(),
+            recommended_agent_count: 4,
+            project: ProjectSummary {
+                files_scanned: 5,
+                source_files: 5,
+                languages: BTreeMap::new(),
+                import_edges: 0,
+                elapsed_ms: 0,
+                stopped_early: None,
+            },
+        };
+        let conn = Connection {
+            public_url: "http://127.0.0.1:7477".into(),
+            user_id: "dev".into(),
+            session_id: "s1".into(),
+            auth_header: None,
+        };
+        let tasks_of = |plan: &Distribution| -> Vec<Vec<String>> {
+            plan.agents
+                .iter()
+                .map(|a| a.tasks.iter().map(|t| t.task_id.clone()).collect())
+                .collect()
+        };
+        let plan = distribute(&analysis, 2, &conn);
+        assert!(tasks_of(&plan).contains(&vec!["T1-a".to_owned(), "T2-b".to_owned()]));
+        assert!(plan.agents.iter().all(|a| a.conflict_notes.is_empty()));
+        // Four agents: an even share is one task, so the weak overlap is split.
+        let plan = distribute(&analysis, 4, &conn);
+        assert_eq!(plan.agent_count, 4);
+        let noted = plan
+            .agents
+            .iter()
+            .filter(|a| {
+                a.conflict_notes
+                    .iter()
+                    .any(|n| n.contains("may also edit core.rs"))
+            })
+            .count();
+        assert_eq!(noted, 2, "{:?}", plan.agents);
+        // A high conflict on the same file keeps them together at any count.
+        analysis.conflicts[0].severity = "high".into();
+        analysis.groups = vec![
+            vec!["T1-a".into(), "T2-b".into()],
+            vec!["T3-c".into()],
+            vec!["T4-d".into()],
+        ];
+        let plan = distribute(&analysis, 4, &conn);
+        assert!(tasks_of(&plan).contains(&vec!["T1-a".to_owned(), "T2-b".to_owned()]));
+    }
 
     #[test]
     fn a_token_adds_a_header_that_refers_to_it() {
