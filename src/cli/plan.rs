@@ -168,8 +168,12 @@ fn print_plan(analysis: &Analysis, plan: &Distribution, conn: &Connection, dry_r
     if !analysis.conflicts.is_empty() {
         println!("\nconflicts:");
         for c in &analysis.conflicts {
+            let weak = match c.severity.as_str() {
+                "medium" => " (a weaker match for one task: kept together only if the load allows)",
+                _ => "",
+            };
             println!(
-                "  {:<12} {} + {}: {}",
+                "  {:<12} {} + {}: {}{weak}",
                 c.kind,
                 c.tasks[0],
                 c.tasks[1],

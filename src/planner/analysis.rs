@@ -126,7 +126,7 @@ pub fn analyze(
             .into_iter()
             .map(|c| ConflictReport {
                 kind: c.kind.as_str().to_owned(),
-                severity: c.kind.severity().to_owned(),
+                severity: c.severity.as_str().to_owned(),
                 tasks: [ids[c.tasks.0].clone(), ids[c.tasks.1].clone()],
                 files: c.files,
             })
@@ -219,6 +219,7 @@ impl Analysis {
                         short_id(&c.tasks[1]).to_owned(),
                     ],
                     files: c.files.clone(),
+                    weak: c.severity != "high",
                 })
                 .collect(),
             shared_files_not_listed: (shared.len() > MAX_CONFLICTS_SHOWN)

@@ -9,7 +9,7 @@ use super::reply::DistributionReply;
 
 use super::analysis::short_id;
 use super::{Analysis, AnalyzedTask};
-use crate::rules::plan::distribute::balance;
+use crate::rules::plan::distribute::{balance, join_weak_ties};
 use crate::store::PlannedTask;
 
 /// Where the agents connect: this coordinator, the planner's user and session.
@@ -93,7 +93,9 @@ pub struct AssignedTask {
 pub struct AgentPlan {
     pub agent_id: String,
     pub tasks: Vec<AssignedTask>,
-    /// The files this agent edits; no other agent of the plan is given them.
+    /// The files this agent edits. Another agent of the plan is given one of
+    /// them only when the overlap is a weak (medium) conflict, and a conflict
+    /// note says so.
     pub files: Vec<String>,
     /// What this agent's tasks share with others; not repeated in the prompt.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -182,7 +184,20 @@ pub fn distribute(analysis: &Analysis, agents: usize, conn: &Connection) -> Dist
         .filter(|g: &Vec<usize>| !g.is_empty())
         .collect();
     let weights: Vec<f64> = analysis.tasks.iter().map(AnalyzedTask::weight).collect();
-    let dealt = balance(&groups, &weights, agents);
+    let weak_ties: Vec<(usize, usize)> = analysis
+        .conflicts
+        .iter()
+        .filter(|c| c.kind == "shared_files" && c.severity != "high")
+        .filter_map(|c| {
+            Some((
+                *index_of.get(c.tasks[0].as_str())?,
+                *index_of.get(c.tasks[1].as_str())?,
+            ))
+        })
+        .collect();
+    let ties = [weak_ties, candidate_ties(analysis)].concat();
+    let joined = join_weak_ties(&groups, &weights, &ties, agents);
+    let dealt = balance(&joined, &weights, agents);
     let mut notes = Vec::new();
     if dealt.len() < agents {
         notes.push(format!(
@@ -255,6 +270,21 @@ pub fn distribute(analysis: &Analysis, agents: usize, conn: &Connection) -> Dist
     }
 }
 
+/// Pairs of tasks where one's candidate (the next file below its cut) is a
+/// file the other edits: the weakest sign that they meet, used only to keep
+/// them on one agent when that costs nothing.
+fn candidate_ties(analysis: &Analysis) -> Vec<(usize, usize)> {
+    let mut ties = BTreeSet::new();
+    for (i, a) in analysis.tasks.iter().enumerate() {
+        for (j, b) in analysis.tasks.iter().enumerate() {
+            if i != j && a.candidates.iter().any(|c| b.files.contains(&c.path)) {
+                ties.insert((i.min(j), i.max(j)));
+            }
+        }
+    }
+    ties.into_iter().collect()
+}
+
 /// What an agent's tasks share, in as few sentences as there are things to say:
 /// one per group of its tasks that edit the same files, and one per other
 /// agent whose files meet its own through imports.
@@ -269,7 +299,7 @@ fn notes_for(analysis: &Analysis, me: &str, owner: &BTreeMap<&str, String>) -> V
         let shared: BTreeSet<&str> = analysis
             .conflicts
             .iter()
-            .filter(|c| c.kind == "shared_files" && group.contains(&c.tasks[0]))
+            .filter(|c| c.severity == "high" && group.contains(&c.tasks[0]))
             .flat_map(|c| c.files.iter().map(String::as_str))
             .collect();
         let ids: Vec<&str> = group.iter().map(|id| short_id(id)).collect();
@@ -280,23 +310,31 @@ fn notes_for(analysis: &Analysis, me: &str, owner: &BTreeMap<&str, String>) -> V
         ));
     }
     let mut next_to: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
-    for c in analysis
-        .conflicts
-        .iter()
-        .filter(|c| c.kind != "shared_files")
-    {
+    let mut maybe_shared: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for c in analysis.conflicts.iter().filter(|c| c.severity != "high") {
         let [a, b] = &c.tasks;
         let other = match (mine(a), mine(b)) {
             (true, false) => b,
             (false, true) => a,
             _ => continue,
         };
+        let notes = if c.kind == "shared_files" {
+            &mut maybe_shared
+        } else {
+            &mut next_to
+        };
         if let Some(agent) = owner.get(other.as_str()) {
-            next_to
+            notes
                 .entry(agent)
                 .or_default()
                 .extend(c.files.iter().map(String::as_str));
         }
+    }
+    for (agent, files) in maybe_shared {
+        notes.push(format!(
+            "{agent} may also edit {} (a weaker match): claim before editing.",
+            files.into_iter().collect::<Vec<_>>().join(", ")
+        ));
     }
     for (agent, files) in next_to {
         notes.push(format!(
@@ -341,7 +379,93 @@ fn prompt(me: &str, analysis: &Analysis, tasks: &[AssignedTask]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::planner::{ConflictReport, ProjectSummary};
     use serde_json::json;
+
+    fn task(id: &str, files: &[&str]) -> AnalyzedTask {
+        AnalyzedTask {
+            task_id: id.into(),
+            description: id.into(),
+            files: files.iter().map(|f| (*f).to_owned()).collect(),
+            related: Vec::new(),
+            files_given: false,
+            reasons: Vec::new(),
+            candidates: Vec::new(),
+        }
+    }
+
+    /// A medium (weak) overlap ties nothing: with room for it the two tasks
+    /// share an agent; without, they are split and each agent is told.
+    #[test]
+    fn a_weak_overlap_stays_together_only_while_the_load_allows() {
+        let weak = |a: &str, b: &str| ConflictReport {
+            kind: "shared_files".into(),
+            severity: "medium".into(),
+            tasks: [a.into(), b.into()],
+            files: vec!["core.rs".into()],
+        };
+        let mut analysis = Analysis {
+            analysis_id: "a".into(),
+            complexity_level: "moderate".into(),
+            tasks: vec![
+                task("T1-a", &["core.rs"]),
+                task("T2-b", &["core.rs"]),
+                task("T3-c", &["c.rs"]),
+                task("T4-d", &["d.rs"]),
+            ],
+            conflicts: vec![weak("T1-a", "T2-b")],
+            groups: ["T1-a", "T2-b", "T3-c", "T4-d"]
+                .iter()
+                .map(|t| vec![(*t).to_owned()])
+                .collect(),
+            recommended_agent_count: 4,
+            project: ProjectSummary {
+                files_scanned: 5,
+                source_files: 5,
+                languages: BTreeMap::new(),
+                import_edges: 0,
+                elapsed_ms: 0,
+                stopped_early: None,
+            },
+        };
+        let conn = Connection {
+            public_url: "http://127.0.0.1:7477".into(),
+            user_id: "dev".into(),
+            session_id: "s1".into(),
+            auth_header: None,
+        };
+        let tasks_of = |plan: &Distribution| -> Vec<Vec<String>> {
+            plan.agents
+                .iter()
+                .map(|a| a.tasks.iter().map(|t| t.task_id.clone()).collect())
+                .collect()
+        };
+        let plan = distribute(&analysis, 2, &conn);
+        assert!(tasks_of(&plan).contains(&vec!["T1-a".to_owned(), "T2-b".to_owned()]));
+        assert!(plan.agents.iter().all(|a| a.conflict_notes.is_empty()));
+        // Four agents: an even share is one task, so the weak overlap is split.
+        let plan = distribute(&analysis, 4, &conn);
+        assert_eq!(plan.agent_count, 4);
+        let noted = plan
+            .agents
+            .iter()
+            .filter(|a| {
+                a.conflict_notes
+                    .iter()
+                    .any(|n| n.contains("may also edit core.rs"))
+            })
+            .count();
+        assert_eq!(noted, 2, "{:?}", plan.agents);
+        // A high conflict on the same file keeps them together at any count.
+        analysis.conflicts[0].severity = "high".into();
+        analysis.groups = vec![
+            vec!["T1-a".into(), "T2-b".into()],
+            vec!["T3-c".into()],
+            vec!["T4-d".into()],
+        ];
+        let plan = distribute(&analysis, 4, &conn);
+        assert!(tasks_of(&plan).contains(&vec!["T1-a".to_owned(), "T2-b".to_owned()]));
+    }
 
     #[test]
     fn a_token_adds_a_header_that_refers_to_it() {

@@ -47,6 +47,10 @@ pub struct SharedFiles {
     /// The two tasks, by short id (`T3`).
     pub tasks: [String; 2],
     pub files: Vec<String>,
+    /// The file is only a weak match for one of them: they share an agent
+    /// only while the load allows; confirm or correct it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub weak: bool,
 }
 
 /// `analyze_task_conflicts`' answer.

@@ -26,8 +26,8 @@ pub fn schema() -> (&'static str, Value, Arc<JsonObject>, ToolAnnotations) {
          Files are ranked by the words of the code (identifiers, comments, strings), paths, definitions and imports; \
          each task's files come as {path: \"matched,words:score\"} with the next candidates below the cut. \
          It is a lexical guess: read the candidates, confirm with your own search, and if files are wrong call again \
-         with tasks as {description, files}. conflicts: \"shared\" files put two tasks on one agent, \"through\" \
-         is a note about imports; groups lists tasks that must share an agent. Then call create_task_distribution.",
+         with tasks as {description, files}. shared_files put two tasks on one agent (\"weak\" ones only while the \
+         load allows); import_links counts imports between tasks; groups lists tasks that must share an agent. Then call create_task_distribution.",
         Value::Object(INPUT.clone()),
         OUTPUT.clone(),
         // Not read-only: the analysis is stored for create_task_distribution.

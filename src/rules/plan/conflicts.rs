@@ -22,11 +22,25 @@ impl ConflictKind {
             Self::Dependency => "dependency",
         }
     }
+}
 
-    pub fn severity(self) -> &'static str {
+/// How sure the conflict is. Two tasks sharing a file each is strongly matched
+/// to must share an agent (high); a file only one of them is strongly matched
+/// to is as likely a wrong guess on a big central module, so distribution keeps
+/// such tasks together only while the load allows (medium); imports are notes (low).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Severity {
+    High,
+    Medium,
+    Low,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
         match self {
-            Self::SharedFiles => "high",
-            Self::Dependency => "low",
+            Self::High => "high",
+            Self::Medium => "medium",
+            Self::Low => "low",
         }
     }
 }
@@ -34,6 +48,7 @@ impl ConflictKind {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Conflict {
     pub kind: ConflictKind,
+    pub severity: Severity,
     /// Task indices, the lower first.
     pub tasks: (usize, usize),
     pub files: Vec<String>,
@@ -45,8 +60,16 @@ pub fn find(tasks: &[TaskFiles]) -> Vec<Conflict> {
         for (j, b) in tasks.iter().enumerate().skip(i + 1) {
             let shared = intersect(&a.files, &b.files);
             if !shared.is_empty() {
+                let sure = shared
+                    .iter()
+                    .any(|f| a.strong.contains(f) && b.strong.contains(f));
                 out.push(Conflict {
                     kind: ConflictKind::SharedFiles,
+                    severity: if sure {
+                        Severity::High
+                    } else {
+                        Severity::Medium
+                    },
                     tasks: (i, j),
                     files: shared,
                 });
@@ -58,6 +81,7 @@ pub fn find(tasks: &[TaskFiles]) -> Vec<Conflict> {
             if !through.is_empty() {
                 out.push(Conflict {
                     kind: ConflictKind::Dependency,
+                    severity: Severity::Low,
                     tasks: (i, j),
                     files: through.into_iter().collect(),
                 });
@@ -72,8 +96,8 @@ fn intersect(a: &[String], b: &[String]) -> Vec<String> {
     a.iter().filter(|f| b.contains(f)).cloned().collect()
 }
 
-/// Tasks joined by shared files, transitively: each group goes to one agent.
-/// Groups and their members are in task order.
+/// Tasks joined by surely shared files (high severity), transitively: each
+/// group goes to one agent. Groups and their members are in task order.
 pub fn groups(task_count: usize, conflicts: &[Conflict]) -> Vec<Vec<usize>> {
     let mut leader: Vec<usize> = (0..task_count).collect();
     fn find_leader(leader: &mut [usize], mut i: usize) -> usize {
@@ -83,10 +107,7 @@ pub fn groups(task_count: usize, conflicts: &[Conflict]) -> Vec<Vec<usize>> {
         }
         i
     }
-    for c in conflicts
-        .iter()
-        .filter(|c| c.kind == ConflictKind::SharedFiles)
-    {
+    for c in conflicts.iter().filter(|c| c.severity == Severity::High) {
         let (a, b) = (
             find_leader(&mut leader, c.tasks.0),
             find_leader(&mut leader, c.tasks.1),
@@ -129,6 +150,7 @@ mod tests {
     fn task(files: &[&str], related: &[&str]) -> TaskFiles {
         TaskFiles {
             files: files.iter().map(|f| (*f).to_owned()).collect(),
+            strong: files.iter().map(|f| (*f).to_owned()).collect(),
             related: related.iter().map(|f| (*f).to_owned()).collect(),
             given: true,
             ..TaskFiles::default()
@@ -149,11 +171,13 @@ mod tests {
             [
                 Conflict {
                     kind: ConflictKind::SharedFiles,
+                    severity: Severity::High,
                     tasks: (0, 1),
                     files: vec!["b.rs".into()]
                 },
                 Conflict {
                     kind: ConflictKind::Dependency,
+                    severity: Severity::Low,
                     tasks: (0, 2),
                     files: vec!["a.rs".into()]
                 },
@@ -166,6 +190,26 @@ mod tests {
     fn groups_are_transitive() {
         let tasks = [task(&["a"], &[]), task(&["b"], &[]), task(&["a", "b"], &[])];
         assert_eq!(groups(3, &find(&tasks)), [vec![0, 1, 2]]);
+    }
+
+    /// A file one task only guesses at (below its strong share) is a medium
+    /// conflict: reported, but it does not tie the two tasks into one group.
+    #[test]
+    fn a_weak_overlap_is_not_a_high_conflict() {
+        let mut guess = task(&["core.rs", "cli.rs"], &[]);
+        guess.strong = vec!["cli.rs".into()];
+        let tasks = [task(&["core.rs"], &[]), guess, task(&["cli.rs"], &[])];
+        let found = find(&tasks);
+        let severities: Vec<(usize, usize, Severity)> = found
+            .iter()
+            .map(|c| (c.tasks.0, c.tasks.1, c.severity))
+            .collect();
+        assert_eq!(
+            severities,
+            [(0, 1, Severity::Medium), (1, 2, Severity::High)]
+        );
+        assert!(found.iter().all(|c| c.kind == ConflictKind::SharedFiles));
+        assert_eq!(groups(3, &found), [vec![0], vec![1, 2]]);
     }
 
     #[test]

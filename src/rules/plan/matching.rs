@@ -41,6 +41,9 @@ const MAX_FILES_PER_NAME: usize = 3;
 const CANDIDATE_SHARE: f64 = 0.4;
 /// A further file is chosen when it scores this share of the best.
 const KEEP_SHARE: f64 = 0.5;
+/// When the next file scores within a tenth of the best, which of the two the
+/// task is about is a toss-up, so neither is strong evidence of a collision.
+const TOSS_UP_SHARE: f64 = 0.9;
 
 /// One file of a task with why it was chosen (or offered).
 #[derive(Debug, Clone, PartialEq)]
@@ -63,6 +66,12 @@ impl Pick {
 pub struct TaskFiles {
     /// The files the task edits, sorted.
     pub files: Vec<String>,
+    /// Those of `files` the evidence strongly supports: all given ones, or
+    /// the best match when it stands clear of the next file (see
+    /// `TOSS_UP_SHARE`). A further chosen file is the matcher's second guess,
+    /// and a file another task shares only through such a guess is a medium
+    /// conflict, not a high one.
+    pub strong: Vec<String>,
     /// Files importing those, which the task may break but does not edit.
     pub related: Vec<String>,
     /// True when the planner listed the files itself.
@@ -396,6 +405,24 @@ fn mentioned_paths(description: &str) -> impl Iterator<Item = &str> {
 
 /// The files of a task: as given, or matched from its text; plus their importers.
 pub fn task_files(task: &TaskInput, index: &MatchIndex<'_>, graph: &DepGraph) -> TaskFiles {
+    let strong = |picks: &[Pick], candidates: &[Pick]| -> Vec<String> {
+        let best = picks.first().map_or(0.0, |p| p.score);
+        let runner_up = picks
+            .iter()
+            .chain(candidates)
+            .nth(1)
+            .map_or(0.0, |p| p.score);
+        if runner_up >= best * TOSS_UP_SHARE {
+            return Vec::new();
+        }
+        let mut out: Vec<String> = picks
+            .iter()
+            .filter(|p| p.score >= best)
+            .map(|p| p.path.clone())
+            .collect();
+        out.sort();
+        out
+    };
     let (files, picks, candidates, given) = match &task.files {
         Some(files) => (
             files.iter().cloned().collect::<BTreeSet<_>>(),
@@ -416,8 +443,14 @@ pub fn task_files(task: &TaskInput, index: &MatchIndex<'_>, graph: &DepGraph) ->
         .take(MAX_RELATED_FILES)
         .map(str::to_owned)
         .collect();
+    let strong = if given {
+        files.iter().cloned().collect()
+    } else {
+        strong(&picks, &candidates)
+    };
     TaskFiles {
         files: files.into_iter().collect(),
+        strong,
         related: related.into_iter().collect(),
         given,
         picks,
@@ -642,6 +675,57 @@ mod tests {
         let index = MatchIndex::new(&p);
         let (picks, _) = index.matches("Put the body in what raise_for_status raises");
         assert_eq!(picks[0].path, "http/models.py", "{picks:?}");
+    }
+
+    /// Only a clear best match (or given files) is strong evidence: a second
+    /// guess shared with another task makes a medium conflict, not a high one.
+    #[test]
+    fn only_a_clear_best_match_is_strong() {
+        let p = sources(
+            &[
+                (
+                    "net/limits.py",
+                    "class RateLimiter:\n    def allow(self):\n        pass\n",
+                ),
+                (
+                    "net/fair_rate.py",
+                    "def rate(limiter):\n    return limiter.rate(limiter.fair)\n",
+                ),
+                ("net/util.py", "def slugify(text):\n    pass\n"),
+            ],
+            &[],
+        );
+        let index = MatchIndex::new(&p);
+        let graph = DepGraph::build(&p);
+        let task = TaskInput {
+            description: "Make the rate limiter fair".into(),
+            files: None,
+        };
+        let found = task_files(&task, &index, &graph);
+        assert_eq!(
+            found.files,
+            ["net/fair_rate.py", "net/limits.py"],
+            "{found:?}"
+        );
+        assert_eq!(found.strong, ["net/limits.py"]);
+        let given = TaskInput {
+            files: Some(vec!["net/fair_rate.py".into(), "net/limits.py".into()]),
+            ..task
+        };
+        assert_eq!(
+            task_files(&given, &index, &graph).strong,
+            ["net/fair_rate.py", "net/limits.py"]
+        );
+        // Two files the task matches equally: a toss-up, neither is strong.
+        let p = project(&["a/parser.py", "b/parser.py", "c/lexer.py"]);
+        let index = MatchIndex::new(&p);
+        let task = TaskInput {
+            description: "Speed up the parser".into(),
+            files: None,
+        };
+        let found = task_files(&task, &index, &DepGraph::build(&p));
+        assert_eq!(found.files, ["a/parser.py", "b/parser.py"]);
+        assert!(found.strong.is_empty(), "{found:?}");
     }
 
     #[test]
