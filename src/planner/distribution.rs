@@ -5,8 +5,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::reply::DistributionReply;
-
 use super::analysis::short_id;
 use super::{Analysis, AnalyzedTask};
 use crate::rules::plan::distribute::{balance, join_weak_ties};
@@ -131,14 +129,6 @@ impl Distribution {
                 "Already under way, so left with the agent working on it: {}.",
                 kept.join(", ")
             ));
-        }
-    }
-
-    /// What `create_task_distribution` answers.
-    pub fn reply(&self) -> DistributionReply {
-        DistributionReply {
-            success: true,
-            plan: self.clone(),
         }
     }
 

@@ -6,6 +6,7 @@ pub mod draw;
 pub mod format;
 mod keys;
 pub mod model;
+mod panel;
 pub mod run;
 pub mod state;
 mod terminal;

@@ -6,7 +6,7 @@
 use crate::model::{
     AgentRow, EventRow, LockRow, Operation, Snapshot, TaskRow, TaskStatus, WaiterRow,
 };
-use crate::state::Panel;
+use crate::panel::Panel;
 
 #[derive(Debug, Default)]
 pub struct View<'a> {
