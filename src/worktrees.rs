@@ -233,23 +233,31 @@ impl Roots {
     }
 
     /// Asks git again if a worktree may have appeared; true if the roots changed.
-    /// Runs git on the caller's thread: it takes milliseconds, and only a path
-    /// outside every known worktree gets here.
+    /// Runs git on the caller's thread (milliseconds; only a path outside every
+    /// known worktree gets here), and never while holding the lock, so other
+    /// requests reading the roots do not wait for git.
     fn refresh(&self) -> bool {
         let Some(repo) = &self.repository else {
             return false;
         };
+        let changed_at = repo.registry_changed_at();
+        {
+            let Ok(mut known) = self.known.lock() else {
+                return false;
+            };
+            if changed_at == known.registry_changed_at
+                && known.asked.elapsed() < REFRESH_AT_MOST_EVERY
+            {
+                return false;
+            }
+            // Claimed now, so concurrent callers do not all run git.
+            known.asked = Instant::now();
+            known.registry_changed_at = changed_at;
+        }
+        let roots = repo.roots(&self.root);
         let Ok(mut known) = self.known.lock() else {
             return false;
         };
-        let changed_at = repo.registry_changed_at();
-        if changed_at == known.registry_changed_at && known.asked.elapsed() < REFRESH_AT_MOST_EVERY
-        {
-            return false;
-        }
-        let roots = repo.roots(&self.root);
-        known.asked = Instant::now();
-        known.registry_changed_at = changed_at;
         if *known.roots == roots {
             return false;
         }

@@ -184,6 +184,9 @@ async fn wake_from_changes(
                 waiters.wake_freed(&session, paths.iter().map(String::as_str));
             }
             Ok(Change::Other) | Err(RecvError::Lagged(_)) => waiters.wake_all(),
+            // Every write a dashboard follows: waking every waiter on each
+            // would make waiting cost a claim transaction per write.
+            Ok(Change::Written) => {}
             Err(RecvError::Closed) => return,
         }
     }

@@ -9,7 +9,7 @@ use super::*;
 use crate::rules::locks::Operation;
 use crate::rules::virtual_user::parse;
 use crate::store::SqliteStore;
-use crate::store::sqlite::test_support::open_temp;
+use crate::store::sqlite::test_support::{open_temp, scalar};
 
 fn paths(list: &[&str]) -> BTreeSet<String> {
     list.iter().map(|p| p.to_string()).collect()
@@ -322,4 +322,44 @@ async fn a_timed_out_claim_leaves_no_row_and_a_start_clears_stale_ones() {
     assert_eq!(shown(&store).len(), 1);
     assert_eq!(store.clear_waiters().unwrap(), 1);
     assert!(shown(&store).is_empty());
+}
+
+/// A dashboard following every write must not make waiting claims retry on
+/// each one; a write by another process (or a lagging listener) wakes them.
+#[tokio::test]
+async fn waiters_wake_for_writes_elsewhere_but_not_for_every_write() {
+    let queue = Arc::new(wait_queue::WaitQueue::default());
+    let ticket = queue.join(crate::rules::waiting::Waiter {
+        session: "s".into(),
+        agent: "b".into(),
+        operation: Operation::Write,
+        targets: vec![crate::rules::targets::LockTarget::parse("x")],
+    });
+    let (feed, changes) = tokio::sync::broadcast::channel(8);
+    tokio::spawn(wake_from_changes(changes, queue.clone()));
+    let woken = |ms| tokio::time::timeout(std::time::Duration::from_millis(ms), ticket.woken());
+    feed.send(Change::Written).unwrap();
+    assert!(woken(100).await.is_err(), "a followed write woke a waiter");
+    feed.send(Change::Other).unwrap();
+    assert!(
+        woken(2_000).await.is_ok(),
+        "another process's write did not wake it"
+    );
+}
+
+#[test]
+fn a_sweep_forgets_waiting_rows_past_their_deadline() {
+    let (_d, store, clock) = open_temp();
+    register(&store, &["b"]);
+    store
+        .record_waiter(&request("b", &["x"]), store.now_ms() + 1_000)
+        .unwrap();
+    assert_eq!(rows(&store), 1);
+    clock.advance_ms(1_001);
+    store.sweep_expired().unwrap();
+    assert_eq!(
+        scalar(&store, "SELECT COUNT(*) FROM lock_waiters"),
+        0,
+        "the row of a claim past its deadline stays"
+    );
 }

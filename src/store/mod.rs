@@ -68,9 +68,12 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 pub enum Change {
     /// These paths of a session were released, expired or force-released here.
     Freed { session: String, paths: Vec<String> },
-    /// Something else changed, which may have freed paths: another process
-    /// wrote, or (once [`CoordStore::follow_all_writes`] is on) anything was written.
+    /// Another process wrote (seen by [`CoordStore::notice_changes_elsewhere`]):
+    /// anything may have been freed.
     Other,
+    /// Something was written, by anyone (once [`CoordStore::follow_all_writes`]
+    /// is on): for a dashboard to redraw, not a reason to wake waiting claims.
+    Written,
 }
 
 /// The coordination state. Async, so that a backend may be a network
@@ -90,7 +93,7 @@ pub trait CoordStore: Send + Sync + std::fmt::Debug {
     /// Looks for writes made elsewhere since the last look and announces
     /// them as [`Change::Other`]; cheap, called every second while claims wait.
     async fn notice_changes_elsewhere(&self) -> Result<()>;
-    /// From now on announces every write, by anyone, as [`Change::Other`]
+    /// From now on announces every write, by anyone, as [`Change::Written`]
     /// (the dashboard redraws on it). SQLite watches its files.
     fn follow_all_writes(&self) -> Result<()>;
 

@@ -40,9 +40,13 @@ fn session_worktrees(team: &Team) -> Result<Vec<Worktree>> {
         .collect())
 }
 
-/// `git status --porcelain` lines: uncommitted changes, untracked files included.
+/// `git status --porcelain --ignored` lines: uncommitted changes, untracked
+/// and ignored files included (an agent's `.env` or build output is work
+/// `git worktree remove` would delete).
 fn changes(worktree: &Path) -> Result<usize> {
-    Ok(git(worktree, &["status", "--porcelain"])?.lines().count())
+    Ok(git(worktree, &["status", "--porcelain", "--ignored"])?
+        .lines()
+        .count())
 }
 
 pub fn stop(common: &Common, args: &StopArgs) -> Result<ExitCode> {
@@ -118,7 +122,9 @@ fn keep_or_remove_worktrees(team: &Team, remove: bool) -> Result<ExitCode> {
                 }
             }
             Ok(0) => println!("kept worktree {path} (branch {branch}, clean)"),
-            Ok(n) => println!("kept worktree {path} (branch {branch}): {n} uncommitted change(s)"),
+            Ok(n) => println!(
+                "kept worktree {path} (branch {branch}): {n} uncommitted change(s) or ignored file(s)"
+            ),
             Err(e) => println!("kept worktree {path}: {e}"),
         }
     }
@@ -146,7 +152,7 @@ pub fn status(common: &Common, which: &Which) -> Result<ExitCode> {
     }
     for tree in session_worktrees(&team)? {
         let changed = changes(&tree.path)
-            .map(|n| format!("{n} uncommitted change(s)"))
+            .map(|n| format!("{n} uncommitted change(s) or ignored file(s)"))
             .unwrap_or_else(|e| e.to_string());
         println!(
             "  worktree {} (branch {}): {changed}",
@@ -158,4 +164,34 @@ pub fn status(common: &Common, which: &Which) -> Result<ExitCode> {
     let mut at = common.clone();
     at.db = Some(db);
     super::super::inspect::status(&at, Some(&team.session))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `git worktree remove` deletes ignored files without a word: they count.
+    #[test]
+    fn ignored_and_untracked_files_count_as_work_to_keep() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = dir.path();
+        let run = |args: &[&str]| {
+            let ok = std::process::Command::new("git")
+                .args(["-c", "user.name=T", "-c", "user.email=t@example.com"])
+                .args(args)
+                .current_dir(repo)
+                .output()
+                .unwrap()
+                .status
+                .success();
+            assert!(ok, "git {args:?}");
+        };
+        run(&["init", "-q"]);
+        std::fs::write(repo.join(".gitignore"), ".env\n").unwrap();
+        run(&["add", ".gitignore"]);
+        run(&["commit", "-q", "-m", "init"]);
+        assert_eq!(changes(repo).unwrap(), 0);
+        std::fs::write(repo.join(".env"), "SECRET=1\n").unwrap();
+        assert_eq!(changes(repo).unwrap(), 1, "an ignored file is work");
+    }
 }

@@ -221,6 +221,53 @@ fn absolute(dir: &Path) -> Result<PathBuf> {
     } else {
         std::env::current_dir()?.join(dir)
     };
-    // The directory may not exist yet; its nearest existing parent is resolved.
-    Ok(std::fs::canonicalize(&dir).unwrap_or(dir))
+    // `..` first, by the text (`repo/../wt` is not inside `repo`); then the
+    // nearest existing parent is resolved (symlinks included) and the part
+    // that does not exist yet put back on it.
+    let mut plain = PathBuf::new();
+    for part in dir.components() {
+        match part {
+            std::path::Component::ParentDir => {
+                plain.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => plain.push(other),
+        }
+    }
+    let mut existing = plain.as_path();
+    let mut rest = Vec::new();
+    while !existing.exists() {
+        let (Some(parent), Some(name)) = (existing.parent(), existing.file_name()) else {
+            break;
+        };
+        rest.push(name.to_owned());
+        existing = parent;
+    }
+    let mut resolved = std::fs::canonicalize(existing).unwrap_or_else(|_| existing.to_owned());
+    resolved.extend(rest.iter().rev());
+    Ok(resolved)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_directory_that_does_not_exist_yet_is_resolved_by_its_text_and_its_existing_parent() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = std::fs::canonicalize(dir.path()).unwrap();
+        let repo = base.join("repo");
+        std::fs::create_dir_all(&repo).unwrap();
+        // `repo/../wt` is beside the checkout, not inside it.
+        let beside = absolute(&repo.join("../wt/ccmulti")).unwrap();
+        assert_eq!(beside, base.join("wt/ccmulti"));
+        assert!(!beside.starts_with(&repo));
+        // A link into the checkout resolves to the checkout.
+        #[cfg(unix)]
+        {
+            std::os::unix::fs::symlink(&repo, base.join("link")).unwrap();
+            let through = absolute(&base.join("link/wt")).unwrap();
+            assert_eq!(through, repo.join("wt"));
+        }
+    }
 }

@@ -267,6 +267,13 @@ pub(crate) mod test_support {
 
     pub const T0: i64 = 1_790_000_000_000;
 
+    /// One number a query returns, read straight from the database.
+    pub fn scalar(store: &SqliteStore, sql: &str) -> i64 {
+        store
+            .read(|c| Ok(c.query_row(sql, [], |r| r.get(0))?))
+            .expect("a scalar query")
+    }
+
     pub fn open_temp() -> (tempfile::TempDir, SqliteStore, Arc<ManualClock>) {
         let dir = tempfile::tempdir().expect("tempdir");
         let clock = ManualClock::starting_at(T0);

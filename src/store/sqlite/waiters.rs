@@ -48,6 +48,28 @@ impl SqliteStore {
         })
     }
 
+    /// Deletes the rows of claims past their deadline: a claim whose client
+    /// went away while its row was being written leaves one nobody holds the
+    /// id of. A read first, so an idle coordinator takes no write lock.
+    pub(crate) fn forget_waiters_past_deadline(&self) -> Result<usize> {
+        let now = time::to_text(self.now_ms());
+        let any: bool =
+            self.read(|c| {
+                Ok(c.prepare_cached(
+                    "SELECT EXISTS (SELECT 1 FROM lock_waiters WHERE deadline <= ?1)",
+                )?
+                .query_row([&now], |r| r.get(0))?)
+            })?;
+        if !any {
+            return Ok(0);
+        }
+        self.write(|tx| {
+            Ok(tx
+                .prepare_cached("DELETE FROM lock_waiters WHERE deadline <= ?1")?
+                .execute([&now])?)
+        })
+    }
+
     /// Deletes every waiter row: called by a coordinator as it starts, when
     /// no claim can be waiting yet, so rows a crashed one left go.
     pub fn clear_waiters(&self) -> Result<usize> {

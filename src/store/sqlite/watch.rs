@@ -1,4 +1,4 @@
-//! Every write to the database, by any process, as a [`Change::Other`] on
+//! Every write to the database, by any process, as a [`Change::Written`] on
 //! the change feed: the database file and its WAL are watched (`notify`), so
 //! a dashboard shows at once what this coordinator, `ccmulti release` or
 //! another dashboard wrote.
@@ -44,7 +44,7 @@ impl SqliteStore {
                     p.file_name()
                         .is_some_and(|n| watched.iter().any(|w| w == n))
                 }) {
-                    let _ = changes.send(Change::Other);
+                    let _ = changes.send(Change::Written);
                 }
             })
             .map_err(watch_error)?;

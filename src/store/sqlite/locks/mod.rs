@@ -411,10 +411,11 @@ impl SqliteStore {
         Ok(released)
     }
 
-    /// Deletes every expired lock, one `expired` event each, [`SWEEP_BATCH`]
+    /// Deletes every expired lock (and waiting-claim rows past their deadline), one `expired` event each, [`SWEEP_BATCH`]
     /// locks to a transaction so that a backlog (a coordinator restarted after
     /// a long stop) never holds the write connection for long. Returns how many.
     pub fn sweep_expired(&self) -> Result<usize> {
+        self.forget_waiters_past_deadline()?;
         let now = self.now_ms();
         let now_text = time::to_text(now);
         // A read first, so an idle coordinator takes no write lock every second.
