@@ -1,5 +1,6 @@
 //! Prometheus text metrics, kept in memory: requests by method and outcome,
-//! tool latency, conflicts and blocked calls. Label values come from closed sets.
+//! tool latency, conflicts, blocked calls and requests refused at the gate.
+//! Label values come from closed sets.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -18,8 +19,32 @@ struct Histogram {
     sum_s: f64,
 }
 
+/// Why the gate in front of every route refused a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// A `Host` that is not this coordinator's (DNS rebinding).
+    Host,
+    /// A browser `Origin` that is not a loopback or allowed one.
+    Origin,
+    /// No token, or not the coordinator's.
+    Token,
+}
+
+impl Refusal {
+    const ALL: [Self; 3] = [Self::Host, Self::Origin, Self::Token];
+
+    fn label(self) -> &'static str {
+        match self {
+            Self::Host => "host",
+            Self::Origin => "origin",
+            Self::Token => "token",
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct Metrics {
+    refused: [AtomicU64; 3],
     requests: Mutex<BTreeMap<(&'static str, &'static str), u64>>,
     tool_latency: Mutex<BTreeMap<&'static str, Histogram>>,
     blocked: Mutex<BTreeMap<String, u64>>,
@@ -44,6 +69,12 @@ impl Metrics {
                     *bucket += 1;
                 }
             }
+        }
+    }
+
+    pub fn count_refused(&self, why: Refusal) {
+        if let Some(i) = Refusal::ALL.iter().position(|r| *r == why) {
+            self.refused[i].fetch_add(1, Ordering::Relaxed);
         }
     }
 
@@ -137,6 +168,19 @@ impl Metrics {
                     "ccmulti_blocked_calls_total{{client=\"{client}\"}} {n}"
                 );
             }
+        }
+        let _ = writeln!(
+            out,
+            "# HELP ccmulti_refused_requests_total Requests refused before anything ran, by reason (Host, Origin, token)."
+        );
+        let _ = writeln!(out, "# TYPE ccmulti_refused_requests_total counter");
+        for (why, n) in Refusal::ALL.iter().zip(&self.refused) {
+            let _ = writeln!(
+                out,
+                "ccmulti_refused_requests_total{{reason=\"{}\"}} {}",
+                why.label(),
+                n.load(Ordering::Relaxed)
+            );
         }
         let _ = writeln!(out, "# HELP ccmulti_uptime_seconds Seconds since start.");
         let _ = writeln!(out, "# TYPE ccmulti_uptime_seconds gauge");

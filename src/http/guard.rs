@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use super::HttpState;
+use crate::metrics::Refusal;
 use crate::rules::access::{HeaderRefusal, TOKEN_ENV, bearer};
 
 pub async fn guard(State(http): State<HttpState>, request: Request, next: Next) -> Response {
@@ -22,6 +23,11 @@ pub async fn guard(State(http): State<HttpState>, request: Request, next: Next) 
         .check_host(host.as_deref())
         .and_then(|()| access.check_origin(header_text(headers, header::ORIGIN).as_deref()))
     {
+        http.app.metrics.count_refused(if refusal.header == "Host" {
+            Refusal::Host
+        } else {
+            Refusal::Origin
+        });
         return forbidden(&refusal, request.uri().path());
     }
     let liveness = request.uri().path() == "/health"
@@ -35,6 +41,7 @@ pub async fn guard(State(http): State<HttpState>, request: Request, next: Next) 
             Some(Some(_)) => None,
         };
         if let Some(problem) = problem {
+            http.app.metrics.count_refused(Refusal::Token);
             return unauthorized(problem, request.uri().path());
         }
     }

@@ -616,3 +616,36 @@ async fn generated_connection_lines_refer_to_the_token_without_holding_it() {
     );
     assert!(!reply.text.contains(TOKEN), "the secret is never echoed");
 }
+
+/// Each refusal at the gate is counted by its reason in /metrics (issue 15).
+#[tokio::test]
+async fn refused_requests_are_counted_by_reason() {
+    let server = start_with(with_token()).await;
+    let url = server.agent_url("impl_a");
+    let host = send(claim(&url, "a.rs").header("host", "evil.example")).await;
+    assert_eq!(host.status, 403);
+    let origin = send(claim(&url, "a.rs").header("origin", "https://evil.example")).await;
+    assert_eq!(origin.status, 403);
+    for _ in 0..2 {
+        let token = send(claim(&url, "a.rs")).await;
+        assert_eq!(token.status, 401);
+    }
+    let metrics = send(
+        client()
+            .get(format!("{}/metrics", server.base))
+            .bearer_auth(TOKEN),
+    )
+    .await;
+    assert_eq!(metrics.status, 200, "{}", metrics.text);
+    for line in [
+        "ccmulti_refused_requests_total{reason=\"host\"} 1",
+        "ccmulti_refused_requests_total{reason=\"origin\"} 1",
+        "ccmulti_refused_requests_total{reason=\"token\"} 2",
+    ] {
+        assert!(
+            metrics.text.contains(line),
+            "{line} not in\n{}",
+            metrics.text
+        );
+    }
+}
