@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use ccmulti::rules::Activity;
 use ccmulti::rules::locks::seconds_until;
 use ccmulti::rules::paths;
@@ -179,4 +179,19 @@ pub fn verify(common: &Common) -> Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// A consistent copy of a live database; restoring is copying it back with
+/// the coordinator stopped (README, Backups).
+pub fn backup(common: &Common, file: &std::path::Path) -> Result<ExitCode> {
+    let store = super::service::open(common, Opening::MustExist)?;
+    store.backup_to(file).with_context(|| {
+        format!(
+            "backing up {} to {}",
+            store.path().display(),
+            file.display()
+        )
+    })?;
+    println!("backed up {} to {}", store.path().display(), file.display());
+    Ok(ExitCode::SUCCESS)
 }

@@ -131,6 +131,11 @@ enum Command {
 enum DbCommand {
     /// Print the tables, indexes, schema version and integrity, like the seed's verification SQL.
     Verify,
+    /// Copy the database to FILE (a new file) while the coordinator runs; consistent, owner-only.
+    Backup {
+        /// Where the copy goes; it must not exist yet.
+        file: std::path::PathBuf,
+    },
 }
 
 impl Common {
@@ -227,5 +232,8 @@ pub fn run() -> Result<ExitCode> {
         Some(Command::Db {
             command: DbCommand::Verify,
         }) => inspect::verify(&common),
+        Some(Command::Db {
+            command: DbCommand::Backup { file },
+        }) => inspect::backup(&common, &file),
     }
 }

@@ -4,6 +4,7 @@
 //!
 //! Run one group with a filter, e.g. `cargo test --test it planner::`.
 
+mod backup;
 mod bad_input;
 mod claude_code_fixtures;
 mod claude_e2e;

@@ -5,6 +5,7 @@
 
 mod agents;
 mod backend;
+mod backup;
 mod bulk;
 mod columns;
 mod events;
