@@ -27,12 +27,20 @@ impl SqliteStore {
             path: dest.to_owned(),
             source,
         })?;
-        let mut copy = Connection::open(dest)?;
-        self.read(|source| {
-            let backup = Backup::new(source, &mut copy)?;
-            // -1: every page in one step, under one read lock.
-            backup.step(-1)?;
-            Ok(())
-        })
+        let copied = Connection::open(dest)
+            .map_err(StoreError::from)
+            .and_then(|mut copy| {
+                self.read(|source| {
+                    let backup = Backup::new(source, &mut copy)?;
+                    // -1: every page in one step, under one read lock.
+                    backup.step(-1)?;
+                    Ok(())
+                })
+            });
+        if copied.is_err() {
+            // No half-made copy is left to be mistaken for a backup.
+            let _ = std::fs::remove_file(dest);
+        }
+        copied
     }
 }
