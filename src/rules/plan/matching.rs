@@ -3,6 +3,7 @@
 //! plus the words of its path, the names it defines, names of several words
 //! the task spells (`RateLimiter`, "rate limiter") and paths the task spells
 //! out. Source outranks tests, docs and examples; assets are never chosen.
+//! A task adding a new public type also edits the file re-exporting it.
 //! Each chosen file says why, and the next few below the cut are offered as
 //! candidates so the planner can swap them in.
 
@@ -41,6 +42,9 @@ const MAX_FILES_PER_NAME: usize = 3;
 const CANDIDATE_SHARE: f64 = 0.4;
 /// A further file is chosen when it scores this share of the best.
 const KEEP_SHARE: f64 = 0.5;
+/// Files that re-export a package's or crate's public names: a new public
+/// type added to one of its modules is exported there too.
+const EXPORTING_FILES: &[&str] = &["__init__.py", "lib.rs", "mod.rs", "index.ts", "index.js"];
 /// When the next file scores within a tenth of the best, which of the two the
 /// task is about is a toss-up, so neither is strong evidence of a collision.
 const TOSS_UP_SHARE: f64 = 0.9;
@@ -431,7 +435,10 @@ pub fn task_files(task: &TaskInput, index: &MatchIndex<'_>, graph: &DepGraph) ->
             true,
         ),
         None => {
-            let (picks, candidates) = index.matches(&task.description);
+            let (mut picks, candidates) = index.matches(&task.description);
+            if let Some(export) = exporting_pick(&task.description, &picks, index, graph) {
+                picks.push(export);
+            }
             let files = picks.iter().map(|p| p.path.clone()).collect();
             (files, picks, candidates, false)
         }
@@ -456,6 +463,49 @@ pub fn task_files(task: &TaskInput, index: &MatchIndex<'_>, graph: &DepGraph) ->
         picks,
         candidates,
     }
+}
+
+/// A type name the task spells (`InvalidRedirectLocation`) that no file
+/// defines yet: the task adds it. Only several-word names starting with a
+/// capital count, so a constant (`NO_PROXY`) or a plain word does not.
+fn new_type_names<'d>(description: &'d str, index: &MatchIndex<'_>) -> Vec<&'d str> {
+    terms::identifiers(description)
+        .filter(|ident| {
+            ident.starts_with(|c: char| c.is_ascii_uppercase())
+                && ident.chars().any(|c| c.is_ascii_lowercase())
+                && !ident.contains('_')
+        })
+        .filter(|ident| terms::name_key(ident).is_some_and(|key| !index.names.contains_key(&key)))
+        .collect()
+}
+
+/// When the task adds a public type to its best file, the package's or
+/// crate's file that imports that file to re-export its names
+/// (`__init__.py`, `lib.rs`, `mod.rs`, `index.ts`) is edited too: the new
+/// name has to be exported there. The nearest such importer is taken, scored
+/// below the best so it is never the task's strong evidence.
+fn exporting_pick(
+    description: &str,
+    picks: &[Pick],
+    index: &MatchIndex<'_>,
+    graph: &DepGraph,
+) -> Option<Pick> {
+    let best = picks.first()?;
+    let name = *new_type_names(description, index).first()?;
+    let dir_of = |path: &str| path.rsplit_once('/').map_or("", |(d, _)| d).len();
+    let export = graph
+        .importers_of(&best.path)
+        .filter(|f| {
+            let file = f.rsplit('/').next().unwrap_or(f);
+            EXPORTING_FILES.contains(&file)
+        })
+        .filter(|f| !picks.iter().any(|p| p.path == *f))
+        .max_by_key(|f| dir_of(f))?;
+    Some(Pick {
+        path: export.to_owned(),
+        score: best.score * KEEP_SHARE,
+        words: vec![format!("exports {name}")],
+    })
 }
 
 /// Fixtures and vendored code stand in for other projects; a task names this one.
@@ -498,7 +548,7 @@ mod tests {
             p.sources.push(SourceFile {
                 path: (*path).to_owned(),
                 language: Language::Python,
-                imports: Vec::new(),
+                imports: crate::rules::plan::imports::extract(Language::Python, text),
                 symbols: crate::rules::plan::symbols::defined(Language::Python, text),
                 terms: terms::document(Language::Python, text),
             });
@@ -744,5 +794,62 @@ mod tests {
         let index = MatchIndex::new(&p);
         let (picks, _) = index.matches("Make the rate limiter fair");
         assert_eq!(picks[0].path, "net/limits.py", "{picks:?}");
+    }
+
+    /// A task adding a public type edits the file that re-exports the
+    /// module's names too; a type that already exists is not new.
+    #[test]
+    fn a_new_public_type_is_exported_from_the_package() {
+        let p = sources(
+            &[
+                (
+                    "net/__init__.py",
+                    "from .errors import ProtocolError\n__all__ = [\"ProtocolError\"]\n",
+                ),
+                (
+                    "net/errors.py",
+                    "class ProtocolError(Exception):\n    \"\"\"The peer broke the protocol.\"\"\"\n",
+                ),
+                ("net/util.py", "def slugify(text):\n    pass\n"),
+            ],
+            &[],
+        );
+        let index = MatchIndex::new(&p);
+        let graph = DepGraph::build(&p);
+        let task = |description: &str| TaskInput {
+            description: description.into(),
+            files: None,
+        };
+        let found = task_files(
+            &task("Raise a dedicated BadFrameError, a subclass of ProtocolError, on a bad frame"),
+            &index,
+            &graph,
+        );
+        assert_eq!(
+            found.files,
+            ["net/__init__.py", "net/errors.py"],
+            "{found:?}"
+        );
+        assert_eq!(found.strong, ["net/errors.py"]);
+        assert_eq!(
+            found.picks[1].reason(),
+            format!("exports BadFrameError:{:.0}", found.picks[1].score)
+        );
+        // Only a type nobody defines yet is new; a constant is not a type.
+        let found = task_files(
+            &task("Make ProtocolError say which frame was bad"),
+            &index,
+            &graph,
+        );
+        assert_eq!(found.files, ["net/errors.py"], "{found:?}");
+        let found = task_files(
+            &task("Raise ProtocolError when NO_PROXY is malformed"),
+            &index,
+            &graph,
+        );
+        assert!(
+            !found.files.contains(&"net/__init__.py".to_owned()),
+            "{found:?}"
+        );
     }
 }
