@@ -2,38 +2,12 @@
 //! waiting claims, their wake-ups from the change feed, and the rows that
 //! show them to other processes.
 
-use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use super::*;
 use crate::rules::locks::Operation;
-use crate::rules::virtual_user::parse;
 use crate::store::SqliteStore;
-use crate::store::sqlite::test_support::{open_temp, scalar};
-
-fn paths(list: &[&str]) -> BTreeSet<String> {
-    list.iter().map(|p| p.to_string()).collect()
-}
-
-fn register(store: &SqliteStore, agents: &[&str]) {
-    for a in agents {
-        store
-            .touch_agent(&parse(&format!("u__session__s__{a}")).unwrap(), "url")
-            .unwrap();
-    }
-}
-
-fn event_kinds(store: &SqliteStore) -> Vec<String> {
-    let mut kinds: Vec<_> = store
-        .snapshot(1000)
-        .unwrap()
-        .events
-        .into_iter()
-        .map(|e| e.kind.as_str().to_owned())
-        .collect();
-    kinds.reverse();
-    kinds
-}
+use crate::store::sqlite::test_support::{event_kinds, open_temp, paths, register, scalar};
 
 /// The service over a store the test also reaches directly, as another
 /// part of the same process would.

@@ -268,6 +268,37 @@ pub(crate) mod test_support {
 
     pub const T0: i64 = 1_790_000_000_000;
 
+    /// Normalised lock paths, as a claim carries them.
+    pub fn paths(list: &[&str]) -> std::collections::BTreeSet<String> {
+        list.iter().map(|p| p.to_string()).collect()
+    }
+
+    /// Agents `agents` of session `s`, user `u`.
+    pub fn register(store: &SqliteStore, agents: &[&str]) {
+        for a in agents {
+            store
+                .touch_agent(
+                    &crate::rules::virtual_user::parse(&format!("u__session__s__{a}"))
+                        .expect("a virtual user"),
+                    "url",
+                )
+                .expect("registered");
+        }
+    }
+
+    /// The audit trail's kinds, oldest first.
+    pub fn event_kinds(store: &SqliteStore) -> Vec<String> {
+        let mut kinds: Vec<_> = store
+            .snapshot(1000)
+            .expect("a snapshot")
+            .events
+            .into_iter()
+            .map(|e| e.kind.as_str().to_owned())
+            .collect();
+        kinds.reverse();
+        kinds
+    }
+
     /// One number a query returns, read straight from the database.
     pub fn scalar(store: &SqliteStore, sql: &str) -> i64 {
         store

@@ -1,32 +1,5 @@
-use std::collections::BTreeSet;
-
 use super::*;
-use crate::rules::virtual_user::parse;
-use crate::store::sqlite::test_support::{T0, open_temp};
-
-fn paths(list: &[&str]) -> BTreeSet<String> {
-    list.iter().map(|p| p.to_string()).collect()
-}
-
-fn register(store: &SqliteStore, agents: &[&str]) {
-    for a in agents {
-        store
-            .touch_agent(&parse(&format!("u__session__s__{a}")).unwrap(), "url")
-            .unwrap();
-    }
-}
-
-fn event_kinds(store: &SqliteStore) -> Vec<String> {
-    let mut kinds: Vec<_> = store
-        .snapshot(1000)
-        .unwrap()
-        .events
-        .into_iter()
-        .map(|e| e.kind.as_str().to_owned())
-        .collect();
-    kinds.reverse();
-    kinds
-}
+use crate::store::sqlite::test_support::{T0, event_kinds, open_temp, paths, register};
 
 #[test]
 fn grant_conflict_release_and_events() {
