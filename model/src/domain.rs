@@ -27,8 +27,6 @@ pub enum Operation {
 }
 
 impl Operation {
-    pub const ACCEPTED: &'static str = "read, write or delete";
-
     pub fn parse(raw: &str) -> Option<Self> {
         match raw {
             "read" => Some(Self::Read),
@@ -100,8 +98,6 @@ pub enum ReportedStatus {
 }
 
 impl ReportedStatus {
-    pub const ACCEPTED: &'static str = "started, in_progress, completed, failed, blocked or paused";
-
     pub fn parse(raw: &str) -> Option<Self> {
         match raw {
             "started" => Some(Self::Started),

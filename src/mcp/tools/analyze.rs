@@ -7,7 +7,7 @@ use ccmulti_model::tools::AnalyzeArgs;
 use rmcp::model::{CallToolResult, JsonObject, ToolAnnotations};
 use serde_json::Value;
 
-use super::planning::{analyze_and_store, check_tasks};
+use super::planning::check_tasks;
 use super::{annotations, normalize_all, typed_result};
 use crate::error::CoordError;
 use crate::mcp::identity::Caller;
@@ -51,7 +51,15 @@ pub async fn call(
         .into_iter()
         .collect();
     let session = caller.session()?.session_id.clone();
-    let analysis =
-        analyze_and_store(state, &session, tasks, project_files, complexity_level).await?;
+    let analysis = state
+        .coord
+        .analyze(
+            state.root.clone(),
+            &session,
+            tasks,
+            project_files,
+            complexity_level,
+        )
+        .await?;
     typed_result(&analysis.reply(), true)
 }

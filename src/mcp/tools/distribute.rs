@@ -7,12 +7,11 @@ use ccmulti_model::tools::DistributeArgs;
 use rmcp::model::{CallToolResult, JsonObject, ToolAnnotations};
 use serde_json::Value;
 
-use super::planning::distribute_and_record;
+use super::planning::connection;
 use super::{annotations, typed_result};
 use crate::error::CoordError;
 use crate::mcp::identity::Caller;
 use crate::mcp::typed_args;
-use crate::planner::Connection;
 use crate::state::AppState;
 
 const NAME: &str = "create_task_distribution";
@@ -55,13 +54,8 @@ pub async fn call(
                 sa.session_id
             ))
         })?;
-    let conn = Connection {
-        public_url: state.public_url.clone(),
-        auth_header: state.security.client_auth_header(),
-        user_id: caller.user.user_id.clone(),
-        session_id: sa.session_id.clone(),
-    };
+    let conn = connection(state, &caller.user.user_id, &sa.session_id);
     let count = agents.unwrap_or(analysis.recommended_agent_count);
-    let plan = distribute_and_record(state, &conn, &analysis, count).await?;
+    let plan = state.coord.distribute(&conn, &analysis, count).await?;
     typed_result(&plan.reply(), true)
 }

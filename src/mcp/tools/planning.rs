@@ -1,11 +1,8 @@
-//! What the three planner tools share: checking tasks, running the analysis
-//! through the service, dealing the plan and recording it.
-
-use std::sync::Arc;
+//! What the three planner tools share: checking tasks (what their type
+//! cannot say) and the connection their generated lines name.
 
 use crate::error::CoordError;
-use crate::planner::{Analysis, Connection, Distribution};
-use crate::rules::plan::conflicts::Complexity;
+use crate::planner::Connection;
 use crate::rules::plan::{MAX_FILES_PER_TASK, MAX_TASK_DESCRIPTION, TaskInput};
 use crate::rules::targets::is_pattern;
 use crate::state::AppState;
@@ -69,32 +66,12 @@ pub fn check_tasks(
         .collect()
 }
 
-/// Scans and analyses off the async runtime, then keeps the analysis in `session`.
-pub async fn analyze_and_store(
-    state: &Arc<AppState>,
-    session: &str,
-    tasks: Vec<TaskInput>,
-    project_files: Vec<String>,
-    complexity: Complexity,
-) -> Result<Analysis, CoordError> {
-    Ok(state
-        .coord
-        .analyze(
-            state.root.clone(),
-            session,
-            tasks,
-            project_files,
-            complexity,
-        )
-        .await?)
-}
-
-/// Deals the plan and records every task as `planned` for its agent.
-pub async fn distribute_and_record(
-    state: &Arc<AppState>,
-    conn: &Connection,
-    analysis: &Analysis,
-    agents: usize,
-) -> Result<Distribution, CoordError> {
-    Ok(state.coord.distribute(conn, analysis, agents).await?)
+/// What the generated lines need to reach this coordinator as `user_id` in `session_id`.
+pub fn connection(state: &AppState, user_id: &str, session_id: &str) -> Connection {
+    Connection {
+        public_url: state.public_url.clone(),
+        auth_header: state.security.client_auth_header(),
+        user_id: user_id.to_owned(),
+        session_id: session_id.to_owned(),
+    }
 }

@@ -9,12 +9,12 @@ use ccmulti_model::tools::SetupArgs;
 use rmcp::model::{CallToolResult, JsonObject, ToolAnnotations};
 use serde_json::Value;
 
-use super::planning::{analyze_and_store, distribute_and_record};
+use super::planning::connection;
 use super::{annotations, typed_result};
 use crate::error::CoordError;
 use crate::mcp::identity::Caller;
 use crate::mcp::typed_args;
-use crate::planner::{Connection, PlannerLine, SetupReply};
+use crate::planner::{PlannerLine, SetupReply};
 use crate::rules::plan::conflicts::Complexity;
 use crate::rules::plan::request::{self, EXPECTED_FORM};
 use crate::rules::plan::{MAX_TASKS, TaskInput};
@@ -82,22 +82,19 @@ pub async fn call(
             files: None,
         })
         .collect();
-    let analysis = analyze_and_store(
-        state,
-        &session.session_id,
-        tasks,
-        Vec::new(),
-        Complexity::Moderate,
-    )
-    .await?;
-    let conn = Connection {
-        public_url: state.public_url.clone(),
-        auth_header: state.security.client_auth_header(),
-        user_id: caller.user.user_id.clone(),
-        session_id: session.session_id.clone(),
-    };
+    let analysis = state
+        .coord
+        .analyze(
+            state.root.clone(),
+            &session.session_id,
+            tasks,
+            Vec::new(),
+            Complexity::Moderate,
+        )
+        .await?;
+    let conn = connection(state, &caller.user.user_id, &session.session_id);
     let count = forced.unwrap_or(analysis.recommended_agent_count);
-    let plan = distribute_and_record(state, &conn, &analysis, count).await?;
+    let plan = state.coord.distribute(&conn, &analysis, count).await?;
     let planner = new_session.then(|| PlannerLine {
         note: "You called without a session, so a new one was made. To use the planner's tools in it, connect this terminal as its planner:".to_owned(),
         claude_mcp_add: conn.claude_mcp_add("planner"),
