@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use load::{RssSamples, SoakPlan};
 
-/// The same bound as tests/soak.rs; BENCHMARKS.md says why.
+/// The same bound as tests/it/soak.rs; BENCHMARKS.md says why.
 const RSS_GROWTH_BOUND_MIB: i64 = 16;
 
 fn file_mib(path: &Path) -> f64 {
