@@ -2,7 +2,7 @@
 """Fetch the planner benchmark's real repositories (Python 3.11, stdlib only).
 
 For every `<set>/<name>.json` beside this file (or those named on the command
-line, or those of `--set dev|heldout`), download the pinned source, verify its
+line, or those of `--set dev|heldout|fresh`), download the pinned source, verify its
 SHA-256 and unpack it so that `<dest>/<name>/` is the repository root given by
 `source.root`. A repository already unpacked with the same checksum (marker
 file `<dest>/<name>/.planner-eval-sha256`) is skipped.
@@ -42,7 +42,7 @@ import urllib.request
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SETS = ("dev", "heldout")
+SETS = ("dev", "heldout", "fresh")
 MARKER = ".planner-eval-sha256"
 USER_AGENT = "ccmulti-planner-eval-fetch/1 (stdlib urllib)"
 
@@ -247,7 +247,7 @@ def main(argv=None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     if not paths:
-        where = f"under {HERE / args.set}" if args.set else "on the command line or under dev/ and heldout/"
+        where = f"under {HERE / args.set}" if args.set else "on the command line or under " + ", ".join(f"{st}/" for st in SETS)
         print(f"error: no repository json found {where}", file=sys.stderr)
         return 2
 
