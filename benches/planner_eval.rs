@@ -26,7 +26,7 @@ use serde_json::Value;
 
 use ccmulti_testkit::synthetic;
 
-const SETS: &[&str] = &["dev", "heldout"];
+const SETS: &[&str] = &["dev", "heldout", "fresh"];
 
 /// Plans per repository; the time reported is their median.
 fn runs() -> usize {
