@@ -833,7 +833,8 @@ fn print_gives_each_terminal_a_line_that_starts_it() {
         "--agents",
         "2",
         "--message",
-        "1. Add rate limiting to app\n2. Write the README",
+        // On one line, as the help's example and a shell argument have it.
+        "1. Add rate limiting to app 2. Write the README",
     ]));
     assert!(
         !fx.tmux(&["list-sessions"]).status.success(),
