@@ -9,6 +9,8 @@
 //! committed, and so is a write noticed from another process: the service
 //! wakes waiting claims from it and the dashboard redraws from it.
 
+#[cfg(test)]
+mod behaviour;
 pub mod postgres;
 pub mod sqlite;
 mod types;

@@ -455,7 +455,9 @@ impl PostgresStore {
             return Ok(0);
         }
         let stmt = client
-            .prepare_cached("DELETE FROM coordination_events WHERE id <= $1 AND id < $2 + $3")
+            .prepare_cached(
+                "DELETE FROM coordination_events WHERE id <= $1 AND id < $2::bigint + $3::bigint",
+            )
             .await?;
         let gone = client
             .execute(&stmt, &[&last_to_go, &oldest, &batch])
