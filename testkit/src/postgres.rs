@@ -218,7 +218,7 @@ impl PgServer {
     pub fn start_again(&self) {
         let cluster = self.cluster.as_ref().expect("a server these tests started");
         let options = format!(
-            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=500",
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c max_connections=500",
             self.port,
             cluster.dir.display()
         );
