@@ -27,6 +27,11 @@ pub enum CoordError {
     BadVirtualUser(#[from] VirtualUserError),
     #[error("internal error; the coordinator's log has the cause")]
     Internal(#[source] StoreError),
+    /// The database is down or not answering: nothing was done, retry.
+    #[error(
+        "the coordination database is unavailable right now; nothing was changed that the coordinator knows of; retry in a few seconds"
+    )]
+    Unavailable(#[source] StoreError),
     /// A result that could not be written as JSON (a bug, not a caller's mistake).
     #[error("internal error; the coordinator's log has the cause")]
     Encoding(#[source] serde_json::Error),
@@ -42,6 +47,7 @@ impl From<StoreError> for CoordError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::SessionOwnedByOther { session } => Self::SessionOwnedByOther { session },
+            unavailable if unavailable.is_retryable() => Self::Unavailable(unavailable),
             other => Self::Internal(other),
         }
     }
@@ -56,7 +62,9 @@ impl CoordError {
             Self::SessionOwnedByOther { .. } | Self::BadVirtualUser(_) => {
                 ErrorCode::INVALID_REQUEST
             }
-            Self::Internal(_) | Self::Encoding(_) => ErrorCode::INTERNAL_ERROR,
+            Self::Internal(_) | Self::Encoding(_) | Self::Unavailable(_) => {
+                ErrorCode::INTERNAL_ERROR
+            }
             Self::Cancelled => REQUEST_CANCELLED,
         }
     }
@@ -70,6 +78,7 @@ impl CoordError {
                 http::StatusCode::FORBIDDEN
             }
             Self::Internal(_) | Self::Encoding(_) => http::StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Unavailable(_) => http::StatusCode::SERVICE_UNAVAILABLE,
             // nginx's "client closed request": the client is gone.
             Self::Cancelled => {
                 http::StatusCode::from_u16(499).unwrap_or(http::StatusCode::BAD_REQUEST)
@@ -81,6 +90,7 @@ impl CoordError {
     pub fn into_error_data(self) -> ErrorData {
         match &self {
             Self::Internal(cause) => tracing::error!(error = %cause, "internal error"),
+            Self::Unavailable(cause) => tracing::warn!(error = %cause, "database unavailable"),
             Self::Encoding(cause) => {
                 tracing::error!(error = %cause, "a result could not be encoded")
             }

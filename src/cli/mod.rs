@@ -43,8 +43,10 @@ pub struct Common {
         default_value = "127.0.0.1:7477"
     )]
     addr: SocketAddr,
-    /// SQLite database file [default: $XDG_DATA_HOME/ccmulti/coordinator.db].
-    #[arg(long, global = true, env = "CCMULTI_DB")]
+    /// SQLite database file [default: $XDG_DATA_HOME/ccmulti/coordinator.db], or a
+    /// PostgreSQL URL (postgres://user:password@host/db?sslmode=require) shared by
+    /// several coordinators; without either, a postgres:// DATABASE_URL is used.
+    #[arg(long, global = true, env = "CCMULTI_DB", hide_env_values = true)]
     db: Option<PathBuf>,
     /// Project root that lock paths are relative to [default: the working directory].
     #[arg(long, global = true)]
@@ -138,11 +140,51 @@ enum DbCommand {
     },
 }
 
+/// Where the coordination state lives, as the database setting names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Database {
+    /// A SQLite file (the default).
+    File(PathBuf),
+    /// A PostgreSQL URL, with its password: never print it, print
+    /// [`ccmulti::store::postgres::redact`] of it.
+    Postgres(String),
+}
+
 impl Common {
-    fn db_path(&self) -> Result<PathBuf> {
+    /// `--db` / `CCMULTI_DB` when set (a `postgres://` or `postgresql://` URL
+    /// chooses PostgreSQL, anything else is a SQLite file), else a
+    /// PostgreSQL `DATABASE_URL`, else the default SQLite file.
+    fn database(&self) -> Result<Database> {
         if let Some(db) = &self.db {
-            return Ok(db.clone());
+            return Ok(match db.to_str() {
+                Some(url) if ccmulti::store::postgres::is_url(url) => {
+                    Database::Postgres(url.to_owned())
+                }
+                _ => Database::File(db.clone()),
+            });
         }
+        if let Some(url) = std::env::var("DATABASE_URL")
+            .ok()
+            .filter(|url| ccmulti::store::postgres::is_url(url))
+        {
+            return Ok(Database::Postgres(url));
+        }
+        Ok(Database::File(self.default_db_path()?))
+    }
+
+    /// The SQLite file, for the commands that only work on one (`db backup`, `team`).
+    fn db_path(&self) -> Result<PathBuf> {
+        match self.database()? {
+            Database::File(path) => Ok(path),
+            Database::Postgres(url) => anyhow::bail!(
+                "this command works on a SQLite database file, and the database setting names PostgreSQL ({})",
+                ccmulti::store::postgres::redact(&url)
+            ),
+        }
+    }
+
+    /// Where the default SQLite file is, and beside it `up`'s log whatever the backend.
+    fn default_db_path(&self) -> Result<PathBuf> {
         let data = match std::env::var_os("XDG_DATA_HOME").filter(|v| !v.is_empty()) {
             Some(dir) => PathBuf::from(dir),
             None => PathBuf::from(

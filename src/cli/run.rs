@@ -5,15 +5,15 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
-use ccmulti::clock::SystemClock;
 use ccmulti::coord::Coordinator;
 use ccmulti::dashboard::{CoordSource, redraw_on_changes};
 use ccmulti::state::{AppState, Security};
-use ccmulti::store::{CoordStore, Durability, SqliteStore};
+use ccmulti::store::{Durability, SharedStore};
 use ccmulti_ui::HeaderInfo;
 use tracing_subscriber::EnvFilter;
 
-use super::Common;
+use super::service::{Opening, open_store};
+use super::{Common, Database};
 
 fn filter() -> EnvFilter {
     EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,rmcp=warn"))
@@ -45,17 +45,18 @@ fn log_to_file(db: &Path) -> Result<PathBuf> {
     Ok(path)
 }
 
-fn open_store(common: &Common, durability: Durability) -> Result<(SqliteStore, PathBuf)> {
-    let db = common.db_path()?;
-    let store = SqliteStore::open(&db, Arc::new(SystemClock), durability)
-        .with_context(|| format!("opening the database {}", db.display()))?;
-    store.keep_events(common.keep_events);
-    Ok((store, db))
+/// Where `up` and `dash` log: beside the SQLite file, or for PostgreSQL
+/// where the default file would be.
+fn log_path(common: &Common, database: &Database) -> Result<PathBuf> {
+    Ok(match database {
+        Database::File(path) => path.clone(),
+        Database::Postgres(_) => common.default_db_path()?,
+    })
 }
 
 async fn bind(
     common: &Common,
-    store: SqliteStore,
+    store: SharedStore,
     root: PathBuf,
     security: Security,
 ) -> Result<(tokio::net::TcpListener, Arc<AppState>)> {
@@ -72,7 +73,7 @@ async fn bind(
     // coordinator's. (Bound first: a second coordinator on the same port
     // fails above and leaves the first one's rows alone.)
     let db = store.location();
-    let state = AppState::secured(Arc::new(store), root, common.advertised_url(addr), security);
+    let state = AppState::secured(store, root, common.advertised_url(addr), security);
     let stale = state.coord.clear_stale_waiters().await?;
     if stale > 0 {
         tracing::info!(stale, "cleared waiting claims a previous coordinator left");
@@ -96,10 +97,12 @@ pub fn serve(common: &Common, durable: bool) -> Result<ExitCode> {
         Durability::Normal
     };
     let security = common.security()?;
-    let (store, _) = open_store(common, durability)?;
+    let database = common.database()?;
     let root = common.root()?;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async {
+        let store = open_store(&database, Opening::CreateIfMissing, durability).await?;
+        store.keep_events(common.keep_events);
         let (listener, state) = bind(common, store, root, security).await?;
         ccmulti::serve::serve(listener, state, shutdown_signal()).await?;
         tracing::info!("ccmulti coordinator stopped");
@@ -109,18 +112,23 @@ pub fn serve(common: &Common, durable: bool) -> Result<ExitCode> {
 
 pub fn up(common: &Common) -> Result<ExitCode> {
     let security = common.security()?;
-    let (store, db) = open_store(common, Durability::Normal)?;
-    let log = log_to_file(&db)?;
+    let database = common.database()?;
+    let log = log_to_file(&log_path(common, &database)?)?;
     let root = common.root()?;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-    let (listener, state) = runtime.block_on(bind(common, store, root, security))?;
+    let (listener, state) = runtime.block_on(async {
+        let store = open_store(&database, Opening::CreateIfMissing, Durability::Normal).await?;
+        store.keep_events(common.keep_events);
+        bind(common, store, root, security).await
+    })?;
+    let shown_database = state.coord.store().location();
     let address = state.public_url.clone();
     let coord = state.coord.clone();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = runtime.spawn(ccmulti::serve::serve(listener, state, async move {
         let _ = stopped.await;
     }));
-    let shown = dashboard(&coord, runtime.handle(), &db, address)
+    let shown = dashboard(&coord, runtime.handle(), shown_database, address)
         .with_context(|| format!("the dashboard failed; the log is {}", log.display()));
     let _ = stop.send(());
     let _ = runtime.block_on(server);
@@ -130,21 +138,26 @@ pub fn up(common: &Common) -> Result<ExitCode> {
 pub fn dash(common: &Common) -> Result<ExitCode> {
     // Another process serves the database: a missing one is a mistyped --db
     // or no coordinator yet, never something to create (nor its log beside it).
-    let store = super::service::open(common, super::service::Opening::MustExist)?;
-    store.keep_events(common.keep_events);
-    let db = store.path().to_owned();
-    log_to_file(&db)?;
+    let database = common.database()?;
     // The dashboard draws on this thread; the service's calls run on one worker.
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    let coord = runtime.block_on(async { Coordinator::new(Arc::new(store)) });
+    let store = runtime.block_on(open_store(
+        &database,
+        Opening::MustExist,
+        Durability::Normal,
+    ))?;
+    store.keep_events(common.keep_events);
+    log_to_file(&log_path(common, &database)?)?;
+    let shown_database = store.location();
+    let coord = runtime.block_on(async { Coordinator::new(store) });
     dashboard(
         &coord,
         runtime.handle(),
-        &db,
+        shown_database,
         format!("{} (served elsewhere)", common.public_url()),
     )?;
     Ok(ExitCode::SUCCESS)
@@ -153,14 +166,11 @@ pub fn dash(common: &Common) -> Result<ExitCode> {
 fn dashboard(
     coord: &Coordinator,
     runtime: &tokio::runtime::Handle,
-    db: &Path,
+    database: String,
     address: String,
 ) -> Result<()> {
     let changes = redraw_on_changes(coord, runtime).context("watching the database for changes")?;
-    let header = HeaderInfo {
-        address,
-        database: db.display().to_string(),
-    };
+    let header = HeaderInfo { address, database };
     ccmulti_ui::run(
         &mut CoordSource::new(coord.clone(), runtime.clone()),
         changes,

@@ -8,9 +8,11 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use ccmulti::clock::SystemClock;
 use ccmulti::coord::Coordinator;
-use ccmulti::store::{Durability, SqliteStore, StoreError};
+use ccmulti::store::{
+    CoordStore, Durability, PostgresStore, SharedStore, SqliteStore, StoreError, postgres,
+};
 
-use super::Common;
+use super::{Common, Database};
 
 /// How a one-shot command opens the database.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,35 +34,73 @@ pub(super) fn open_at(db: &Path, opening: Opening) -> Result<SqliteStore, StoreE
     }
 }
 
-/// The database `--db` names, with what went wrong said.
+/// The SQLite file `--db` names, with what went wrong said.
 pub(super) fn open(common: &Common, opening: Opening) -> Result<SqliteStore> {
     let db = common.db_path()?;
-    match open_at(&db, opening) {
+    open_file(&db, opening)
+}
+
+fn open_file(db: &Path, opening: Opening) -> Result<SqliteStore> {
+    match open_at(db, opening) {
         Err(missing @ StoreError::Missing { .. }) => Err(missing.into()),
         opened => opened.with_context(|| format!("opening the database {}", db.display())),
     }
 }
 
-/// Runs `work` against the service over the database `--db` names.
+/// Connects to PostgreSQL and migrates it; must run inside a tokio runtime.
+/// The error names the URL without its password.
+pub(super) async fn open_postgres(url: &str) -> Result<PostgresStore> {
+    PostgresStore::open(url, Arc::new(SystemClock))
+        .await
+        .with_context(|| format!("opening the PostgreSQL database {}", postgres::redact(url)))
+}
+
+/// The store the database setting names; must run inside a tokio runtime
+/// (PostgreSQL's listener runs on it).
+pub(super) async fn open_store(
+    database: &Database,
+    opening: Opening,
+    durability: Durability,
+) -> Result<SharedStore> {
+    Ok(match database {
+        Database::File(path) => match opening {
+            Opening::MustExist => Arc::new(open_file(path, opening)?),
+            Opening::CreateIfMissing => Arc::new(
+                SqliteStore::open(path, Arc::new(SystemClock), durability)
+                    .with_context(|| format!("opening the database {}", path.display()))?,
+            ),
+        },
+        Database::Postgres(url) => Arc::new(open_postgres(url).await?),
+    })
+}
+
+/// Runs `work` against the service over the database the setting names.
 pub(super) fn with_service<T>(
     common: &Common,
     opening: Opening,
     work: impl AsyncFnOnce(&Coordinator) -> Result<T>,
 ) -> Result<T> {
-    serve_once(open(common, opening)?, work)
+    let database = common.database()?;
+    once_runtime()?.block_on(async {
+        let store = open_store(&database, opening, Durability::Normal).await?;
+        work(&Coordinator::new(store)).await
+    })
 }
 
 /// Runs `work` against the service over `store`.
 pub(super) fn serve_once<T>(
-    store: SqliteStore,
+    store: impl CoordStore + 'static,
     work: impl AsyncFnOnce(&Coordinator) -> Result<T>,
 ) -> Result<T> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
-    runtime.block_on(async {
+    once_runtime()?.block_on(async {
         let coord = Coordinator::new(Arc::new(store));
         work(&coord).await
     })
+}
+
+fn once_runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
 }

@@ -1,13 +1,17 @@
 //! The coordination state behind one trait, [`CoordStore`]: what the
 //! coordination service ([`crate::coord`]) asks of a database, in plain
 //! types ([`types`]), with one error type that names no database. Only the
-//! implementations write SQL; SQLite ([`sqlite`], the default) is one of them.
+//! implementations write SQL: SQLite ([`sqlite`], the default) for one
+//! machine, PostgreSQL ([`postgres`]) for coordinators sharing one database.
 //!
 //! Every write that frees paths (release, expiry, forced release) is announced
 //! on the store's change feed ([`CoordStore::changes`]) once it has
 //! committed, and so is a write noticed from another process: the service
 //! wakes waiting claims from it and the dashboard redraws from it.
 
+#[cfg(test)]
+mod behaviour;
+pub mod postgres;
 pub mod sqlite;
 mod types;
 
@@ -22,6 +26,7 @@ use crate::rules::locks::{HeldLock, ReleaseScope};
 use crate::rules::news::News;
 use crate::rules::virtual_user::VirtualUser;
 
+pub use postgres::PostgresStore;
 pub use sqlite::{Durability, SqliteStore, create_private_file, restrict_to_owner};
 pub use types::{
     AgentWorkspace, ClaimOutcome, ClaimRequest, Counts, DEFAULT_EVENTS_KEPT, EventKind,
@@ -59,6 +64,18 @@ pub enum StoreError {
     Join(String),
     #[error("corrupt row: {0}")]
     Corrupt(String),
+    /// The database cannot be reached or did not answer in time (a network
+    /// database that is down, restarting or overloaded): nothing is known to
+    /// have changed, and the same call may succeed in a moment.
+    #[error("the database is unavailable ({0}); retry shortly")]
+    Unavailable(String),
+}
+
+impl StoreError {
+    /// Worth retrying as it is: the database was unavailable, not the call wrong.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Self::Unavailable(_))
+    }
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -66,7 +83,8 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 /// What the change feed tells.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Change {
-    /// These paths of a session were released, expired or force-released here.
+    /// These paths of a session were released, expired or force-released, by
+    /// this process or (heard from a shared database) another coordinator.
     Freed { session: String, paths: Vec<String> },
     /// Another process wrote (seen by [`CoordStore::notice_changes_elsewhere`]):
     /// anything may have been freed.

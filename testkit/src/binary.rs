@@ -44,11 +44,38 @@ impl Coordinator {
 
     /// Listening on `ip` (e.g. `0.0.0.0`), reached through loopback.
     pub fn start_on(ip: &str, db: &Path, root: &Path, extra: &[&str]) -> Self {
+        Self::spawn(
+            ip,
+            db.as_os_str(),
+            |port| db.with_extension(format!("{port}.log")),
+            root,
+            extra,
+        )
+    }
+
+    /// On a PostgreSQL database (`--db postgres://...`), its log in `log_dir`.
+    pub fn start_postgres(url: &str, log_dir: &Path, root: &Path, extra: &[&str]) -> Self {
+        Self::spawn(
+            "127.0.0.1",
+            std::ffi::OsStr::new(url),
+            |port| log_dir.join(format!("coordinator-{port}.log")),
+            root,
+            extra,
+        )
+    }
+
+    fn spawn(
+        ip: &str,
+        db: &std::ffi::OsStr,
+        log_at: impl FnOnce(u16) -> PathBuf,
+        root: &Path,
+        extra: &[&str],
+    ) -> Self {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("free port")
             .port();
-        let log = db.with_extension(format!("{port}.log"));
+        let log = log_at(port);
         let mut command = Command::new(ccmulti_binary());
         for var in SECURITY_ENV {
             command.env_remove(var);
@@ -61,6 +88,7 @@ impl Coordinator {
             .arg(root)
             .args(extra)
             .env("RUST_LOG", "warn")
+            .env_remove("DATABASE_URL")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).expect("log file"))
@@ -69,7 +97,7 @@ impl Coordinator {
         let me = Self {
             child,
             base: format!("http://127.0.0.1:{port}"),
-            db: db.to_owned(),
+            db: PathBuf::from(db),
             root: root.to_owned(),
             log,
         };

@@ -82,7 +82,7 @@ pub fn check(history: &[Op]) -> Vec<String> {
                 ));
             }
         }
-        for op in ops {
+        for op in &ops {
             let Outcome::Refused { holders } = &op.outcome else {
                 continue;
             };
@@ -91,7 +91,7 @@ pub fn check(history: &[Op]) -> Vec<String> {
                     &h.client == holder
                         && h.granted_invoked <= op.completed
                         && h.release_completed.is_none_or(|end| end >= op.invoked)
-                });
+                }) || lost_claim_before(&ops, holder, op.completed);
                 if !could_hold {
                     violations.push(format!(
                         "{path}: {} was refused at {} naming {holder}, who could not hold it then (its release was acknowledged, or it never had a grant)",
@@ -104,6 +104,17 @@ pub fn check(history: &[Op]) -> Vec<String> {
     violations
 }
 
+/// Did `client` ask for the path before `time` and never hear back? Such a
+/// claim may have been granted, and its holder may be named in a refusal.
+fn lost_claim_before(ops: &[&Op], client: &str, time: u64) -> bool {
+    ops.iter().any(|o| {
+        o.client == client
+            && o.kind == Kind::Claim
+            && o.outcome == Outcome::Unknown
+            && o.invoked <= time
+    })
+}
+
 /// Each client's grants on one path, closed by its next release.
 fn holds<'a>(ops: impl Iterator<Item = &'a Op>, violations: &mut Vec<String>) -> Vec<Hold> {
     let mut per_client: BTreeMap<&str, Vec<&Op>> = BTreeMap::new();
@@ -114,6 +125,12 @@ fn holds<'a>(ops: impl Iterator<Item = &'a Op>, violations: &mut Vec<String>) ->
     for (client, mut ops) in per_client {
         ops.sort_by_key(|o| o.invoked);
         let mut open: Option<Hold> = None;
+        // The last hold closed by a release whose answer was lost: that
+        // release may not have happened (the database was down), and a
+        // later renewal of the same token shows it did not.
+        let mut maybe_unreleased: Option<Hold> = None;
+        // A claim whose answer was lost may have been granted: when.
+        let mut maybe_granted: Option<u64> = None;
         for op in ops {
             match (&op.kind, &op.outcome) {
                 (
@@ -123,6 +140,8 @@ fn holds<'a>(ops: impl Iterator<Item = &'a Op>, violations: &mut Vec<String>) ->
                         renewed: false,
                     },
                 ) => {
+                    out.extend(maybe_unreleased.take());
+                    maybe_granted = None;
                     if let Some(h) = open.take() {
                         violations.push(format!(
                             "{client}: new grant (token {token}) while still holding token {}",
@@ -151,10 +170,38 @@ fn holds<'a>(ops: impl Iterator<Item = &'a Op>, violations: &mut Vec<String>) ->
                         "{client}: renewal changed token {} to {token}",
                         h.token
                     )),
-                    None => violations.push(format!(
-                        "{client}: renewal (token {token}) of a lock it did not hold"
-                    )),
+                    None => match (maybe_unreleased.take(), maybe_granted.take()) {
+                        (Some(mut h), _) if h.token == *token => {
+                            h.release_invoked = None;
+                            h.release_completed = None;
+                            open = Some(h);
+                        }
+                        // The lost claim was granted: held surely from this answer on.
+                        (earlier, Some(invoked)) => {
+                            out.extend(earlier);
+                            open = Some(Hold {
+                                client: client.to_owned(),
+                                token: *token,
+                                granted_invoked: invoked,
+                                granted_completed: op.completed,
+                                release_invoked: None,
+                                release_completed: None,
+                            });
+                        }
+                        _ => violations.push(format!(
+                            "{client}: renewal (token {token}) of a lock it did not hold"
+                        )),
+                    },
                 },
+                (Kind::Claim, Outcome::Unknown) if open.is_none() => {
+                    maybe_granted.get_or_insert(op.invoked);
+                }
+                (Kind::Release, Outcome::Unknown) => {
+                    if let Some(mut h) = open.take() {
+                        h.release_invoked = Some(op.invoked);
+                        out.extend(maybe_unreleased.replace(h));
+                    }
+                }
                 (Kind::Release, outcome) => {
                     if let Some(mut h) = open.take() {
                         h.release_invoked = Some(op.invoked);
@@ -172,6 +219,7 @@ fn holds<'a>(ops: impl Iterator<Item = &'a Op>, violations: &mut Vec<String>) ->
                 _ => {}
             }
         }
+        out.extend(maybe_unreleased);
         out.extend(open);
     }
     out
@@ -214,6 +262,47 @@ pub fn self_test() {
         op("b", Kind::Release, 40, 50, Outcome::Released),
     ];
     assert!(check(&overlap)[0].contains("held it at once"));
+    // A release whose answer was lost, then a renewal of the same token: the
+    // release never happened, and the hold goes on; fine alone, a violation
+    // if someone else was granted in between.
+    let renewed = Outcome::Granted {
+        token: 1,
+        renewed: true,
+    };
+    let lost_release = vec![
+        op("a", Kind::Claim, 0, 10, grant(1)),
+        op("a", Kind::Release, 20, 30, Outcome::Unknown),
+        op("a", Kind::Claim, 40, 50, renewed.clone()),
+        op("a", Kind::Release, 60, 70, Outcome::Released),
+    ];
+    assert_eq!(check(&lost_release), Vec::<String>::new());
+    // A claim whose answer was lost, granted in fact: b is refused naming a,
+    // and a's next claim renews it.
+    let lost_claim = vec![
+        op("a", Kind::Claim, 0, 10, Outcome::Unknown),
+        op(
+            "b",
+            Kind::Claim,
+            12,
+            14,
+            Outcome::Refused {
+                holders: vec!["a".into()],
+            },
+        ),
+        op("a", Kind::Claim, 40, 50, renewed.clone()),
+        op("a", Kind::Release, 60, 70, Outcome::Released),
+    ];
+    assert_eq!(check(&lost_claim), Vec::<String>::new());
+    let mut granted_between = lost_release.clone();
+    granted_between.insert(2, op("b", Kind::Claim, 32, 35, grant(2)));
+    granted_between.push(op("b", Kind::Release, 80, 90, Outcome::Released));
+    assert!(
+        check(&granted_between)
+            .iter()
+            .any(|v| v.contains("held it at once")),
+        "{:?}",
+        check(&granted_between)
+    );
     let stale_token = vec![
         op("a", Kind::Claim, 0, 10, grant(5)),
         op("a", Kind::Release, 20, 30, Outcome::Released),

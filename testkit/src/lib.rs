@@ -6,6 +6,7 @@ pub mod claude;
 pub mod history;
 pub mod interop;
 pub mod load;
+pub mod postgres;
 pub mod synthetic;
 pub mod tools;
 

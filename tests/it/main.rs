@@ -23,6 +23,7 @@ mod lock_patterns;
 mod migrations;
 mod output_schemas;
 mod planner;
+mod postgres;
 mod protocol_eras;
 mod security;
 mod seed_checks;

@@ -1,0 +1,265 @@
+//! Everything else on both backends: news told once, sessions and their
+//! owners, progress and plans, waiting claims as other dashboards see them,
+//! pruning, and `db verify`.
+
+use super::{Fixture, T0, claim, on_both_backends, paths, register, request};
+use crate::rules::locks::{Operation, ReleaseScope};
+use crate::rules::progress::TaskStatus;
+use crate::rules::virtual_user::parse;
+use crate::store::{
+    AgentWorkspace, ClaimOutcome, ForceSelector, PlannedTask, ProgressUpdate, StoreError,
+};
+
+on_both_backends!(
+    news_is_told_once_across_stores,
+    a_session_belongs_to_its_first_user,
+    plans_move_only_unstarted_tasks,
+    waiting_claims_are_shown_with_what_blocks_them,
+    pruning_keeps_the_newest_events,
+    verify_finds_the_schema_whole,
+);
+
+fn kinds(news: &[crate::rules::news::News]) -> Vec<&'static str> {
+    news.iter().map(|n| n.kind()).collect()
+}
+
+fn progress(task: &str, status: TaskStatus) -> ProgressUpdate {
+    ProgressUpdate {
+        task_id: task.into(),
+        status,
+        progress_percentage: None,
+        message: Some("done".into()),
+        affected_files: None,
+    }
+}
+
+async fn news_is_told_once_across_stores(fx: Fixture) {
+    let store = fx.store.as_ref();
+    register(store, &["a", "b"]).await;
+    assert!(store.take_news("s", "a").await.unwrap().is_empty());
+    // b holds x.rs; a's claim conflicts; b releases it.
+    claim(store, "b", Operation::Write, &["x.rs"], 15).await;
+    assert!(matches!(
+        claim(store, "a", Operation::Write, &["x.rs"], 15).await,
+        ClaimOutcome::Conflicted(_)
+    ));
+    fx.clock.advance_ms(1000);
+    store.release("s", "b", &ReleaseScope::All).await.unwrap();
+    store
+        .sync_progress("s", "b", &progress("api", TaskStatus::Completed))
+        .await
+        .unwrap();
+    // a's own lock on y.rs is force-released; z.rs is short.
+    claim(store, "a", Operation::Write, &["y.rs"], 15).await;
+    let y = ForceSelector::Path {
+        session_id: Some("s".into()),
+        path: "y.rs".into(),
+    };
+    store.force_release(&y, "cli").await.unwrap();
+    claim(store, "a", Operation::Write, &["z.rs"], 1).await;
+    fx.clock.advance_ms(1);
+    // Asked through two stores at once (two coordinators, two processes): told once.
+    let other = fx.another().await;
+    let (one, two) = tokio::join!(store.take_news("s", "a"), other.take_news("s", "a"));
+    let (one, two) = (one.unwrap(), two.unwrap());
+    let told = if one.is_empty() {
+        two
+    } else {
+        assert!(two.is_empty(), "{two:?}");
+        one
+    };
+    assert_eq!(
+        kinds(&told),
+        [
+            "own_lock_force_released",
+            "own_lock_expiring",
+            "wanted_lock_freed",
+            "task_completed"
+        ],
+        "{told:?}"
+    );
+    assert!(other.take_news("s", "a").await.unwrap().is_empty());
+    assert!(
+        fx.another()
+            .await
+            .take_news("s", "b")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+async fn a_session_belongs_to_its_first_user(fx: Fixture) {
+    let store = fx.store.as_ref();
+    store
+        .touch_agent(&parse("alice__session__s1__planner").unwrap(), "u")
+        .await
+        .unwrap();
+    fx.clock.advance_ms(5_000);
+    let impl_a = parse("alice__session__s1__impl_a").unwrap();
+    let at = AgentWorkspace {
+        worktree: "/repo/.wt/impl_a".into(),
+        branch: Some("impl-a".into()),
+    };
+    store.set_agent_workspace(&impl_a, &at).await.unwrap();
+    store.touch_agent(&impl_a, "u").await.unwrap();
+    let err = fx
+        .another()
+        .await
+        .touch_agent(&parse("mallory__session__s1__impl_b").unwrap(), "u")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::SessionOwnedByOther { .. }),
+        "{err}"
+    );
+    let view = store.session_view("s1").await.unwrap();
+    let names: Vec<_> = view.agents.iter().map(|a| a.agent_id.as_str()).collect();
+    assert_eq!(names, ["impl_a", "planner"]);
+    assert_eq!(view.agents[0].last_activity_ms, T0 + 5_000);
+    assert_eq!(view.agents[0].workspace, Some(at));
+    assert_eq!(view.agents[1].workspace, None);
+}
+
+async fn plans_move_only_unstarted_tasks(fx: Fixture) {
+    let store = fx.store.as_ref();
+    for vu in ["u__session__s1__planner", "u__session__s2__planner"] {
+        store.touch_agent(&parse(vu).unwrap(), "x").await.unwrap();
+    }
+    store.save_analysis("s1", "a1", "{\"x\":1}").await.unwrap();
+    assert_eq!(
+        store.load_analysis("s1", "a1").await.unwrap().as_deref(),
+        Some("{\"x\":1}")
+    );
+    assert_eq!(store.load_analysis("s2", "a1").await.unwrap(), None);
+    let planned = |agent: &str, task: &str| PlannedTask {
+        agent_id: agent.into(),
+        task_id: task.into(),
+        description: "d".into(),
+        files: vec!["a.rs".into()],
+    };
+    store
+        .record_plan(
+            "s1",
+            &[
+                planned("implementer-1", "T1"),
+                planned("implementer-1", "T2"),
+            ],
+        )
+        .await
+        .unwrap();
+    store
+        .sync_progress("s1", "implementer-1", &progress("T2", TaskStatus::Started))
+        .await
+        .unwrap();
+    let kept = store
+        .record_plan(
+            "s1",
+            &[
+                planned("implementer-2", "T1"),
+                planned("implementer-2", "T2"),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(kept, ["T2"]);
+    let rows: Vec<(String, String, &str)> = store
+        .session_view("s1")
+        .await
+        .unwrap()
+        .tasks
+        .iter()
+        .map(|t| (t.agent_id.clone(), t.task_id.clone(), t.status.as_str()))
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("implementer-1".into(), "T2".into(), "started"),
+            ("implementer-2".into(), "T1".into(), "planned"),
+        ]
+    );
+}
+
+async fn waiting_claims_are_shown_with_what_blocks_them(fx: Fixture) {
+    let store = fx.store.as_ref();
+    register(store, &["a", "b"]).await;
+    let ClaimOutcome::Granted(held) = claim(store, "a", Operation::Write, &["x"], 5).await else {
+        panic!("a grant")
+    };
+    let id = store
+        .record_waiter(&request("b", Operation::Write, &["x", "y"], 5), T0 + 60_000)
+        .await
+        .unwrap();
+    let snap = fx.another().await.snapshot(0).await.unwrap();
+    assert_eq!(snap.waiters.len(), 1);
+    assert_eq!(snap.waiters[0].paths, ["x", "y"]);
+    assert_eq!(snap.waiters[0].blocked_by, [held[0].lock_id.clone()]);
+    store.forget_waiter(id).await.unwrap();
+    assert!(store.snapshot(0).await.unwrap().waiters.is_empty());
+    // A row nobody forgot goes at its deadline.
+    store
+        .record_waiter(&request("b", Operation::Write, &["x"], 5), T0 + 60_000)
+        .await
+        .unwrap();
+    fx.clock.advance_ms(60_000);
+    assert!(store.snapshot(0).await.unwrap().waiters.is_empty());
+}
+
+async fn pruning_keeps_the_newest_events(fx: Fixture) {
+    let store = fx.store.as_ref();
+    register(store, &["a"]).await;
+    for _ in 0..10 {
+        claim(store, "a", Operation::Write, &["a.rs"], 5).await;
+        store
+            .release("s", "a", &ReleaseScope::Paths(paths(&["a.rs"])))
+            .await
+            .unwrap();
+    }
+    let ids = async || -> Vec<i64> {
+        let mut ids: Vec<i64> = store
+            .snapshot(1000)
+            .await
+            .unwrap()
+            .events
+            .iter()
+            .map(|e| e.id)
+            .collect();
+        ids.sort();
+        ids
+    };
+    let all = ids().await;
+    assert_eq!(all.len(), 20);
+    store.keep_events(5);
+    assert_eq!(
+        store.prune_events(4).await.unwrap(),
+        4,
+        "one batch at a time"
+    );
+    assert_eq!(store.prune_events(100).await.unwrap(), 11);
+    assert_eq!(ids().await, all[15..]);
+    assert_eq!(store.prune_events(100).await.unwrap(), 0);
+    assert_eq!(store.counts().await.unwrap().events, 5);
+}
+
+async fn verify_finds_the_schema_whole(fx: Fixture) {
+    let v = fx.store.verify().await.unwrap();
+    assert!(v.ok(), "{v:?}");
+    assert_eq!(v.backend, fx.store.backend());
+    assert_eq!(v.user_version, fx.store.schema_version());
+    for table in [
+        "claude_code_sessions",
+        "claude_code_agents",
+        "file_locks",
+        "task_progress",
+    ] {
+        assert!(
+            v.tables.iter().any(|(t, present)| t == table && *present),
+            "{table}"
+        );
+    }
+    assert!(
+        v.indexes
+            .iter()
+            .any(|(i, _)| i == "idx_file_locks_patterns")
+    );
+}

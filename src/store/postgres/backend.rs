@@ -1,0 +1,179 @@
+//! PostgreSQL as a [`CoordStore`]: each call bounded by
+//! [`CALL_TIMEOUT`](super::CALL_TIMEOUT), so a database that is down answers
+//! a retryable error instead of holding the caller.
+
+use std::sync::atomic::Ordering;
+
+use async_trait::async_trait;
+use tokio::sync::broadcast;
+
+use super::{PostgresStore, Result, SCHEMA_VERSION};
+use crate::clock::Millis;
+use crate::rules::locks::{HeldLock, ReleaseScope};
+use crate::rules::news::News;
+use crate::rules::virtual_user::VirtualUser;
+use crate::store::{
+    AgentWorkspace, Change, ClaimOutcome, ClaimRequest, CoordStore, Counts, ForceSelector,
+    PlannedTask, ProgressUpdate, ReleaseOutcome, SessionView, Verification,
+};
+
+#[async_trait]
+impl CoordStore for PostgresStore {
+    fn backend(&self) -> &'static str {
+        "postgres"
+    }
+
+    fn location(&self) -> String {
+        self.inner.location.clone()
+    }
+
+    fn schema_version(&self) -> i64 {
+        SCHEMA_VERSION
+    }
+
+    fn now_ms(&self) -> Millis {
+        PostgresStore::now_ms(self)
+    }
+
+    fn changes(&self) -> broadcast::Receiver<Change> {
+        self.inner.changes.subscribe()
+    }
+
+    /// Nothing to look for: other coordinators' writes are pushed (`listen.rs`).
+    async fn notice_changes_elsewhere(&self) -> Result<()> {
+        Ok(())
+    }
+
+    fn follow_all_writes(&self) -> Result<()> {
+        self.inner.follow_all.store(true, Ordering::Relaxed);
+        Ok(())
+    }
+
+    async fn touch_agent(&self, user: &VirtualUser, connection_url: &str) -> Result<()> {
+        self.bounded(PostgresStore::touch_agent(self, user, connection_url))
+            .await
+    }
+
+    async fn set_agent_workspace(
+        &self,
+        user: &VirtualUser,
+        workspace: &AgentWorkspace,
+    ) -> Result<()> {
+        self.bounded(PostgresStore::set_agent_workspace(self, user, workspace))
+            .await
+    }
+
+    async fn claim(&self, request: &ClaimRequest, record_conflicts: bool) -> Result<ClaimOutcome> {
+        self.bounded(PostgresStore::claim(self, request, record_conflicts))
+            .await
+    }
+
+    async fn release(
+        &self,
+        session: &str,
+        agent: &str,
+        scope: &ReleaseScope,
+    ) -> Result<ReleaseOutcome> {
+        self.bounded(PostgresStore::release(self, session, agent, scope))
+            .await
+    }
+
+    async fn force_release(
+        &self,
+        selector: &ForceSelector,
+        by: &str,
+    ) -> Result<Vec<(String, HeldLock)>> {
+        self.bounded(PostgresStore::force_release(self, selector, by))
+            .await
+    }
+
+    async fn sweep_expired(&self) -> Result<usize> {
+        self.bounded(PostgresStore::sweep_expired(self)).await
+    }
+
+    async fn prune_events(&self, batch: u64) -> Result<usize> {
+        self.bounded(PostgresStore::prune_events(self, batch)).await
+    }
+
+    fn keep_events(&self, keep: u64) {
+        PostgresStore::keep_events(self, keep);
+    }
+
+    async fn record_waiter(&self, request: &ClaimRequest, deadline_ms: Millis) -> Result<i64> {
+        self.bounded(PostgresStore::record_waiter(self, request, deadline_ms))
+            .await
+    }
+
+    async fn forget_waiter(&self, id: i64) -> Result<()> {
+        self.bounded(PostgresStore::forget_waiter(self, id)).await
+    }
+
+    async fn clear_waiters(&self) -> Result<usize> {
+        self.bounded(PostgresStore::clear_waiters(self)).await
+    }
+
+    async fn sync_progress(
+        &self,
+        session: &str,
+        agent: &str,
+        update: &ProgressUpdate,
+    ) -> Result<Millis> {
+        self.bounded(PostgresStore::sync_progress(self, session, agent, update))
+            .await
+    }
+
+    async fn take_news(&self, session: &str, agent: &str) -> Result<Vec<News>> {
+        self.bounded(PostgresStore::take_news(self, session, agent))
+            .await
+    }
+
+    async fn session_view(&self, session: &str) -> Result<SessionView> {
+        self.bounded(PostgresStore::session_view(self, session))
+            .await
+    }
+
+    async fn snapshot(&self, event_limit: usize) -> Result<ccmulti_model::snapshot::Snapshot> {
+        self.bounded(PostgresStore::snapshot(self, event_limit))
+            .await
+    }
+
+    async fn counts(&self) -> Result<Counts> {
+        self.bounded(PostgresStore::counts(self)).await
+    }
+
+    async fn verify(&self) -> Result<Verification> {
+        self.bounded(PostgresStore::verify(self)).await
+    }
+
+    async fn save_analysis(&self, session: &str, analysis_id: &str, body: &str) -> Result<()> {
+        self.bounded(PostgresStore::save_analysis(
+            self,
+            session,
+            analysis_id,
+            body,
+        ))
+        .await
+    }
+
+    async fn load_analysis(&self, session: &str, analysis_id: &str) -> Result<Option<String>> {
+        self.bounded(PostgresStore::load_analysis(self, session, analysis_id))
+            .await
+    }
+
+    async fn record_plan(&self, session: &str, tasks: &[PlannedTask]) -> Result<Vec<String>> {
+        self.bounded(PostgresStore::record_plan(self, session, tasks))
+            .await
+    }
+
+    async fn record_blocked_client(
+        &self,
+        session_id: Option<&str>,
+        agent_id: Option<&str>,
+        detail: &str,
+    ) -> Result<()> {
+        self.bounded(PostgresStore::record_blocked_client(
+            self, session_id, agent_id, detail,
+        ))
+        .await
+    }
+}

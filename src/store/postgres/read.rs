@@ -1,0 +1,268 @@
+//! Reads for agents (`check_agent_status`), people (`ccmulti status`) and the
+//! dashboard. A snapshot is one REPEATABLE READ transaction: one consistent
+//! picture of every table, whichever coordinators are writing.
+
+use ccmulti_model::snapshot::{
+    AgentRow, EventRow, LockRow, SessionRow, Snapshot, TaskRow, WaiterRow,
+};
+use ccmulti_model::{AgentWorkspace, EventKind, Operation, Role, TaskStatus};
+use deadpool_postgres::GenericClient;
+
+use super::{PostgresStore, Result, ms, ts};
+use crate::clock::Millis;
+use crate::rules::targets::LockTarget;
+use crate::rules::waiting::{HeldBy, Waiter, blocked_by};
+use crate::store::{Counts, SessionView, StoreError};
+
+fn word<T>(raw: &str, what: &str, parse: impl Fn(&str) -> Option<T>) -> Result<T> {
+    parse(raw).ok_or_else(|| StoreError::Corrupt(format!("{what} {raw:?}")))
+}
+
+/// `None` reads every session.
+async fn agents(
+    c: &impl GenericClient,
+    session: Option<&str>,
+    now: Millis,
+) -> Result<Vec<AgentRow>> {
+    let stmt = c
+        .prepare_cached(
+            "SELECT a.session_id, a.id, a.status, a.last_activity,
+               (SELECT t.task_id FROM task_progress t
+                 WHERE t.session_id = a.session_id AND t.agent_id = a.id
+                 ORDER BY (t.status IN ('started','in_progress','paused','blocked')) DESC, t.updated_at DESC LIMIT 1),
+               (SELECT COUNT(*) FROM file_locks l
+                 WHERE l.session_id = a.session_id AND l.agent_id = a.id AND l.expires_at > $2),
+               a.worktree, a.branch
+             FROM claude_code_agents a WHERE ($1::text IS NULL OR a.session_id = $1)
+             ORDER BY a.session_id, a.id",
+        )
+        .await?;
+    c.query(&stmt, &[&session, &ts(now)])
+        .await?
+        .iter()
+        .map(|r| {
+            let agent_id: String = r.try_get(1)?;
+            Ok(AgentRow {
+                session_id: r.try_get(0)?,
+                role: Role::of_agent(&agent_id),
+                agent_id,
+                status: r.try_get(2)?,
+                last_activity_ms: ms(r.try_get(3)?),
+                current_task: r.try_get(4)?,
+                lock_count: usize::try_from(r.try_get::<_, i64>(5)?).unwrap_or(0),
+                workspace: r
+                    .try_get::<_, Option<String>>(6)?
+                    .map(|worktree| -> Result<_> {
+                        Ok(AgentWorkspace {
+                            worktree,
+                            branch: r.try_get(7)?,
+                        })
+                    })
+                    .transpose()?,
+            })
+        })
+        .collect()
+}
+
+async fn locks(c: &impl GenericClient, session: Option<&str>, now: Millis) -> Result<Vec<LockRow>> {
+    let stmt = c
+        .prepare_cached(
+            "SELECT id::text, session_id, agent_id, file_path, operation, expires_at, fencing_token
+             FROM file_locks WHERE ($1::text IS NULL OR session_id = $1) AND expires_at > $2
+             ORDER BY session_id, file_path, agent_id",
+        )
+        .await?;
+    c.query(&stmt, &[&session, &ts(now)])
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(LockRow {
+                lock_id: r.try_get(0)?,
+                session_id: r.try_get(1)?,
+                agent_id: r.try_get(2)?,
+                path: r.try_get(3)?,
+                operation: word(r.try_get(4)?, "lock operation", Operation::parse)?,
+                expires_at_ms: ms(r.try_get(5)?),
+                fencing_token: r.try_get(6)?,
+            })
+        })
+        .collect()
+}
+
+async fn tasks(c: &impl GenericClient, session: Option<&str>) -> Result<Vec<TaskRow>> {
+    let stmt = c
+        .prepare_cached(
+            "SELECT session_id, agent_id, task_id, status, progress_percentage, message, updated_at
+             FROM task_progress WHERE ($1::text IS NULL OR session_id = $1)
+             ORDER BY session_id, agent_id, task_id",
+        )
+        .await?;
+    c.query(&stmt, &[&session])
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(TaskRow {
+                session_id: r.try_get(0)?,
+                agent_id: r.try_get(1)?,
+                task_id: r.try_get(2)?,
+                status: word(r.try_get(3)?, "task status", TaskStatus::parse)?,
+                progress_percentage: r
+                    .try_get::<_, Option<i32>>(4)?
+                    .map(|p| p.clamp(0, 100) as u8),
+                message: r.try_get(5)?,
+                updated_at_ms: ms(r.try_get(6)?),
+            })
+        })
+        .collect()
+}
+
+async fn events(c: &impl GenericClient, limit: usize) -> Result<Vec<EventRow>> {
+    let stmt = c
+        .prepare_cached(
+            "SELECT id, session_id, at, kind, agent_id, file_path, detail
+             FROM coordination_events ORDER BY id DESC LIMIT $1",
+        )
+        .await?;
+    c.query(&stmt, &[&i64::try_from(limit).unwrap_or(i64::MAX)])
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(EventRow {
+                id: r.try_get(0)?,
+                session_id: r.try_get(1)?,
+                at_ms: ms(r.try_get(2)?),
+                kind: word(r.try_get(3)?, "event kind", EventKind::parse)?,
+                agent_id: r.try_get(4)?,
+                path: r.try_get(5)?,
+                detail: r.try_get(6)?,
+            })
+        })
+        .collect()
+}
+
+/// The live waiters in arrival order, each with the locks among `locks`
+/// (the same read's live locks) that hold it back.
+async fn waiters(c: &impl GenericClient, now: Millis, locks: &[LockRow]) -> Result<Vec<WaiterRow>> {
+    let held: Vec<HeldBy<'_>> = locks
+        .iter()
+        .map(|l| HeldBy {
+            session: &l.session_id,
+            agent: &l.agent_id,
+            operation: l.operation,
+            path: &l.path,
+        })
+        .collect();
+    let stmt = c
+        .prepare_cached(
+            "SELECT session_id, agent_id, operation, file_paths, since, deadline FROM lock_waiters
+             WHERE deadline > $1 ORDER BY id",
+        )
+        .await?;
+    c.query(&stmt, &[&ts(now)])
+        .await?
+        .iter()
+        .map(|r| {
+            let session_id: String = r.try_get(0)?;
+            let agent_id: String = r.try_get(1)?;
+            let operation = word(r.try_get(2)?, "waiter operation", Operation::parse)?;
+            let paths: Vec<String> = serde_json::from_value(r.try_get(3)?)
+                .map_err(|e| StoreError::Corrupt(format!("waiter paths: {e}")))?;
+            let waiter = Waiter {
+                session: session_id.clone(),
+                agent: agent_id.clone(),
+                operation,
+                targets: paths.iter().map(|p| LockTarget::parse(p)).collect(),
+            };
+            let blocked_by = blocked_by(&waiter, &held)
+                .into_iter()
+                .map(|i| locks[i].lock_id.clone())
+                .collect();
+            Ok(WaiterRow {
+                session_id,
+                agent_id,
+                operation,
+                paths,
+                since_ms: ms(r.try_get(4)?),
+                deadline_ms: ms(r.try_get(5)?),
+                blocked_by,
+            })
+        })
+        .collect()
+}
+
+impl PostgresStore {
+    pub(super) async fn session_view(&self, session: &str) -> Result<SessionView> {
+        let now = self.now_ms();
+        let mut client = self.client().await?;
+        let tx = client.build_transaction().read_only(true).start().await?;
+        let view = SessionView {
+            now_ms: now,
+            agents: agents(&tx, Some(session), now).await?,
+            locks: locks(&tx, Some(session), now).await?,
+            tasks: tasks(&tx, Some(session)).await?,
+        };
+        tx.commit().await?;
+        Ok(view)
+    }
+
+    pub(super) async fn snapshot(&self, event_limit: usize) -> Result<Snapshot> {
+        let now = self.now_ms();
+        let mut client = self.client().await?;
+        let tx = client
+            .build_transaction()
+            .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .await?;
+        let stmt = tx
+            .prepare_cached(
+                "SELECT id, user_id, created_at FROM claude_code_sessions ORDER BY created_at, id",
+            )
+            .await?;
+        let sessions = tx
+            .query(&stmt, &[])
+            .await?
+            .iter()
+            .map(|r| {
+                Ok(SessionRow {
+                    session_id: r.try_get(0)?,
+                    user_id: r.try_get(1)?,
+                    created_at_ms: ms(r.try_get(2)?),
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let locks = locks(&tx, None, now).await?;
+        let snapshot = Snapshot {
+            now_ms: now,
+            sessions,
+            agents: agents(&tx, None, now).await?,
+            waiters: waiters(&tx, now, &locks).await?,
+            locks,
+            tasks: tasks(&tx, None).await?,
+            events: events(&tx, event_limit).await?,
+        };
+        tx.commit().await?;
+        Ok(snapshot)
+    }
+
+    pub(super) async fn counts(&self) -> Result<Counts> {
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached(
+                "SELECT (SELECT COUNT(*) FROM claude_code_sessions),
+                        (SELECT COUNT(*) FROM claude_code_agents),
+                        (SELECT COUNT(*) FROM file_locks WHERE expires_at > $1),
+                        (SELECT COUNT(*) FROM task_progress),
+                        (SELECT COUNT(*) FROM coordination_events)",
+            )
+            .await?;
+        let r = client.query_one(&stmt, &[&ts(self.now_ms())]).await?;
+        Ok(Counts {
+            sessions: r.try_get(0)?,
+            agents: r.try_get(1)?,
+            active_locks: r.try_get(2)?,
+            tasks: r.try_get(3)?,
+            events: r.try_get(4)?,
+        })
+    }
+}
