@@ -4,6 +4,7 @@
 
 use rmcp::model::{ErrorCode, ErrorData};
 
+use crate::rules::limits::LimitReached;
 use crate::rules::virtual_user::VirtualUserError;
 use crate::store::StoreError;
 
@@ -25,6 +26,9 @@ pub enum CoordError {
     SessionOwnedByOther { session: String },
     #[error(transparent)]
     BadVirtualUser(#[from] VirtualUserError),
+    /// One more session, agent, stream or waiting claim than the limits allow.
+    #[error(transparent)]
+    LimitReached(#[from] LimitReached),
     #[error("internal error; the coordinator's log has the cause")]
     Internal(#[source] StoreError),
     /// A result that could not be written as JSON (a bug, not a caller's mistake).
@@ -42,6 +46,7 @@ impl From<StoreError> for CoordError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::SessionOwnedByOther { session } => Self::SessionOwnedByOther { session },
+            StoreError::LimitReached(reached) => Self::LimitReached(reached),
             other => Self::Internal(other),
         }
     }
@@ -53,7 +58,7 @@ impl CoordError {
             Self::InvalidParams(_) | Self::UnknownTool(_) | Self::NotEntitled { .. } => {
                 ErrorCode::INVALID_PARAMS
             }
-            Self::SessionOwnedByOther { .. } | Self::BadVirtualUser(_) => {
+            Self::SessionOwnedByOther { .. } | Self::BadVirtualUser(_) | Self::LimitReached(_) => {
                 ErrorCode::INVALID_REQUEST
             }
             Self::Internal(_) | Self::Encoding(_) => ErrorCode::INTERNAL_ERROR,
@@ -69,6 +74,7 @@ impl CoordError {
             Self::NotEntitled { .. } | Self::SessionOwnedByOther { .. } => {
                 http::StatusCode::FORBIDDEN
             }
+            Self::LimitReached(_) => http::StatusCode::TOO_MANY_REQUESTS,
             Self::Internal(_) | Self::Encoding(_) => http::StatusCode::INTERNAL_SERVER_ERROR,
             // nginx's "client closed request": the client is gone.
             Self::Cancelled => {

@@ -18,6 +18,7 @@ use std::sync::Arc;
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::clock::Millis;
+use crate::rules::limits::Limits;
 use crate::rules::locks::{HeldLock, ReleaseScope};
 use crate::rules::news::News;
 use crate::rules::virtual_user::VirtualUser;
@@ -37,6 +38,7 @@ const PRUNE_BATCH: u64 = 5_000;
 pub struct Coordinator {
     store: SharedStore,
     waiters: Arc<WaitQueue>,
+    limits: Limits,
 }
 
 impl Coordinator {
@@ -45,7 +47,22 @@ impl Coordinator {
     pub fn new(store: SharedStore) -> Self {
         let waiters = Arc::new(WaitQueue::default());
         tokio::spawn(wake_from_changes(store.changes(), waiters.clone()));
-        Self { store, waiters }
+        Self {
+            store,
+            waiters,
+            limits: Limits::default(),
+        }
+    }
+
+    /// Enforces `limits`: waiting claims here, registrations in the store.
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.store.set_limits(limits);
+        self.limits = limits;
+        self
+    }
+
+    pub fn limits(&self) -> &Limits {
+        &self.limits
     }
 
     pub fn store(&self) -> &dyn CoordStore {

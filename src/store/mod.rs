@@ -18,6 +18,7 @@ use async_trait::async_trait;
 use tokio::sync::broadcast;
 
 use crate::clock::Millis;
+use crate::rules::limits::{LimitReached, Limits};
 use crate::rules::locks::{HeldLock, ReleaseScope};
 use crate::rules::news::News;
 use crate::rules::virtual_user::VirtualUser;
@@ -53,6 +54,9 @@ pub enum StoreError {
     Missing { path: PathBuf },
     #[error("session {session:?} belongs to another user")]
     SessionOwnedByOther { session: String },
+    /// A new session or agent beyond the limits; nothing was written.
+    #[error(transparent)]
+    LimitReached(#[from] LimitReached),
     #[error("the write connection was poisoned by a panic")]
     Poisoned,
     #[error("a blocking database task failed: {0}")]
@@ -126,6 +130,9 @@ pub trait CoordStore: Send + Sync + std::fmt::Debug {
     /// Keeps the newest events (as set by `keep_events`), deleting at most `batch`.
     async fn prune_events(&self, batch: u64) -> Result<usize>;
     fn keep_events(&self, keep: u64);
+    /// Sets what registration refuses beyond: agents per session and
+    /// sessions per user ([`Limits`]); checked inside the registering write.
+    fn set_limits(&self, limits: Limits);
 
     /// Writes down a claim that waits until `deadline_ms`, for other
     /// processes' dashboards; returns its id.

@@ -19,6 +19,7 @@ mod hooks;
 mod hostile_input;
 mod interop;
 mod isolation;
+mod limits;
 mod lock_patterns;
 mod migrations;
 mod output_schemas;

@@ -8,6 +8,7 @@ use tokio::sync::broadcast;
 
 use super::{Result, SCHEMA_VERSION, SqliteStore};
 use crate::clock::Millis;
+use crate::rules::limits::Limits;
 use crate::rules::locks::{HeldLock, ReleaseScope};
 use crate::rules::news::News;
 use crate::rules::virtual_user::VirtualUser;
@@ -114,6 +115,10 @@ impl CoordStore for SqliteStore {
 
     fn keep_events(&self, keep: u64) {
         SqliteStore::keep_events(self, keep);
+    }
+
+    fn set_limits(&self, limits: Limits) {
+        SqliteStore::set_limits(self, limits);
     }
 
     async fn record_waiter(&self, request: &ClaimRequest, deadline_ms: Millis) -> Result<i64> {

@@ -86,6 +86,9 @@ struct Inner {
     data_version: AtomicI64,
     /// How many of the newest coordination events the sweeper keeps.
     events_kept: AtomicU64,
+    /// Registration limits, checked in the registering transaction so that
+    /// racing registrations cannot pass them together.
+    limits: std::sync::RwLock<crate::rules::limits::Limits>,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -159,6 +162,7 @@ impl SqliteStore {
                 watcher: Mutex::new(None),
                 data_version: AtomicI64::new(data_version),
                 events_kept: AtomicU64::new(DEFAULT_EVENTS_KEPT),
+                limits: std::sync::RwLock::default(),
             }),
         })
     }
