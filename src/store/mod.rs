@@ -127,6 +127,10 @@ pub trait CoordStore: Send + Sync + std::fmt::Debug {
     ) -> Result<Vec<(String, HeldLock)>>;
     /// Deletes expired locks, one `expired` event each; how many.
     async fn sweep_expired(&self) -> Result<usize>;
+    /// After the wall clock stepped back by `back_by` ms (0: no step seen),
+    /// pulls every live lease's deadline back by as much, and caps any lease
+    /// at the longest grant from now ([`crate::rules::clock_step`]); how many changed.
+    async fn pull_leases_back(&self, back_by: Millis) -> Result<usize>;
     /// Keeps the newest events (as set by `keep_events`), deleting at most `batch`.
     async fn prune_events(&self, batch: u64) -> Result<usize>;
     fn keep_events(&self, keep: u64);

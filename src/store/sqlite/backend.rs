@@ -113,6 +113,10 @@ impl CoordStore for SqliteStore {
             .await
     }
 
+    async fn pull_leases_back(&self, back_by: Millis) -> Result<usize> {
+        self.blocking(move |s| s.pull_leases_back(back_by)).await
+    }
+
     fn keep_events(&self, keep: u64) {
         SqliteStore::keep_events(self, keep);
     }

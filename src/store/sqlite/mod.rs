@@ -7,6 +7,7 @@ mod agents;
 mod backend;
 mod backup;
 mod bulk;
+mod clock_step;
 mod columns;
 mod events;
 mod locks;
