@@ -31,6 +31,11 @@ pub enum CoordError {
     LimitReached(#[from] LimitReached),
     #[error("internal error; the coordinator's log has the cause")]
     Internal(#[source] StoreError),
+    /// The database could not be written for want of disk space; nothing was.
+    #[error(
+        "the coordinator's disk is full, so nothing was written: no lock was granted or released and no progress recorded. Retry the same call once space is freed on the disk holding the database"
+    )]
+    DiskFull(#[source] StoreError),
     /// A result that could not be written as JSON (a bug, not a caller's mistake).
     #[error("internal error; the coordinator's log has the cause")]
     Encoding(#[source] serde_json::Error),
@@ -42,11 +47,16 @@ pub enum CoordError {
 /// JSON-RPC's "request cancelled", as LSP and others use it; MCP has no code of its own.
 const REQUEST_CANCELLED: ErrorCode = ErrorCode(-32800);
 
+/// JSON-RPC's range for server errors (-32000 to -32099): here, a temporary
+/// condition the same call can be retried after (a full disk).
+pub const SERVER_UNAVAILABLE: ErrorCode = ErrorCode(-32000);
+
 impl From<StoreError> for CoordError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::SessionOwnedByOther { session } => Self::SessionOwnedByOther { session },
             StoreError::LimitReached(reached) => Self::LimitReached(reached),
+            full @ StoreError::DiskFull(_) => Self::DiskFull(full),
             other => Self::Internal(other),
         }
     }
@@ -62,6 +72,7 @@ impl CoordError {
                 ErrorCode::INVALID_REQUEST
             }
             Self::Internal(_) | Self::Encoding(_) => ErrorCode::INTERNAL_ERROR,
+            Self::DiskFull(_) => SERVER_UNAVAILABLE,
             Self::Cancelled => REQUEST_CANCELLED,
         }
     }
@@ -76,6 +87,8 @@ impl CoordError {
             }
             Self::LimitReached(_) => http::StatusCode::TOO_MANY_REQUESTS,
             Self::Internal(_) | Self::Encoding(_) => http::StatusCode::INTERNAL_SERVER_ERROR,
+            // Retryable: the same call succeeds once space is back.
+            Self::DiskFull(_) => http::StatusCode::SERVICE_UNAVAILABLE,
             // nginx's "client closed request": the client is gone.
             Self::Cancelled => {
                 http::StatusCode::from_u16(499).unwrap_or(http::StatusCode::BAD_REQUEST)
@@ -87,6 +100,7 @@ impl CoordError {
     pub fn into_error_data(self) -> ErrorData {
         match &self {
             Self::Internal(cause) => tracing::error!(error = %cause, "internal error"),
+            Self::DiskFull(cause) => tracing::error!(error = %cause, "the database's disk is full"),
             Self::Encoding(cause) => {
                 tracing::error!(error = %cause, "a result could not be encoded")
             }

@@ -36,6 +36,9 @@ pub use types::{
 pub enum StoreError {
     #[error("database: {0}")]
     Database(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The disk holding the database is full; the write was rolled back whole.
+    #[error("the disk holding the database is full: {0}")]
+    DiskFull(#[source] Box<dyn std::error::Error + Send + Sync>),
     #[error("database file {path}: {source}")]
     File {
         path: PathBuf,

@@ -49,6 +49,10 @@ pub(crate) use super::{Result, StoreError};
 
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> Self {
+        // SQLite rolls back what it could not write: the caller may retry.
+        if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull) {
+            return Self::DiskFull(Box::new(e));
+        }
         Self::Database(Box::new(e))
     }
 }
