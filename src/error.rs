@@ -4,6 +4,7 @@
 
 use rmcp::model::{ErrorCode, ErrorData};
 
+use crate::rules::limits::LimitReached;
 use crate::rules::virtual_user::VirtualUserError;
 use crate::store::StoreError;
 
@@ -25,6 +26,9 @@ pub enum CoordError {
     SessionOwnedByOther { session: String },
     #[error(transparent)]
     BadVirtualUser(#[from] VirtualUserError),
+    /// One more session, agent, stream or waiting claim than the limits allow.
+    #[error(transparent)]
+    LimitReached(#[from] LimitReached),
     #[error("internal error; the coordinator's log has the cause")]
     Internal(#[source] StoreError),
     /// The database is down or not answering: nothing was done, retry.
@@ -32,6 +36,11 @@ pub enum CoordError {
         "the coordination database is unavailable right now; nothing was changed that the coordinator knows of; retry in a few seconds"
     )]
     Unavailable(#[source] StoreError),
+    /// The database could not be written for want of disk space; nothing was.
+    #[error(
+        "the coordinator's disk is full, so nothing was written: no lock was granted or released and no progress recorded. Retry the same call once space is freed on the disk holding the database"
+    )]
+    DiskFull(#[source] StoreError),
     /// A result that could not be written as JSON (a bug, not a caller's mistake).
     #[error("internal error; the coordinator's log has the cause")]
     Encoding(#[source] serde_json::Error),
@@ -43,10 +52,17 @@ pub enum CoordError {
 /// JSON-RPC's "request cancelled", as LSP and others use it; MCP has no code of its own.
 const REQUEST_CANCELLED: ErrorCode = ErrorCode(-32800);
 
+/// JSON-RPC's range for server errors (-32000 to -32099): here, a temporary
+/// condition the same call can be retried after (a full disk, a database
+/// that is down).
+pub const SERVER_UNAVAILABLE: ErrorCode = ErrorCode(-32000);
+
 impl From<StoreError> for CoordError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::SessionOwnedByOther { session } => Self::SessionOwnedByOther { session },
+            StoreError::LimitReached(reached) => Self::LimitReached(reached),
+            full @ StoreError::DiskFull(_) => Self::DiskFull(full),
             unavailable if unavailable.is_retryable() => Self::Unavailable(unavailable),
             other => Self::Internal(other),
         }
@@ -59,12 +75,11 @@ impl CoordError {
             Self::InvalidParams(_) | Self::UnknownTool(_) | Self::NotEntitled { .. } => {
                 ErrorCode::INVALID_PARAMS
             }
-            Self::SessionOwnedByOther { .. } | Self::BadVirtualUser(_) => {
+            Self::SessionOwnedByOther { .. } | Self::BadVirtualUser(_) | Self::LimitReached(_) => {
                 ErrorCode::INVALID_REQUEST
             }
-            Self::Internal(_) | Self::Encoding(_) | Self::Unavailable(_) => {
-                ErrorCode::INTERNAL_ERROR
-            }
+            Self::Internal(_) | Self::Encoding(_) => ErrorCode::INTERNAL_ERROR,
+            Self::DiskFull(_) | Self::Unavailable(_) => SERVER_UNAVAILABLE,
             Self::Cancelled => REQUEST_CANCELLED,
         }
     }
@@ -77,8 +92,10 @@ impl CoordError {
             Self::NotEntitled { .. } | Self::SessionOwnedByOther { .. } => {
                 http::StatusCode::FORBIDDEN
             }
+            Self::LimitReached(_) => http::StatusCode::TOO_MANY_REQUESTS,
             Self::Internal(_) | Self::Encoding(_) => http::StatusCode::INTERNAL_SERVER_ERROR,
-            Self::Unavailable(_) => http::StatusCode::SERVICE_UNAVAILABLE,
+            // Retryable: the same call succeeds once space or the database is back.
+            Self::DiskFull(_) | Self::Unavailable(_) => http::StatusCode::SERVICE_UNAVAILABLE,
             // nginx's "client closed request": the client is gone.
             Self::Cancelled => {
                 http::StatusCode::from_u16(499).unwrap_or(http::StatusCode::BAD_REQUEST)
@@ -91,6 +108,7 @@ impl CoordError {
         match &self {
             Self::Internal(cause) => tracing::error!(error = %cause, "internal error"),
             Self::Unavailable(cause) => tracing::warn!(error = %cause, "database unavailable"),
+            Self::DiskFull(cause) => tracing::error!(error = %cause, "the database's disk is full"),
             Self::Encoding(cause) => {
                 tracing::error!(error = %cause, "a result could not be encoded")
             }

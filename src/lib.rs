@@ -7,6 +7,7 @@
 //! (plain functions over plain types: lock conflicts, paths, client policy).
 
 pub mod clock;
+pub mod connections;
 pub mod coord;
 pub mod dashboard;
 pub mod error;

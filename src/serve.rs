@@ -3,7 +3,6 @@
 use std::future::Future;
 use std::time::Duration;
 
-use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 
 use crate::state::SharedState;
@@ -28,22 +27,21 @@ pub async fn serve(
 }
 
 /// The HTTP side alone (no sweeper), for callers that drive expiry themselves.
-/// Nagle's algorithm is turned off on every accepted socket: a session-mode
-/// answer is an event stream written in several small pieces, and with Nagle
-/// on the last piece waited for the client's delayed ACK, ~40 ms a call.
+/// Connections that do not send a request's headers within the limits'
+/// `header_read_timeout` are closed ([`crate::connections`]).
 pub async fn serve_http(
     listener: TcpListener,
     state: SharedState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let listener = listener.tap_io(|socket| {
-        if let Err(e) = socket.set_nodelay(true) {
-            tracing::warn!(error = %e, "could not turn off Nagle's algorithm on a connection");
-        }
-    });
-    axum::serve(listener, crate::http::app(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    let header_read_timeout = state.security.limits.header_read_timeout;
+    crate::connections::serve_connections(
+        listener,
+        crate::http::app(state),
+        header_read_timeout,
+        shutdown,
+    )
+    .await
 }
 
 async fn sweep_forever(state: SharedState) {

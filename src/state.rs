@@ -7,6 +7,7 @@ use std::time::Instant;
 use crate::coord::Coordinator;
 use crate::metrics::Metrics;
 use crate::rules::access::{AUTH_HEADER_VALUE, AccessPolicy};
+use crate::rules::limits::Limits;
 use crate::store::SharedStore;
 use crate::worktrees::Roots;
 
@@ -32,6 +33,9 @@ pub struct Security {
     pub access: AccessPolicy,
     /// Normalised by `rules::clients::admitted_clients`; empty by default.
     pub admitted_clients: Vec<String>,
+    /// What one client can make the coordinator hold, and how long it may
+    /// take to send a request.
+    pub limits: Limits,
 }
 
 impl Security {
@@ -60,7 +64,7 @@ impl AppState {
         security: Security,
     ) -> SharedState {
         Arc::new(Self {
-            coord: Coordinator::new(store),
+            coord: Coordinator::new(store).with_limits(security.limits),
             roots: Roots::discover(&root),
             root,
             public_url,

@@ -17,6 +17,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use ccmulti::rules::access::{AUTH_HEADER_VALUE, AccessPolicy, check_bind};
 use ccmulti::rules::clients::admitted_clients;
+use ccmulti::rules::limits;
 use ccmulti::state::Security;
 use clap::{Args, Parser, Subcommand};
 
@@ -85,6 +86,57 @@ pub struct Common {
     #[arg(long, global = true, env = "CCMULTI_KEEP_EVENTS", default_value_t = ccmulti::store::DEFAULT_EVENTS_KEPT,
           value_parser = clap::value_parser!(u64).range(1..))]
     keep_events: u64,
+    #[command(flatten)]
+    limits: LimitArgs,
+}
+
+/// What one misbehaving client can make the coordinator hold, and how long a
+/// request may take to arrive; the defaults are far beyond an honest team
+/// (`ccmulti::rules::limits`).
+#[derive(Debug, Clone, Args)]
+struct LimitArgs {
+    /// Most agents one session may register.
+    #[arg(long, global = true, env = "CCMULTI_MAX_AGENTS_PER_SESSION",
+          default_value_t = limits::DEFAULT_AGENTS_PER_SESSION, value_parser = clap::value_parser!(u64).range(1..))]
+    max_agents_per_session: u64,
+    /// Most sessions one user may own.
+    #[arg(long, global = true, env = "CCMULTI_MAX_SESSIONS_PER_USER",
+          default_value_t = limits::DEFAULT_SESSIONS_PER_USER, value_parser = clap::value_parser!(u64).range(1..))]
+    max_sessions_per_user: u64,
+    /// Most open Mcp-Session-Id (legacy protocol) sessions.
+    #[arg(long, global = true, env = "CCMULTI_MAX_LEGACY_SESSIONS",
+          default_value_t = limits::DEFAULT_LEGACY_SESSIONS, value_parser = clap::value_parser!(u64).range(1..))]
+    max_legacy_sessions: u64,
+    /// Most open server-to-client event streams (GET with Mcp-Session-Id).
+    #[arg(long, global = true, env = "CCMULTI_MAX_EVENT_STREAMS",
+          default_value_t = limits::DEFAULT_EVENT_STREAMS, value_parser = clap::value_parser!(u64).range(1..))]
+    max_event_streams: u64,
+    /// Most claims waiting for their paths at once, all agents together.
+    #[arg(long, global = true, env = "CCMULTI_MAX_WAITING_CLAIMS",
+          default_value_t = limits::DEFAULT_WAITING_CLAIMS, value_parser = clap::value_parser!(u64).range(1..))]
+    max_waiting_claims: u64,
+    /// Seconds a connection has to send a request's headers before it is closed.
+    #[arg(long, global = true, env = "CCMULTI_HEADER_READ_TIMEOUT", value_name = "SECONDS",
+          default_value_t = limits::DEFAULT_HEADER_READ_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..))]
+    header_read_timeout: u64,
+    /// Seconds a request's body may take to arrive after its headers (then 408).
+    #[arg(long, global = true, env = "CCMULTI_BODY_READ_TIMEOUT", value_name = "SECONDS",
+          default_value_t = limits::DEFAULT_BODY_READ_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..))]
+    body_read_timeout: u64,
+}
+
+impl LimitArgs {
+    fn limits(&self) -> limits::Limits {
+        limits::Limits {
+            agents_per_session: self.max_agents_per_session,
+            sessions_per_user: self.max_sessions_per_user,
+            legacy_sessions: self.max_legacy_sessions,
+            event_streams: self.max_event_streams,
+            waiting_claims: self.max_waiting_claims,
+            header_read_timeout: std::time::Duration::from_secs(self.header_read_timeout),
+            body_read_timeout: std::time::Duration::from_secs(self.body_read_timeout),
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -247,6 +299,7 @@ impl Common {
         Ok(Security {
             access,
             admitted_clients: admitted_clients(&self.admit_clients)?,
+            limits: self.limits.limits(),
         })
     }
 }

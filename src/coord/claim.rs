@@ -72,12 +72,15 @@ impl Coordinator {
     ) -> Result<WaitedClaim> {
         let started = Instant::now();
         let deadline = started + wait;
-        let ticket = self.waiters.join(Waiter {
-            session: request.session.clone(),
-            agent: request.agent.clone(),
-            operation: request.operation,
-            targets: request.paths.iter().map(|p| LockTarget::parse(p)).collect(),
-        });
+        let ticket = self.waiters.join(
+            Waiter {
+                session: request.session.clone(),
+                agent: request.agent.clone(),
+                operation: request.operation,
+                targets: request.paths.iter().map(|p| LockTarget::parse(p)).collect(),
+            },
+            &self.limits,
+        )?;
         // Its row, written only once it really waits.
         let mut shown: Option<ShownWaiting> = None;
         let deadline_ms = self

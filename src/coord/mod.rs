@@ -7,17 +7,22 @@
 //! ([`wait_queue`]), woken from the store's change feed, and the sweeper's tick.
 
 mod claim;
+#[cfg(test)]
+mod clock_step_tests;
 mod plan;
 mod wait_queue;
 
 #[cfg(test)]
 mod tests;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::clock::Millis;
+use crate::rules::clock_step::{self, ClockStep};
+use crate::rules::limits::Limits;
 use crate::rules::locks::{HeldLock, ReleaseScope};
 use crate::rules::news::News;
 use crate::rules::virtual_user::VirtualUser;
@@ -37,6 +42,10 @@ const PRUNE_BATCH: u64 = 5_000;
 pub struct Coordinator {
     store: SharedStore,
     waiters: Arc<WaitQueue>,
+    limits: Limits,
+    /// The wall clock and the monotonic clock at the last sweep, to see a
+    /// step of the wall clock between two sweeps.
+    last_look: Arc<Mutex<Option<(Instant, Millis)>>>,
 }
 
 impl Coordinator {
@@ -45,7 +54,23 @@ impl Coordinator {
     pub fn new(store: SharedStore) -> Self {
         let waiters = Arc::new(WaitQueue::default());
         tokio::spawn(wake_from_changes(store.changes(), waiters.clone()));
-        Self { store, waiters }
+        Self {
+            store,
+            waiters,
+            limits: Limits::default(),
+            last_look: Arc::default(),
+        }
+    }
+
+    /// Enforces `limits`: waiting claims here, registrations in the store.
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.store.set_limits(limits);
+        self.limits = limits;
+        self
+    }
+
+    pub fn limits(&self) -> &Limits {
+        &self.limits
     }
 
     pub fn store(&self) -> &dyn CoordStore {
@@ -151,10 +176,58 @@ impl Coordinator {
         self.store.clear_waiters().await
     }
 
+    /// Keeps leases honest across a step of the wall clock
+    /// ([`crate::rules::clock_step`]): after a step back every live lease is
+    /// pulled back by the step, and no lease ever keeps more than the longest
+    /// grant; after a step forward the leases it ran out expire in this sweep,
+    /// each with its `expired` event.
+    async fn follow_clock_steps(&self) {
+        let (seen_at, wall) = (Instant::now(), self.now_ms());
+        let before = self
+            .last_look
+            .lock()
+            .ok()
+            .and_then(|mut last| last.replace((seen_at, wall)));
+        let step = before.map_or(ClockStep::Steady, |(then, wall_then)| {
+            let monotonic = i64::try_from(seen_at.duration_since(then).as_millis());
+            clock_step::detect(wall_then, wall, monotonic.unwrap_or(i64::MAX))
+        });
+        let back_by = match step {
+            ClockStep::Steady => 0,
+            ClockStep::Back(ms) => {
+                tracing::warn!(
+                    stepped_back_ms = ms,
+                    "the wall clock was set back; pulling every live lease back as far"
+                );
+                ms
+            }
+            ClockStep::Forward(ms) => {
+                tracing::warn!(
+                    stepped_forward_ms = ms,
+                    "the wall clock was set forward; leases it ran out expire now"
+                );
+                0
+            }
+        };
+        match self.store.pull_leases_back(back_by).await {
+            Ok(0) => {}
+            Ok(n) => {
+                tracing::warn!(
+                    leases = n,
+                    "leases pulled back to the time they were granted"
+                );
+                // Their waiters' timers were set for the old deadlines.
+                self.waiters.wake_all();
+            }
+            Err(e) => tracing::error!(error = %e, "pulling leases back after a clock step failed"),
+        }
+    }
+
     /// One tick of the sweeper: expired locks go (which wakes their waiters),
     /// the audit trail is pruned, and while claims wait, writes by other
     /// processes are looked for.
     pub async fn sweep(&self) {
+        self.follow_clock_steps().await;
         match self.store.sweep_expired().await {
             Ok(0) => {}
             Ok(n) => tracing::info!(expired = n, "swept expired locks"),

@@ -303,12 +303,17 @@ async fn a_timed_out_claim_leaves_no_row_and_a_start_clears_stale_ones() {
 #[tokio::test]
 async fn waiters_wake_for_writes_elsewhere_but_not_for_every_write() {
     let queue = Arc::new(wait_queue::WaitQueue::default());
-    let ticket = queue.join(crate::rules::waiting::Waiter {
-        session: "s".into(),
-        agent: "b".into(),
-        operation: Operation::Write,
-        targets: vec![crate::rules::targets::LockTarget::parse("x")],
-    });
+    let ticket = queue
+        .join(
+            crate::rules::waiting::Waiter {
+                session: "s".into(),
+                agent: "b".into(),
+                operation: Operation::Write,
+                targets: vec![crate::rules::targets::LockTarget::parse("x")],
+            },
+            &crate::rules::limits::Limits::default(),
+        )
+        .unwrap();
     let (feed, changes) = tokio::sync::broadcast::channel(8);
     tokio::spawn(wake_from_changes(changes, queue.clone()));
     let woken = |ms| tokio::time::timeout(std::time::Duration::from_millis(ms), ticket.woken());

@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::Notify;
 
+use crate::rules::limits::{Limit, LimitReached, Limits, admit_one_more};
 use crate::rules::targets::LockTarget;
 use crate::rules::waiting::{Waiter, may_try, released_by, to_wake};
 
@@ -56,9 +57,16 @@ impl WaitQueue {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Joins at the back of the queue.
-    pub fn join(self: &Arc<Self>, waiter: Waiter) -> WaitTicket {
+    /// Joins at the back of the queue, unless it already holds as many
+    /// waiters as `limits` allow (checked under the queue's lock, so racing
+    /// joins cannot pass the limit together).
+    pub fn join(
+        self: &Arc<Self>,
+        waiter: Waiter,
+        limits: &Limits,
+    ) -> Result<WaitTicket, LimitReached> {
         let mut queue = self.lock();
+        admit_one_more(Limit::WaitingClaims, limits, queue.entries.len() as u64)?;
         queue.next_ticket += 1;
         let ticket = queue.next_ticket;
         let notify = Arc::new(Notify::new());
@@ -67,11 +75,11 @@ impl WaitQueue {
             waiter,
             notify: notify.clone(),
         });
-        WaitTicket {
+        Ok(WaitTicket {
             queue: self.clone(),
             ticket,
             notify,
-        }
+        })
     }
 
     fn may_try(&self, ticket: u64) -> bool {

@@ -16,7 +16,7 @@ use http_body_util::{BodyExt, Limited};
 use rmcp::model::ClientJsonRpcMessage;
 use serde_json::{Value, json};
 
-use super::{HttpState, MAX_BODY_BYTES};
+use super::{HttpState, MAX_BODY_BYTES, limits};
 use crate::error::CoordError;
 use crate::mcp::RouteInfo;
 use crate::rules::virtual_user::{self, VirtualUser};
@@ -269,7 +269,23 @@ pub async fn mcp_endpoint(
     let mut is_initialize = false;
     if request.method() == Method::POST {
         let (parts, body) = request.into_parts();
-        let bytes: Bytes = match Limited::new(body, MAX_BODY_BYTES).collect().await {
+        let read = tokio::time::timeout(
+            http.app.security.limits.body_read_timeout,
+            Limited::new(body, MAX_BODY_BYTES).collect(),
+        );
+        let Ok(read) = read.await else {
+            http.app.metrics.count_request("slow_body", "error");
+            return jsonrpc_error(
+                StatusCode::REQUEST_TIMEOUT,
+                Value::Null,
+                -32600,
+                format!(
+                    "the request body did not arrive within {} s of its headers; send the whole body at once (the coordinator's owner sets this with --body-read-timeout or CCMULTI_BODY_READ_TIMEOUT)",
+                    http.app.security.limits.body_read_timeout.as_secs()
+                ),
+            );
+        };
+        let bytes: Bytes = match read {
             Ok(collected) => collected.to_bytes(),
             Err(e) => {
                 http.app.metrics.count_request("oversized", "error");
@@ -316,12 +332,31 @@ pub async fn mcp_endpoint(
         user,
     });
     let has_session = request.headers().contains_key("mcp-session-id");
+    let limits = &http.app.security.limits;
+    let mut stream_slot = None;
+    if is_initialize && !has_session {
+        if let Err(reached) = limits::admit_legacy_session(&http.legacy, limits).await {
+            http.app.metrics.count_request(label, "limited");
+            return coord_error(reached.into());
+        }
+    } else if has_session && request.method() == Method::GET {
+        match http.streams.admit(limits) {
+            Ok(slot) => stream_slot = Some(slot),
+            Err(reached) => {
+                http.app.metrics.count_request(label, "limited");
+                return coord_error(reached.into());
+            }
+        }
+    }
     let service = if has_session || is_initialize {
         &http.sessions
     } else {
         &http.stateless
     };
-    let response = service.handle(request).await;
+    let mut response = service.handle(request).await;
+    if let Some(slot) = stream_slot {
+        response = limits::hold_while_streaming(response, slot);
+    }
     let (response, outcome) = outcome_of(response).await;
     http.app.metrics.count_request(label, outcome);
     response

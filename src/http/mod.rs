@@ -4,6 +4,7 @@
 
 mod guard;
 mod intake;
+mod limits;
 mod ops;
 
 use std::sync::Arc;
@@ -29,6 +30,9 @@ pub(crate) struct HttpState {
     /// Everything else: 2026-07-28 requests, and bare POSTs such as the seed's curl checks.
     stateless: Mcp,
     touched: Arc<intake::RecentTouches>,
+    /// The legacy service's sessions, counted against the limit.
+    legacy: Arc<LocalSessionManager>,
+    streams: Arc<limits::OpenStreams>,
 }
 
 pub fn app(state: SharedState) -> Router {
@@ -44,9 +48,10 @@ pub fn app(state: SharedState) -> Router {
         Some(hosts) => base.with_allowed_hosts(hosts),
         None => base.disable_allowed_hosts(),
     };
+    let legacy = Arc::new(LocalSessionManager::default());
     let sessions = StreamableHttpService::new(
         factory.clone(),
-        Arc::new(LocalSessionManager::default()),
+        legacy.clone(),
         base.clone().with_legacy_session_mode(true),
     );
     let stateless = StreamableHttpService::new(
@@ -60,6 +65,8 @@ pub fn app(state: SharedState) -> Router {
         sessions,
         stateless,
         touched: Arc::default(),
+        legacy,
+        streams: Arc::default(),
     };
     Router::new()
         .route(

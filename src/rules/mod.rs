@@ -3,6 +3,8 @@
 
 pub mod access;
 pub mod clients;
+pub mod clock_step;
+pub mod limits;
 pub mod locks;
 pub mod news;
 pub mod paths;

@@ -22,6 +22,7 @@ use async_trait::async_trait;
 use tokio::sync::broadcast;
 
 use crate::clock::Millis;
+use crate::rules::limits::{LimitReached, Limits};
 use crate::rules::locks::{HeldLock, ReleaseScope};
 use crate::rules::news::News;
 use crate::rules::virtual_user::VirtualUser;
@@ -40,6 +41,9 @@ pub use types::{
 pub enum StoreError {
     #[error("database: {0}")]
     Database(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The disk holding the database is full; the write was rolled back whole.
+    #[error("the disk holding the database is full: {0}")]
+    DiskFull(#[source] Box<dyn std::error::Error + Send + Sync>),
     #[error("database file {path}: {source}")]
     File {
         path: PathBuf,
@@ -58,6 +62,9 @@ pub enum StoreError {
     Missing { path: PathBuf },
     #[error("session {session:?} belongs to another user")]
     SessionOwnedByOther { session: String },
+    /// A new session or agent beyond the limits; nothing was written.
+    #[error(transparent)]
+    LimitReached(#[from] LimitReached),
     #[error("the write connection was poisoned by a panic")]
     Poisoned,
     #[error("a blocking database task failed: {0}")]
@@ -141,9 +148,16 @@ pub trait CoordStore: Send + Sync + std::fmt::Debug {
     ) -> Result<Vec<(String, HeldLock)>>;
     /// Deletes expired locks, one `expired` event each; how many.
     async fn sweep_expired(&self) -> Result<usize>;
+    /// After the wall clock stepped back by `back_by` ms (0: no step seen),
+    /// pulls every live lease's deadline back by as much, and caps any lease
+    /// at the longest grant from now ([`crate::rules::clock_step`]); how many changed.
+    async fn pull_leases_back(&self, back_by: Millis) -> Result<usize>;
     /// Keeps the newest events (as set by `keep_events`), deleting at most `batch`.
     async fn prune_events(&self, batch: u64) -> Result<usize>;
     fn keep_events(&self, keep: u64);
+    /// Sets what registration refuses beyond: agents per session and
+    /// sessions per user ([`Limits`]); checked inside the registering write.
+    fn set_limits(&self, limits: Limits);
 
     /// Writes down a claim that waits until `deadline_ms`, for other
     /// processes' dashboards; returns its id.

@@ -86,16 +86,21 @@ pub fn available(test: &str, needs: &[Client]) -> bool {
     if missing.is_empty() {
         return true;
     }
-    let what = missing.join("; ");
+    skip_unless_required(test, &format!("not installed: {}", missing.join("; ")));
+    false
+}
+
+/// A test that cannot run here (`why`): prints a line saying so and returns,
+/// or, with `CCMULTI_REQUIRE_INTEROP=1` (as `.ci/run` sets), fails the test.
+pub fn skip_unless_required(test: &str, why: &str) {
     if std::env::var(REQUIRE_ENV).is_ok_and(|v| v == "1") {
-        panic!("{test}: {REQUIRE_ENV}=1 but not installed: {what}");
+        panic!("{test}: {REQUIRE_ENV}=1 but {why}");
     }
     // Straight to stderr, not eprintln!: the test harness hides a passing test's
     // eprintln!, and a skip must show in a plain `cargo test`.
     use std::io::Write;
     let _ = writeln!(
         std::io::stderr(),
-        "SKIPPED {test}: not installed: {what}. `.ci/run` installs everything and makes this test mandatory."
+        "SKIPPED {test}: {why}. `.ci/run` has everything and makes this test mandatory."
     );
-    false
 }

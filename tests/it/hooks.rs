@@ -345,6 +345,7 @@ async fn the_hooks_send_the_terminals_token() {
     let server = start_with(Security {
         access,
         admitted_clients: Vec::new(),
+        ..Security::default()
     })
     .await;
     let held = || {

@@ -19,6 +19,7 @@ fn with_token() -> Security {
     Security {
         access: AccessPolicy::new(Some(TOKEN), "127.0.0.1".parse().unwrap(), &[], &[]).unwrap(),
         admitted_clients: Vec::new(),
+        ..Security::default()
     }
 }
 
@@ -27,6 +28,7 @@ fn admitting(names: &[&str]) -> Security {
     Security {
         access: AccessPolicy::default(),
         admitted_clients: admitted_clients(&names).unwrap(),
+        ..Security::default()
     }
 }
 
@@ -296,6 +298,7 @@ async fn an_allowed_host_passes_the_guard_and_rmcp_alike() {
     let server = start_with(Security {
         access,
         admitted_clients: Vec::new(),
+        ..Security::default()
     })
     .await;
     let url = server.agent_url("impl_a");

@@ -17,6 +17,8 @@ on_both_backends!(
     waiting_claims_are_shown_with_what_blocks_them,
     pruning_keeps_the_newest_events,
     verify_finds_the_schema_whole,
+    registration_stops_at_the_limits_across_stores,
+    no_lease_outlasts_the_longest_grant,
 );
 
 fn kinds(news: &[crate::rules::news::News]) -> Vec<&'static str> {
@@ -262,4 +264,77 @@ async fn verify_finds_the_schema_whole(fx: Fixture) {
             .iter()
             .any(|(i, _)| i == "idx_file_locks_patterns")
     );
+}
+
+async fn registration_stops_at_the_limits_across_stores(fx: Fixture) {
+    let limits = crate::rules::limits::Limits {
+        agents_per_session: 2,
+        sessions_per_user: 2,
+        ..Default::default()
+    };
+    let other = fx.another().await;
+    for store in [fx.store.as_ref(), other.as_ref()] {
+        store.set_limits(limits);
+    }
+    touch(fx.store.as_ref(), "alice__session__s1__a")
+        .await
+        .unwrap();
+    touch(other.as_ref(), "alice__session__s1__b")
+        .await
+        .unwrap();
+    let err = touch(fx.store.as_ref(), "alice__session__s1__c")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::LimitReached(_)), "{err}");
+    // A known agent is always let in; the refused one was not written.
+    touch(other.as_ref(), "alice__session__s1__a")
+        .await
+        .unwrap();
+    let view = fx.store.session_view("s1").await.unwrap();
+    let names: Vec<_> = view.agents.iter().map(|a| a.agent_id.as_str()).collect();
+    assert_eq!(names, ["a", "b"]);
+
+    touch(other.as_ref(), "alice__session__s2__a")
+        .await
+        .unwrap();
+    let err = touch(fx.store.as_ref(), "alice__session__s3__a")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::LimitReached(_)), "{err}");
+    assert!(fx.store.session_view("s3").await.unwrap().agents.is_empty());
+    // Another user's sessions are counted apart.
+    touch(fx.store.as_ref(), "bob__session__s4__a")
+        .await
+        .unwrap();
+}
+
+async fn no_lease_outlasts_the_longest_grant(fx: Fixture) {
+    use crate::rules::clock_step::MAX_LEASE_MS;
+    let store = fx.store.as_ref();
+    register(store, &["a"]).await;
+    let granted = claim(store, "a", Operation::Write, &["long.rs"], 30).await;
+    assert!(
+        matches!(granted, ClaimOutcome::Granted { .. }),
+        "{granted:?}"
+    );
+    // Nothing to correct while every lease is within what a grant can give.
+    assert_eq!(store.pull_leases_back(0).await.unwrap(), 0);
+    // The clock went back by more than the longest grant (seen as stepping
+    // back to here from the future): the lease is capped, never lengthened.
+    fx.clock.advance_ms(-(MAX_LEASE_MS + 60_000));
+    assert_eq!(store.pull_leases_back(0).await.unwrap(), 1);
+    let view = store.session_view("s").await.unwrap();
+    let now = crate::clock::Clock::now_ms(fx.clock.as_ref());
+    assert!(
+        view.locks
+            .iter()
+            .all(|l| l.expires_at_ms <= now + MAX_LEASE_MS),
+        "{:?}",
+        view.locks
+    );
+    assert_eq!(view.locks.len(), 1);
+}
+
+async fn touch(store: &dyn crate::store::CoordStore, user: &str) -> Result<(), StoreError> {
+    store.touch_agent(&parse(user).unwrap(), "u").await
 }

@@ -9,6 +9,7 @@ use tokio::sync::broadcast;
 
 use super::{PostgresStore, Result, SCHEMA_VERSION};
 use crate::clock::Millis;
+use crate::rules::limits::Limits;
 use crate::rules::locks::{HeldLock, ReleaseScope};
 use crate::rules::news::News;
 use crate::rules::virtual_user::VirtualUser;
@@ -97,6 +98,15 @@ impl CoordStore for PostgresStore {
 
     fn keep_events(&self, keep: u64) {
         PostgresStore::keep_events(self, keep);
+    }
+
+    async fn pull_leases_back(&self, back_by: Millis) -> Result<usize> {
+        self.bounded(PostgresStore::pull_leases_back(self, back_by))
+            .await
+    }
+
+    fn set_limits(&self, limits: Limits) {
+        PostgresStore::set_limits(self, limits);
     }
 
     async fn record_waiter(&self, request: &ClaimRequest, deadline_ms: Millis) -> Result<i64> {

@@ -49,6 +49,7 @@
 
 mod backend;
 mod connect;
+mod limits;
 mod listen;
 mod locks;
 mod migrations;
@@ -69,6 +70,7 @@ pub use connect::redact;
 
 use super::{Change, DEFAULT_EVENTS_KEPT, Result, StoreError};
 use crate::clock::{Millis, SharedClock};
+use crate::rules::limits::Limits;
 
 /// The newest migration (`migrations/postgres/V<n>__*.sql`) this binary knows;
 /// the same number as SQLite's for the same schema.
@@ -139,6 +141,8 @@ struct Inner {
     /// Set once a dashboard asks for every write.
     follow_all: Arc<AtomicBool>,
     events_kept: AtomicU64,
+    /// What registration refuses beyond (agents per session, sessions per user).
+    limits: std::sync::RwLock<Limits>,
     /// Ends the listener when the last handle on the store goes.
     _listener: listen::Listener,
 }
@@ -201,6 +205,7 @@ impl PostgresStore {
                 origin,
                 follow_all,
                 events_kept: AtomicU64::new(DEFAULT_EVENTS_KEPT),
+                limits: std::sync::RwLock::new(Limits::default()),
                 _listener: listener,
             }),
         })

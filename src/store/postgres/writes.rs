@@ -8,7 +8,7 @@ use std::sync::atomic::Ordering;
 
 use deadpool_postgres::Transaction;
 
-use super::{PostgresStore, Result, lock_sessions, ts};
+use super::{PostgresStore, Result, limits, lock_sessions, ts};
 use crate::clock::Millis;
 use crate::rules::progress::TaskStatus;
 use crate::rules::virtual_user::{SessionAgent, VirtualUser};
@@ -146,7 +146,10 @@ impl PostgresStore {
         let now = self.now_ms();
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
+        let limits = self.limits();
+        limits::admit_session(&tx, sa, &user.user_id, &limits).await?;
         own_session(&tx, sa, &user.user_id, now).await?;
+        limits::admit_agent(&tx, sa, &limits).await?;
         let stmt = tx
             .prepare_cached(
                 "INSERT INTO claude_code_agents
@@ -178,7 +181,10 @@ impl PostgresStore {
         let now = self.now_ms();
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
+        let limits = self.limits();
+        limits::admit_session(&tx, sa, &user.user_id, &limits).await?;
         own_session(&tx, sa, &user.user_id, now).await?;
+        limits::admit_agent(&tx, sa, &limits).await?;
         let stmt = tx
             .prepare_cached(
                 "INSERT INTO claude_code_agents

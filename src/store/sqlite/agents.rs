@@ -7,10 +7,18 @@ use rusqlite::Transaction;
 use crate::store::AgentWorkspace;
 
 use super::{Result, SqliteStore, StoreError, time};
+use crate::rules::limits::{Limit, Limits, admit_one_more};
 use crate::rules::virtual_user::{SessionAgent, VirtualUser};
 
-/// Registers the session, owned by `user_id`, if new; refuses another user's.
-fn own_session(tx: &Transaction<'_>, session_id: &str, user_id: &str, now: &str) -> Result<()> {
+/// Registers the session, owned by `user_id`, if new (within the user's
+/// session limit); refuses another user's.
+fn own_session(
+    tx: &Transaction<'_>,
+    session_id: &str,
+    user_id: &str,
+    now: &str,
+    limits: &Limits,
+) -> Result<()> {
     let owner: Option<String> = tx
         .prepare_cached("SELECT user_id FROM claude_code_sessions WHERE id = ?1")?
         .query_row([session_id], |r| r.get(0))
@@ -21,6 +29,10 @@ fn own_session(tx: &Transaction<'_>, session_id: &str, user_id: &str, now: &str)
         }),
         Some(_) => Ok(()),
         None => {
+            let sessions: u64 = tx
+                .prepare_cached("SELECT COUNT(*) FROM claude_code_sessions WHERE user_id = ?1")?
+                .query_row([user_id], |r| r.get(0))?;
+            admit_one_more(Limit::SessionsPerUser, limits, sessions)?;
             tx.prepare_cached(
                 "INSERT INTO claude_code_sessions (id, name, user_id, created_at)
                  VALUES (?1, ?1, ?2, ?3)",
@@ -31,9 +43,40 @@ fn own_session(tx: &Transaction<'_>, session_id: &str, user_id: &str, now: &str)
     }
 }
 
+/// Refuses a new agent in a session that already has as many as allowed;
+/// a known agent is always let in.
+fn admit_agent(tx: &Transaction<'_>, sa: &SessionAgent, limits: &Limits) -> Result<()> {
+    let known: bool = tx
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM claude_code_agents WHERE session_id = ?1 AND id = ?2)",
+        )?
+        .query_row(params![sa.session_id, sa.agent_id], |r| r.get(0))?;
+    if known {
+        return Ok(());
+    }
+    let agents: u64 = tx
+        .prepare_cached("SELECT COUNT(*) FROM claude_code_agents WHERE session_id = ?1")?
+        .query_row([&sa.session_id], |r| r.get(0))?;
+    admit_one_more(Limit::AgentsPerSession, limits, agents)?;
+    Ok(())
+}
+
 impl SqliteStore {
+    /// The limits registration enforces (set by [`SqliteStore::set_limits`]).
+    fn limits(&self) -> Limits {
+        self.inner.limits.read().map(|l| *l).unwrap_or_default()
+    }
+
+    /// Sets the registration limits: agents per session, sessions per user.
+    pub fn set_limits(&self, limits: Limits) {
+        if let Ok(mut l) = self.inner.limits.write() {
+            *l = limits;
+        }
+    }
+
     /// Registers the session (owned by this user) and the agent if new, and
-    /// touches the agent's `last_activity`. Refuses another user's session.
+    /// touches the agent's `last_activity`. Refuses another user's session,
+    /// and a new session or agent beyond the limits.
     pub fn touch_agent(&self, user: &VirtualUser, connection_url: &str) -> Result<()> {
         self.write_agent(user, |tx, sa, now| {
             tx.prepare_cached(
@@ -80,8 +123,9 @@ impl SqliteStore {
     }
 
     /// One transaction that registers the user's session if new (refusing
-    /// another user's) and then writes the agent's row with `f`, given the
-    /// current time as stored. A user without a session has no agent: nothing.
+    /// another user's, and one beyond the limits) and then writes the agent's
+    /// row with `f`, given the current time as stored. A user without a
+    /// session has no agent: nothing.
     fn write_agent(
         &self,
         user: &VirtualUser,
@@ -91,8 +135,10 @@ impl SqliteStore {
             return Ok(());
         };
         let now = time::to_text(self.now_ms());
+        let limits = self.limits();
         self.write(|tx| {
-            own_session(tx, &sa.session_id, &user.user_id, &now)?;
+            own_session(tx, &sa.session_id, &user.user_id, &now, &limits)?;
+            admit_agent(tx, sa, &limits)?;
             f(tx, sa, &now)
         })
     }

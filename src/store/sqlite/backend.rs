@@ -8,6 +8,7 @@ use tokio::sync::broadcast;
 
 use super::{Result, SCHEMA_VERSION, SqliteStore};
 use crate::clock::Millis;
+use crate::rules::limits::Limits;
 use crate::rules::locks::{HeldLock, ReleaseScope};
 use crate::rules::news::News;
 use crate::rules::virtual_user::VirtualUser;
@@ -112,8 +113,16 @@ impl CoordStore for SqliteStore {
             .await
     }
 
+    async fn pull_leases_back(&self, back_by: Millis) -> Result<usize> {
+        self.blocking(move |s| s.pull_leases_back(back_by)).await
+    }
+
     fn keep_events(&self, keep: u64) {
         SqliteStore::keep_events(self, keep);
+    }
+
+    fn set_limits(&self, limits: Limits) {
+        SqliteStore::set_limits(self, limits);
     }
 
     async fn record_waiter(&self, request: &ClaimRequest, deadline_ms: Millis) -> Result<i64> {

@@ -7,6 +7,7 @@ mod agents;
 mod backend;
 mod backup;
 mod bulk;
+mod clock_step;
 mod columns;
 mod events;
 mod locks;
@@ -48,6 +49,10 @@ pub(crate) use super::{Result, StoreError};
 
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> Self {
+        // SQLite rolls back what it could not write: the caller may retry.
+        if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull) {
+            return Self::DiskFull(Box::new(e));
+        }
         Self::Database(Box::new(e))
     }
 }
@@ -86,6 +91,9 @@ struct Inner {
     data_version: AtomicI64,
     /// How many of the newest coordination events the sweeper keeps.
     events_kept: AtomicU64,
+    /// Registration limits, checked in the registering transaction so that
+    /// racing registrations cannot pass them together.
+    limits: std::sync::RwLock<crate::rules::limits::Limits>,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -159,6 +167,7 @@ impl SqliteStore {
                 watcher: Mutex::new(None),
                 data_version: AtomicI64::new(data_version),
                 events_kept: AtomicU64::new(DEFAULT_EVENTS_KEPT),
+                limits: std::sync::RwLock::default(),
             }),
         })
     }

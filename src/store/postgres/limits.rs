@@ -1,0 +1,99 @@
+//! Registration limits and clock steps on the shared database.
+
+use std::sync::PoisonError;
+
+use deadpool_postgres::Transaction;
+
+use super::{PostgresStore, Result, lock_sessions, ts};
+use crate::clock::Millis;
+use crate::rules::clock_step::MAX_LEASE_MS;
+use crate::rules::limits::{Limit, Limits, admit_one_more};
+use crate::rules::virtual_user::SessionAgent;
+
+/// Refuses a new session beyond the user's limit. The user's own advisory
+/// key (the two-key form, which never meets the sessions' one-key locks)
+/// serialises two coordinators counting the same user's sessions at once.
+pub(super) async fn admit_session(
+    tx: &Transaction<'_>,
+    sa: &SessionAgent,
+    user_id: &str,
+    limits: &Limits,
+) -> Result<()> {
+    let known = tx
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM claude_code_sessions WHERE id = $1)")
+        .await?;
+    if tx.query_one(&known, &[&sa.session_id]).await?.try_get(0)? {
+        return Ok(());
+    }
+    let lock = tx
+        .prepare_cached("SELECT pg_advisory_xact_lock(1, hashtext($1))")
+        .await?;
+    tx.execute(&lock, &[&user_id]).await?;
+    let count = tx
+        .prepare_cached("SELECT COUNT(*) FROM claude_code_sessions WHERE user_id = $1")
+        .await?;
+    let sessions: i64 = tx.query_one(&count, &[&user_id]).await?.try_get(0)?;
+    admit_one_more(Limit::SessionsPerUser, limits, sessions.max(0) as u64)?;
+    Ok(())
+}
+
+/// Refuses a new agent in a session that has as many as allowed; a known
+/// agent is always let in. Counted under the session's lock.
+pub(super) async fn admit_agent(
+    tx: &Transaction<'_>,
+    sa: &SessionAgent,
+    limits: &Limits,
+) -> Result<()> {
+    let known = tx
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM claude_code_agents WHERE session_id = $1 AND id = $2)",
+        )
+        .await?;
+    if tx
+        .query_one(&known, &[&sa.session_id, &sa.agent_id])
+        .await?
+        .try_get(0)?
+    {
+        return Ok(());
+    }
+    lock_sessions(tx, &[sa.session_id.as_str()]).await?;
+    let count = tx
+        .prepare_cached("SELECT COUNT(*) FROM claude_code_agents WHERE session_id = $1")
+        .await?;
+    let agents: i64 = tx.query_one(&count, &[&sa.session_id]).await?.try_get(0)?;
+    admit_one_more(Limit::AgentsPerSession, limits, agents.max(0) as u64)?;
+    Ok(())
+}
+
+impl PostgresStore {
+    pub(super) fn limits(&self) -> Limits {
+        *self
+            .inner
+            .limits
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(super) fn set_limits(&self, limits: Limits) {
+        *self
+            .inner
+            .limits
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = limits;
+    }
+
+    /// After this process's clock stepped back: on a shared database the
+    /// other coordinators' clocks did not step, so pulling every lease back
+    /// by this machine's step would cut theirs short (a mass expiry for
+    /// them). Only what no grant can reach is corrected: a lease ending more
+    /// than the longest grant from now ends then. `_back_by` is not applied.
+    pub(super) async fn pull_leases_back(&self, _back_by: Millis) -> Result<usize> {
+        let cap = ts(self.now_ms().saturating_add(MAX_LEASE_MS));
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached("UPDATE file_locks SET expires_at = $1 WHERE expires_at > $1")
+            .await?;
+        let changed = client.execute(&stmt, &[&cap]).await?;
+        Ok(usize::try_from(changed).unwrap_or(usize::MAX))
+    }
+}
