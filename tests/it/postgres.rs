@@ -209,7 +209,7 @@ async fn postgres_restarted_mid_storm_fails_calls_cleanly_and_resumes() {
             tokio::task::spawn_blocking(move || server.start_again())
                 .await
                 .unwrap();
-            (down, Instant::now())
+            (down, Instant::now(), refused, health)
         })
     };
     let run = storm(
@@ -218,8 +218,18 @@ async fn postgres_restarted_mid_storm_fails_calls_cleanly_and_resumes() {
         Some(started + Duration::from_secs(9)),
     )
     .await;
-    let (down, up) = outage.await.unwrap();
+    let (down, up, refused, (health_status, health)) = outage.await.unwrap();
     let (down, up) = (nanos_since(run.started, down), nanos_since(run.started, up));
+    let refused = refused.expect_err("no claim is granted while the database is down");
+    assert!(
+        refused.contains("unavailable") && refused.contains("retry"),
+        "{refused}"
+    );
+    assert_eq!(health_status, 503, "{health}");
+    assert!(
+        health.contains(r#""backend":"postgres""#) && health.contains(r#""status":"unavailable""#),
+        "{health}"
+    );
     let unknown = checked(&run, "PostgreSQL restarted mid-storm", true);
     assert!(unknown > 0, "the outage was seen");
     // Never a hang: every call answered well within the client's 30 s.

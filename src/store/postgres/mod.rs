@@ -205,6 +205,14 @@ impl PostgresStore {
             follow_all.clone(),
             location.clone(),
         );
+        // Open means every change committed from now on is heard: a claim
+        // that starts waiting right after cannot miss the release it waits for.
+        if !listener.wait_listening(CALL_TIMEOUT).await {
+            return Err(StoreError::Unavailable(format!(
+                "could not LISTEN for other coordinators' changes on {location} within {} s",
+                CALL_TIMEOUT.as_secs()
+            )));
+        }
         Ok(Self {
             inner: Arc::new(Inner {
                 location,
