@@ -9,6 +9,7 @@
 //! committed, and so is a write noticed from another process: the service
 //! wakes waiting claims from it and the dashboard redraws from it.
 
+mod audit;
 #[cfg(test)]
 mod behaviour;
 pub mod postgres;

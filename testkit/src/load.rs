@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use ccmulti::clock::Clock;
 use ccmulti::state::{AppState, Security, SharedState};
-use ccmulti::store::{Durability, SqliteStore};
+use ccmulti::store::{Durability, SharedStore, SqliteStore};
 use serde_json::{Value, json};
 
 const PROTOCOL: &str = "2026-07-28";
@@ -37,11 +37,28 @@ pub async fn serve_in_process(
     security: Security,
 ) -> InProcess {
     let store = SqliteStore::open(&dir.join(db_name), clock, Durability::Normal).expect("store");
+    let (state, base, stop) = serve_store(Arc::new(store.clone()), root, sweeper, security).await;
+    InProcess {
+        state,
+        store,
+        base,
+        stop,
+    }
+}
+
+/// A coordinator in this process over any store (a PostgreSQL one, say), on
+/// a free loopback port: its state, its base URL and what stops it.
+pub async fn serve_store(
+    store: SharedStore,
+    root: PathBuf,
+    sweeper: bool,
+    security: Security,
+) -> (SharedState, String, tokio::sync::oneshot::Sender<()>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
-    let state = AppState::secured(Arc::new(store.clone()), root, base.clone(), security);
+    let state = AppState::secured(store, root, base.clone(), security);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let stopped = async move {
         let _ = stopped.await;
@@ -51,12 +68,7 @@ pub async fn serve_in_process(
     } else {
         tokio::spawn(ccmulti::serve::serve_http(listener, state.clone(), stopped));
     }
-    InProcess {
-        state,
-        store,
-        base,
-        stop,
-    }
+    (state, base, stop)
 }
 
 /// A bench's numeric arguments in order (`cargo bench` adds `--bench`, which is skipped).

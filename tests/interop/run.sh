@@ -16,6 +16,8 @@
 #   (cd tests/interop/claude && npm ci)
 # Override the interpreters with PYTHON=... NODE=... and the binary with CCMULTI=...
 #
+# CCMULTI_INTEROP_DB=postgres://... runs the main server on that database instead
+# of a temporary SQLite file (tests/it/interop.rs does both).
 # Starts `target/release/ccmulti serve` on a free loopback port with a temp db and
 # root, waits for /health, runs the five checks (claude-token starts its own server), stops the server, and exits
 # non-zero if any check failed (the server log is printed then).
@@ -49,7 +51,7 @@ port=$("$python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0));
 base="http://127.0.0.1:$port"
 mkdir -p "$work/root"
 NO_COLOR=1 RUST_LOG=${RUST_LOG:-info} "$ccmulti" serve --addr "127.0.0.1:$port" \
-    --db "$work/coordinator.db" --root "$work/root" >"$work/server.log" 2>&1 &
+    --db "${CCMULTI_INTEROP_DB:-$work/coordinator.db}" --root "$work/root" >"$work/server.log" 2>&1 &
 server_pid=$!
 
 up=0

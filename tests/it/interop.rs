@@ -1,7 +1,8 @@
 //! Clients we did not write, against the real binary: the official Python and
 //! TypeScript MCP SDKs, Claude Code's own `claude mcp list`, Claude Code
 //! accepting the hooks `ccmulti connect --write` merges into its settings, and
-//! Claude Code reaching a coordinator that requires a token.
+//! Claude Code reaching a coordinator that requires a token; on SQLite, then
+//! again with the coordinator on PostgreSQL (the testkit's server).
 //! Their dependencies are installed by `.ci/run`; without them this test says
 //! it was skipped and what to install (`.ci/run` makes it mandatory).
 
@@ -17,12 +18,23 @@ fn official_sdks_and_claude_code_connect_and_coordinate() {
     ) {
         return;
     }
+    run_checks(None);
+    run_checks(Some(ccmulti_testkit::postgres::database()));
+}
+
+/// tests/interop/run.sh, its main coordinator on `postgres` if given.
+fn run_checks(postgres: Option<String>) {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/run.sh");
-    let output = Command::new("bash")
+    let mut command = Command::new("bash");
+    command
         .arg(script)
         .env("CCMULTI", env!("CARGO_BIN_EXE_ccmulti"))
-        .output()
-        .expect("running tests/interop/run.sh");
+        .env_remove("CCMULTI_INTEROP_DB");
+    if let Some(url) = &postgres {
+        println!("interop checks with the coordinator on PostgreSQL");
+        command.env("CCMULTI_INTEROP_DB", url);
+    }
+    let output = command.output().expect("running tests/interop/run.sh");
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     println!("{stdout}");

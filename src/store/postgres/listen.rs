@@ -20,7 +20,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::{broadcast, mpsc, watch};
 use tokio_postgres::AsyncMessage;
 
 use super::connect::Target;
@@ -33,6 +33,8 @@ const LAST_RETRY: Duration = Duration::from_secs(2);
 /// The listening task; it ends when the store does.
 pub(super) struct Listener {
     task: tokio::task::JoinHandle<()>,
+    /// True while `LISTEN` is in effect.
+    listening: watch::Receiver<bool>,
 }
 
 impl Drop for Listener {
@@ -60,11 +62,14 @@ impl Listener {
             changes,
             follow_all,
         };
+        let (listening_tx, listening) = watch::channel(false);
         let task = tokio::spawn(async move {
             let mut retry = FIRST_RETRY;
             let mut first = true;
             loop {
-                let outcome = listen_once(&target, &hearing, !first, &mut retry).await;
+                let outcome =
+                    listen_once(&target, &hearing, !first, &mut retry, &listening_tx).await;
+                listening_tx.send_replace(false);
                 if let Err(e) = outcome {
                     tracing::warn!(error = %e, db = %location, "not hearing other coordinators' changes; reconnecting");
                 }
@@ -73,7 +78,17 @@ impl Listener {
                 retry = (retry * 2).min(LAST_RETRY);
             }
         });
-        Self { task }
+        Self { task, listening }
+    }
+
+    /// Waits until `LISTEN` is in effect: from then on every committed
+    /// change is heard. False if it was not within `limit`.
+    pub async fn wait_listening(&self, limit: Duration) -> bool {
+        let mut listening = self.listening.clone();
+        matches!(
+            tokio::time::timeout(limit, listening.wait_for(|l| *l)).await,
+            Ok(Ok(_))
+        )
     }
 }
 
@@ -83,6 +98,7 @@ async fn listen_once(
     hearing: &Hearing,
     reconnected: bool,
     retry: &mut Duration,
+    listening: &watch::Sender<bool>,
 ) -> Result<(), tokio_postgres::Error> {
     let (client, mut connection) = target.config.connect(target.tls.clone()).await?;
     let (notices, mut heard) = mpsc::unbounded_channel();
@@ -103,6 +119,7 @@ async fn listen_once(
         Ok(())
     });
     client.batch_execute(&format!("LISTEN {CHANNEL}")).await?;
+    listening.send_replace(true);
     *retry = FIRST_RETRY;
     if reconnected {
         tracing::info!("hearing other coordinators' changes again");

@@ -110,17 +110,6 @@ async fn delete_lock(tx: &Transaction<'_>, lock_id: &str) -> Result<bool> {
     Ok(tx.execute(&stmt, &[&lock_id]).await? == 1)
 }
 
-fn lock_event<'a>(session: &'a str, lock: &'a HeldLock, detail: Option<String>) -> NewEvent<'a> {
-    NewEvent {
-        session_id: Some(session),
-        agent_id: Some(&lock.agent_id),
-        file_path: Some(&lock.path),
-        operation: Some(lock.operation.as_str()),
-        fencing_token: Some(lock.fencing_token),
-        detail,
-    }
-}
-
 /// Removes expired rows among `locks`, one `expired` event each, for the
 /// rows this transaction deleted and that are still expired as stored (a
 /// sweeper read them before taking the session's lock: one may have been
@@ -137,7 +126,13 @@ async fn expire(
     let mut freed = Vec::new();
     for lock in locks.iter().filter(|l| !l.is_live(now)) {
         if tx.execute(&stmt, &[&lock.lock_id, &ts(now)]).await? == 1 {
-            record_event(tx, now, EventKind::Expired, lock_event(session, lock, None)).await?;
+            record_event(
+                tx,
+                now,
+                EventKind::Expired,
+                NewEvent::of_lock(session, lock, None),
+            )
+            .await?;
             freed.push(lock.path.clone());
         }
     }
@@ -153,10 +148,6 @@ fn freed_in(session: &str, paths: Vec<String>) -> Freed {
         freed.insert(session.to_owned(), paths);
     }
     freed
-}
-
-fn until_text(ms: Millis) -> String {
-    ts(ms).to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
 impl PostgresStore {
@@ -190,21 +181,7 @@ impl PostgresStore {
             Err(conflicts) => {
                 if record_conflicts {
                     for c in &conflicts {
-                        let detail = format!(
-                            "{} held by {} for {} ({}s left)",
-                            c.held_path,
-                            c.holder,
-                            c.operation.as_str(),
-                            c.seconds_left
-                        );
-                        let event = NewEvent {
-                            session_id: Some(session),
-                            agent_id: Some(agent),
-                            file_path: Some(&c.path),
-                            operation: Some(operation.as_str()),
-                            fencing_token: None,
-                            detail: Some(detail),
-                        };
+                        let event = NewEvent::of_conflict(session, agent, operation, c);
                         record_event(&tx, now, EventKind::Conflict, event).await?;
                     }
                 }
@@ -286,15 +263,7 @@ impl PostgresStore {
             } else {
                 EventKind::Granted
             };
-            let event = NewEvent {
-                session_id: Some(session),
-                agent_id: Some(agent),
-                file_path: Some(&lock.path),
-                operation: Some(operation.as_str()),
-                fencing_token: Some(lock.fencing_token),
-                detail: Some(format!("until {}", until_text(lock.expires_at_ms))),
-            };
-            record_event(&tx, now, kind, event).await?;
+            record_event(&tx, now, kind, NewEvent::of_grant(session, agent, &lock)).await?;
             granted.push(lock);
         }
         let freed = freed_in(session, freed);
@@ -335,7 +304,7 @@ impl PostgresStore {
                 &tx,
                 now,
                 EventKind::Released,
-                lock_event(session, lock, None),
+                NewEvent::of_lock(session, lock, None),
             )
             .await?;
             freed.push(lock.path.clone());
@@ -401,7 +370,7 @@ impl PostgresStore {
                 EventKind::Expired
             };
             let detail = Some(format!("released by {by}"));
-            record_event(&tx, now, kind, lock_event(&session, &lock, detail)).await?;
+            record_event(&tx, now, kind, NewEvent::of_lock(&session, &lock, detail)).await?;
             freed
                 .entry(session.clone())
                 .or_default()

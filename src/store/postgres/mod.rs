@@ -88,7 +88,7 @@ const CHANGE_FEED_DEPTH: usize = 1024;
 impl From<tokio_postgres::Error> for StoreError {
     fn from(e: tokio_postgres::Error) -> Self {
         if is_unavailable(&e) {
-            Self::Unavailable(e.to_string())
+            Self::Unavailable(with_causes(&e))
         } else {
             Self::Database(Box::new(e))
         }
@@ -115,11 +115,24 @@ fn is_unavailable(e: &tokio_postgres::Error) -> bool {
     }
 }
 
+/// The error and what caused it ("error connecting to server: Connection
+/// refused"): tokio-postgres keeps the reason in its source.
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    text
+}
+
 impl From<deadpool_postgres::PoolError> for StoreError {
     fn from(e: deadpool_postgres::PoolError) -> Self {
         match e {
             deadpool_postgres::PoolError::Backend(e) => e.into(),
-            other => Self::Unavailable(format!("no database connection: {other}")),
+            other => Self::Unavailable(format!("no database connection: {}", with_causes(&other))),
         }
     }
 }
@@ -196,6 +209,14 @@ impl PostgresStore {
             follow_all.clone(),
             location.clone(),
         );
+        // Open means every change committed from now on is heard: a claim
+        // that starts waiting right after cannot miss the release it waits for.
+        if !listener.wait_listening(CALL_TIMEOUT).await {
+            return Err(StoreError::Unavailable(format!(
+                "could not LISTEN for other coordinators' changes on {location} within {} s",
+                CALL_TIMEOUT.as_secs()
+            )));
+        }
         Ok(Self {
             inner: Arc::new(Inner {
                 location,
@@ -236,7 +257,10 @@ impl PostgresStore {
 }
 
 fn unreachable(location: &str, e: deadpool_postgres::PoolError) -> StoreError {
-    StoreError::Unavailable(format!("cannot reach PostgreSQL at {location}: {e}"))
+    StoreError::Unavailable(format!(
+        "cannot reach PostgreSQL at {location}: {}",
+        with_causes(&e)
+    ))
 }
 
 /// A stored timestamp for the store's milliseconds.

@@ -11,7 +11,8 @@ use deadpool_postgres::GenericClient;
 use super::{PostgresStore, Result, ms, ts};
 use crate::clock::Millis;
 use crate::rules::targets::LockTarget;
-use crate::rules::waiting::{HeldBy, Waiter, blocked_by};
+use crate::rules::waiting::Waiter;
+use crate::store::audit::blocking_locks;
 use crate::store::{Counts, SessionView, StoreError};
 
 fn word<T>(raw: &str, what: &str, parse: impl Fn(&str) -> Option<T>) -> Result<T> {
@@ -143,15 +144,6 @@ async fn events(c: &impl GenericClient, limit: usize) -> Result<Vec<EventRow>> {
 /// The live waiters in arrival order, each with the locks among `locks`
 /// (the same read's live locks) that hold it back.
 async fn waiters(c: &impl GenericClient, now: Millis, locks: &[LockRow]) -> Result<Vec<WaiterRow>> {
-    let held: Vec<HeldBy<'_>> = locks
-        .iter()
-        .map(|l| HeldBy {
-            session: &l.session_id,
-            agent: &l.agent_id,
-            operation: l.operation,
-            path: &l.path,
-        })
-        .collect();
     let stmt = c
         .prepare_cached(
             "SELECT session_id, agent_id, operation, file_paths, since, deadline FROM lock_waiters
@@ -173,10 +165,7 @@ async fn waiters(c: &impl GenericClient, now: Millis, locks: &[LockRow]) -> Resu
                 operation,
                 targets: paths.iter().map(|p| LockTarget::parse(p)).collect(),
             };
-            let blocked_by = blocked_by(&waiter, &held)
-                .into_iter()
-                .map(|i| locks[i].lock_id.clone())
-                .collect();
+            let blocked_by = blocking_locks(&waiter, locks);
             Ok(WaiterRow {
                 session_id,
                 agent_id,

@@ -62,15 +62,7 @@ fn to_json(notice: &Notice) -> Result<String> {
     serde_json::to_string(notice).map_err(|e| StoreError::Corrupt(format!("notice: {e}")))
 }
 
-#[derive(Debug, Default)]
-pub(super) struct NewEvent<'a> {
-    pub session_id: Option<&'a str>,
-    pub agent_id: Option<&'a str>,
-    pub file_path: Option<&'a str>,
-    pub operation: Option<&'a str>,
-    pub fencing_token: Option<i64>,
-    pub detail: Option<String>,
-}
+pub(super) use crate::store::audit::NewEvent;
 
 pub(super) async fn record_event(
     tx: &Transaction<'_>,

@@ -9,15 +9,7 @@ use super::{Result, time};
 use crate::clock::Millis;
 use crate::store::EventKind;
 
-#[derive(Debug, Default)]
-pub struct NewEvent<'a> {
-    pub session_id: Option<&'a str>,
-    pub agent_id: Option<&'a str>,
-    pub file_path: Option<&'a str>,
-    pub operation: Option<&'a str>,
-    pub fencing_token: Option<i64>,
-    pub detail: Option<String>,
-}
+pub(crate) use crate::store::audit::NewEvent;
 
 pub fn record(conn: &Connection, now: Millis, kind: EventKind, e: NewEvent<'_>) -> Result<()> {
     conn.prepare_cached(

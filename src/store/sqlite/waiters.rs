@@ -12,8 +12,9 @@ use super::{Result, SqliteStore, StoreError, time};
 use crate::clock::Millis;
 use crate::rules::locks::Operation;
 use crate::rules::targets::LockTarget;
-use crate::rules::waiting::{HeldBy, Waiter, blocked_by};
+use crate::rules::waiting::Waiter;
 use crate::store::ClaimRequest;
+use crate::store::audit::blocking_locks;
 
 impl SqliteStore {
     /// Writes down that `request` waits until `deadline_ms`.
@@ -84,21 +85,6 @@ pub(super) fn waiters(
     now_text: &str,
     locks: &[LockRow],
 ) -> Result<Vec<WaiterRow>> {
-    let held: Vec<(HeldBy<'_>, &str)> = locks
-        .iter()
-        .map(|l| {
-            (
-                HeldBy {
-                    session: &l.session_id,
-                    agent: &l.agent_id,
-                    operation: l.operation,
-                    path: &l.path,
-                },
-                l.lock_id.as_str(),
-            )
-        })
-        .collect();
-    let only_held: Vec<HeldBy<'_>> = held.iter().map(|(h, _)| *h).collect();
     // Arrival order is sorted here: ORDER BY id would have SQLite walk the
     // table by rowid instead of searching the deadline index.
     let mut stmt = conn.prepare_cached(
@@ -134,10 +120,7 @@ pub(super) fn waiters(
                 operation,
                 targets: paths.iter().map(|p| LockTarget::parse(p)).collect(),
             };
-            let blocked_by = blocked_by(&waiter, &only_held)
-                .into_iter()
-                .map(|i| held[i].1.to_owned())
-                .collect();
+            let blocked_by = blocking_locks(&waiter, locks);
             Ok(WaiterRow {
                 session_id,
                 agent_id,

@@ -177,7 +177,7 @@ fn expire(
             conn,
             now,
             EventKind::Expired,
-            lock_event(session, lock, None),
+            NewEvent::of_lock(session, lock, None),
         )?;
         freed.push(lock.path.clone());
     }
@@ -189,17 +189,6 @@ type Freed = Vec<(String, String)>;
 
 fn in_session(session: &str, paths: impl IntoIterator<Item = String>) -> Freed {
     paths.into_iter().map(|p| (session.to_owned(), p)).collect()
-}
-
-fn lock_event<'a>(session: &'a str, lock: &'a HeldLock, detail: Option<String>) -> NewEvent<'a> {
-    NewEvent {
-        session_id: Some(session),
-        agent_id: Some(&lock.agent_id),
-        file_path: Some(&lock.path),
-        operation: Some(lock.operation.as_str()),
-        fencing_token: Some(lock.fencing_token),
-        detail,
-    }
 }
 
 impl SqliteStore {
@@ -265,20 +254,7 @@ impl SqliteStore {
                 }
                 Err(conflicts) => {
                     for c in &conflicts {
-                        events::record(tx, now, EventKind::Conflict, NewEvent {
-                            session_id: Some(session),
-                            agent_id: Some(agent),
-                            file_path: Some(&c.path),
-                            operation: Some(operation.as_str()),
-                            fencing_token: None,
-                            detail: Some(format!(
-                                "{} held by {} for {} ({}s left)",
-                                c.held_path,
-                                c.holder,
-                                c.operation.as_str(),
-                                c.seconds_left
-                            )),
-                        })?;
+                        events::record(tx, now, EventKind::Conflict, NewEvent::of_conflict(session, agent, operation, c))?;
                     }
                     return Ok((ClaimOutcome::Conflicted(conflicts), in_session(session, freed)));
                 }
@@ -323,14 +299,7 @@ impl SqliteStore {
                     freed.push(lock.path.clone());
                 }
                 let kind = if lock.renewed { EventKind::Renewed } else { EventKind::Granted };
-                events::record(tx, now, kind, NewEvent {
-                    session_id: Some(session),
-                    agent_id: Some(agent),
-                    file_path: Some(&lock.path),
-                    operation: Some(operation.as_str()),
-                    fencing_token: Some(lock.fencing_token),
-                    detail: Some(format!("until {}", time::to_text(lock.expires_at_ms))),
-                })?;
+                events::record(tx, now, kind, NewEvent::of_grant(session, agent, &lock))?;
                 granted.push(lock);
             }
             Ok((ClaimOutcome::Granted(granted), in_session(session, freed)))
@@ -362,7 +331,7 @@ impl SqliteStore {
             let plan = plan_release(now, agent, scope, &held);
             for lock in &plan.release {
                 delete_lock(tx, &lock.lock_id)?;
-                events::record(tx, now, EventKind::Released, lock_event(session, lock, None))?;
+                events::record(tx, now, EventKind::Released, NewEvent::of_lock(session, lock, None))?;
                 freed.push(lock.path.clone());
             }
             let outcome = ReleaseOutcome { released: plan.release, not_held: plan.not_held };
@@ -397,7 +366,7 @@ impl SqliteStore {
             for (session, lock) in rows {
                 delete_lock(tx, &lock.lock_id)?;
                 let kind = if lock.is_live(now) { EventKind::ForcedRelease } else { EventKind::Expired };
-                events::record(tx, now, kind, lock_event(&session, &lock, Some(format!("released by {by}"))))?;
+                events::record(tx, now, kind, NewEvent::of_lock(&session, &lock, Some(format!("released by {by}"))))?;
                 released.push((session, lock));
             }
             Ok(released)
