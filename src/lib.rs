@@ -11,6 +11,8 @@ pub mod connections;
 pub mod coord;
 pub mod dashboard;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod hook;
 pub mod http;
 pub mod json;

@@ -85,12 +85,12 @@ fn coord_error(e: CoordError) -> Response {
 }
 
 /// What the JSON-RPC body says, once it is known to be well formed.
-struct Message {
-    method: Option<String>,
+pub(super) struct Message {
+    pub(super) method: Option<String>,
 }
 
 /// Checks the envelope so malformed input gets a JSON-RPC error rather than rmcp's bare 415.
-fn check_message(body: &[u8]) -> Result<Message, Box<Response>> {
+pub(super) fn check_message(body: &[u8]) -> Result<Message, Box<Response>> {
     let value: Value = serde_json::from_slice(body).map_err(|e| {
         Box::new(jsonrpc_error(
             StatusCode::BAD_REQUEST,

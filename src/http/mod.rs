@@ -17,6 +17,15 @@ use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, Stream
 use crate::mcp::CoordinatorServer;
 use crate::state::SharedState;
 
+/// The intake's envelope check, for the fuzz targets ([`crate::fuzzing`]):
+/// the method of a well-formed message, or the status of the JSON-RPC error
+/// it is answered with.
+pub(crate) fn check_envelope(body: &[u8]) -> Result<Option<String>, http::StatusCode> {
+    intake::check_message(body)
+        .map(|m| m.method)
+        .map_err(|answer| answer.status())
+}
+
 /// Bodies beyond this get 413: a coordination call is a few hundred bytes.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 

@@ -7,3 +7,4 @@ mod typed_args;
 
 pub use identity::RouteInfo;
 pub use server::CoordinatorServer;
+pub(crate) use typed_args::parse as read_arguments;

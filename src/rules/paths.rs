@@ -65,6 +65,11 @@ pub fn normalize(root: &Path, raw: &str) -> Result<String, PathError> {
         return normalize_glob(root, raw, first_meta);
     }
     let path = normalize_plain(root, raw)?;
+    // `./ ` would leave a name of blanks alone, which a later call naming it
+    // could not (blank paths are refused above): refused the same way here.
+    if path.trim().is_empty() {
+        return Err(PathError::Empty);
+    }
     Ok(if raw.ends_with('/') {
         format!("{path}/")
     } else {
@@ -198,6 +203,26 @@ fn lexical(path: &Path) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+    /// Found by `cargo fuzz` (lock_paths): `./\u{c}` normalised to a name of
+    /// blanks, which normalising again refused; now both are refused alike.
+    #[test]
+    fn a_name_of_blanks_is_refused_however_it_is_reached() {
+        let root = std::path::Path::new("/work/repo");
+        for raw in ["./\u{c}", "./ ", "a/../ ", "./\t/", " ", "\u{c}"] {
+            assert_eq!(
+                super::normalize(root, raw),
+                Err(super::PathError::Empty),
+                "{raw:?}"
+            );
+        }
+        assert_eq!(super::normalize(root, "./ a").as_deref(), Ok(" a"));
+        assert_eq!(
+            super::normalize(root, " a").as_deref(),
+            Ok(" a"),
+            "idempotent"
+        );
+    }
+
     use super::*;
 
     fn norm(raw: &str) -> Result<String, PathError> {

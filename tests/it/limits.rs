@@ -343,3 +343,38 @@ async fn a_body_that_does_not_arrive_in_time_gets_408() {
     assert_eq!(state_fingerprint(&server), before);
     hold(&server, "a", "a.rs").await;
 }
+
+/// The real binary takes a limit from its flag and from its environment variable.
+#[tokio::test]
+async fn the_binary_takes_limits_from_flags_and_the_environment() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("c.db");
+    let coordinator = ccmulti_testkit::binary::Coordinator::start(
+        &db,
+        dir.path(),
+        &["--max-agents-per-session", "1"],
+    );
+    let first = status(&coordinator.url("u__session__s__a")).await;
+    assert_eq!(first.structured()["success"], true, "{}", first.text);
+    let refused = status(&coordinator.url("u__session__s__b")).await;
+    assert_eq!(refused.status, 429, "{}", refused.text);
+    assert!(
+        refused
+            .error_message()
+            .contains("at most 1 agents in one session")
+    );
+    drop(coordinator);
+    let run = std::process::Command::new(ccmulti_binary())
+        .args(["serve", "--addr", "127.0.0.1:0"])
+        .arg("--db")
+        .arg(&db)
+        .env("CCMULTI_MAX_WAITING_CLAIMS", "0")
+        .output()
+        .expect("ccmulti serve");
+    assert!(!run.status.success());
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        stderr.contains("--max-waiting-claims") && stderr.contains("0 is not in 1.."),
+        "the variable is read and checked: {stderr}"
+    );
+}
