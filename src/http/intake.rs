@@ -13,7 +13,7 @@ use axum::http::{HeaderValue, Method, Request, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Limited};
-use rmcp::model::ClientJsonRpcMessage;
+use rmcp::model::{ClientJsonRpcMessage, ClientRequest};
 use serde_json::{Value, json};
 
 use super::{HttpState, MAX_BODY_BYTES, limits};
@@ -91,6 +91,32 @@ pub(super) struct Message {
 
 /// Checks the envelope so malformed input gets a JSON-RPC error rather than rmcp's bare 415.
 pub(super) fn check_message(body: &[u8]) -> Result<Message, Box<Response>> {
+    well_formed_request(body).map_or_else(|| explain_message(body), Ok)
+}
+
+/// The common case in one typed parse: a request rmcp reads as one of its
+/// own (not as a custom method) whose method this server answers. Its
+/// envelope is then what [`explain_message`] accepts: rmcp's types require
+/// `"jsonrpc": "2.0"`, a string or number id and, for `tools/call`, a name
+/// and an object (or null) of arguments. Anything else goes the long way,
+/// which says what is wrong.
+fn well_formed_request(body: &[u8]) -> Option<Message> {
+    match serde_json::from_slice::<ClientJsonRpcMessage>(body).ok()? {
+        ClientJsonRpcMessage::Request(request)
+            if !matches!(request.request, ClientRequest::CustomRequest(_)) =>
+        {
+            let method = request.request.method();
+            KNOWN_METHODS.contains(&method).then(|| Message {
+                method: Some(method.to_owned()),
+            })
+        }
+        _ => None,
+    }
+}
+
+/// Reads the body as JSON and says what is wrong with it as JSON-RPC, or
+/// what its method is when nothing is.
+fn explain_message(body: &[u8]) -> Result<Message, Box<Response>> {
     let value: Value = serde_json::from_slice(body).map_err(|e| {
         Box::new(jsonrpc_error(
             StatusCode::BAD_REQUEST,
@@ -362,6 +388,33 @@ pub async fn mcp_endpoint(
     response
 }
 
+/// Whether a JSON-RPC answer is an error. rmcp writes `jsonrpc`, `id`, then
+/// `result` or `error`; an id (a number, or a string, whose quotes are
+/// escaped) cannot hold `,"` unescaped, so the first of the two keys found
+/// is the answer's own, and the result (tens of KiB for `tools/list`) is not
+/// read. Anything else is read in full.
+fn is_error_answer(bytes: &[u8]) -> bool {
+    let first_key = (0..bytes.len()).find_map(|i| {
+        let rest = &bytes[i..];
+        if rest.starts_with(br#","result":"#) {
+            Some(false)
+        } else if rest.starts_with(br#","error":"#) {
+            Some(true)
+        } else {
+            None
+        }
+    });
+    first_key.unwrap_or_else(|| {
+        serde_json::from_slice::<Outcome>(bytes).is_ok_and(|o| o.error.is_some())
+    })
+}
+
+/// The fallback for [`is_error_answer`]: the result is skipped, not built.
+#[derive(serde::Deserialize)]
+struct Outcome {
+    error: Option<serde::de::IgnoredAny>,
+}
+
 type RmcpResponse =
     http::Response<http_body_util::combinators::BoxBody<Bytes, std::convert::Infallible>>;
 
@@ -384,9 +437,56 @@ async fn outcome_of(response: RmcpResponse) -> (Response, &'static str) {
         Ok(collected) => collected.to_bytes(),
         Err(never) => match never {},
     };
-    let failed = serde_json::from_slice::<Value>(&bytes).is_ok_and(|v| v.get("error").is_some());
+    let failed = is_error_answer(&bytes);
     (
         Response::from_parts(parts, Body::from(bytes)),
         if failed { "error" } else { "ok" },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{check_message, is_error_answer};
+
+    #[test]
+    fn an_answer_is_an_error_by_its_own_key_not_one_inside_its_result() {
+        assert!(!is_error_answer(
+            br#"{"jsonrpc":"2.0","id":1,"result":{"x":{"error":1},"y":[{"a":1},"error"]}}"#
+        ));
+        assert!(!is_error_answer(
+            br#"{"jsonrpc":"2.0","id":"a,\"error\":","result":{}}"#
+        ));
+        assert!(is_error_answer(
+            br#"{"jsonrpc":"2.0","id":"x","error":{"code":-32602,"message":"m","data":{"result":1}}}"#
+        ));
+        // Another order is read in full.
+        assert!(is_error_answer(
+            br#"{"error":{"code":1},"id":1,"jsonrpc":"2.0"}"#
+        ));
+        assert!(!is_error_answer(br#"{"id":1,"jsonrpc":"2.0","result":{}}"#));
+    }
+
+    #[test]
+    fn the_typed_fast_path_and_the_long_way_agree_on_the_method() {
+        let call = br#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"claim_file_lock","arguments":{"file_paths":["a"]}}}"#;
+        let list = br#"{"jsonrpc":"2.0","id":"x","method":"tools/list","params":{}}"#;
+        let note = br#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#;
+        for (body, method) in [
+            (&call[..], "tools/call"),
+            (&list[..], "tools/list"),
+            (&note[..], "notifications/initialized"),
+        ] {
+            let message = check_message(body).unwrap_or_else(|_| panic!("accepted"));
+            assert_eq!(message.method.as_deref(), Some(method));
+        }
+        // Refused the long way, with the reason: unknown method, bad arguments, wrong version.
+        for body in [
+            &br#"{"jsonrpc":"2.0","id":1,"method":"frobnicate"}"#[..],
+            br#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x","arguments":[1]}}"#,
+            br#"{"jsonrpc":"1.0","id":1,"method":"tools/list"}"#,
+            br#"[{"jsonrpc":"2.0","id":1,"method":"tools/list"}]"#,
+        ] {
+            assert!(check_message(body).is_err(), "{}", String::from_utf8_lossy(body));
+        }
+    }
 }

@@ -22,11 +22,12 @@ pub fn parse<T: DeserializeOwned>(
     arguments: &JsonObject,
 ) -> Result<T, CoordError> {
     let invalid = |msg: String| CoordError::InvalidParams(format!("{tool}: {msg}"));
+    let no_properties = Map::new();
+    // Borrowed, not cloned: this runs on every call.
     let properties = schema
         .get("properties")
         .and_then(Value::as_object)
-        .cloned()
-        .unwrap_or_default();
+        .unwrap_or(&no_properties);
     if let Some(unknown) = arguments.keys().find(|k| !properties.contains_key(*k)) {
         let accepted: Vec<&str> = properties.keys().map(String::as_str).collect();
         return Err(invalid(format!(
@@ -35,7 +36,7 @@ pub fn parse<T: DeserializeOwned>(
         )));
     }
     let mut checked = Map::new();
-    for (field, rule) in &properties {
+    for (field, rule) in properties {
         match arguments.get(field).filter(|v| !v.is_null()) {
             Some(value) => {
                 let value = check(field, rule, value).map_err(invalid)?;

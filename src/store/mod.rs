@@ -103,7 +103,7 @@ pub enum Change {
 }
 
 /// The coordination state. Async, so that a backend may be a network
-/// database; SQLite runs its calls on the blocking pool.
+/// database; SQLite runs its writes on a thread of its own.
 #[async_trait]
 pub trait CoordStore: Send + Sync + std::fmt::Debug {
     /// The engine, for `/health/detailed` and `db verify`: `sqlite`, ...

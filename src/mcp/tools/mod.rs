@@ -10,7 +10,7 @@ mod setup;
 mod status;
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use rmcp::model::{CallToolResult, JsonObject, Tool, ToolAnnotations};
 use serde_json::Value;
@@ -27,8 +27,19 @@ fn object(v: Value) -> Arc<JsonObject> {
     }
 }
 
+/// Every tool's definition, built once: rmcp asks for one on every stateless
+/// `tools/call` (to check the `Mcp-Name` header) and `tools/list` lists
+/// several, and building one clones its whole input schema.
+static DEFINITIONS: LazyLock<[Tool; 7]> = LazyLock::new(|| ToolName::ALL.map(build_definition));
+
 /// The tool's definition: description, input and output schemas, annotations.
+/// A clone of the one built at first use (its schemas are shared).
 pub fn definition(name: ToolName) -> Tool {
+    let index = ToolName::ALL.iter().position(|t| *t == name).unwrap_or(0);
+    DEFINITIONS[index].clone()
+}
+
+fn build_definition(name: ToolName) -> Tool {
     let (description, input, output, annotations) = match name {
         ToolName::ClaimFileLock => claim::schema(),
         ToolName::ReleaseFileLock => release::schema(),

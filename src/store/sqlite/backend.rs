@@ -1,5 +1,7 @@
-//! SQLite as a [`CoordStore`]: each call runs the store's blocking method on
-//! tokio's blocking pool, so the async side never waits on SQLite's locks.
+//! SQLite as a [`CoordStore`]: writes run on the store's own write thread
+//! (they queue for the one write connection there, never on the async side),
+//! short reads run where they are called (a WAL reader never waits for the
+//! writer), and long reads (snapshot, verify) on tokio's blocking pool.
 
 use std::sync::atomic::Ordering;
 
@@ -64,7 +66,8 @@ impl CoordStore for SqliteStore {
 
     async fn touch_agent(&self, user: &VirtualUser, connection_url: &str) -> Result<()> {
         let (user, url) = (user.clone(), connection_url.to_owned());
-        self.blocking(move |s| s.touch_agent(&user, &url)).await
+        self.on_write_thread(move |s| s.touch_agent(&user, &url))
+            .await
     }
 
     async fn set_agent_workspace(
@@ -73,13 +76,13 @@ impl CoordStore for SqliteStore {
         workspace: &AgentWorkspace,
     ) -> Result<()> {
         let (user, workspace) = (user.clone(), workspace.clone());
-        self.blocking(move |s| s.set_agent_workspace(&user, &workspace))
+        self.on_write_thread(move |s| s.set_agent_workspace(&user, &workspace))
             .await
     }
 
     async fn claim(&self, request: &ClaimRequest, record_conflicts: bool) -> Result<ClaimOutcome> {
         let request = request.clone();
-        self.blocking(move |s| s.claim_request(&request, record_conflicts))
+        self.on_write_thread(move |s| s.claim_request(&request, record_conflicts))
             .await
     }
 
@@ -90,7 +93,7 @@ impl CoordStore for SqliteStore {
         scope: &ReleaseScope,
     ) -> Result<ReleaseOutcome> {
         let (session, agent, scope) = (session.to_owned(), agent.to_owned(), scope.clone());
-        self.blocking(move |s| s.release(&session, &agent, &scope))
+        self.on_write_thread(move |s| s.release(&session, &agent, &scope))
             .await
     }
 
@@ -100,16 +103,16 @@ impl CoordStore for SqliteStore {
         by: &str,
     ) -> Result<Vec<(String, HeldLock)>> {
         let (selector, by) = (selector.clone(), by.to_owned());
-        self.blocking(move |s| s.force_release(&selector, &by))
+        self.on_write_thread(move |s| s.force_release(&selector, &by))
             .await
     }
 
     async fn sweep_expired(&self) -> Result<usize> {
-        self.blocking(move |s| s.sweep_expired()).await
+        self.on_write_thread(move |s| s.sweep_expired()).await
     }
 
     async fn prune_events(&self, batch: u64) -> Result<usize> {
-        self.blocking(move |s| s.prune_events(s.events_kept(), batch))
+        self.on_write_thread(move |s| s.prune_events(s.events_kept(), batch))
             .await
     }
 
@@ -127,16 +130,16 @@ impl CoordStore for SqliteStore {
 
     async fn record_waiter(&self, request: &ClaimRequest, deadline_ms: Millis) -> Result<i64> {
         let request = request.clone();
-        self.blocking(move |s| s.record_waiter(&request, deadline_ms))
+        self.on_write_thread(move |s| s.record_waiter(&request, deadline_ms))
             .await
     }
 
     async fn forget_waiter(&self, id: i64) -> Result<()> {
-        self.blocking(move |s| s.forget_waiter(id)).await
+        self.on_write_thread(move |s| s.forget_waiter(id)).await
     }
 
     async fn clear_waiters(&self) -> Result<usize> {
-        self.blocking(move |s| s.clear_waiters()).await
+        self.on_write_thread(move |s| s.clear_waiters()).await
     }
 
     async fn sync_progress(
@@ -146,18 +149,21 @@ impl CoordStore for SqliteStore {
         update: &ProgressUpdate,
     ) -> Result<Millis> {
         let (session, agent, update) = (session.to_owned(), agent.to_owned(), update.clone());
-        self.blocking(move |s| s.sync_progress(&session, &agent, &update))
+        self.on_write_thread(move |s| s.sync_progress(&session, &agent, &update))
             .await
     }
 
     async fn take_news(&self, session: &str, agent: &str) -> Result<Vec<News>> {
         let (session, agent) = (session.to_owned(), agent.to_owned());
-        self.blocking(move |s| s.take_news(&session, &agent)).await
+        self.on_write_thread(move |s| s.take_news(&session, &agent))
+            .await
     }
 
     async fn session_view(&self, session: &str) -> Result<SessionView> {
-        let session = session.to_owned();
-        self.blocking(move |s| s.session_view(&session)).await
+        // A read of a few rows: run here, on the caller's thread, rather
+        // than hand it to another thread and back (BENCHMARKS.md, "HTTP under
+        // wrk"). A WAL reader does not wait for the writer.
+        SqliteStore::session_view(self, session)
     }
 
     async fn snapshot(&self, event_limit: usize) -> Result<ccmulti_model::snapshot::Snapshot> {
@@ -165,7 +171,8 @@ impl CoordStore for SqliteStore {
     }
 
     async fn counts(&self) -> Result<Counts> {
-        self.blocking(move |s| s.counts()).await
+        // A few index counts, read here as session_view is.
+        SqliteStore::counts(self)
     }
 
     async fn verify(&self) -> Result<Verification> {
@@ -174,7 +181,7 @@ impl CoordStore for SqliteStore {
 
     async fn save_analysis(&self, session: &str, analysis_id: &str, body: &str) -> Result<()> {
         let (session, id, body) = (session.to_owned(), analysis_id.to_owned(), body.to_owned());
-        self.blocking(move |s| s.save_analysis(&session, &id, &body))
+        self.on_write_thread(move |s| s.save_analysis(&session, &id, &body))
             .await
     }
 
@@ -185,7 +192,7 @@ impl CoordStore for SqliteStore {
 
     async fn record_plan(&self, session: &str, tasks: &[PlannedTask]) -> Result<Vec<String>> {
         let (session, tasks) = (session.to_owned(), tasks.to_vec());
-        self.blocking(move |s| s.record_plan(&session, &tasks))
+        self.on_write_thread(move |s| s.record_plan(&session, &tasks))
             .await
     }
 
@@ -200,7 +207,7 @@ impl CoordStore for SqliteStore {
             agent_id.map(str::to_owned),
             detail.to_owned(),
         );
-        self.blocking(move |s| {
+        self.on_write_thread(move |s| {
             s.record_blocked_client(session.as_deref(), agent.as_deref(), detail)
         })
         .await

@@ -25,7 +25,7 @@ mod watch;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI64, AtomicU64};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, mpsc};
 
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::{Connection, Transaction, TransactionBehavior};
@@ -44,6 +44,8 @@ const READ_POOL_SIZE: u32 = 4;
 /// that as "anything may have changed".
 const CHANGE_FEED_DEPTH: usize = 1024;
 const BUSY_TIMEOUT_MS: u64 = 5_000;
+/// The page size of a database this build creates.
+const NEW_PAGE_SIZE: i64 = 1024;
 
 pub(crate) use super::{Result, StoreError};
 
@@ -94,6 +96,31 @@ struct Inner {
     /// Registration limits, checked in the registering transaction so that
     /// racing registrations cannot pass them together.
     limits: std::sync::RwLock<crate::rules::limits::Limits>,
+    /// The queue of the store's own write thread ([`SqliteStore::on_write_thread`]).
+    write_jobs: mpsc::Sender<WriteJob>,
+}
+
+/// A write call queued for the write thread; it sends its own answer.
+type WriteJob = Box<dyn FnOnce() + Send>;
+
+/// Starts the thread that runs every write call, one after another, for as
+/// long as the store lives (it ends when the queue's sender is dropped with
+/// the store). Writes are serialised on the one write connection anyway; a
+/// thread that stays awake under load hands each call over with one queue
+/// push and one wake-up, where tokio's blocking pool spawned a task on any of
+/// dozens of threads per call (BENCHMARKS.md, "HTTP under wrk").
+fn start_write_thread() -> std::io::Result<mpsc::Sender<WriteJob>> {
+    let (jobs, queue) = mpsc::channel::<WriteJob>();
+    std::thread::Builder::new()
+        .name("ccmulti-store-writes".into())
+        .spawn(move || {
+            for job in queue {
+                // A panicking call drops its answer (its caller gets an
+                // error, as a panicking blocking task's did); the thread goes on.
+                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+            }
+        })?;
+    Ok(jobs)
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -146,6 +173,13 @@ impl SqliteStore {
     fn open_file(path: &Path, clock: SharedClock, durability: Durability) -> Result<Self> {
         let mut writer = Connection::open(path)?;
         configure(&writer, durability)?;
+        // A new file's pages are 1 KiB rather than 4: a commit writes each
+        // page it changed to the WAL whole, and a claim or a release changes
+        // a dozen pages (the lock row, six indexes, the event row, three
+        // indexes, the counters) by a few bytes each, so smaller pages write
+        // a quarter of the bytes (BENCHMARKS.md, "HTTP under wrk"). Only a
+        // new, empty database takes it; an existing one keeps its size.
+        writer.pragma_update(None, "page_size", NEW_PAGE_SIZE)?;
         // WAL is a property of the file: set once, before any reader exists.
         writer.pragma_update(None, "journal_mode", "WAL")?;
         migrations::migrate(&mut writer)?;
@@ -168,6 +202,10 @@ impl SqliteStore {
                 data_version: AtomicI64::new(data_version),
                 events_kept: AtomicU64::new(DEFAULT_EVENTS_KEPT),
                 limits: std::sync::RwLock::default(),
+                write_jobs: start_write_thread().map_err(|source| StoreError::File {
+                    path: path.to_owned(),
+                    source,
+                })?,
             }),
         })
     }
@@ -190,6 +228,26 @@ impl SqliteStore {
         tokio::task::spawn_blocking(move || f(&store))
             .await
             .map_err(|e| StoreError::Join(e.to_string()))?
+    }
+
+    /// Runs a write call on the store's write thread.
+    pub async fn on_write_thread<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&SqliteStore) -> Result<T> + Send + 'static,
+    {
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        let store = self.clone();
+        self.inner
+            .write_jobs
+            .send(Box::new(move || {
+                // The caller may have gone (a cancelled request); the write stands.
+                let _ = answer.send(f(&store));
+            }))
+            .map_err(|_| StoreError::Join("the store's write thread has stopped".into()))?;
+        answered
+            .await
+            .map_err(|_| StoreError::Join("a write call panicked".into()))?
     }
 
     fn writer(&self) -> Result<MutexGuard<'_, Connection>> {
