@@ -4,10 +4,11 @@
 //! wait would give.
 //!
 //! What wakes it: the store's change feed (this process's releases, expiries
-//! and forced releases, once committed; another process's writes, which the
-//! sweeper looks for every second while claims wait, so such a release
-//! reaches a waiter within about a second), and its own timer at the end of
-//! the lease that blocks it.
+//! and forced releases, once committed; another process's writes: on SQLite
+//! the sweeper looks for them every second while claims wait, so such a
+//! release reaches a waiter within about a second, and PostgreSQL pushes
+//! other coordinators' frees at once), and its own timer at the end of the
+//! lease that blocks it.
 
 use std::time::{Duration, Instant};
 

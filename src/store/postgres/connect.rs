@@ -25,7 +25,7 @@ impl Target {
     pub fn parse(url: &str) -> Result<Self> {
         let (url, root_file) = take_tls_params(url);
         let mut config: tokio_postgres::Config = url.parse().map_err(|e| {
-            StoreError::Unavailable(format!(
+            configuration(format!(
                 "the database URL {} is not a PostgreSQL URL: {e}",
                 redact(&url)
             ))
@@ -52,6 +52,11 @@ impl Target {
             tls: MakeRustlsConnect::new(tls_config(root_file.as_deref())?),
         })
     }
+}
+
+/// A setting that is wrong: not worth retrying, unlike an unreachable server.
+fn configuration(message: String) -> StoreError {
+    StoreError::Database(message.into())
 }
 
 /// The URL without `sslrootcert` (returned apart) and with libpq's verifying
