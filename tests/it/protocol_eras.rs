@@ -238,11 +238,15 @@ async fn session_calls_on_one_kept_alive_connection_take_milliseconds() {
         assert_eq!(call.structured()["success"], true, "{}", call.text);
     }
     took.sort();
-    let median = took[took.len() / 2];
-    println!("session-mode check_agent_status on one connection: median {median:?}");
+    let (fastest, median) = (took[0], took[took.len() / 2]);
+    println!(
+        "session-mode check_agent_status on one connection: fastest {fastest:?}, median {median:?}"
+    );
+    // The stall is a floor under every call (the delayed ACK is at least
+    // 40 ms); a busy machine slows some calls but leaves the fastest fast.
     assert!(
-        median < std::time::Duration::from_millis(20),
-        "a session-mode call on a kept-alive connection took {median:?} (median of 21): \
+        fastest < std::time::Duration::from_millis(20),
+        "every session-mode call on a kept-alive connection took {fastest:?} or more (21 calls): \
          small writes are being held back (TCP_NODELAY off?)"
     );
 }
