@@ -137,6 +137,52 @@ impl LimitArgs {
             body_read_timeout: std::time::Duration::from_secs(self.body_read_timeout),
         }
     }
+
+    /// The flags that set these limits where they differ from the defaults,
+    /// for a coordinator another command starts (`ccmulti team`).
+    fn flags(&self) -> Vec<String> {
+        [
+            (
+                "--max-agents-per-session",
+                self.max_agents_per_session,
+                limits::DEFAULT_AGENTS_PER_SESSION,
+            ),
+            (
+                "--max-sessions-per-user",
+                self.max_sessions_per_user,
+                limits::DEFAULT_SESSIONS_PER_USER,
+            ),
+            (
+                "--max-legacy-sessions",
+                self.max_legacy_sessions,
+                limits::DEFAULT_LEGACY_SESSIONS,
+            ),
+            (
+                "--max-event-streams",
+                self.max_event_streams,
+                limits::DEFAULT_EVENT_STREAMS,
+            ),
+            (
+                "--max-waiting-claims",
+                self.max_waiting_claims,
+                limits::DEFAULT_WAITING_CLAIMS,
+            ),
+            (
+                "--header-read-timeout",
+                self.header_read_timeout,
+                limits::DEFAULT_HEADER_READ_TIMEOUT_SECS,
+            ),
+            (
+                "--body-read-timeout",
+                self.body_read_timeout,
+                limits::DEFAULT_BODY_READ_TIMEOUT_SECS,
+            ),
+        ]
+        .into_iter()
+        .filter(|(_, value, default)| value != default)
+        .flat_map(|(flag, value, _)| [flag.to_owned(), value.to_string()])
+        .collect()
+    }
 }
 
 #[derive(Debug, Subcommand)]

@@ -832,6 +832,8 @@ fn print_gives_each_terminal_a_line_that_starts_it() {
         "--print",
         "--agents",
         "2",
+        "--max-waiting-claims",
+        "7",
         "--message",
         // On one line, as the help's example and a shell argument have it.
         "1. Add rate limiting to app 2. Write the README",
@@ -849,6 +851,8 @@ fn print_gives_each_terminal_a_line_that_starts_it() {
         lines[0].ends_with(" up"),
         "the coordinator's line first: {out}"
     );
+    // The coordinator it starts keeps the limits this command was given.
+    assert!(lines[0].contains("--max-waiting-claims 7 "), "{out}");
     assert_eq!(lines.len(), 1 + 3, "{out}");
     // Each agent's line, run as a person would paste it, starts its claude as that agent.
     for line in &lines[1..] {

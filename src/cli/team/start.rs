@@ -260,6 +260,7 @@ pub fn start(common: &Common, args: &StartArgs) -> Result<ExitCode> {
             if common.keep_events != ccmulti::store::DEFAULT_EVENTS_KEPT {
                 argv.extend(["--keep-events".into(), common.keep_events.to_string()]);
             }
+            argv.extend(common.limits.flags());
         }
         argv.push(verb.into());
         argv
