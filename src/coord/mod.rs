@@ -14,6 +14,8 @@ mod wait_queue;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod waiting_tests;
 
 use std::sync::{Arc, Mutex};
 use std::time::Instant;

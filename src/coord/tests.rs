@@ -4,10 +4,12 @@
 
 use std::sync::Arc;
 
+use super::waiting_tests::b_waits_for_as_x;
 use super::*;
 use crate::rules::locks::Operation;
 use crate::store::SqliteStore;
-use crate::store::sqlite::test_support::{event_kinds, open_temp, paths, register, scalar};
+use crate::store::behaviour::{Backend, Fixture};
+use crate::store::sqlite::test_support::{open_temp, paths, register, scalar};
 
 /// The service over a store the test also reaches directly, as another
 /// part of the same process would.
@@ -15,7 +17,7 @@ fn service(store: &SqliteStore) -> Coordinator {
     Coordinator::new(Arc::new(store.clone()))
 }
 
-fn request(agent: &str, list: &[&str]) -> ClaimRequest {
+pub(super) fn request(agent: &str, list: &[&str]) -> ClaimRequest {
     ClaimRequest {
         session: "s".into(),
         agent: agent.into(),
@@ -26,7 +28,7 @@ fn request(agent: &str, list: &[&str]) -> ClaimRequest {
 }
 
 /// Test-side polling for a condition the code under test reaches on its own.
-async fn until(what: &str, mut condition: impl FnMut() -> bool) {
+pub(super) async fn until(what: &str, mut condition: impl FnMut() -> bool) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
     while !condition() {
         assert!(std::time::Instant::now() < deadline, "timed out: {what}");
@@ -34,7 +36,7 @@ async fn until(what: &str, mut condition: impl FnMut() -> bool) {
     }
 }
 
-fn spawn_waiter(
+pub(super) fn spawn_waiter(
     coord: &Coordinator,
     agent: &str,
     list: &[&str],
@@ -50,7 +52,7 @@ fn spawn_waiter(
     })
 }
 
-async fn granted_to(waiter: tokio::task::JoinHandle<WaitedClaim>) -> WaitedClaim {
+pub(super) async fn granted_to(waiter: tokio::task::JoinHandle<WaitedClaim>) -> WaitedClaim {
     let waited = tokio::time::timeout(std::time::Duration::from_secs(5), waiter)
         .await
         .expect("the waiter was woken")
@@ -62,131 +64,18 @@ async fn granted_to(waiter: tokio::task::JoinHandle<WaitedClaim>) -> WaitedClaim
     waited
 }
 
-/// a holds x for `minutes`; b waits for it (queued, its first attempt refused).
-async fn b_waits_for_as_x(
-    store: &SqliteStore,
-    coord: &Coordinator,
-    minutes: i64,
-) -> tokio::task::JoinHandle<WaitedClaim> {
-    register(store, &["a", "b"]);
-    store
-        .claim("s", "a", Operation::Write, &paths(&["x"]), minutes)
-        .unwrap();
-    let waiter = spawn_waiter(coord, "b", &["x"], 60);
-    until("b waits", || coord.waiting_claims() == 1).await;
-    // b joins the queue just before its first attempt; let that attempt meet a's lock.
-    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    assert!(!waiter.is_finished());
-    waiter
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_expiry_swept_wakes_a_waiting_claim() {
-    let (_d, store, clock) = open_temp();
-    let coord = service(&store);
-    let waiter = b_waits_for_as_x(&store, &coord, 1).await;
-    // The lease ends on the store's clock; only the sweep can tell the waiter,
-    // whose own timer runs on real time and would wait a minute.
-    clock.advance_ms(60_000);
-    let swept = std::time::Instant::now();
-    assert_eq!(store.sweep_expired().unwrap(), 1);
-    granted_to(waiter).await;
-    println!("granted {:?} after the sweep", swept.elapsed());
-    assert_eq!(coord.waiting_claims(), 0);
-    assert_eq!(
-        event_kinds(&store),
-        ["granted", "expired", "granted"],
-        "waiting records no conflict per retry"
-    );
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn releases_and_forced_releases_wake_waiters_in_arrival_order() {
-    let (_d, store, _clock) = open_temp();
-    let coord = service(&store);
-    register(&store, &["a", "b", "c", "d"]);
-    store
-        .claim("s", "a", Operation::Write, &paths(&["src/api/"]), 5)
-        .unwrap();
-    let b = spawn_waiter(&coord, "b", &["src/api/x.rs"], 30);
-    until("b waits", || coord.waiting_claims() == 1).await;
-    let c = spawn_waiter(&coord, "c", &["src/api/**"], 30);
-    until("c waits", || coord.waiting_claims() == 2).await;
-    // d wants nothing the others want: it need not queue behind them.
-    let d = spawn_waiter(&coord, "d", &["docs/"], 30);
-    granted_to(d).await;
-    store
-        .force_release(
-            &ForceSelector::Agent {
-                session_id: None,
-                agent_id: "a".into(),
-            },
-            "cli",
-        )
-        .unwrap();
-    granted_to(b).await;
-    assert!(!c.is_finished());
-    store.release("s", "b", &ReleaseScope::All).unwrap();
-    granted_to(c).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_timeout_answers_with_the_conflict_and_records_it_once() {
-    let (_d, store, _clock) = open_temp();
-    let coord = service(&store);
-    register(&store, &["a", "b"]);
-    store
-        .claim("s", "a", Operation::Write, &paths(&["x"]), 5)
-        .unwrap();
-    let waited = coord
-        .claim_waiting(request("b", &["x"]), std::time::Duration::from_millis(300))
-        .await
-        .unwrap();
-    let ClaimOutcome::Conflicted(c) = waited.outcome else {
-        panic!("{waited:?}");
-    };
-    assert_eq!(c[0].holder, "a");
-    assert!(waited.waited >= std::time::Duration::from_millis(300));
-    assert_eq!(coord.waiting_claims(), 0);
-    assert_eq!(event_kinds(&store), ["granted", "conflict"]);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_waiter_whose_future_is_dropped_leaves_no_phantom() {
-    let (_d, store, _clock) = open_temp();
-    let coord = service(&store);
-    register(&store, &["a", "b", "c"]);
-    store
-        .claim("s", "a", Operation::Write, &paths(&["x"]), 5)
-        .unwrap();
-    let gone = spawn_waiter(&coord, "b", &["x"], 60);
-    until("b waits", || coord.waiting_claims() == 1).await;
-    let c = spawn_waiter(&coord, "c", &["x"], 60);
-    until("c waits", || coord.waiting_claims() == 2).await;
-    gone.abort();
-    until("b left", || coord.waiting_claims() == 1).await;
-    store.release("s", "a", &ReleaseScope::All).unwrap();
-    granted_to(c).await;
-    let view = store.session_view("s").unwrap();
-    assert_eq!(view.locks.len(), 1);
-    assert_eq!(view.locks[0].agent_id, "c");
-}
-
+/// SQLite only: on PostgreSQL another coordinator's release arrives at once
+/// by LISTEN/NOTIFY (`tests/it/postgres.rs`), with nothing left to fall back on.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn another_processs_release_is_noticed_by_the_fallback_check() {
-    let (dir, store, clock) = open_temp();
-    let coord = service(&store);
-    let waiter = b_waits_for_as_x(&store, &coord, 5).await;
+    let fx = Fixture::new(Backend::Sqlite).await;
+    let coord = Coordinator::new(fx.store.clone());
+    let waiter = b_waits_for_as_x(&fx, &coord, 5).await;
     // Nothing changed elsewhere yet: no wake-up, the waiter stays.
     coord.sweep().await;
-    // `ccmulti release` is another SqliteStore on the same file, in another process.
-    let other = SqliteStore::open(
-        &dir.path().join("c.db"),
-        clock.clone(),
-        crate::store::Durability::Normal,
-    )
-    .unwrap();
-    other
+    // `ccmulti release` is another store on the same file, in another process.
+    fx.another()
+        .await
         .force_release(
             &ForceSelector::Path {
                 session_id: None,
@@ -194,6 +83,7 @@ async fn another_processs_release_is_noticed_by_the_fallback_check() {
             },
             "cli",
         )
+        .await
         .unwrap();
     tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     if waiter.is_finished() {

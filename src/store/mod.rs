@@ -11,7 +11,7 @@
 
 mod audit;
 #[cfg(test)]
-mod behaviour;
+pub(crate) mod behaviour;
 pub mod postgres;
 pub mod sqlite;
 mod types;

@@ -18,15 +18,15 @@ use crate::clock::ManualClock;
 use crate::rules::locks::Operation;
 use crate::rules::virtual_user::parse;
 
-pub(super) const T0: i64 = 1_790_000_000_000;
+pub(crate) const T0: i64 = 1_790_000_000_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Backend {
+pub(crate) enum Backend {
     Sqlite,
     Postgres,
 }
 
-pub(super) struct Fixture {
+pub(crate) struct Fixture {
     pub store: SharedStore,
     pub clock: Arc<ManualClock>,
     pub backend: Backend,
@@ -87,21 +87,21 @@ macro_rules! on_both_backends {
         }
     )*};
 }
-pub(super) use on_both_backends;
+pub(crate) use on_both_backends;
 
-pub(super) fn paths(list: &[&str]) -> BTreeSet<String> {
+pub(crate) fn paths(list: &[&str]) -> BTreeSet<String> {
     list.iter().map(|p| p.to_string()).collect()
 }
 
 /// Agents of session `s`, user `u`.
-pub(super) async fn register(store: &dyn CoordStore, agents: &[&str]) {
+pub(crate) async fn register(store: &dyn CoordStore, agents: &[&str]) {
     for a in agents {
         let user = parse(&format!("u__session__s__{a}")).expect("a virtual user");
         store.touch_agent(&user, "url").await.expect("registered");
     }
 }
 
-pub(super) fn request(
+pub(crate) fn request(
     agent: &str,
     operation: Operation,
     list: &[&str],
@@ -116,7 +116,7 @@ pub(super) fn request(
     }
 }
 
-pub(super) async fn claim(
+pub(crate) async fn claim(
     store: &dyn CoordStore,
     agent: &str,
     operation: Operation,
@@ -130,7 +130,7 @@ pub(super) async fn claim(
 }
 
 /// The audit trail's kinds, oldest first.
-pub(super) async fn event_kinds(store: &dyn CoordStore) -> Vec<String> {
+pub(crate) async fn event_kinds(store: &dyn CoordStore) -> Vec<String> {
     let mut kinds: Vec<String> = store
         .snapshot(1000)
         .await
