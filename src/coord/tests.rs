@@ -1,21 +1,15 @@
-//! The coordination service on the real SQLite store in a temporary file:
-//! waiting claims, their wake-ups from the change feed, and the rows that
-//! show them to other processes.
+//! What of the coordination service is SQLite's own (the fallback check for
+//! another process's writes on the file, the sweep of stale waiting rows)
+//! and the wake rules alone; the waiting claims themselves run on both
+//! backends in `waiting_tests.rs`. Shared helpers for both live here.
 
 use std::sync::Arc;
 
 use super::waiting_tests::b_waits_for_as_x;
 use super::*;
 use crate::rules::locks::Operation;
-use crate::store::SqliteStore;
 use crate::store::behaviour::{Backend, Fixture};
 use crate::store::sqlite::test_support::{open_temp, paths, register, scalar};
-
-/// The service over a store the test also reaches directly, as another
-/// part of the same process would.
-fn service(store: &SqliteStore) -> Coordinator {
-    Coordinator::new(Arc::new(store.clone()))
-}
 
 pub(super) fn request(agent: &str, list: &[&str]) -> ClaimRequest {
     ClaimRequest {
@@ -93,101 +87,6 @@ async fn another_processs_release_is_noticed_by_the_fallback_check() {
     granted_to(waiter).await;
 }
 
-fn one_path(agent: &str, path: &str) -> ClaimRequest {
-    ClaimRequest {
-        duration_minutes: 5,
-        ..request(agent, &[path])
-    }
-}
-
-fn shown(store: &SqliteStore) -> Vec<(String, Vec<String>, usize)> {
-    store
-        .snapshot(0)
-        .unwrap()
-        .waiters
-        .into_iter()
-        .map(|w| (w.agent_id, w.paths, w.blocked_by.len()))
-        .collect()
-}
-
-/// The waiting claims the store shows other processes.
-fn rows(store: &SqliteStore) -> usize {
-    store.snapshot(0).unwrap().waiters.len()
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_waiting_claim_shows_until_granted_or_gone() {
-    let (_d, store, _clock) = open_temp();
-    let coord = service(&store);
-    register(&store, &["a", "b", "c"]);
-    // Granted at once: no row written.
-    let now = coord
-        .claim_waiting(one_path("a", "src/**"), std::time::Duration::from_secs(5))
-        .await
-        .unwrap();
-    assert!(matches!(now.outcome, ClaimOutcome::Granted(_)));
-    assert_eq!(rows(&store), 0);
-
-    let spawn = |agent: &'static str| {
-        let coord = coord.clone();
-        tokio::spawn(async move {
-            coord
-                .claim_waiting(
-                    one_path(agent, "src/x.rs"),
-                    std::time::Duration::from_secs(30),
-                )
-                .await
-                .unwrap()
-        })
-    };
-    let b = spawn("b");
-    until("b shows", || shown(&store).len() == 1).await;
-    let c = spawn("c");
-    until("c shows", || shown(&store).len() == 2).await;
-    let lock_id = store.snapshot(0).unwrap().locks[0].lock_id.clone();
-    let snapshot = store.snapshot(0).unwrap();
-    assert_eq!(snapshot.waiters[0].agent_id, "b");
-    assert_eq!(snapshot.waiters[0].blocked_by, [lock_id]);
-    assert_eq!(snapshot.waiters[0].paths, ["src/x.rs"]);
-    assert!(snapshot.waiters[0].deadline_ms > snapshot.now_ms);
-
-    // c's client goes away: its row goes with it.
-    c.abort();
-    until("c gone", || rows(&store) == 1).await;
-    // a releases: b is granted and its row goes.
-    store.release("s", "a", &ReleaseScope::All).unwrap();
-    let granted = tokio::time::timeout(std::time::Duration::from_secs(5), b)
-        .await
-        .unwrap()
-        .unwrap();
-    assert!(matches!(granted.outcome, ClaimOutcome::Granted(_)));
-    assert_eq!(rows(&store), 0);
-    assert!(shown(&store).is_empty());
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_timed_out_claim_leaves_no_row_and_a_start_clears_stale_ones() {
-    let (_d, store, _clock) = open_temp();
-    let coord = service(&store);
-    register(&store, &["a", "b"]);
-    store
-        .claim("s", "a", Operation::Write, &["x".to_owned()].into(), 5)
-        .unwrap();
-    let waited = coord
-        .claim_waiting(one_path("b", "x"), std::time::Duration::from_millis(200))
-        .await
-        .unwrap();
-    assert!(matches!(waited.outcome, ClaimOutcome::Conflicted(_)));
-    assert_eq!(rows(&store), 0);
-    // A row a crashed coordinator left behind.
-    store
-        .record_waiter(&one_path("b", "x"), store.now_ms() + 60_000)
-        .unwrap();
-    assert_eq!(shown(&store).len(), 1);
-    assert_eq!(store.clear_waiters().unwrap(), 1);
-    assert!(shown(&store).is_empty());
-}
-
 /// A dashboard following every write must not make waiting claims retry on
 /// each one; a write by another process (or a lagging listener) wakes them.
 #[tokio::test]
@@ -223,7 +122,7 @@ fn a_sweep_forgets_waiting_rows_past_their_deadline() {
     store
         .record_waiter(&request("b", &["x"]), store.now_ms() + 1_000)
         .unwrap();
-    assert_eq!(rows(&store), 1);
+    assert_eq!(store.snapshot(0).unwrap().waiters.len(), 1);
     clock.advance_ms(1_001);
     store.sweep_expired().unwrap();
     assert_eq!(

@@ -5,13 +5,16 @@
 use super::tests::{granted_to, spawn_waiter, until};
 use super::*;
 use crate::rules::locks::{Operation, ReleaseScope};
-use crate::store::behaviour::{Fixture, claim, event_kinds, on_both_backends, register};
+use crate::store::CoordStore;
+use crate::store::behaviour::{Backend, Fixture, claim, event_kinds, on_both_backends, register};
 
 on_both_backends!(
     an_expiry_swept_wakes_a_waiting_claim,
     releases_and_forced_releases_wake_waiters_in_arrival_order,
     a_timeout_answers_with_the_conflict_and_records_it_once,
     a_waiter_whose_future_is_dropped_leaves_no_phantom,
+    a_waiting_claim_shows_until_granted_or_gone,
+    a_timed_out_claim_leaves_no_row_and_a_start_clears_stale_ones,
 );
 
 /// a holds x for `minutes`; b waits for it (queued, its first attempt refused).
@@ -113,4 +116,110 @@ async fn a_waiter_whose_future_is_dropped_leaves_no_phantom(fx: Fixture) {
     let view = store.session_view("s").await.unwrap();
     assert_eq!(view.locks.len(), 1);
     assert_eq!(view.locks[0].agent_id, "c");
+}
+
+fn one_path(agent: &str, path: &str) -> ClaimRequest {
+    ClaimRequest {
+        duration_minutes: 5,
+        ..super::tests::request(agent, &[path])
+    }
+}
+
+/// The waiting claims the store shows other processes: agent, paths, blockers.
+async fn shown(store: &dyn CoordStore) -> Vec<(String, Vec<String>, usize)> {
+    store
+        .snapshot(0)
+        .await
+        .unwrap()
+        .waiters
+        .into_iter()
+        .map(|w| (w.agent_id, w.paths, w.blocked_by.len()))
+        .collect()
+}
+
+/// Test-side polling until the store shows `count` waiting claims.
+async fn until_shown(store: &dyn CoordStore, what: &str, count: usize) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while shown(store).await.len() != count {
+        assert!(std::time::Instant::now() < deadline, "timed out: {what}");
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+}
+
+async fn a_waiting_claim_shows_until_granted_or_gone(fx: Fixture) {
+    let store = fx.store.as_ref();
+    let coord = Coordinator::new(fx.store.clone());
+    register(store, &["a", "b", "c"]).await;
+    // Granted at once: no row written.
+    let now = coord
+        .claim_waiting(one_path("a", "src/**"), std::time::Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert!(matches!(now.outcome, ClaimOutcome::Granted(_)));
+    assert!(shown(store).await.is_empty());
+
+    let spawn = |agent: &'static str| {
+        let coord = coord.clone();
+        tokio::spawn(async move {
+            coord
+                .claim_waiting(
+                    one_path(agent, "src/x.rs"),
+                    std::time::Duration::from_secs(30),
+                )
+                .await
+                .unwrap()
+        })
+    };
+    let b = spawn("b");
+    until_shown(store, "b shows", 1).await;
+    let c = spawn("c");
+    until_shown(store, "c shows", 2).await;
+    let snapshot = store.snapshot(0).await.unwrap();
+    assert_eq!(snapshot.waiters[0].agent_id, "b");
+    assert_eq!(
+        snapshot.waiters[0].blocked_by,
+        [snapshot.locks[0].lock_id.clone()]
+    );
+    assert_eq!(snapshot.waiters[0].paths, ["src/x.rs"]);
+    assert!(snapshot.waiters[0].deadline_ms > snapshot.now_ms);
+
+    // c's client goes away: its row goes with it.
+    c.abort();
+    until_shown(store, "c gone", 1).await;
+    // a releases: b is granted and its row goes.
+    store.release("s", "a", &ReleaseScope::All).await.unwrap();
+    let granted = tokio::time::timeout(std::time::Duration::from_secs(5), b)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(matches!(granted.outcome, ClaimOutcome::Granted(_)));
+    assert!(shown(store).await.is_empty());
+}
+
+async fn a_timed_out_claim_leaves_no_row_and_a_start_clears_stale_ones(fx: Fixture) {
+    let store = fx.store.as_ref();
+    let coord = Coordinator::new(fx.store.clone());
+    register(store, &["a", "b"]).await;
+    claim(store, "a", Operation::Write, &["x"], 5).await;
+    let waited = coord
+        .claim_waiting(one_path("b", "x"), std::time::Duration::from_millis(200))
+        .await
+        .unwrap();
+    assert!(matches!(waited.outcome, ClaimOutcome::Conflicted(_)));
+    assert!(shown(store).await.is_empty());
+    // A row a crashed coordinator left behind.
+    let now = crate::clock::Clock::now_ms(fx.clock.as_ref());
+    store
+        .record_waiter(&one_path("b", "x"), now + 60_000)
+        .await
+        .unwrap();
+    assert_eq!(shown(store).await.len(), 1);
+    if fx.backend == Backend::Postgres {
+        // Other coordinators share the database: a starting one cannot tell
+        // a crashed one's rows from a live one's, so rows go at their deadline.
+        assert_eq!(store.clear_waiters().await.unwrap(), 0);
+        fx.clock.advance_ms(60_001);
+    }
+    assert_eq!(store.clear_waiters().await.unwrap(), 1);
+    assert!(shown(store).await.is_empty());
 }
