@@ -10,6 +10,7 @@ use deadpool_postgres::Transaction;
 
 use super::{PostgresStore, Result, limits, lock_sessions, ts};
 use crate::clock::Millis;
+use crate::rules::limits::Limits;
 use crate::rules::progress::TaskStatus;
 use crate::rules::virtual_user::{SessionAgent, VirtualUser};
 use crate::store::{
@@ -94,15 +95,18 @@ pub(super) async fn record_event(
     Ok(())
 }
 
-/// Registers the session, owned by `user_id`, if new; refuses another user's.
-/// Two coordinators registering one new session at once: one insert wins,
-/// and both read its owner.
+/// Registers the session, owned by `user_id`, if new (within the user's
+/// session limit); refuses another user's, and a new agent beyond the
+/// session's limit. Two coordinators registering one new session at once:
+/// one insert wins, and both read its owner.
 async fn own_session(
     tx: &Transaction<'_>,
     sa: &SessionAgent,
     user_id: &str,
     now: Millis,
+    limits: &Limits,
 ) -> Result<()> {
+    limits::admit_session(tx, sa, user_id, limits).await?;
     let insert = tx
         .prepare_cached(
             "INSERT INTO claude_code_sessions (id, name, user_id, created_at)
@@ -120,6 +124,7 @@ async fn own_session(
             session: sa.session_id.clone(),
         });
     }
+    limits::admit_agent(tx, sa, limits).await?;
     Ok(())
 }
 
@@ -138,10 +143,7 @@ impl PostgresStore {
         let now = self.now_ms();
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
-        let limits = self.limits();
-        limits::admit_session(&tx, sa, &user.user_id, &limits).await?;
-        own_session(&tx, sa, &user.user_id, now).await?;
-        limits::admit_agent(&tx, sa, &limits).await?;
+        own_session(&tx, sa, &user.user_id, now, &self.limits()).await?;
         let stmt = tx
             .prepare_cached(
                 "INSERT INTO claude_code_agents
@@ -173,10 +175,7 @@ impl PostgresStore {
         let now = self.now_ms();
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
-        let limits = self.limits();
-        limits::admit_session(&tx, sa, &user.user_id, &limits).await?;
-        own_session(&tx, sa, &user.user_id, now).await?;
-        limits::admit_agent(&tx, sa, &limits).await?;
+        own_session(&tx, sa, &user.user_id, now, &self.limits()).await?;
         let stmt = tx
             .prepare_cached(
                 "INSERT INTO claude_code_agents
