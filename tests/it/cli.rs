@@ -1,4 +1,7 @@
-//! The commands a person runs, against the same database a live coordinator serves.
+//! The commands a person runs, against the same database a live coordinator
+//! serves: `status`, `release` and `db verify` on both backends (the `--db`
+//! a live coordinator uses, a file or a URL); the rest never open a database
+//! or open only a SQLite file (`plan` records into one, the missing-file errors).
 
 use std::process::Command;
 
@@ -18,6 +21,11 @@ fn ccmulti(args: &[&str]) -> (bool, String) {
     );
     (output.status.success(), text)
 }
+
+on_both_backends!(
+    status_release_and_verify_on_a_live_database,
+    status_shows_where_agents_work_and_the_claims_that_wait,
+);
 
 #[test]
 fn connect_prints_the_mcp_line_the_environment_and_the_hooks() {
@@ -97,10 +105,9 @@ fn connect_with_a_token_adds_the_header_and_never_prints_the_token() {
     assert!(!out.contains("Authorization"), "{out}");
 }
 
-#[tokio::test]
-async fn status_release_and_verify_on_a_live_database() {
-    let server = start().await;
-    let db = server.store.path().display().to_string();
+async fn status_release_and_verify_on_a_live_database(backend: Backend) {
+    let server = backend.start().await;
+    let db = server.db.clone();
     let root = server.root.display().to_string();
     let holder = server.agent_url("impl_a");
     call_tool(
@@ -364,10 +371,9 @@ fn commands_that_read_a_database_never_create_one() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn status_shows_where_agents_work_and_the_claims_that_wait() {
-    let server = start().await;
-    let db = server.store.path().display().to_string();
+async fn status_shows_where_agents_work_and_the_claims_that_wait(backend: Backend) {
+    let server = backend.start().await;
+    let db = server.db.clone();
     let holder = server.agent_url("impl_a");
     call_tool(
         &holder,
@@ -385,6 +391,7 @@ async fn status_shows_where_agents_work_and_the_claims_that_wait() {
                 branch: Some("feat/b".into()),
             },
         )
+        .await
         .unwrap();
     let waiter = server.agent_url("impl_b");
     let waiting = tokio::spawn(async move {

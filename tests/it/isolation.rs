@@ -3,6 +3,8 @@
 use ccmulti_testkit::*;
 use serde_json::json;
 
+on_both_backends!(each_client_lists_exactly_its_tools_and_can_call_nothing_else,);
+
 struct Case {
     path_client: &'static str,
     user: &'static str,
@@ -112,9 +114,8 @@ fn request(server: &Server, case: &Case, body: serde_json::Value) -> reqwest::Re
     r
 }
 
-#[tokio::test]
-async fn each_client_lists_exactly_its_tools_and_can_call_nothing_else() {
-    let server = start().await;
+async fn each_client_lists_exactly_its_tools_and_can_call_nothing_else(backend: Backend) {
+    let server = backend.start().await;
     for case in CASES {
         let label = format!(
             "{} {} {:?} {:?}",
@@ -128,7 +129,7 @@ async fn each_client_lists_exactly_its_tools_and_can_call_nothing_else() {
         .await;
         assert_eq!(list.tool_names(), case.sees, "{label}: {}", list.text);
 
-        let before = state_fingerprint(&server);
+        let before = state_fingerprint(&server).await;
         let call = send(request(
             &server,
             case,
@@ -159,7 +160,7 @@ async fn each_client_lists_exactly_its_tools_and_can_call_nothing_else() {
                 call.text
             );
             assert_eq!(
-                state_fingerprint(&server),
+                state_fingerprint(&server).await,
                 before,
                 "{label}: a refused call changed state"
             );
@@ -168,6 +169,7 @@ async fn each_client_lists_exactly_its_tools_and_can_call_nothing_else() {
     let blocked = server
         .store
         .snapshot(100)
+        .await
         .unwrap()
         .events
         .iter()
