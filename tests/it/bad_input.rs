@@ -206,6 +206,20 @@ fn tool_cases() -> Vec<Bad> {
             arguments: json!({ "task_id": "t", "status": "started", "message": "m".repeat(900_000) }),
             says: "at most 4000",
         },
+        // PostgreSQL cannot keep a NUL in text (SQLite did, silently): both
+        // refuse it at the edge, before anything is written.
+        Bad {
+            what: "NUL in a task id",
+            tool: "sync_progress",
+            arguments: json!({ "task_id": "t\u{0}x", "status": "started" }),
+            says: "task_id holds a NUL byte",
+        },
+        Bad {
+            what: "NUL in a progress message",
+            tool: "sync_progress",
+            arguments: json!({ "task_id": "t", "status": "started", "message": "a\u{0}b" }),
+            says: "message holds a NUL byte",
+        },
         Bad {
             what: "affected file outside root",
             tool: "sync_progress",

@@ -3,7 +3,10 @@
 use ccmulti_testkit::*;
 use serde_json::json;
 
-on_both_backends!(each_client_lists_exactly_its_tools_and_can_call_nothing_else,);
+on_both_backends!(
+    each_client_lists_exactly_its_tools_and_can_call_nothing_else,
+    a_refusal_is_recorded_whatever_tool_name_it_names,
+);
 
 struct Case {
     path_client: &'static str,
@@ -179,4 +182,30 @@ async fn each_client_lists_exactly_its_tools_and_can_call_nothing_else(backend: 
         .iter()
         .filter(|c| !c.sees.contains(&"claim_file_lock"));
     assert_eq!(blocked, refused.count());
+}
+
+/// The audit row of a refusal names the tool as asked for; a NUL in that name
+/// (which PostgreSQL cannot keep in text) is written escaped, so the row is
+/// kept on either backend.
+async fn a_refusal_is_recorded_whatever_tool_name_it_names(backend: Backend) {
+    let server = backend.start().await;
+    let reply = bare(
+        &server.url("cursor", "u__session__s__c"),
+        Some("cursor"),
+        json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/call",
+                "params": { "name": "claim\u{0}file_lock", "arguments": {} } }),
+    )
+    .await;
+    assert_eq!(reply.error_code(), Some(-32602), "{}", reply.text);
+    let events = server.store.snapshot(100).await.expect("snapshot").events;
+    let details: Vec<_> = events
+        .iter()
+        .filter(|e| e.kind == ccmulti_model::EventKind::BlockedClient)
+        .map(|e| e.detail.clone().unwrap_or_default())
+        .collect();
+    assert_eq!(
+        details,
+        ["cursor asked for claim\\0file_lock"],
+        "{events:?}"
+    );
 }

@@ -599,6 +599,16 @@ async fn bad_planner_input_gets_a_clear_error_and_changes_nothing(backend: Backe
         ),
         (
             "analyze_task_conflicts",
+            json!({ "tasks": ["x", { "description": "render \u{0} PDFs" }] }),
+            "tasks[1].description holds a NUL byte",
+        ),
+        (
+            "setup_multi_agent_coordination",
+            json!({ "user_message": "Split this across agents:\n1. render \u{0} PDFs\n2. docs" }),
+            "user_message holds a NUL byte",
+        ),
+        (
+            "analyze_task_conflicts",
             json!({ "tasks": ["  "] }),
             "empty description",
         ),
