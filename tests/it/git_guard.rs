@@ -8,7 +8,7 @@ use std::process::{Command, Output};
 use ccmulti_testkit::tools::git;
 use ccmulti_testkit::*;
 
-on_both_backends!(a_commit_of_a_held_file_is_refused_and_others_pass,);
+on_both_backends!(a_commit_of_a_held_file_is_refused_and_others_pass);
 
 fn ok(output: &Output) -> String {
     let text = format!(

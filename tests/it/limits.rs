@@ -14,7 +14,12 @@ use ccmulti_testkit::*;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-on_both_backends!(agents_per_session, sessions_per_user, waiting_claims,);
+on_both_backends!(
+    agents_per_session,
+    sessions_per_user,
+    first_requests_racing_into_a_new_session_are_all_admitted,
+    waiting_claims,
+);
 
 async fn limited(backend: Backend, limits: Limits) -> Server {
     backend
@@ -93,6 +98,49 @@ async fn sessions_per_user(backend: Backend) {
     hold(&server, "b", "b.rs").await;
     let other = status(&server.url("claude", "u2__session__s3__a")).await;
     assert_eq!(other.structured()["success"], true, "{}", other.text);
+}
+
+/// A team's agents start at once: their first requests race to create one
+/// new session, and an agent's own first requests race to register it. With
+/// room for exactly that one more session (or that one more agent), every
+/// racer is admitted: they are all that session and that agent, however their
+/// registering writes interleave. Each round a new user, so a new race.
+async fn first_requests_racing_into_a_new_session_are_all_admitted(backend: Backend) {
+    let one_session = Limits {
+        sessions_per_user: 1,
+        ..Limits::default()
+    };
+    let one_more_agent = Limits {
+        agents_per_session: 2,
+        ..Limits::default()
+    };
+    for (limits, same_agent) in [(one_session, false), (one_more_agent, true)] {
+        let server = limited(backend, limits).await;
+        for round in 0..5 {
+            let url = |agent: &str| {
+                server.url("claude", &format!("u{round}__session__s{round}__{agent}"))
+            };
+            if same_agent {
+                // The session exists: the racers meet at counting its agents.
+                let first = status(&url("first")).await;
+                assert_eq!(first.status, 200, "{}", first.text);
+            }
+            let racers: Vec<_> = (0..8)
+                .map(|i| {
+                    let url = url(&if same_agent {
+                        "a".to_owned()
+                    } else {
+                        format!("a{i}")
+                    });
+                    tokio::spawn(async move { status(&url).await })
+                })
+                .collect();
+            for racer in racers {
+                let reply = racer.await.expect("racer");
+                assert_eq!(reply.status, 200, "round {round}: {}", reply.text);
+            }
+        }
+    }
 }
 
 fn legacy_post(url: &str) -> reqwest::RequestBuilder {

@@ -6,7 +6,7 @@
 use ccmulti_testkit::*;
 use serde_json::{Value, json};
 
-on_both_backends!(every_result_field_is_in_the_tools_output_schema,);
+on_both_backends!(every_result_field_is_in_the_tools_output_schema);
 
 /// The paths of result fields that `schema` does not describe, and of fields
 /// it requires that the result lacks (Claude Code refuses such a result).
