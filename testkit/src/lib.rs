@@ -9,6 +9,7 @@ pub mod history;
 pub mod interop;
 pub mod load;
 pub mod postgres;
+pub mod postgres_tls;
 pub mod synthetic;
 pub mod tools;
 

@@ -68,6 +68,7 @@ mod migrations;
 mod output_schemas;
 mod planner;
 mod postgres;
+mod postgres_tls;
 mod protocol_eras;
 mod security;
 mod seed_checks;
