@@ -1,7 +1,9 @@
 //! Crashes: SIGKILL the real coordinator in the middle of a claim storm,
 //! restart it on the same database, and check what it acknowledged is still
 //! there: integrity, every acknowledged grant with its deadline, every
-//! acknowledged release, and no fencing token handed out twice.
+//! acknowledged release, and no fencing token handed out twice. On SQLite;
+//! on PostgreSQL, `postgres.rs` SIGKILLs one of three coordinators and
+//! restarts the server in the middle of a storm.
 //!
 //! Five cycles by default; the long run:
 //!     CCMULTI_CRASH_CYCLES=100 cargo test --release --test it crash:: -- --nocapture
