@@ -140,6 +140,8 @@ async fn status_release_and_verify_on_a_live_database(backend: Backend) {
     assert!(out.contains("released src/main.rs held by impl_a"), "{out}");
     let (ok, out) = ccmulti(&["release", "--lock-id", "no-such-lock", "--db", &db]);
     assert!(!ok, "{out}");
+    // Not an id of PostgreSQL's uuid form either: the same answer, not a type error.
+    assert!(out.contains("no lock matched"), "{out}");
 
     // The holder hears about it on its next call, once.
     let first = call_tool(&holder, "check_agent_status", json!({})).await;
