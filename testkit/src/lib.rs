@@ -128,7 +128,7 @@ impl Backend {
                 .expect("the coordinator's SQLite file"),
             ),
             Backend::Postgres => Arc::new(
-                PostgresStore::open(db, Arc::new(SystemClock))
+                PostgresStore::open_existing(db, Arc::new(SystemClock))
                     .await
                     .expect("the coordinator's PostgreSQL database"),
             ),

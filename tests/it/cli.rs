@@ -5,6 +5,7 @@
 
 use std::process::Command;
 
+use ccmulti::clock::SystemClock;
 use ccmulti_testkit::*;
 use serde_json::json;
 
@@ -370,6 +371,36 @@ fn commands_that_read_a_database_never_create_one() {
     assert!(
         !dir.path().join("typo").exists(),
         "a directory was created at the mistyped path"
+    );
+}
+
+/// The same on PostgreSQL: a database no coordinator has used (another
+/// application's, say, named by a typo) is refused, and no ccmulti table is
+/// created in it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commands_that_read_a_postgresql_database_never_create_tables_in_it() {
+    let url = tokio::task::spawn_blocking(ccmulti_testkit::postgres::database)
+        .await
+        .expect("a database");
+    for args in [
+        &["status", "--db", &url][..],
+        &["db", "verify", "--db", &url],
+        &["dash", "--db", &url],
+        &["release", "--lock-id", "L1", "--db", &url],
+    ] {
+        let (ok, out) = ccmulti(args);
+        assert!(!ok, "{args:?} succeeded: {out}");
+        assert!(out.contains("holds no ccmulti tables"), "{args:?}: {out}");
+        assert!(out.contains("ccmulti serve --db"), "{args:?}: {out}");
+    }
+    let still_empty =
+        ccmulti::store::PostgresStore::open_existing(&url, std::sync::Arc::new(SystemClock)).await;
+    assert!(
+        matches!(
+            still_empty,
+            Err(ccmulti::store::StoreError::MissingSchema { .. })
+        ),
+        "{still_empty:?}"
     );
 }
 
