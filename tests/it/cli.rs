@@ -374,6 +374,24 @@ fn commands_that_read_a_database_never_create_one() {
     );
 }
 
+/// A URL naming a database or a user the server does not have is the URL's
+/// fault, said at once: not "unavailable, retry shortly".
+#[test]
+fn a_postgresql_url_with_no_such_database_or_user_says_to_check_it() {
+    let server = ccmulti_testkit::postgres::PgServer::shared();
+    let no_user = server
+        .url("postgres")
+        .replacen("postgres://postgres@", "postgres://nobody@", 1);
+    for url in [server.url("no_such_database"), no_user] {
+        let (ok, out) = ccmulti(&["status", "--db", &url]);
+        assert!(!ok, "{url}: {out}");
+        assert!(
+            out.contains("check the URL") && !out.contains("retry"),
+            "{url}: {out}"
+        );
+    }
+}
+
 /// The same on PostgreSQL: a database no coordinator has used (another
 /// application's, say, named by a typo) is refused, and no ccmulti table is
 /// created in it.

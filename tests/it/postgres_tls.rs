@@ -48,7 +48,14 @@ async fn a_coordinator_reaches_postgresql_over_verified_tls_and_no_other_way() {
     assert_eq!(detailed["counts"]["active_locks"], 1, "{detailed}");
 
     let plain = refused(&tls.database("sslmode=disable")).await;
+    // Both are the URL's fault: said so, not "retry shortly".
     assert!(plain.contains("no encryption"), "{plain}");
     let unknown = refused(&tls.database("sslmode=require")).await;
     assert!(unknown.contains("UnknownIssuer"), "{unknown}");
+    for refusal in [&plain, &unknown] {
+        assert!(
+            refusal.contains("check the URL") && !refusal.contains("retry"),
+            "{refusal}"
+        );
+    }
 }

@@ -271,6 +271,15 @@ impl PostgresStore {
 }
 
 fn unreachable(location: &str, e: deadpool_postgres::PoolError) -> StoreError {
+    if connect::refused_for_good(&e) {
+        return StoreError::Database(
+            format!(
+                "PostgreSQL at {location} refused ccmulti: {}; check the URL (user, password, database name, sslmode, sslrootcert)",
+                with_causes(&e)
+            )
+            .into(),
+        );
+    }
     StoreError::Unavailable(format!(
         "cannot reach PostgreSQL at {location}: {}",
         with_causes(&e)
