@@ -48,11 +48,19 @@ fn open_file(db: &Path, opening: Opening) -> Result<SqliteStore> {
 }
 
 /// Connects to PostgreSQL and migrates it; must run inside a tokio runtime.
-/// The error names the URL without its password.
-pub(super) async fn open_postgres(url: &str) -> Result<PostgresStore> {
-    PostgresStore::open(url, Arc::new(SystemClock))
-        .await
-        .with_context(|| format!("opening the PostgreSQL database {}", postgres::redact(url)))
+/// With `MustExist` a database without ccmulti's tables is an error and is
+/// left as it was. The error names the URL without its password.
+pub(super) async fn open_postgres(url: &str, opening: Opening) -> Result<PostgresStore> {
+    let clock = Arc::new(SystemClock);
+    let opened = match opening {
+        Opening::CreateIfMissing => PostgresStore::open(url, clock).await,
+        Opening::MustExist => PostgresStore::open_existing(url, clock).await,
+    };
+    match opened {
+        Err(missing @ StoreError::MissingSchema { .. }) => Err(missing.into()),
+        opened => opened
+            .with_context(|| format!("opening the PostgreSQL database {}", postgres::redact(url))),
+    }
 }
 
 /// The store the database setting names; must run inside a tokio runtime
@@ -70,7 +78,7 @@ pub(super) async fn open_store(
                     .with_context(|| format!("opening the database {}", path.display()))?,
             ),
         },
-        Database::Postgres(url) => Arc::new(open_postgres(url).await?),
+        Database::Postgres(url) => Arc::new(open_postgres(url, opening).await?),
     })
 }
 

@@ -45,7 +45,10 @@ impl CoordinatorServer {
         );
         self.state.metrics.count_blocked(&client);
         let session = caller.user.session.clone();
-        let detail = format!("{client} asked for {tool}");
+        // The tool name is the client's own text: a NUL in it, which
+        // PostgreSQL cannot keep in a text column, is written escaped so the
+        // audit row is kept on either backend.
+        let detail = format!("{client} asked for {}", tool.replace('\0', "\\0"));
         if let Err(e) = self
             .state
             .coord

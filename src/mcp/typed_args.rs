@@ -35,6 +35,14 @@ pub fn parse<T: DeserializeOwned>(
             accepted.join(", ")
         )));
     }
+    if let Some(at) = arguments
+        .iter()
+        .find_map(|(field, value)| nul_at(value).map(|rest| format!("{field}{rest}")))
+    {
+        return Err(invalid(format!(
+            "{at} holds a NUL byte (\\0), which no text argument may hold"
+        )));
+    }
     let mut checked = Map::new();
     for (field, rule) in properties {
         match arguments.get(field).filter(|v| !v.is_null()) {
@@ -54,6 +62,25 @@ pub fn parse<T: DeserializeOwned>(
         let path = e.path().to_string();
         invalid(format!("{path} {}", e.into_inner()))
     })
+}
+
+/// Where below `value` a string holds a NUL byte (`""` for `value` itself,
+/// `[1].description` for a field of an entry), if anywhere. No text a tool
+/// takes means anything with one, and PostgreSQL cannot store one in a text
+/// column (SQLite would): refused here, before either backend is asked, so
+/// both answer alike. The path is built only on the way out of a find.
+fn nul_at(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) => s.contains('\0').then(String::new),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, item)| nul_at(item).map(|rest| format!("[{i}]{rest}"))),
+        Value::Object(fields) => fields
+            .iter()
+            .find_map(|(key, item)| nul_at(item).map(|rest| format!(".{key}{rest}"))),
+        _ => None,
+    }
 }
 
 fn is_required(schema: &JsonObject, field: &str) -> bool {
@@ -343,6 +370,14 @@ mod tests {
             (
                 json!({ "task_id": "t", "status": "started", "message": "x".repeat(4001) }),
                 "at most 4000",
+            ),
+            (
+                json!({ "task_id": "t\u{0}", "status": "started" }),
+                "task_id holds a NUL byte",
+            ),
+            (
+                json!({ "task_id": "t", "status": "started", "affected_files": ["a", "b\u{0}"] }),
+                "affected_files[1] holds a NUL byte",
             ),
         ] {
             let err = parse::<ProgressArgs>("sync_progress", &schema, args.as_object().unwrap())

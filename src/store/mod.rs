@@ -61,6 +61,13 @@ pub enum StoreError {
         path.display(), path.display()
     )]
     Missing { path: PathBuf },
+    /// A PostgreSQL database no coordinator has used: a command that only
+    /// reads or releases must not create ccmulti's tables in it (it may be
+    /// another application's database, named by a typo).
+    #[error(
+        "the PostgreSQL database {location} holds no ccmulti tables: start a coordinator on it first (`ccmulti serve --db` with this URL), or pass the --db it uses"
+    )]
+    MissingSchema { location: String },
     #[error("session {session:?} belongs to another user")]
     SessionOwnedByOther { session: String },
     /// A new session or agent beyond the limits; nothing was written.

@@ -64,6 +64,17 @@ impl Coordinator {
         )
     }
 
+    /// On a new database of `backend`: a SQLite file in `dir`, or a new
+    /// database on the testkit's PostgreSQL (its log in `dir`).
+    pub fn start_new(backend: crate::Backend, dir: &Path, root: &Path, extra: &[&str]) -> Self {
+        match backend {
+            crate::Backend::Sqlite => Self::start(&dir.join("coordinator.db"), root, extra),
+            crate::Backend::Postgres => {
+                Self::start_postgres(&crate::postgres::database(), dir, root, extra)
+            }
+        }
+    }
+
     fn spawn(
         ip: &str,
         db: &std::ffi::OsStr,

@@ -1,4 +1,6 @@
-//! A real coordinator on a real listener (port 0), a real SQLite file, and a plain HTTP client.
+//! A real coordinator on a real listener (port 0), on either backend (a real
+//! SQLite file, or a database of its own on the testkit's real PostgreSQL
+//! server), and a plain HTTP client.
 #![forbid(unsafe_code)]
 
 pub mod binary;
@@ -7,6 +9,7 @@ pub mod history;
 pub mod interop;
 pub mod load;
 pub mod postgres;
+pub mod postgres_tls;
 pub mod synthetic;
 pub mod tools;
 
@@ -15,6 +18,7 @@ use std::sync::Arc;
 
 use ccmulti::clock::{Clock, SystemClock};
 use ccmulti::state::{Security, SharedState};
+use ccmulti::store::{Durability, PostgresStore, SharedStore, SqliteStore};
 
 pub use binary::{SECURITY_ENV, ccmulti_binary};
 use serde_json::{Value, json};
@@ -32,11 +36,25 @@ pub const HOOK_ENV: [&str; 8] = [
     "CLAUDE_PROJECT_DIR",
 ];
 
+/// Which database a test's coordinator keeps its state in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// A new SQLite file in the server's temporary directory.
+    Sqlite,
+    /// A new database on the test binary's shared PostgreSQL server ([`postgres`]).
+    Postgres,
+}
+
 pub struct Server {
     pub base: String,
     pub state: SharedState,
-    /// The coordinator's database, to look at directly.
-    pub store: ccmulti::store::SqliteStore,
+    /// The coordinator's database, to look at directly (through the same
+    /// trait the service uses, so a test reads either backend alike).
+    pub store: SharedStore,
+    pub backend: Backend,
+    /// What `--db` takes to reach the same database from the binary: the
+    /// SQLite file's path, or the PostgreSQL URL.
+    pub db: String,
     pub root: PathBuf,
     _dir: tempfile::TempDir,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
@@ -69,41 +87,100 @@ pub const IMPLEMENTER_TOOLS: [&str; 5] = [
 ];
 pub const NO_SESSION_TOOLS: [&str; 1] = ["setup_multi_agent_coordination"];
 
+/// A coordinator on SQLite; `Backend::X.start()` for a chosen backend.
 pub async fn start() -> Server {
-    start_with_clock(Arc::new(SystemClock)).await
+    Backend::Sqlite.start().await
 }
 
 pub async fn start_with_clock(clock: Arc<dyn Clock>) -> Server {
-    start_secured(clock, Security::default()).await
+    Backend::Sqlite.start_with_clock(clock).await
 }
 
 /// A coordinator with a token, allowed hosts or admitted clients.
 pub async fn start_with(security: Security) -> Server {
-    start_secured(Arc::new(SystemClock), security).await
+    Backend::Sqlite.start_with(security).await
 }
 
-async fn start_secured(clock: Arc<dyn Clock>, security: Security) -> Server {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let root = std::fs::canonicalize(dir.path())
-        .expect("canonical root")
-        .join("repo");
-    std::fs::create_dir_all(&root).expect("root");
-    let server = load::serve_in_process(
-        dir.path(),
-        "coordinator.db",
-        root.clone(),
-        clock,
-        true,
-        security,
-    )
-    .await;
-    Server {
-        base: server.base,
-        state: server.state,
-        store: server.store,
-        root,
-        _dir: dir,
-        stop: Some(server.stop),
+impl Backend {
+    pub async fn start(self) -> Server {
+        self.start_with_clock(Arc::new(SystemClock)).await
+    }
+
+    pub async fn start_with_clock(self, clock: Arc<dyn Clock>) -> Server {
+        self.start_secured(clock, Security::default()).await
+    }
+
+    /// A coordinator with a token, allowed hosts or admitted clients.
+    pub async fn start_with(self, security: Security) -> Server {
+        self.start_secured(Arc::new(SystemClock), security).await
+    }
+
+    /// Another process's view of the database `db` (a [`Server`]'s or a
+    /// binary [`binary::Coordinator`]'s `db`), which must exist.
+    pub async fn open(self, db: &str) -> SharedStore {
+        match self {
+            Backend::Sqlite => Arc::new(
+                SqliteStore::open_existing(
+                    std::path::Path::new(db),
+                    Arc::new(SystemClock),
+                    Durability::Normal,
+                )
+                .expect("the coordinator's SQLite file"),
+            ),
+            Backend::Postgres => Arc::new(
+                PostgresStore::open_existing(db, Arc::new(SystemClock))
+                    .await
+                    .expect("the coordinator's PostgreSQL database"),
+            ),
+        }
+    }
+
+    async fn start_secured(self, clock: Arc<dyn Clock>, security: Security) -> Server {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = std::fs::canonicalize(dir.path())
+            .expect("canonical root")
+            .join("repo");
+        std::fs::create_dir_all(&root).expect("root");
+        let (state, base, stop, store, db) = match self {
+            Backend::Sqlite => {
+                let server = load::serve_in_process(
+                    dir.path(),
+                    "coordinator.db",
+                    root.clone(),
+                    clock,
+                    true,
+                    security,
+                )
+                .await;
+                let db = server.store.path().display().to_string();
+                let store: SharedStore = Arc::new(server.store);
+                (server.state, server.base, server.stop, store, db)
+            }
+            Backend::Postgres => {
+                // createdb (and, the first time, initdb) run as processes: off the runtime's threads.
+                let url = tokio::task::spawn_blocking(postgres::database)
+                    .await
+                    .expect("a PostgreSQL database");
+                let store: SharedStore = Arc::new(
+                    PostgresStore::open(&url, clock)
+                        .await
+                        .expect("open the PostgreSQL store"),
+                );
+                let (state, base, stop) =
+                    load::serve_store(store.clone(), root.clone(), true, security).await;
+                (state, base, stop, store, url)
+            }
+        };
+        Server {
+            base,
+            state,
+            store,
+            backend: self,
+            db,
+            root,
+            _dir: dir,
+            stop: Some(stop),
+        }
     }
 }
 
@@ -221,8 +298,8 @@ pub async fn list_tools(url: &str, client_name: Option<&str>) -> Reply {
 }
 
 /// Everything a client could change, to show that a refused call changed nothing.
-pub fn state_fingerprint(server: &Server) -> String {
-    let snap = server.store.snapshot(0).expect("snapshot");
+pub async fn state_fingerprint(server: &Server) -> String {
+    let snap = server.store.snapshot(0).await.expect("snapshot");
     let mut agents: Vec<_> = snap
         .agents
         .iter()
@@ -247,6 +324,7 @@ pub fn state_fingerprint(server: &Server) -> String {
         server
             .store
             .counts()
+            .await
             .map(|c| (c.active_locks, c.tasks))
             .ok(),
     )

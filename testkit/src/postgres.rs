@@ -36,6 +36,8 @@ struct Cluster {
     bin: PathBuf,
     dir: PathBuf,
     run_as: Option<&'static str>,
+    /// More `-c name=value` server settings (TLS, see [`crate::postgres_tls`]).
+    settings: String,
 }
 
 fn is_root() -> bool {
@@ -110,6 +112,15 @@ impl PgServer {
     /// A new cluster on a free port, started and ready; fsync off (the
     /// tests need a real server, not a durable one).
     pub fn start() -> Self {
+        let server = Self::initialised(String::new());
+        server.start_again();
+        server.stop_with_this_process();
+        server
+    }
+
+    /// A new cluster with `settings` (more `-c name=value`), not started:
+    /// for a caller to put files in its directory first.
+    pub(crate) fn initialised(settings: String) -> Self {
         static COUNT: AtomicU32 = AtomicU32::new(0);
         let bin = server_binaries();
         let run_as = is_root().then_some(UNPRIVILEGED);
@@ -126,7 +137,12 @@ impl PgServer {
                 .expect("chown");
             assert!(owned.success(), "chown {} to {user}", dir.display());
         }
-        let cluster = Cluster { bin, dir, run_as };
+        let cluster = Cluster {
+            bin,
+            dir,
+            run_as,
+            settings,
+        };
         cluster.run(
             "initdb",
             &[
@@ -141,15 +157,38 @@ impl PgServer {
                 "--no-sync",
             ],
         );
-        let server = Self {
+        Self {
             port: free_port(),
             host: "127.0.0.1".into(),
             user: "postgres".into(),
             cluster: Some(cluster),
+        }
+    }
+
+    /// Writes `text` to `name` in the cluster's directory (or, with `data`,
+    /// its data directory), owned by the server's user and readable by it
+    /// alone (PostgreSQL refuses a key file others can read).
+    pub(crate) fn write_private(&self, name: &str, text: &[u8], data: bool) -> PathBuf {
+        let cluster = self.cluster.as_ref().expect("a server these tests started");
+        let dir = if data {
+            cluster.dir.join("data")
+        } else {
+            cluster.dir.clone()
         };
-        server.start_again();
-        server.stop_with_this_process();
-        server
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        if let Some(user) = cluster.run_as {
+            let owned = Command::new("chown")
+                .arg(format!("{user}:"))
+                .arg(&path)
+                .status()
+                .expect("chown");
+            assert!(owned.success(), "chown {} to {user}", path.display());
+        }
+        path
     }
 
     /// The shared server of this test binary.
@@ -176,8 +215,13 @@ impl PgServer {
 
     /// The URL of `database` on this server.
     pub fn url(&self, database: &str) -> String {
+        self.url_with(database, "sslmode=disable")
+    }
+
+    /// The URL of `database` with `query` (`sslmode=...&...`).
+    pub fn url_with(&self, database: &str, query: &str) -> String {
         format!(
-            "postgres://{}@{}:{}/{database}?sslmode=disable",
+            "postgres://{}@{}:{}/{database}?{query}",
             self.user, self.host, self.port
         )
     }
@@ -218,9 +262,10 @@ impl PgServer {
     pub fn start_again(&self) {
         let cluster = self.cluster.as_ref().expect("a server these tests started");
         let options = format!(
-            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c max_connections=500",
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c max_connections=500 {}",
             self.port,
-            cluster.dir.display()
+            cluster.dir.display(),
+            cluster.settings,
         );
         let log = cluster.dir.join("server.log").display().to_string();
         cluster.run(
@@ -253,7 +298,7 @@ impl PgServer {
         }
     }
 
-    fn stop_with_this_process(&self) {
+    pub(crate) fn stop_with_this_process(&self) {
         let Some(cluster) = &self.cluster else { return };
         let pg_ctl = cluster.bin.join("pg_ctl").display().to_string();
         let stop = match cluster.run_as {

@@ -4,7 +4,8 @@
 #
 # Usage: tests/interop/claude_token.sh CLAUDE_BIN CCMULTI_BIN
 #
-# Starts its own `ccmulti serve --token T` on a free loopback port, then with
+# Starts its own `ccmulti serve --token T` on a free loopback port (on a temporary
+# SQLite file, or on CCMULTI_INTEROP_DB when that is set), then with
 # HOME a fresh temp dir:
 #   CCMULTI_TOKEN=T ccmulti connect ...   -> the `claude mcp add ... --header 'Authorization: Bearer ${CCMULTI_TOKEN}'` line
 #   (that line, run as printed)
@@ -47,7 +48,9 @@ token="interop-$(date +%s)-$$-0123456789abcdef"
 port=$("${PYTHON:-python3}" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 addr="127.0.0.1:$port"
 mkdir -p "$home/root"
-"$ccmulti" serve --addr "$addr" --token "$token" --db "$home/coordinator.db" --root "$home/root" \
+# On the same PostgreSQL database as run.sh's server when it runs on one
+# (CCMULTI_INTEROP_DB): two coordinators on one database is what it is for.
+"$ccmulti" serve --addr "$addr" --token "$token" --db "${CCMULTI_INTEROP_DB:-$home/coordinator.db}" --root "$home/root" \
     >"$home/server.log" 2>&1 &
 server_pid=$!
 for _ in $(seq 1 100); do

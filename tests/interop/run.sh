@@ -16,8 +16,9 @@
 #   (cd tests/interop/claude && npm ci)
 # Override the interpreters with PYTHON=... NODE=... and the binary with CCMULTI=...
 #
-# CCMULTI_INTEROP_DB=postgres://... runs the main server on that database instead
-# of a temporary SQLite file (tests/it/interop.rs does both).
+# CCMULTI_INTEROP_DB=postgres://... runs the main server, and the one claude-token
+# starts, on that database instead of temporary SQLite files (tests/it/interop.rs
+# does both).
 # Starts `target/release/ccmulti serve` on a free loopback port with a temp db and
 # root, waits for /health, runs the five checks (claude-token starts its own server), stops the server, and exits
 # non-zero if any check failed (the server log is printed then).

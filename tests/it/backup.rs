@@ -1,6 +1,7 @@
 //! `ccmulti db backup` while a claim storm runs against the real binary: the
 //! copy passes `db verify` (integrity included) and holds every grant that
-//! was acknowledged before the backup started.
+//! was acknowledged before the backup started. SQLite only: `db backup` is
+//! SQLite's online backup API (on PostgreSQL, `pg_dump`).
 
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};

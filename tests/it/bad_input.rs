@@ -3,6 +3,12 @@
 use ccmulti_testkit::*;
 use serde_json::{Value, json};
 
+on_both_backends!(
+    tool_arguments,
+    envelopes_and_urls,
+    thirty_two_claimants_over_http_get_one_grant,
+);
+
 struct Bad {
     what: &'static str,
     tool: &'static str,
@@ -200,6 +206,20 @@ fn tool_cases() -> Vec<Bad> {
             arguments: json!({ "task_id": "t", "status": "started", "message": "m".repeat(900_000) }),
             says: "at most 4000",
         },
+        // PostgreSQL cannot keep a NUL in text (SQLite did, silently): both
+        // refuse it at the edge, before anything is written.
+        Bad {
+            what: "NUL in a task id",
+            tool: "sync_progress",
+            arguments: json!({ "task_id": "t\u{0}x", "status": "started" }),
+            says: "task_id holds a NUL byte",
+        },
+        Bad {
+            what: "NUL in a progress message",
+            tool: "sync_progress",
+            arguments: json!({ "task_id": "t", "status": "started", "message": "a\u{0}b" }),
+            says: "message holds a NUL byte",
+        },
         Bad {
             what: "affected file outside root",
             tool: "sync_progress",
@@ -239,9 +259,8 @@ fn tool_cases() -> Vec<Bad> {
     ]
 }
 
-#[tokio::test]
-async fn tool_arguments() {
-    let server = start().await;
+async fn tool_arguments(backend: Backend) {
+    let server = backend.start().await;
     let url = server.agent_url("impl_a");
     call_tool(
         &url,
@@ -256,7 +275,7 @@ async fn tool_arguments() {
     )
     .await;
     for bad in tool_cases() {
-        let before = state_fingerprint(&server);
+        let before = state_fingerprint(&server).await;
         let reply = call_tool(&url, bad.tool, bad.arguments).await;
         assert_eq!(
             reply.error_code(),
@@ -273,7 +292,7 @@ async fn tool_arguments() {
             bad.says
         );
         assert_eq!(
-            state_fingerprint(&server),
+            state_fingerprint(&server).await,
             before,
             "{} changed state",
             bad.what
@@ -281,12 +300,11 @@ async fn tool_arguments() {
     }
 }
 
-#[tokio::test]
-async fn envelopes_and_urls() {
-    let server = start().await;
+async fn envelopes_and_urls(backend: Backend) {
+    let server = backend.start().await;
     let url = server.agent_url("impl_a");
     list_tools(&url, Some("claude code")).await;
-    let before = state_fingerprint(&server);
+    let before = state_fingerprint(&server).await;
     let post = |url: String, body: String| {
         send(
             client()
@@ -364,12 +382,11 @@ async fn envelopes_and_urls() {
             r.text
         );
     }
-    assert_eq!(state_fingerprint(&server), before);
+    assert_eq!(state_fingerprint(&server).await, before);
 }
 
-#[tokio::test]
-async fn thirty_two_claimants_over_http_get_one_grant() {
-    let server = start().await;
+async fn thirty_two_claimants_over_http_get_one_grant(backend: Backend) {
+    let server = backend.start().await;
     let calls = (0..32).map(|i| {
         let url = server.agent_url(&format!("agent{i}"));
         tokio::spawn(async move {
@@ -387,7 +404,7 @@ async fn thirty_two_claimants_over_http_get_one_grant() {
         .filter(|r| r.structured()["success"] == true)
         .collect();
     assert_eq!(winners.len(), 1, "exactly one grant");
-    let holder = server.store.session_view("s1").unwrap().locks[0]
+    let holder = server.store.session_view("s1").await.unwrap().locks[0]
         .agent_id
         .clone();
     for r in replies

@@ -3,6 +3,11 @@
 use ccmulti_testkit::*;
 use serde_json::{Value, json};
 
+on_both_backends!(
+    stateless_discovery_then_list_then_call,
+    legacy_fallback_handshake,
+);
+
 fn fixture(name: &str) -> Vec<Value> {
     let path = format!(
         "{}/tests/fixtures/claude-code/{name}",
@@ -59,9 +64,8 @@ fn assert_valid_tool(tool: &Value) {
     assert_eq!(tool["outputSchema"]["type"], "object", "{tool}");
 }
 
-#[tokio::test]
-async fn stateless_discovery_then_list_then_call() {
-    let server = start().await;
+async fn stateless_discovery_then_list_then_call(backend: Backend) {
+    let server = backend.start().await;
     let entries = fixture("stateless-2026-07-28.jsonl");
     let discover = replay(&server, &entries[0], None).await;
     assert_eq!(discover.status, 200, "{}", discover.text);
@@ -106,9 +110,8 @@ async fn stateless_discovery_then_list_then_call() {
     assert_eq!(result["structuredContent"]["you"], "impl_a");
 }
 
-#[tokio::test]
-async fn legacy_fallback_handshake() {
-    let server = start().await;
+async fn legacy_fallback_handshake(backend: Backend) {
+    let server = backend.start().await;
     let entries = fixture("legacy-fallback.jsonl");
     let init = replay(&server, &entries[1], None).await;
     assert_eq!(init.status, 200, "{}", init.text);

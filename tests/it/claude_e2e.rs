@@ -3,7 +3,8 @@
 //! --write` merges into the project's `.claude/settings.json`, in a real git
 //! repository. The only stand-in is the model: tests/interop/fake_anthropic.py
 //! answers the Messages API from a script (call this tool, then say this) and
-//! records every request, so the tests read what Claude Code sent back.
+//! records every request, so the tests read what Claude Code sent back. Each
+//! runs with the coordinator on SQLite and again on PostgreSQL.
 //!
 //! Without Claude Code installed (`cd tests/interop/claude && npm ci`) each test
 //! says it was skipped; `.ci/run` sets CCMULTI_REQUIRE_INTEROP=1, which makes
@@ -13,12 +14,23 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
+use ccmulti_testkit::Backend;
 use ccmulti_testkit::binary::Coordinator;
 use ccmulti_testkit::claude::{
     FakeApi, after, after_file, claude_env, claude_or_skip, git_repo, run_within, seed_home,
     status_locks, status_text, text, tool_use,
 };
 use serde_json::{Value, json};
+
+on_both_backends!(blocking:
+    a_model_claims_a_lock_through_claude_codes_mcp_client,
+    an_edit_of_a_held_file_is_denied_naming_the_holder_and_a_free_one_is_claimed,
+    without_the_hooks_the_held_file_is_overwritten,
+    across_worktrees_an_edit_of_a_file_another_worktree_holds_is_denied,
+    a_waiting_claim_is_granted_when_the_holder_releases,
+    a_commit_of_a_file_another_agent_holds_is_refused_by_the_git_guard,
+    news_of_a_released_file_reaches_the_agent_that_wanted_it,
+);
 
 const SESSION: &str = "e2e";
 const USER: &str = "e2e";
@@ -41,7 +53,7 @@ struct Project {
 
 impl Project {
     /// `scripts` is given the project root, as Claude Code's file tools want absolute paths.
-    fn new(claude: PathBuf, scripts: impl FnOnce(&Path) -> Value) -> Self {
+    fn new(backend: Backend, claude: PathBuf, scripts: impl FnOnce(&Path) -> Value) -> Self {
         let tmp = tempfile::tempdir().expect("tempdir");
         // Canonical, as Claude Code reports its cwd (and the hooks' project dir) that way.
         let dir = std::fs::canonicalize(tmp.path()).expect("canonical");
@@ -68,7 +80,7 @@ impl Project {
             .chain(worktrees.iter().map(PathBuf::as_path))
             .collect();
         seed_home(&home, &trusted);
-        let coordinator = Coordinator::start(&dir.join("coordinator.db"), &root, &[]);
+        let coordinator = Coordinator::start_new(backend, &dir, &root, &[]);
         let api = FakeApi::start(&dir, &scripts(&root));
         Self {
             claude,
@@ -236,8 +248,7 @@ fn abs(root: &Path, path: &str) -> String {
 
 /// (a) The model calls the MCP tool; Claude Code's MCP client carries it to the
 /// coordinator under the agent of its URL, and the answer goes back to the model.
-#[test]
-fn a_model_claims_a_lock_through_claude_codes_mcp_client() {
+fn a_model_claims_a_lock_through_claude_codes_mcp_client(backend: Backend) {
     let Some(claude) = claude_or_skip("a_model_claims_a_lock_through_claude_codes_mcp_client", &[])
     else {
         return;
@@ -246,7 +257,7 @@ fn a_model_claims_a_lock_through_claude_codes_mcp_client() {
         tool_use("mcp__ccmulti__claim_file_lock", json!({ "file_paths": [APP], "operation": "write" })),
         text("Claimed src/app.py."),
     ]});
-    let project = Project::new(claude, |_| scripts);
+    let project = Project::new(backend, claude, |_| scripts);
     let said = project.run_agent("impl_a", "Claim src/app.py before editing it.");
     assert!(said.contains("Claimed src/app.py."), "{said}");
 
@@ -283,7 +294,7 @@ struct Collision {
 
 /// Agent A claims src/app.py through Claude Code; then agent B's model reads and
 /// edits src/app.py, then reads and edits the free src/util.py.
-fn collide(hooks: bool) -> Option<Collision> {
+fn collide(backend: Backend, hooks: bool) -> Option<Collision> {
     let claude = claude_or_skip(
         if hooks {
             "an_edit_of_a_held_file_is_denied_naming_the_holder_and_a_free_one_is_claimed"
@@ -292,7 +303,7 @@ fn collide(hooks: bool) -> Option<Collision> {
         },
         &[],
     )?;
-    let project = Project::new(claude, |root| {
+    let project = Project::new(backend, claude, |root| {
         json!({
             "impl_a": [
                 tool_use("mcp__ccmulti__claim_file_lock", json!({ "file_paths": [APP] })),
@@ -331,13 +342,12 @@ fn collide(hooks: bool) -> Option<Collision> {
 /// (b) and (c): B's edit of A's file is denied by the PreToolUse hook, the file
 /// is untouched and the model is told who holds it; B's edit of a free file goes
 /// through and the hook claims it for B.
-#[test]
-fn an_edit_of_a_held_file_is_denied_naming_the_holder_and_a_free_one_is_claimed() {
+fn an_edit_of_a_held_file_is_denied_naming_the_holder_and_a_free_one_is_claimed(backend: Backend) {
     let Some(Collision {
         project,
         denied,
         free_edit,
-    }) = collide(true)
+    }) = collide(backend, true)
     else {
         return;
     };
@@ -376,11 +386,10 @@ fn an_edit_of_a_held_file_is_denied_naming_the_holder_and_a_free_one_is_claimed(
 /// The control: the same agents and script without the hooks. The lock alone
 /// does not stop Claude Code, so B overwrites A's file; the assertions above
 /// hold only because of the hook.
-#[test]
-fn without_the_hooks_the_held_file_is_overwritten() {
+fn without_the_hooks_the_held_file_is_overwritten(backend: Backend) {
     let Some(Collision {
         project, denied, ..
-    }) = collide(false)
+    }) = collide(backend, false)
     else {
         return;
     };
@@ -397,15 +406,14 @@ fn without_the_hooks_the_held_file_is_overwritten() {
 /// worktree claims src/app.py (the hook, not the model, claims it); B's edit of
 /// the same file in B's worktree is denied naming A, and B's edit of a free file
 /// in its worktree goes through and is claimed for B, under the repository path.
-#[test]
-fn across_worktrees_an_edit_of_a_file_another_worktree_holds_is_denied() {
+fn across_worktrees_an_edit_of_a_file_another_worktree_holds_is_denied(backend: Backend) {
     let Some(claude) = claude_or_skip(
         "across_worktrees_an_edit_of_a_file_another_worktree_holds_is_denied",
         &[],
     ) else {
         return;
     };
-    let project = Project::new(claude, |root| {
+    let project = Project::new(backend, claude, |root| {
         let a = worktree_of(root, "impl_a");
         let b = worktree_of(root, "impl_b");
         json!({
@@ -483,15 +491,14 @@ fn across_worktrees_an_edit_of_a_file_another_worktree_holds_is_denied() {
 /// A holds (`wait_seconds`) stays open inside the tool call, shows in `ccmulti
 /// status` as waiting behind A, and is granted to B once A releases the file.
 /// Claude Code waits for the answer; it neither times out nor retries.
-#[test]
-fn a_waiting_claim_is_granted_when_the_holder_releases() {
+fn a_waiting_claim_is_granted_when_the_holder_releases(backend: Backend) {
     let Some(claude) = claude_or_skip("a_waiting_claim_is_granted_when_the_holder_releases", &[])
     else {
         return;
     };
     let gate = tempfile::tempdir().expect("tempdir");
     let release_now = gate.path().join("release-now");
-    let project = Project::new(claude, |_| {
+    let project = Project::new(backend, claude, |_| {
         json!({
             // A lets go only once the test has seen B waiting.
             "impl_a": holds_app_until(&release_now),
@@ -551,15 +558,14 @@ fn a_waiting_claim_is_granted_when_the_holder_releases() {
 /// change to the file A holds is refused by the pre-commit hook `ccmulti
 /// install-git-hook` wrote, the model is told the file and its holder, and the
 /// commit is not made.
-#[test]
-fn a_commit_of_a_file_another_agent_holds_is_refused_by_the_git_guard() {
+fn a_commit_of_a_file_another_agent_holds_is_refused_by_the_git_guard(backend: Backend) {
     let Some(claude) = claude_or_skip(
         "a_commit_of_a_file_another_agent_holds_is_refused_by_the_git_guard",
         &[],
     ) else {
         return;
     };
-    let project = Project::new(claude, |_| {
+    let project = Project::new(backend, claude, |_| {
         json!({
             "impl_a": [
                 tool_use("mcp__ccmulti__claim_file_lock", json!({ "file_paths": [APP] })),
@@ -609,8 +615,7 @@ fn a_commit_of_a_file_another_agent_holds_is_refused_by_the_git_guard() {
 /// `ccmulti hook news` under the real Claude Code: B's edit of the file A
 /// holds is denied (so B wanted it); once A releases it, B's next tool call
 /// brings the news, through the PostToolUse hook, into what the model reads.
-#[test]
-fn news_of_a_released_file_reaches_the_agent_that_wanted_it() {
+fn news_of_a_released_file_reaches_the_agent_that_wanted_it(backend: Backend) {
     let Some(claude) = claude_or_skip(
         "news_of_a_released_file_reaches_the_agent_that_wanted_it",
         &[],
@@ -619,7 +624,7 @@ fn news_of_a_released_file_reaches_the_agent_that_wanted_it() {
     };
     let gates = tempfile::tempdir().expect("tempdir");
     let (release, go_on) = (gates.path().join("release"), gates.path().join("go-on"));
-    let project = Project::new(claude, |root| {
+    let project = Project::new(backend, claude, |root| {
         json!({
             "impl_a": holds_app_until(&release),
             "impl_b": [

@@ -1,6 +1,6 @@
 //! `ccmulti team` end to end: real tmux, real `git worktree`s, the real Claude
 //! Code binary in every pane (interactive, as a person would see it), the
-//! coordinator `team` starts itself. The only stand-in is the model
+//! coordinator `team` starts itself (on SQLite: `team` is SQLite only). The only stand-in is the model
 //! (tests/interop/fake_anthropic.py): `CCMULTI_CLAUDE` names a small script that
 //! starts the real claude with the stand-in as its API, each agent playing the
 //! script named after its `CCMULTI_AGENT`.

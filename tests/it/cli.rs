@@ -1,7 +1,11 @@
-//! The commands a person runs, against the same database a live coordinator serves.
+//! The commands a person runs, against the same database a live coordinator
+//! serves: `status`, `release` and `db verify` on both backends (the `--db`
+//! a live coordinator uses, a file or a URL); the rest never open a database
+//! or open only a SQLite file (`plan` records into one, the missing-file errors).
 
 use std::process::Command;
 
+use ccmulti::clock::SystemClock;
 use ccmulti_testkit::*;
 use serde_json::json;
 
@@ -18,6 +22,11 @@ fn ccmulti(args: &[&str]) -> (bool, String) {
     );
     (output.status.success(), text)
 }
+
+on_both_backends!(
+    status_release_and_verify_on_a_live_database,
+    status_shows_where_agents_work_and_the_claims_that_wait,
+);
 
 #[test]
 fn connect_prints_the_mcp_line_the_environment_and_the_hooks() {
@@ -97,10 +106,9 @@ fn connect_with_a_token_adds_the_header_and_never_prints_the_token() {
     assert!(!out.contains("Authorization"), "{out}");
 }
 
-#[tokio::test]
-async fn status_release_and_verify_on_a_live_database() {
-    let server = start().await;
-    let db = server.store.path().display().to_string();
+async fn status_release_and_verify_on_a_live_database(backend: Backend) {
+    let server = backend.start().await;
+    let db = server.db.clone();
     let root = server.root.display().to_string();
     let holder = server.agent_url("impl_a");
     call_tool(
@@ -133,6 +141,8 @@ async fn status_release_and_verify_on_a_live_database() {
     assert!(out.contains("released src/main.rs held by impl_a"), "{out}");
     let (ok, out) = ccmulti(&["release", "--lock-id", "no-such-lock", "--db", &db]);
     assert!(!ok, "{out}");
+    // Not an id of PostgreSQL's uuid form either: the same answer, not a type error.
+    assert!(out.contains("no lock matched"), "{out}");
 
     // The holder hears about it on its next call, once.
     let first = call_tool(&holder, "check_agent_status", json!({})).await;
@@ -364,10 +374,57 @@ fn commands_that_read_a_database_never_create_one() {
     );
 }
 
+/// A URL naming a database or a user the server does not have is the URL's
+/// fault, said at once: not "unavailable, retry shortly".
+#[test]
+fn a_postgresql_url_with_no_such_database_or_user_says_to_check_it() {
+    let server = ccmulti_testkit::postgres::PgServer::shared();
+    let no_user = server
+        .url("postgres")
+        .replacen("postgres://postgres@", "postgres://nobody@", 1);
+    for url in [server.url("no_such_database"), no_user] {
+        let (ok, out) = ccmulti(&["status", "--db", &url]);
+        assert!(!ok, "{url}: {out}");
+        assert!(
+            out.contains("check the URL") && !out.contains("retry"),
+            "{url}: {out}"
+        );
+    }
+}
+
+/// The same on PostgreSQL: a database no coordinator has used (another
+/// application's, say, named by a typo) is refused, and no ccmulti table is
+/// created in it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn status_shows_where_agents_work_and_the_claims_that_wait() {
-    let server = start().await;
-    let db = server.store.path().display().to_string();
+async fn commands_that_read_a_postgresql_database_never_create_tables_in_it() {
+    let url = tokio::task::spawn_blocking(ccmulti_testkit::postgres::database)
+        .await
+        .expect("a database");
+    for args in [
+        &["status", "--db", &url][..],
+        &["db", "verify", "--db", &url],
+        &["dash", "--db", &url],
+        &["release", "--lock-id", "L1", "--db", &url],
+    ] {
+        let (ok, out) = ccmulti(args);
+        assert!(!ok, "{args:?} succeeded: {out}");
+        assert!(out.contains("holds no ccmulti tables"), "{args:?}: {out}");
+        assert!(out.contains("ccmulti serve --db"), "{args:?}: {out}");
+    }
+    let still_empty =
+        ccmulti::store::PostgresStore::open_existing(&url, std::sync::Arc::new(SystemClock)).await;
+    assert!(
+        matches!(
+            still_empty,
+            Err(ccmulti::store::StoreError::MissingSchema { .. })
+        ),
+        "{still_empty:?}"
+    );
+}
+
+async fn status_shows_where_agents_work_and_the_claims_that_wait(backend: Backend) {
+    let server = backend.start().await;
+    let db = server.db.clone();
     let holder = server.agent_url("impl_a");
     call_tool(
         &holder,
@@ -385,6 +442,7 @@ async fn status_shows_where_agents_work_and_the_claims_that_wait() {
                 branch: Some("feat/b".into()),
             },
         )
+        .await
         .unwrap();
     let waiter = server.agent_url("impl_b");
     let waiting = tokio::spawn(async move {

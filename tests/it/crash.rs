@@ -1,12 +1,16 @@
 //! Crashes: SIGKILL the real coordinator in the middle of a claim storm,
 //! restart it on the same database, and check what it acknowledged is still
 //! there: integrity, every acknowledged grant with its deadline, every
-//! acknowledged release, and no fencing token handed out twice.
+//! acknowledged release, and no fencing token handed out twice. On SQLite;
+//! on PostgreSQL, `postgres.rs` SIGKILLs one of three coordinators and
+//! restarts the server in the middle of a storm.
 //!
 //! Five cycles by default; the long run:
 //!     CCMULTI_CRASH_CYCLES=100 cargo test --release --test it crash:: -- --nocapture
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use ccmulti_testkit::binary::Coordinator;
@@ -27,6 +31,7 @@ async fn storm(
     endpoint: Endpoint,
     client: usize,
     cycle: usize,
+    grants: Arc<AtomicUsize>,
 ) -> (BTreeMap<String, Acked>, Vec<String>) {
     let (mut granted, mut released) = (BTreeMap::new(), Vec::new());
     for n in 0.. {
@@ -42,6 +47,7 @@ async fn storm(
             break;
         };
         let lock = &r["locks"][0];
+        grants.fetch_add(1, Ordering::SeqCst);
         granted.insert(
             path.clone(),
             Acked {
@@ -131,15 +137,24 @@ async fn acknowledged_work_survives_sigkill() {
         }
 
         let server = Coordinator::start(&db, dir.path(), &[]);
+        let grants = Arc::new(AtomicUsize::new(0));
         let storms: Vec<_> = (0..STORM_CLIENTS)
             .map(|k| {
                 tokio::spawn(storm(
                     Endpoint::new(&http, &server.base, &format!("u__session__crash__k{k}")),
                     k,
                     cycle,
+                    grants.clone(),
                 ))
             })
             .collect();
+        // The kill lands mid-storm: after the first grant (on a machine busy
+        // with other tests that may take longer than the storm's own time),
+        // then a little later each cycle.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while grants.load(Ordering::SeqCst) == 0 && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
         tokio::time::sleep(Duration::from_millis(150 + (cycle as u64 * 37) % 250)).await;
         server.kill();
         for s in storms {

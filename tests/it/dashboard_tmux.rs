@@ -2,13 +2,18 @@
 //! the dashboard with a ticking countdown, a claim waiting on it shows as its
 //! waiter until it gives up, `r` then `y` force-releases it, and
 //! `q` ends the process. Also prints change-to-screen latency and idle CPU.
+//! On SQLite (the dashboard follows the file) and on PostgreSQL (it follows
+//! `NOTIFY`).
 
 use std::path::Path;
 use std::process::{Command, Output};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
+use ccmulti_testkit::Backend;
 use serde_json::{Value, json};
+
+on_both_backends!(blocking: dashboard_shows_ticks_and_force_releases_a_lock_in_a_real_terminal);
 
 const SESSION: &str = "dash";
 const DEADLINE: Duration = Duration::from_secs(10);
@@ -250,8 +255,7 @@ fn process_alive(pid: u32) -> bool {
     })
 }
 
-#[test]
-fn dashboard_shows_ticks_and_force_releases_a_lock_in_a_real_terminal() {
+fn dashboard_shows_ticks_and_force_releases_a_lock_in_a_real_terminal(backend: Backend) {
     if !ccmulti_testkit::interop::available(
         "dashboard_tmux::dashboard_shows_ticks_and_force_releases_a_lock_in_a_real_terminal",
         &[ccmulti_testkit::interop::Client::Tmux],
@@ -263,8 +267,21 @@ fn dashboard_shows_ticks_and_force_releases_a_lock_in_a_real_terminal() {
     let http = reqwest::Client::new();
 
     let dir = tempfile::tempdir().expect("tempdir");
-    let db = dir.path().join("coordinator.db");
-    let log = db.with_extension("log");
+    // `up` logs beside the SQLite file; on PostgreSQL where the default file
+    // would be, under XDG_DATA_HOME.
+    let data_home = dir.path().join("data");
+    let (db, log) = match backend {
+        Backend::Sqlite => {
+            let db = dir.path().join("coordinator.db");
+            let log = db.with_extension("log");
+            (db.to_string_lossy().into_owned(), log)
+        }
+        Backend::Postgres => {
+            std::fs::create_dir_all(data_home.join("ccmulti")).expect("XDG_DATA_HOME");
+            let log = data_home.join("ccmulti/coordinator.log");
+            (ccmulti_testkit::postgres::database(), log)
+        }
+    };
     let root = dir.path().join("repo");
     std::fs::create_dir_all(root.join("src")).expect("root");
     let port = free_port();
@@ -277,9 +294,10 @@ fn dashboard_shows_ticks_and_force_releases_a_lock_in_a_real_terminal() {
     // `exec env` so the pane's process is ccmulti itself, with the terminal
     // type and colour setting fixed whatever tmux would otherwise choose.
     let command = format!(
-        "exec env TERM=xterm-256color NO_COLOR=1 {} up --addr {addr} --db {} --root {}",
+        "exec env TERM=xterm-256color NO_COLOR=1 XDG_DATA_HOME={} {} up --addr {addr} --db {} --root {}",
+        shell_quote(&data_home.to_string_lossy()),
         shell_quote(env!("CARGO_BIN_EXE_ccmulti")),
-        shell_quote(&db.to_string_lossy()),
+        shell_quote(&db),
         shell_quote(&root.to_string_lossy()),
     );
     let started = tmux.run(&[
@@ -529,22 +547,18 @@ fn dashboard_shows_ticks_and_force_releases_a_lock_in_a_real_terminal() {
     assert_eq!(locks, &json!([]), "check_agent_status: {status}");
 
     // The database recorded it as a forced release by the dashboard.
-    let conn = rusqlite::Connection::open_with_flags(
-        &db,
-        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .expect("open the database read-only");
-    let forced: Vec<(String, String, String)> = conn
-        .prepare(
-            "SELECT agent_id, file_path, detail FROM coordination_events \
-             WHERE kind = 'forced_release' ORDER BY id",
-        )
-        .expect("prepare")
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-        .expect("query")
-        .collect::<Result<_, _>>()
-        .expect("rows");
-    drop(conn);
+    let events = runtime.block_on(async {
+        let store = backend.open(&db).await;
+        store.snapshot(100).await.expect("snapshot").events
+    });
+    let forced: Vec<(String, String, String)> = events
+        .into_iter()
+        .filter(|e| e.kind == ccmulti_model::EventKind::ForcedRelease)
+        .map(|e| {
+            let text = |t: Option<String>| t.unwrap_or_default();
+            (text(e.agent_id), text(e.path), text(e.detail))
+        })
+        .collect();
     assert_eq!(
         forced,
         vec![(

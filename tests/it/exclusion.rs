@@ -1,6 +1,8 @@
 //! Exclusion, checked: 64 clients claim, renew and release a few hot paths over
 //! real HTTP against the real binary; every operation's invocation, completion
 //! and outcome is recorded and the history is checked (see `history/mod.rs`).
+//! On SQLite; on PostgreSQL, `postgres.rs` checks the same history with the
+//! clients spread over three coordinators.
 //!
 //! Quick by default. The long run, a million claims:
 //!     CCMULTI_HISTORY_CLAIMS=1000000 cargo test --release --test it exclusion:: -- --nocapture

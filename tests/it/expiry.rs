@@ -10,10 +10,14 @@ use serde_json::json;
 
 const T0: i64 = 1_790_000_000_000;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_lock_expiring_during_a_burst_expires_once_and_goes_to_one_claimant() {
+on_both_backends!(
+    a_lock_expiring_during_a_burst_expires_once_and_goes_to_one_claimant,
+    renewal_never_shortens_a_lease,
+);
+
+async fn a_lock_expiring_during_a_burst_expires_once_and_goes_to_one_claimant(backend: Backend) {
     let clock = ManualClock::starting_at(T0);
-    let server = start_with_clock(clock.clone()).await;
+    let server = backend.start_with_clock(clock.clone()).await;
     let holder = server.url("claude", "u__session__s__holder");
     let granted = call_tool(
         &holder,
@@ -39,7 +43,7 @@ async fn a_lock_expiring_during_a_burst_expires_once_and_goes_to_one_claimant() 
     let sweeps: Vec<_> = (0..8)
         .map(|_| {
             let store = store.clone();
-            tokio::spawn(async move { store.blocking(|s| s.sweep_expired()).await.unwrap() })
+            tokio::spawn(async move { store.sweep_expired().await.unwrap() })
         })
         .collect();
     let claims: Vec<_> = (0..32)
@@ -61,7 +65,7 @@ async fn a_lock_expiring_during_a_burst_expires_once_and_goes_to_one_claimant() 
         s.await.unwrap();
     }
     assert_eq!(winners, 1, "exactly one claimant gets the expired lock");
-    let events = server.store.snapshot(1000).unwrap().events;
+    let events = server.store.snapshot(1000).await.unwrap().events;
     let expired: Vec<_> = events
         .iter()
         .filter(|e| {
@@ -72,10 +76,9 @@ async fn a_lock_expiring_during_a_burst_expires_once_and_goes_to_one_claimant() 
     assert_eq!(expired[0].agent_id.as_deref(), Some("holder"));
 }
 
-#[tokio::test]
-async fn renewal_never_shortens_a_lease() {
+async fn renewal_never_shortens_a_lease(backend: Backend) {
     let clock: Arc<ManualClock> = ManualClock::starting_at(T0);
-    let server = start_with_clock(clock.clone()).await;
+    let server = backend.start_with_clock(clock.clone()).await;
     let me = server.url("claude", "u__session__s__me");
     let long = call_tool(
         &me,

@@ -2,7 +2,8 @@
 //! root), a filler file takes the last byte; claims and releases then answer
 //! a clear, retryable error, nothing is half-written, and once the filler is
 //! gone the same coordinator serves again with every acknowledged grant and
-//! release as it was acknowledged.
+//! release as it was acknowledged. SQLite only: the disk is the one under
+//! its file (a PostgreSQL server's full disk is the server's to report).
 //!
 //! Mounting needs root (CI runs as root); elsewhere the test is skipped with
 //! a message, unless `CCMULTI_REQUIRE_INTEROP=1` makes it mandatory.

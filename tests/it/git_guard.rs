@@ -8,6 +8,8 @@ use std::process::{Command, Output};
 use ccmulti_testkit::tools::git;
 use ccmulti_testkit::*;
 
+on_both_backends!(a_commit_of_a_held_file_is_refused_and_others_pass);
+
 fn ok(output: &Output) -> String {
     let text = format!(
         "{}{}",
@@ -39,10 +41,10 @@ fn init(repo: &Path) {
     ok(&git(repo, &["commit", "-q", "-m", "start"], &[]));
 }
 
-// Several threads: git (blocking) runs the hook, which calls the server on this runtime.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_commit_of_a_held_file_is_refused_and_others_pass() {
-    let server = start().await;
+// On the macro's two-thread runtime: git (blocking) runs the hook, which
+// calls the server on this runtime.
+async fn a_commit_of_a_held_file_is_refused_and_others_pass(backend: Backend) {
+    let server = backend.start().await;
     let repo = server.root.clone();
     init(&repo);
     let root = repo.display().to_string();

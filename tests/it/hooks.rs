@@ -1,6 +1,7 @@
 //! The Claude Code hooks, as Claude Code runs them: the real binary, fed the
 //! documented hook input samples in tests/fixtures/hooks, against a real
-//! coordinator on a real listener.
+//! coordinator on a real listener, on both backends (the hook with the
+//! coordinator down has none and runs once).
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -9,6 +10,14 @@ use ccmulti_testkit::*;
 use serde_json::{Value, json};
 
 const FIXTURE_PROJECT: &str = "/home/alice/shop";
+
+on_both_backends!(
+    pre_tool_denies_an_edit_of_a_file_another_agent_holds,
+    pre_tool_allows_and_claims_a_free_file,
+    pre_tool_does_nothing_without_ccmulti_agent_or_outside_the_project,
+    the_hooks_send_the_terminals_token,
+    news_is_told_once_and_then_nothing,
+);
 
 struct Run {
     code: Option<i32>,
@@ -130,9 +139,8 @@ fn closed_port_url() -> String {
     format!("http://127.0.0.1:{port}")
 }
 
-#[tokio::test]
-async fn pre_tool_denies_an_edit_of_a_file_another_agent_holds() {
-    let server = start().await;
+async fn pre_tool_denies_an_edit_of_a_file_another_agent_holds(backend: Backend) {
+    let server = backend.start().await;
     hold(&server, "impl_b", "src/cart.rs").await;
 
     for sample in ["pre_tool_use_edit.json", "pre_tool_use_multi_edit.json"] {
@@ -163,9 +171,8 @@ async fn pre_tool_denies_an_edit_of_a_file_another_agent_holds() {
     );
 }
 
-#[tokio::test]
-async fn pre_tool_allows_and_claims_a_free_file() {
-    let server = start().await;
+async fn pre_tool_allows_and_claims_a_free_file(backend: Backend) {
+    let server = backend.start().await;
     let run = pre_tool(&server, "impl_a", "pre_tool_use_write.json", &[]).await;
     let out = run.no_objection();
     let context = out["hookSpecificOutput"]["additionalContext"]
@@ -220,9 +227,8 @@ async fn pre_tool_allows_and_claims_a_free_file() {
     assert!(!locks(&server).await.iter().any(|l| l.0 == "src/cart.rs"));
 }
 
-#[tokio::test]
-async fn pre_tool_does_nothing_without_ccmulti_agent_or_outside_the_project() {
-    let server = start().await;
+async fn pre_tool_does_nothing_without_ccmulti_agent_or_outside_the_project(backend: Backend) {
+    let server = backend.start().await;
     // No CCMULTI_AGENT: silent, even with no coordinator anywhere.
     let dead = closed_port_url();
     let run = hook(
@@ -336,20 +342,20 @@ async fn pre_tool_with_the_coordinator_down_warns_or_denies_as_configured() {
     );
 }
 
-#[tokio::test]
-async fn the_hooks_send_the_terminals_token() {
+async fn the_hooks_send_the_terminals_token(backend: Backend) {
     use ccmulti::rules::access::AccessPolicy;
     use ccmulti::state::Security;
     const TOKEN: &str = "hook-token-0123456789abcdef";
     let access = AccessPolicy::new(Some(TOKEN), "127.0.0.1".parse().unwrap(), &[], &[]).unwrap();
-    let server = start_with(Security {
-        access,
-        admitted_clients: Vec::new(),
-        ..Security::default()
-    })
-    .await;
-    let held = || {
-        let snap = server.store.snapshot(0).unwrap();
+    let server = backend
+        .start_with(Security {
+            access,
+            admitted_clients: Vec::new(),
+            ..Security::default()
+        })
+        .await;
+    let held = async || {
+        let snap = server.store.snapshot(0).await.unwrap();
         snap.locks
             .iter()
             .map(|l| (l.path.clone(), l.agent_id.clone()))
@@ -365,7 +371,7 @@ async fn the_hooks_send_the_terminals_token() {
             .unwrap_or_default()
             .to_owned();
         assert!(warning.contains("CCMULTI_TOKEN"), "{warning}");
-        assert!(held().is_empty());
+        assert!(held().await.is_empty());
     }
 
     let run = pre_tool(
@@ -376,7 +382,7 @@ async fn the_hooks_send_the_terminals_token() {
     )
     .await;
     run.no_objection();
-    assert_eq!(held(), [("src/checkout.rs".into(), "impl_a".into())]);
+    assert_eq!(held().await, [("src/checkout.rs".into(), "impl_a".into())]);
     let me = agent("impl_a");
     let news = hook(
         &["news"],
@@ -392,9 +398,8 @@ async fn the_hooks_send_the_terminals_token() {
     assert!(!news.stderr.contains("401"), "{}", news.stderr);
 }
 
-#[tokio::test]
-async fn news_is_told_once_and_then_nothing() {
-    let server = start().await;
+async fn news_is_told_once_and_then_nothing(backend: Backend) {
+    let server = backend.start().await;
     let impl_b = server.agent_url("impl_b");
     let impl_a = server.agent_url("impl_a");
     call_tool(
@@ -437,6 +442,7 @@ async fn news_is_told_once_and_then_nothing() {
             },
             "dashboard",
         )
+        .await
         .unwrap();
     assert_eq!(freed.len(), 1);
     call_tool(

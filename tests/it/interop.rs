@@ -1,28 +1,32 @@
 //! Clients we did not write, against the real binary: the official Python and
 //! TypeScript MCP SDKs, Claude Code's own `claude mcp list`, Claude Code
 //! accepting the hooks `ccmulti connect --write` merges into its settings, and
-//! Claude Code reaching a coordinator that requires a token; on SQLite, then
-//! again with the coordinator on PostgreSQL (the testkit's server).
+//! Claude Code reaching a coordinator that requires a token; on SQLite, and
+//! with the coordinators on PostgreSQL (the testkit's server).
 //! Their dependencies are installed by `.ci/run`; without them this test says
 //! it was skipped and what to install (`.ci/run` makes it mandatory).
 
 use std::process::Command;
 
+use ccmulti_testkit::Backend;
 use ccmulti_testkit::interop::{Client, available};
 
-#[test]
-fn official_sdks_and_claude_code_connect_and_coordinate() {
+on_both_backends!(blocking: official_sdks_and_claude_code_connect_and_coordinate);
+
+fn official_sdks_and_claude_code_connect_and_coordinate(backend: Backend) {
     if !available(
         "interop::official_sdks_and_claude_code_connect_and_coordinate",
         &[Client::PythonSdk, Client::TypeScriptSdk, Client::ClaudeCode],
     ) {
         return;
     }
-    run_checks(None);
-    run_checks(Some(ccmulti_testkit::postgres::database()));
+    run_checks(match backend {
+        Backend::Sqlite => None,
+        Backend::Postgres => Some(ccmulti_testkit::postgres::database()),
+    });
 }
 
-/// tests/interop/run.sh, its main coordinator on `postgres` if given.
+/// tests/interop/run.sh, its coordinators on `postgres` if given.
 fn run_checks(postgres: Option<String>) {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/run.sh");
     let mut command = Command::new("bash");

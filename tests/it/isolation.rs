@@ -3,6 +3,11 @@
 use ccmulti_testkit::*;
 use serde_json::json;
 
+on_both_backends!(
+    each_client_lists_exactly_its_tools_and_can_call_nothing_else,
+    a_refusal_is_recorded_whatever_tool_name_it_names,
+);
+
 struct Case {
     path_client: &'static str,
     user: &'static str,
@@ -112,9 +117,8 @@ fn request(server: &Server, case: &Case, body: serde_json::Value) -> reqwest::Re
     r
 }
 
-#[tokio::test]
-async fn each_client_lists_exactly_its_tools_and_can_call_nothing_else() {
-    let server = start().await;
+async fn each_client_lists_exactly_its_tools_and_can_call_nothing_else(backend: Backend) {
+    let server = backend.start().await;
     for case in CASES {
         let label = format!(
             "{} {} {:?} {:?}",
@@ -128,7 +132,7 @@ async fn each_client_lists_exactly_its_tools_and_can_call_nothing_else() {
         .await;
         assert_eq!(list.tool_names(), case.sees, "{label}: {}", list.text);
 
-        let before = state_fingerprint(&server);
+        let before = state_fingerprint(&server).await;
         let call = send(request(
             &server,
             case,
@@ -159,7 +163,7 @@ async fn each_client_lists_exactly_its_tools_and_can_call_nothing_else() {
                 call.text
             );
             assert_eq!(
-                state_fingerprint(&server),
+                state_fingerprint(&server).await,
                 before,
                 "{label}: a refused call changed state"
             );
@@ -168,6 +172,7 @@ async fn each_client_lists_exactly_its_tools_and_can_call_nothing_else() {
     let blocked = server
         .store
         .snapshot(100)
+        .await
         .unwrap()
         .events
         .iter()
@@ -177,4 +182,30 @@ async fn each_client_lists_exactly_its_tools_and_can_call_nothing_else() {
         .iter()
         .filter(|c| !c.sees.contains(&"claim_file_lock"));
     assert_eq!(blocked, refused.count());
+}
+
+/// The audit row of a refusal names the tool as asked for; a NUL in that name
+/// (which PostgreSQL cannot keep in text) is written escaped, so the row is
+/// kept on either backend.
+async fn a_refusal_is_recorded_whatever_tool_name_it_names(backend: Backend) {
+    let server = backend.start().await;
+    let reply = bare(
+        &server.url("cursor", "u__session__s__c"),
+        Some("cursor"),
+        json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/call",
+                "params": { "name": "claim\u{0}file_lock", "arguments": {} } }),
+    )
+    .await;
+    assert_eq!(reply.error_code(), Some(-32602), "{}", reply.text);
+    let events = server.store.snapshot(100).await.expect("snapshot").events;
+    let details: Vec<_> = events
+        .iter()
+        .filter(|e| e.kind == ccmulti_model::EventKind::BlockedClient)
+        .map(|e| e.detail.clone().unwrap_or_default())
+        .collect();
+    assert_eq!(
+        details,
+        ["cursor asked for claim\\0file_lock"],
+        "{events:?}"
+    );
 }

@@ -1,6 +1,10 @@
 //! The limits (`ccmulti::rules::limits`), each set low on a real listener:
 //! reaching one gets an error that names the limit and how to raise it, the
-//! refused request changes nothing, and everything else still works.
+//! refused request changes nothing, and everything else still works. The
+//! limits the store checks inside its registering write (agents, sessions)
+//! and the waiting claims run on both backends; the HTTP layer's own (legacy
+//! sessions, event streams, slow headers and bodies) and the binary's flags
+//! never reach the store and run on SQLite only.
 
 use std::time::{Duration, Instant};
 
@@ -10,12 +14,20 @@ use ccmulti_testkit::*;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-async fn limited(limits: Limits) -> Server {
-    start_with(Security {
-        limits,
-        ..Security::default()
-    })
-    .await
+on_both_backends!(
+    agents_per_session,
+    sessions_per_user,
+    first_requests_racing_into_a_new_session_are_all_admitted,
+    waiting_claims,
+);
+
+async fn limited(backend: Backend, limits: Limits) -> Server {
+    backend
+        .start_with(Security {
+            limits,
+            ..Security::default()
+        })
+        .await
 }
 
 fn assert_limit_error(reply: &Reply, flag: &str, env: &str) {
@@ -32,16 +44,18 @@ async fn status(url: &str) -> Reply {
     call_tool(url, "check_agent_status", json!({})).await
 }
 
-#[tokio::test]
-async fn agents_per_session() {
-    let server = limited(Limits {
-        agents_per_session: 2,
-        ..Limits::default()
-    })
+async fn agents_per_session(backend: Backend) {
+    let server = limited(
+        backend,
+        Limits {
+            agents_per_session: 2,
+            ..Limits::default()
+        },
+    )
     .await;
     hold(&server, "a", "a.rs").await;
     hold(&server, "b", "b.rs").await;
-    let before = state_fingerprint(&server);
+    let before = state_fingerprint(&server).await;
     let refused = status(&server.agent_url("c")).await;
     assert_eq!(refused.status, 429, "{}", refused.text);
     assert_limit_error(
@@ -51,7 +65,7 @@ async fn agents_per_session() {
     );
     assert!(refused.error_message().contains("at most 2 agents"));
     assert_eq!(
-        state_fingerprint(&server),
+        state_fingerprint(&server).await,
         before,
         "a refused agent changed state"
     );
@@ -61,15 +75,17 @@ async fn agents_per_session() {
     assert_eq!(other.structured()["success"], true, "{}", other.text);
 }
 
-#[tokio::test]
-async fn sessions_per_user() {
-    let server = limited(Limits {
-        sessions_per_user: 1,
-        ..Limits::default()
-    })
+async fn sessions_per_user(backend: Backend) {
+    let server = limited(
+        backend,
+        Limits {
+            sessions_per_user: 1,
+            ..Limits::default()
+        },
+    )
     .await;
     hold(&server, "a", "a.rs").await;
-    let before = state_fingerprint(&server);
+    let before = state_fingerprint(&server).await;
     let refused = status(&server.url("claude", "u1__session__s2__a")).await;
     assert_eq!(refused.status, 429, "{}", refused.text);
     assert_limit_error(
@@ -77,11 +93,54 @@ async fn sessions_per_user() {
         "--max-sessions-per-user",
         "CCMULTI_MAX_SESSIONS_PER_USER",
     );
-    assert_eq!(state_fingerprint(&server), before);
+    assert_eq!(state_fingerprint(&server).await, before);
     // Its own session still serves it; another user has sessions of their own.
     hold(&server, "b", "b.rs").await;
     let other = status(&server.url("claude", "u2__session__s3__a")).await;
     assert_eq!(other.structured()["success"], true, "{}", other.text);
+}
+
+/// A team's agents start at once: their first requests race to create one
+/// new session, and an agent's own first requests race to register it. With
+/// room for exactly that one more session (or that one more agent), every
+/// racer is admitted: they are all that session and that agent, however their
+/// registering writes interleave. Each round a new user, so a new race.
+async fn first_requests_racing_into_a_new_session_are_all_admitted(backend: Backend) {
+    let one_session = Limits {
+        sessions_per_user: 1,
+        ..Limits::default()
+    };
+    let one_more_agent = Limits {
+        agents_per_session: 2,
+        ..Limits::default()
+    };
+    for (limits, same_agent) in [(one_session, false), (one_more_agent, true)] {
+        let server = limited(backend, limits).await;
+        for round in 0..5 {
+            let url = |agent: &str| {
+                server.url("claude", &format!("u{round}__session__s{round}__{agent}"))
+            };
+            if same_agent {
+                // The session exists: the racers meet at counting its agents.
+                let first = status(&url("first")).await;
+                assert_eq!(first.status, 200, "{}", first.text);
+            }
+            let racers: Vec<_> = (0..8)
+                .map(|i| {
+                    let url = url(&if same_agent {
+                        "a".to_owned()
+                    } else {
+                        format!("a{i}")
+                    });
+                    tokio::spawn(async move { status(&url).await })
+                })
+                .collect();
+            for racer in racers {
+                let reply = racer.await.expect("racer");
+                assert_eq!(reply.status, 200, "round {round}: {}", reply.text);
+            }
+        }
+    }
 }
 
 fn legacy_post(url: &str) -> reqwest::RequestBuilder {
@@ -125,10 +184,13 @@ async fn end_session(url: &str, session: &str) {
 
 #[tokio::test]
 async fn legacy_sessions() {
-    let server = limited(Limits {
-        legacy_sessions: 1,
-        ..Limits::default()
-    })
+    let server = limited(
+        Backend::Sqlite,
+        Limits {
+            legacy_sessions: 1,
+            ..Limits::default()
+        },
+    )
     .await;
     let url = server.agent_url("a");
     let first = initialize(&url).await;
@@ -162,10 +224,13 @@ async fn open_stream(url: &str, session: &str) -> reqwest::Response {
 
 #[tokio::test]
 async fn event_streams() {
-    let server = limited(Limits {
-        event_streams: 1,
-        ..Limits::default()
-    })
+    let server = limited(
+        Backend::Sqlite,
+        Limits {
+            event_streams: 1,
+            ..Limits::default()
+        },
+    )
     .await;
     let url = server.agent_url("a");
     let session = session_of(&initialize(&url).await);
@@ -201,12 +266,14 @@ async fn event_streams() {
     }
 }
 
-#[tokio::test]
-async fn waiting_claims() {
-    let server = limited(Limits {
-        waiting_claims: 1,
-        ..Limits::default()
-    })
+async fn waiting_claims(backend: Backend) {
+    let server = limited(
+        backend,
+        Limits {
+            waiting_claims: 1,
+            ..Limits::default()
+        },
+    )
     .await;
     hold(&server, "a", "x.rs").await;
     let waiter_url = server.agent_url("b");
@@ -225,7 +292,7 @@ async fn waiting_claims() {
     }
     // c registered first: its registration is not the claim's doing.
     status(&server.agent_url("c")).await;
-    let before = state_fingerprint(&server);
+    let before = state_fingerprint(&server).await;
     let started = Instant::now();
     let refused = call_tool(
         &server.agent_url("c"),
@@ -242,7 +309,7 @@ async fn waiting_claims() {
         "--max-waiting-claims",
         "CCMULTI_MAX_WAITING_CLAIMS",
     );
-    assert_eq!(state_fingerprint(&server), before);
+    assert_eq!(state_fingerprint(&server).await, before);
     // A claim that does not wait is not limited; the waiter is served as before.
     hold(&server, "c", "y.rs").await;
     let release = call_tool(
@@ -262,10 +329,13 @@ fn host_port(server: &Server) -> String {
 
 #[tokio::test]
 async fn a_connection_sending_its_headers_slowly_is_cut_off() {
-    let server = limited(Limits {
-        header_read_timeout: Duration::from_secs(1),
-        ..Limits::default()
-    })
+    let server = limited(
+        Backend::Sqlite,
+        Limits {
+            header_read_timeout: Duration::from_secs(1),
+            ..Limits::default()
+        },
+    )
     .await;
     let mut slow = tokio::net::TcpStream::connect(host_port(&server))
         .await
@@ -313,12 +383,15 @@ async fn a_connection_sending_its_headers_slowly_is_cut_off() {
 
 #[tokio::test]
 async fn a_body_that_does_not_arrive_in_time_gets_408() {
-    let server = limited(Limits {
-        body_read_timeout: Duration::from_secs(1),
-        ..Limits::default()
-    })
+    let server = limited(
+        Backend::Sqlite,
+        Limits {
+            body_read_timeout: Duration::from_secs(1),
+            ..Limits::default()
+        },
+    )
     .await;
-    let before = state_fingerprint(&server);
+    let before = state_fingerprint(&server).await;
     let mut slow = tokio::net::TcpStream::connect(host_port(&server))
         .await
         .expect("connect");
@@ -340,7 +413,7 @@ async fn a_body_that_does_not_arrive_in_time_gets_408() {
         "{answer}"
     );
     assert!(started.elapsed() >= Duration::from_millis(900));
-    assert_eq!(state_fingerprint(&server), before);
+    assert_eq!(state_fingerprint(&server).await, before);
     hold(&server, "a", "a.rs").await;
 }
 

@@ -1,8 +1,13 @@
 //! Directory and glob locks end to end through the MCP tools, over a real
-//! listener and a real SQLite file. The full table is in `rules::locks`'s tests.
+//! listener, on both backends. The full table is in `rules::locks`'s tests.
 
 use ccmulti_testkit::*;
 use serde_json::{Value, json};
+
+on_both_backends!(
+    patterns_conflict_through_the_tool_as_the_rules_say,
+    a_pattern_lock_is_shown_renewed_and_released_by_its_own_string,
+);
 
 /// (held by holder, its operation, claimed by other, its operation, conflict?)
 const ROWS: &[(&str, &str, &str, &str, bool)] = &[
@@ -27,9 +32,8 @@ async fn claim(url: &str, path: &str, operation: &str) -> Reply {
     .await
 }
 
-#[tokio::test]
-async fn patterns_conflict_through_the_tool_as_the_rules_say() {
-    let server = start().await;
+async fn patterns_conflict_through_the_tool_as_the_rules_say(backend: Backend) {
+    let server = backend.start().await;
     for (i, &(held, held_op, wanted, wanted_op, conflict)) in ROWS.iter().enumerate() {
         // A session per row, so rows do not see each other's locks.
         let holder = server.url("claude", &format!("u1__session__row{i}__holder"));
@@ -62,9 +66,8 @@ fn lock_paths(status: &Reply) -> Vec<Value> {
         .collect()
 }
 
-#[tokio::test]
-async fn a_pattern_lock_is_shown_renewed_and_released_by_its_own_string() {
-    let server = start().await;
+async fn a_pattern_lock_is_shown_renewed_and_released_by_its_own_string(backend: Backend) {
+    let server = backend.start().await;
     let holder = server.agent_url("holder");
     let other = server.agent_url("other");
     let first = claim(&holder, "./src//api/", "write").await;

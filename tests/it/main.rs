@@ -3,6 +3,48 @@
 //! `ccmulti-testkit` crate, which the benches use too.
 //!
 //! Run one group with a filter, e.g. `cargo test --test it planner::`.
+//!
+//! The tests whose requests reach the store run on both backends
+//! ([`on_both_backends!`]): `name::sqlite` and `name::postgres`, e.g.
+//! `cargo test --test it ::postgres` for every PostgreSQL run. The rest run on
+//! SQLite only, each file saying why (parsing and HTTP checks that never reach
+//! the store, SQLite's files, the disk, the backup API).
+
+/// Runs each named test, an `async fn name(backend: Backend)` (or with
+/// `blocking:` first, a plain `fn`), once per
+/// backend, as `name::sqlite` and `name::postgres` (each PostgreSQL run on a
+/// new database of the test binary's server, `ccmulti_testkit::postgres`).
+/// Every run gets a two-thread runtime: the coordinator serves on the same
+/// runtime as the test's client calls.
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            use ccmulti_testkit::Backend;
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name(Backend::Sqlite).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                super::$name(Backend::Postgres).await
+            }
+        }
+    )*};
+    // Plain `fn name(backend: Backend)` tests, which drive processes and block.
+    (blocking: $($name:ident),* $(,)?) => {$(
+        mod $name {
+            use ccmulti_testkit::Backend;
+            #[test]
+            fn sqlite() {
+                super::$name(Backend::Sqlite)
+            }
+            #[test]
+            fn postgres() {
+                super::$name(Backend::Postgres)
+            }
+        }
+    )*};
+}
 
 mod backup;
 mod bad_input;
@@ -26,6 +68,7 @@ mod migrations;
 mod output_schemas;
 mod planner;
 mod postgres;
+mod postgres_tls;
 mod protocol_eras;
 mod security;
 mod seed_checks;

@@ -2,7 +2,8 @@
 //! (schema version 1, `tests/fixtures/db/v1.db`, made through that binary's
 //! HTTP tools by `tests/fixtures/db/make_v1.sh`) opens with this build: every
 //! row of every table is kept, the version 2 columns and tables exist, and
-//! `ccmulti db verify` passes on it.
+//! `ccmulti db verify` passes on it. SQLite only: no release before the
+//! versioned migrations ran on PostgreSQL.
 
 use std::process::Command;
 use std::sync::Arc;

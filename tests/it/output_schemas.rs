@@ -6,6 +6,8 @@
 use ccmulti_testkit::*;
 use serde_json::{Value, json};
 
+on_both_backends!(every_result_field_is_in_the_tools_output_schema);
+
 /// The paths of result fields that `schema` does not describe, and of fields
 /// it requires that the result lacks (Claude Code refuses such a result).
 fn undescribed(value: &Value, schema: &Value, at: &str, out: &mut Vec<String>) {
@@ -37,9 +39,8 @@ fn undescribed(value: &Value, schema: &Value, at: &str, out: &mut Vec<String>) {
     }
 }
 
-#[tokio::test]
-async fn every_result_field_is_in_the_tools_output_schema() {
-    let server = start().await;
+async fn every_result_field_is_in_the_tools_output_schema(backend: Backend) {
+    let server = backend.start().await;
     let a = server.agent_url("impl_a");
     let b = server.agent_url("impl_b");
     let planner = server.agent_url("planner");

@@ -16,6 +16,12 @@ use serde_json::{Value, json};
 
 const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/planner_repo");
 
+on_both_backends!(
+    the_planner_tools_over_http_and_the_generated_commands_connect,
+    setup_plans_from_a_message_or_shows_the_form_it_expects,
+    bad_planner_input_gets_a_clear_error_and_changes_nothing,
+);
+
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(from).unwrap() {
@@ -387,9 +393,8 @@ fn a_tiny_budget_stops_early_and_says_so() {
 }
 
 /// A planner analyses and distributes over MCP; a pasted `claude mcp add` URL connects as an implementer.
-#[tokio::test]
-async fn the_planner_tools_over_http_and_the_generated_commands_connect() {
-    let server = start().await;
+async fn the_planner_tools_over_http_and_the_generated_commands_connect(backend: Backend) {
+    let server = backend.start().await;
     fixture_into(&server.root);
     let planner = server.url("claude", "dev__session__s1__planner");
     let tasks: Vec<Value> = tasks()
@@ -469,14 +474,13 @@ async fn the_planner_tools_over_http_and_the_generated_commands_connect() {
     .await;
     assert_eq!(again.structured()["success"], true, "{}", again.text);
     assert!(again.text.contains("Already under way"), "{}", again.text);
-    let rows = server.store.session_view("s1").unwrap().tasks;
+    let rows = server.store.session_view("s1").await.unwrap().tasks;
     assert_eq!(rows.iter().filter(|t| t.task_id == task_id).count(), 1);
     assert_eq!(rows.len(), 7);
 }
 
-#[tokio::test]
-async fn setup_plans_from_a_message_or_shows_the_form_it_expects() {
-    let server = start().await;
+async fn setup_plans_from_a_message_or_shows_the_form_it_expects(backend: Backend) {
+    let server = backend.start().await;
     fixture_into(&server.root);
     // Claude Code outside a session: setup is its only tool, and it makes a session.
     let lone = server.url("claude", "dev");
@@ -495,9 +499,18 @@ async fn setup_plans_from_a_message_or_shows_the_form_it_expects() {
     let planner_url = planner_line.rsplit(' ').next().unwrap();
     let listed = list_tools(planner_url, Some("claude code")).await;
     assert_eq!(listed.tool_names(), PLANNER_TOOLS);
-    assert_eq!(server.store.session_view(session).unwrap().tasks.len(), 4);
+    assert_eq!(
+        server
+            .store
+            .session_view(session)
+            .await
+            .unwrap()
+            .tasks
+            .len(),
+        4
+    );
 
-    let before = state_fingerprint(&server);
+    let before = state_fingerprint(&server).await;
     for (message, says) in [
         ("What does the cart module do?", "does not ask"),
         (
@@ -524,12 +537,11 @@ async fn setup_plans_from_a_message_or_shows_the_form_it_expects() {
             reply.text
         );
     }
-    assert_eq!(state_fingerprint(&server), before);
+    assert_eq!(state_fingerprint(&server).await, before);
 }
 
-#[tokio::test]
-async fn bad_planner_input_gets_a_clear_error_and_changes_nothing() {
-    let server = start().await;
+async fn bad_planner_input_gets_a_clear_error_and_changes_nothing(backend: Backend) {
+    let server = backend.start().await;
     fixture_into(&server.root);
     let planner = server.url("claude", "dev__session__s1__planner");
     let other = server.url("claude", "dev__session__s2__planner");
@@ -545,7 +557,7 @@ async fn bad_planner_input_gets_a_clear_error_and_changes_nothing() {
         .to_owned();
     // Registers s1's planner before the fingerprint.
     call_tool(&planner, "check_agent_status", json!({})).await;
-    let before = state_fingerprint(&server);
+    let before = state_fingerprint(&server).await;
     let thousand: Vec<String> = (0..1000).map(|i| format!("task {i}")).collect();
     let many_lines: String = (0..60).map(|i| format!("{i}. task {i}\n")).collect();
     let cases: Vec<(&str, Value, &str)> = vec![
@@ -584,6 +596,16 @@ async fn bad_planner_input_gets_a_clear_error_and_changes_nothing() {
             "analyze_task_conflicts",
             json!({ "tasks": [{ "description": "x", "files": ["../etc/passwd"] }] }),
             "escapes the project root",
+        ),
+        (
+            "analyze_task_conflicts",
+            json!({ "tasks": ["x", { "description": "render \u{0} PDFs" }] }),
+            "tasks[1].description holds a NUL byte",
+        ),
+        (
+            "setup_multi_agent_coordination",
+            json!({ "user_message": "Split this across agents:\n1. render \u{0} PDFs\n2. docs" }),
+            "user_message holds a NUL byte",
         ),
         (
             "analyze_task_conflicts",
@@ -665,7 +687,7 @@ async fn bad_planner_input_gets_a_clear_error_and_changes_nothing() {
             reply.error_message()
         );
         assert_eq!(
-            state_fingerprint(&server),
+            state_fingerprint(&server).await,
             before,
             "{tool} {args} changed state"
         );

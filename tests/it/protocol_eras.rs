@@ -3,6 +3,15 @@
 use ccmulti_testkit::*;
 use serde_json::{Value, json};
 
+// Every era's calls reach the store; the 405 and the kept-alive connection's
+// latency are the HTTP layer's alone and run on SQLite only.
+on_both_backends!(
+    stateless_2026_07_28,
+    legacy_2025_11_25,
+    legacy_2025_06_18,
+    legacy_2025_03_26,
+);
+
 fn meta(version: &str, client: &str) -> Value {
     json!({
         "io.modelcontextprotocol/protocolVersion": version,
@@ -33,9 +42,8 @@ fn client_post(url: &str) -> reqwest::RequestBuilder {
         .header("accept", "application/json, text/event-stream")
 }
 
-#[tokio::test]
-async fn stateless_2026_07_28() {
-    let server = start().await;
+async fn stateless_2026_07_28(backend: Backend) {
+    let server = backend.start().await;
     let url = server.agent_url("impl_a");
     let discover = send(stateless(&url, "server/discover", json!({}), "claude-code")).await;
     assert_eq!(discover.status, 200, "{}", discover.text);
@@ -72,8 +80,8 @@ async fn stateless_2026_07_28() {
     assert_eq!(other.tool_names(), Vec::<String>::new());
 }
 
-async fn legacy_era(version: &str) {
-    let server = start().await;
+async fn legacy_era(backend: Backend, version: &str) {
+    let server = backend.start().await;
     let url = server.agent_url("impl_a");
     let init = send(client_post(&url).body(
         json!({
@@ -167,19 +175,16 @@ async fn legacy_era(version: &str) {
     );
 }
 
-#[tokio::test]
-async fn legacy_2025_11_25() {
-    legacy_era("2025-11-25").await;
+async fn legacy_2025_11_25(backend: Backend) {
+    legacy_era(backend, "2025-11-25").await;
 }
 
-#[tokio::test]
-async fn legacy_2025_06_18() {
-    legacy_era("2025-06-18").await;
+async fn legacy_2025_06_18(backend: Backend) {
+    legacy_era(backend, "2025-06-18").await;
 }
 
-#[tokio::test]
-async fn legacy_2025_03_26() {
-    legacy_era("2025-03-26").await;
+async fn legacy_2025_03_26(backend: Backend) {
+    legacy_era(backend, "2025-03-26").await;
 }
 
 #[tokio::test]

@@ -1,7 +1,11 @@
 //! Security of a local server: the token, the Host and Origin checks, the
 //! refusal of an open bind, session isolation, file permissions and the
 //! opt-in admission of other agent clients. Real listeners, the real binary,
-//! real SQLite files.
+//! real SQLite files. What can reach the store (registration, session
+//! ownership, refusals that must change nothing) runs on both backends; the
+//! rest stays on SQLite: the guard's header checks and counters answer before
+//! any store is asked, the bind and flag checks are the binary's, and the
+//! file permissions are SQLite's files.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -14,6 +18,16 @@ use ccmulti_testkit::*;
 use serde_json::{Value, json};
 
 const TOKEN: &str = "test-token-0123456789abcdef";
+
+on_both_backends!(
+    with_a_token_every_route_but_health_needs_it,
+    a_foreign_host_is_refused_before_anything_is_registered,
+    a_page_on_another_origin_gets_403_and_changes_nothing,
+    another_users_session_cannot_be_listed_called_or_read,
+    sessions_see_only_their_own_agents_locks_and_tasks,
+    codex_is_refused_by_default_and_admitted_with_the_setting,
+    generated_connection_lines_refer_to_the_token_without_holding_it,
+);
 
 fn with_token() -> Security {
     Security {
@@ -54,8 +68,8 @@ fn claim(url: &str, path: &str) -> reqwest::RequestBuilder {
     )
 }
 
-fn agents_in_s1(server: &Server) -> usize {
-    server.store.session_view("s1").unwrap().agents.len()
+async fn agents_in_s1(server: &Server) -> usize {
+    server.store.session_view("s1").await.unwrap().agents.len()
 }
 
 /// A legacy (2025-11-25) handshake, which rmcp's session-keeping service answers.
@@ -97,11 +111,10 @@ fn the_token_comparison_is_exact_whatever_the_lengths() {
     assert!(!constant_time_eq(b"same", b"same\0"));
 }
 
-#[tokio::test]
-async fn with_a_token_every_route_but_health_needs_it() {
-    let server = start_with(with_token()).await;
+async fn with_a_token_every_route_but_health_needs_it(backend: Backend) {
+    let server = backend.start_with(with_token()).await;
     let url = server.agent_url("impl_a");
-    let before = state_fingerprint(&server);
+    let before = state_fingerprint(&server).await;
 
     let missing = send(claim(&url, "a.rs")).await;
     assert_unauthorized(&missing, "no Authorization header");
@@ -116,11 +129,11 @@ async fn with_a_token_every_route_but_health_needs_it() {
         assert_unauthorized(&reply, "no Authorization header");
     }
     assert_eq!(
-        state_fingerprint(&server),
+        state_fingerprint(&server).await,
         before,
         "a refused request changed state"
     );
-    assert_eq!(agents_in_s1(&server), 0, "nothing was registered");
+    assert_eq!(agents_in_s1(&server).await, 0, "nothing was registered");
 
     let health = send(client().get(format!("{}/health", server.base))).await;
     assert_eq!(health.status, 200, "/health stays open for liveness checks");
@@ -138,10 +151,9 @@ async fn with_a_token_every_route_but_health_needs_it() {
     assert!(!detailed.text.contains(TOKEN), "the token is never shown");
 }
 
-#[tokio::test]
-async fn a_foreign_host_is_refused_before_anything_is_registered() {
-    let server = start().await;
-    let before = state_fingerprint(&server);
+async fn a_foreign_host_is_refused_before_anything_is_registered(backend: Backend) {
+    let server = backend.start().await;
+    let before = state_fingerprint(&server).await;
     let reply =
         send(claim(&server.agent_url("impl_a"), "a.rs").header("host", "evil.example")).await;
     assert_eq!(reply.status, 403, "{}", reply.text);
@@ -157,15 +169,14 @@ async fn a_foreign_host_is_refused_before_anything_is_registered() {
     )
     .await;
     assert_eq!(health.status, 403, "the guard is in front of every route");
-    assert_eq!(state_fingerprint(&server), before);
-    assert_eq!(agents_in_s1(&server), 0, "nothing was registered");
+    assert_eq!(state_fingerprint(&server).await, before);
+    assert_eq!(agents_in_s1(&server).await, 0, "nothing was registered");
 }
 
-#[tokio::test]
-async fn a_page_on_another_origin_gets_403_and_changes_nothing() {
-    let server = start().await;
+async fn a_page_on_another_origin_gets_403_and_changes_nothing(backend: Backend) {
+    let server = backend.start().await;
     hold(&server, "impl_a", "held.rs").await;
-    let before = state_fingerprint(&server);
+    let before = state_fingerprint(&server).await;
     let url = server.agent_url("intruder");
     let requests = [
         claim(&url, "a.rs"),
@@ -190,8 +201,12 @@ async fn a_page_on_another_origin_gets_403_and_changes_nothing() {
         let reply = send(claim(&url, "a.rs").header("origin", origin)).await;
         assert_eq!(reply.status, 403, "{origin}: {}", reply.text);
     }
-    assert_eq!(state_fingerprint(&server), before);
-    assert_eq!(agents_in_s1(&server), 1, "the intruder was not registered");
+    assert_eq!(state_fingerprint(&server).await, before);
+    assert_eq!(
+        agents_in_s1(&server).await,
+        1,
+        "the intruder was not registered"
+    );
 }
 
 #[tokio::test]
@@ -398,11 +413,10 @@ fn wider_files_left_by_an_earlier_run_are_narrowed() {
     assert_eq!(mode(&db.with_extension("log")), 0o600);
 }
 
-#[tokio::test]
-async fn another_users_session_cannot_be_listed_called_or_read() {
-    let server = start().await;
+async fn another_users_session_cannot_be_listed_called_or_read(backend: Backend) {
+    let server = backend.start().await;
     hold(&server, "impl_a", "mine.rs").await;
-    let before = state_fingerprint(&server);
+    let before = state_fingerprint(&server).await;
     let mallory = server.url("claude", "mallory__session__s1__impl_a");
     let requests = [
         ("tools/list", json!({})),
@@ -433,12 +447,11 @@ async fn another_users_session_cannot_be_listed_called_or_read() {
             reply.text
         );
     }
-    assert_eq!(state_fingerprint(&server), before);
+    assert_eq!(state_fingerprint(&server).await, before);
 }
 
-#[tokio::test]
-async fn sessions_see_only_their_own_agents_locks_and_tasks() {
-    let server = start().await;
+async fn sessions_see_only_their_own_agents_locks_and_tasks(backend: Backend) {
+    let server = backend.start().await;
     let url = |user: &str, session: &str, agent: &str| {
         server.url("claude", &format!("{user}__session__{session}__{agent}"))
     };
@@ -491,8 +504,7 @@ async fn sessions_see_only_their_own_agents_locks_and_tasks() {
     }
 }
 
-#[tokio::test]
-async fn codex_is_refused_by_default_and_admitted_with_the_setting() {
+async fn codex_is_refused_by_default_and_admitted_with_the_setting(backend: Backend) {
     let codex = |server: &Server, user: &str, body: String| {
         client()
             .post(server.url("codex", user))
@@ -509,21 +521,21 @@ async fn codex_is_refused_by_default_and_admitted_with_the_setting() {
         )
     };
 
-    let closed = start().await;
+    let closed = backend.start().await;
     let reply = send(codex(&closed, "u__session__s__impl_a", list.clone())).await;
     assert_eq!(reply.tool_names(), Vec::<String>::new(), "{}", reply.text);
-    let before = state_fingerprint(&closed);
+    let before = state_fingerprint(&closed).await;
     let refused = send(codex(&closed, "u__session__s__impl_a", claim_a())).await;
     assert!(
         refused.error_message().contains("--admit-client"),
         "the refusal says how to admit it: {}",
         refused.text
     );
-    assert_eq!(state_fingerprint(&closed), before);
+    assert_eq!(state_fingerprint(&closed).await, before);
     let detailed = send(client().get(format!("{}/health/detailed", closed.base))).await;
     assert_eq!(detailed.json["admitted_clients"], json!([]));
 
-    let open = start_with(admitting(&["codex"])).await;
+    let open = backend.start_with(admitting(&["codex"])).await;
     for (user, tools) in [
         ("u__session__s__planner", &PLANNER_TOOLS[..]),
         ("u__session__s__impl_a", &IMPLEMENTER_TOOLS[..]),
@@ -585,9 +597,8 @@ fn the_binary_admits_clients_from_its_flags() {
     });
 }
 
-#[tokio::test]
-async fn generated_connection_lines_refer_to_the_token_without_holding_it() {
-    let server = start_with(with_token()).await;
+async fn generated_connection_lines_refer_to_the_token_without_holding_it(backend: Backend) {
+    let server = backend.start_with(with_token()).await;
     let reply = send(
         post(
             &server.agent_url("planner"),

@@ -3,9 +3,15 @@
 use ccmulti_testkit::*;
 use serde_json::json;
 
-#[tokio::test]
-async fn a_claude_code_planner_sees_the_coordination_tools() {
-    let server = start().await;
+on_both_backends!(
+    a_claude_code_planner_sees_the_coordination_tools,
+    cursor_sees_none,
+    the_first_request_registers_session_and_agent,
+    health_detailed_names_the_coordination_tools_and_metrics_count,
+);
+
+async fn a_claude_code_planner_sees_the_coordination_tools(backend: Backend) {
+    let server = backend.start().await;
     let reply = list_tools(
         &server.url("claude", "test_user__session__test_session__planner"),
         Some("claude code"),
@@ -23,20 +29,18 @@ async fn a_claude_code_planner_sees_the_coordination_tools() {
     }
 }
 
-#[tokio::test]
-async fn cursor_sees_none() {
-    let server = start().await;
+async fn cursor_sees_none(backend: Backend) {
+    let server = backend.start().await;
     let reply = list_tools(&server.url("cursor", "test_user"), Some("cursor")).await;
     assert_eq!(reply.status, 200, "{}", reply.text);
     assert_eq!(reply.result()["tools"], json!([]));
 }
 
-#[tokio::test]
-async fn the_first_request_registers_session_and_agent() {
-    let server = start().await;
+async fn the_first_request_registers_session_and_agent(backend: Backend) {
+    let server = backend.start().await;
     list_tools(&server.agent_url("planner"), Some("claude code")).await;
     list_tools(&server.agent_url("impl_a"), Some("claude code")).await;
-    let view = server.store.session_view("s1").unwrap();
+    let view = server.store.session_view("s1").await.unwrap();
     let agents: Vec<_> = view.agents.iter().map(|a| a.agent_id.as_str()).collect();
     assert_eq!(agents, ["impl_a", "planner"]);
     // Another user naming the same session is refused, and nothing is registered for it.
@@ -51,20 +55,28 @@ async fn the_first_request_registers_session_and_agent() {
         "{}",
         reply.text
     );
-    assert_eq!(server.store.session_view("s1").unwrap().agents.len(), 2);
+    assert_eq!(
+        server.store.session_view("s1").await.unwrap().agents.len(),
+        2
+    );
 }
 
-#[tokio::test]
-async fn health_detailed_names_the_coordination_tools_and_metrics_count() {
-    let server = start().await;
+async fn health_detailed_names_the_coordination_tools_and_metrics_count(backend: Backend) {
+    let server = backend.start().await;
     let detailed = send(client().get(format!("{}/health/detailed", server.base))).await;
     assert_eq!(detailed.status, 200);
     assert!(detailed.text.to_lowercase().contains("coordination"));
     assert_eq!(detailed.json["coordination_tools"], json!(PLANNER_TOOLS));
+    let (name, schema) = match backend {
+        Backend::Sqlite => ("sqlite", ccmulti::store::sqlite::SCHEMA_VERSION),
+        Backend::Postgres => ("postgres", ccmulti::store::postgres::SCHEMA_VERSION),
+    };
     assert_eq!(
-        detailed.json["database"]["schema_version"],
-        ccmulti::store::sqlite::SCHEMA_VERSION
+        detailed.json["database"]["backend"], name,
+        "{}",
+        detailed.text
     );
+    assert_eq!(detailed.json["database"]["schema_version"], schema);
     assert_eq!(
         send(client().get(format!("{}/health", server.base)))
             .await

@@ -9,6 +9,7 @@
 
 use std::time::{Duration, Instant};
 
+use ccmulti_testkit::Backend;
 use ccmulti_testkit::binary::Coordinator;
 use ccmulti_testkit::load::{self, RssSamples, SoakPlan};
 
@@ -18,8 +19,9 @@ const RSS_GROWTH_BOUND_MIB: i64 = 16;
 /// Small, so that even a slow machine writes several times this many events in the run.
 const EVENTS_KEPT: i64 = 200;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn fifty_agents_soak_without_errors_in_bounded_memory() {
+on_both_backends!(fifty_agents_soak_without_errors_in_bounded_memory);
+
+async fn fifty_agents_soak_without_errors_in_bounded_memory(backend: Backend) {
     let seconds = std::env::var("CCMULTI_SOAK_SECONDS")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -27,8 +29,9 @@ async fn fifty_agents_soak_without_errors_in_bounded_memory() {
     let dir = tempfile::tempdir().expect("tempdir");
     let root = dir.path().join("repo");
     std::fs::create_dir_all(&root).expect("root");
-    let server = Coordinator::start(
-        &dir.path().join("coordinator.db"),
+    let server = Coordinator::start_new(
+        backend,
+        dir.path(),
         &root,
         &["--keep-events", &EVENTS_KEPT.to_string()],
     );

@@ -3,7 +3,8 @@
 //! absolute path from two worktrees over the real listener, the hook and the
 //! git guard agreeing, `team stop`, and every refusal changing nothing.
 //! `CCMULTI_CLAUDE` points at a script that records its environment and
-//! arguments, so no model is needed.
+//! arguments, so no model is needed. SQLite only: `ccmulti team` starts its
+//! team on one machine's SQLite file (README, PostgreSQL).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};

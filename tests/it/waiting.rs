@@ -1,5 +1,5 @@
-//! Claims that wait (`wait_seconds`), over a real listener and a real SQLite
-//! file: woken by a release within 50 ms, served in arrival order, answered
+//! Claims that wait (`wait_seconds`), over a real listener, on SQLite and on
+//! PostgreSQL: woken by a release within 50 ms, served in arrival order, answered
 //! with the conflict at their deadline, woken by an expiry and by another
 //! process's release, gone when their client goes, and idle while they wait.
 
@@ -9,6 +9,16 @@ use std::time::{Duration, Instant};
 use ccmulti::clock::ManualClock;
 use ccmulti_testkit::*;
 use serde_json::{Value, json};
+
+on_both_backends!(
+    a_waiting_claim_is_granted_within_50ms_of_the_release,
+    waiters_on_one_path_are_granted_in_arrival_order,
+    a_timeout_returns_the_conflict_a_plain_claim_returns,
+    a_hundred_waiters_on_one_path_do_not_spin,
+    an_expiry_swept_by_the_server_wakes_a_waiter,
+    a_release_by_another_process_wakes_a_waiter,
+    a_client_that_disconnects_while_waiting_leaves_no_phantom,
+);
 
 /// These tests measure time and CPU of this process: one at a time.
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
@@ -76,10 +86,9 @@ async fn grant_gap(waiter: tokio::task::JoinHandle<(Reply, Instant)>, since: Ins
     granted_at.saturating_duration_since(since)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_waiting_claim_is_granted_within_50ms_of_the_release() {
+async fn a_waiting_claim_is_granted_within_50ms_of_the_release(backend: Backend) {
     let _serial = SERIAL.lock().await;
-    let server = start().await;
+    let server = backend.start().await;
     let holder = hold(&server, "holder", json!({ "file_paths": ["src/hot.rs"] })).await;
     let mut gaps = Vec::new();
     for round in 0..5 {
@@ -100,10 +109,9 @@ async fn a_waiting_claim_is_granted_within_50ms_of_the_release() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn waiters_on_one_path_are_granted_in_arrival_order() {
+async fn waiters_on_one_path_are_granted_in_arrival_order(backend: Backend) {
     let _serial = SERIAL.lock().await;
-    let server = start().await;
+    let server = backend.start().await;
     let holder = hold(&server, "holder", json!({ "file_paths": ["src/hot.rs"] })).await;
     let order = Arc::new(Mutex::new(Vec::new()));
     let mut waiters = Vec::new();
@@ -135,10 +143,9 @@ async fn waiters_on_one_path_are_granted_in_arrival_order() {
     assert_eq!(*order.lock().expect("order"), [0, 1, 2, 3, 4]);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_timeout_returns_the_conflict_a_plain_claim_returns() {
+async fn a_timeout_returns_the_conflict_a_plain_claim_returns(backend: Backend) {
     let _serial = SERIAL.lock().await;
-    let server = start().await;
+    let server = backend.start().await;
     hold(&server, "holder", json!({ "file_paths": ["src/api/"] })).await;
     let other = server.agent_url("other");
     let plain = claim(&other, json!({ "file_paths": ["src/api/x.rs"] })).await;
@@ -201,12 +208,11 @@ fn process_cpu(pid: u32) -> Duration {
 
 /// The real binary, so that its CPU is measured alone (the other tests of
 /// this binary run in this process at the same time).
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_hundred_waiters_on_one_path_do_not_spin() {
+async fn a_hundred_waiters_on_one_path_do_not_spin(backend: Backend) {
     let dir = tempfile::tempdir().expect("tempdir");
     let root = dir.path().join("repo");
     std::fs::create_dir_all(&root).expect("root");
-    let server = binary::Coordinator::start(&dir.path().join("c.db"), &root, &[]);
+    let server = binary::Coordinator::start_new(backend, dir.path(), &root, &[]);
     let url = |agent: &str| server.url(&format!("u1__session__s1__{agent}"));
     let holder = url("holder");
     assert!(granted(
@@ -230,16 +236,15 @@ async fn a_hundred_waiters_on_one_path_do_not_spin() {
         })
         .collect();
     // Every waiter shows in the database once it has met the lock.
-    let db = ccmulti::store::SqliteStore::open_existing(
-        &server.db,
-        Arc::new(ccmulti::clock::SystemClock),
-        ccmulti::store::Durability::Normal,
-    )
-    .expect("the coordinator's database");
-    until("all 100 wait", || {
-        db.snapshot(0).map(|s| s.waiters.len()).unwrap_or(0) == 100
-    })
-    .await;
+    let db = backend.open(&server.db.to_string_lossy()).await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while db.snapshot(0).await.map_or(0, |s| s.waiters.len()) < 100 {
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting until all 100 wait"
+        );
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
     tokio::time::sleep(Duration::from_millis(200)).await;
     let pid = server.child.id();
     let (cpu_before, wall_before) = (process_cpu(pid), Instant::now());
@@ -259,14 +264,13 @@ async fn a_hundred_waiters_on_one_path_do_not_spin() {
     }
     println!("100 waiters served in turn in {:?}", started.elapsed());
     assert_eq!(served.lock().expect("served").len(), 100);
-    assert!(db.snapshot(0).expect("snapshot").waiters.is_empty());
+    assert!(db.snapshot(0).await.expect("snapshot").waiters.is_empty());
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_expiry_swept_by_the_server_wakes_a_waiter() {
+async fn an_expiry_swept_by_the_server_wakes_a_waiter(backend: Backend) {
     let _serial = SERIAL.lock().await;
     let clock = ManualClock::starting_at(1_790_000_000_000);
-    let server = start_with_clock(clock.clone()).await;
+    let server = backend.start_with_clock(clock.clone()).await;
     hold(
         &server,
         "holder",
@@ -281,29 +285,27 @@ async fn an_expiry_swept_by_the_server_wakes_a_waiter() {
     assert!(after < Duration::from_secs(3), "{after:?}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_release_by_another_process_wakes_a_waiter() {
+async fn a_release_by_another_process_wakes_a_waiter(backend: Backend) {
     let _serial = SERIAL.lock().await;
-    let server = start().await;
+    let server = backend.start().await;
     hold(&server, "holder", json!({ "file_paths": ["src/hot.rs"] })).await;
     let waiter = start_waiter(&server, "waiter", "src/hot.rs", 30).await;
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_ccmulti"))
-        .args(["release", "src/hot.rs", "--db"])
-        .arg(server.store.path())
+        .args(["release", "src/hot.rs", "--db", &server.db])
         .arg("--root")
         .arg(&server.root)
         .output()
         .expect("ccmulti release");
     assert!(output.status.success(), "{output:?}");
     let after = grant_gap(waiter, Instant::now()).await;
-    println!("granted {after:?} after `ccmulti release` (the once-a-second fallback)");
+    // SQLite hears of it by its once-a-second look; PostgreSQL by NOTIFY.
+    println!("granted {after:?} after `ccmulti release` ({backend:?})");
     assert!(after < Duration::from_secs(3), "{after:?}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_client_that_disconnects_while_waiting_leaves_no_phantom() {
+async fn a_client_that_disconnects_while_waiting_leaves_no_phantom(backend: Backend) {
     let _serial = SERIAL.lock().await;
-    let server = start().await;
+    let server = backend.start().await;
     let holder = hold(&server, "holder", json!({ "file_paths": ["src/hot.rs"] })).await;
     let body = json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {
         "name": "claim_file_lock",
@@ -324,7 +326,7 @@ async fn a_client_that_disconnects_while_waiting_leaves_no_phantom() {
     let waiter = start_waiter(&server, "waiter", "src/hot.rs", 30).await;
     release(&holder, "src/hot.rs").await;
     grant_gap(waiter, Instant::now()).await;
-    let view = server.store.session_view("s1").expect("view");
+    let view = server.store.session_view("s1").await.expect("view");
     assert_eq!(
         view.locks
             .iter()

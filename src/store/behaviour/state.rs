@@ -18,6 +18,7 @@ on_both_backends!(
     pruning_keeps_the_newest_events,
     verify_finds_the_schema_whole,
     registration_stops_at_the_limits_across_stores,
+    racing_first_registrations_of_one_agent_are_all_admitted,
     no_lease_outlasts_the_longest_grant,
 );
 
@@ -306,6 +307,50 @@ async fn registration_stops_at_the_limits_across_stores(fx: Fixture) {
     touch(fx.store.as_ref(), "bob__session__s4__a")
         .await
         .unwrap();
+}
+
+/// With room for exactly one more session of a user, or one more agent of a
+/// session, the same new agent registering through two stores at once (two
+/// coordinators, or two of its own first requests) is admitted every time:
+/// the second to count must not count what the first just wrote.
+async fn racing_first_registrations_of_one_agent_are_all_admitted(fx: Fixture) {
+    use crate::rules::limits::Limits;
+    let other = fx.another().await;
+    let stores = [fx.store.clone(), other];
+    let one_session = Limits {
+        sessions_per_user: 1,
+        ..Default::default()
+    };
+    // The session exists (with one agent): the racers meet only at the count.
+    let one_more_agent = Limits {
+        agents_per_session: 2,
+        ..Default::default()
+    };
+    for (name, limits) in [("session", one_session), ("agent", one_more_agent)] {
+        for store in &stores {
+            store.set_limits(limits);
+        }
+        for round in 0..20 {
+            if name == "agent" {
+                let first = format!("{name}{round}__session__{name}{round}__first");
+                touch(stores[0].as_ref(), &first)
+                    .await
+                    .expect("the first agent");
+            }
+            let user = format!("{name}{round}__session__{name}{round}__a");
+            let racers: Vec<_> = (0..4)
+                .map(|i| {
+                    let store = stores[i % 2].clone();
+                    let user = user.clone();
+                    tokio::spawn(async move { touch(store.as_ref(), &user).await })
+                })
+                .collect();
+            for racer in racers {
+                let admitted = racer.await.expect("racer");
+                assert!(admitted.is_ok(), "one {name}, round {round}: {admitted:?}");
+            }
+        }
+    }
 }
 
 async fn no_lease_outlasts_the_longest_grant(fx: Fixture) {

@@ -59,6 +59,33 @@ fn configuration(message: String) -> StoreError {
     StoreError::Database(message.into())
 }
 
+/// A connection the server (or rustls) refused for a reason waiting will not
+/// change: the URL's user, password or database name (SQLSTATE classes 28
+/// and 3D: "no pg_hba.conf entry", "password authentication failed",
+/// "database does not exist"), or a server certificate that is not trusted.
+/// At open that is the URL's fault, not "retry shortly".
+pub(super) fn refused_for_good(e: &deadpool_postgres::PoolError) -> bool {
+    let deadpool_postgres::PoolError::Backend(e) = e else {
+        return false;
+    };
+    if let Some(code) = e.code() {
+        return matches!(&code.code()[..2], "28" | "3D");
+    }
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(c) = cause {
+        // tokio-rustls hands rustls's error over inside an io::Error.
+        let inner = c
+            .downcast_ref::<std::io::Error>()
+            .and_then(std::io::Error::get_ref)
+            .and_then(|i| i.downcast_ref::<rustls::Error>());
+        if let Some(rustls::Error::InvalidCertificate(_)) = inner.or(c.downcast_ref()) {
+            return true;
+        }
+        cause = c.source();
+    }
+    false
+}
+
 /// The URL without `sslrootcert` (returned apart) and with libpq's verifying
 /// `sslmode`s spelled as tokio-postgres knows them.
 fn take_tls_params(url: &str) -> (String, Option<String>) {

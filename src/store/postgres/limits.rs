@@ -13,6 +13,9 @@ use crate::rules::virtual_user::SessionAgent;
 /// Refuses a new session beyond the user's limit. The user's own advisory
 /// key (the two-key form, which never meets the sessions' one-key locks)
 /// serialises two coordinators counting the same user's sessions at once.
+/// What is counted is the user's *other* sessions: a request racing this one
+/// into the same new session may have created it while this one waited for
+/// the lock, and joining it is not one session more.
 pub(super) async fn admit_session(
     tx: &Transaction<'_>,
     sa: &SessionAgent,
@@ -30,15 +33,20 @@ pub(super) async fn admit_session(
         .await?;
     tx.execute(&lock, &[&user_id]).await?;
     let count = tx
-        .prepare_cached("SELECT COUNT(*) FROM claude_code_sessions WHERE user_id = $1")
+        .prepare_cached("SELECT COUNT(*) FROM claude_code_sessions WHERE user_id = $1 AND id <> $2")
         .await?;
-    let sessions: i64 = tx.query_one(&count, &[&user_id]).await?.try_get(0)?;
+    let sessions: i64 = tx
+        .query_one(&count, &[&user_id, &sa.session_id])
+        .await?
+        .try_get(0)?;
     admit_one_more(Limit::SessionsPerUser, limits, sessions.max(0) as u64)?;
     Ok(())
 }
 
 /// Refuses a new agent in a session that has as many as allowed; a known
-/// agent is always let in. Counted under the session's lock.
+/// agent is always let in. Counted under the session's lock, and, as for
+/// sessions, only the *other* agents: the same agent's racing first request
+/// may have registered it meanwhile.
 pub(super) async fn admit_agent(
     tx: &Transaction<'_>,
     sa: &SessionAgent,
@@ -58,9 +66,14 @@ pub(super) async fn admit_agent(
     }
     lock_sessions(tx, &[sa.session_id.as_str()]).await?;
     let count = tx
-        .prepare_cached("SELECT COUNT(*) FROM claude_code_agents WHERE session_id = $1")
+        .prepare_cached(
+            "SELECT COUNT(*) FROM claude_code_agents WHERE session_id = $1 AND id <> $2",
+        )
         .await?;
-    let agents: i64 = tx.query_one(&count, &[&sa.session_id]).await?.try_get(0)?;
+    let agents: i64 = tx
+        .query_one(&count, &[&sa.session_id, &sa.agent_id])
+        .await?
+        .try_get(0)?;
     admit_one_more(Limit::AgentsPerSession, limits, agents.max(0) as u64)?;
     Ok(())
 }

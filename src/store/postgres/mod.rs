@@ -178,6 +178,17 @@ impl PostgresStore {
     /// listening for other coordinators' changes. A server that cannot be
     /// reached is a clear error here, naming the redacted URL.
     pub async fn open(url: &str, clock: SharedClock) -> Result<Self> {
+        Self::open_as(url, clock, false).await
+    }
+
+    /// As [`open`](Self::open), for a command that looks at (or releases
+    /// from) a coordinator's database: one without ccmulti's tables is
+    /// [`StoreError::MissingSchema`], and nothing is created in it.
+    pub async fn open_existing(url: &str, clock: SharedClock) -> Result<Self> {
+        Self::open_as(url, clock, true).await
+    }
+
+    async fn open_as(url: &str, clock: SharedClock, must_exist: bool) -> Result<Self> {
         let target = connect::Target::parse(url)?;
         let manager = Manager::from_config(
             target.config.clone(),
@@ -197,6 +208,9 @@ impl PostgresStore {
         let location = redact(url);
         {
             let mut client = pool.get().await.map_err(|e| unreachable(&location, e))?;
+            if must_exist && migrations::applied_version(&client).await? == 0 {
+                return Err(StoreError::MissingSchema { location });
+            }
             migrations::migrate(&mut client).await?;
         }
         let changes = broadcast::channel(CHANGE_FEED_DEPTH).0;
@@ -257,6 +271,15 @@ impl PostgresStore {
 }
 
 fn unreachable(location: &str, e: deadpool_postgres::PoolError) -> StoreError {
+    if connect::refused_for_good(&e) {
+        return StoreError::Database(
+            format!(
+                "PostgreSQL at {location} refused ccmulti: {}; check the URL (user, password, database name, sslmode, sslrootcert)",
+                with_causes(&e)
+            )
+            .into(),
+        );
+    }
     StoreError::Unavailable(format!(
         "cannot reach PostgreSQL at {location}: {}",
         with_causes(&e)
