@@ -104,9 +104,11 @@ async fn a_waiting_claim_is_granted_within_50ms_of_the_release(backend: Backend)
         gaps.push(grant_gap(waiter, Instant::now()).await);
     }
     println!("release response to grant response: {gaps:?}");
-    for gap in gaps {
-        assert!(gap < Duration::from_millis(50), "{gap:?}");
-    }
+    // The median, so one round that a busy machine delays does not fail it;
+    // a waiter woken only by a timer or the sweeper misses in every round.
+    gaps.sort();
+    assert!(gaps[gaps.len() / 2] < Duration::from_millis(50), "{gaps:?}");
+    assert!(gaps.iter().all(|g| *g < Duration::from_secs(1)), "{gaps:?}");
 }
 
 async fn waiters_on_one_path_are_granted_in_arrival_order(backend: Backend) {
