@@ -57,6 +57,12 @@ impl RecentTouches {
             .unwrap_or(true)
     }
 
+    /// Registered by this process before: a failed touch now only loses an
+    /// activity timestamp.
+    fn seen(&self, key: &str) -> bool {
+        self.0.lock().map(|m| m.contains_key(key)).unwrap_or(false)
+    }
+
     fn done(&self, key: String) {
         if let Ok(mut m) = self.0.lock() {
             if m.len() > 10_000 {
@@ -254,11 +260,25 @@ async fn register(
     if !http.touched.due(&key) {
         return Ok(());
     }
-    http.app
+    match http
+        .app
         .coord
         .register(user, &url)
         .await
-        .map_err(|e| coord_error(e.into()))?;
+        .map_err(CoordError::from)
+    {
+        Ok(()) => {}
+        // A known agent's call goes on without its activity touch when the
+        // database cannot take writes: a read still answers, and a write
+        // fails on its own with the same clear error, inside JSON-RPC.
+        Err(e @ (CoordError::Unavailable(_) | CoordError::DiskFull(_)))
+            if http.touched.seen(&key) =>
+        {
+            tracing::warn!(agent = %key, error = %e, "activity not recorded");
+            return Ok(());
+        }
+        Err(e) => return Err(coord_error(e)),
+    }
     http.touched.done(key);
     Ok(())
 }

@@ -13,6 +13,7 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
+use std::time::Duration;
 
 use ccmulti::clock::SystemClock;
 use ccmulti::state::Security;
@@ -190,6 +191,11 @@ async fn a_full_disk_refuses_writes_clearly_and_loses_nothing() {
     // The same claim, retried while full, is refused again; never half-granted.
     let again = claim("a", refused_path.clone()).await;
     assert!(is_disk_full(&again), "{}", again.text);
+    // Reads still answer a known agent: its activity touch is what fails, and
+    // that alone does not refuse the call.
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    let status = call_tool(&url("a"), "check_agent_status", json!({ "news": false })).await;
+    assert_eq!(status.structured()["success"], true, "{}", status.text);
 
     // A release on the full disk: done whole, or refused clearly with the lock kept.
     let to_release = held.iter().next().cloned().expect("a held path");
