@@ -1,7 +1,9 @@
-//! HTTP: the MCP endpoint (intake in front of rmcp's Streamable HTTP service),
-//! health and metrics, all behind one guard (Host, Origin, token). `app(state)`
-//! is the whole router.
+//! HTTP: the MCP endpoint (intake in front of rmcp's Streamable HTTP service,
+//! and the fast path that answers stateless `tools/list` and `tools/call`
+//! itself), health and metrics, all behind one guard (Host, Origin, token).
+//! `app(state)` is the whole router.
 
+mod fast;
 mod guard;
 mod intake;
 mod limits;
@@ -42,9 +44,25 @@ pub(crate) struct HttpState {
     /// The legacy service's sessions, counted against the limit.
     legacy: Arc<LocalSessionManager>,
     streams: Arc<limits::OpenStreams>,
+    stateless_path: StatelessPath,
+}
+
+/// Who answers a stateless `tools/list` or `tools/call` that rmcp would hand
+/// straight to its handler.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatelessPath {
+    /// The fast path (`fast/`): the server's own answer, the same as rmcp's.
+    Fast,
+    /// rmcp's stateless service, as for every other request; the tests
+    /// compare the two.
+    Rmcp,
 }
 
 pub fn app(state: SharedState) -> Router {
+    app_with(state, StatelessPath::Fast)
+}
+
+pub fn app_with(state: SharedState, stateless_path: StatelessPath) -> Router {
     let factory = {
         let state = state.clone();
         move || Ok(CoordinatorServer::new(state.clone()))
@@ -76,6 +94,7 @@ pub fn app(state: SharedState) -> Router {
         touched: Arc::default(),
         legacy,
         streams: Arc::default(),
+        stateless_path,
     };
     Router::new()
         .route(
