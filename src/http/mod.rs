@@ -37,9 +37,11 @@ type Mcp = StreamableHttpService<CoordinatorServer, LocalSessionManager>;
 pub(crate) struct HttpState {
     app: SharedState,
     /// Legacy clients that `initialize` and then carry `Mcp-Session-Id`.
-    sessions: Mcp,
+    /// Behind an `Arc`, as is `stateless`: axum clones the state for every
+    /// request, and a service's clone copies its configuration's lists.
+    sessions: Arc<Mcp>,
     /// Everything else: 2026-07-28 requests, and bare POSTs such as the seed's curl checks.
-    stateless: Mcp,
+    stateless: Arc<Mcp>,
     touched: Arc<intake::RecentTouches>,
     /// The legacy service's sessions, counted against the limit.
     legacy: Arc<LocalSessionManager>,
@@ -89,8 +91,8 @@ pub fn app_with(state: SharedState, stateless_path: StatelessPath) -> Router {
     );
     let http = HttpState {
         app: state,
-        sessions,
-        stateless,
+        sessions: Arc::new(sessions),
+        stateless: Arc::new(stateless),
         touched: Arc::default(),
         legacy,
         streams: Arc::default(),
