@@ -49,6 +49,7 @@ pub struct Metrics {
     tool_latency: Mutex<BTreeMap<&'static str, Histogram>>,
     blocked: Mutex<BTreeMap<String, u64>>,
     conflicts: AtomicU64,
+    fast_path: AtomicU64,
 }
 
 impl Metrics {
@@ -76,6 +77,12 @@ impl Metrics {
         if let Some(i) = Refusal::ALL.iter().position(|r| *r == why) {
             self.refused[i].fetch_add(1, Ordering::Relaxed);
         }
+    }
+
+    /// A stateless request answered by the HTTP fast path instead of rmcp:
+    /// shows how much of the traffic skips rmcp's per-request service.
+    pub fn count_fast_path(&self) {
+        self.fast_path.fetch_add(1, Ordering::Relaxed);
     }
 
     pub fn count_conflict(&self) {
@@ -182,6 +189,16 @@ impl Metrics {
                 n.load(Ordering::Relaxed)
             );
         }
+        let _ = writeln!(
+            out,
+            "# HELP ccmulti_fast_path_answers_total Stateless tools/list and tools/call answered without rmcp's per-request service."
+        );
+        let _ = writeln!(out, "# TYPE ccmulti_fast_path_answers_total counter");
+        let _ = writeln!(
+            out,
+            "ccmulti_fast_path_answers_total {}",
+            self.fast_path.load(Ordering::Relaxed)
+        );
         let _ = writeln!(out, "# HELP ccmulti_uptime_seconds Seconds since start.");
         let _ = writeln!(out, "# TYPE ccmulti_uptime_seconds gauge");
         let _ = writeln!(out, "ccmulti_uptime_seconds {}", uptime.as_secs());

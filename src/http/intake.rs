@@ -1,7 +1,8 @@
 //! The layer in front of rmcp: parses who is calling from the URL, registers
 //! the session and agent, answers malformed JSON-RPC with proper JSON-RPC
 //! errors, supplies the `Accept` header that bare curl omits, and routes each
-//! request to the session-keeping or the stateless rmcp service.
+//! request to the fast path (stateless `tools/list` and `tools/call`), the
+//! session-keeping or the stateless rmcp service.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -13,10 +14,10 @@ use axum::http::{HeaderValue, Method, Request, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Limited};
-use rmcp::model::{ClientJsonRpcMessage, ClientRequest};
+use rmcp::model::{ClientJsonRpcMessage, ClientRequest, JsonRpcRequest};
 use serde_json::{Value, json};
 
-use super::{HttpState, MAX_BODY_BYTES, limits};
+use super::{HttpState, MAX_BODY_BYTES, StatelessPath, fast, limits};
 use crate::error::CoordError;
 use crate::mcp::RouteInfo;
 use crate::rules::virtual_user::{self, VirtualUser};
@@ -93,6 +94,8 @@ fn coord_error(e: CoordError) -> Response {
 /// What the JSON-RPC body says, once it is known to be well formed.
 pub(super) struct Message {
     pub(super) method: Option<String>,
+    /// The request as rmcp reads it, when the one typed parse succeeded.
+    pub(super) request: Option<JsonRpcRequest<ClientRequest>>,
 }
 
 /// Checks the envelope so malformed input gets a JSON-RPC error rather than rmcp's bare 415.
@@ -112,8 +115,10 @@ fn well_formed_request(body: &[u8]) -> Option<Message> {
             if !matches!(request.request, ClientRequest::CustomRequest(_)) =>
         {
             let method = request.request.method();
-            KNOWN_METHODS.contains(&method).then(|| Message {
-                method: Some(method.to_owned()),
+            let method = KNOWN_METHODS.iter().find(|known| **known == method)?;
+            Some(Message {
+                method: Some((*method).to_owned()),
+                request: Some(request),
             })
         }
         _ => None,
@@ -191,7 +196,10 @@ fn explain_message(body: &[u8]) -> Result<Message, Box<Response>> {
             )));
         }
     }
-    Ok(Message { method })
+    Ok(Message {
+        method,
+        request: None,
+    })
 }
 
 /// rmcp would take a malformed `tools/call` for an unknown custom method; say what is wrong instead.
@@ -312,6 +320,7 @@ pub async fn mcp_endpoint(
     };
     let url = format!("{}{}", http.app.public_url, request.uri().path());
     let mut method = None;
+    let mut typed = None;
     let mut is_initialize = false;
     if request.method() == Method::POST {
         let (parts, body) = request.into_parts();
@@ -358,7 +367,10 @@ pub async fn mcp_endpoint(
             }
         };
         match check_message(&bytes) {
-            Ok(message) => method = message.method,
+            Ok(message) => {
+                method = message.method;
+                typed = message.request;
+            }
             Err(response) => {
                 http.app.metrics.count_request("malformed", "error");
                 return *response;
@@ -373,11 +385,23 @@ pub async fn mcp_endpoint(
         return response;
     }
     default_accept(&mut request);
-    request.extensions_mut().insert(RouteInfo {
+    let route = RouteInfo {
         client_segment: client,
         user,
-    });
+    };
     let has_session = request.headers().contains_key("mcp-session-id");
+    if !has_session
+        && http.stateless_path == StatelessPath::Fast
+        && let Some(asked) = typed.and_then(|t| fast::eligible(request.headers(), t))
+    {
+        let (response, failed) = fast::answer(&http.app, &route, request.headers(), asked).await;
+        http.app
+            .metrics
+            .count_request(label, if failed { "error" } else { "ok" });
+        http.app.metrics.count_fast_path();
+        return response;
+    }
+    request.extensions_mut().insert(route);
     let limits = &http.app.security.limits;
     let mut stream_slot = None;
     if is_initialize && !has_session {

@@ -1,7 +1,9 @@
-//! HTTP: the MCP endpoint (intake in front of rmcp's Streamable HTTP service),
-//! health and metrics, all behind one guard (Host, Origin, token). `app(state)`
-//! is the whole router.
+//! HTTP: the MCP endpoint (intake in front of rmcp's Streamable HTTP service,
+//! and the fast path that answers stateless `tools/list` and `tools/call`
+//! itself), health and metrics, all behind one guard (Host, Origin, token).
+//! `app(state)` is the whole router.
 
+mod fast;
 mod guard;
 mod intake;
 mod limits;
@@ -35,16 +37,34 @@ type Mcp = StreamableHttpService<CoordinatorServer, LocalSessionManager>;
 pub(crate) struct HttpState {
     app: SharedState,
     /// Legacy clients that `initialize` and then carry `Mcp-Session-Id`.
-    sessions: Mcp,
+    /// Behind an `Arc`, as is `stateless`: axum clones the state for every
+    /// request, and a service's clone copies its configuration's lists.
+    sessions: Arc<Mcp>,
     /// Everything else: 2026-07-28 requests, and bare POSTs such as the seed's curl checks.
-    stateless: Mcp,
+    stateless: Arc<Mcp>,
     touched: Arc<intake::RecentTouches>,
     /// The legacy service's sessions, counted against the limit.
     legacy: Arc<LocalSessionManager>,
     streams: Arc<limits::OpenStreams>,
+    stateless_path: StatelessPath,
+}
+
+/// Who answers a stateless `tools/list` or `tools/call` that rmcp would hand
+/// straight to its handler.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatelessPath {
+    /// The fast path (`fast/`): the server's own answer, the same as rmcp's.
+    Fast,
+    /// rmcp's stateless service, as for every other request; the tests
+    /// compare the two.
+    Rmcp,
 }
 
 pub fn app(state: SharedState) -> Router {
+    app_with(state, StatelessPath::Fast)
+}
+
+pub fn app_with(state: SharedState, stateless_path: StatelessPath) -> Router {
     let factory = {
         let state = state.clone();
         move || Ok(CoordinatorServer::new(state.clone()))
@@ -71,11 +91,12 @@ pub fn app(state: SharedState) -> Router {
     );
     let http = HttpState {
         app: state,
-        sessions,
-        stateless,
+        sessions: Arc::new(sessions),
+        stateless: Arc::new(stateless),
         touched: Arc::default(),
         legacy,
         streams: Arc::default(),
+        stateless_path,
     };
     Router::new()
         .route(

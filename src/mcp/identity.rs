@@ -1,10 +1,11 @@
 //! Who is calling, decided afresh on every request from every identity signal.
 
+use http::HeaderMap;
 use rmcp::RoleServer;
 use rmcp::service::RequestContext;
 
 use crate::error::CoordError;
-use crate::rules::clients::{ClientVerdict, IdentitySignals, ToolName, classify, entitled_tools};
+use crate::rules::clients::{ClientVerdict, IdentitySignals, ToolName, ToolSet, classify};
 use crate::rules::virtual_user::{SessionAgent, VirtualUser};
 
 /// What the HTTP intake learned from the URL; carried in the request's extensions.
@@ -22,61 +23,76 @@ pub struct Caller {
 }
 
 impl Caller {
-    /// `admitted`: the clients besides Claude Code the owner lets in (`--admit-client`).
+    /// From rmcp's request context. `admitted`: the clients besides Claude
+    /// Code the owner lets in (`--admit-client`).
     pub fn from_context(
         context: &RequestContext<RoleServer>,
         admitted: &[String],
     ) -> Result<Self, CoordError> {
         let parts = context.extensions.get::<http::request::Parts>();
-        let route = parts
-            .and_then(|p| p.extensions.get::<RouteInfo>())
-            .ok_or_else(|| {
-                CoordError::InvalidParams(
-                    "request did not arrive on /mcp/v2/{client}/{virtual_user_id}".into(),
-                )
-            })?;
-        let headers = parts.map(|p| &p.headers);
-        let x_client_names = headers
-            .map(|h| {
-                h.get_all("x-client-name")
-                    .iter()
-                    .filter_map(|v| v.to_str().ok())
-                    .collect()
-            })
-            .unwrap_or_default();
-        let user_agents = headers
-            .map(|h| {
-                h.get_all(http::header::USER_AGENT)
-                    .iter()
-                    .filter_map(|v| v.to_str().ok())
-                    .collect()
-            })
-            .unwrap_or_default();
+        let Some((parts, route)) =
+            parts.and_then(|p| p.extensions.get::<RouteInfo>().map(|route| (p, route)))
+        else {
+            return Err(CoordError::InvalidParams(
+                "request did not arrive on /mcp/v2/{client}/{virtual_user_id}".into(),
+            ));
+        };
         // rmcp fabricates a placeholder peer (its own name) for stateless requests,
         // so the handshake's clientInfo is trusted only on a session that made one.
-        let on_session = headers.is_some_and(|h| h.contains_key("mcp-session-id"));
+        let on_session = parts.headers.contains_key("mcp-session-id");
         let client_info = context.meta.client_info().or_else(|| {
             on_session
                 .then(|| context.peer.peer_info().map(|i| i.client_info.clone()))
                 .flatten()
         });
+        Ok(Self::identify(
+            route,
+            &parts.headers,
+            client_info.as_ref().map(|i| i.name.as_str()),
+            admitted,
+        ))
+    }
+
+    /// The decision itself, from the URL, the headers and the `clientInfo`
+    /// name (of `_meta`, or of the session's handshake): what rmcp's handler
+    /// and the HTTP fast path both call.
+    pub fn identify(
+        route: &RouteInfo,
+        headers: &HeaderMap,
+        client_info_name: Option<&str>,
+        admitted: &[String],
+    ) -> Self {
+        let x_client_names = headers
+            .get_all("x-client-name")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect();
+        let user_agents = headers
+            .get_all(http::header::USER_AGENT)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect();
         let verdict = classify(
             &IdentitySignals {
                 path_client: &route.client_segment,
                 x_client_names,
-                client_info_name: client_info.as_ref().map(|i| i.name.as_str()),
+                client_info_name,
                 user_agents,
             },
             admitted,
         );
-        Ok(Self {
+        Self {
             user: route.user.clone(),
             verdict,
-        })
+        }
+    }
+
+    pub fn tool_set(&self) -> ToolSet {
+        ToolSet::of(&self.verdict, &self.user)
     }
 
     pub fn entitled(&self) -> &'static [ToolName] {
-        entitled_tools(&self.verdict, &self.user)
+        self.tool_set().tools()
     }
 
     /// The session and agent, for tools that only make sense inside a session.

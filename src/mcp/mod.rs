@@ -1,5 +1,7 @@
-//! MCP: the server handler rmcp drives, who is calling, and the coordination tools.
+//! MCP: the server handler rmcp drives, who is calling, the one tool dispatch
+//! both rmcp's handler and the HTTP fast path call, and the coordination tools.
 
+pub mod dispatch;
 pub mod identity;
 pub mod server;
 pub mod tools;

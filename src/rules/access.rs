@@ -222,6 +222,17 @@ impl AccessPolicy {
         names
     }
 
+    /// Whether `host` is one of [`Self::host_names`], without building the
+    /// list: this is asked on every request.
+    fn is_host_name(&self, host: &str) -> bool {
+        LOOPBACK_HOSTS.contains(&host)
+            || self
+                .bind
+                .filter(|ip| !ip.is_unspecified())
+                .is_some_and(|ip| ip.to_string() == host)
+            || self.allowed_hosts.iter().any(|h| h == host)
+    }
+
     /// What rmcp's own `Host` check should allow, so it agrees with ours; `None`
     /// when ours accepts any IP literal, which rmcp's list cannot say (ours runs first).
     pub fn rmcp_allowed_hosts(&self) -> Option<Vec<String>> {
@@ -240,7 +251,7 @@ impl AccessPolicy {
         let Some(host) = host_of(raw) else {
             return Err(refuse(raw));
         };
-        let named = self.host_names().contains(&host);
+        let named = self.is_host_name(&host);
         if named || (self.any_ip_literal() && host.parse::<IpAddr>().is_ok()) {
             Ok(())
         } else {
@@ -461,6 +472,37 @@ mod tests {
                 "devbox.lan".into()
             ])
         );
+    }
+
+    /// `check_host` asks without building the list; both must say the same.
+    #[test]
+    fn the_host_check_and_the_host_list_agree() {
+        for p in [
+            policy("192.168.1.20", &["DevBox.lan"], &[]),
+            policy("127.0.0.1", &[], &[]),
+            policy("0.0.0.0", &["box"], &[]),
+            policy("::1", &[], &[]),
+        ] {
+            let names = p.host_names();
+            for host in [
+                "localhost",
+                "127.0.0.1",
+                "::1",
+                "192.168.1.20",
+                "devbox.lan",
+                "box",
+                "0.0.0.0",
+                "10.0.0.1",
+                "evil.example",
+                "",
+            ] {
+                assert_eq!(
+                    p.is_host_name(host),
+                    names.iter().any(|n| n == host),
+                    "{host} with {names:?}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -226,33 +226,59 @@ impl ToolName {
     }
 }
 
-/// Who gets which tools (README, Tools; ARCHITECTURE.md): the tools this caller is entitled to, in listing order.
-pub fn entitled_tools(verdict: &ClientVerdict, user: &VirtualUser) -> &'static [ToolName] {
-    use ToolName::*;
-    const PLANNER: &[ToolName] = &[
-        AnalyzeTaskConflicts,
-        CreateTaskDistribution,
-        ClaimFileLock,
-        ReleaseFileLock,
-        SyncProgress,
-        CheckAgentStatus,
-        SetupMultiAgentCoordination,
+/// The distinct sets of tools a caller can be entitled to: what a cached
+/// `tools/list` answer is kept per (`http::fast`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ToolSet {
+    /// A client that is not entitled: no tools at all.
+    Nothing,
+    /// Entitled, on a URL without a session: only the setup tool.
+    NoSession,
+    Implementer,
+    Planner,
+}
+
+impl ToolSet {
+    pub const ALL: [ToolSet; 4] = [
+        Self::Nothing,
+        Self::NoSession,
+        Self::Implementer,
+        Self::Planner,
     ];
-    const IMPLEMENTER: &[ToolName] = &[
-        ClaimFileLock,
-        ReleaseFileLock,
-        SyncProgress,
-        CheckAgentStatus,
-        SetupMultiAgentCoordination,
-    ];
-    const NO_SESSION: &[ToolName] = &[SetupMultiAgentCoordination];
-    // An admitted client gets exactly what Claude Code would on the same URL.
-    match &user.session {
-        _ if !verdict.is_entitled() => &[],
-        None => NO_SESSION,
-        Some(s) if s.is_planner() => PLANNER,
-        Some(_) => IMPLEMENTER,
+
+    /// Who gets which tools (README, Tools; ARCHITECTURE.md).
+    pub fn of(verdict: &ClientVerdict, user: &VirtualUser) -> Self {
+        // An admitted client gets exactly what Claude Code would on the same URL.
+        match &user.session {
+            _ if !verdict.is_entitled() => Self::Nothing,
+            None => Self::NoSession,
+            Some(s) if s.is_planner() => Self::Planner,
+            Some(_) => Self::Implementer,
+        }
     }
+
+    /// The set's tools, in listing order.
+    pub fn tools(self) -> &'static [ToolName] {
+        use ToolName::*;
+        match self {
+            Self::Nothing => &[],
+            Self::NoSession => &[SetupMultiAgentCoordination],
+            Self::Implementer => &[
+                ClaimFileLock,
+                ReleaseFileLock,
+                SyncProgress,
+                CheckAgentStatus,
+                SetupMultiAgentCoordination,
+            ],
+            // Every tool, in the order `ToolName::ALL` lists them.
+            Self::Planner => &ToolName::ALL,
+        }
+    }
+}
+
+/// The tools this caller is entitled to, in listing order.
+pub fn entitled_tools(verdict: &ClientVerdict, user: &VirtualUser) -> &'static [ToolName] {
+    ToolSet::of(verdict, user).tools()
 }
 
 #[cfg(test)]

@@ -56,6 +56,7 @@ mod crash;
 mod dashboard_tmux;
 mod exclusion;
 mod expiry;
+mod fast_path;
 mod full_disk;
 mod git_guard;
 mod hooks;

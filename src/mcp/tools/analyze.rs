@@ -4,11 +4,11 @@ use std::sync::{Arc, LazyLock};
 
 use ccmulti_model::schema::{input_schema, output_schema};
 use ccmulti_model::tools::AnalyzeArgs;
-use rmcp::model::{CallToolResult, JsonObject, ToolAnnotations};
+use rmcp::model::{JsonObject, ToolAnnotations};
 use serde_json::Value;
 
 use super::planning::check_tasks;
-use super::{annotations, normalize_all, typed_result};
+use super::{ToolOutput, annotations, normalize_all};
 use crate::error::CoordError;
 use crate::mcp::identity::Caller;
 use crate::mcp::typed_args;
@@ -39,7 +39,7 @@ pub async fn call(
     state: &Arc<AppState>,
     caller: &Caller,
     arguments: &JsonObject,
-) -> Result<CallToolResult, CoordError> {
+) -> Result<ToolOutput, CoordError> {
     let AnalyzeArgs {
         tasks,
         project_files,
@@ -61,5 +61,5 @@ pub async fn call(
             complexity_level,
         )
         .await?;
-    typed_result(&analysis.reply(), true)
+    ToolOutput::typed(&analysis.reply(), true)
 }

@@ -5,10 +5,10 @@ use std::time::Duration;
 
 use ccmulti_model::schema::{input_schema, output_schema};
 use ccmulti_model::tools::{ClaimArgs, ClaimResult, Conflict, GrantedLock};
-use rmcp::model::{CallToolResult, JsonObject, ToolAnnotations};
+use rmcp::model::{JsonObject, ToolAnnotations};
 use serde_json::Value;
 
-use super::{annotations, iso, normalize_all, typed_result};
+use super::{ToolOutput, annotations, iso, normalize_all};
 use crate::error::CoordError;
 use crate::mcp::identity::Caller;
 use crate::mcp::typed_args;
@@ -40,7 +40,7 @@ pub async fn call(
     state: &Arc<AppState>,
     caller: &Caller,
     arguments: &JsonObject,
-) -> Result<CallToolResult, CoordError> {
+) -> Result<ToolOutput, CoordError> {
     let ClaimArgs {
         file_paths: raw,
         operation,
@@ -124,5 +124,5 @@ pub async fn call(
             }
         }
     };
-    typed_result(&result, result.success)
+    ToolOutput::typed(&result, result.success)
 }

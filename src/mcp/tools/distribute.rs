@@ -4,11 +4,11 @@ use std::sync::{Arc, LazyLock};
 
 use ccmulti_model::schema::{input_schema, output_schema};
 use ccmulti_model::tools::DistributeArgs;
-use rmcp::model::{CallToolResult, JsonObject, ToolAnnotations};
+use rmcp::model::{JsonObject, ToolAnnotations};
 use serde_json::Value;
 
 use super::planning::connection;
-use super::{annotations, typed_result};
+use super::{ToolOutput, annotations};
 use crate::error::CoordError;
 use crate::mcp::identity::Caller;
 use crate::mcp::typed_args;
@@ -36,7 +36,7 @@ pub async fn call(
     state: &Arc<AppState>,
     caller: &Caller,
     arguments: &JsonObject,
-) -> Result<CallToolResult, CoordError> {
+) -> Result<ToolOutput, CoordError> {
     let DistributeArgs {
         analysis_result,
         preferred_agent_count: agents,
@@ -57,5 +57,5 @@ pub async fn call(
     let conn = connection(state, &caller.user.user_id, &sa.session_id);
     let count = agents.unwrap_or(analysis.recommended_agent_count);
     let plan = state.coord.distribute(&conn, &analysis, count).await?;
-    typed_result(&plan.reply(), true)
+    ToolOutput::typed(&plan.reply(), true)
 }

@@ -12,12 +12,15 @@ mod status;
 use std::collections::BTreeSet;
 use std::sync::{Arc, LazyLock};
 
-use rmcp::model::{CallToolResult, JsonObject, Tool, ToolAnnotations};
+use rmcp::model::{
+    CallToolResult, ContentBlock, JsonObject, ListToolsResult, Tool, ToolAnnotations,
+};
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use super::identity::Caller;
 use crate::error::CoordError;
-use crate::rules::clients::ToolName;
+use crate::rules::clients::{ToolName, ToolSet};
 use crate::state::AppState;
 
 fn object(v: Value) -> Arc<JsonObject> {
@@ -54,17 +57,24 @@ fn build_definition(name: ToolName) -> Tool {
         .with_annotations(annotations)
 }
 
+/// The `tools/list` result for a set of tools: their definitions, in order.
+pub fn listing(set: ToolSet) -> ListToolsResult {
+    ListToolsResult::with_all_items(set.tools().iter().map(|t| definition(*t)).collect())
+}
+
 /// The names this build serves, for `/health/detailed`.
 pub fn registered() -> Vec<&'static str> {
     ToolName::ALL.into_iter().map(ToolName::as_str).collect()
 }
 
-pub async fn call(
+/// Runs one tool. Entitlement is the caller's to check first
+/// ([`super::dispatch::call_tool`]).
+pub(super) async fn call(
     state: &Arc<AppState>,
     caller: &Caller,
     tool: ToolName,
     arguments: &JsonObject,
-) -> Result<CallToolResult, CoordError> {
+) -> Result<ToolOutput, CoordError> {
     match tool {
         ToolName::ClaimFileLock => claim::call(state, caller, arguments).await,
         ToolName::ReleaseFileLock => release::call(state, caller, arguments).await,
@@ -76,18 +86,49 @@ pub async fn call(
     }
 }
 
-/// A typed outcome, as `structuredContent` and the same JSON as a text block;
-/// `success: false` marks the call as an error result.
-fn typed_result<T: serde::Serialize>(
-    outcome: &T,
-    success: bool,
-) -> Result<CallToolResult, CoordError> {
-    let value = serde_json::to_value(outcome).map_err(CoordError::Encoding)?;
-    Ok(if success {
-        CallToolResult::structured(value)
-    } else {
-        CallToolResult::structured_error(value)
-    })
+/// A tool's answer, serialised once: the typed outcome as compact JSON, which
+/// the answer carries twice (as `structuredContent` and as a text block), and
+/// whether it is an error result (`success: false`).
+#[derive(Debug)]
+pub struct ToolOutput {
+    json: Box<RawValue>,
+    is_error: bool,
+}
+
+impl ToolOutput {
+    /// `outcome` as the tool's answer; `success: false` marks an error result.
+    pub fn typed<T: serde::Serialize>(outcome: &T, success: bool) -> Result<Self, CoordError> {
+        Ok(Self {
+            json: serde_json::value::to_raw_value(outcome).map_err(CoordError::Encoding)?,
+            is_error: !success,
+        })
+    }
+
+    pub fn json(&self) -> &RawValue {
+        &self.json
+    }
+
+    pub fn is_error(&self) -> bool {
+        self.is_error
+    }
+
+    /// rmcp's form, for its handler: the JSON as a text block and as
+    /// `structuredContent` (what `CallToolResult::structured` makes of a
+    /// value, without writing the JSON a second time).
+    pub fn into_call_result(self) -> Result<CallToolResult, CoordError> {
+        let structured: Value =
+            serde_json::from_str(self.json.get()).map_err(CoordError::Encoding)?;
+        let text = vec![ContentBlock::text(String::from(Box::<str>::from(
+            self.json,
+        )))];
+        let mut result = if self.is_error {
+            CallToolResult::error(text)
+        } else {
+            CallToolResult::success(text)
+        };
+        result.structured_content = Some(structured);
+        Ok(result)
+    }
 }
 
 fn normalize_all(

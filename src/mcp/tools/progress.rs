@@ -4,10 +4,10 @@ use std::sync::{Arc, LazyLock};
 
 use ccmulti_model::schema::{input_schema, output_schema};
 use ccmulti_model::tools::{ProgressArgs, ProgressResult};
-use rmcp::model::{CallToolResult, JsonObject, ToolAnnotations};
+use rmcp::model::{JsonObject, ToolAnnotations};
 use serde_json::Value;
 
-use super::{annotations, iso, normalize_all, typed_result};
+use super::{ToolOutput, annotations, iso, normalize_all};
 use crate::error::CoordError;
 use crate::mcp::identity::Caller;
 use crate::mcp::typed_args;
@@ -33,7 +33,7 @@ pub async fn call(
     state: &Arc<AppState>,
     caller: &Caller,
     arguments: &JsonObject,
-) -> Result<CallToolResult, CoordError> {
+) -> Result<ToolOutput, CoordError> {
     let args: ProgressArgs = typed_args::parse(NAME, &INPUT, arguments)?;
     let affected_files = match &args.affected_files {
         Some(raw) => {
@@ -58,7 +58,7 @@ pub async fn call(
         .coord
         .progress(&sa.session_id, &sa.agent_id, &update)
         .await?;
-    typed_result(
+    ToolOutput::typed(
         &ProgressResult {
             success: true,
             task_id: update.task_id,

@@ -4,10 +4,10 @@ use std::sync::{Arc, LazyLock};
 
 use ccmulti_model::schema::{input_schema, output_schema};
 use ccmulti_model::tools::{ReleaseArgs, ReleaseResult};
-use rmcp::model::{CallToolResult, JsonObject, ToolAnnotations};
+use rmcp::model::{JsonObject, ToolAnnotations};
 use serde_json::Value;
 
-use super::{annotations, normalize_all, typed_result};
+use super::{ToolOutput, annotations, normalize_all};
 use crate::error::CoordError;
 use crate::mcp::identity::Caller;
 use crate::mcp::typed_args;
@@ -35,7 +35,7 @@ pub async fn call(
     state: &Arc<AppState>,
     caller: &Caller,
     arguments: &JsonObject,
-) -> Result<CallToolResult, CoordError> {
+) -> Result<ToolOutput, CoordError> {
     let ReleaseArgs { file_paths, all } = typed_args::parse(NAME, &INPUT, arguments)?;
     let scope = match (all, file_paths) {
         (true, Some(_)) => {
@@ -71,5 +71,5 @@ pub async fn call(
         released: outcome.released.into_iter().map(|l| l.path).collect(),
         not_held: outcome.not_held,
     };
-    typed_result(&result, result.success)
+    ToolOutput::typed(&result, result.success)
 }

@@ -6,11 +6,11 @@ use std::sync::{Arc, LazyLock};
 use ccmulti_model::schema::{input_schema, output_schema};
 use ccmulti_model::tools::SetupArgs;
 
-use rmcp::model::{CallToolResult, JsonObject, ToolAnnotations};
+use rmcp::model::{JsonObject, ToolAnnotations};
 use serde_json::Value;
 
 use super::planning::connection;
-use super::{annotations, typed_result};
+use super::{ToolOutput, annotations};
 use crate::error::CoordError;
 use crate::mcp::identity::Caller;
 use crate::mcp::typed_args;
@@ -42,7 +42,7 @@ pub async fn call(
     state: &Arc<AppState>,
     caller: &Caller,
     arguments: &JsonObject,
-) -> Result<CallToolResult, CoordError> {
+) -> Result<ToolOutput, CoordError> {
     let SetupArgs {
         user_message,
         force_agent_count: forced,
@@ -65,7 +65,7 @@ pub async fn call(
             distribution: None,
             planner: None,
         };
-        return typed_result(&refused, false);
+        return ToolOutput::typed(&refused, false);
     }
     if asked.tasks.len() > MAX_TASKS {
         return Err(CoordError::InvalidParams(format!(
@@ -108,7 +108,7 @@ pub async fn call(
         distribution: Some(plan),
         planner,
     };
-    typed_result(&reply, true)
+    ToolOutput::typed(&reply, true)
 }
 
 /// The caller's session, or a new one (with the caller as its planner) when the URL had none.

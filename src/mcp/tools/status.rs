@@ -8,10 +8,10 @@ use ccmulti_model::schema::{input_schema, output_schema};
 use ccmulti_model::tools::{
     AgentStatus, LockStatus, NewsItem, StatusArgs, StatusResult, TaskState,
 };
-use rmcp::model::{CallToolResult, JsonObject, ToolAnnotations};
+use rmcp::model::{JsonObject, ToolAnnotations};
 use serde_json::Value;
 
-use super::{annotations, iso, typed_result};
+use super::{ToolOutput, annotations, iso};
 use crate::error::CoordError;
 use crate::mcp::identity::Caller;
 use crate::mcp::typed_args;
@@ -42,7 +42,7 @@ pub async fn call(
     state: &Arc<AppState>,
     caller: &Caller,
     arguments: &JsonObject,
-) -> Result<CallToolResult, CoordError> {
+) -> Result<ToolOutput, CoordError> {
     let StatusArgs {
         include_inactive,
         news: want_news,
@@ -106,7 +106,7 @@ pub async fn call(
             })
             .collect()
     });
-    typed_result(
+    ToolOutput::typed(
         &StatusResult {
             success: true,
             session_id: sa.session_id,

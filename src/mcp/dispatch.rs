@@ -1,0 +1,77 @@
+//! One tool call, whichever way it came in: rmcp's handler (`server.rs`) and
+//! the HTTP fast path (`http::fast`) both call [`call_tool`], so entitlement,
+//! the refusal and its record, the tool itself and its latency metric are
+//! written once.
+
+use std::future::Future;
+use std::time::Instant;
+
+use rmcp::model::JsonObject;
+
+use super::identity::Caller;
+use super::tools::{self, ToolOutput};
+use crate::error::CoordError;
+use crate::rules::clients::ToolName;
+use crate::state::{AppState, SharedState};
+
+/// Calls tool `name` for `caller`. `cancelled` ends the call early (rmcp
+/// cancels a request when its client disconnects or cancels it); the tool's
+/// future is dropped then, so a waiting claim leaves its queue instead of
+/// waiting on for nobody.
+pub async fn call_tool(
+    state: &SharedState,
+    caller: &Caller,
+    name: &str,
+    arguments: &JsonObject,
+    cancelled: impl Future<Output = ()>,
+) -> Result<ToolOutput, CoordError> {
+    let Some(tool) = ToolName::parse(name) else {
+        if caller.entitled().is_empty() {
+            // Unknown and hidden look the same to a client that has no tools.
+            return Err(refuse(state, caller, name).await);
+        }
+        return Err(CoordError::UnknownTool(name.to_owned()));
+    };
+    if !caller.entitled().contains(&tool) {
+        return Err(refuse(state, caller, tool.as_str()).await);
+    }
+    let started = Instant::now();
+    let outcome = tokio::select! {
+        outcome = tools::call(state, caller, tool, arguments) => outcome,
+        () = cancelled => Err(CoordError::Cancelled),
+    };
+    state.metrics.observe_tool(tool.as_str(), started.elapsed());
+    outcome
+}
+
+/// Logs, counts and records a call by a client that may not see the tool.
+async fn refuse(state: &AppState, caller: &Caller, tool: &str) -> CoordError {
+    let client = caller.verdict.label().to_owned();
+    tracing::warn!(
+        client = %client,
+        tool,
+        user = %caller.user,
+        "SECURITY: coordination tool requested by a client that is not entitled to it; refused"
+    );
+    state.metrics.count_blocked(&client);
+    let session = caller.user.session.clone();
+    // The tool name is the client's own text: a NUL in it, which PostgreSQL
+    // cannot keep in a text column, is written escaped so the audit row is
+    // kept on either backend.
+    let detail = format!("{client} asked for {}", tool.replace('\0', "\\0"));
+    if let Err(e) = state
+        .coord
+        .record_blocked_client(
+            session.as_ref().map(|s| s.session_id.as_str()),
+            session.as_ref().map(|s| s.agent_id.as_str()),
+            &detail,
+        )
+        .await
+    {
+        tracing::error!(error = %e, "could not record a blocked client");
+    }
+    CoordError::NotEntitled {
+        tool: tool.to_owned(),
+        client,
+    }
+}

@@ -1,0 +1,510 @@
+//! The stateless fast path (`src/http/fast/`) answers as rmcp's stateless
+//! service would. One coordinator is served twice: through `http::app` (the
+//! fast path) and through `http::app_with(.., StatelessPath::Rmcp)` (every
+//! request to rmcp, as before the fast path). Each request goes to both, and
+//! the answers must agree: HTTP status, content type, the JSON-RPC message
+//! (values that move with time, such as lock ids and seconds left, masked)
+//! and what the request added to the metrics.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use ccmulti::http::{StatelessPath, app_with};
+use ccmulti_testkit::*;
+use serde_json::{Value, json};
+
+struct Twins {
+    server: Server,
+    /// The same coordinator, with the fast path off.
+    rmcp_base: String,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+async fn twins() -> Twins {
+    let server = start().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let rmcp_base = format!("http://{}", listener.local_addr().expect("addr"));
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(ccmulti::connections::serve_connections(
+        listener,
+        app_with(server.state.clone(), StatelessPath::Rmcp),
+        Duration::from_secs(10),
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    Twins {
+        server,
+        rmcp_base,
+        _stop: stop,
+    }
+}
+
+/// A request: URL path, headers, body.
+struct Ask {
+    path: String,
+    headers: Vec<(&'static str, String)>,
+    body: Value,
+}
+
+const CLAUDE_UA: &str = "claude-code/2.1.330 (sdk-cli)";
+
+fn meta(client: &str) -> Value {
+    json!({
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientInfo": { "name": client, "version": "1.0.0" },
+        "io.modelcontextprotocol/clientCapabilities": {}
+    })
+}
+
+/// Claude Code's own shape (2026-07-28): `_meta`, `Mcp-Method`, `Mcp-Name`.
+fn modern(path: &str, client: &str, user_agent: &str, method: &str, mut params: Value) -> Ask {
+    params["_meta"] = meta(client);
+    let mut headers = vec![
+        ("mcp-protocol-version", "2026-07-28".to_owned()),
+        ("mcp-method", method.to_owned()),
+        ("user-agent", user_agent.to_owned()),
+        ("accept", "application/json, text/event-stream".to_owned()),
+    ];
+    if let Some(name) = params["name"].as_str() {
+        headers.push(("mcp-name", name.to_owned()));
+    }
+    Ask {
+        path: path.to_owned(),
+        headers,
+        body: json!({ "jsonrpc": "2.0", "id": 41, "method": method, "params": params }),
+    }
+}
+
+/// A bare curl POST: no `Accept`, no protocol version, `x-client-name`.
+fn curl(path: &str, client_name: &str, method: &str, params: Value) -> Ask {
+    Ask {
+        path: path.to_owned(),
+        headers: vec![("x-client-name", client_name.to_owned())],
+        body: json!({ "jsonrpc": "2.0", "id": "c-1", "method": method, "params": params }),
+    }
+}
+
+struct Answer {
+    status: u16,
+    content_type: Option<String>,
+    message: Value,
+    metrics: BTreeMap<String, i64>,
+    /// Whether the fast path answered (its counter moved).
+    by_fast_path: bool,
+}
+
+/// The counters a request moves (requests by method and outcome, blocked
+/// calls, conflicts); latency histograms are left out.
+fn counters(server: &Server) -> BTreeMap<String, i64> {
+    server
+        .state
+        .metrics
+        .render(0, Duration::ZERO)
+        .lines()
+        .filter(|l| {
+            l.starts_with("ccmulti_requests_total")
+                || l.starts_with("ccmulti_blocked_calls_total")
+                || l.starts_with("ccmulti_lock_conflicts_total")
+                || l.starts_with("ccmulti_fast_path_answers_total")
+        })
+        .filter_map(|l| {
+            let (name, n) = l.rsplit_once(' ')?;
+            Some((name.to_owned(), n.parse().ok()?))
+        })
+        .collect()
+}
+
+async fn ask(server: &Server, base: &str, ask: &Ask) -> Answer {
+    let before = counters(server);
+    let mut request = client()
+        .post(format!("{base}{}", ask.path))
+        .header("content-type", "application/json")
+        .body(ask.body.to_string());
+    for (name, value) in &ask.headers {
+        request = request.header(*name, value);
+    }
+    let reply = send(request).await;
+    let after = counters(server);
+    let metrics: BTreeMap<String, i64> = after
+        .into_iter()
+        .map(|(k, n)| {
+            let d = n - before.get(&k).copied().unwrap_or(0);
+            (k, d)
+        })
+        .filter(|(_, d)| *d != 0)
+        .collect();
+    Answer {
+        status: reply.status,
+        content_type: reply
+            .headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
+        message: mask(reply.json),
+        by_fast_path: metrics.contains_key(FAST),
+        metrics,
+    }
+}
+
+/// Values that differ between two otherwise equal calls made a moment apart.
+fn mask(mut value: Value) -> Value {
+    const MOVING: [&str; 8] = [
+        "lock_id",
+        "fencing_token",
+        "expires_at",
+        "expires_in_seconds",
+        "seconds_left",
+        "now",
+        "seconds_since_activity",
+        "updated_at",
+    ];
+    fn walk(v: &mut Value) {
+        match v {
+            Value::Object(map) => {
+                for (k, item) in map.iter_mut() {
+                    if MOVING.contains(&k.as_str()) {
+                        *item = json!("*");
+                    } else if k == "message" && item.is_string() {
+                        let text: String = item
+                            .as_str()
+                            .unwrap_or_default()
+                            .chars()
+                            .filter(|c| !c.is_ascii_digit())
+                            .collect();
+                        *item = json!(text);
+                    } else if k == "text"
+                        && let Some(parsed) =
+                            item.as_str().and_then(|t| serde_json::from_str(t).ok())
+                    {
+                        // The text block is the structured result as JSON.
+                        let mut parsed: Value = parsed;
+                        walk(&mut parsed);
+                        *item = json!({ "text as JSON": parsed });
+                    } else {
+                        walk(item);
+                    }
+                }
+            }
+            Value::Array(items) => items.iter_mut().for_each(walk),
+            _ => {}
+        }
+    }
+    walk(&mut value);
+    value
+}
+
+/// Sends `a` through the fast path, then through rmcp, and compares.
+async fn same(t: &Twins, a: &Ask) -> Answer {
+    let fast = ask(&t.server, &t.server.base, a).await;
+    let rmcp = ask(&t.server, &t.rmcp_base, a).await;
+    assert_eq!(fast.status, rmcp.status, "status for {}", a.body);
+    assert_eq!(
+        fast.content_type, rmcp.content_type,
+        "content type for {}",
+        a.body
+    );
+    assert_eq!(fast.message, rmcp.message, "message for {}", a.body);
+    let mut fast_metrics = fast.metrics.clone();
+    let by_fast_path = fast_metrics.remove(FAST).is_some();
+    assert_eq!(fast_metrics, rmcp.metrics, "metrics for {}", a.body);
+    assert!(
+        !rmcp.metrics.contains_key(FAST),
+        "rmcp's answer for {}",
+        a.body
+    );
+    Answer {
+        by_fast_path,
+        ..fast
+    }
+}
+
+const FAST: &str = "ccmulti_fast_path_answers_total";
+
+#[tokio::test]
+async fn tools_list_is_the_same_for_every_caller_and_era() {
+    let t = twins().await;
+    let implementer = "/mcp/v2/claude/u1__session__s1__impl_a";
+    let planner = "/mcp/v2/claude/u1__session__s1__planner";
+    let no_session = "/mcp/v2/claude/u1";
+    let cursor_path = "/mcp/v2/cursor/u1__session__s1__impl_c";
+    let list = |path, client, ua| modern(path, client, ua, "tools/list", json!({}));
+    for (a, names) in [
+        (
+            list(implementer, "claude-code", CLAUDE_UA),
+            IMPLEMENTER_TOOLS.to_vec(),
+        ),
+        (
+            list(planner, "claude-code", CLAUDE_UA),
+            PLANNER_TOOLS.to_vec(),
+        ),
+        (
+            list(no_session, "claude-code", CLAUDE_UA),
+            NO_SESSION_TOOLS.to_vec(),
+        ),
+        (
+            curl(implementer, "claude code", "tools/list", json!({})),
+            IMPLEMENTER_TOOLS.to_vec(),
+        ),
+        (
+            curl(planner, "claude code", "tools/list", json!({})),
+            PLANNER_TOOLS.to_vec(),
+        ),
+        // Other clients see no coordination tool, however they are dressed.
+        (list(implementer, "cursor", CLAUDE_UA), vec![]),
+        (list(implementer, "claude-code", "cursor/1.0"), vec![]),
+        (list(cursor_path, "claude-code", CLAUDE_UA), vec![]),
+        (curl(implementer, "cursor", "tools/list", json!({})), vec![]),
+    ] {
+        let answer = same(&t, &a).await;
+        assert!(answer.by_fast_path, "{}", a.body);
+        assert_eq!(answer.status, 200, "{}", answer.message);
+        let listed: Vec<&str> = answer.message["result"]["tools"]
+            .as_array()
+            .map(|tools| tools.iter().filter_map(|t| t["name"].as_str()).collect())
+            .unwrap_or_default();
+        assert_eq!(listed, names, "{}", a.body);
+    }
+
+    // What rmcp refuses before its handler stays rmcp's to refuse.
+    let mut wrong_method = list(implementer, "claude-code", CLAUDE_UA);
+    wrong_method.headers[1].1 = "tools/call".into();
+    let mut wrong_version = list(implementer, "claude-code", CLAUDE_UA);
+    wrong_version.headers[0].1 = "2025-11-25".into();
+    let mut no_capabilities = list(implementer, "claude-code", CLAUDE_UA);
+    no_capabilities.body["params"]["_meta"]
+        .as_object_mut()
+        .map(|m| m.remove("io.modelcontextprotocol/clientCapabilities"));
+    let mut unknown_version = curl(implementer, "claude code", "tools/list", json!({}));
+    unknown_version
+        .headers
+        .push(("mcp-protocol-version", "2099-01-01".into()));
+    // Weighted media types are rmcp's to read; it accepts these.
+    let mut weighted = curl(implementer, "claude code", "tools/list", json!({}));
+    weighted.headers.push((
+        "accept",
+        "application/json;q=0.9, text/event-stream;q=0.5".into(),
+    ));
+    for (a, refused) in [
+        (wrong_method, true),
+        (wrong_version, true),
+        (no_capabilities, true),
+        (unknown_version, true),
+        (weighted, false),
+    ] {
+        let answer = same(&t, &a).await;
+        assert!(!answer.by_fast_path, "left to rmcp: {}", a.body);
+        assert_eq!(answer.status != 200, refused, "{}", a.body);
+    }
+}
+
+#[tokio::test]
+async fn tool_calls_are_the_same_through_both_paths() {
+    let t = twins().await;
+    let a = "/mcp/v2/claude/u1__session__s1__impl_a";
+    let b = "/mcp/v2/claude/u1__session__s1__impl_b";
+    let call = |path, name: &str, arguments: Value| {
+        modern(
+            path,
+            "claude-code",
+            CLAUDE_UA,
+            "tools/call",
+            json!({ "name": name, "arguments": arguments }),
+        )
+    };
+    // b holds held.rs; a's claims of it conflict (an error result, counted).
+    hold(&t.server, "impl_b", "held.rs").await;
+    let conflict = same(
+        &t,
+        &call(a, "claim_file_lock", json!({ "file_paths": ["held.rs"] })),
+    )
+    .await;
+    assert_eq!(
+        conflict.message["result"]["isError"], true,
+        "{}",
+        conflict.message
+    );
+
+    // A grant and its release, through each path in turn.
+    let claim = call(
+        a,
+        "claim_file_lock",
+        json!({ "file_paths": ["src/a.rs"], "duration_minutes": 5 }),
+    );
+    let release = call(
+        a,
+        "release_file_lock",
+        json!({ "file_paths": ["src/a.rs"] }),
+    );
+    let fast_claim = ask(&t.server, &t.server.base, &claim).await;
+    let fast_release = ask(&t.server, &t.server.base, &release).await;
+    let rmcp_claim = ask(&t.server, &t.rmcp_base, &claim).await;
+    let rmcp_release = ask(&t.server, &t.rmcp_base, &release).await;
+    for (fast, rmcp) in [(&fast_claim, &rmcp_claim), (&fast_release, &rmcp_release)] {
+        assert_eq!(fast.status, rmcp.status);
+        assert_eq!(fast.content_type, rmcp.content_type);
+        assert_eq!(fast.message, rmcp.message);
+        let mut fast_metrics = fast.metrics.clone();
+        fast_metrics.remove(FAST);
+        assert_eq!(fast_metrics, rmcp.metrics);
+    }
+    assert!(fast_claim.by_fast_path && fast_release.by_fast_path);
+    assert!(!rmcp_claim.by_fast_path && !rmcp_release.by_fast_path);
+    assert_eq!(
+        fast_claim.message["result"]["structuredContent"]["success"],
+        true
+    );
+    assert_eq!(fast_claim.message["result"]["resultType"], "complete");
+    assert_eq!(
+        fast_release.message["result"]["structuredContent"]["success"],
+        true
+    );
+
+    // Status, progress, the bare curl form, and the errors a caller can cause.
+    for ask in [
+        call(b, "check_agent_status", json!({ "news": false })),
+        call(
+            b,
+            "sync_progress",
+            json!({ "task_id": "t1", "status": "in_progress", "progress_percentage": 10 }),
+        ),
+        curl(
+            b,
+            "claude code",
+            "tools/call",
+            json!({ "name": "check_agent_status", "arguments": { "news": false } }),
+        ),
+        call(a, "claim_file_lock", json!({ "file_paths": 5 })),
+        call(
+            a,
+            "claim_file_lock",
+            json!({ "file_paths": ["../outside"] }),
+        ),
+        call(a, "no_such_tool", json!({})),
+        call(
+            "/mcp/v2/claude/u1",
+            "claim_file_lock",
+            json!({ "file_paths": ["x.rs"] }),
+        ),
+        call(
+            "/mcp/v2/claude/u1",
+            "setup_multi_agent_coordination",
+            json!({}),
+        ),
+    ] {
+        assert!(same(&t, &ask).await.by_fast_path, "{}", ask.body);
+    }
+}
+
+#[tokio::test]
+async fn other_clients_cannot_call_through_the_fast_path() {
+    let t = twins().await;
+    let a = "/mcp/v2/claude/u1__session__s1__impl_a";
+    let claim = json!({ "name": "claim_file_lock", "arguments": { "file_paths": ["src/x.rs"] } });
+    for ask in [
+        modern(a, "cursor", CLAUDE_UA, "tools/call", claim.clone()),
+        modern(a, "claude-code", "codex/0.9", "tools/call", claim.clone()),
+        modern(
+            "/mcp/v2/cursor/u1__session__s1__impl_a",
+            "claude-code",
+            CLAUDE_UA,
+            "tools/call",
+            claim.clone(),
+        ),
+        curl(a, "cursor", "tools/call", claim.clone()),
+        modern(
+            a,
+            "cursor",
+            CLAUDE_UA,
+            "tools/call",
+            json!({ "name": "no_such_tool", "arguments": {} }),
+        ),
+    ] {
+        let answer = same(&t, &ask).await;
+        assert!(answer.by_fast_path, "{}", ask.body);
+        assert_eq!(
+            answer.message["error"]["code"], -32602,
+            "{}",
+            answer.message
+        );
+        assert!(
+            answer.message["error"]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("is not available to this client")),
+            "{}",
+            answer.message
+        );
+        assert!(
+            answer
+                .metrics
+                .keys()
+                .any(|k| k.starts_with("ccmulti_blocked_calls_total")),
+            "counted as blocked: {:?}",
+            answer.metrics
+        );
+    }
+    let after = state_fingerprint(&t.server).await;
+    assert!(after.contains("locks=[]"), "nothing was claimed: {after}");
+}
+
+/// The brief's comparison: the stateless fast path against a session that
+/// rmcp serves (2025-11-25), for the same list and call, modulo ids.
+#[tokio::test]
+async fn stateless_answers_match_a_session_served_by_rmcp() {
+    let server = start().await;
+    let url = server.agent_url("impl_a");
+    let post = || {
+        client()
+            .post(&url)
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream")
+    };
+    let init = send(post().body(
+        json!({
+            "jsonrpc": "2.0", "id": 0, "method": "initialize",
+            "params": { "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": { "name": "claude-code", "version": "2.1.330" } }
+        })
+        .to_string(),
+    ))
+    .await;
+    let session = init.headers["mcp-session-id"]
+        .to_str()
+        .expect("session id")
+        .to_owned();
+    let in_session = |body: Value| {
+        post()
+            .header("mcp-session-id", &session)
+            .header("mcp-protocol-version", "2025-11-25")
+            .body(body.to_string())
+    };
+    send(in_session(
+        json!({ "jsonrpc": "2.0", "method": "notifications/initialized" }),
+    ))
+    .await;
+    let stateless = |body: Value| {
+        post()
+            .header("mcp-protocol-version", "2025-11-25")
+            .header("user-agent", CLAUDE_UA)
+            .body(body.to_string())
+    };
+    let list = json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/list" });
+    let call = json!({ "jsonrpc": "2.0", "id": 2, "method": "tools/call",
+        "params": { "name": "check_agent_status", "arguments": { "news": false } } });
+    for body in [list, call] {
+        let via_session = send(in_session(body.clone())).await;
+        let via_fast = send(stateless(body.clone())).await;
+        assert_eq!(
+            mask(via_fast.json.clone()),
+            mask(via_session.json.clone()),
+            "{body}"
+        );
+        assert!(via_fast.json.get("result").is_some(), "{}", via_fast.text);
+    }
+    let metrics = server.state.metrics.render(0, std::time::Duration::ZERO);
+    assert!(
+        metrics.contains("ccmulti_fast_path_answers_total 2"),
+        "both stateless requests took the fast path: {metrics}"
+    );
+}
