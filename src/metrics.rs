@@ -8,6 +8,8 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use crate::store::WriteBatches;
+
 const LATENCY_BUCKETS_S: [f64; 11] = [
     0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.1, 0.5, 2.0,
 ];
@@ -203,5 +205,42 @@ impl Metrics {
         let _ = writeln!(out, "# TYPE ccmulti_uptime_seconds gauge");
         let _ = writeln!(out, "ccmulti_uptime_seconds {}", uptime.as_secs());
         out
+    }
+}
+
+/// The SQLite write thread's group commits: how many transactions, how many
+/// writes in them (their ratio is the mean batch), how many held more than
+/// one write, and the largest. Under load the mean should rise above 1.
+pub fn render_write_batches(out: &mut String, b: WriteBatches) {
+    let lines = [
+        (
+            "ccmulti_store_write_batches_total",
+            "counter",
+            "Write transactions the store's write thread committed or tried, each a batch of queued writes.",
+            b.batches,
+        ),
+        (
+            "ccmulti_store_batched_writes_total",
+            "counter",
+            "Writes run in those batches.",
+            b.jobs,
+        ),
+        (
+            "ccmulti_store_shared_write_batches_total",
+            "counter",
+            "Batches that held more than one write.",
+            b.shared,
+        ),
+        (
+            "ccmulti_store_largest_write_batch",
+            "gauge",
+            "The most writes one batch held.",
+            b.largest,
+        ),
+    ];
+    for (name, kind, help, value) in lines {
+        let _ = writeln!(out, "# HELP {name} {help}");
+        let _ = writeln!(out, "# TYPE {name} {kind}");
+        let _ = writeln!(out, "{name} {value}");
     }
 }

@@ -59,12 +59,16 @@ pub async fn metrics(State(http): State<HttpState>) -> Response {
         .await
         .map(|c| c.active_locks)
         .unwrap_or(-1);
+    let mut body = app.metrics.render(active, app.started.elapsed());
+    if let Some(batches) = app.coord.store().write_batches() {
+        crate::metrics::render_write_batches(&mut body, batches);
+    }
     (
         [(
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        app.metrics.render(active, app.started.elapsed()),
+        body,
     )
         .into_response()
 }

@@ -29,7 +29,7 @@ use crate::rules::news::News;
 use crate::rules::virtual_user::VirtualUser;
 
 pub use postgres::PostgresStore;
-pub use sqlite::{Durability, SqliteStore, create_private_file, restrict_to_owner};
+pub use sqlite::{Durability, SqliteStore, WriteBatches, create_private_file, restrict_to_owner};
 pub use types::{
     AgentWorkspace, ClaimOutcome, ClaimRequest, Counts, DEFAULT_EVENTS_KEPT, EventKind,
     ForceSelector, GrantedLock, PlannedTask, ProgressUpdate, ReleaseOutcome, SessionView,
@@ -123,6 +123,11 @@ pub trait CoordStore: Send + Sync + std::fmt::Debug {
     fn now_ms(&self) -> Millis;
     /// Subscribes to the change feed.
     fn changes(&self) -> broadcast::Receiver<Change>;
+    /// How the store's writes were grouped into transactions so far, for
+    /// `/metrics`; `None` for a backend that does not group them.
+    fn write_batches(&self) -> Option<WriteBatches> {
+        None
+    }
     /// Looks for writes made elsewhere since the last look and announces
     /// them as [`Change::Other`]; cheap, called every second while claims wait.
     async fn notice_changes_elsewhere(&self) -> Result<()>;

@@ -2,7 +2,7 @@
 
 use rusqlite::{OptionalExtension, params};
 
-use rusqlite::Transaction;
+use rusqlite::Connection;
 
 use crate::store::AgentWorkspace;
 
@@ -13,7 +13,7 @@ use crate::rules::virtual_user::{SessionAgent, VirtualUser};
 /// Registers the session, owned by `user_id`, if new (within the user's
 /// session limit); refuses another user's.
 fn own_session(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     session_id: &str,
     user_id: &str,
     now: &str,
@@ -45,7 +45,7 @@ fn own_session(
 
 /// Refuses a new agent in a session that already has as many as allowed;
 /// a known agent is always let in.
-fn admit_agent(tx: &Transaction<'_>, sa: &SessionAgent, limits: &Limits) -> Result<()> {
+fn admit_agent(tx: &Connection, sa: &SessionAgent, limits: &Limits) -> Result<()> {
     let known: bool = tx
         .prepare_cached(
             "SELECT EXISTS (SELECT 1 FROM claude_code_agents WHERE session_id = ?1 AND id = ?2)",
@@ -129,7 +129,7 @@ impl SqliteStore {
     fn write_agent(
         &self,
         user: &VirtualUser,
-        f: impl FnOnce(&Transaction<'_>, &SessionAgent, &str) -> Result<()>,
+        f: impl FnOnce(&Connection, &SessionAgent, &str) -> Result<()>,
     ) -> Result<()> {
         let Some(sa) = &user.session else {
             return Ok(());

@@ -56,6 +56,10 @@ impl CoordStore for SqliteStore {
         self.inner.changes.subscribe()
     }
 
+    fn write_batches(&self) -> Option<crate::store::WriteBatches> {
+        Some(SqliteStore::write_batches(self))
+    }
+
     fn follow_all_writes(&self) -> Result<()> {
         self.watch_files()
     }
@@ -108,11 +112,12 @@ impl CoordStore for SqliteStore {
     }
 
     async fn sweep_expired(&self) -> Result<usize> {
-        self.on_write_thread(move |s| s.sweep_expired()).await
+        // Several bounded transactions on purpose: not one batch's.
+        self.on_write_thread_alone(move |s| s.sweep_expired()).await
     }
 
     async fn prune_events(&self, batch: u64) -> Result<usize> {
-        self.on_write_thread(move |s| s.prune_events(s.events_kept(), batch))
+        self.on_write_thread_alone(move |s| s.prune_events(s.events_kept(), batch))
             .await
     }
 

@@ -1,11 +1,14 @@
 //! The only module that writes SQL. One write connection (every write
-//! transaction `BEGIN IMMEDIATE`), reads from a small r2d2 pool, WAL set once
-//! before the pool is built. Blocking: async callers go through
-//! [`SqliteStore::blocking`], as its [`CoordStore`](super::CoordStore) implementation does.
+//! transaction `BEGIN IMMEDIATE`; on the store's write thread one transaction
+//! is shared by the writes queued together, see `batch.rs`), reads from a small
+//! r2d2 pool, WAL set once before the pool is built. Blocking: async callers
+//! go through [`SqliteStore::blocking`] or [`SqliteStore::on_write_thread`], as
+//! its [`CoordStore`](super::CoordStore) implementation does.
 
 mod agents;
 mod backend;
 mod backup;
+mod batch;
 mod bulk;
 mod clock_step;
 mod columns;
@@ -24,13 +27,16 @@ mod waiters;
 mod watch;
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicI64, AtomicU64};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, mpsc};
+use std::thread::ThreadId;
 
 use r2d2_sqlite::SqliteConnectionManager;
-use rusqlite::{Connection, Transaction, TransactionBehavior};
+use rusqlite::{Connection, TransactionBehavior};
 use tokio::sync::broadcast;
 
+pub use batch::WriteBatches;
+use batch::{BatchCounters, WriteJob};
 #[doc(hidden)]
 pub use bulk::BulkSeed;
 
@@ -98,29 +104,55 @@ struct Inner {
     limits: std::sync::RwLock<crate::rules::limits::Limits>,
     /// The queue of the store's own write thread ([`SqliteStore::on_write_thread`]).
     write_jobs: mpsc::Sender<WriteJob>,
+    /// That thread, the only one that runs batches.
+    write_thread: ThreadId,
+    /// Held by the write thread for a whole batch: the batch's transaction
+    /// stays open between its jobs' statements, and a write from any other
+    /// thread (a CLI command, `pull_leases_back` on the blocking pool) must
+    /// not run its statements inside it. The write thread itself never takes
+    /// it per statement.
+    batch_gate: Mutex<()>,
+    /// True while the write thread runs a batch's jobs: their writes go into
+    /// the batch's transaction and their change notices wait for its commit.
+    batching: AtomicBool,
+    /// Change notices of the open batch's jobs, published after its commit.
+    pending_changes: Mutex<Vec<Change>>,
+    batch_counters: BatchCounters,
 }
 
-/// A write call queued for the write thread; it sends its own answer.
-type WriteJob = Box<dyn FnOnce() + Send>;
-
-/// Starts the thread that runs every write call, one after another, for as
-/// long as the store lives (it ends when the queue's sender is dropped with
-/// the store). Writes are serialised on the one write connection anyway; a
-/// thread that stays awake under load hands each call over with one queue
-/// push and one wake-up, where tokio's blocking pool spawned a task on any of
-/// dozens of threads per call (BENCHMARKS.md, "HTTP under wrk").
-fn start_write_thread() -> std::io::Result<mpsc::Sender<WriteJob>> {
+/// Starts the thread that runs every write call for as long as the store
+/// lives (it ends when the queue's sender is dropped with the store), in
+/// batches that share one transaction (`batch.rs`). Writes are serialised on
+/// the one write connection anyway; a thread that stays awake under load
+/// hands each call over with one queue push and one wake-up, where tokio's
+/// blocking pool spawned a task on any of dozens of threads per call
+/// (BENCHMARKS.md, "HTTP under wrk").
+fn start_write_thread() -> std::io::Result<(mpsc::Sender<WriteJob>, ThreadId)> {
     let (jobs, queue) = mpsc::channel::<WriteJob>();
-    std::thread::Builder::new()
+    let thread = std::thread::Builder::new()
         .name("ccmulti-store-writes".into())
-        .spawn(move || {
-            for job in queue {
-                // A panicking call drops its answer (its caller gets an
-                // error, as a panicking blocking task's did); the thread goes on.
-                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
-            }
-        })?;
-    Ok(jobs)
+        .spawn(move || batch::run_write_thread(queue))?;
+    Ok((jobs, thread.thread().id()))
+}
+
+/// The write connection, and the batch gate when taken by a thread other than
+/// the write thread. Fields drop in order: the connection before the gate.
+struct WriterGuard<'a> {
+    conn: MutexGuard<'a, Connection>,
+    _gate: Option<MutexGuard<'a, ()>>,
+}
+
+impl std::ops::Deref for WriterGuard<'_> {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        &self.conn
+    }
+}
+
+impl std::ops::DerefMut for WriterGuard<'_> {
+    fn deref_mut(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -191,6 +223,11 @@ impl SqliteStore {
             .max_size(READ_POOL_SIZE)
             .min_idle(Some(1))
             .build(manager)?;
+        let (write_jobs, write_thread) =
+            start_write_thread().map_err(|source| StoreError::File {
+                path: path.to_owned(),
+                source,
+            })?;
         Ok(Self {
             inner: Arc::new(Inner {
                 path: path.to_owned(),
@@ -202,10 +239,12 @@ impl SqliteStore {
                 data_version: AtomicI64::new(data_version),
                 events_kept: AtomicU64::new(DEFAULT_EVENTS_KEPT),
                 limits: std::sync::RwLock::default(),
-                write_jobs: start_write_thread().map_err(|source| StoreError::File {
-                    path: path.to_owned(),
-                    source,
-                })?,
+                write_jobs,
+                write_thread,
+                batch_gate: Mutex::new(()),
+                batching: AtomicBool::new(false),
+                pending_changes: Mutex::new(Vec::new()),
+                batch_counters: BatchCounters::default(),
             }),
         })
     }
@@ -230,8 +269,31 @@ impl SqliteStore {
             .map_err(|e| StoreError::Join(e.to_string()))?
     }
 
-    /// Runs a write call on the store's write thread.
+    /// Runs a write call on the store's write thread, in a batch with the
+    /// calls queued beside it: one transaction for the batch, a savepoint for
+    /// this call, its answer (and its change notices) only once the batch has
+    /// committed (`batch.rs`). `f` must be a plain write: its writes go
+    /// through `SqliteStore::write`, it opens no transaction of its own.
     pub async fn on_write_thread<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&SqliteStore) -> Result<T> + Send + 'static,
+    {
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        let job = batch::batched(self.clone(), f, answer);
+        self.inner
+            .write_jobs
+            .send(job)
+            .map_err(|_| StoreError::Join("the store's write thread has stopped".into()))?;
+        answered
+            .await
+            .map_err(|_| StoreError::Join("a write call panicked".into()))?
+    }
+
+    /// Runs a write call on the write thread alone, outside any batch: for
+    /// calls that commit several transactions on purpose (a sweep of a
+    /// backlog, in bounded transactions so that no one waits long behind it).
+    pub async fn on_write_thread_alone<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,
         F: FnOnce(&SqliteStore) -> Result<T> + Send + 'static,
@@ -240,30 +302,72 @@ impl SqliteStore {
         let store = self.clone();
         self.inner
             .write_jobs
-            .send(Box::new(move || {
+            .send(WriteJob::Alone(Box::new(move || {
                 // The caller may have gone (a cancelled request); the write stands.
                 let _ = answer.send(f(&store));
-            }))
+            })))
             .map_err(|_| StoreError::Join("the store's write thread has stopped".into()))?;
         answered
             .await
             .map_err(|_| StoreError::Join("a write call panicked".into()))?
     }
 
-    fn writer(&self) -> Result<MutexGuard<'_, Connection>> {
-        self.inner.writer.lock().map_err(|_| StoreError::Poisoned)
+    /// Whether this thread is the write thread running a batch's job.
+    fn in_batch(&self) -> bool {
+        self.inner.batching.load(Ordering::Acquire)
+            && std::thread::current().id() == self.inner.write_thread
     }
 
-    /// Runs `f` in one `BEGIN IMMEDIATE` transaction, committed if it returns Ok.
-    fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+    fn writer(&self) -> Result<WriterGuard<'_>> {
+        let gate = if std::thread::current().id() == self.inner.write_thread {
+            None
+        } else {
+            Some(
+                self.inner
+                    .batch_gate
+                    .lock()
+                    .map_err(|_| StoreError::Poisoned)?,
+            )
+        };
+        let conn = self.inner.writer.lock().map_err(|_| StoreError::Poisoned)?;
+        Ok(WriterGuard { conn, _gate: gate })
+    }
+
+    /// Runs `f` in one `BEGIN IMMEDIATE` transaction, committed if it returns
+    /// Ok. In a batch on the write thread the batch owns the transaction and
+    /// the job's savepoint: `f` runs inside them, and a job that fails is
+    /// rolled back whole to its savepoint (`batch.rs`).
+    fn write<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
         let mut conn = self.writer()?;
+        if self.in_batch() {
+            return f(&conn);
+        }
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let value = f(&tx)?;
         tx.commit()?;
         Ok(value)
     }
 
+    /// Announces `change` on the change feed now, or, from a batch's job,
+    /// once the batch has committed (a woken waiter must find the paths free).
+    fn publish(&self, change: Change) {
+        if self.in_batch() {
+            if let Ok(mut pending) = self.inner.pending_changes.lock() {
+                pending.push(change);
+                return;
+            }
+        }
+        // No subscriber (a CLI command) is not an error.
+        let _ = self.inner.changes.send(change);
+    }
+
     fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        if self.in_batch() {
+            // A job reads what the batch's earlier jobs wrote, as it would
+            // had each committed alone; a reader connection would not see it.
+            let conn = self.writer()?;
+            return f(&conn);
+        }
         let conn = self.inner.readers.get()?;
         f(&conn)
     }

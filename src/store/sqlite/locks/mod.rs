@@ -1,5 +1,6 @@
 //! Lock transactions. Each claim, release and sweep is one `BEGIN IMMEDIATE`
-//! transaction on the single write connection: the check and the insert cannot
+//! transaction on the single write connection (or one savepoint in a batch's
+//! transaction, `batch.rs`): the check and the insert cannot
 //! interleave with another claim (the seed's check-then-insert race). Whatever
 //! frees paths (release, expiry, forced release) wakes the claims waiting for
 //! them once it has committed.
@@ -192,16 +193,16 @@ fn in_session(session: &str, paths: impl IntoIterator<Item = String>) -> Freed {
 }
 
 impl SqliteStore {
-    /// Announces `freed` on the change feed; call after the transaction that
-    /// freed them commits, so a woken waiter finds them free.
+    /// Announces `freed` on the change feed; call after the write that freed
+    /// them returns (in a batch it is published after the batch's commit),
+    /// so a woken waiter finds them free.
     fn announce_freed(&self, freed: &Freed) {
         let mut by_session: BTreeMap<&str, Vec<String>> = BTreeMap::new();
         for (session, path) in freed {
             by_session.entry(session).or_default().push(path.clone());
         }
         for (session, paths) in by_session {
-            // No subscriber (a CLI command) is not an error.
-            let _ = self.inner.changes.send(Change::Freed {
+            self.publish(Change::Freed {
                 session: session.to_owned(),
                 paths,
             });
