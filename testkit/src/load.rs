@@ -95,11 +95,19 @@ pub fn jsonrpc_message(content_type: Option<&str>, text: &str) -> Value {
     }
 }
 
+/// Under the coordinator's default header deadline of 10 s, as Node's
+/// `fetch` (4 s) and Python's httpx (5 s) keep theirs.
+const IDLE_CONNECTION_KEPT: Duration = Duration::from_secs(5);
+
 /// A keep-alive client for `agents` concurrent callers; a call that takes
-/// longer than `timeout` counts as failed.
+/// longer than `timeout` counts as failed. Idle connections are dropped
+/// before the coordinator's header deadline closes them (README, Limits):
+/// reqwest's default of 90 s let a call, twice in a 30-minute soak, go out
+/// on a connection the server was closing.
 pub fn http_client(agents: usize, timeout: Duration) -> reqwest::Client {
     reqwest::Client::builder()
         .pool_max_idle_per_host(agents)
+        .pool_idle_timeout(IDLE_CONNECTION_KEPT)
         .timeout(timeout)
         .build()
         .expect("http client")
