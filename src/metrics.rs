@@ -152,18 +152,19 @@ impl Metrics {
                 );
             }
         }
-        let _ = writeln!(out, "# HELP ccmulti_active_locks Live file locks.");
-        let _ = writeln!(out, "# TYPE ccmulti_active_locks gauge");
-        let _ = writeln!(out, "ccmulti_active_locks {active_locks}");
-        let _ = writeln!(
-            out,
-            "# HELP ccmulti_lock_conflicts_total Claims refused because another agent held a path."
+        single(
+            &mut out,
+            "ccmulti_active_locks",
+            "gauge",
+            "Live file locks.",
+            active_locks,
         );
-        let _ = writeln!(out, "# TYPE ccmulti_lock_conflicts_total counter");
-        let _ = writeln!(
-            out,
-            "ccmulti_lock_conflicts_total {}",
-            self.conflicts.load(Ordering::Relaxed)
+        single(
+            &mut out,
+            "ccmulti_lock_conflicts_total",
+            "counter",
+            "Claims refused because another agent held a path.",
+            self.conflicts.load(Ordering::Relaxed),
         );
         let _ = writeln!(
             out,
@@ -191,19 +192,20 @@ impl Metrics {
                 n.load(Ordering::Relaxed)
             );
         }
-        let _ = writeln!(
-            out,
-            "# HELP ccmulti_fast_path_answers_total Stateless tools/list and tools/call answered without rmcp's per-request service."
+        single(
+            &mut out,
+            "ccmulti_fast_path_answers_total",
+            "counter",
+            "Stateless tools/list and tools/call answered without rmcp's per-request service.",
+            self.fast_path.load(Ordering::Relaxed),
         );
-        let _ = writeln!(out, "# TYPE ccmulti_fast_path_answers_total counter");
-        let _ = writeln!(
-            out,
-            "ccmulti_fast_path_answers_total {}",
-            self.fast_path.load(Ordering::Relaxed)
+        single(
+            &mut out,
+            "ccmulti_uptime_seconds",
+            "gauge",
+            "Seconds since start.",
+            uptime.as_secs(),
         );
-        let _ = writeln!(out, "# HELP ccmulti_uptime_seconds Seconds since start.");
-        let _ = writeln!(out, "# TYPE ccmulti_uptime_seconds gauge");
-        let _ = writeln!(out, "ccmulti_uptime_seconds {}", uptime.as_secs());
         out
     }
 }
@@ -239,8 +241,13 @@ pub fn render_write_batches(out: &mut String, b: WriteBatches) {
         ),
     ];
     for (name, kind, help, value) in lines {
-        let _ = writeln!(out, "# HELP {name} {help}");
-        let _ = writeln!(out, "# TYPE {name} {kind}");
-        let _ = writeln!(out, "{name} {value}");
+        single(out, name, kind, help, value);
     }
+}
+
+/// A metric of one unlabelled value, with its help and type lines.
+fn single(out: &mut String, name: &str, kind: &str, help: &str, value: impl std::fmt::Display) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} {kind}");
+    let _ = writeln!(out, "{name} {value}");
 }
