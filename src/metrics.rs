@@ -196,7 +196,7 @@ impl Metrics {
             &mut out,
             "ccmulti_fast_path_answers_total",
             "counter",
-            "Stateless tools/list and tools/call answered without rmcp's per-request service.",
+            "tools/list and tools/call answered by the fast path (stateless, or on a legacy session it knows) instead of by rmcp.",
             self.fast_path.load(Ordering::Relaxed),
         );
         single(

@@ -1,8 +1,8 @@
 //! The layer in front of rmcp: parses who is calling from the URL, registers
 //! the session and agent, answers malformed JSON-RPC with proper JSON-RPC
 //! errors, supplies the `Accept` header that bare curl omits, and routes each
-//! request to the fast path (stateless `tools/list` and `tools/call`), the
-//! session-keeping or the stateless rmcp service.
+//! request to the fast path (`tools/list` and `tools/call`, stateless or on a
+//! session it knows), the session-keeping or the stateless rmcp service.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -10,14 +10,15 @@ use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::{HeaderValue, Method, Request, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, Request, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Limited};
 use rmcp::model::{ClientJsonRpcMessage, ClientRequest, JsonRpcRequest};
+use rmcp::transport::streamable_http_server::SessionManager;
 use serde_json::{Value, json};
 
-use super::{HttpState, MAX_BODY_BYTES, StatelessPath, fast, limits};
+use super::{FastPath, HttpState, MAX_BODY_BYTES, fast, limits};
 use crate::error::CoordError;
 use crate::mcp::RouteInfo;
 use crate::rules::virtual_user::{self, VirtualUser};
@@ -389,10 +390,20 @@ pub async fn mcp_endpoint(
         client_segment: client,
         user,
     };
+    let session_id = request
+        .headers()
+        .get("mcp-session-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     let has_session = request.headers().contains_key("mcp-session-id");
-    if !has_session
-        && http.stateless_path == StatelessPath::Fast
-        && let Some(asked) = typed.and_then(|t| fast::eligible(request.headers(), t))
+    let handshake = typed
+        .as_ref()
+        .filter(|_| is_initialize && !has_session)
+        .and_then(fast::Handshake::of);
+    if http.fast_path == FastPath::On
+        && let Some(typed) = typed
+        && let Some(asked) =
+            fast_request(&http, session_id.as_deref(), request.headers(), typed).await
     {
         let (response, failed) = fast::answer(&http.app, &route, request.headers(), asked).await;
         http.app
@@ -423,13 +434,59 @@ pub async fn mcp_endpoint(
     } else {
         &http.stateless
     };
+    let http_method = request.method().clone();
     let mut response = service.handle(request).await;
+    if let Some(id) = &session_id {
+        if http_method == Method::DELETE {
+            http.known_sessions.closed(id);
+        } else {
+            http.known_sessions.shown_to_rmcp(id, Instant::now());
+        }
+    }
+    if let Some(handshake) = handshake
+        && response.status() == StatusCode::OK
+        && let Some(id) = response
+            .headers()
+            .get("mcp-session-id")
+            .and_then(|v| v.to_str().ok())
+    {
+        http.known_sessions.opened(id, handshake, Instant::now());
+    }
     if let Some(slot) = stream_slot {
         response = limits::hold_while_streaming(response, slot);
     }
     let (response, outcome) = outcome_of(response).await;
     http.app.metrics.count_request(label, outcome);
     response
+}
+
+/// The request as the fast path takes it, or `None` for rmcp to answer. A
+/// stateless request needs only what [`fast::eligible`] checks; one on a
+/// session also needs a session the fast path knows, that rmcp still has and
+/// is not due to see, and the legacy era the session was opened in.
+async fn fast_request(
+    http: &HttpState,
+    session_id: Option<&str>,
+    headers: &HeaderMap,
+    typed: JsonRpcRequest<ClientRequest>,
+) -> Option<fast::FastRequest> {
+    let Some(id) = session_id else {
+        return fast::eligible(headers, typed);
+    };
+    let fast::Turn::Fast { client_info_name } = http.known_sessions.turn(id, Instant::now()) else {
+        return None;
+    };
+    if !http.legacy.has_session(&id.into()).await.unwrap_or(false) {
+        http.known_sessions.closed(id);
+        return None;
+    }
+    let mut asked = fast::eligible(headers, typed)?;
+    if asked.era != fast::Era::Legacy {
+        return None;
+    }
+    // rmcp's handler reads `_meta`'s name first, then the handshake's.
+    asked.client_info_name.get_or_insert(client_info_name);
+    Some(asked)
 }
 
 /// Whether a JSON-RPC answer is an error. rmcp writes `jsonrpc`, `id`, then

@@ -1,6 +1,5 @@
 //! HTTP: the MCP endpoint (intake in front of rmcp's Streamable HTTP service,
-//! and the fast path that answers stateless `tools/list` and `tools/call`
-//! itself), health and metrics, all behind one guard (Host, Origin, token).
+//! and the fast path that answers `tools/list` and `tools/call` itself), health and metrics, all behind one guard (Host, Origin, token).
 //! `app(state)` is the whole router.
 
 mod fast;
@@ -46,25 +45,27 @@ pub(crate) struct HttpState {
     /// The legacy service's sessions, counted against the limit.
     legacy: Arc<LocalSessionManager>,
     streams: Arc<limits::OpenStreams>,
-    stateless_path: StatelessPath,
+    /// The legacy sessions the fast path may serve.
+    known_sessions: Arc<fast::KnownSessions>,
+    fast_path: FastPath,
 }
 
-/// Who answers a stateless `tools/list` or `tools/call` that rmcp would hand
-/// straight to its handler.
+/// Who answers a `tools/list` or `tools/call` that rmcp would hand straight
+/// to its handler.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StatelessPath {
-    /// The fast path (`fast/`): the server's own answer, the same as rmcp's.
-    Fast,
-    /// rmcp's stateless service, as for every other request; the tests
-    /// compare the two.
-    Rmcp,
+pub enum FastPath {
+    /// The fast path (`fast/`): the server's own answer, the same message as
+    /// rmcp's.
+    On,
+    /// rmcp's services, as for every other request; the tests compare the two.
+    Off,
 }
 
 pub fn app(state: SharedState) -> Router {
-    app_with(state, StatelessPath::Fast)
+    app_with(state, FastPath::On)
 }
 
-pub fn app_with(state: SharedState, stateless_path: StatelessPath) -> Router {
+pub fn app_with(state: SharedState, fast_path: FastPath) -> Router {
     let factory = {
         let state = state.clone();
         move || Ok(CoordinatorServer::new(state.clone()))
@@ -96,7 +97,8 @@ pub fn app_with(state: SharedState, stateless_path: StatelessPath) -> Router {
         touched: Arc::default(),
         legacy,
         streams: Arc::default(),
-        stateless_path,
+        known_sessions: Arc::default(),
+        fast_path,
     };
     Router::new()
         .route(

@@ -1,0 +1,202 @@
+//! The legacy sessions (`initialize`, then `Mcp-Session-Id`) whose
+//! `tools/list` and `tools/call` the fast path answers. rmcp's session
+//! service routes each such request through the session's worker task and
+//! answers it as an event stream: several task hand-offs and channels per
+//! call, three times the CPU of the stateless fast path (BENCHMARKS.md).
+//!
+//! rmcp stays the owner of every session: it opens it, answers everything
+//! else on it, and closes it (on `DELETE`, or when its worker has seen no
+//! request for [`SessionConfig::DEFAULT_KEEP_ALIVE`]). What this keeps is
+//! what the fast path needs besides the request: the handshake's `clientInfo`
+//! name (an identity signal), and when rmcp last saw the session. A request
+//! that finds rmcp's last sighting older than [`SHOW_RMCP_EVERY`] goes to
+//! rmcp, so a session that the fast path keeps busy never looks idle to rmcp
+//! and is not closed under its client.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use rmcp::model::{ClientRequest, JsonRpcRequest, ProtocolVersion};
+use rmcp::transport::streamable_http_server::session::local::SessionConfig;
+
+use crate::mcp::server::SUPPORTED_VERSIONS;
+
+/// rmcp closes a session its worker has not heard from for
+/// `DEFAULT_KEEP_ALIVE` (5 minutes); a busy session is shown to it five times
+/// as often.
+const SHOW_RMCP_EVERY: Duration =
+    Duration::from_secs(SessionConfig::DEFAULT_KEEP_ALIVE.as_secs() / 5);
+
+#[derive(Debug)]
+struct Known {
+    client_info_name: String,
+    rmcp_last_saw: Instant,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct KnownSessions(Mutex<HashMap<String, Known>>);
+
+/// What an `initialize` asks for, kept until rmcp has answered it with a
+/// session id.
+#[derive(Debug)]
+pub(crate) struct Handshake {
+    client_info_name: String,
+}
+
+impl Handshake {
+    /// The handshake of an `initialize` whose session the fast path can
+    /// serve: one that asks for a version rmcp supports and that predates
+    /// 2026-07-28, so rmcp negotiates that version and shapes the session's
+    /// results for the legacy era, as the fast path does.
+    pub(crate) fn of(request: &JsonRpcRequest<ClientRequest>) -> Option<Self> {
+        let ClientRequest::InitializeRequest(init) = &request.request else {
+            return None;
+        };
+        let version = &init.params.protocol_version;
+        let servable = SUPPORTED_VERSIONS.contains(version)
+            && version.as_str() < ProtocolVersion::V_2026_07_28.as_str();
+        servable.then(|| Self {
+            client_info_name: init.params.client_info.name.clone(),
+        })
+    }
+}
+
+/// Whether the fast path may answer a request on a session.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Turn {
+    /// The fast path answers, with the handshake's `clientInfo` name.
+    Fast { client_info_name: String },
+    /// rmcp answers: the session is not one the fast path knows, or rmcp is
+    /// due to see it.
+    Rmcp,
+}
+
+impl KnownSessions {
+    /// rmcp answered `handshake` with session `id`.
+    pub(crate) fn opened(&self, id: &str, handshake: Handshake, now: Instant) {
+        let Ok(mut map) = self.0.lock() else { return };
+        // Whatever rmcp has not seen for its whole keep-alive is closed.
+        map.retain(|_, known| {
+            now.duration_since(known.rmcp_last_saw) < SessionConfig::DEFAULT_KEEP_ALIVE
+        });
+        map.insert(
+            id.to_owned(),
+            Known {
+                client_info_name: handshake.client_info_name,
+                rmcp_last_saw: now,
+            },
+        );
+    }
+
+    /// Who answers the next `tools/list` or `tools/call` on session `id`.
+    pub(crate) fn turn(&self, id: &str, now: Instant) -> Turn {
+        let Ok(map) = self.0.lock() else {
+            return Turn::Rmcp;
+        };
+        match map.get(id) {
+            Some(known) if now.duration_since(known.rmcp_last_saw) < SHOW_RMCP_EVERY => {
+                Turn::Fast {
+                    client_info_name: known.client_info_name.clone(),
+                }
+            }
+            _ => Turn::Rmcp,
+        }
+    }
+
+    /// A request on session `id` went to rmcp.
+    pub(crate) fn shown_to_rmcp(&self, id: &str, now: Instant) {
+        if let Ok(mut map) = self.0.lock()
+            && let Some(known) = map.get_mut(id)
+        {
+            known.rmcp_last_saw = now;
+        }
+    }
+
+    /// The session is closed (a `DELETE`, or rmcp no longer has it).
+    pub(crate) fn closed(&self, id: &str) {
+        if let Ok(mut map) = self.0.lock() {
+            map.remove(id);
+        }
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.0.lock().map(|m| m.len()).unwrap_or(0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use rmcp::model::{ClientJsonRpcMessage, ClientRequest, JsonRpcRequest};
+    use serde_json::json;
+
+    use super::{Handshake, KnownSessions, SHOW_RMCP_EVERY, Turn};
+
+    fn initialize(version: &str) -> JsonRpcRequest<ClientRequest> {
+        let body = json!({ "jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+            "protocolVersion": version, "capabilities": {},
+            "clientInfo": { "name": "claude-code", "version": "2.0" } } });
+        match serde_json::from_value::<ClientJsonRpcMessage>(body) {
+            Ok(ClientJsonRpcMessage::Request(request)) => request,
+            other => panic!("a request: {other:?}"),
+        }
+    }
+
+    fn fast() -> Turn {
+        Turn::Fast {
+            client_info_name: "claude-code".into(),
+        }
+    }
+
+    #[test]
+    fn only_legacy_versions_rmcp_supports_are_served() {
+        for version in ["2025-03-26", "2025-06-18", "2025-11-25"] {
+            assert!(Handshake::of(&initialize(version)).is_some(), "{version}");
+        }
+        // 2024-11-05 rmcp negotiates up; 2026-07-28 shapes results otherwise.
+        for version in ["2024-11-05", "2026-07-28", "2099-01-01"] {
+            assert!(Handshake::of(&initialize(version)).is_none(), "{version}");
+        }
+        let list = json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/list" });
+        let Ok(ClientJsonRpcMessage::Request(list)) = serde_json::from_value(list) else {
+            panic!("a request");
+        };
+        assert!(Handshake::of(&list).is_none());
+    }
+
+    #[test]
+    fn rmcp_sees_a_busy_session_often_enough_to_keep_it() {
+        let known = KnownSessions::default();
+        let t0 = Instant::now();
+        assert_eq!(known.turn("s1", t0), Turn::Rmcp, "unknown");
+        let handshake = Handshake::of(&initialize("2025-11-25")).expect("servable");
+        known.opened("s1", handshake, t0);
+        assert_eq!(known.turn("s1", t0 + Duration::from_secs(1)), fast());
+        let due = t0 + SHOW_RMCP_EVERY;
+        assert_eq!(known.turn("s1", due), Turn::Rmcp, "rmcp is due");
+        known.shown_to_rmcp("s1", due);
+        assert_eq!(known.turn("s1", due + Duration::from_secs(1)), fast());
+        known.closed("s1");
+        assert_eq!(known.turn("s1", due), Turn::Rmcp, "closed");
+    }
+
+    #[test]
+    fn sessions_rmcp_has_surely_closed_are_forgotten() {
+        let known = KnownSessions::default();
+        let t0 = Instant::now();
+        let open = |id: &str, at| {
+            let handshake = Handshake::of(&initialize("2025-06-18")).expect("servable");
+            known.opened(id, handshake, at);
+        };
+        open("old", t0);
+        open("busy", t0);
+        let later = t0 + Duration::from_secs(200);
+        known.shown_to_rmcp("busy", later);
+        open("new", t0 + Duration::from_secs(301));
+        assert_eq!(known.len(), 2);
+        assert_eq!(known.turn("old", later), Turn::Rmcp);
+    }
+}
