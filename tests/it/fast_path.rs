@@ -613,8 +613,9 @@ async fn session_answers_are_the_same_through_both_paths() {
 }
 
 /// What the fast path does not know, or no longer may answer, stays rmcp's:
-/// an unknown or closed session gets rmcp's 404, a session opened for
-/// 2026-07-28 and requests that are not tools/list or tools/call go to rmcp.
+/// an unknown or closed session gets rmcp's 404, and a request that is not
+/// tools/list or tools/call goes to rmcp. (Which handshakes it serves is
+/// `src/http/fast/sessions.rs`'s unit test.)
 #[tokio::test]
 async fn sessions_the_fast_path_does_not_serve_are_left_to_rmcp() {
     let t = twins().await;
