@@ -400,17 +400,12 @@ pub fn git_repo(root: &Path, files: &[(&str, &str)]) {
             "start",
         ],
     ] {
-        let out = Command::new("git")
-            .args(args)
-            .current_dir(root)
-            .env_remove("GIT_DIR")
-            .env_remove("GIT_WORK_TREE")
-            .output()
-            .expect("git");
-        assert!(
-            out.status.success(),
-            "git {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
+        crate::run_ok(
+            Command::new("git")
+                .args(args)
+                .current_dir(root)
+                .env_remove("GIT_DIR")
+                .env_remove("GIT_WORK_TREE"),
         );
     }
 }
@@ -427,16 +422,11 @@ pub fn ccmulti() -> Command {
 
 /// What `ccmulti status --session` prints for `session`.
 pub fn status_text(db: &Path, session: &str) -> String {
-    let out = ccmulti()
-        .arg("--db")
-        .arg(db)
-        .args(["status", "--session", session])
-        .output()
-        .expect("ccmulti status");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = crate::run_ok(
+        ccmulti()
+            .arg("--db")
+            .arg(db)
+            .args(["status", "--session", session]),
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }

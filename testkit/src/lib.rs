@@ -20,7 +20,7 @@ use ccmulti::clock::{Clock, SystemClock};
 use ccmulti::state::{Security, SharedState};
 use ccmulti::store::{Durability, PostgresStore, SharedStore, SqliteStore};
 
-pub use binary::{SECURITY_ENV, ccmulti_binary};
+pub use binary::{SECURITY_ENV, ccmulti_binary, run_ok};
 use serde_json::{Value, json};
 
 /// What the hooks read from a terminal's environment; the tests clear it so the

@@ -24,16 +24,8 @@ const HBA: &str = "local all all trust\nhostssl all all 127.0.0.1/32 trust\n";
 const SERVER_EXTENSIONS: &str = "subjectAltName=IP:127.0.0.1\nbasicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n";
 
 fn openssl(dir: &Path, args: &[&str]) {
-    let out = Command::new("openssl")
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .expect("openssl (Debian's openssl package)");
-    assert!(
-        out.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    // Debian's openssl package.
+    crate::run_ok(Command::new("openssl").current_dir(dir).args(args));
 }
 
 /// ca.pem, server.pem and server.key in `dir`.

@@ -14,12 +14,12 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use ccmulti_testkit::Backend;
 use ccmulti_testkit::binary::Coordinator;
 use ccmulti_testkit::claude::{
     FakeApi, after, after_file, claude_env, claude_or_skip, git_repo, run_within, seed_home,
     status_locks, status_text, text, tool_use,
 };
+use ccmulti_testkit::{Backend, run_ok};
 use serde_json::{Value, json};
 
 on_both_backends!(blocking:
@@ -114,25 +114,19 @@ impl Project {
 
     /// The same into a checkout of the project (a worktree).
     fn write_hooks_in(&self, checkout: &Path) {
-        let out = self
-            .ccmulti()
-            .args([
-                "connect",
-                "--session",
-                SESSION,
-                "--agent",
-                "impl_a",
-                "--user",
-                USER,
-            ])
-            .args(["--addr", self.addr(), "--write", "--root"])
-            .arg(checkout)
-            .output()
-            .expect("ccmulti connect");
-        assert!(
-            out.status.success(),
-            "connect --write: {}",
-            String::from_utf8_lossy(&out.stderr)
+        run_ok(
+            self.ccmulti()
+                .args([
+                    "connect",
+                    "--session",
+                    SESSION,
+                    "--agent",
+                    "impl_a",
+                    "--user",
+                    USER,
+                ])
+                .args(["--addr", self.addr(), "--write", "--root"])
+                .arg(checkout),
         );
         let settings = std::fs::read_to_string(checkout.join(".claude/settings.json"))
             .expect("connect --write wrote .claude/settings.json");
@@ -578,16 +572,11 @@ fn a_commit_of_a_file_another_agent_holds_is_refused_by_the_git_guard(backend: B
             ],
         })
     });
-    let install = project
-        .ccmulti()
-        .arg("install-git-hook")
-        .current_dir(&project.root)
-        .output()
-        .expect("ccmulti install-git-hook");
-    assert!(
-        install.status.success(),
-        "{}",
-        String::from_utf8_lossy(&install.stderr)
+    run_ok(
+        project
+            .ccmulti()
+            .arg("install-git-hook")
+            .current_dir(&project.root),
     );
     project.run_agent("impl_a", "Take src/app.py.");
     // A change to the held file is in B's working tree (made before A claimed it, say).

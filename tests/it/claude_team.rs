@@ -23,6 +23,7 @@ use ccmulti_testkit::claude::{
     text, tool_use,
 };
 use ccmulti_testkit::interop::Client;
+use ccmulti_testkit::run_ok;
 use serde_json::{Value, json};
 
 const SESSION: &str = "e2eteam";
@@ -355,16 +356,7 @@ fn a_team_coordinates(test: &str, worktrees: bool) {
     }
 
     // `team stop` ends the tmux session and releases the team's locks.
-    let stop = run
-        .ccmulti()
-        .args(["team", "stop", "--session", SESSION])
-        .output()
-        .expect("team stop");
-    assert!(
-        stop.status.success(),
-        "{}",
-        String::from_utf8_lossy(&stop.stderr)
-    );
+    run_ok(run.ccmulti().args(["team", "stop", "--session", SESSION]));
     let has = run.tmux(&["has-session", "-t", &format!("=ccmulti-{SESSION}")]);
     assert!(!has.status.success(), "the tmux session outlived team stop");
     assert_eq!(
