@@ -400,7 +400,10 @@ pub async fn mcp_endpoint(
         .as_ref()
         .filter(|_| is_initialize && !has_session)
         .and_then(fast::Handshake::of);
+    // A session id that is not text is rmcp's to refuse.
+    let readable_session = session_id.is_some() == has_session;
     if http.fast_path == FastPath::On
+        && readable_session
         && let Some(typed) = typed
         && let Some(asked) =
             fast_request(&http, session_id.as_deref(), request.headers(), typed).await

@@ -632,6 +632,26 @@ async fn sessions_the_fast_path_does_not_serve_are_left_to_rmcp() {
     .await;
     assert_eq!(unknown.status, 404);
     assert!(!unknown.by_fast_path);
+    // A session id that is not text is not taken for no session at all.
+    let before = counters(&t.server);
+    let garbled = send(
+        client()
+            .post(format!("{base}{a}"))
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream")
+            .header(
+                "mcp-session-id",
+                reqwest::header::HeaderValue::from_bytes(b"s\xff1").expect("opaque bytes"),
+            )
+            .body(list.to_string()),
+    )
+    .await;
+    assert_ne!(garbled.status, 200, "{}", garbled.text);
+    assert_eq!(
+        counters(&t.server).get(FAST),
+        before.get(FAST),
+        "not answered by the fast path"
+    );
 
     let session = open_session(base, a, "claude-code", "2025-06-18").await;
     let pinged = ask(
