@@ -20,6 +20,7 @@ on_both_backends!(
     registration_stops_at_the_limits_across_stores,
     racing_first_registrations_of_one_agent_are_all_admitted,
     no_lease_outlasts_the_longest_grant,
+    a_session_view_is_read_at_one_moment,
 );
 
 fn kinds(news: &[crate::rules::news::News]) -> Vec<&'static str> {
@@ -382,4 +383,47 @@ async fn no_lease_outlasts_the_longest_grant(fx: Fixture) {
 
 async fn touch(store: &dyn crate::store::CoordStore, user: &str) -> Result<(), StoreError> {
     store.touch_agent(&parse(user).unwrap(), "u").await
+}
+
+/// `check_agent_status` reads agents (with their lock counts), locks and
+/// tasks in separate statements; while another store claims and releases,
+/// each view must still agree with itself.
+async fn a_session_view_is_read_at_one_moment(fx: Fixture) {
+    let store = fx.store.as_ref();
+    register(store, &["a", "b"]).await;
+    let other = fx.another().await;
+    let churn = tokio::spawn(async move {
+        for i in 0..300 {
+            let files = [format!("f{}.rs", i % 7), format!("g{}.rs", i % 5)];
+            let files: Vec<&str> = files.iter().map(String::as_str).collect();
+            claim(other.as_ref(), "b", Operation::Write, &files, 15).await;
+            other
+                .release("s", "b", &ReleaseScope::All)
+                .await
+                .expect("released");
+        }
+    });
+    let mut views = 0;
+    let mut seen_held = 0;
+    while !churn.is_finished() {
+        let view = store.session_view("s").await.expect("a view");
+        let listed = view.locks.iter().filter(|l| l.agent_id == "b").count();
+        let counted = view
+            .agents
+            .iter()
+            .find(|a| a.agent_id == "b")
+            .map(|a| a.lock_count);
+        assert_eq!(
+            counted,
+            Some(listed),
+            "b's lock count against its locks listed"
+        );
+        views += 1;
+        seen_held += usize::from(listed > 0);
+    }
+    churn.await.expect("the churn ran");
+    assert!(
+        views > 10 && seen_held > 0,
+        "{views} views, {seen_held} with b's locks"
+    );
 }

@@ -183,7 +183,14 @@ impl PostgresStore {
     pub(super) async fn session_view(&self, session: &str) -> Result<SessionView> {
         let now = self.now_ms();
         let mut client = self.client().await?;
-        let tx = client.build_transaction().read_only(true).start().await?;
+        // One snapshot for the three reads (READ COMMITTED would take one per
+        // statement): an agent's lock count and the lock list agree.
+        let tx = client
+            .build_transaction()
+            .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .await?;
         let view = SessionView {
             now_ms: now,
             agents: agents(&tx, Some(session), now).await?,

@@ -16,6 +16,21 @@ fn scoped(sql: &str, column: &str, session: Option<&str>) -> String {
     }
 }
 
+/// Runs `f` in one read transaction, so that what it reads in several
+/// statements is from one moment (an agent's lock count and the lock list
+/// agree); inside a transaction already (a batch's job reading on the
+/// writer), in that one.
+fn at_one_moment<T>(c: &Connection, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+    if !c.is_autocommit() {
+        return f(c);
+    }
+    c.prepare_cached("BEGIN")?.execute([])?;
+    let read = f(c);
+    // A read transaction keeps nothing: it ends whatever `f` returned.
+    c.prepare_cached("COMMIT")?.execute([])?;
+    read
+}
+
 fn agent_row(row: &Row<'_>) -> rusqlite::Result<(AgentRow, String)> {
     Ok((
         AgentRow {
@@ -162,11 +177,13 @@ impl SqliteStore {
         let now = self.now_ms();
         let now_text = time::to_text(now);
         self.read(|c| {
-            Ok(SessionView {
-                now_ms: now,
-                agents: agents(c, Some(session), &now_text)?,
-                locks: locks(c, Some(session), &now_text)?,
-                tasks: tasks(c, Some(session))?,
+            at_one_moment(c, |c| {
+                Ok(SessionView {
+                    now_ms: now,
+                    agents: agents(c, Some(session), &now_text)?,
+                    locks: locks(c, Some(session), &now_text)?,
+                    tasks: tasks(c, Some(session))?,
+                })
             })
         })
     }
@@ -176,8 +193,7 @@ impl SqliteStore {
         let now = self.now_ms();
         let now_text = time::to_text(now);
         self.read(|c| {
-            c.execute_batch("BEGIN")?;
-            let snapshot = (|| {
+            at_one_moment(c, |c| {
                 let mut stmt = c.prepare_cached(
                     "SELECT id, user_id, created_at FROM claude_code_sessions ORDER BY created_at, id",
                 )?;
@@ -198,9 +214,7 @@ impl SqliteStore {
                     tasks: tasks(c, None)?,
                     events: events(c, event_limit)?,
                 })
-            })();
-            c.execute_batch("COMMIT")?;
-            snapshot
+            })
         })
     }
 
