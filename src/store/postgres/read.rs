@@ -179,18 +179,25 @@ async fn waiters(c: &impl GenericClient, now: Millis, locks: &[LockRow]) -> Resu
         .collect()
 }
 
+/// A read-only transaction whose statements all read one snapshot (READ
+/// COMMITTED would take one per statement): an agent's lock count and the
+/// lock list beside it agree.
+async fn at_one_moment(
+    client: &mut deadpool_postgres::Object,
+) -> Result<deadpool_postgres::Transaction<'_>> {
+    Ok(client
+        .build_transaction()
+        .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .await?)
+}
+
 impl PostgresStore {
     pub(super) async fn session_view(&self, session: &str) -> Result<SessionView> {
         let now = self.now_ms();
         let mut client = self.client().await?;
-        // One snapshot for the three reads (READ COMMITTED would take one per
-        // statement): an agent's lock count and the lock list agree.
-        let tx = client
-            .build_transaction()
-            .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
-            .read_only(true)
-            .start()
-            .await?;
+        let tx = at_one_moment(&mut client).await?;
         let view = SessionView {
             now_ms: now,
             agents: agents(&tx, Some(session), now).await?,
@@ -204,12 +211,7 @@ impl PostgresStore {
     pub(super) async fn snapshot(&self, event_limit: usize) -> Result<Snapshot> {
         let now = self.now_ms();
         let mut client = self.client().await?;
-        let tx = client
-            .build_transaction()
-            .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
-            .read_only(true)
-            .start()
-            .await?;
+        let tx = at_one_moment(&mut client).await?;
         let stmt = tx
             .prepare_cached(
                 "SELECT id, user_id, created_at FROM claude_code_sessions ORDER BY created_at, id",
