@@ -9,10 +9,11 @@ mod limits;
 mod ops;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::routing::{any, get};
-use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+use rmcp::transport::streamable_http_server::session::local::{LocalSessionManager, SessionConfig};
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 
 use crate::mcp::CoordinatorServer;
@@ -50,6 +51,23 @@ pub(crate) struct HttpState {
     fast_path: FastPath,
 }
 
+/// How the router is built; [`app`] takes the defaults, the tests others.
+#[derive(Debug, Clone, Copy)]
+pub struct HttpOptions {
+    pub fast_path: FastPath,
+    /// How long rmcp keeps a legacy session that has seen no request.
+    pub session_keep_alive: Duration,
+}
+
+impl Default for HttpOptions {
+    fn default() -> Self {
+        Self {
+            fast_path: FastPath::On,
+            session_keep_alive: SessionConfig::DEFAULT_KEEP_ALIVE,
+        }
+    }
+}
+
 /// Who answers a `tools/list` or `tools/call` that rmcp would hand straight
 /// to its handler.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,10 +80,10 @@ pub enum FastPath {
 }
 
 pub fn app(state: SharedState) -> Router {
-    app_with(state, FastPath::On)
+    app_with(state, HttpOptions::default())
 }
 
-pub fn app_with(state: SharedState, fast_path: FastPath) -> Router {
+pub fn app_with(state: SharedState, options: HttpOptions) -> Router {
     let factory = {
         let state = state.clone();
         move || Ok(CoordinatorServer::new(state.clone()))
@@ -78,7 +96,9 @@ pub fn app_with(state: SharedState, fast_path: FastPath) -> Router {
         Some(hosts) => base.with_allowed_hosts(hosts),
         None => base.disable_allowed_hosts(),
     };
-    let legacy = Arc::new(LocalSessionManager::default());
+    let mut legacy = LocalSessionManager::default();
+    legacy.session_config.keep_alive = Some(options.session_keep_alive);
+    let legacy = Arc::new(legacy);
     let sessions = StreamableHttpService::new(
         factory.clone(),
         legacy.clone(),
@@ -97,8 +117,8 @@ pub fn app_with(state: SharedState, fast_path: FastPath) -> Router {
         touched: Arc::default(),
         legacy,
         streams: Arc::default(),
-        known_sessions: Arc::default(),
-        fast_path,
+        known_sessions: Arc::new(fast::KnownSessions::new(options.session_keep_alive)),
+        fast_path: options.fast_path,
     };
     Router::new()
         .route(

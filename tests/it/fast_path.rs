@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use ccmulti::http::{FastPath, app_with};
+use ccmulti::http::{FastPath, HttpOptions, app_with};
 use ccmulti_testkit::*;
 use serde_json::{Value, json};
 
@@ -22,24 +22,38 @@ struct Twins {
 
 async fn twins() -> Twins {
     let server = start().await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let rmcp_base = format!("http://{}", listener.local_addr().expect("addr"));
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(ccmulti::connections::serve_connections(
-        listener,
-        app_with(server.state.clone(), FastPath::Off),
-        Duration::from_secs(10),
-        async move {
-            let _ = stopped.await;
-        },
-    ));
+    let off = HttpOptions {
+        fast_path: FastPath::Off,
+        ..HttpOptions::default()
+    };
+    let (rmcp_base, stop) = serve_app(&server, off).await;
     Twins {
         server,
         rmcp_base,
         _stop: stop,
     }
+}
+
+/// The same coordinator behind a second listener, built with `options`; it
+/// serves until the sender is dropped.
+async fn serve_app(
+    server: &Server,
+    options: HttpOptions,
+) -> (String, tokio::sync::oneshot::Sender<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(ccmulti::connections::serve_connections(
+        listener,
+        app_with(server.state.clone(), options),
+        Duration::from_secs(10),
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    (base, stop)
 }
 
 /// A request: URL path, headers, body.
@@ -689,6 +703,59 @@ async fn sessions_the_fast_path_does_not_serve_are_left_to_rmcp() {
     .await;
     assert_eq!(after.status, 404, "a closed session stays closed");
     assert!(!after.by_fast_path);
+}
+
+/// rmcp closes a session its worker has heard nothing from for its
+/// keep-alive (here 1 s). A session kept busy through the fast path alone
+/// must stay open all the same (rmcp is shown one of its calls every fifth
+/// of that), and one left idle must still close.
+#[tokio::test]
+async fn a_session_busy_on_the_fast_path_outlives_rmcps_idle_timeout() {
+    let server = start().await;
+    let options = HttpOptions {
+        session_keep_alive: Duration::from_secs(1),
+        ..HttpOptions::default()
+    };
+    let (base, _stop) = serve_app(&server, options).await;
+    let a = "/mcp/v2/claude/u1__session__s1__impl_a";
+    let session = open_session(&base, a, "claude-code", "2025-11-25").await;
+    let list = json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/list" });
+    let in_session = |body: &Value| on_session(a, &session, "2025-11-25", body);
+    let started = std::time::Instant::now();
+    let (mut calls, mut by_fast_path) = (0, 0);
+    while started.elapsed() < Duration::from_secs(3) {
+        let answer = ask(&server, &base, &in_session(&list)).await;
+        assert_eq!(
+            answer.status,
+            200,
+            "after {:?}: {}",
+            started.elapsed(),
+            answer.message
+        );
+        calls += 1;
+        by_fast_path += usize::from(answer.by_fast_path);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        by_fast_path > calls / 2 && by_fast_path < calls,
+        "{by_fast_path} of {calls} calls on the fast path, the others shown to rmcp"
+    );
+    let ping = json!({ "jsonrpc": "2.0", "id": 2, "method": "ping" });
+    let pinged = ask(&server, &base, &in_session(&ping)).await;
+    assert_eq!(
+        pinged.message["result"],
+        json!({}),
+        "rmcp still has the session"
+    );
+
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let idle = ask(&server, &base, &in_session(&list)).await;
+    assert_eq!(
+        idle.status, 404,
+        "an idle session is closed: {}",
+        idle.message
+    );
+    assert!(!idle.by_fast_path);
 }
 
 /// The brief's comparison: the stateless fast path against a session, for

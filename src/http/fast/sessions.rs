@@ -6,27 +6,24 @@
 //!
 //! rmcp stays the owner of every session: it opens it, answers everything
 //! else on it, and closes it (on `DELETE`, or when its worker has seen no
-//! request for [`SessionConfig::DEFAULT_KEEP_ALIVE`]). What this keeps is
+//! request for its keep-alive, 5 minutes by default). What this keeps is
 //! what the fast path needs besides the request: the handshake's `clientInfo`
 //! name (an identity signal), and when rmcp last saw the session. A request
-//! that finds rmcp's last sighting older than [`SHOW_RMCP_EVERY`] goes to
-//! rmcp, so a session that the fast path keeps busy never looks idle to rmcp
-//! and is not closed under its client.
+//! that finds rmcp's last sighting older than a fifth of the keep-alive goes
+//! to rmcp, so a session that the fast path keeps busy never looks idle to
+//! rmcp and is not closed under its client.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use rmcp::model::{ClientRequest, JsonRpcRequest, ProtocolVersion};
-use rmcp::transport::streamable_http_server::session::local::SessionConfig;
 
 use crate::mcp::server::SUPPORTED_VERSIONS;
 
-/// rmcp closes a session its worker has not heard from for
-/// `DEFAULT_KEEP_ALIVE` (5 minutes); a busy session is shown to it five times
-/// as often.
-const SHOW_RMCP_EVERY: Duration =
-    Duration::from_secs(SessionConfig::DEFAULT_KEEP_ALIVE.as_secs() / 5);
+/// rmcp closes a session its worker has not heard from for its keep-alive; a
+/// busy session is shown to it this many times as often.
+const SHOWN_PER_KEEP_ALIVE: u32 = 5;
 
 #[derive(Debug)]
 struct Known {
@@ -34,8 +31,13 @@ struct Known {
     rmcp_last_saw: Instant,
 }
 
-#[derive(Debug, Default)]
-pub(crate) struct KnownSessions(Mutex<HashMap<String, Known>>);
+#[derive(Debug)]
+pub(crate) struct KnownSessions {
+    sessions: Mutex<HashMap<String, Known>>,
+    /// rmcp's keep-alive for legacy sessions.
+    keep_alive: Duration,
+    show_rmcp_every: Duration,
+}
 
 /// What an `initialize` asks for, kept until rmcp has answered it with a
 /// session id.
@@ -73,13 +75,21 @@ pub(crate) enum Turn {
 }
 
 impl KnownSessions {
+    pub(crate) fn new(keep_alive: Duration) -> Self {
+        Self {
+            sessions: Mutex::default(),
+            keep_alive,
+            show_rmcp_every: keep_alive / SHOWN_PER_KEEP_ALIVE,
+        }
+    }
+
     /// rmcp answered `handshake` with session `id`.
     pub(crate) fn opened(&self, id: &str, handshake: Handshake, now: Instant) {
-        let Ok(mut map) = self.0.lock() else { return };
+        let Ok(mut map) = self.sessions.lock() else {
+            return;
+        };
         // Whatever rmcp has not seen for its whole keep-alive is closed.
-        map.retain(|_, known| {
-            now.duration_since(known.rmcp_last_saw) < SessionConfig::DEFAULT_KEEP_ALIVE
-        });
+        map.retain(|_, known| now.duration_since(known.rmcp_last_saw) < self.keep_alive);
         map.insert(
             id.to_owned(),
             Known {
@@ -91,11 +101,11 @@ impl KnownSessions {
 
     /// Who answers the next `tools/list` or `tools/call` on session `id`.
     pub(crate) fn turn(&self, id: &str, now: Instant) -> Turn {
-        let Ok(map) = self.0.lock() else {
+        let Ok(map) = self.sessions.lock() else {
             return Turn::Rmcp;
         };
         match map.get(id) {
-            Some(known) if now.duration_since(known.rmcp_last_saw) < SHOW_RMCP_EVERY => {
+            Some(known) if now.duration_since(known.rmcp_last_saw) < self.show_rmcp_every => {
                 Turn::Fast {
                     client_info_name: known.client_info_name.clone(),
                 }
@@ -106,7 +116,7 @@ impl KnownSessions {
 
     /// A request on session `id` went to rmcp.
     pub(crate) fn shown_to_rmcp(&self, id: &str, now: Instant) {
-        if let Ok(mut map) = self.0.lock()
+        if let Ok(mut map) = self.sessions.lock()
             && let Some(known) = map.get_mut(id)
         {
             known.rmcp_last_saw = now;
@@ -115,14 +125,14 @@ impl KnownSessions {
 
     /// The session is closed (a `DELETE`, or rmcp no longer has it).
     pub(crate) fn closed(&self, id: &str) {
-        if let Ok(mut map) = self.0.lock() {
+        if let Ok(mut map) = self.sessions.lock() {
             map.remove(id);
         }
     }
 
     #[cfg(test)]
     fn len(&self) -> usize {
-        self.0.lock().map(|m| m.len()).unwrap_or(0)
+        self.sessions.lock().map(|m| m.len()).unwrap_or(0)
     }
 }
 
@@ -133,7 +143,9 @@ mod tests {
     use rmcp::model::{ClientJsonRpcMessage, ClientRequest, JsonRpcRequest};
     use serde_json::json;
 
-    use super::{Handshake, KnownSessions, SHOW_RMCP_EVERY, Turn};
+    use super::{Handshake, KnownSessions, Turn};
+
+    const KEEP_ALIVE: Duration = Duration::from_secs(300);
 
     fn initialize(version: &str) -> JsonRpcRequest<ClientRequest> {
         let body = json!({ "jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
@@ -169,13 +181,13 @@ mod tests {
 
     #[test]
     fn rmcp_sees_a_busy_session_often_enough_to_keep_it() {
-        let known = KnownSessions::default();
+        let known = KnownSessions::new(KEEP_ALIVE);
         let t0 = Instant::now();
         assert_eq!(known.turn("s1", t0), Turn::Rmcp, "unknown");
         let handshake = Handshake::of(&initialize("2025-11-25")).expect("servable");
         known.opened("s1", handshake, t0);
         assert_eq!(known.turn("s1", t0 + Duration::from_secs(1)), fast());
-        let due = t0 + SHOW_RMCP_EVERY;
+        let due = t0 + KEEP_ALIVE / 5;
         assert_eq!(known.turn("s1", due), Turn::Rmcp, "rmcp is due");
         known.shown_to_rmcp("s1", due);
         assert_eq!(known.turn("s1", due + Duration::from_secs(1)), fast());
@@ -185,7 +197,7 @@ mod tests {
 
     #[test]
     fn sessions_rmcp_has_surely_closed_are_forgotten() {
-        let known = KnownSessions::default();
+        let known = KnownSessions::new(KEEP_ALIVE);
         let t0 = Instant::now();
         let open = |id: &str, at| {
             let handshake = Handshake::of(&initialize("2025-06-18")).expect("servable");
