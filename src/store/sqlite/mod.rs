@@ -485,3 +485,28 @@ pub(crate) mod test_support {
         (dir, store, clock)
     }
 }
+
+/// How the bundled SQLite is compiled (`.cargo/config.toml`).
+#[cfg(test)]
+mod compile_options {
+    #[test]
+    fn readers_share_no_global_page_cache_or_memory_statistics() {
+        let conn = rusqlite::Connection::open_in_memory().expect("in memory");
+        let mut stmt = conn.prepare("PRAGMA compile_options").expect("pragma");
+        let options: Vec<String> = stmt
+            .query_map([], |r| r.get(0))
+            .expect("options")
+            .collect::<Result<_, _>>()
+            .expect("read");
+        // One page cache per connection, not one behind a global mutex.
+        assert!(
+            !options.iter().any(|o| o == "ENABLE_MEMORY_MANAGEMENT"),
+            "{options:?}: build from the repository, where .cargo/config.toml sets LIBSQLITE3_FLAGS"
+        );
+        assert!(
+            options.iter().any(|o| o == "DEFAULT_MEMSTATUS=0"),
+            "{options:?}"
+        );
+        assert!(options.iter().any(|o| o == "THREADSAFE=1"), "{options:?}");
+    }
+}
