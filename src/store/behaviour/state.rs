@@ -21,6 +21,7 @@ on_both_backends!(
     racing_first_registrations_of_one_agent_are_all_admitted,
     no_lease_outlasts_the_longest_grant,
     a_session_view_is_read_at_one_moment,
+    agents_show_their_live_locks_and_current_task,
 );
 
 fn kinds(news: &[crate::rules::news::News]) -> Vec<&'static str> {
@@ -426,4 +427,44 @@ async fn a_session_view_is_read_at_one_moment(fx: Fixture) {
         views > 10 && seen_held > 0,
         "{views} views, {seen_held} with b's locks"
     );
+}
+
+/// What `check_agent_status` and the dashboard show per agent: its live
+/// locks (an expired one no longer counts) and the task it is on (the latest
+/// it works on, else the latest it reported).
+async fn agents_show_their_live_locks_and_current_task(fx: Fixture) {
+    let store = fx.store.as_ref();
+    register(store, &["a", "b", "c"]).await;
+    claim(store, "a", Operation::Write, &["x.rs", "y.rs"], 15).await;
+    claim(store, "a", Operation::Write, &["short.rs"], 1).await;
+    claim(store, "b", Operation::Read, &["z.rs"], 15).await;
+    for (agent, task, status) in [
+        ("a", "api", TaskStatus::InProgress),
+        ("a", "docs", TaskStatus::Completed),
+        ("b", "tests", TaskStatus::Completed),
+        ("b", "lint", TaskStatus::Failed),
+    ] {
+        fx.clock.advance_ms(1000);
+        store
+            .sync_progress("s", agent, &progress(task, status))
+            .await
+            .expect("progress");
+    }
+    fx.clock.advance_ms(2 * 60_000);
+    let view = store.session_view("s").await.expect("a view");
+    let shown: Vec<(&str, usize, Option<&str>)> = view
+        .agents
+        .iter()
+        .map(|a| (a.agent_id.as_str(), a.lock_count, a.current_task.as_deref()))
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            ("a", 2, Some("api")),
+            ("b", 1, Some("lint")),
+            ("c", 0, None)
+        ]
+    );
+    let snapshot = store.snapshot(10).await.expect("a snapshot");
+    assert_eq!(snapshot.agents, view.agents, "the dashboard shows the same");
 }

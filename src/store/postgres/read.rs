@@ -10,6 +10,7 @@ use deadpool_postgres::GenericClient;
 
 use super::{PostgresStore, Result, ms, ts};
 use crate::clock::Millis;
+use crate::rules::progress::summarise_agents;
 use crate::rules::targets::LockTarget;
 use crate::rules::waiting::Waiter;
 use crate::store::audit::blocking_locks;
@@ -19,26 +20,18 @@ fn word<T>(raw: &str, what: &str, parse: impl Fn(&str) -> Option<T>) -> Result<T
     parse(raw).ok_or_else(|| StoreError::Corrupt(format!("{what} {raw:?}")))
 }
 
-/// `None` reads every session.
-async fn agents(
-    c: &impl GenericClient,
-    session: Option<&str>,
-    now: Millis,
-) -> Result<Vec<AgentRow>> {
+/// `None` reads every session. An agent as stored; its lock count and
+/// current task come from the locks and tasks read beside it
+/// ([`summarise_agents`]).
+async fn agents(c: &impl GenericClient, session: Option<&str>) -> Result<Vec<AgentRow>> {
     let stmt = c
         .prepare_cached(
-            "SELECT a.session_id, a.id, a.status, a.last_activity,
-               (SELECT t.task_id FROM task_progress t
-                 WHERE t.session_id = a.session_id AND t.agent_id = a.id
-                 ORDER BY (t.status IN ('started','in_progress','paused','blocked')) DESC, t.updated_at DESC LIMIT 1),
-               (SELECT COUNT(*) FROM file_locks l
-                 WHERE l.session_id = a.session_id AND l.agent_id = a.id AND l.expires_at > $2),
-               a.worktree, a.branch
+            "SELECT a.session_id, a.id, a.status, a.last_activity, a.worktree, a.branch
              FROM claude_code_agents a WHERE ($1::text IS NULL OR a.session_id = $1)
              ORDER BY a.session_id, a.id",
         )
         .await?;
-    c.query(&stmt, &[&session, &ts(now)])
+    c.query(&stmt, &[&session])
         .await?
         .iter()
         .map(|r| {
@@ -49,14 +42,14 @@ async fn agents(
                 agent_id,
                 status: r.try_get(2)?,
                 last_activity_ms: ms(r.try_get(3)?),
-                current_task: r.try_get(4)?,
-                lock_count: usize::try_from(r.try_get::<_, i64>(5)?).unwrap_or(0),
+                current_task: None,
+                lock_count: 0,
                 workspace: r
-                    .try_get::<_, Option<String>>(6)?
+                    .try_get::<_, Option<String>>(4)?
                     .map(|worktree| -> Result<_> {
                         Ok(AgentWorkspace {
                             worktree,
-                            branch: r.try_get(7)?,
+                            branch: r.try_get(5)?,
                         })
                     })
                     .transpose()?,
@@ -198,11 +191,15 @@ impl PostgresStore {
         let now = self.now_ms();
         let mut client = self.client().await?;
         let tx = at_one_moment(&mut client).await?;
+        let mut agents = agents(&tx, Some(session)).await?;
+        let locks = locks(&tx, Some(session), now).await?;
+        let tasks = tasks(&tx, Some(session)).await?;
+        summarise_agents(&mut agents, &locks, &tasks);
         let view = SessionView {
             now_ms: now,
-            agents: agents(&tx, Some(session), now).await?,
-            locks: locks(&tx, Some(session), now).await?,
-            tasks: tasks(&tx, Some(session)).await?,
+            agents,
+            locks,
+            tasks,
         };
         tx.commit().await?;
         Ok(view)
@@ -230,13 +227,16 @@ impl PostgresStore {
             })
             .collect::<Result<Vec<_>>>()?;
         let locks = locks(&tx, None, now).await?;
+        let mut agents = agents(&tx, None).await?;
+        let tasks = tasks(&tx, None).await?;
+        summarise_agents(&mut agents, &locks, &tasks);
         let snapshot = Snapshot {
             now_ms: now,
             sessions,
-            agents: agents(&tx, None, now).await?,
+            agents,
             waiters: waiters(&tx, now, &locks).await?,
             locks,
-            tasks: tasks(&tx, None).await?,
+            tasks,
             events: events(&tx, event_limit).await?,
         };
         tx.commit().await?;

@@ -6,6 +6,7 @@ use rusqlite::{Connection, Row, params};
 
 use super::columns::word;
 use super::{Result, SqliteStore, time, waiters};
+use crate::rules::progress::summarise_agents;
 use crate::store::{Counts, SessionView};
 
 /// `None` reads every session.
@@ -31,6 +32,8 @@ fn at_one_moment<T>(c: &Connection, f: impl FnOnce(&Connection) -> Result<T>) ->
     read
 }
 
+/// An agent as stored; its lock count and current task come from the locks
+/// and tasks read beside it ([`summarise_agents`]).
 fn agent_row(row: &Row<'_>) -> rusqlite::Result<(AgentRow, String)> {
     Ok((
         AgentRow {
@@ -39,14 +42,14 @@ fn agent_row(row: &Row<'_>) -> rusqlite::Result<(AgentRow, String)> {
             role: Role::of_agent(&row.get::<_, String>(1)?),
             status: row.get(2)?,
             last_activity_ms: 0,
-            current_task: row.get(4)?,
-            lock_count: row.get::<_, i64>(5)? as usize,
+            current_task: None,
+            lock_count: 0,
             workspace: row
-                .get::<_, Option<String>>(6)?
+                .get::<_, Option<String>>(4)?
                 .map(|worktree| -> rusqlite::Result<_> {
                     Ok(AgentWorkspace {
                         worktree,
-                        branch: row.get(7)?,
+                        branch: row.get(5)?,
                     })
                 })
                 .transpose()?,
@@ -55,21 +58,15 @@ fn agent_row(row: &Row<'_>) -> rusqlite::Result<(AgentRow, String)> {
     ))
 }
 
-fn agents(conn: &Connection, session: Option<&str>, now_text: &str) -> Result<Vec<AgentRow>> {
+fn agents(conn: &Connection, session: Option<&str>) -> Result<Vec<AgentRow>> {
     let sql = scoped(
-        "SELECT a.session_id, a.id, a.status, a.last_activity,
-           (SELECT t.task_id FROM task_progress t
-             WHERE t.session_id = a.session_id AND t.agent_id = a.id
-             ORDER BY (t.status IN ('started','in_progress','paused','blocked')) DESC, t.updated_at DESC LIMIT 1),
-           (SELECT COUNT(*) FROM file_locks l
-             WHERE l.session_id = a.session_id AND l.agent_id = a.id AND l.expires_at > ?2),
-           a.worktree, a.branch
+        "SELECT a.session_id, a.id, a.status, a.last_activity, a.worktree, a.branch
          FROM claude_code_agents a /*scope*/ ORDER BY a.session_id, a.id",
         "a.session_id",
         session,
     );
     let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt.query_map(params![session, now_text], agent_row)?;
+    let rows = stmt.query_map(params![session], agent_row)?;
     rows.map(|r| {
         let (mut a, last) = r?;
         a.last_activity_ms = time::from_text(&last)?;
@@ -178,11 +175,15 @@ impl SqliteStore {
         let now_text = time::to_text(now);
         self.read(|c| {
             at_one_moment(c, |c| {
+                let mut agents = agents(c, Some(session))?;
+                let locks = locks(c, Some(session), &now_text)?;
+                let tasks = tasks(c, Some(session))?;
+                summarise_agents(&mut agents, &locks, &tasks);
                 Ok(SessionView {
                     now_ms: now,
-                    agents: agents(c, Some(session), &now_text)?,
-                    locks: locks(c, Some(session), &now_text)?,
-                    tasks: tasks(c, Some(session))?,
+                    agents,
+                    locks,
+                    tasks,
                 })
             })
         })
@@ -204,14 +205,17 @@ impl SqliteStore {
                         Ok(SessionRow { session_id, user_id, created_at_ms: time::from_text(&created)? })
                     })
                     .collect::<Result<Vec<_>>>()?;
+                let mut agents = agents(c, None)?;
                 let locks = locks(c, None, &now_text)?;
+                let tasks = tasks(c, None)?;
+                summarise_agents(&mut agents, &locks, &tasks);
                 Ok(Snapshot {
                     now_ms: now,
                     sessions,
-                    agents: agents(c, None, &now_text)?,
+                    agents,
                     waiters: waiters::waiters(c, &now_text, &locks)?,
                     locks,
-                    tasks: tasks(c, None)?,
+                    tasks,
                     events: events(c, event_limit)?,
                 })
             })
