@@ -15,8 +15,9 @@ fn is_active(status: TaskStatus) -> bool {
     )
 }
 
-/// The task an agent is on: the latest of those it is working on (started,
-/// in progress, paused or blocked), else the one it reported on last.
+/// How an agent's tasks rank for the one it is on: the latest of those it is
+/// working on (started, in progress, paused or blocked), else the one it
+/// reported on last.
 fn rank(task: &TaskRow) -> (bool, i64) {
     (is_active(task.status), task.updated_at_ms)
 }
