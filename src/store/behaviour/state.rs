@@ -386,47 +386,45 @@ async fn touch(store: &dyn crate::store::CoordStore, user: &str) -> Result<(), S
     store.touch_agent(&parse(user).unwrap(), "u").await
 }
 
-/// `check_agent_status` reads agents (with their lock counts), locks and
-/// tasks in separate statements; while another store claims and releases,
-/// each view must still agree with itself.
+/// `check_agent_status` reads agents, locks and tasks in separate
+/// statements; while agents join and claim through another store, each view
+/// must still agree with itself: every lock it lists is held by an agent it
+/// lists.
 async fn a_session_view_is_read_at_one_moment(fx: Fixture) {
     let store = fx.store.as_ref();
-    register(store, &["a", "b"]).await;
+    register(store, &["a"]).await;
     let other = fx.another().await;
     let churn = tokio::spawn(async move {
-        for i in 0..300 {
-            let files = [format!("f{}.rs", i % 7), format!("g{}.rs", i % 5)];
-            let files: Vec<&str> = files.iter().map(String::as_str).collect();
-            claim(other.as_ref(), "b", Operation::Write, &files, 15).await;
-            other
-                .release("s", "b", &ReleaseScope::All)
-                .await
-                .expect("released");
+        // Within the default limit of 256 agents a session.
+        for i in 0..200 {
+            let agent = format!("n{i}");
+            register(other.as_ref(), &[agent.as_str()]).await;
+            let file = format!("f{i}.rs");
+            claim(
+                other.as_ref(),
+                &agent,
+                Operation::Write,
+                &[file.as_str()],
+                15,
+            )
+            .await;
         }
     });
     let mut views = 0;
-    let mut seen_held = 0;
     while !churn.is_finished() {
         let view = store.session_view("s").await.expect("a view");
-        let listed = view.locks.iter().filter(|l| l.agent_id == "b").count();
-        let counted = view
-            .agents
-            .iter()
-            .find(|a| a.agent_id == "b")
-            .map(|a| a.lock_count);
-        assert_eq!(
-            counted,
-            Some(listed),
-            "b's lock count against its locks listed"
-        );
+        for lock in &view.locks {
+            assert!(
+                view.agents.iter().any(|a| a.agent_id == lock.agent_id),
+                "{} holds {} in the view but is not among its agents",
+                lock.agent_id,
+                lock.path
+            );
+        }
         views += 1;
-        seen_held += usize::from(listed > 0);
     }
     churn.await.expect("the churn ran");
-    assert!(
-        views > 10 && seen_held > 0,
-        "{views} views, {seen_held} with b's locks"
-    );
+    assert!(views > 10, "{views} views");
 }
 
 /// What `check_agent_status` and the dashboard show per agent: its live
