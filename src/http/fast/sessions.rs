@@ -36,7 +36,6 @@ pub(crate) struct KnownSessions {
     sessions: Mutex<HashMap<String, Known>>,
     /// rmcp's keep-alive for legacy sessions.
     keep_alive: Duration,
-    show_rmcp_every: Duration,
 }
 
 /// What an `initialize` asks for, kept until rmcp has answered it with a
@@ -79,7 +78,6 @@ impl KnownSessions {
         Self {
             sessions: Mutex::default(),
             keep_alive,
-            show_rmcp_every: keep_alive / SHOWN_PER_KEEP_ALIVE,
         }
     }
 
@@ -105,7 +103,10 @@ impl KnownSessions {
             return Turn::Rmcp;
         };
         match map.get(id) {
-            Some(known) if now.duration_since(known.rmcp_last_saw) < self.show_rmcp_every => {
+            Some(known)
+                if now.duration_since(known.rmcp_last_saw)
+                    < self.keep_alive / SHOWN_PER_KEEP_ALIVE =>
+            {
                 Turn::Fast {
                     client_info_name: known.client_info_name.clone(),
                 }

@@ -259,9 +259,9 @@ impl SqliteStore {
         let notices = self.take_pending();
         match committed {
             Ok(()) => {
+                // Out of the batch now: published at once.
                 for change in notices {
-                    // No subscriber (a CLI command) is not an error.
-                    let _ = self.inner.changes.send(change);
+                    self.publish(change);
                 }
                 for done in ran {
                     (done.answer)(None);

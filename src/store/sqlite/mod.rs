@@ -280,14 +280,8 @@ impl SqliteStore {
         F: FnOnce(&SqliteStore) -> Result<T> + Send + 'static,
     {
         let (answer, answered) = tokio::sync::oneshot::channel();
-        let job = batch::batched(self.clone(), f, answer);
-        self.inner
-            .write_jobs
-            .send(job)
-            .map_err(|_| StoreError::Join("the store's write thread has stopped".into()))?;
-        answered
+        self.queue_write(batch::batched(self.clone(), f, answer), answered)
             .await
-            .map_err(|_| StoreError::Join("a write call panicked".into()))?
     }
 
     /// Runs a write call on the write thread alone, outside any batch: for
@@ -300,12 +294,22 @@ impl SqliteStore {
     {
         let (answer, answered) = tokio::sync::oneshot::channel();
         let store = self.clone();
+        let job = WriteJob::Alone(Box::new(move || {
+            // The caller may have gone (a cancelled request); the write stands.
+            let _ = answer.send(f(&store));
+        }));
+        self.queue_write(job, answered).await
+    }
+
+    /// Queues `job` for the write thread and waits for its answer.
+    async fn queue_write<T>(
+        &self,
+        job: WriteJob,
+        answered: tokio::sync::oneshot::Receiver<Result<T>>,
+    ) -> Result<T> {
         self.inner
             .write_jobs
-            .send(WriteJob::Alone(Box::new(move || {
-                // The caller may have gone (a cancelled request); the write stands.
-                let _ = answer.send(f(&store));
-            })))
+            .send(job)
             .map_err(|_| StoreError::Join("the store's write thread has stopped".into()))?;
         answered
             .await
