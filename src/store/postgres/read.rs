@@ -173,8 +173,8 @@ async fn waiters(c: &impl GenericClient, now: Millis, locks: &[LockRow]) -> Resu
 }
 
 /// A read-only transaction whose statements all read one snapshot (READ
-/// COMMITTED would take one per statement): an agent's lock count and the
-/// lock list beside it agree.
+/// COMMITTED would take one per statement): the agents, locks and tasks of a
+/// view are of one moment.
 async fn at_one_moment(
     client: &mut deadpool_postgres::Object,
 ) -> Result<deadpool_postgres::Transaction<'_>> {

@@ -18,8 +18,8 @@ fn scoped(sql: &str, column: &str, session: Option<&str>) -> String {
 }
 
 /// Runs `f` in one read transaction, so that what it reads in several
-/// statements is from one moment (an agent's lock count and the lock list
-/// agree); inside a transaction already (a batch's job reading on the
+/// statements is from one moment (every lock listed has its agent listed);
+/// inside a transaction already (a batch's job reading on the
 /// writer), in that one.
 fn at_one_moment<T>(c: &Connection, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
     if !c.is_autocommit() {
