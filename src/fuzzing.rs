@@ -13,6 +13,12 @@ pub fn jsonrpc_envelope(body: &[u8]) -> Result<Option<String>, http::StatusCode>
     crate::http::check_envelope(body)
 }
 
+/// Where the intake's own read of a `tools/list` or `tools/call` (the two it
+/// reads without rmcp's parse) differs from rmcp's, if it does.
+pub fn tool_request_disagreement(body: &[u8]) -> Option<String> {
+    crate::http::tool_request_disagreement(body)
+}
+
 /// The lock, progress and planner tools' argument checker on the `arguments` of a
 /// `tools/call`: each must read the arguments or refuse them with a message.
 pub fn tool_arguments(arguments: &Value) -> Vec<Result<(), String>> {

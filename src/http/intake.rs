@@ -111,6 +111,12 @@ pub(super) fn check_message(body: &[u8]) -> Result<Message, Box<Response>> {
 /// and an object (or null) of arguments. Anything else goes the long way,
 /// which says what is wrong.
 fn well_formed_request(body: &[u8]) -> Option<Message> {
+    if let Some((method, request)) = super::tool_request::read(body) {
+        return Some(Message {
+            method: Some(method.to_owned()),
+            request: Some(request),
+        });
+    }
     match serde_json::from_slice::<ClientJsonRpcMessage>(body).ok()? {
         ClientJsonRpcMessage::Request(request)
             if !matches!(request.request, ClientRequest::CustomRequest(_)) =>

@@ -7,6 +7,7 @@ mod guard;
 mod intake;
 mod limits;
 mod ops;
+mod tool_request;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -26,6 +27,12 @@ pub(crate) fn check_envelope(body: &[u8]) -> Result<Option<String>, http::Status
     intake::check_message(body)
         .map(|m| m.method)
         .map_err(|answer| answer.status())
+}
+
+/// Where the intake's own read of a `tools/list` or `tools/call` differs from
+/// rmcp's, if it does, for the fuzz targets ([`crate::fuzzing`]).
+pub(crate) fn tool_request_disagreement(body: &[u8]) -> Option<String> {
+    tool_request::disagreement(body)
 }
 
 /// Bodies beyond this get 413: a coordination call is a few hundred bytes.
