@@ -43,11 +43,14 @@ pub(crate) async fn answer(
     );
     let outcome = match ask {
         Ask::List => listing::rendered(caller.tool_set(), era).and_then(|list| {
-            json(&JsonRpcResponse {
-                jsonrpc: JsonRpcVersion2_0,
-                id: id.clone(),
-                result: list,
-            })
+            json(
+                &JsonRpcResponse {
+                    jsonrpc: JsonRpcVersion2_0,
+                    id: id.clone(),
+                    result: list,
+                },
+                list.get().len(),
+            )
         }),
         Ask::Call(params) => {
             let empty = JsonObject::new();
@@ -57,11 +60,15 @@ pub(crate) async fn answer(
             dispatch::call_tool(app, &caller, &params.name, arguments, future::pending())
                 .await
                 .and_then(|output| {
-                    json(&JsonRpcResponse {
-                        jsonrpc: JsonRpcVersion2_0,
-                        id: id.clone(),
-                        result: CallResult::new(&output, era),
-                    })
+                    json(
+                        &JsonRpcResponse {
+                            jsonrpc: JsonRpcVersion2_0,
+                            id: id.clone(),
+                            result: CallResult::new(&output, era),
+                        },
+                        // The tool's JSON twice: as text (its quotes escaped) and as is.
+                        2 * output.json().get().len(),
+                    )
                 })
         }
     };
@@ -73,7 +80,7 @@ pub(crate) async fn answer(
                 id: Some(id),
                 error: e.into_error_data(),
             };
-            match json(&error) {
+            match json(&error, 0) {
                 Ok(body) => (ok(body), true),
                 Err(_) => (StatusCode::INTERNAL_SERVER_ERROR.into_response(), true),
             }
@@ -81,9 +88,18 @@ pub(crate) async fn answer(
     }
 }
 
-fn json<T: Serialize>(message: &T) -> Result<Vec<u8>, CoordError> {
-    serde_json::to_vec(message).map_err(CoordError::Encoding)
+/// `message` as JSON, in a buffer sized for the `payload` bytes it carries
+/// and its envelope, so that a large answer (the tool list is kilobytes) is
+/// written once instead of copied each time the buffer doubles.
+fn json<T: Serialize>(message: &T, payload: usize) -> Result<Vec<u8>, CoordError> {
+    let mut body = Vec::with_capacity(payload + ENVELOPE_BYTES);
+    serde_json::to_writer(&mut body, message).map_err(CoordError::Encoding)?;
+    Ok(body)
 }
+
+/// Room for a JSON-RPC envelope around the payload: version, id, the call
+/// result's keys, and a little escaping.
+const ENVELOPE_BYTES: usize = 256;
 
 fn ok(body: Vec<u8>) -> Response {
     (
