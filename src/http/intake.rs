@@ -108,28 +108,27 @@ pub(super) fn check_message(body: &[u8]) -> Result<Message, Box<Response>> {
 /// own (not as a custom method) whose method this server answers. Its
 /// envelope is then what [`explain_message`] accepts: rmcp's types require
 /// `"jsonrpc": "2.0"`, a string or number id and, for `tools/call`, a name
-/// and an object (or null) of arguments. Anything else goes the long way,
-/// which says what is wrong.
+/// and an object (or null) of arguments. `tools/list` and `tools/call` are
+/// read straight into their own types (`tool_request.rs`); anything else
+/// that is not such a request goes the long way, which says what is wrong.
 fn well_formed_request(body: &[u8]) -> Option<Message> {
-    if let Some((method, request)) = super::tool_request::read(body) {
-        return Some(Message {
-            method: Some(method.to_owned()),
-            request: Some(request),
-        });
-    }
-    match serde_json::from_slice::<ClientJsonRpcMessage>(body).ok()? {
-        ClientJsonRpcMessage::Request(request)
-            if !matches!(request.request, ClientRequest::CustomRequest(_)) =>
-        {
-            let method = request.request.method();
-            let method = KNOWN_METHODS.iter().find(|known| **known == method)?;
-            Some(Message {
-                method: Some((*method).to_owned()),
-                request: Some(request),
-            })
-        }
-        _ => None,
-    }
+    let request = match super::tool_request::read(body) {
+        Some(request) => request,
+        None => match serde_json::from_slice::<ClientJsonRpcMessage>(body).ok()? {
+            ClientJsonRpcMessage::Request(request)
+                if !matches!(request.request, ClientRequest::CustomRequest(_)) =>
+            {
+                request
+            }
+            _ => return None,
+        },
+    };
+    let method = request.request.method();
+    let method = KNOWN_METHODS.iter().find(|known| **known == method)?;
+    Some(Message {
+        method: Some((*method).to_owned()),
+        request: Some(request),
+    })
 }
 
 /// Reads the body as JSON and says what is wrong with it as JSON-RPC, or

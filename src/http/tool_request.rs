@@ -15,8 +15,7 @@
 use std::borrow::Cow;
 
 use rmcp::model::{
-    CallToolRequest, ClientJsonRpcMessage, ClientRequest, JsonRpcRequest, JsonRpcVersion2_0,
-    ListToolsRequest, RequestId,
+    CallToolRequest, ClientJsonRpcMessage, ClientRequest, JsonRpcRequest, ListToolsRequest,
 };
 use serde::de::{Deserialize, Deserializer, IgnoredAny};
 
@@ -46,7 +45,7 @@ struct Shape<'a> {
 
 /// A `tools/list` or `tools/call` request as rmcp would read it, or `None`
 /// for anything else, which the caller reads the usual way.
-pub(super) fn read(body: &[u8]) -> Option<(&'static str, JsonRpcRequest<ClientRequest>)> {
+pub(super) fn read(body: &[u8]) -> Option<JsonRpcRequest<ClientRequest>> {
     let shape: Shape = serde_json::from_slice(body).ok()?;
     // rmcp's shape for a request: a method and an id, no result or error.
     if !shape.id.0 || shape.result.0 || shape.error.0 {
@@ -55,11 +54,11 @@ pub(super) fn read(body: &[u8]) -> Option<(&'static str, JsonRpcRequest<ClientRe
     match shape.method.as_deref()? {
         "tools/call" => {
             let r: JsonRpcRequest<CallToolRequest> = serde_json::from_slice(body).ok()?;
-            Some(("tools/call", whole(r.jsonrpc, r.id, r.request.into())))
+            Some(JsonRpcRequest::new(r.id, r.request.into()))
         }
         "tools/list" => {
             let r: JsonRpcRequest<ListToolsRequest> = serde_json::from_slice(body).ok()?;
-            Some(("tools/list", whole(r.jsonrpc, r.id, r.request.into())))
+            Some(JsonRpcRequest::new(r.id, r.request.into()))
         }
         _ => None,
     }
@@ -68,7 +67,7 @@ pub(super) fn read(body: &[u8]) -> Option<(&'static str, JsonRpcRequest<ClientRe
 /// Where [`read`] and rmcp's own parse disagree on `body`, if they do (a
 /// body left to rmcp agrees): for the tests and the fuzz target.
 pub(crate) fn disagreement(body: &[u8]) -> Option<String> {
-    let (_, ours) = read(body)?;
+    let ours = read(body)?;
     let theirs = match serde_json::from_slice::<ClientJsonRpcMessage>(body) {
         Ok(ClientJsonRpcMessage::Request(theirs)) => theirs,
         Ok(other) => return Some(format!("rmcp reads another kind of message: {other:?}")),
@@ -78,18 +77,6 @@ pub(crate) fn disagreement(body: &[u8]) -> Option<String> {
     match (ours, theirs) {
         (Ok(ours), Ok(theirs)) if ours == theirs => None,
         (ours, theirs) => Some(format!("read here as {ours:?}, by rmcp as {theirs:?}")),
-    }
-}
-
-fn whole(
-    jsonrpc: JsonRpcVersion2_0,
-    id: RequestId,
-    request: ClientRequest,
-) -> JsonRpcRequest<ClientRequest> {
-    JsonRpcRequest {
-        jsonrpc,
-        id,
-        request,
     }
 }
 
@@ -135,8 +122,18 @@ mod tests {
     #[test]
     fn names_the_method_it_read() {
         let call = r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x"}}"#;
-        assert_eq!(read(call.as_bytes()).map(|(m, _)| m), Some("tools/call"));
+        assert_eq!(
+            read(call.as_bytes())
+                .map(|r| r.request.method().to_owned())
+                .as_deref(),
+            Some("tools/call")
+        );
         let list = r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#;
-        assert_eq!(read(list.as_bytes()).map(|(m, _)| m), Some("tools/list"));
+        assert_eq!(
+            read(list.as_bytes())
+                .map(|r| r.request.method().to_owned())
+                .as_deref(),
+            Some("tools/list")
+        );
     }
 }
