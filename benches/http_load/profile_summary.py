@@ -2,10 +2,15 @@
 """Sums a `perf record` of the server into a few kinds of work, for BENCHMARKS.md.
 
     python3 benches/http_load/profile_summary.py DIR/*.data
+    python3 benches/http_load/profile_summary.py --under SYMBOL DIR/x.data
 
 Self time per symbol (`perf report --no-children`), each symbol put in the
-first bucket whose pattern it matches.
+first bucket whose pattern it matches. With `--under`, instead: the share of
+samples whose stack passes through a frame containing SYMBOL, split by the
+frame called from it (the call graph needs a build with frame pointers:
+`RUSTFLAGS="-C force-frame-pointers=yes" cargo build --release`).
 """
+import collections
 import re
 import subprocess
 import sys
@@ -41,7 +46,30 @@ def summarise(path):
             totals["other"] += pct
     return totals
 
+def under(symbol, path):
+    script = subprocess.run(
+        ["perf", "script", "-i", path, "-F", "ip,sym"], capture_output=True, text=True).stdout
+    total, inside, callees = 0, 0, collections.Counter()
+    for sample in script.split("\n\n"):
+        # Each line is "address symbol", innermost frame first.
+        frames = [line.strip().split(" ", 1)[-1] for line in sample.strip().splitlines() if line.strip()]
+        if not frames:
+            continue
+        total += 1
+        outermost = next((i for i in range(len(frames) - 1, -1, -1) if symbol in frames[i]), None)
+        if outermost is None:
+            continue
+        inside += 1
+        callees[frames[outermost - 1][:100] if outermost > 0 else "(itself)"] += 1
+    print(f"{symbol}: {100 * inside / max(total, 1):.1f} % of {total} samples")
+    for callee, n in callees.most_common(12):
+        print(f"  {100 * n / total:5.1f} %  {callee}")
+
 def main():
+    if sys.argv[1:2] == ["--under"]:
+        for path in sys.argv[3:]:
+            under(sys.argv[2], path)
+        return
     paths = sys.argv[1:]
     results = [(p.rsplit("/", 1)[-1].removesuffix(".data"), summarise(p)) for p in paths]
     names = [n for n, _ in BUCKETS] + ["other"]
