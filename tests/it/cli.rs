@@ -136,9 +136,22 @@ async fn status_release_and_verify_on_a_live_database(backend: Backend) {
         assert!(out.contains(expected), "{expected:?} missing from\n{out}");
     }
 
+    // Looked at without taking news (which would itself write): what the
+    // coordinator answers next must not be what it read before the release.
+    let quiet = || call_tool(&holder, "check_agent_status", json!({ "news": false }));
+    assert_eq!(
+        quiet().await.structured()["locks"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
     let (ok, out) = ccmulti(&["release", "src/main.rs", "--db", &db, "--root", &root]);
     assert!(ok, "{out}");
     assert!(out.contains("released src/main.rs held by impl_a"), "{out}");
+    let seen = quiet().await.structured()["locks"].clone();
+    assert_eq!(seen.as_array().unwrap().len(), 1, "{seen}");
+    assert_eq!(seen[0]["path"], "src/lib.rs", "{seen}");
     let (ok, out) = ccmulti(&["release", "--lock-id", "no-such-lock", "--db", &db]);
     assert!(!ok, "{out}");
     // Not an id of PostgreSQL's uuid form either: the same answer, not a type error.

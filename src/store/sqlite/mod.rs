@@ -23,6 +23,7 @@ mod query_plans;
 mod read;
 mod time;
 mod verify;
+mod views;
 mod waiters;
 mod watch;
 
@@ -118,6 +119,8 @@ struct Inner {
     /// Change notices of the open batch's jobs, published after its commit.
     pending_changes: Mutex<Vec<Change>>,
     batch_counters: BatchCounters,
+    /// Sessions' rows as last read, while the database has not changed.
+    session_views: views::SessionViews,
 }
 
 /// Starts the thread that runs every write call for as long as the store
@@ -245,6 +248,7 @@ impl SqliteStore {
                 batching: AtomicBool::new(false),
                 pending_changes: Mutex::new(Vec::new()),
                 batch_counters: BatchCounters::default(),
+                session_views: views::SessionViews::default(),
             }),
         })
     }

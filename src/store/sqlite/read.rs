@@ -1,10 +1,13 @@
 //! Reads for agents (`check_agent_status`), people (`ccmulti status`) and the dashboard.
 
+use std::sync::Arc;
+
 use ccmulti_model::snapshot::{AgentRow, EventRow, LockRow, SessionRow, Snapshot, TaskRow};
 use ccmulti_model::{AgentWorkspace, EventKind, Operation, Role, TaskStatus};
 use rusqlite::{Connection, Row, params};
 
 use super::columns::word;
+use super::views::SessionRows;
 use super::{Result, SqliteStore, time, waiters};
 use crate::rules::progress::summarise_agents;
 use crate::store::{Counts, SessionView};
@@ -172,21 +175,38 @@ fn events(conn: &Connection, limit: usize) -> Result<Vec<EventRow>> {
 impl SqliteStore {
     pub fn session_view(&self, session: &str) -> Result<SessionView> {
         let now = self.now_ms();
-        let now_text = time::to_text(now);
-        self.read(|c| {
+        Ok(self.session_rows(session)?.view_at(now))
+    }
+
+    /// The session's rows: as last read while the database has not changed
+    /// since (`views.rs`), else read now. Inside a batch the writer's
+    /// uncommitted rows are read, and never kept.
+    fn session_rows(&self, session: &str) -> Result<Arc<SessionRows>> {
+        let views = &self.inner.session_views;
+        let stamp = if self.in_batch() {
+            None
+        } else {
+            views.stamp(self.path())
+        };
+        if let Some(rows) = stamp.as_ref().and_then(|s| views.get(session, s)) {
+            return Ok(rows);
+        }
+        // Every lock, expired or not (no stored time is before the epoch's):
+        // each answer keeps those live at its own moment.
+        let every_lock = time::to_text(0);
+        let rows = Arc::new(self.read(|c| {
             at_one_moment(c, |c| {
-                let mut agents = agents(c, Some(session))?;
-                let locks = locks(c, Some(session), &now_text)?;
-                let tasks = tasks(c, Some(session))?;
-                summarise_agents(&mut agents, &locks, &tasks);
-                Ok(SessionView {
-                    now_ms: now,
-                    agents,
-                    locks,
-                    tasks,
+                Ok(SessionRows {
+                    agents: agents(c, Some(session))?,
+                    locks: locks(c, Some(session), &every_lock)?,
+                    tasks: tasks(c, Some(session))?,
                 })
             })
-        })
+        })?);
+        if let Some(stamp) = stamp {
+            views.put(session, stamp, rows.clone());
+        }
+        Ok(rows)
     }
 
     /// Everything, for the dashboard and `ccmulti status`, in one read transaction.
