@@ -83,7 +83,10 @@ impl SessionViews {
         let shm = self
             .shm
             .get_or_init(|| {
-                let mut name = database.as_os_str().to_owned();
+                // SQLite follows a symbolic link to the database and keeps
+                // its side files beside the file linked to.
+                let database = std::fs::canonicalize(database).ok()?;
+                let mut name = database.into_os_string();
                 name.push("-shm");
                 File::open(name).ok()
             })
