@@ -248,7 +248,7 @@ impl SqliteStore {
                 batching: AtomicBool::new(false),
                 pending_changes: Mutex::new(Vec::new()),
                 batch_counters: BatchCounters::default(),
-                session_views: views::SessionViews::default(),
+                session_views: views::SessionViews::beside(path),
             }),
         })
     }

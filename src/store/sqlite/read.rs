@@ -183,11 +183,7 @@ impl SqliteStore {
     /// uncommitted rows are read, and never kept.
     fn session_rows(&self, session: &str) -> Result<Arc<SessionRows>> {
         let views = &self.inner.session_views;
-        let stamp = if self.in_batch() {
-            None
-        } else {
-            views.stamp(self.path())
-        };
+        let stamp = if self.in_batch() { None } else { views.stamp() };
         if let Some(rows) = stamp.as_ref().and_then(|s| views.get(session, s)) {
             return Ok(rows);
         }

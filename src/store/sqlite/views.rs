@@ -20,7 +20,7 @@ use std::collections::HashMap;
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
-use std::sync::{Arc, OnceLock, RwLock};
+use std::sync::{Arc, RwLock};
 
 use ccmulti_model::snapshot::{AgentRow, LockRow, TaskRow};
 
@@ -66,33 +66,36 @@ impl SessionRows {
     }
 }
 
-#[derive(Default)]
 pub(super) struct SessionViews {
-    /// The `-shm` file, opened at first use (SQLite makes it when the
-    /// database goes into WAL mode); `None` if it cannot be read, and then
-    /// nothing is cached.
-    shm: OnceLock<Option<File>>,
+    /// The `-shm` file; `None` if it cannot be read, and then nothing is
+    /// cached.
+    shm: Option<File>,
     /// Read under a shared lock on every answer, written on a miss only: no
     /// answer waits behind another one's lookup.
     cached: RwLock<HashMap<String, (Stamp, Arc<SessionRows>)>>,
 }
 
 impl SessionViews {
+    /// For the database at `database`, once SQLite has put it in WAL mode
+    /// (which makes the `-shm` file).
+    pub fn beside(database: &Path) -> Self {
+        // SQLite follows a symbolic link to the database and keeps its side
+        // files beside the file linked to.
+        let shm = std::fs::canonicalize(database).ok().and_then(|database| {
+            let mut name = database.into_os_string();
+            name.push("-shm");
+            File::open(name).ok()
+        });
+        Self {
+            shm,
+            cached: RwLock::default(),
+        }
+    }
+
     /// The WAL-index header now, if both copies agree.
-    pub fn stamp(&self, database: &Path) -> Option<Stamp> {
-        let shm = self
-            .shm
-            .get_or_init(|| {
-                // SQLite follows a symbolic link to the database and keeps
-                // its side files beside the file linked to.
-                let database = std::fs::canonicalize(database).ok()?;
-                let mut name = database.into_os_string();
-                name.push("-shm");
-                File::open(name).ok()
-            })
-            .as_ref()?;
+    pub fn stamp(&self) -> Option<Stamp> {
         let mut both = [0u8; 2 * HEADER];
-        shm.read_exact_at(&mut both, 0).ok()?;
+        self.shm.as_ref()?.read_exact_at(&mut both, 0).ok()?;
         let (first, second) = both.split_at(HEADER);
         // An all-zero header is one SQLite has not initialised yet.
         (first == second && first.iter().any(|b| *b != 0))
@@ -141,14 +144,14 @@ mod tests {
         let (_dir, store, _clock) = open_temp();
         register(&store, &["impl_a"]);
         let views = &store.inner.session_views;
-        let before = views.stamp(store.path()).expect("a WAL-index header");
+        let before = views.stamp().expect("a WAL-index header");
         store.session_view("s").unwrap();
         store.snapshot(10).unwrap();
-        assert_eq!(views.stamp(store.path()), Some(before));
+        assert_eq!(views.stamp(), Some(before));
         store
             .claim("s", "impl_a", Operation::Write, &paths(&["a.rs"]), 10)
             .unwrap();
-        assert_ne!(views.stamp(store.path()), Some(before));
+        assert_ne!(views.stamp(), Some(before));
     }
 
     #[test]
@@ -194,11 +197,11 @@ mod tests {
             .unwrap();
         let live = store.session_view("s").unwrap();
         assert_eq!((live.locks.len(), live.agents[0].lock_count), (1, 1));
-        let stamp = store.inner.session_views.stamp(store.path());
+        let stamp = store.inner.session_views.stamp();
         clock.advance_ms(61_000);
         let later = store.session_view("s").unwrap();
         // Nothing was written (the rows came from the cache), yet the lock is gone.
-        assert_eq!(store.inner.session_views.stamp(store.path()), stamp);
+        assert_eq!(store.inner.session_views.stamp(), stamp);
         assert!(later.locks.is_empty(), "{later:?}");
         assert_eq!(later.agents[0].lock_count, 0);
         assert_eq!(later, fresh(&store));
