@@ -38,7 +38,7 @@ const MAX_SESSIONS: usize = 256;
 pub(super) type Stamp = [u8; HEADER];
 
 /// A session's agents, every lock (expired ones too) and tasks, as stored.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug)]
 pub(super) struct SessionRows {
     pub agents: Vec<AgentRow>,
     pub locks: Vec<LockRow>,
