@@ -2,6 +2,7 @@
 //! The dashboard: renders a [`model::Snapshot`] and turns keys into [`model::Action`]s.
 //! Knows nothing about SQLite or HTTP; the root crate supplies snapshots.
 
+pub mod columns;
 pub mod draw;
 pub mod format;
 mod keys;
