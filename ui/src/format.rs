@@ -63,6 +63,38 @@ pub fn keep_head(s: &str, max: usize) -> String {
     format!("{head}…")
 }
 
+/// Keeps both ends, for names told apart by their end as often as by their
+/// start (`implementer-1`, `implementer-12-frontend-refactor`).
+pub fn keep_ends(s: &str, max: usize) -> String {
+    let len = s.chars().count();
+    if len <= max {
+        return s.to_string();
+    }
+    if max < 4 {
+        return keep_head(s, max);
+    }
+    let tail_len = (max - 1) / 2;
+    let head: String = s.chars().take(max - 1 - tail_len).collect();
+    let tail: String = s.chars().skip(len - tail_len).collect();
+    format!("{head}…{tail}")
+}
+
+/// Which part of a too-long text a column keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    Head,
+    Tail,
+    Ends,
+}
+
+pub fn keep(s: &str, max: usize, part: Part) -> String {
+    match part {
+        Part::Head => keep_head(s, max),
+        Part::Tail => keep_tail(s, max),
+        Part::Ends => keep_ends(s, max),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -99,5 +131,14 @@ mod tests {
         assert_eq!(keep_tail("src/a/b.rs", 20), "src/a/b.rs");
         assert_eq!(keep_tail("src/a/b.rs", 6), "…/b.rs");
         assert_eq!(keep_head("abcdef", 4), "abc…");
+        assert_eq!(
+            keep_ends("implementer-12-frontend-refactor", 16),
+            "implemen…efactor"
+        );
+        assert_eq!(keep_ends("implementer-1", 13), "implementer-1");
+        assert_eq!(keep_ends("abcdef", 3), "ab…");
+        for max in 0..12 {
+            assert_eq!(keep_ends("abcdefghijklmnop", max).chars().count(), max);
+        }
     }
 }

@@ -65,6 +65,7 @@ impl AppState {
                     selected: self.session_picker_index(),
                 }
             }
+            KeyCode::Char('i') => self.toggle_inactive(),
             KeyCode::Char('/') => self.filter_input = Some(self.text_filter.clone()),
             KeyCode::Char('?') => self.modal = Modal::Help,
             KeyCode::Esc if !self.text_filter.is_empty() => self.set_text_filter(String::new()),

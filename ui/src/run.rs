@@ -85,6 +85,7 @@ pub(crate) fn event_loop<B: Backend, S: DataSource>(
     reload(source, &mut state, &mut clock);
     loop {
         let now_ms = clock.now_ms();
+        state.tick(now_ms);
         terminal.draw(|frame| draw(frame, &state, now_ms, header))?;
         // Wake when the shown second turns, so countdowns tick on the second.
         let wait = u64::try_from(1000 - now_ms.rem_euclid(1000)).unwrap_or(1000);

@@ -3,7 +3,7 @@
 use crate::model::{LockRow, Snapshot};
 pub use crate::panel::Panel;
 use crate::theme::Theme;
-use crate::view::View;
+use crate::view::{Filter, View};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Modal {
@@ -37,6 +37,10 @@ pub struct AppState {
     pub(crate) filter_input: Option<String>,
     pub(crate) modal: Modal,
     pub(crate) status: Option<String>,
+    /// Off by default: inactive agents and their tasks are left out.
+    pub(crate) show_inactive: bool,
+    /// The instant activity is judged at: the snapshot's, then each tick's.
+    pub(crate) now_ms: i64,
 }
 
 impl AppState {
@@ -51,6 +55,8 @@ impl AppState {
             filter_input: None,
             modal: Modal::None,
             status: None,
+            show_inactive: false,
+            now_ms: 0,
         }
     }
 
@@ -82,23 +88,36 @@ impl AppState {
     pub fn status(&self) -> Option<&str> {
         self.status.as_deref()
     }
+    pub fn shows_inactive(&self) -> bool {
+        self.show_inactive
+    }
 
     pub fn set_status(&mut self, message: impl Into<String>) {
         self.status = Some(message.into());
     }
 
     pub fn view(&self) -> View<'_> {
-        View::new(
-            &self.snapshot,
-            self.session_filter.as_deref(),
-            &self.text_filter,
-        )
+        View::new(&self.snapshot, &self.filter(&self.text_filter))
+    }
+
+    /// The rows without the text filter, for "shown/total" counts.
+    pub fn unfiltered_view(&self) -> View<'_> {
+        View::new(&self.snapshot, &self.filter(""))
+    }
+
+    fn filter<'f>(&'f self, text: &'f str) -> Filter<'f> {
+        Filter {
+            session: self.session_filter.as_deref(),
+            text,
+            hide_dormant_at: (!self.show_inactive).then_some(self.now_ms),
+        }
     }
 
     /// Replaces the data while keeping each panel's selection on the same
     /// row (by lock id, agent, task, event id) when that row still shows.
     pub fn set_snapshot(&mut self, snapshot: Snapshot) {
         let before = self.selected_keys();
+        self.now_ms = snapshot.now_ms;
         self.snapshot = snapshot;
         self.reselect(&before);
         if let Modal::ConfirmRelease { lock } = &self.modal {
@@ -132,6 +151,31 @@ impl AppState {
             next[p.index()] = found.unwrap_or_else(|| next[p.index()].min(len.saturating_sub(1)));
         }
         self.selected = next;
+    }
+
+    /// Moves the clock activity is judged by, so an agent drops out of the
+    /// view when it turns inactive, not at the next snapshot.
+    pub fn tick(&mut self, now_ms: i64) {
+        if now_ms <= self.now_ms {
+            return;
+        }
+        let before = self.selected_keys();
+        self.now_ms = now_ms;
+        self.reselect(&before);
+    }
+
+    pub(crate) fn toggle_inactive(&mut self) {
+        let before = self.selected_keys();
+        self.show_inactive = !self.show_inactive;
+        self.reselect(&before);
+        self.status = Some(
+            if self.show_inactive {
+                "inactive agents shown (i hides them)"
+            } else {
+                "inactive agents hidden (i shows them)"
+            }
+            .to_string(),
+        );
     }
 
     pub(crate) fn set_session_filter(&mut self, session: Option<String>) {

@@ -4,9 +4,20 @@
 //! index always means the same row to both.
 
 use crate::model::{
-    AgentRow, EventRow, LockRow, Operation, Snapshot, TaskRow, TaskStatus, WaiterRow,
+    Activity, AgentRow, EventRow, LockRow, Operation, Snapshot, TaskRow, TaskStatus, WaiterRow,
 };
 use crate::panel::Panel;
+
+/// Which rows show.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Filter<'f> {
+    /// One session's rows, or every session's.
+    pub session: Option<&'f str>,
+    /// Matches case-insensitively anywhere in a row's visible fields.
+    pub text: &'f str,
+    /// When set, agents [`dormant`] at this instant, and their tasks, are left out.
+    pub hide_dormant_at: Option<i64>,
+}
 
 #[derive(Debug, Default)]
 pub struct View<'a> {
@@ -15,21 +26,44 @@ pub struct View<'a> {
     pub tasks: Vec<&'a TaskRow>,
     /// Newest first, as the snapshot has them.
     pub events: Vec<&'a EventRow>,
+    /// Agents of the shown sessions left out as dormant.
+    pub hidden_agents: usize,
+    /// Tasks left out with them.
+    pub hidden_tasks: usize,
 }
 
 impl<'a> View<'a> {
-    /// `text` matches case-insensitively anywhere in a row's visible fields.
-    pub fn new(snapshot: &'a Snapshot, session: Option<&str>, text: &str) -> Self {
-        let needle = text.trim().to_lowercase();
+    pub fn new(snapshot: &'a Snapshot, filter: &Filter) -> Self {
+        let needle = filter.text.trim().to_lowercase();
+        let session = filter.session;
         let in_session = |s: &str| session.is_none_or(|want| want == s);
         let matches = |fields: &[&str]| {
             needle.is_empty() || fields.iter().any(|f| f.to_lowercase().contains(&needle))
         };
-        View {
-            agents: snapshot
-                .agents
+        let (hidden, agents): (Vec<&AgentRow>, Vec<&AgentRow>) = snapshot
+            .agents
+            .iter()
+            .filter(|a| in_session(&a.session_id))
+            .partition(|a| {
+                filter
+                    .hide_dormant_at
+                    .is_some_and(|now| dormant(snapshot, a, now))
+            });
+        let of_hidden = |t: &TaskRow| {
+            hidden
                 .iter()
-                .filter(|a| in_session(&a.session_id))
+                .any(|a| a.session_id == t.session_id && a.agent_id == t.agent_id)
+        };
+        let (hidden_tasks, tasks): (Vec<&TaskRow>, Vec<&TaskRow>) = snapshot
+            .tasks
+            .iter()
+            .filter(|t| in_session(&t.session_id))
+            .partition(|t| of_hidden(t));
+        View {
+            hidden_agents: hidden.len(),
+            hidden_tasks: hidden_tasks.len(),
+            agents: agents
+                .into_iter()
                 .filter(|a| {
                     let task = a.current_task.as_deref().unwrap_or("");
                     let (worktree, branch) = a.workspace.as_ref().map_or(("", ""), |w| {
@@ -45,10 +79,8 @@ impl<'a> View<'a> {
                 .filter(|l| in_session(&l.session_id))
                 .filter(|l| matches(&[&l.path, &l.agent_id, l.operation.as_str(), &l.session_id]))
                 .collect(),
-            tasks: snapshot
-                .tasks
-                .iter()
-                .filter(|t| in_session(&t.session_id))
+            tasks: tasks
+                .into_iter()
                 .filter(|t| {
                     let msg = t.message.as_deref().unwrap_or("");
                     matches(&[
@@ -112,6 +144,16 @@ impl<'a> View<'a> {
     pub fn position(&self, panel: Panel, key: &str) -> Option<usize> {
         (0..self.len(panel)).find(|&i| self.key(panel, i).as_deref() == Some(key))
     }
+}
+
+/// An agent the default view leaves out: inactive by [`Activity`], holding
+/// no lock and waiting for none (those still matter to the others). Its
+/// tasks go with it whatever their status: an inactive agent's task in
+/// progress is stalled, and old teams' tasks are what the view hides.
+pub fn dormant(snapshot: &Snapshot, agent: &AgentRow, now_ms: i64) -> bool {
+    Activity::classify(now_ms, agent.last_activity_ms) == Activity::Inactive
+        && agent.lock_count == 0
+        && waiting_of(snapshot, agent).is_none()
 }
 
 /// How many read locks are held on the same path in the same session,

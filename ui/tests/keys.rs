@@ -39,8 +39,8 @@ fn arrows_and_jk_move_within_bounds() {
     press(&mut s, "jjjjjjjjjj");
     assert_eq!(
         s.selected(Panel::Agents),
-        4,
-        "stops at the last of five agents"
+        3,
+        "stops at the last of the four agents shown (impl-3 is inactive)"
     );
     press(&mut s, "g");
     assert_eq!(s.selected(Panel::Agents), 0);
@@ -180,7 +180,65 @@ fn session_picker_switches_and_offers_all() {
     press(&mut s, "skk");
     s.handle_key(key(KeyCode::Enter));
     assert_eq!(s.session_filter(), None);
-    assert_eq!(s.view().agents.len(), 5);
+    assert_eq!(s.view().agents.len(), 4, "impl-3 is inactive");
+}
+
+#[test]
+fn inactive_agents_and_their_tasks_hide_until_i_shows_them() {
+    let mut snapshot = full();
+    // impl-3 (25 minutes idle) had a task in progress; impl-2 (recent) shows.
+    snapshot
+        .tasks
+        .push(task(S1, "impl-3", "T-9", "in_progress", Some(70), None));
+    // An inactive agent that still holds a lock stays: it matters to others.
+    snapshot
+        .agents
+        .push(agent(S1, "impl-5", "implementer", 30 * 60_000, None, 1));
+    // Nine minutes idle: recent, for one more minute.
+    snapshot
+        .agents
+        .push(agent(S1, "impl-6", "implementer", 9 * 60_000, None, 0));
+    let mut s = AppState::new(Theme::colored());
+    s.set_snapshot(snapshot);
+    let shown = |s: &AppState| -> Vec<String> {
+        s.view().agents.iter().map(|a| a.agent_id.clone()).collect()
+    };
+    let tasks = |s: &AppState| -> Vec<String> {
+        s.view().tasks.iter().map(|t| t.task_id.clone()).collect()
+    };
+    assert_eq!(
+        shown(&s),
+        ["planner", "impl-1", "impl-2", "impl-9", "impl-5", "impl-6"]
+    );
+    assert_eq!(tasks(&s), ["T-1", "T-2", "T-3", "B-1"]);
+    assert_eq!((s.view().hidden_agents, s.view().hidden_tasks), (1, 1));
+    assert!(!s.shows_inactive());
+
+    // The selection stays on its agent when rows come and go.
+    press(&mut s, "jjj");
+    assert_eq!(s.selected(Panel::Agents), 3);
+    press(&mut s, "i");
+    assert!(s.shows_inactive());
+    assert!(s.status().is_some_and(|m| m.contains("shown")));
+    assert_eq!(
+        shown(&s),
+        [
+            "planner", "impl-1", "impl-2", "impl-3", "impl-9", "impl-5", "impl-6"
+        ]
+    );
+    assert_eq!(tasks(&s), ["T-1", "T-2", "T-3", "B-1", "T-9"]);
+    assert_eq!(s.selected(Panel::Agents), 4, "still on impl-9");
+    press(&mut s, "i");
+    assert_eq!(shown(&s).len(), 6);
+    assert_eq!(s.view().hidden_agents, 1);
+
+    // Time passing hides an agent that turns inactive, without a new snapshot.
+    s.tick(NOW + 2 * 60_000);
+    assert_eq!(
+        shown(&s),
+        ["planner", "impl-1", "impl-2", "impl-9", "impl-5"]
+    );
+    assert_eq!(s.view().hidden_agents, 2);
 }
 
 #[test]

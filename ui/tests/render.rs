@@ -161,7 +161,12 @@ fn clock_follows_now() {
 
 #[test]
 fn activity_colours() {
-    let s = state_with(with(agents(), vec![], vec![], vec![]), "", Theme::colored());
+    // `i` shows the inactive agent.
+    let s = state_with(
+        with(agents(), vec![], vec![], vec![]),
+        "i",
+        Theme::colored(),
+    );
     let t = render(&s, NOW, (80, 24));
     let buf = t.backend().buffer();
     assert_eq!(buf[find(buf, "active")].fg, Color::Green);
@@ -215,4 +220,193 @@ fn bigger_terminals_get_wider_gauges_and_no_empty_rows() {
         assert_eq!(buf[(0, size.1 - 2)].symbol(), "└", "{size:?}");
         assert_eq!(buf[(size.0 - 1, size.1 - 2)].symbol(), "┘", "{size:?}");
     }
+}
+
+#[test]
+fn long_names_and_branches() {
+    check("long", &state_with(long_team(), "", Theme::colored()));
+    check(
+        "long_inactive_shown",
+        &state_with(long_team(), "i", Theme::colored()),
+    );
+}
+
+fn screen_lines(buf: &Buffer) -> Vec<String> {
+    (0..buf.area.height)
+        .map(|y| (0..buf.area.width).map(|x| buf[(x, y)].symbol()).collect())
+        .collect()
+}
+
+/// The cells of a row: a table's columns are apart by at least one blank,
+/// and names have none.
+fn tokens(line: &str) -> Vec<&str> {
+    line.split(|c: char| c.is_whitespace() || c == '│')
+        .filter(|t| !t.is_empty())
+        .collect()
+}
+
+/// Whether a screen row shows all of these whole.
+fn row_with<'a>(lines: &'a [String], whole: &[&str]) -> Option<&'a String> {
+    lines
+        .iter()
+        .find(|l| whole.iter().all(|w| tokens(l).contains(w)))
+}
+
+/// At 140 and 200 columns there is room: every agent's name, branch and
+/// task, every lock's holder and every task's id show whole, on one row.
+#[test]
+fn no_name_or_branch_is_cut_while_there_is_room() {
+    let snapshot = long_team();
+    let s = state_with(snapshot.clone(), "", Theme::colored());
+    for size in &SIZES[1..] {
+        let t = render(&s, NOW, *size);
+        let lines = screen_lines(t.backend().buffer());
+        for a in s.view().agents {
+            let mut whole = vec![a.agent_id.as_str()];
+            whole.extend(a.current_task.as_deref());
+            whole.extend(a.workspace.as_ref().map(|w| w.short_name()));
+            assert!(
+                row_with(&lines, &whole).is_some(),
+                "{size:?}: no row shows {whole:?} whole:\n{}",
+                lines.join("\n")
+            );
+        }
+        for l in s.view().locks {
+            assert!(
+                row_with(&lines, &[&l.path, &l.agent_id]).is_some(),
+                "{size:?}: lock {} of {}",
+                l.path,
+                l.agent_id
+            );
+        }
+        for k in s.view().tasks {
+            assert!(
+                row_with(&lines, &[&k.agent_id, &k.task_id]).is_some(),
+                "{size:?}: task {} of {}",
+                k.task_id,
+                k.agent_id
+            );
+        }
+    }
+}
+
+/// A cut shows `…` and keeps the name's start and end.
+fn abbreviates(shown: &str, name: &str) -> bool {
+    if shown == name {
+        return true;
+    }
+    let Some((head, tail)) = shown.split_once('…') else {
+        return false;
+    };
+    name.starts_with(head) && name.ends_with(tail)
+}
+
+/// At 80 columns something must give: names are cut visibly, and still
+/// tell the agents apart (a trial saw every one cut to `implemente`).
+#[test]
+fn names_cut_on_a_narrow_screen_stay_apart() {
+    let s = state_with(long_team(), "", Theme::colored());
+    let t = render(&s, NOW, (80, 24));
+    let lines = screen_lines(t.backend().buffer());
+    let agents_panel: Vec<&String> = lines
+        .iter()
+        .skip_while(|l| !l.contains("Agents ("))
+        .skip(2)
+        .take_while(|l| !l.contains("Locks ("))
+        .collect();
+    let view = s.view();
+    assert_eq!(
+        agents_panel.len(),
+        view.agents.len(),
+        "{}",
+        lines.join("\n")
+    );
+    let mut shown_names = Vec::new();
+    for (row, a) in agents_panel.iter().zip(&view.agents) {
+        let cells = tokens(row);
+        let name = cells
+            .iter()
+            .find(|c| abbreviates(c, &a.agent_id))
+            .unwrap_or_else(|| panic!("{} not on {row:?}", a.agent_id));
+        shown_names.push(format!("{}/{name}", a.session_id));
+    }
+    shown_names.sort();
+    let before = shown_names.len();
+    shown_names.dedup();
+    assert_eq!(shown_names.len(), before, "{shown_names:?}");
+}
+
+/// Without colour a bar is its blocks alone: the percentage stands beside
+/// it, never inside it.
+#[test]
+fn percentages_stand_beside_their_bars_in_plain_text() {
+    const BLOCKS: &[char] = &['█', '▉', '▊', '▋', '▌', '▍', '▎', '▏'];
+    let s = state_with(long_team(), "", Theme::monochrome());
+    for size in SIZES {
+        let t = render(&s, NOW, size);
+        let lines = screen_lines(t.backend().buffer());
+        let bars: Vec<&String> = lines.iter().filter(|l| l.contains(BLOCKS)).collect();
+        assert!(bars.len() >= 4, "{size:?}: {}", lines.join("\n"));
+        for line in bars {
+            let last_block = line.rfind(BLOCKS).expect("a block");
+            let percent = line.find('%').expect("a percentage");
+            assert!(last_block < percent, "{size:?}: {line}");
+            let number = line[last_block..percent].trim_start_matches(BLOCKS);
+            assert!(number.starts_with(' '), "{size:?}: {line}");
+        }
+    }
+}
+
+/// A crowd of agents beside few locks and events: the agents get the rows
+/// the others do not need, and the locks panel has no empty rows.
+#[test]
+fn panels_share_rows_by_need() {
+    let agents: Vec<_> = (1..=30)
+        .map(|i| agent(S1, &format!("impl-{i}"), "implementer", 1_000, None, 0))
+        .collect();
+    let locks = locks()[..2].to_vec();
+    let events = events()[..3].to_vec();
+    let s = state_with(with(agents, locks, tasks(), events), "", Theme::colored());
+    for size in &SIZES[1..] {
+        let t = render(&s, NOW, *size);
+        let lines = screen_lines(t.backend().buffer());
+        let agent_rows = lines
+            .iter()
+            .filter(|l| l.contains("impl-") && l.contains("active"))
+            .count();
+        // Body minus the other panels' borders, headers and entries.
+        let others = 2 + 3 + (2 + 1 + 2) + (2 + 1 + 3);
+        assert_eq!(
+            agent_rows,
+            (usize::from(size.1) - 2 - others - 3).min(30),
+            "{size:?}:\n{}",
+            lines.join("\n")
+        );
+    }
+}
+
+/// The all-sessions view names each row's session at 140 columns.
+#[test]
+fn all_sessions_keep_their_session_column_at_140() {
+    let s = state_with(full(), "", Theme::colored());
+    let t = render(&s, NOW, (140, 45));
+    let lines = screen_lines(t.backend().buffer());
+    for (panel, id) in [
+        ("Agents (", "impl-9"),
+        ("Locks (", "web/app.ts"),
+        ("Tasks (", "B-1"),
+    ] {
+        let rows: Vec<&String> = lines.iter().skip_while(|l| !l.contains(panel)).collect();
+        assert!(
+            rows.iter()
+                .any(|l| tokens(l).contains(&id) && tokens(l).contains(&S2)),
+            "{panel}: {}",
+            lines.join("\n")
+        );
+    }
+}
+
+#[test]
+fn more_than_a_screen_holds() {
+    check("crowded", &state_with(crowded(), "", Theme::colored()));
 }

@@ -1,35 +1,76 @@
 //! Where the four panels go. Narrow screens stack them; wide ones give the
-//! agents and the tasks (whose gauges want width) the full width, one above
-//! the other, and put the locks beside the events below them. Every height is
-//! what the panel's rows want within a share of the screen, and whatever is
-//! left goes to the panels that grow without end (events, and locks on wide
-//! screens), so a bigger terminal shows more rows, never empty space.
+//! agents and the tasks (whose bars want width) the full width, one above
+//! the other, and below them the locks above the events when the locks are
+//! few, beside them when both are many. Rows are shared by need (see
+//! [`share_rows`]): a panel with few entries gives its rows to the others,
+//! and only when every panel has all it wants do rows stay empty, at the
+//! bottom of the events.
 
 use ratatui::layout::{Constraint, Layout, Rect};
 
 use super::Ctx;
 use crate::state::Panel;
 
+/// What a panel asks of the screen's rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct RowNeed {
+    /// Its border, header and one entry.
+    pub least: u16,
+    /// Its border, header and every entry.
+    pub want: u16,
+    /// Its fair share while every panel wants more than the screen has.
+    pub cap: u16,
+}
+
+/// Heights for panels listed most important first: each gets its least,
+/// then as much of its want as its cap allows, in order; what is left goes
+/// to those still wanting more, in order (the share a panel with few
+/// entries leaves); whatever remains, once every want is met, goes to
+/// `spill`.
+pub(super) fn share_rows(height: u16, needs: &[RowNeed], spill: usize) -> Vec<u16> {
+    let mut rows: Vec<u16> = needs.iter().map(|n| n.least).collect();
+    let mut left = height.saturating_sub(rows.iter().sum());
+    for capped in [true, false] {
+        for (row, need) in rows.iter_mut().zip(needs) {
+            let limit = if capped {
+                need.want.min(need.cap)
+            } else {
+                need.want
+            };
+            let extra = limit.saturating_sub(*row).min(left);
+            *row += extra;
+            left -= extra;
+        }
+    }
+    if let Some(row) = rows.get_mut(spill) {
+        *row += left;
+    }
+    rows
+}
+
+/// The natural width of the locks table, for sharing a row with the events.
+pub(super) struct Widths {
+    pub locks: u16,
+}
+
 /// Areas for Agents, Locks, Tasks, Events, in that order.
-pub(super) fn panels(body: Rect, ctx: &Ctx) -> [Rect; 4] {
+pub(super) fn panels(body: Rect, ctx: &Ctx, widths: &Widths) -> [Rect; 4] {
     if ctx.wide {
-        wide(body, ctx)
+        wide(body, ctx, widths)
     } else {
         stacked(body, ctx)
     }
 }
 
-/// Rows a panel would like: its border, its header row, one row per entry
-/// (at least one, for the "nothing here" line).
-fn wanted(ctx: &Ctx, panel: Panel, border: u16) -> u16 {
+fn need(ctx: &Ctx, panel: Panel, border: u16, cap: u16) -> RowNeed {
     let header = u16::from(panel != Panel::Tasks);
     let rows = u16::try_from(ctx.view.len(panel).max(1)).unwrap_or(u16::MAX);
-    border.saturating_add(header).saturating_add(rows)
-}
-
-/// The least a panel is given: its border, header and one row.
-fn least(panel: Panel, border: u16) -> u16 {
-    border + 1 + u16::from(panel != Panel::Tasks)
+    let least = border + header + 1;
+    RowNeed {
+        least,
+        want: least.saturating_add(rows - 1),
+        cap: cap.max(least),
+    }
 }
 
 fn share(height: u16, tenths: u16) -> u16 {
@@ -38,46 +79,103 @@ fn share(height: u16, tenths: u16) -> u16 {
 
 fn stacked(body: Rect, ctx: &Ctx) -> [Rect; 4] {
     let h = body.height;
-    let border = 1;
-    // Caps keep a crowd of agents from pushing locks and tasks off screen.
-    let cap = |p: Panel| match p {
-        Panel::Agents | Panel::Locks => share(h, 4).max(least(p, border)),
-        Panel::Tasks => share(h, 3).max(least(p, border)),
-        Panel::Events => h,
-    };
-    let mut heights = Panel::ALL.map(|p| least(p, border));
-    let mut left = h.saturating_sub(heights.iter().sum());
     // Agents first: who is doing what is the question asked most often.
-    for p in [Panel::Agents, Panel::Locks, Panel::Tasks] {
-        let want = wanted(ctx, p, border).min(cap(p));
-        let extra = want.saturating_sub(heights[p.index()]).min(left);
-        heights[p.index()] += extra;
-        left -= extra;
-    }
-    heights[Panel::Events.index()] += left;
-    Layout::vertical(heights.map(Constraint::Length)).areas(body)
+    let needs = [
+        need(ctx, Panel::Agents, 1, share(h, 4)),
+        need(ctx, Panel::Locks, 1, share(h, 4)),
+        need(ctx, Panel::Tasks, 1, share(h, 3)),
+        need(ctx, Panel::Events, 1, h),
+    ];
+    let rows = share_rows(h, &needs, 3);
+    Layout::vertical(rows.into_iter().map(Constraint::Length)).areas(body)
 }
 
-fn wide(body: Rect, ctx: &Ctx) -> [Rect; 4] {
+fn wide(body: Rect, ctx: &Ctx, widths: &Widths) -> [Rect; 4] {
     let h = body.height;
-    let border = 2;
-    // The bottom row (locks and events) keeps at least a third of the screen.
-    let bottom_least = share(h, 3).max(least(Panel::Locks, border));
-    let agents = wanted(ctx, Panel::Agents, border)
-        .min(share(h, 4))
-        .max(least(Panel::Agents, border));
-    let tasks = wanted(ctx, Panel::Tasks, border)
-        .min(share(h, 3))
-        .max(least(Panel::Tasks, border))
-        .min(h.saturating_sub(agents).saturating_sub(bottom_least));
-    let [agents_area, tasks_area, bottom] = Layout::vertical([
-        Constraint::Length(agents),
-        Constraint::Length(tasks),
+    let agents = need(ctx, Panel::Agents, 2, share(h, 4));
+    let tasks = need(ctx, Panel::Tasks, 2, share(h, 3));
+    let locks = need(ctx, Panel::Locks, 2, h);
+    let events = need(ctx, Panel::Events, 2, h);
+    let bottom = |least: u16, want: u16| RowNeed {
+        least,
+        want,
+        cap: h,
+    };
+    // Locks above events, when the locks are few or everything fits.
+    let one_above = bottom(locks.least + events.least, locks.want + events.want);
+    let rows = share_rows(h, &[agents, tasks, one_above], 2);
+    let below = rows[2];
+    if locks.want + events.want <= below || locks.want <= below / 3 {
+        let locks_rows = locks.want.min(below.saturating_sub(events.least));
+        let [a, t, l, e] = Layout::vertical([
+            Constraint::Length(rows[0]),
+            Constraint::Length(rows[1]),
+            Constraint::Length(locks_rows),
+            Constraint::Min(0),
+        ])
+        .areas(body);
+        return [a, l, t, e];
+    }
+    let side_by_side = bottom(locks.least.max(events.least), locks.want.max(events.want));
+    let rows = share_rows(h, &[agents, tasks, side_by_side], 2);
+    let [a, t, below] = Layout::vertical([
+        Constraint::Length(rows[0]),
+        Constraint::Length(rows[1]),
         Constraint::Min(0),
     ])
     .areas(body);
-    // Locks carry more columns (holder, operation, countdown, waiters) than events.
-    let [locks_area, events_area] =
-        Layout::horizontal([Constraint::Percentage(58), Constraint::Percentage(42)]).areas(bottom);
-    [agents_area, locks_area, tasks_area, events_area]
+    // The locks (who holds what) get what their table needs, within two
+    // fifths and three fifths of the width; the events take the rest.
+    let width = below.width;
+    let locks_width = widths
+        .locks
+        .saturating_add(2)
+        .clamp(share(width, 4), share(width, 6));
+    let [l, e] =
+        Layout::horizontal([Constraint::Length(locks_width), Constraint::Min(0)]).areas(below);
+    [a, l, t, e]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn need(least: u16, want: u16, cap: u16) -> RowNeed {
+        RowNeed { least, want, cap }
+    }
+
+    #[test]
+    fn every_want_met_leaves_the_rest_to_the_spill() {
+        let needs = [need(3, 6, 8), need(3, 4, 8), need(3, 5, 20)];
+        assert_eq!(share_rows(30, &needs, 2), [6, 4, 20]);
+    }
+
+    #[test]
+    fn a_panel_with_few_entries_gives_its_rows_to_the_others() {
+        // The agents want 30 rows, more than their cap of 16; the events
+        // want 5: the agents get what the events leave.
+        let needs = [need(3, 30, 16), need(3, 8, 12), need(3, 5, 40)];
+        assert_eq!(share_rows(40, &needs, 2), [27, 8, 5]);
+    }
+
+    #[test]
+    fn when_all_want_more_caps_keep_shares_fair_in_order() {
+        let needs = [need(3, 30, 16), need(3, 30, 12), need(3, 30, 40)];
+        assert_eq!(share_rows(40, &needs, 2), [16, 12, 12]);
+        // Too few rows even for the caps: earlier panels first.
+        assert_eq!(share_rows(20, &needs, 2), [14, 3, 3]);
+    }
+
+    #[test]
+    fn the_sum_is_the_height_whenever_the_least_fits() {
+        let needs = [
+            need(3, 9, 8),
+            need(2, 1, 8),
+            need(3, 70, 20),
+            need(3, 4, 40),
+        ];
+        for h in 11..120 {
+            assert_eq!(share_rows(h, &needs, 3).iter().sum::<u16>(), h);
+        }
+    }
 }

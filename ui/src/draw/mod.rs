@@ -1,6 +1,8 @@
 //! The whole screen as a pure function of state, clock and header text.
 
+mod grid;
 mod layout;
+mod lines;
 mod popups;
 mod tables;
 mod tasks;
@@ -8,10 +10,9 @@ mod tasks;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
-use ratatui::text::{Line, Span};
+use ratatui::text::Span;
 use ratatui::widgets::{Block, Borders, Paragraph};
 
-use crate::format::{clock, keep_head, keep_tail};
 use crate::state::{AppState, Modal, Panel};
 use crate::theme::Theme;
 use crate::view::View;
@@ -32,7 +33,7 @@ pub fn draw(frame: &mut Frame, state: &AppState, now_ms: i64, header: &HeaderInf
     let ctx = Ctx {
         state,
         view: state.view(),
-        totals: View::new(state.snapshot(), state.session_filter(), ""),
+        totals: state.unfiltered_view(),
         theme: state.theme(),
         now_ms,
         wide: area.width >= WIDE_FROM_COLUMNS,
@@ -43,13 +44,25 @@ pub fn draw(frame: &mut Frame, state: &AppState, now_ms: i64, header: &HeaderInf
         Constraint::Length(1),
     ])
     .areas(area);
-    header_line(frame, head, &ctx, header);
-    let [agents, locks, tasks, events] = layout::panels(body, &ctx);
-    tables::agents(frame, agents, &ctx);
-    tables::locks(frame, locks, &ctx);
-    tasks::tasks(frame, tasks, &ctx);
-    tables::events(frame, events, &ctx);
-    footer_line(frame, foot, &ctx);
+    lines::header(frame, head, &ctx, header);
+    let grids = [
+        tables::agents_grid(&ctx),
+        tables::locks_grid(&ctx),
+        tasks::tasks_grid(&ctx),
+        tables::events_grid(&ctx),
+    ];
+    let widths = layout::Widths {
+        locks: grids[Panel::Locks.index()].natural_width(),
+    };
+    let areas = layout::panels(body, &ctx, &widths);
+    for panel in Panel::ALL {
+        let (area, grid) = (areas[panel.index()], &grids[panel.index()]);
+        match panel {
+            Panel::Tasks => tasks::tasks(frame, area, &ctx, grid),
+            _ => tables::render(frame, area, &ctx, panel, grid),
+        }
+    }
+    lines::footer(frame, foot, &ctx);
     match state.modal() {
         Modal::None => {}
         Modal::Help => popups::help(frame, area, &ctx, header),
@@ -136,122 +149,4 @@ impl Ctx<'_> {
         };
         frame.render_widget(Paragraph::new(Span::styled(text, self.theme.muted)), line);
     }
-}
-
-fn header_line(frame: &mut Frame, area: Rect, ctx: &Ctx, info: &HeaderInfo) {
-    let t = ctx.theme;
-    let time = format!("{} UTC", clock(ctx.now_ms));
-    let session = match ctx.state.session_filter() {
-        None => "all sessions".to_string(),
-        Some(id) => format!("session {}", keep_head(id, 12)),
-    };
-    let waiting = ctx
-        .state
-        .snapshot()
-        .waiters
-        .iter()
-        .filter(|w| ctx.state.session_filter().is_none_or(|s| s == w.session_id))
-        .count();
-    let counts = format!(
-        "agents {}  locks {}  tasks {}",
-        ctx.count(Panel::Agents),
-        ctx.count(Panel::Locks),
-        ctx.count(Panel::Tasks)
-    );
-    let width = usize::from(area.width);
-    let fixed = [&info.address, &session, &counts, &time]
-        .iter()
-        .map(|s| s.chars().count() + 2)
-        .sum::<usize>()
-        + 1;
-    // How many claims wait, when there is room (the Locks panel shows it too).
-    let waiting = (waiting > 0)
-        .then(|| format!("waiting {waiting}"))
-        .filter(|w| fixed + w.len() + 2 <= width);
-    let fixed = fixed + waiting.as_ref().map_or(0, |w| w.len() + 2);
-    // The database path is the least glanced-at part: it gets what is left,
-    // cut from the left so the file name survives; the full path is in help.
-    let mut spare = width.saturating_sub(fixed);
-    let db = if spare >= 12 {
-        let text = format!("db {}", keep_tail(&info.database, spare - 5));
-        spare -= text.chars().count() + 2;
-        Some(text)
-    } else {
-        None
-    };
-    let mut spans = Vec::new();
-    if spare >= 10 {
-        spans.push(Span::styled(" ccmulti ", t.title));
-        spans.push(Span::raw(" "));
-    } else {
-        spans.push(Span::raw(" "));
-    }
-    spans.push(Span::styled(info.address.clone(), t.key));
-    if let Some(db) = db {
-        spans.push(Span::raw("  "));
-        spans.push(Span::raw(db));
-    }
-    spans.push(Span::raw("  "));
-    spans.push(Span::styled(session, t.header));
-    spans.push(Span::raw("  "));
-    spans.push(Span::raw(counts));
-    if let Some(waiting) = waiting {
-        spans.push(Span::raw("  "));
-        spans.push(Span::styled(waiting, t.warn));
-    }
-    let time_width = u16::try_from(time.len() + 1).unwrap_or(u16::MAX);
-    let [left, right] =
-        Layout::horizontal([Constraint::Min(0), Constraint::Length(time_width)]).areas(area);
-    frame.render_widget(Paragraph::new(Line::from(spans)), left);
-    frame.render_widget(Paragraph::new(Span::styled(time, t.header)), right);
-}
-
-fn footer_line(frame: &mut Frame, area: Rect, ctx: &Ctx) {
-    let t = ctx.theme;
-    let line = if let Some(input) = ctx.state.filter_input() {
-        Line::from(vec![
-            Span::styled(" filter: ", t.key),
-            Span::raw(format!("{input}█")),
-            Span::styled("   Enter apply · Esc clear", t.muted),
-        ])
-    } else if let Some(status) = ctx.state.status() {
-        Line::from(Span::styled(format!(" {status}"), t.warn))
-    } else {
-        let mut spans = vec![Span::raw(" ")];
-        if !ctx.state.text_filter().is_empty() {
-            spans.push(Span::styled(
-                format!("filter \"{}\" (Esc clears)  ", ctx.state.text_filter()),
-                t.warn,
-            ));
-        }
-        // In the order shown; the number is the priority for a narrow screen.
-        let hints: [(&str, &str, u8); 8] = [
-            ("?", "help", 0),
-            ("Tab", "panel", 2),
-            ("↑↓", "move", 7),
-            ("Enter", "details", 3),
-            ("r", "release", 4),
-            ("s", "session", 5),
-            ("/", "filter", 6),
-            ("q", "quit", 1),
-        ];
-        let room = usize::from(area.width).saturating_sub(Line::from(spans.clone()).width());
-        let cost = |(k, w, _): &(&str, &str, u8)| k.chars().count() + w.len() + 3;
-        let mut by_priority = hints.to_vec();
-        by_priority.sort_by_key(|h| h.2);
-        let mut used = 0;
-        let mut shown = [false; 8];
-        for hint in &by_priority {
-            if used + cost(hint) <= room {
-                used += cost(hint);
-                shown[usize::from(hint.2)] = true;
-            }
-        }
-        for hint in hints.iter().filter(|h| shown[usize::from(h.2)]) {
-            spans.push(Span::styled(hint.0, t.key));
-            spans.push(Span::styled(format!(" {}  ", hint.1), t.muted));
-        }
-        Line::from(spans)
-    };
-    frame.render_widget(Paragraph::new(line), area);
 }

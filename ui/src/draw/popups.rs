@@ -25,6 +25,7 @@ const KEYS: &[(&str, &str)] = &[
     ("Enter", "details of the selected row"),
     ("r", "release the selected lock (asks y/n)"),
     ("s", "show one session or all sessions"),
+    ("i", "show / hide inactive agents and their tasks"),
     ("/", "filter all panels by text"),
     ("Esc", "clear the filter, close a popup"),
     ("?", "this help"),

@@ -1,266 +1,206 @@
-//! The three tabular panels: agents, locks, events.
+//! The three tabular panels: agents, locks, events. Each is described as a
+//! [`Grid`] of its rows' text first, so that the layout can size panels and
+//! columns by what they hold.
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Rect};
+use ratatui::layout::Rect;
 use ratatui::style::Style;
-use ratatui::widgets::{Cell, Row, Table, TableState};
+use ratatui::widgets::{Table, TableState};
 
 use super::Ctx;
-use crate::format::{DANGER_UNDER_MS, WARN_UNDER_MS, ago, clock, countdown, keep_head, keep_tail};
-use crate::model::{Activity, EventKind};
+use super::grid::{Column, GAP, Grid, Text, rank};
+use crate::format::{DANGER_UNDER_MS, Part, WARN_UNDER_MS, ago, clock, countdown};
+use crate::model::{Activity, EventKind, Role};
 use crate::state::Panel;
 use crate::theme::Theme;
 use crate::view::{current_message, operation_label, waiters_on, waiting_note, waiting_of};
 
-const SPACING: u16 = 1;
+/// Free text is cut to this before any name is.
+const TEXT_FLOOR: u16 = 12;
 
-/// Panels at least this wide (inside their borders) get the fuller columns.
-const ROOMY: u16 = 100;
-/// And at least this wide, the session and the lock's clock time and token too.
-const ROOMIEST: u16 = 140;
+/// A session column earns its width only when rows of several sessions show.
+pub(super) fn several_sessions<'a>(mut ids: impl Iterator<Item = &'a str>) -> bool {
+    let Some(first) = ids.next() else {
+        return false;
+    };
+    ids.any(|id| id != first)
+}
 
-pub(super) fn agents(frame: &mut Frame, area: Rect, ctx: &Ctx) {
+fn session_column() -> Column {
+    Column::name("Session", Part::Head)
+        .rank(rank::SESSION)
+        .optional()
+}
+
+pub(super) fn agents_grid(ctx: &Ctx) -> Grid {
     let t = ctx.theme;
     let snapshot = ctx.state.snapshot();
-    let inner = ctx.block(Panel::Agents).inner(area);
-    let roomy = inner.width >= ROOMY;
-    // Narrow: short role names and a two-letter lock count leave the message room.
-    let (agent_w, role_w, where_w, locks_w, task_w) = if roomy {
-        (14, 11, 20, 5, 12)
-    } else {
-        (10, 4, 10, 2, 8)
-    };
-    let mut header = vec![
-        "Agent",
-        "Role",
-        "State",
-        "Idle",
-        "Where",
-        if roomy { "Locks" } else { "Lk" },
-        "Task",
-        "Doing",
-    ];
-    let mut widths = vec![
-        Constraint::Length(agent_w),
-        Constraint::Length(role_w),
-        Constraint::Length(8),
-        Constraint::Length(4),
-        Constraint::Length(where_w),
-        Constraint::Length(locks_w),
-        Constraint::Length(task_w),
-        Constraint::Fill(1),
-    ];
-    let session = inner.width >= ROOMIEST;
-    if session {
-        header.insert(0, "Session");
-        widths.insert(0, Constraint::Length(10));
-    }
-    let rows = ctx.view.agents.iter().map(|a| {
+    let mut grid = Grid::new(
+        vec![
+            session_column(),
+            Column::name("Agent", Part::Ends),
+            Column::word("Role").rank(rank::ROLE),
+            Column::word("State"),
+            Column::word("Idle"),
+            // Team branches share their `ccmulti/<session>/` start.
+            Column::name("Where", Part::Tail),
+            Column::word("Locks").rank(rank::COUNT).short_header("Lk"),
+            Column::name("Task", Part::Ends).least(6),
+            Column::free("Doing", TEXT_FLOOR, 1),
+        ],
+        true,
+    );
+    for a in &ctx.view.agents {
         let activity = Activity::classify(ctx.now_ms, a.last_activity_ms);
         let waiting = waiting_of(snapshot, a);
         let state = match waiting {
-            Some(_) => Cell::from("waiting").style(t.warn),
-            None => Cell::from(activity.as_str()).style(activity_style(t, activity)),
+            Some(_) => Text::from("waiting").style(t.warn),
+            None => Text::from(activity.as_str()).style(activity_style(t, activity)),
         };
-        let role = match (roomy, a.role.as_str()) {
-            (true, role) => role.to_string(),
-            (false, "planner") => "plan".to_string(),
-            (false, "implementer") => "impl".to_string(),
-            (false, role) => keep_head(role, usize::from(role_w)),
-        };
-        let place = a.workspace.as_ref().map_or_else(
-            || "-".to_string(),
-            |w| keep_head(w.short_name(), usize::from(where_w)),
-        );
+        let role = Text::from(a.role.as_str()).short(match a.role {
+            Role::Planner => "plan",
+            Role::Implementer => "impl",
+        });
+        let place = a
+            .workspace
+            .as_ref()
+            .map_or("-", |w| w.short_name())
+            .to_string();
         let doing = match waiting {
-            Some(w) => Cell::from(format!("waiting {}", waiting_note(snapshot, w))).style(t.warn),
-            None => Cell::from(current_message(snapshot, a).unwrap_or("").to_string()),
+            Some(w) => Text::from(format!("waiting {}", waiting_note(snapshot, w))).style(t.warn),
+            None => Text::from(current_message(snapshot, a).unwrap_or("")),
         };
-        let mut cells = vec![
-            Cell::from(a.agent_id.clone()),
-            Cell::from(role),
+        grid.push(vec![
+            Text::from(a.session_id.as_str()),
+            Text::from(a.agent_id.as_str()),
+            role,
             state,
-            Cell::from(ago(ctx.now_ms, a.last_activity_ms)),
-            Cell::from(place),
-            Cell::from(a.lock_count.to_string()),
-            Cell::from(a.current_task.clone().unwrap_or_else(|| "-".to_string())),
+            Text::from(ago(ctx.now_ms, a.last_activity_ms)),
+            Text::from(place),
+            Text::from(a.lock_count.to_string()),
+            Text::from(a.current_task.as_deref().unwrap_or("-")),
             doing,
-        ];
-        if session {
-            cells.insert(0, Cell::from(keep_head(&a.session_id, 10)));
-        }
-        Row::new(cells)
-    });
-    render(
-        frame,
-        area,
-        ctx,
-        Panel::Agents,
-        header,
-        widths,
-        rows.collect(),
-    );
-    if ctx.view.agents.is_empty() {
-        ctx.placeholder(frame, inner, 1, "no agents");
+        ]);
     }
+    if !several_sessions(ctx.view.agents.iter().map(|a| a.session_id.as_str())) {
+        grid.remove(0);
+    }
+    grid
 }
 
-pub(super) fn locks(frame: &mut Frame, area: Rect, ctx: &Ctx) {
+pub(super) fn locks_grid(ctx: &Ctx) -> Grid {
     let t = ctx.theme;
     let snapshot = ctx.state.snapshot();
-    let inner = ctx.block(Panel::Locks).inner(area);
-    let roomy = inner.width >= ROOMY;
-    let roomiest = inner.width >= ROOMIEST;
-    // Narrow: how many wait; roomy: who.
-    let waiters_w: u16 = if roomy { 22 } else { 4 };
-    let mut header = vec![
-        "Path",
-        "Holder",
-        "Operation",
-        "Expires",
-        if roomy { "Waiting" } else { "Wait" },
-    ];
-    let mut widths = vec![
-        Constraint::Fill(1),
-        Constraint::Length(if roomy { 14 } else { 10 }),
-        Constraint::Length(16),
-        Constraint::Length(7),
-        Constraint::Length(waiters_w),
-    ];
-    if roomiest {
-        header.insert(0, "Session");
-        widths.insert(0, Constraint::Length(10));
-        header.extend(["At (UTC)", "Token"]);
-        widths.extend([Constraint::Length(8), Constraint::Length(6)]);
-    }
-    // Paths are cut from the left by hand: the file name is the part to keep,
-    // and the table would cut from the right.
-    let path_width = usize::from(fill_width(inner.width, &widths));
-    let rows = ctx.view.locks.iter().map(|l| {
+    let mut grid = Grid::new(
+        vec![
+            session_column(),
+            // The file name is the part to keep.
+            Column::name("Path", Part::Tail).least(12),
+            Column::name("Holder", Part::Ends),
+            Column::word("Operation").short_header("Op"),
+            Column::word("Expires"),
+            Column::word("At (UTC)").rank(rank::CLOCK).optional(),
+            Column::word("Token").rank(rank::CLOCK).optional(),
+            // How many wait, then who: the count survives a cut.
+            Column::free("Waiting", 4, 1).short_header("Wait"),
+        ],
+        true,
+    );
+    for l in &ctx.view.locks {
         let remaining = l.expires_at_ms.saturating_sub(ctx.now_ms);
         let waiters = waiters_on(snapshot, l);
-        let waiting = match (waiters.len(), roomy) {
-            (0, _) => String::new(),
-            (n, false) => n.to_string(),
-            (n, true) => {
+        let waiting = match waiters.len() {
+            0 => String::new(),
+            n => {
                 let names: Vec<&str> = waiters.iter().map(|w| w.agent_id.as_str()).collect();
-                keep_head(
-                    &format!("{n}: {}", names.join(", ")),
-                    usize::from(waiters_w),
-                )
+                format!("{n}: {}", names.join(", "))
             }
         };
-        let mut cells = vec![
-            Cell::from(keep_tail(&l.path, path_width)),
-            Cell::from(l.agent_id.clone()),
-            Cell::from(operation_label(snapshot, l)),
-            Cell::from(countdown(remaining)).style(expiry_style(t, remaining)),
-            Cell::from(waiting).style(t.warn),
-        ];
-        if roomiest {
-            cells.insert(0, Cell::from(keep_head(&l.session_id, 10)));
-            cells.push(Cell::from(clock(l.expires_at_ms)));
-            cells.push(Cell::from(l.fencing_token.to_string()));
-        }
-        Row::new(cells)
-    });
-    render(
-        frame,
-        area,
-        ctx,
-        Panel::Locks,
-        header,
-        widths,
-        rows.collect(),
-    );
-    if ctx.view.locks.is_empty() {
-        ctx.placeholder(frame, inner, 1, "no locks held");
+        let sharers = operation_label(snapshot, l);
+        let operation = match sharers.strip_prefix("read (shared x") {
+            Some(n) => {
+                Text::from(sharers.clone()).short(format!("read x{}", n.trim_end_matches(')')))
+            }
+            None => Text::from(sharers),
+        };
+        grid.push(vec![
+            Text::from(l.session_id.as_str()),
+            Text::from(l.path.as_str()),
+            Text::from(l.agent_id.as_str()),
+            operation,
+            Text::from(countdown(remaining)).style(expiry_style(t, remaining)),
+            Text::from(clock(l.expires_at_ms)),
+            Text::from(l.fencing_token.to_string()),
+            Text::from(waiting).style(t.warn),
+        ]);
     }
+    if !several_sessions(ctx.view.locks.iter().map(|l| l.session_id.as_str())) {
+        grid.remove(0);
+    }
+    grid
 }
 
-pub(super) fn events(frame: &mut Frame, area: Rect, ctx: &Ctx) {
+pub(super) fn events_grid(ctx: &Ctx) -> Grid {
     let t = ctx.theme;
-    let inner = ctx.block(Panel::Events).inner(area);
-    // Beside the locks the panel is narrow: the detail (in Enter's popup)
-    // gives way so that the path keeps its file name.
-    let detail = inner.width >= 70;
-    let at = inner.width >= 90;
-    let mut header = vec!["Ago", "Kind", "Agent", "Path"];
-    let mut widths = vec![
-        Constraint::Length(4),
-        Constraint::Length(14),
-        Constraint::Length(if detail { 14 } else { 10 }),
-        Constraint::Fill(1),
-    ];
-    if detail {
-        header.push("Detail");
-        widths.push(Constraint::Fill(1));
-    }
-    if at {
-        header.insert(1, "At (UTC)");
-        widths.insert(1, Constraint::Length(8));
-    }
-    let path_width = usize::from(fill_width(inner.width, &widths) / if detail { 2 } else { 1 });
-    let opt = |o: &Option<String>| o.clone().unwrap_or_default();
-    let rows = ctx.view.events.iter().map(|e| {
-        let mut cells = vec![
-            Cell::from(ago(ctx.now_ms, e.at_ms)),
-            Cell::from(e.kind.as_str()).style(event_style(t, e.kind)),
-            Cell::from(opt(&e.agent_id)),
-            Cell::from(keep_tail(e.path.as_deref().unwrap_or(""), path_width)),
-        ];
-        if detail {
-            cells.push(Cell::from(opt(&e.detail)));
-        }
-        if at {
-            cells.insert(1, Cell::from(clock(e.at_ms)));
-        }
-        Row::new(cells)
-    });
-    render(
-        frame,
-        area,
-        ctx,
-        Panel::Events,
-        header,
-        widths,
-        rows.collect(),
+    let mut grid = Grid::new(
+        vec![
+            session_column(),
+            Column::word("Ago"),
+            Column::word("At (UTC)").rank(rank::CLOCK).optional(),
+            Column::word("Kind"),
+            Column::name("Agent", Part::Ends),
+            Column::name("Path", Part::Tail).least(12),
+            Column::free("Detail", TEXT_FLOOR, 1),
+        ],
+        true,
     );
-    if ctx.view.events.is_empty() {
-        ctx.placeholder(frame, inner, 1, "no events yet");
+    let opt = |o: &Option<String>| o.as_deref().unwrap_or("").to_string();
+    for e in &ctx.view.events {
+        grid.push(vec![
+            Text::from(opt(&e.session_id)),
+            Text::from(ago(ctx.now_ms, e.at_ms)),
+            Text::from(clock(e.at_ms)),
+            Text::from(e.kind.as_str()).style(event_style(t, e.kind)),
+            Text::from(opt(&e.agent_id)),
+            Text::from(opt(&e.path)),
+            Text::from(opt(&e.detail)),
+        ]);
     }
+    // Coordinator-wide events belong to no session; they make none "several".
+    let sessions = ctx
+        .view
+        .events
+        .iter()
+        .filter_map(|e| e.session_id.as_deref());
+    if !several_sessions(sessions) {
+        grid.remove(0);
+    }
+    grid
 }
 
-fn render(
-    frame: &mut Frame,
-    area: Rect,
-    ctx: &Ctx,
-    panel: Panel,
-    header: Vec<&'static str>,
-    widths: Vec<Constraint>,
-    rows: Vec<Row<'static>>,
-) {
+/// Draws a panel's grid as a table with its header, border and selection;
+/// a muted line when it has no rows.
+pub(super) fn render(frame: &mut Frame, area: Rect, ctx: &Ctx, panel: Panel, grid: &Grid) {
+    let block = ctx.block(panel);
+    let inner = block.inner(area);
+    let (header, rows, widths) = grid.table(inner.width, ctx.theme.header);
     let table = Table::new(rows, widths)
-        .header(Row::new(header).style(ctx.theme.header))
-        .block(ctx.block(panel))
-        .column_spacing(SPACING)
+        .header(header)
+        .block(block)
+        .column_spacing(GAP)
         .row_highlight_style(ctx.highlight(panel));
     let selected = (ctx.view.len(panel) > 0).then(|| ctx.state.selected(panel));
     let mut state = TableState::default().with_selected(selected);
     frame.render_stateful_widget(table, area, &mut state);
-}
-
-/// What a single Fill column gets once the fixed columns and gaps are paid.
-fn fill_width(total: u16, widths: &[Constraint]) -> u16 {
-    let fixed: u16 = widths
-        .iter()
-        .map(|c| match c {
-            Constraint::Length(n) => *n,
-            _ => 0,
-        })
-        .sum();
-    let gaps = SPACING * u16::try_from(widths.len().saturating_sub(1)).unwrap_or(0);
-    total.saturating_sub(fixed).saturating_sub(gaps)
+    if ctx.view.len(panel) == 0 {
+        let empty = match panel {
+            Panel::Agents => "no agents",
+            Panel::Locks => "no locks held",
+            Panel::Tasks => "no tasks reported",
+            Panel::Events => "no events yet",
+        };
+        ctx.placeholder(frame, inner, 1, empty);
+    }
 }
 
 pub(super) fn activity_style(t: &Theme, activity: Activity) -> Style {

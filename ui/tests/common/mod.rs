@@ -386,3 +386,266 @@ pub fn team() -> Snapshot {
     ];
     s
 }
+
+/// A team with long names, as a new user's trial had them: a planner and
+/// three implementers (one with a 32-character name) on `ccmulti/invoicer/…`
+/// branches with long task ids and messages, a second team working on
+/// another repository, and an implementer of an earlier run, inactive for
+/// hours, with its task stuck at 70 %.
+pub fn long_team() -> Snapshot {
+    const INV: &str = "invoicer";
+    const BILL: &str = "billing-api";
+    const LONG: &str = "implementer-12-frontend-refactor";
+    let branch = |session: &str, agent: &str| format!("ccmulti/{session}/{agent}");
+    let wt = |session: &str, agent: &str| format!("/home/alice/work/{session}-{agent}");
+    let agents = vec![
+        placed(
+            agent(INV, "planner", "planner", 6_000, Some("plan"), 0),
+            "/home/alice/work/invoicer",
+            Some("main"),
+        ),
+        placed(
+            agent(
+                INV,
+                "implementer-1",
+                "implementer",
+                3_000,
+                Some("T1-rate-standardisation"),
+                1,
+            ),
+            &wt(INV, "implementer-1"),
+            Some(&branch(INV, "implementer-1")),
+        ),
+        placed(
+            agent(
+                INV,
+                "implementer-2",
+                "implementer",
+                8_000,
+                Some("T2-invoice-pdf-export"),
+                0,
+            ),
+            &wt(INV, "implementer-2"),
+            Some(&branch(INV, "implementer-2")),
+        ),
+        placed(
+            agent(
+                INV,
+                LONG,
+                "implementer",
+                40_000,
+                Some("T12-forms-refactor"),
+                1,
+            ),
+            &wt(INV, "frontend"),
+            Some(&branch(INV, "frontend")),
+        ),
+        agent(
+            INV,
+            "implementer-3",
+            "implementer",
+            3 * 3_600_000,
+            Some("T3-old-plan"),
+            0,
+        ),
+        placed(
+            agent(
+                BILL,
+                "implementer-1",
+                "implementer",
+                15_000,
+                Some("B4-webhook-retries"),
+                1,
+            ),
+            &wt(BILL, "implementer-1"),
+            Some(&branch(BILL, "implementer-1")),
+        ),
+    ];
+    let locks = vec![
+        lock(
+            "L1",
+            INV,
+            "implementer-1",
+            "src/billing/rates.rs",
+            "write",
+            9 * 60_000,
+        ),
+        lock(
+            "L2",
+            INV,
+            LONG,
+            "web/src/forms/InvoiceForm.tsx",
+            "write",
+            4 * 60_000,
+        ),
+        lock(
+            "L3",
+            BILL,
+            "implementer-1",
+            "src/webhooks/retry.rs",
+            "write",
+            50_000,
+        ),
+    ];
+    let tasks = vec![
+        task(
+            INV,
+            "planner",
+            "plan",
+            "in_progress",
+            Some(90),
+            Some("3 tasks handed out; watching for conflicts"),
+        ),
+        task(
+            INV,
+            "implementer-1",
+            "T1-rate-standardisation",
+            "in_progress",
+            Some(70),
+            Some("rates in one table; fixing the rounding tests"),
+        ),
+        task(
+            INV,
+            "implementer-2",
+            "T2-invoice-pdf-export",
+            "in_progress",
+            Some(35),
+            Some("PDF layout done, waiting for rates.rs"),
+        ),
+        task(
+            INV,
+            LONG,
+            "T12-forms-refactor",
+            "started",
+            Some(10),
+            Some("splitting InvoiceForm into field components"),
+        ),
+        task(
+            INV,
+            "implementer-3",
+            "T3-old-plan",
+            "in_progress",
+            Some(70),
+            Some("from an earlier run"),
+        ),
+        task(
+            BILL,
+            "implementer-1",
+            "B4-webhook-retries",
+            "in_progress",
+            Some(55),
+            Some("exponential backoff with jitter"),
+        ),
+    ];
+    let at_inv = |mut e: EventRow| {
+        e.session_id = Some(INV.into());
+        e
+    };
+    let events = vec![
+        at_inv(event(
+            7,
+            2_000,
+            "conflict",
+            "implementer-2",
+            "src/billing/rates.rs",
+            "src/billing/rates.rs held by implementer-1 for write (538s left)",
+        )),
+        at_inv(event(
+            6,
+            40_000,
+            "granted",
+            LONG,
+            "web/src/forms/InvoiceForm.tsx",
+            "until 2025-01-01T12:38:56.000Z",
+        )),
+        at_inv(event(
+            5,
+            60_000,
+            "granted",
+            "implementer-1",
+            "src/billing/rates.rs",
+            "until 2025-01-01T12:43:56.000Z",
+        )),
+        at_inv(event(
+            4,
+            3 * 3_600_000,
+            "expired",
+            "implementer-3",
+            "src/old.rs",
+            "",
+        )),
+    ];
+    let mut s = with(agents, locks, tasks, events);
+    s.sessions = vec![
+        SessionRow {
+            session_id: INV.into(),
+            user_id: "alice".into(),
+            created_at_ms: NOW - 4 * 3_600_000,
+        },
+        SessionRow {
+            session_id: BILL.into(),
+            user_id: "alice".into(),
+            created_at_ms: NOW - 1_800_000,
+        },
+    ];
+    s.waiters = vec![WaiterRow {
+        session_id: INV.into(),
+        ..waiter(
+            "implementer-2",
+            Operation::Write,
+            &["src/billing/rates.rs"],
+            2_000,
+            &["L1"],
+        )
+    }];
+    s
+}
+
+/// More of everything than a screen holds: 12 agents, 20 locks, 8 tasks,
+/// 40 events.
+pub fn crowded() -> Snapshot {
+    let agents = (1..=12)
+        .map(|i| {
+            let id = format!("implementer-{i}");
+            let task = format!("T{i}");
+            agent(S1, &id, "implementer", i * 7_000, Some(&task), 1)
+        })
+        .collect();
+    let locks = (1..=20)
+        .map(|i| {
+            let holder = format!("implementer-{}", i % 12 + 1);
+            let path = format!("src/module_{i}/mod.rs");
+            lock(&format!("L{i}"), S1, &holder, &path, "write", i * 30_000)
+        })
+        .collect();
+    let tasks = (1..=8)
+        .map(|i| {
+            let id = format!("implementer-{i}");
+            let pct = u8::try_from(i * 12).expect("small");
+            task(
+                S1,
+                &id,
+                &format!("T{i}"),
+                "in_progress",
+                Some(pct),
+                Some("on it"),
+            )
+        })
+        .collect();
+    let events = (1..=40)
+        .rev()
+        .map(|i| {
+            let who = format!("implementer-{}", i % 12 + 1);
+            let path = format!("src/module_{}/mod.rs", i % 20 + 1);
+            event(
+                i,
+                (41 - i) * 9_000,
+                "granted",
+                &who,
+                &path,
+                "until 2025-01-01T12:44:56.000Z",
+            )
+        })
+        .collect();
+    with(agents, locks, tasks, events)
+}
