@@ -460,7 +460,7 @@ fn dashboard_shows_ticks_and_force_releases_a_lock_in_a_real_terminal(backend: B
             .any(|l| l.contains("impl_b") && l.contains("waiting"))
             && panel_lines(s, "Locks (")
                 .iter()
-                .any(|l| l.contains(LOCK_PATH) && l.trim_end_matches(['│', ' ']).ends_with('1'))
+                .any(|l| l.contains(LOCK_PATH) && l.contains("1: impl_b"))
     };
     wait_screen(
         &tmux,
@@ -498,7 +498,8 @@ fn dashboard_shows_ticks_and_force_releases_a_lock_in_a_real_terminal(backend: B
         &log,
         "the release question",
         Duration::from_millis(20),
-        |s| s.contains("Release lock?"),
+        // Its title and its last line: a capture can land mid-frame.
+        |s| s.contains("Release lock?") && s.contains("Esc cancel"),
     );
     let lines: Vec<&str> = confirm.lines().collect();
     let asked = lines
