@@ -48,15 +48,11 @@ pub(super) fn share_rows(height: u16, needs: &[RowNeed], spill: usize) -> Vec<u1
     rows
 }
 
-/// The natural width of the locks table, for sharing a row with the events.
-pub(super) struct Widths {
-    pub locks: u16,
-}
-
-/// Areas for Agents, Locks, Tasks, Events, in that order.
-pub(super) fn panels(body: Rect, ctx: &Ctx, widths: &Widths) -> [Rect; 4] {
+/// Areas for Agents, Locks, Tasks, Events, in that order. `locks_width` is
+/// what the locks table needs, for sharing a row with the events.
+pub(super) fn panels(body: Rect, ctx: &Ctx, locks_width: u16) -> [Rect; 4] {
     if ctx.wide {
-        wide(body, ctx, widths)
+        wide(body, ctx, locks_width)
     } else {
         stacked(body, ctx)
     }
@@ -90,7 +86,7 @@ fn stacked(body: Rect, ctx: &Ctx) -> [Rect; 4] {
     Layout::vertical(rows.into_iter().map(Constraint::Length)).areas(body)
 }
 
-fn wide(body: Rect, ctx: &Ctx, widths: &Widths) -> [Rect; 4] {
+fn wide(body: Rect, ctx: &Ctx, locks_width: u16) -> [Rect; 4] {
     let h = body.height;
     let agents = need(ctx, Panel::Agents, 2, share(h, 4));
     let tasks = need(ctx, Panel::Tasks, 2, share(h, 3));
@@ -127,8 +123,7 @@ fn wide(body: Rect, ctx: &Ctx, widths: &Widths) -> [Rect; 4] {
     // The locks (who holds what) get what their table needs, within two
     // fifths and three fifths of the width; the events take the rest.
     let width = below.width;
-    let locks_width = widths
-        .locks
+    let locks_width = locks_width
         .saturating_add(2)
         .clamp(share(width, 4), share(width, 6));
     let [l, e] =

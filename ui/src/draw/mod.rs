@@ -25,7 +25,7 @@ pub struct HeaderInfo {
 }
 
 /// At or above this width the agents and tasks span the screen above the
-/// locks and events side by side; below it the four panels stack.
+/// locks and events (see `layout`); below it the four panels stack.
 pub const WIDE_FROM_COLUMNS: u16 = 120;
 
 pub fn draw(frame: &mut Frame, state: &AppState, now_ms: i64, header: &HeaderInfo) {
@@ -51,10 +51,8 @@ pub fn draw(frame: &mut Frame, state: &AppState, now_ms: i64, header: &HeaderInf
         tasks::tasks_grid(&ctx),
         tables::events_grid(&ctx),
     ];
-    let widths = layout::Widths {
-        locks: grids[Panel::Locks.index()].natural_width(),
-    };
-    let areas = layout::panels(body, &ctx, &widths);
+    let locks_width = grids[Panel::Locks.index()].natural_width();
+    let areas = layout::panels(body, &ctx, locks_width);
     for panel in Panel::ALL {
         let (area, grid) = (areas[panel.index()], &grids[panel.index()]);
         match panel {
