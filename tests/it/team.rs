@@ -903,6 +903,9 @@ fn quick_start(readme: &str) -> Vec<String> {
         .collect()
 }
 
+/// The README's install line, followed before its quick start.
+const INSTALL: &str = "cargo install --locked --path .";
+
 #[test]
 fn the_readme_quick_start_on_a_fresh_clone_ends_with_a_running_team() {
     let Some(fx) = Fixture::new("the_readme_quick_start_on_a_fresh_clone_ends_with_a_running_team")
@@ -917,25 +920,38 @@ fn the_readme_quick_start_on_a_fresh_clone_ends_with_a_running_team() {
         &["clone", "-q", source, &fx.repo.display().to_string()],
     ));
     let readme = std::fs::read_to_string(fx.repo.join("README.md")).expect("README.md");
+    assert!(
+        readme.contains(INSTALL),
+        "the README installs with `{INSTALL}`"
+    );
+    // The built binary stands in for the install, put where cargo install puts it.
     let bin = fx.base.join("cargo-bin");
     let mut script = vec![
         "set -e".to_owned(),
+        format!(
+            "mkdir -p {bin} && cp {exe} {bin}/ccmulti",
+            bin = bin.display(),
+            exe = env!("CARGO_BIN_EXE_ccmulti")
+        ),
         format!("export PATH={}:\"$PATH\"", bin.display()),
-        format!("cd {}", fx.repo.display()),
+        format!("cd {}", fx.base.display()),
     ];
-    for line in quick_start(&readme) {
+    let lines = quick_start(&readme);
+    assert!(
+        lines
+            .first()
+            .is_some_and(|l| l.starts_with("cd your-project")),
+        "the quick start starts with `cd your-project`: {lines:?}"
+    );
+    let mut worktrees = false;
+    for line in &lines {
         let command = line.split('#').next().unwrap_or_default().trim();
         if command.starts_with("cargo install") {
-            // The built binary stands in for the build, put where cargo install puts it.
-            assert_eq!(command, "cargo install --locked --path .", "{line}");
-            script.push(format!(
-                "mkdir -p {bin} && cp {exe} {bin}/ccmulti",
-                bin = bin.display(),
-                exe = env!("CARGO_BIN_EXE_ccmulti")
-            ));
-        } else if command.starts_with("cd /path/to/your/project") {
+            assert_eq!(command, INSTALL, "{line}");
+        } else if command == "cd your-project" {
             script.push(format!("cd {}", fx.repo.display()));
         } else {
+            worktrees |= command.starts_with("ccmulti team") && command.contains("--worktrees");
             script.push(line.clone());
         }
     }
@@ -968,7 +984,12 @@ fn the_readme_quick_start_on_a_fresh_clone_ends_with_a_running_team() {
     for n in 1..=3 {
         let agent = format!("implementer-{n}");
         let (env, args, pwd) = fx.started(&agent);
-        assert_eq!(pwd, fx.worktree(&agent), "{said}");
+        let place = if worktrees {
+            fx.worktree(&agent)
+        } else {
+            fx.repo.clone()
+        };
+        assert_eq!(pwd, place, "{said}");
         assert!(
             env.contains(&format!("CCMULTI_AGENT={}", fx.agent(&agent))),
             "{env}"
