@@ -54,6 +54,7 @@ mod claude_team;
 mod cli;
 mod crash;
 mod dashboard_tmux;
+mod docs;
 mod exclusion;
 mod expiry;
 mod fast_path;
