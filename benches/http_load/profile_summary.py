@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Sums a `perf record` of the server into a few kinds of work, for BENCHMARKS.md.
+"""Sums a `perf record` of the server into a few kinds of work, for the
+profile tables of BENCHMARKS.md ("HTTP under wrk").
 
     python3 benches/http_load/profile_summary.py DIR/*.data
     python3 benches/http_load/profile_summary.py --under SYMBOL DIR/x.data

@@ -3,9 +3,10 @@
 //! body by buffering it whole (an untagged enum of message kinds), checking
 //! its shape, buffering it again for the flattened request, then trying its
 //! request kinds in order: `tools/call` is the fourteenth, each try before
-//! it failing with an error built and dropped (BENCHMARKS.md, "Eighth
-//! round"). Here one pass reads the keys rmcp's shape check looks at, and a
-//! second reads the one request type the method names.
+//! it failing with an error built and dropped: a tenth of a `tools/list`'s CPU
+//! (BENCHMARKS.md, "HTTP under wrk"). Here one pass reads the keys rmcp's
+//! shape check looks at, and a second reads the one request type the method
+//! names.
 //!
 //! The answer is the one rmcp's parse gives, or none: every kind before the
 //! named one requires its own method string, so only the named kind can

@@ -12,7 +12,7 @@ pub use ccmulti_model::{AgentWorkspace, EventKind};
 
 /// How many of the newest events the audit trail keeps unless told otherwise
 /// (`ccmulti serve --keep-events`): days of a busy session's history, tens
-/// of megabytes on disk (BENCHMARKS.md, soak, measures an event's cost).
+/// of megabytes on disk at about 160 bytes an event (BENCHMARKS.md, "Soak").
 pub const DEFAULT_EVENTS_KEPT: u64 = 200_000;
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -2,7 +2,8 @@
 //! `tools/list` and `tools/call` the fast path answers. rmcp's session
 //! service routes each such request through the session's worker task and
 //! answers it as an event stream: several task hand-offs and channels per
-//! call, three times the CPU of the stateless fast path (BENCHMARKS.md).
+//! call, three times the CPU of the stateless fast path
+//! (BENCHMARKS.md, "HTTP under wrk").
 //!
 //! rmcp stays the owner of every session: it opens it, answers everything
 //! else on it, and closes it (on `DELETE`, or when its worker has seen no

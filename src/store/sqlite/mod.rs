@@ -128,7 +128,8 @@ struct Inner {
 /// batches that share one transaction (`batch.rs`). Writes are serialised on
 /// the one write connection anyway; a thread that stays awake under load
 /// hands each call over with one queue push and one wake-up, where tokio's
-/// blocking pool spawned a task on any of dozens of threads per call
+/// blocking pool spawned a task on any of dozens of threads per call, whose
+/// futex and scheduler work showed in every call's profile
 /// (BENCHMARKS.md, "HTTP under wrk").
 fn start_write_thread() -> std::io::Result<(mpsc::Sender<WriteJob>, ThreadId)> {
     let (jobs, queue) = mpsc::channel::<WriteJob>();
@@ -212,7 +213,7 @@ impl SqliteStore {
         // page it changed to the WAL whole, and a claim or a release changes
         // a dozen pages (the lock row, six indexes, the event row, three
         // indexes, the counters) by a few bytes each, so smaller pages write
-        // a quarter of the bytes (BENCHMARKS.md, "HTTP under wrk"). Only a
+        // a quarter of the bytes (BENCHMARKS.md, "SQLite write path"). Only a
         // new, empty database takes it; an existing one keeps its size.
         writer.pragma_update(None, "page_size", NEW_PAGE_SIZE)?;
         // WAL is a property of the file: set once, before any reader exists.

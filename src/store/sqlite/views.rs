@@ -1,6 +1,6 @@
 //! A session's rows as last read, kept for as long as the database has not
 //! changed, so that `check_agent_status` (a quarter of whose cost was this
-//! read: BENCHMARKS.md, "Ninth look") does not read them again.
+//! read: BENCHMARKS.md, "HTTP under wrk") does not read them again.
 //!
 //! "Has not changed" is decided the way SQLite's own readers decide whether
 //! their page cache still holds: by the WAL-index header at the start of the
