@@ -1,7 +1,8 @@
 //! The docs a reader is sent to exist: the README stays short enough to read
 //! in five minutes, and every relative link in the README, the other
 //! top-level docs and `docs/` names a file that exists, and a heading in it
-//! when the link names one (as GitHub makes heading anchors).
+//! when the link names one (as GitHub makes heading anchors). Code that
+//! cites BENCHMARKS.md names one of its topics, never the benchmark log.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -187,6 +188,87 @@ fn every_relative_link_in_the_docs_points_at_something_that_exists() {
         "broken links:\n{}",
         problems.join("\n")
     );
+}
+
+/// Source files (not `target/`, not hidden folders but `.cargo` and `.ci`) under `dir`.
+fn code_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).expect("read a folder") {
+        let path = entry.expect("a directory entry").path();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        if path.is_dir() {
+            let hidden = name.starts_with('.') && name != ".cargo" && name != ".ci";
+            if !hidden && name != "target" && name != "docs" && name != "node_modules" {
+                code_files(&path, out);
+            }
+        } else if ["rs", "toml", "py", "lua", "sh"]
+            .iter()
+            .any(|e| path.extension().is_some_and(|x| x == *e))
+            || name == "run"
+        {
+            out.push(path);
+        }
+    }
+}
+
+/// The topics a file cites as `BENCHMARKS.md, "Topic"` or `BENCHMARKS.md ("Topic")`,
+/// read across comment lines.
+fn cited_topics(text: &str) -> Vec<String> {
+    let flat = text
+        .lines()
+        .map(|l| l.trim_start().trim_start_matches(['/', '!', '#']).trim())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut topics = Vec::new();
+    for (at, _) in flat.match_indices("BENCHMARKS.md") {
+        let after = flat[at + "BENCHMARKS.md".len()..].trim_start_matches([',', ' ', '(']);
+        if let Some(quoted) = after.strip_prefix('"') {
+            if let Some(end) = quoted.find('"') {
+                topics.push(quoted[..end].to_owned());
+            }
+        }
+    }
+    topics
+}
+
+#[test]
+fn code_cites_benchmark_topics_that_exist_and_never_the_log() {
+    let benchmarks = std::fs::read_to_string(root().join("BENCHMARKS.md")).expect("BENCHMARKS.md");
+    let topics: HashSet<&str> = benchmarks
+        .lines()
+        .filter_map(|l| l.strip_prefix("## "))
+        .collect();
+    let mut files = Vec::new();
+    code_files(&root(), &mut files);
+    files.push(root().join("ARCHITECTURE.md"));
+    let mut problems = Vec::new();
+    let mut cited = 0;
+    // This file names what it looks for.
+    let this = root().join(file!());
+    for file in files.iter().filter(|f| **f != this) {
+        let Ok(text) = std::fs::read_to_string(file) else {
+            continue;
+        };
+        if text.contains("benchmarks-log") {
+            problems.push(format!("{} cites the benchmark log", file.display()));
+        }
+        for topic in cited_topics(&text) {
+            cited += 1;
+            if !topics.contains(topic.as_str()) {
+                problems.push(format!(
+                    "{} cites BENCHMARKS.md, \"{topic}\", which is not one of its topics",
+                    file.display()
+                ));
+            }
+        }
+    }
+    assert!(
+        cited > 5,
+        "only {cited} citations found: is the reader blind?"
+    );
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
 #[test]
