@@ -18,10 +18,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use ccmulti::planner::{Analysis, ConflictReport, Connection, Distribution, analyze, distribute};
-use ccmulti::rules::plan::TaskInput;
-use ccmulti::rules::plan::conflicts::Complexity;
-use ccmulti::scan::ScanLimits;
+use ccmulti_model::tools::plan::{Complexity, Distribution};
+use ccmulti_planner::{
+    Analysis, ConflictReport, Connection, Plan, PlanRequest, ScanLimits, TaskInput, analyze, plan,
+};
 use serde_json::Value;
 
 use ccmulti_testkit::synthetic;
@@ -259,16 +259,16 @@ fn plan_of(repo: &Repo) -> (Analysis, Distribution, Duration) {
         session_id: "planner-eval".into(),
         auth_header: None,
     };
+    let request = PlanRequest {
+        agents: Some(2),
+        ..PlanRequest::new(repo.root.clone(), inputs)
+    };
     let started = Instant::now();
-    let analysis = analyze(
-        &repo.root,
-        &inputs,
-        &[],
-        Complexity::Moderate,
-        ScanLimits::default(),
-    );
-    let plan = distribute(&analysis, 2, &conn);
-    (analysis, plan, started.elapsed())
+    let Plan {
+        analysis,
+        distribution,
+    } = plan(&request, &conn);
+    (analysis, distribution, started.elapsed())
 }
 
 fn evaluate(repo: &Repo, verbose: bool) -> Score {

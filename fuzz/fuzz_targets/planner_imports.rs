@@ -3,7 +3,9 @@
 #![no_main]
 #![forbid(unsafe_code)]
 
-use ccmulti::rules::plan::{Language, imports, request, symbols};
+use ccmulti_planner::Language;
+use ccmulti_planner::lex::{imports, symbols};
+use ccmulti_planner::request;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|text: &str| {

@@ -6,13 +6,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
-use ccmulti::coord::Coordinator;
-use ccmulti::planner::{Analysis, Connection, Distribution, analyze, distribute};
-use ccmulti::rules::plan::conflicts::Complexity;
-use ccmulti::rules::plan::request::task_lines;
-use ccmulti::rules::plan::{MAX_AGENTS, MAX_TASKS, MIN_AGENTS, TaskInput};
 use ccmulti::rules::virtual_user::check_part;
-use ccmulti::scan::ScanLimits;
+use ccmulti_model::tools::plan::{Complexity, Distribution, MAX_AGENTS, MAX_TASKS, MIN_AGENTS};
+use ccmulti_planner::request::task_lines;
+use ccmulti_planner::{Analysis, Connection, PlanRequest, TaskInput};
 use clap::Args;
 
 use super::Common;
@@ -60,23 +57,30 @@ pub fn plan(common: &Common, args: &PlanArgs) -> Result<ExitCode> {
         }
     }
     let tasks = read_tasks(args.tasks.as_ref())?;
-    let root = common.root()?;
-    let analysis = analyze(&root, &tasks, &[], complexity, ScanLimits::default());
-    let agents = args
-        .agents
-        .map_or(analysis.recommended_agent_count, usize::from);
+    let request = PlanRequest {
+        complexity,
+        agents: args.agents.map(usize::from),
+        ..PlanRequest::new(common.root()?, tasks)
+    };
     let conn = Connection {
         public_url: common.public_url(),
         auth_header: common.client_auth_header(),
         user_id: args.user.clone(),
         session_id: session.clone(),
     };
-    let mut plan = distribute(&analysis, agents, &conn);
-    if !args.dry_run {
+    let ccmulti_planner::Plan {
+        analysis,
+        distribution: plan,
+    } = if args.dry_run {
+        ccmulti_planner::plan(&request, &conn)
+    } else {
         with_service(common, Opening::CreateIfMissing, async |coord| {
-            record(coord, &conn, &analysis, &mut plan).await
-        })?;
-    }
+            coord
+                .plan(&conn, request)
+                .await
+                .with_context(|| format!("recording the plan in session {:?}", conn.session_id))
+        })?
+    };
     if args.json {
         let out = serde_json::json!({ "analysis": analysis.summary(), "distribution": plan });
         println!("{}", serde_json::to_string_pretty(&out)?);
@@ -131,23 +135,6 @@ pub(super) fn parse_tasks(text: &str) -> Result<Vec<TaskInput>> {
             files: None,
         })
         .collect())
-}
-
-/// Keeps the analysis and records the plan, as the planner's tools do;
-/// returns the tasks kept with the agents that had started them.
-pub(super) async fn record(
-    coord: &Coordinator,
-    conn: &Connection,
-    analysis: &Analysis,
-    plan: &mut Distribution,
-) -> Result<Vec<String>> {
-    // Recording registers the planner's session, which the analysis belongs to.
-    let kept = coord
-        .record_plan(conn, analysis, plan)
-        .await
-        .with_context(|| format!("recording the plan in session {:?}", conn.session_id))?;
-    coord.keep_analysis(&conn.session_id, analysis).await?;
-    Ok(kept)
 }
 
 fn print_plan(analysis: &Analysis, plan: &Distribution, conn: &Connection, dry_run: bool) {

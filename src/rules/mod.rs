@@ -15,4 +15,3 @@ pub mod virtual_user;
 pub mod waiting;
 
 pub use ccmulti_model::Activity;
-pub mod plan;

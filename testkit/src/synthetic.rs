@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use ccmulti::rules::plan::TaskInput;
+use ccmulti_planner::TaskInput;
 
 pub fn ten_thousand_files(root: &Path) {
     for pkg in 0..100 {

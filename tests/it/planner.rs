@@ -6,10 +6,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use ccmulti::planner::{Analysis, Connection, analyze, distribute};
-use ccmulti::rules::plan::conflicts::Complexity;
-use ccmulti::rules::plan::{DepGraph, TaskInput};
-use ccmulti::scan::{ScanLimits, scan};
+use ccmulti_model::tools::plan::Complexity;
+use ccmulti_planner::{
+    Analysis, Connection, DepGraph, ScanLimits, TaskInput, analyze, distribute, scan,
+};
 use ccmulti_testkit::synthetic;
 use ccmulti_testkit::*;
 use serde_json::{Value, json};

@@ -10,7 +10,9 @@ pub mod status;
 
 pub use claim::{ClaimArgs, ClaimResult, Conflict, GrantedLock};
 pub use plan::{
-    AnalysisRef, AnalyzeArgs, Complexity, DistributeArgs, GivenTask, SetupArgs, TaskSpec,
+    AgentPlan, AnalysisRef, AnalysisReply, AnalysisSummary, AnalyzeArgs, AssignedTask, Complexity,
+    DistributeArgs, Distribution, DistributionReply, GivenTask, McpConfig, McpServer, PlannerLine,
+    ProjectSummary, SetupArgs, SetupReply, SharedFiles, TaskSpec, TaskSummary,
 };
 pub use progress::{ProgressArgs, ProgressResult};
 pub use release::{ReleaseArgs, ReleaseResult};

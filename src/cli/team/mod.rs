@@ -19,11 +19,11 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Result, bail};
-use ccmulti::planner::Connection;
-use ccmulti::rules::plan::{MAX_AGENTS, MIN_AGENTS};
 use ccmulti::rules::team;
 use ccmulti::rules::virtual_user::check_part;
 use ccmulti::worktrees;
+use ccmulti_model::tools::plan::{MAX_AGENTS, MIN_AGENTS};
+use ccmulti_planner::Connection;
 use clap::{Args, Subcommand};
 
 use self::workspace::Repository;

@@ -9,13 +9,10 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use ccmulti::hook::settings;
-use ccmulti::planner::{self, Analysis, Connection, Distribution, analyze, distribute};
 use ccmulti::rules::access::TOKEN_ENV;
-use ccmulti::rules::plan::TaskInput;
-use ccmulti::rules::plan::conflicts::Complexity;
 use ccmulti::rules::virtual_user::{SessionAgent, VirtualUser};
-use ccmulti::scan::ScanLimits;
 use ccmulti::store::{AgentWorkspace, StoreError};
+use ccmulti_planner::{Connection, Plan, PlanRequest, TaskInput};
 
 use super::coordinator::{self, Found};
 use super::files::{self, AgentRecord, TeamRecord};
@@ -27,31 +24,17 @@ use super::{
 };
 use crate::cli::Common;
 use crate::cli::install::{self, this_binary};
-use crate::cli::plan::{parse_tasks, read_tasks, record};
+use crate::cli::plan::{parse_tasks, read_tasks};
 use crate::cli::service::{self, Opening};
 
-/// The tasks to plan, if any were given, and the plan for them.
-struct Planned {
-    analysis: Analysis,
-    plan: Distribution,
-}
-
-fn plan_tasks(
-    team: &Team,
-    conn: &Connection,
-    tasks: Vec<TaskInput>,
-    agents: Option<u8>,
-) -> Planned {
-    let analysis = analyze(
-        &team.repo.root,
-        &tasks,
-        &[],
-        Complexity::Moderate,
-        ScanLimits::default(),
-    );
-    let count = agents.map_or(analysis.recommended_agent_count, usize::from);
-    let plan = distribute(&analysis, count, conn);
-    Planned { analysis, plan }
+/// The plan for the tasks given, drafted before anything is made and
+/// recorded with the rest (`Coordinator::record_plan`).
+fn plan_tasks(team: &Team, conn: &Connection, tasks: Vec<TaskInput>, agents: Option<u8>) -> Plan {
+    let request = PlanRequest {
+        agents: agents.map(usize::from),
+        ..PlanRequest::new(team.repo.root.clone(), tasks)
+    };
+    ccmulti_planner::plan(&request, conn)
 }
 
 /// One agent's terminal: where, its environment, and the line it runs.
@@ -62,12 +45,12 @@ struct Terminal<'a> {
 }
 
 /// What the planner is told when it starts with a plan.
-fn overview(session: &str, planned: &Planned) -> String {
+fn overview(session: &str, planned: &Plan) -> String {
     let mut text = format!(
         "You are the planner of ccmulti session {session}. The tasks are planned and dealt; \
          each implementer started with its own:\n"
     );
-    for a in &planned.plan.agents {
+    for a in &planned.distribution.agents {
         text.push_str(&format!("\n{}:\n", a.agent_id));
         for t in &a.tasks {
             let description = planned
@@ -77,7 +60,7 @@ fn overview(session: &str, planned: &Planned) -> String {
             text.push_str(&format!("  - {} {description}\n", t.task_id));
         }
     }
-    for note in &planned.plan.notes {
+    for note in &planned.distribution.notes {
         text.push_str(&format!("\nNote: {note}\n"));
     }
     text.push_str(
@@ -140,9 +123,14 @@ pub fn start(common: &Common, args: &StartArgs) -> Result<ExitCode> {
     check_owner(&db, &team)?;
     let mut planned = tasks.map(|t| plan_tasks(&team, &conn, t, args.agents));
     let implementers: Vec<String> = match &planned {
-        Some(p) => p.plan.agents.iter().map(|a| a.agent_id.clone()).collect(),
+        Some(p) => p
+            .distribution
+            .agents
+            .iter()
+            .map(|a| a.agent_id.clone())
+            .collect(),
         None => (1..=usize::from(args.agents.unwrap_or(DEFAULT_IMPLEMENTERS)))
-            .map(planner::agent_id)
+            .map(ccmulti_planner::agent_id)
             .collect(),
     };
     let names: Vec<(&str, &str)> = implementers.iter().map(|a| ("agent", a.as_str())).collect();
@@ -196,7 +184,7 @@ pub fn start(common: &Common, args: &StartArgs) -> Result<ExitCode> {
         let prompt = match &planned {
             Some(p) if agent == PLANNER => Some(overview(&team.session, p)),
             Some(p) => p
-                .plan
+                .distribution
                 .agents
                 .iter()
                 .find(|a| a.agent_id == agent)
@@ -295,7 +283,10 @@ pub fn start(common: &Common, args: &StartArgs) -> Result<ExitCode> {
                 .await?;
         }
         match &mut planned {
-            Some(p) => record(coord, &conn, &p.analysis, &mut p.plan).await,
+            Some(p) => coord
+                .record_plan(&conn, p)
+                .await
+                .with_context(|| format!("recording the plan in session {:?}", conn.session_id)),
             None => Ok(Vec::new()),
         }
     })?;

@@ -3,7 +3,8 @@
 use std::sync::{Arc, LazyLock};
 
 use ccmulti_model::schema::{input_schema, output_schema};
-use ccmulti_model::tools::AnalyzeArgs;
+use ccmulti_model::tools::{AnalysisReply, AnalyzeArgs};
+use ccmulti_planner::PlanRequest;
 use rmcp::model::{JsonObject, ToolAnnotations};
 use serde_json::Value;
 
@@ -17,7 +18,7 @@ use crate::state::AppState;
 const NAME: &str = "analyze_task_conflicts";
 
 static OUTPUT: LazyLock<Arc<JsonObject>> =
-    LazyLock::new(|| Arc::new(output_schema::<crate::planner::AnalysisReply>()));
+    LazyLock::new(|| Arc::new(output_schema::<AnalysisReply>()));
 static INPUT: LazyLock<JsonObject> = LazyLock::new(input_schema::<AnalyzeArgs>);
 
 pub fn schema() -> (&'static str, Value, Arc<JsonObject>, ToolAnnotations) {
@@ -51,15 +52,11 @@ pub async fn call(
         .into_iter()
         .collect();
     let session = caller.session()?.session_id.clone();
-    let analysis = state
-        .coord
-        .analyze(
-            state.root.clone(),
-            &session,
-            tasks,
-            project_files,
-            complexity_level,
-        )
-        .await?;
+    let request = PlanRequest {
+        project_files,
+        complexity: complexity_level,
+        ..PlanRequest::new(state.root.clone(), tasks)
+    };
+    let analysis = state.coord.analyze(&session, request).await?;
     ToolOutput::typed(&analysis.reply(), true)
 }

@@ -3,7 +3,7 @@
 use std::sync::{Arc, LazyLock};
 
 use ccmulti_model::schema::{input_schema, output_schema};
-use ccmulti_model::tools::DistributeArgs;
+use ccmulti_model::tools::{DistributeArgs, DistributionReply};
 use rmcp::model::{JsonObject, ToolAnnotations};
 use serde_json::Value;
 
@@ -17,7 +17,7 @@ use crate::state::AppState;
 const NAME: &str = "create_task_distribution";
 
 static OUTPUT: LazyLock<Arc<JsonObject>> =
-    LazyLock::new(|| Arc::new(output_schema::<crate::planner::DistributionReply>()));
+    LazyLock::new(|| Arc::new(output_schema::<DistributionReply>()));
 static INPUT: LazyLock<JsonObject> = LazyLock::new(input_schema::<DistributeArgs>);
 
 pub fn schema() -> (&'static str, Value, Arc<JsonObject>, ToolAnnotations) {
@@ -55,7 +55,6 @@ pub async fn call(
             ))
         })?;
     let conn = connection(state, &caller.user.user_id, &sa.session_id);
-    let count = agents.unwrap_or(analysis.recommended_agent_count);
-    let plan = state.coord.distribute(&conn, &analysis, count).await?;
+    let plan = state.coord.distribute(&conn, &analysis, agents).await?;
     ToolOutput::typed(&plan.reply(), true)
 }

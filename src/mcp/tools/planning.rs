@@ -2,11 +2,10 @@
 //! cannot say) and the connection their generated lines name.
 
 use crate::error::CoordError;
-use crate::planner::Connection;
-use crate::rules::plan::{MAX_FILES_PER_TASK, MAX_TASK_DESCRIPTION, TaskInput};
 use crate::rules::targets::is_pattern;
 use crate::state::AppState;
-use ccmulti_model::tools::plan::{TASK_FORM, TaskSpec};
+use ccmulti_model::tools::plan::{MAX_FILES_PER_TASK, MAX_TASK_DESCRIPTION, TASK_FORM, TaskSpec};
+use ccmulti_planner::{Connection, TaskInput};
 
 /// Checks what the task's type cannot (an empty or over-long description,
 /// too many files, a pattern among them) and normalises its files among the

@@ -4,7 +4,10 @@
 use std::sync::{Arc, LazyLock};
 
 use ccmulti_model::schema::{input_schema, output_schema};
-use ccmulti_model::tools::SetupArgs;
+use ccmulti_model::tools::plan::MAX_TASKS;
+use ccmulti_model::tools::{PlannerLine, SetupArgs, SetupReply};
+use ccmulti_planner::request::{self, EXPECTED_FORM};
+use ccmulti_planner::{PlanRequest, TaskInput};
 
 use rmcp::model::{JsonObject, ToolAnnotations};
 use serde_json::Value;
@@ -14,10 +17,6 @@ use super::{ToolOutput, annotations};
 use crate::error::CoordError;
 use crate::mcp::identity::Caller;
 use crate::mcp::typed_args;
-use crate::planner::{PlannerLine, SetupReply};
-use crate::rules::plan::conflicts::Complexity;
-use crate::rules::plan::request::{self, EXPECTED_FORM};
-use crate::rules::plan::{MAX_TASKS, TaskInput};
 use crate::rules::virtual_user::{SessionAgent, VirtualUser};
 use crate::state::AppState;
 use crate::store::StoreError;
@@ -82,19 +81,12 @@ pub async fn call(
             files: None,
         })
         .collect();
-    let analysis = state
-        .coord
-        .analyze(
-            state.root.clone(),
-            &session.session_id,
-            tasks,
-            Vec::new(),
-            Complexity::Moderate,
-        )
-        .await?;
     let conn = connection(state, &caller.user.user_id, &session.session_id);
-    let count = forced.unwrap_or(analysis.recommended_agent_count);
-    let plan = state.coord.distribute(&conn, &analysis, count).await?;
+    let request = PlanRequest {
+        agents: forced,
+        ..PlanRequest::new(state.root.clone(), tasks)
+    };
+    let plan = state.coord.plan(&conn, request).await?;
     let planner = new_session.then(|| PlannerLine {
         note: "You called without a session, so a new one was made. To use the planner's tools in it, connect this terminal as its planner:".to_owned(),
         claude_mcp_add: conn.claude_mcp_add("planner"),
@@ -104,8 +96,8 @@ pub async fn call(
         message: None,
         expected_form: None,
         session_id: Some(session.session_id),
-        analysis: Some(analysis.summary()),
-        distribution: Some(plan),
+        analysis: Some(plan.analysis.summary()),
+        distribution: Some(plan.distribution),
         planner,
     };
     ToolOutput::typed(&reply, true)

@@ -83,7 +83,7 @@ pub fn of(path: &str) -> Option<FileKind> {
     {
         return Some(FileKind::Docs);
     }
-    if super::Language::of(&lower).is_some() {
+    if crate::Language::of(&lower).is_some() {
         Some(FileKind::Source)
     } else {
         Some(FileKind::Other)

@@ -2,8 +2,10 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use super::ProjectFiles;
-use super::resolve::Resolver;
+mod resolve;
+
+use crate::ProjectFiles;
+use resolve::Resolver;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DepGraph {

@@ -1,17 +1,19 @@
-//! `analyze_task_conflicts`: tasks → files → conflicts → groups → agent count.
+//! The first step, `analyze_task_conflicts`: tasks → files → conflicts →
+//! groups → agent count, over the scanned project.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::time::Instant;
 
-use schemars::JsonSchema;
+use ccmulti_model::tools::plan::{Complexity, ProjectSummary};
 use serde::{Deserialize, Serialize};
 
-use crate::rules::plan::conflicts::{self, Complexity};
-use crate::rules::plan::distribute::task_weight;
-use crate::rules::plan::matching::{MatchIndex, Pick, task_files};
-use crate::rules::plan::terms::plain_words;
-use crate::rules::plan::{DepGraph, ProjectFiles, TaskInput};
+use crate::balance::task_weight;
+use crate::graph::DepGraph;
+use crate::lex::terms::plain_words;
+use crate::matching::{MatchIndex, Pick, task_files};
+use crate::overlaps;
+use crate::project::{ProjectFiles, TaskInput};
 use crate::scan::{ScanLimits, scan};
 
 /// Everything `create_task_distribution` needs; stored under `analysis_id`.
@@ -67,17 +69,6 @@ pub struct ConflictReport {
     pub files: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct ProjectSummary {
-    pub files_scanned: usize,
-    pub source_files: usize,
-    pub languages: BTreeMap<String, usize>,
-    pub import_edges: usize,
-    pub elapsed_ms: u64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub stopped_early: Option<String>,
-}
-
 /// Scans `root` (or only `project_files` when given) and analyses `tasks`.
 pub fn analyze(
     root: &Path,
@@ -97,8 +88,8 @@ pub fn analyze(
         .iter()
         .map(|t| task_files(t, &index, &graph))
         .collect();
-    let found = conflicts::find(&files);
-    let groups = conflicts::groups(tasks.len(), &found);
+    let found = overlaps::find(&files);
+    let groups = overlaps::groups(tasks.len(), &found);
     let ids: Vec<String> = tasks
         .iter()
         .enumerate()
@@ -111,7 +102,7 @@ pub fn analyze(
     Analysis {
         analysis_id: uuid::Uuid::new_v4().to_string(),
         complexity_level: complexity.as_str().to_owned(),
-        recommended_agent_count: conflicts::recommended_agents(groups.len(), complexity),
+        recommended_agent_count: overlaps::recommended_agents(groups.len(), complexity),
         groups: groups
             .iter()
             .map(|g| g.iter().map(|t| ids[*t].clone()).collect())
@@ -185,13 +176,18 @@ impl AnalyzedTask {
 }
 
 impl Analysis {
+    /// The agents asked for, or the recommended number.
+    pub fn agent_count(&self, asked: Option<usize>) -> usize {
+        asked.unwrap_or(self.recommended_agent_count)
+    }
+
     pub fn task(&self, id: &str) -> Option<&AnalyzedTask> {
         self.tasks.iter().find(|t| t.task_id == id)
     }
 }
 
 /// `T4` of `T4-malformed-location-header`: a plan names each task once in full.
-pub(super) fn short_id(id: &str) -> &str {
+pub(crate) fn short_id(id: &str) -> &str {
     id.split_once('-').map_or(id, |(n, _)| n)
 }
 

@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 
 use ignore::{WalkBuilder, WalkState};
 
-use crate::rules::plan::{Language, ProjectFiles, SourceFile, imports, symbols, terms};
+use crate::lex::{imports, symbols, terms};
+use crate::project::{Language, ProjectFiles, SourceFile};
 
 #[derive(Debug, Clone, Copy)]
 pub struct ScanLimits {

@@ -1,7 +1,7 @@
 //! Names a source file defines at the start of a line: functions, types,
 //! classes. A task that names `RateLimiter` likely touches the file defining it.
 
-use super::Language;
+use crate::Language;
 
 const MAX_SYMBOLS_PER_FILE: usize = 200;
 

@@ -1,7 +1,7 @@
 //! What a source file imports, read from its text without a parser: enough to
 //! draw a file dependency graph, not to compile anything.
 
-use super::Language;
+use crate::Language;
 
 /// One import as written, before it is resolved to a file.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,21 +1,23 @@
 //! Which tasks collide: on the same files (they must share an agent), or one
-//! removed, through an import (worth a note, not a constraint).
+//! removed, through an import (worth a note, not a constraint). A pair of
+//! tasks that collide is a [`TaskOverlap`]; it is about planned work, not
+//! about locks held on files.
 
 use std::collections::BTreeSet;
 
-use super::MAX_AGENTS;
-use super::MIN_AGENTS;
-use super::matching::TaskFiles;
+use ccmulti_model::tools::plan::{Complexity, MAX_AGENTS, MIN_AGENTS};
+
+use crate::matching::TaskFiles;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ConflictKind {
+pub enum OverlapKind {
     /// Both tasks edit these files.
     SharedFiles,
     /// One task edits files that the other's files import.
     Dependency,
 }
 
-impl ConflictKind {
+impl OverlapKind {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::SharedFiles => "shared_files",
@@ -24,7 +26,7 @@ impl ConflictKind {
     }
 }
 
-/// How sure the conflict is. Two tasks sharing a file each is strongly matched
+/// How sure the overlap is. Two tasks sharing a file each is strongly matched
 /// to must share an agent (high); a file only one of them is strongly matched
 /// to is as likely a wrong guess on a big central module, so distribution keeps
 /// such tasks together only while the load allows (medium); imports are notes (low).
@@ -45,16 +47,18 @@ impl Severity {
     }
 }
 
+/// Two tasks that collide on files, and how (the analysis reports it as a
+/// conflict between tasks).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Conflict {
-    pub kind: ConflictKind,
+pub struct TaskOverlap {
+    pub kind: OverlapKind,
     pub severity: Severity,
     /// Task indices, the lower first.
     pub tasks: (usize, usize),
     pub files: Vec<String>,
 }
 
-pub fn find(tasks: &[TaskFiles]) -> Vec<Conflict> {
+pub fn find(tasks: &[TaskFiles]) -> Vec<TaskOverlap> {
     let mut out = Vec::new();
     for (i, a) in tasks.iter().enumerate() {
         for (j, b) in tasks.iter().enumerate().skip(i + 1) {
@@ -63,8 +67,8 @@ pub fn find(tasks: &[TaskFiles]) -> Vec<Conflict> {
                 let sure = shared
                     .iter()
                     .any(|f| a.strong.contains(f) && b.strong.contains(f));
-                out.push(Conflict {
-                    kind: ConflictKind::SharedFiles,
+                out.push(TaskOverlap {
+                    kind: OverlapKind::SharedFiles,
                     severity: if sure {
                         Severity::High
                     } else {
@@ -79,8 +83,8 @@ pub fn find(tasks: &[TaskFiles]) -> Vec<Conflict> {
                 intersect(&a.files, &b.related).into_iter().collect();
             through.extend(intersect(&a.related, &b.files));
             if !through.is_empty() {
-                out.push(Conflict {
-                    kind: ConflictKind::Dependency,
+                out.push(TaskOverlap {
+                    kind: OverlapKind::Dependency,
                     severity: Severity::Low,
                     tasks: (i, j),
                     files: through.into_iter().collect(),
@@ -98,7 +102,7 @@ fn intersect(a: &[String], b: &[String]) -> Vec<String> {
 
 /// Tasks joined by surely shared files (high severity), transitively: each
 /// group goes to one agent. Groups and their members are in task order.
-pub fn groups(task_count: usize, conflicts: &[Conflict]) -> Vec<Vec<usize>> {
+pub fn groups(task_count: usize, overlaps: &[TaskOverlap]) -> Vec<Vec<usize>> {
     let mut leader: Vec<usize> = (0..task_count).collect();
     fn find_leader(leader: &mut [usize], mut i: usize) -> usize {
         while leader[i] != i {
@@ -107,7 +111,7 @@ pub fn groups(task_count: usize, conflicts: &[Conflict]) -> Vec<Vec<usize>> {
         }
         i
     }
-    for c in conflicts.iter().filter(|c| c.severity == Severity::High) {
+    for c in overlaps.iter().filter(|c| c.severity == Severity::High) {
         let (a, b) = (
             find_leader(&mut leader, c.tasks.0),
             find_leader(&mut leader, c.tasks.1),
@@ -126,8 +130,6 @@ pub fn groups(task_count: usize, conflicts: &[Conflict]) -> Vec<Vec<usize>> {
     }
     groups
 }
-
-pub use ccmulti_model::tools::plan::Complexity;
 
 /// More agents pay off only when each has enough to do alone.
 fn agent_cap(complexity: Complexity) -> usize {
@@ -169,14 +171,14 @@ mod tests {
         assert_eq!(
             found,
             [
-                Conflict {
-                    kind: ConflictKind::SharedFiles,
+                TaskOverlap {
+                    kind: OverlapKind::SharedFiles,
                     severity: Severity::High,
                     tasks: (0, 1),
                     files: vec!["b.rs".into()]
                 },
-                Conflict {
-                    kind: ConflictKind::Dependency,
+                TaskOverlap {
+                    kind: OverlapKind::Dependency,
                     severity: Severity::Low,
                     tasks: (0, 2),
                     files: vec!["a.rs".into()]
@@ -208,7 +210,7 @@ mod tests {
             severities,
             [(0, 1, Severity::Medium), (1, 2, Severity::High)]
         );
-        assert!(found.iter().all(|c| c.kind == ConflictKind::SharedFiles));
+        assert!(found.iter().all(|c| c.kind == OverlapKind::SharedFiles));
         assert_eq!(groups(3, &found), [vec![0], vec![1, 2]]);
     }
 

@@ -1,14 +1,12 @@
-//! `create_task_distribution`: who does what, and what each terminal pastes.
+//! The second step, `create_task_distribution`: who does what, and what
+//! each terminal pastes.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
+use ccmulti_model::tools::plan::{AgentPlan, AssignedTask, Distribution, McpConfig, McpServer};
 
-use super::analysis::short_id;
-use super::{Analysis, AnalyzedTask};
-use crate::rules::plan::distribute::{balance, join_weak_ties};
-use crate::store::PlannedTask;
+use crate::analysis::{Analysis, AnalyzedTask, short_id};
+use crate::balance::{balance, join_weak_ties};
 
 /// Where the agents connect: this coordinator, the planner's user and session.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,94 +58,6 @@ impl Connection {
 
     pub fn virtual_user(&self, agent: &str) -> String {
         format!("{}__session__{}__{agent}", self.user_id, self.session_id)
-    }
-}
-
-/// A task by id: its description and files are in the agent's prompt, said once.
-/// A Claude Code MCP configuration (`.mcp.json`, or `claude --mcp-config`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct McpConfig {
-    #[serde(rename = "mcpServers")]
-    pub mcp_servers: BTreeMap<String, McpServer>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct McpServer {
-    /// `http`: MCP over Streamable HTTP.
-    #[serde(rename = "type")]
-    pub transport: String,
-    pub url: String,
-    /// `Authorization` with a `${CCMULTI_TOKEN}` reference when the coordinator wants a token.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub headers: Option<BTreeMap<String, String>>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct AssignedTask {
-    pub task_id: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct AgentPlan {
-    pub agent_id: String,
-    pub tasks: Vec<AssignedTask>,
-    /// The files this agent edits. Another agent of the plan is given one of
-    /// them only when the overlap is a weak (medium) conflict, and a conflict
-    /// note says so.
-    pub files: Vec<String>,
-    /// What this agent's tasks share with others; not repeated in the prompt.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub conflict_notes: Vec<String>,
-    /// For a terminal in its own checkout or worktree.
-    pub claude_mcp_add: String,
-    pub mcp_json: McpConfig,
-    /// For terminals sharing one checkout: start claude with this, beside `shared_mcp_json`.
-    pub start: String,
-    /// This agent's tasks with their files; it follows the shared `preamble`.
-    pub prompt: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct Distribution {
-    pub analysis_id: String,
-    pub session_id: String,
-    pub agent_count: usize,
-    /// What every agent is told first (the coordination rules), once for all.
-    pub preamble: String,
-    pub agents: Vec<AgentPlan>,
-    /// Terminals in one checkout share its MCP config: one `.mcp.json` whose URL
-    /// ends in `${CCMULTI_AGENT}`, and each terminal's `start` line.
-    pub shared_mcp_json: McpConfig,
-    pub notes: Vec<String>,
-}
-
-impl Distribution {
-    /// Tasks an agent had already started stay with it when the plan is redone.
-    pub fn note_kept(&mut self, kept: &[String]) {
-        if !kept.is_empty() {
-            self.notes.push(format!(
-                "Already under way, so left with the agent working on it: {}.",
-                kept.join(", ")
-            ));
-        }
-    }
-
-    /// One `planned` progress row per task, for the store.
-    pub fn planned_rows(&self, analysis: &Analysis) -> Vec<PlannedTask> {
-        self.agents
-            .iter()
-            .flat_map(|a| {
-                a.tasks.iter().filter_map(|t| {
-                    let task = analysis.task(&t.task_id)?;
-                    Some(PlannedTask {
-                        agent_id: a.agent_id.clone(),
-                        task_id: t.task_id.clone(),
-                        description: task.description.clone(),
-                        files: task.files.clone(),
-                    })
-                })
-            })
-            .collect()
     }
 }
 
@@ -369,7 +279,8 @@ fn prompt(me: &str, analysis: &Analysis, tasks: &[AssignedTask]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::planner::{ConflictReport, ProjectSummary};
+    use crate::analysis::ConflictReport;
+    use ccmulti_model::tools::plan::ProjectSummary;
     use serde_json::json;
 
     fn task(id: &str, files: &[&str]) -> AnalyzedTask {
@@ -474,7 +385,7 @@ mod tests {
             serde_json::to_value(conn.mcp_json(url)).unwrap(),
             json!({ "mcpServers": { "ccmulti": { "type": "http", "url": url } } })
         );
-        conn.auth_header = Some(crate::rules::access::AUTH_HEADER_VALUE.into());
+        conn.auth_header = Some("Bearer ${CCMULTI_TOKEN}".into());
         assert_eq!(
             conn.claude_mcp_add("a"),
             format!(

@@ -1,22 +1,12 @@
 //! What the planner tools answer, as types: their `outputSchema`s are
 //! generated from these, so every field a planner model reads is described.
+//! The planner (the `ccmulti-planner` crate) fills them in.
 
 use std::collections::BTreeMap;
 
 use schemars::JsonSchema;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-
-use super::analysis::{
-    Analysis, AnalyzedTask, ConflictReport, FileReason, ProjectSummary, short_id,
-};
-use super::distribution::Distribution;
-
-/// Conflicts listed in a summary; the rest are counted, so a big plan stays readable.
-const MAX_CONFLICTS_SHOWN: usize = 30;
-
-/// What the planner model is asked to do with a lexical guess.
-const NEXT_STEP: &str = "Check files and candidates with your own search; fix wrong ones by calling again with {description, files}; then";
 
 /// An analysis as the planner model reads it.
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
@@ -118,79 +108,74 @@ macro_rules! display_as_json {
 
 display_as_json!(AnalysisReply, DistributionReply, SetupReply);
 
-impl Analysis {
-    /// The analysis as the planner reads it: each task's files with why, the
-    /// candidates below the cut, the files tasks share, the groups that must
-    /// share an agent. Import links are only counted here: in a real project
-    /// most tasks meet through a central module, and create_task_distribution
-    /// turns them into one note per pair of agents.
-    pub fn summary(&self) -> AnalysisSummary {
-        let shared: Vec<&ConflictReport> = self
-            .conflicts
-            .iter()
-            .filter(|c| c.kind == "shared_files")
-            .collect();
-        AnalysisSummary {
-            analysis_id: self.analysis_id.clone(),
-            recommended_agent_count: self.recommended_agent_count,
-            tasks: self.tasks.iter().map(AnalyzedTask::summary).collect(),
-            shared_files: shared
-                .iter()
-                .take(MAX_CONFLICTS_SHOWN)
-                .map(|c| SharedFiles {
-                    tasks: [
-                        short_id(&c.tasks[0]).to_owned(),
-                        short_id(&c.tasks[1]).to_owned(),
-                    ],
-                    files: c.files.clone(),
-                    weak: c.severity != "high",
-                })
-                .collect(),
-            shared_files_not_listed: (shared.len() > MAX_CONFLICTS_SHOWN)
-                .then(|| shared.len() - MAX_CONFLICTS_SHOWN),
-            import_links: self.conflicts.len() - shared.len(),
-            groups: self
-                .groups
-                .iter()
-                .filter(|g| g.len() > 1)
-                .map(|g| g.iter().map(|id| short_id(id).to_owned()).collect())
-                .collect(),
-            project: self.project.clone(),
-        }
-    }
-
-    /// What `analyze_task_conflicts` answers: the summary, and what to do next.
-    pub fn reply(&self) -> AnalysisReply {
-        AnalysisReply {
-            success: true,
-            summary: self.summary(),
-            next: NEXT_STEP.to_owned(),
-        }
-    }
+/// A Claude Code MCP configuration (`.mcp.json`, or `claude --mcp-config`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct McpConfig {
+    #[serde(rename = "mcpServers")]
+    pub mcp_servers: BTreeMap<String, McpServer>,
 }
 
-impl AnalyzedTask {
-    /// Files and candidates as `{path: why}`; given files say so.
-    fn summary(&self) -> TaskSummary {
-        let reasons = |list: &[FileReason]| -> Map<String, Value> {
-            list.iter()
-                .map(|r| (r.path.clone(), Value::String(r.why.clone())))
-                .collect()
-        };
-        let files = if self.files_given {
-            self.files
-                .iter()
-                .map(|f| (f.clone(), Value::String("given".into())))
-                .collect()
-        } else {
-            reasons(&self.reasons)
-        };
-        TaskSummary {
-            task_id: self.task_id.clone(),
-            files,
-            candidates: reasons(&self.candidates),
-        }
-    }
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct McpServer {
+    /// `http`: MCP over Streamable HTTP.
+    #[serde(rename = "type")]
+    pub transport: String,
+    pub url: String,
+    /// `Authorization` with a `${CCMULTI_TOKEN}` reference when the coordinator wants a token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub headers: Option<BTreeMap<String, String>>,
+}
+
+/// A task by id: its description and files are in the agent's prompt, said once.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct AssignedTask {
+    pub task_id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct AgentPlan {
+    pub agent_id: String,
+    pub tasks: Vec<AssignedTask>,
+    /// The files this agent edits. Another agent of the plan is given one of
+    /// them only when the overlap is a weak (medium) conflict, and a conflict
+    /// note says so.
+    pub files: Vec<String>,
+    /// What this agent's tasks share with others; not repeated in the prompt.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conflict_notes: Vec<String>,
+    /// For a terminal in its own checkout or worktree.
+    pub claude_mcp_add: String,
+    pub mcp_json: McpConfig,
+    /// For terminals sharing one checkout: start claude with this, beside `shared_mcp_json`.
+    pub start: String,
+    /// This agent's tasks with their files; it follows the shared `preamble`.
+    pub prompt: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Distribution {
+    pub analysis_id: String,
+    pub session_id: String,
+    pub agent_count: usize,
+    /// What every agent is told first (the coordination rules), once for all.
+    pub preamble: String,
+    pub agents: Vec<AgentPlan>,
+    /// Terminals in one checkout share its MCP config: one `.mcp.json` whose URL
+    /// ends in `${CCMULTI_AGENT}`, and each terminal's `start` line.
+    pub shared_mcp_json: McpConfig,
+    pub notes: Vec<String>,
+}
+
+/// What the scan read, for the planner model to judge the analysis by.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ProjectSummary {
+    pub files_scanned: usize,
+    pub source_files: usize,
+    pub languages: BTreeMap<String, usize>,
+    pub import_edges: usize,
+    pub elapsed_ms: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stopped_early: Option<String>,
 }
 
 impl Distribution {

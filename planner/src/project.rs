@@ -1,24 +1,7 @@
-//! The planner's rules: which files a project's sources import, which files a
-//! task will likely touch, which tasks collide, and how to split them across
-//! agents. Plain functions over what the scanner read; no I/O here.
+//! What the planner reads a project as: its files, the source files among
+//! them with what each imports, defines and says, and the tasks to place.
 
-pub mod conflicts;
-pub mod distribute;
-pub mod filekind;
-pub mod graph;
-pub mod imports;
-pub mod matching;
-pub mod request;
-mod resolve;
-pub mod symbols;
-pub mod terms;
-
-pub use graph::DepGraph;
-
-// The planner tools' limits are part of their contract, in the model.
-pub use ccmulti_model::tools::plan::{
-    MAX_AGENTS, MAX_FILES_PER_TASK, MAX_TASK_DESCRIPTION, MAX_TASKS, MIN_AGENTS,
-};
+use crate::lex::{imports, terms};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Language {

@@ -1,7 +1,14 @@
 //! The planner's tools: `analyze_task_conflicts(tasks, project_files=[],
 //! complexity_level="moderate")`, `create_task_distribution(analysis_result,
 //! preferred_agent_count?)` and `setup_multi_agent_coordination(user_message,
-//! force_agent_count?)`. Their results are the planner's own serde types.
+//! force_agent_count?)`: their arguments here, their results in [`reply`].
+
+mod reply;
+
+pub use reply::{
+    AgentPlan, AnalysisReply, AnalysisSummary, AssignedTask, Distribution, DistributionReply,
+    McpConfig, McpServer, PlannerLine, ProjectSummary, SetupReply, SharedFiles, TaskSummary,
+};
 
 use schemars::JsonSchema;
 use serde::de::Error as _;

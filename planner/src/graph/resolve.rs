@@ -3,8 +3,8 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::imports::Import;
-use super::{Language, ProjectFiles, SourceFile, join, parent};
+use crate::lex::imports::Import;
+use crate::project::{Language, ProjectFiles, SourceFile, join, parent};
 
 pub(super) struct Resolver<'a> {
     files: HashSet<&'a str>,
