@@ -116,34 +116,11 @@ pub fn distribute(analysis: &Analysis, agents: usize, conn: &Connection) -> Dist
                 .map(move |t| (analysis.tasks[*t].task_id.as_str(), agent_id(a + 1)))
         })
         .collect();
-    let agents_out = dealt
+    let agents_out: Vec<AgentPlan> = dealt
         .iter()
         .enumerate()
-        .map(|(a, tasks)| {
-            let me = agent_id(a + 1);
-            let files: BTreeSet<String> = tasks
-                .iter()
-                .flat_map(|t| analysis.tasks[*t].files.iter().cloned())
-                .collect();
-            let assigned: Vec<AssignedTask> = tasks
-                .iter()
-                .map(|t| AssignedTask {
-                    task_id: analysis.tasks[*t].task_id.clone(),
-                })
-                .collect();
-            let conflict_notes = notes_for(analysis, &me, &owner);
-            AgentPlan {
-                claude_mcp_add: conn.claude_mcp_add(&me),
-                mcp_json: conn.mcp_json(&conn.url(&me)),
-                start: format!("CCMULTI_AGENT={} claude", conn.virtual_user(&me)),
-                prompt: prompt(&me, analysis, &assigned),
-                agent_id: me,
-                tasks: assigned,
-                files: files.into_iter().collect(),
-                conflict_notes,
-            }
-        })
-        .collect::<Vec<_>>();
+        .map(|(a, tasks)| agent_plan(analysis, conn, agent_id(a + 1), tasks, &owner))
+        .collect();
     let unmatched: Vec<&str> = analysis
         .tasks
         .iter()
@@ -167,6 +144,36 @@ pub fn distribute(analysis: &Analysis, agents: usize, conn: &Connection) -> Dist
             conn.public_url
         )),
         notes,
+    }
+}
+
+/// One agent's part of the plan: its tasks and files, its notes, and what its terminal runs.
+fn agent_plan(
+    analysis: &Analysis,
+    conn: &Connection,
+    me: String,
+    tasks: &[usize],
+    owner: &BTreeMap<&str, String>,
+) -> AgentPlan {
+    let files: BTreeSet<String> = tasks
+        .iter()
+        .flat_map(|t| analysis.tasks[*t].files.iter().cloned())
+        .collect();
+    let assigned: Vec<AssignedTask> = tasks
+        .iter()
+        .map(|t| AssignedTask {
+            task_id: analysis.tasks[*t].task_id.clone(),
+        })
+        .collect();
+    AgentPlan {
+        claude_mcp_add: conn.claude_mcp_add(&me),
+        mcp_json: conn.mcp_json(&conn.url(&me)),
+        start: format!("CCMULTI_AGENT={} claude", conn.virtual_user(&me)),
+        prompt: prompt(&me, analysis, &assigned),
+        conflict_notes: notes_for(analysis, &me, owner),
+        agent_id: me,
+        tasks: assigned,
+        files: files.into_iter().collect(),
     }
 }
 
