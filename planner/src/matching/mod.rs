@@ -23,6 +23,7 @@ const MAX_RELATED_FILES: usize = 20;
 /// task is about is a toss-up, so neither is strong evidence of a collision.
 const TOSS_UP_SHARE: f64 = 0.9;
 
+/// The files of one task.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct TaskFiles {
     /// The files the task edits, sorted.
