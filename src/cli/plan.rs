@@ -78,7 +78,7 @@ pub fn plan(common: &Common, args: &PlanArgs) -> Result<ExitCode> {
             coord
                 .plan(&conn, request)
                 .await
-                .with_context(|| format!("recording the plan in session {:?}", conn.session_id))
+                .with_context(|| recording(&conn))
         })?
     };
     if args.json {
@@ -135,6 +135,11 @@ pub(super) fn parse_tasks(text: &str) -> Result<Vec<TaskInput>> {
             files: None,
         })
         .collect())
+}
+
+/// What was being done when recording a plan failed.
+pub(super) fn recording(conn: &Connection) -> String {
+    format!("recording the plan in session {:?}", conn.session_id)
 }
 
 fn print_plan(analysis: &Analysis, plan: &Distribution, conn: &Connection, dry_run: bool) {

@@ -24,7 +24,7 @@ use super::{
 };
 use crate::cli::Common;
 use crate::cli::install::{self, this_binary};
-use crate::cli::plan::{parse_tasks, read_tasks};
+use crate::cli::plan::{parse_tasks, read_tasks, recording};
 use crate::cli::service::{self, Opening};
 
 /// The plan for the tasks given, drafted before anything is made and
@@ -286,7 +286,7 @@ pub fn start(common: &Common, args: &StartArgs) -> Result<ExitCode> {
             Some(p) => coord
                 .record_plan(&conn, p)
                 .await
-                .with_context(|| format!("recording the plan in session {:?}", conn.session_id)),
+                .with_context(|| recording(&conn)),
             None => Ok(Vec::new()),
         }
     })?;
