@@ -75,7 +75,7 @@ fn backends() -> Vec<String> {
 async fn open(backend: &str, dir: &std::path::Path) -> SharedStore {
     let clock = Arc::new(SystemClock);
     if backend == "postgres" {
-        let url = ccmulti_testkit::postgres::database();
+        let url = ccmulti_testpg::database();
         Arc::new(PostgresStore::open(&url, clock).await.expect("postgres"))
     } else {
         Arc::new(

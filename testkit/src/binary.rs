@@ -13,22 +13,6 @@ pub const SECURITY_ENV: [&str; 4] = [
     "CCMULTI_ADMIT_CLIENTS",
 ];
 
-/// Runs `command` to its end and returns its output, or fails the test with
-/// the command and what it printed when it cannot start or exits non-zero.
-pub fn run_ok(command: &mut Command) -> std::process::Output {
-    let out = command
-        .output()
-        .unwrap_or_else(|e| panic!("could not run {command:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{command:?} failed ({}): {}{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
 /// The `ccmulti` binary cargo built beside the running test or bench:
 /// `CARGO_BIN_EXE_ccmulti` is only given to the test crate at compile time, so
 /// this crate finds it from its own executable (`target/<profile>/deps/x`).
@@ -86,7 +70,7 @@ impl Coordinator {
         match backend {
             crate::Backend::Sqlite => Self::start(&dir.join("coordinator.db"), root, extra),
             crate::Backend::Postgres => {
-                Self::start_postgres(&crate::postgres::database(), dir, root, extra)
+                Self::start_postgres(&ccmulti_testpg::database(), dir, root, extra)
             }
         }
     }

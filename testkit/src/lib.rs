@@ -8,8 +8,6 @@ pub mod claude;
 pub mod history;
 pub mod interop;
 pub mod load;
-pub mod postgres;
-pub mod postgres_tls;
 pub mod synthetic;
 pub mod tools;
 
@@ -20,7 +18,9 @@ use ccmulti::clock::{Clock, SystemClock};
 use ccmulti::state::{Security, SharedState};
 use ccmulti::store::{Durability, PostgresStore, SharedStore, SqliteStore};
 
-pub use binary::{SECURITY_ENV, ccmulti_binary, run_ok};
+pub use binary::{SECURITY_ENV, ccmulti_binary};
+/// The kit's command runner is the PostgreSQL starter's (a crate of its own).
+pub use ccmulti_testpg::run_ok;
 use serde_json::{Value, json};
 
 /// What the hooks read from a terminal's environment; the tests clear it so the
@@ -41,7 +41,7 @@ pub const HOOK_ENV: [&str; 8] = [
 pub enum Backend {
     /// A new SQLite file in the server's temporary directory.
     Sqlite,
-    /// A new database on the test binary's shared PostgreSQL server ([`postgres`]).
+    /// A new database on the test binary's shared PostgreSQL server ([`ccmulti_testpg`]).
     Postgres,
 }
 
@@ -158,7 +158,7 @@ impl Backend {
             }
             Backend::Postgres => {
                 // createdb (and, the first time, initdb) run as processes: off the runtime's threads.
-                let url = tokio::task::spawn_blocking(postgres::database)
+                let url = tokio::task::spawn_blocking(ccmulti_testpg::database)
                     .await
                     .expect("a PostgreSQL database");
                 let store: SharedStore = Arc::new(

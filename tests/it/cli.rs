@@ -391,7 +391,7 @@ fn commands_that_read_a_database_never_create_one() {
 /// fault, said at once: not "unavailable, retry shortly".
 #[test]
 fn a_postgresql_url_with_no_such_database_or_user_says_to_check_it() {
-    let server = ccmulti_testkit::postgres::PgServer::shared();
+    let server = ccmulti_testpg::PgServer::shared();
     let no_user = server
         .url("postgres")
         .replacen("postgres://postgres@", "postgres://nobody@", 1);
@@ -410,7 +410,7 @@ fn a_postgresql_url_with_no_such_database_or_user_says_to_check_it() {
 /// created in it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn commands_that_read_a_postgresql_database_never_create_tables_in_it() {
-    let url = tokio::task::spawn_blocking(ccmulti_testkit::postgres::database)
+    let url = tokio::task::spawn_blocking(ccmulti_testpg::database)
         .await
         .expect("a database");
     for args in [

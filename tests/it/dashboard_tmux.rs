@@ -279,7 +279,7 @@ fn dashboard_shows_ticks_and_force_releases_a_lock_in_a_real_terminal(backend: B
         Backend::Postgres => {
             std::fs::create_dir_all(data_home.join("ccmulti")).expect("XDG_DATA_HOME");
             let log = data_home.join("ccmulti/coordinator.log");
-            (ccmulti_testkit::postgres::database(), log)
+            (ccmulti_testpg::database(), log)
         }
     };
     let root = dir.path().join("repo");

@@ -22,7 +22,7 @@ fn official_sdks_and_claude_code_connect_and_coordinate(backend: Backend) {
     }
     run_checks(match backend {
         Backend::Sqlite => None,
-        Backend::Postgres => Some(ccmulti_testkit::postgres::database()),
+        Backend::Postgres => Some(ccmulti_testpg::database()),
     });
 }
 

@@ -13,7 +13,7 @@
 /// Runs each named test, an `async fn name(backend: Backend)` (or with
 /// `blocking:` first, a plain `fn`), once per
 /// backend, as `name::sqlite` and `name::postgres` (each PostgreSQL run on a
-/// new database of the test binary's server, `ccmulti_testkit::postgres`).
+/// new database of the test binary's server, `ccmulti_testpg`).
 /// Every run gets a two-thread runtime: the coordinator serves on the same
 /// runtime as the test's client calls.
 macro_rules! on_both_backends {
@@ -72,6 +72,7 @@ mod planner;
 mod postgres;
 mod postgres_tls;
 mod protocol_eras;
+mod schema_file;
 mod security;
 mod seed_checks;
 mod soak;

@@ -18,7 +18,7 @@ use ccmulti::store::PostgresStore;
 use ccmulti_testkit::binary::Coordinator;
 use ccmulti_testkit::history::{Op, Outcome};
 use ccmulti_testkit::load::Endpoint;
-use ccmulti_testkit::postgres::{PgServer, database};
+use ccmulti_testpg::{PgServer, database};
 use serde_json::json;
 
 use crate::exclusion::{CLIENTS, checked, claims_in_run, nothing_left_held, storm};

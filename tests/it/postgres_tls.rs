@@ -11,7 +11,7 @@ use ccmulti::clock::SystemClock;
 use ccmulti::store::PostgresStore;
 use ccmulti_testkit::binary::Coordinator;
 use ccmulti_testkit::load::Endpoint;
-use ccmulti_testkit::postgres_tls::TlsServer;
+use ccmulti_testpg::tls::TlsServer;
 use serde_json::json;
 
 async fn refused(url: &str) -> String {

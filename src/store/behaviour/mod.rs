@@ -44,7 +44,7 @@ impl Fixture {
                 let file = dir.path().join("c.db").display().to_string();
                 (file, Some(dir))
             }
-            Backend::Postgres => (ccmulti_testkit::postgres::database(), None),
+            Backend::Postgres => (ccmulti_testpg::database(), None),
         };
         Self {
             store: open(backend, &at, clock.clone()).await,

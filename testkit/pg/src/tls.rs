@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::postgres::PgServer;
+use crate::{PgServer, run_ok};
 
 pub struct TlsServer {
     pub server: PgServer,
@@ -25,7 +25,7 @@ const SERVER_EXTENSIONS: &str = "subjectAltName=IP:127.0.0.1\nbasicConstraints=c
 
 fn openssl(dir: &Path, args: &[&str]) {
     // Debian's openssl package.
-    crate::run_ok(Command::new("openssl").current_dir(dir).args(args));
+    run_ok(Command::new("openssl").current_dir(dir).args(args));
 }
 
 /// ca.pem, server.pem and server.key in `dir`.

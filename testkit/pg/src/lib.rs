@@ -12,6 +12,13 @@
 //! The server stops when the test process ends: a small watcher shell,
 //! started with it, waits for this process to exit, then stops the server
 //! and removes its directory.
+//!
+//! A crate of its own, with no dependency on `ccmulti`: the coordinator's
+//! unit tests (the store's behaviour on both backends) use it without
+//! pulling in the test kit, which depends on the coordinator.
+#![forbid(unsafe_code)]
+
+pub mod tls;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -36,7 +43,7 @@ struct Cluster {
     bin: PathBuf,
     dir: PathBuf,
     run_as: Option<&'static str>,
-    /// More `-c name=value` server settings (TLS, see [`crate::postgres_tls`]).
+    /// More `-c name=value` server settings (TLS, see [`crate::tls`]).
     settings: String,
 }
 
@@ -89,7 +96,7 @@ impl Cluster {
     }
 
     fn run(&self, program: &str, args: &[&str]) {
-        crate::run_ok(self.command(program).args(args).stdin(Stdio::null()));
+        run_ok(self.command(program).args(args).stdin(Stdio::null()));
     }
 
     fn data(&self) -> String {
@@ -316,6 +323,22 @@ impl PgServer {
     pub fn dir(&self) -> Option<&Path> {
         self.cluster.as_ref().map(|c| c.dir.as_path())
     }
+}
+
+/// Runs `command` to its end and returns its output, or fails the test with
+/// the command and what it printed when it cannot start or exits non-zero.
+pub fn run_ok(command: &mut Command) -> std::process::Output {
+    let out = command
+        .output()
+        .unwrap_or_else(|e| panic!("could not run {command:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{command:?} failed ({}): {}{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
 }
 
 /// A new database on the shared server; its URL.
