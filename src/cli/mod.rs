@@ -283,14 +283,11 @@ impl Common {
 
     /// Where the default SQLite file is, and beside it `up`'s log whatever the backend.
     fn default_db_path(&self) -> Result<PathBuf> {
-        let data = match std::env::var_os("XDG_DATA_HOME").filter(|v| !v.is_empty()) {
-            Some(dir) => PathBuf::from(dir),
-            None => PathBuf::from(
-                std::env::var_os("HOME")
-                    .context("neither XDG_DATA_HOME nor HOME is set; pass --db")?,
-            )
-            .join(".local/share"),
-        };
+        // $XDG_DATA_HOME (when absolute) or ~/.local/share on Linux; the
+        // platform's own data directory elsewhere.
+        let data = dirs::data_dir().context(
+            "no data directory: neither XDG_DATA_HOME nor a home directory is known; pass --db",
+        )?;
         Ok(data.join("ccmulti").join("coordinator.db"))
     }
 

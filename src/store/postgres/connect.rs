@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use percent_encoding::percent_decode_str;
 use tokio_postgres_rustls::MakeRustlsConnect;
 
 use super::{CALL_TIMEOUT, CONNECT_TIMEOUT, Result, StoreError};
@@ -87,7 +88,10 @@ pub(super) fn refused_for_good(e: &deadpool_postgres::PoolError) -> bool {
 }
 
 /// The URL without `sslrootcert` (returned apart) and with libpq's verifying
-/// `sslmode`s spelled as tokio-postgres knows them.
+/// `sslmode`s spelled as tokio-postgres knows them. Split by hand, not by the
+/// `url` crate: a libpq URL is not a WHATWG one (`url` refuses several hosts,
+/// `h1:5432,h2:5433`, which tokio-postgres takes, and its query writer turns
+/// a space into `+`, which tokio-postgres would read as a plus).
 fn take_tls_params(url: &str) -> (String, Option<String>) {
     let Some((base, query)) = url.split_once('?') else {
         return (url.to_owned(), None);
@@ -96,7 +100,11 @@ fn take_tls_params(url: &str) -> (String, Option<String>) {
     let mut kept = Vec::new();
     for pair in query.split('&').filter(|p| !p.is_empty()) {
         match pair.split_once('=') {
-            Some(("sslrootcert", file)) => root = Some(file.to_owned()),
+            // Percent-decoded as libpq and tokio-postgres read every value
+            // (a path with a space is `%20`); `+` stays a plus.
+            Some(("sslrootcert", file)) => {
+                root = Some(percent_decode_str(file).decode_utf8_lossy().into_owned());
+            }
             Some(("sslmode", "verify-ca" | "verify-full")) => kept.push("sslmode=require".into()),
             _ => kept.push(pair.to_owned()),
         }
@@ -132,7 +140,9 @@ fn tls_config(root_file: Option<&str>) -> Result<rustls::ClientConfig> {
 }
 
 /// The URL as logs, `/health/detailed` and errors show it: the password
-/// (in the user part or a `password=` parameter) replaced by `***`.
+/// (in the user part or a `password=` parameter) replaced by `***`. By hand
+/// for the reason `take_tls_params` gives: it must redact every URL
+/// tokio-postgres accepts, several hosts included.
 pub fn redact(url: &str) -> String {
     let (base, query) = match url.split_once('?') {
         Some((b, q)) => (b, Some(q)),
@@ -182,6 +192,13 @@ mod tests {
             "postgresql://ccm@localhost/x?password=***&sslmode=disable"
         );
         assert_eq!(redact("postgres://localhost"), "postgres://localhost");
+        // Several hosts, as tokio-postgres takes them (the url crate would not).
+        let several = "postgres://ccm:pw@h1:5432,h2:5433/ccmulti";
+        assert!(several.parse::<tokio_postgres::Config>().is_ok());
+        assert_eq!(
+            redact(several),
+            "postgres://ccm:***@h1:5432,h2:5433/ccmulti"
+        );
         let shown = redact("postgres://a:p%40ss@h/d");
         assert!(!shown.contains("p%40ss"), "{shown}");
     }
@@ -193,6 +210,8 @@ mod tests {
         );
         assert_eq!(url, "postgres://h/d?sslmode=require&connect_timeout=2");
         assert_eq!(root.as_deref(), Some("/etc/ca.pem"));
+        let (_, root) = take_tls_params("postgres://h/d?sslrootcert=/my%20certs/ca+1.pem");
+        assert_eq!(root.as_deref(), Some("/my certs/ca+1.pem"));
         assert!(Target::parse("postgres://h/d?sslmode=verify-ca").is_ok());
         let missing = Target::parse("postgres://h/d?sslrootcert=/nonexistent/ca.pem")
             .err()
