@@ -59,16 +59,10 @@ pub async fn metrics(State(http): State<HttpState>) -> Response {
         .await
         .map(|c| c.active_locks)
         .unwrap_or(-1);
-    let mut body = app.metrics.render(active, app.started.elapsed());
-    if let Some(batches) = app.coord.store().write_batches() {
-        crate::metrics::render_write_batches(&mut body, batches);
-    }
-    (
-        [(
-            header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
-        )],
-        body,
-    )
-        .into_response()
+    let body = app.metrics.render_with_batches(
+        active,
+        app.started.elapsed(),
+        app.coord.store().write_batches(),
+    );
+    ([(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)], body).into_response()
 }
