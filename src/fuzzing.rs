@@ -25,7 +25,7 @@ pub fn tool_arguments(arguments: &Value) -> Vec<Result<(), String>> {
     let Some(arguments) = arguments.as_object() else {
         return Vec::new();
     };
-    fn one<T: serde::de::DeserializeOwned + schemars::JsonSchema>(
+    fn one<T: serde::de::DeserializeOwned + schemars::JsonSchema + 'static>(
         arguments: &serde_json::Map<String, Value>,
     ) -> Result<(), String> {
         crate::mcp::read_arguments::<T>("fuzz", &input_schema::<T>(), arguments)

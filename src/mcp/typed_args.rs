@@ -1,40 +1,39 @@
 //! Tool arguments read into their typed structs (`ccmulti_model::tools`),
-//! checked first against the JSON Schema generated from the same struct, so
-//! that a bad argument gets a message naming the field, what was wrong and
-//! what is accepted (serde's own errors name neither the field nor the limit).
+//! validated first by the `jsonschema` crate against the JSON Schema
+//! generated from the same struct (compiled once per struct), so that a bad
+//! argument gets a message naming the field, what was wrong and what is
+//! accepted (neither the validator's nor serde's own errors say all three).
 //!
-//! The checker reads the subset of JSON Schema the model's structs generate:
-//! `type` (one or a list with `null`), `enum`, `minimum`/`maximum`,
-//! `minLength`/`maxLength`, `minItems`/`maxItems`, `items`, `required` and
-//! `additionalProperties: false`. A `null` argument counts as absent.
+//! Before validation a `null` argument counts as absent and a whole float
+//! where a whole number is asked becomes one (models send 15.0 for 15).
+//! What the schema cannot say is checked here too: a NUL byte in any text
+//! (PostgreSQL cannot store one) and a required text that is only blanks.
+//! A field whose own type reads it (a task's shape, an analysis reference:
+//! objects and alternatives) is left to that type's deserializer, whose
+//! message names the entry.
 
+use std::any::TypeId;
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, RwLock};
+
+use jsonschema::error::ValidationErrorKind;
+use jsonschema::paths::LocationSegment;
+use jsonschema::{ValidationError, Validator};
 use rmcp::model::JsonObject;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use crate::error::CoordError;
 use crate::json::kind;
+use crate::store::StoreError;
 
-/// Checks `arguments` against `schema` and reads them into `T`.
-pub fn parse<T: DeserializeOwned>(
+/// Checks `arguments` against `schema` (generated from `T`) and reads them into `T`.
+pub fn parse<T: DeserializeOwned + 'static>(
     tool: &str,
     schema: &JsonObject,
     arguments: &JsonObject,
 ) -> Result<T, CoordError> {
     let invalid = |msg: String| CoordError::InvalidParams(format!("{tool}: {msg}"));
-    let no_properties = Map::new();
-    // Borrowed, not cloned: this runs on every call.
-    let properties = schema
-        .get("properties")
-        .and_then(Value::as_object)
-        .unwrap_or(&no_properties);
-    if let Some(unknown) = arguments.keys().find(|k| !properties.contains_key(*k)) {
-        let accepted: Vec<&str> = properties.keys().map(String::as_str).collect();
-        return Err(invalid(format!(
-            "unknown argument {unknown:?}; accepted: {}",
-            accepted.join(", ")
-        )));
-    }
     if let Some(at) = arguments
         .iter()
         .find_map(|(field, value)| nul_at(value).map(|rest| format!("{field}{rest}")))
@@ -43,24 +42,85 @@ pub fn parse<T: DeserializeOwned>(
             "{at} holds a NUL byte (\\0), which no text argument may hold"
         )));
     }
-    let mut checked = Map::new();
-    for (field, rule) in properties {
-        match arguments.get(field).filter(|v| !v.is_null()) {
-            Some(value) => {
-                let value = check(field, rule, value).map_err(invalid)?;
-                checked.insert(field.clone(), value);
-            }
-            None if is_required(schema, field) => {
-                return Err(invalid(format!("{field} is required ({})", describe(rule))));
-            }
-            None => {}
-        }
+    let properties = properties(schema);
+    let arguments = Value::Object(normalised(properties, arguments));
+    let validator = validator_for::<T>(tool, schema)?;
+    let first = validator
+        .iter_errors(&arguments)
+        .filter_map(|e| Reported::of(schema, &e))
+        .min_by_key(|r| r.rank);
+    if let Some(reported) = first {
+        return Err(invalid(reported.message));
     }
-    // What the schema cannot say (a task's shape, an analysis reference) the
-    // types' own deserializers say; the path names the entry.
-    serde_path_to_error::deserialize(Value::Object(checked)).map_err(|e| {
+    if let Some(blank) = blank_text(properties, &arguments) {
+        return Err(invalid(format!("{blank} is empty")));
+    }
+    serde_path_to_error::deserialize(arguments).map_err(|e| {
         let path = e.path().to_string();
         invalid(format!("{path} {}", e.into_inner()))
+    })
+}
+
+type Validators = RwLock<HashMap<TypeId, Arc<Validator>>>;
+
+/// Each argument struct's validator, compiled on its first call.
+fn validator_for<T: 'static>(
+    tool: &str,
+    schema: &JsonObject,
+) -> Result<Arc<Validator>, CoordError> {
+    static COMPILED: LazyLock<Validators> = LazyLock::new(Validators::default);
+    let key = TypeId::of::<T>();
+    if let Some(v) = COMPILED.read().ok().and_then(|m| m.get(&key).cloned()) {
+        return Ok(v);
+    }
+    let compiled = jsonschema::validator_for(&Value::Object(schema.clone())).map_err(|e| {
+        // A generated schema the validator cannot read is this build's bug.
+        tracing::error!(tool, error = %e, "the tool's input schema does not compile");
+        CoordError::Internal(StoreError::Database(
+            format!("{tool}: input schema: {e}").into(),
+        ))
+    })?;
+    let compiled = Arc::new(compiled);
+    if let Ok(mut m) = COMPILED.write() {
+        m.insert(key, compiled.clone());
+    }
+    Ok(compiled)
+}
+
+fn properties(schema: &JsonObject) -> &Map<String, Value> {
+    static NONE: LazyLock<Map<String, Value>> = LazyLock::new(Map::new);
+    schema
+        .get("properties")
+        .and_then(Value::as_object)
+        .unwrap_or(&NONE)
+}
+
+/// The arguments without nulls, and with whole floats as whole numbers where
+/// the schema asks for one.
+fn normalised(properties: &Map<String, Value>, arguments: &JsonObject) -> Map<String, Value> {
+    arguments
+        .iter()
+        .filter(|(_, v)| !v.is_null())
+        .map(|(field, value)| {
+            let wants_integer = properties
+                .get(field)
+                .is_some_and(|rule| types(rule).contains(&"integer"));
+            let whole = value
+                .as_f64()
+                .filter(|f| wants_integer && value.is_f64() && f.fract() == 0.0 && f.abs() < 1e15);
+            let value = whole.map_or_else(|| value.clone(), |f| Value::from(f as i64));
+            (field.clone(), value)
+        })
+        .collect()
+}
+
+/// A required-looking text (`minLength` 1) that is only blanks: the schema
+/// counts its characters, a person sees nothing.
+fn blank_text<'a>(properties: &'a Map<String, Value>, arguments: &Value) -> Option<&'a str> {
+    properties.iter().find_map(|(field, rule)| {
+        let text = arguments.get(field)?.as_str()?;
+        (int(rule, "minLength").is_some_and(|min| min > 0) && text.trim().is_empty())
+            .then_some(field.as_str())
     })
 }
 
@@ -83,11 +143,99 @@ fn nul_at(value: &Value) -> Option<String> {
     }
 }
 
-fn is_required(schema: &JsonObject, field: &str) -> bool {
-    schema
-        .get("required")
-        .and_then(Value::as_array)
-        .is_some_and(|r| r.iter().any(|f| f == field))
+/// A validation error said in the tool's terms, and which to say first:
+/// an unknown argument, then the fields in the schema's order.
+struct Reported {
+    rank: usize,
+    message: String,
+}
+
+impl Reported {
+    /// `None` for an error the field's own type will say better (inside an
+    /// object or an alternative, or in a list of such).
+    fn of(schema: &JsonObject, error: &ValidationError<'_>) -> Option<Self> {
+        let properties = properties(schema);
+        let mut path = error.instance_path().segments();
+        let field = match (path.next(), error.kind()) {
+            (None, ValidationErrorKind::AdditionalProperties { unexpected }) => {
+                let accepted: Vec<&str> = properties.keys().map(String::as_str).collect();
+                return Some(Self {
+                    rank: 0,
+                    message: format!(
+                        "unknown argument {:?}; accepted: {}",
+                        unexpected.first().map_or("", String::as_str),
+                        accepted.join(", ")
+                    ),
+                });
+            }
+            (None, ValidationErrorKind::Required { property }) => property.as_str()?.to_owned(),
+            (Some(LocationSegment::Property(p)), _) => p.to_string(),
+            _ => return None,
+        };
+        let (rank, rule) = properties
+            .iter()
+            .enumerate()
+            .find(|(_, (name, _))| **name == field)
+            .map(|(i, (_, rule))| (i + 1, rule))?;
+        let entry = match path.next() {
+            None => None,
+            Some(LocationSegment::Index(i)) if holds_strings(rule) && path.next().is_none() => {
+                Some(i)
+            }
+            Some(_) => return None,
+        };
+        let message = match entry {
+            Some(i) => format!(
+                "{field} entry {i} must be a string, not {}",
+                kind(error.instance())
+            ),
+            None => say(&field, rule, error)?,
+        };
+        Some(Self { rank, message })
+    }
+}
+
+/// The message for an error on the field itself.
+fn say(field: &str, rule: &Value, error: &ValidationError<'_>) -> Option<String> {
+    let value = error.instance();
+    let count = || match value.as_ref() {
+        Value::Array(items) => items.len(),
+        Value::String(s) => s.chars().count(),
+        _ => 0,
+    };
+    Some(match error.kind() {
+        ValidationErrorKind::Required { .. } => format!("{field} is required ({})", describe(rule)),
+        ValidationErrorKind::Enum { .. } => match value.as_ref() {
+            Value::String(s) => format!(
+                "{field} {s:?} is not one of {}",
+                one_of(&enum_values(rule)?)
+            ),
+            other => format!("{field} must be {}, not {}", describe(rule), kind(other)),
+        },
+        ValidationErrorKind::Type { .. } => {
+            format!("{field} must be {}, not {}", describe(rule), kind(value))
+        }
+        ValidationErrorKind::Minimum { .. } | ValidationErrorKind::Maximum { .. } => {
+            format!("{field} is {value}; accepted: {}", range(rule))
+        }
+        ValidationErrorKind::MaxItems { limit } => format!(
+            "{field} has {} entries; at most {limit} are accepted per call",
+            count()
+        ),
+        ValidationErrorKind::MinItems { limit } => {
+            let most = int(rule, "maxItems")
+                .map(|m| format!(" to {m}"))
+                .unwrap_or_default();
+            format!("{field} is empty; give {limit}{most} entries")
+        }
+        ValidationErrorKind::MinLength { .. } => format!("{field} is empty"),
+        ValidationErrorKind::MaxLength { limit } => format!(
+            "{field} is {} characters long; at most {limit} are accepted",
+            count()
+        ),
+        // A keyword the model's types do not generate today: the validator's own words.
+        _ => format!("{field}: {error}"),
+    })
 }
 
 /// The non-null types a rule accepts.
@@ -122,7 +270,14 @@ fn one_of(values: &[&str]) -> String {
     }
 }
 
-/// What a field takes, for "is required (...)".
+/// "1 to 60": a whole number's accepted range.
+fn range(rule: &Value) -> String {
+    let lo = int(rule, "minimum").unwrap_or(i64::MIN);
+    let hi = int(rule, "maximum").unwrap_or(i64::MAX);
+    format!("{lo} to {hi}")
+}
+
+/// What a field takes, for "is required (...)" and "must be ...".
 fn describe(rule: &Value) -> String {
     if let Some(values) = enum_values(rule) {
         return format!("one of {}", one_of(&values));
@@ -130,83 +285,16 @@ fn describe(rule: &Value) -> String {
     match types(rule).first().copied() {
         Some("array") if holds_strings(rule) => "an array of strings".to_owned(),
         Some("array") => list_of(rule),
-        Some("integer") => match (int(rule, "minimum"), int(rule, "maximum")) {
-            (Some(lo), Some(hi)) => format!("a whole number from {lo} to {hi}"),
-            _ => "a whole number".to_owned(),
-        },
+        Some("integer") if int(rule, "minimum").is_some() && int(rule, "maximum").is_some() => {
+            format!("a whole number from {}", range(rule))
+        }
+        Some("integer") => "a whole number".to_owned(),
         Some("boolean") => "true or false".to_owned(),
         Some("string") => "a string".to_owned(),
+        Some("object") => "an object".to_owned(),
         Some(other) => other.to_owned(),
         None => "a value".to_owned(),
     }
-}
-
-/// The value as the struct will read it (a whole float becomes an integer:
-/// models sometimes send 15.0 for 15), or the message saying what is wrong.
-fn check(field: &str, rule: &Value, value: &Value) -> Result<Value, String> {
-    if let Some(values) = enum_values(rule) {
-        return match value {
-            Value::String(s) if values.contains(&s.as_str()) => Ok(value.clone()),
-            Value::String(s) => Err(format!("{field} {s:?} is not one of {}", one_of(&values))),
-            other => Err(format!(
-                "{field} must be one of {}, not {}",
-                one_of(&values),
-                kind(other)
-            )),
-        };
-    }
-    match types(rule).first().copied() {
-        Some("integer") => check_integer(field, rule, value),
-        Some("boolean") => match value {
-            Value::Bool(_) => Ok(value.clone()),
-            other => Err(format!(
-                "{field} must be true or false, not {}",
-                kind(other)
-            )),
-        },
-        Some("string") => check_string(field, rule, value).map(|()| value.clone()),
-        Some("array") => check_string_list(field, rule, value).map(|()| value.clone()),
-        _ => Ok(value.clone()),
-    }
-}
-
-fn check_integer(field: &str, rule: &Value, value: &Value) -> Result<Value, String> {
-    let (lo, hi) = (
-        int(rule, "minimum").unwrap_or(i64::MIN),
-        int(rule, "maximum").unwrap_or(i64::MAX),
-    );
-    let n = match value {
-        Value::Number(n) => n.as_i64().or_else(|| {
-            n.as_f64()
-                .filter(|f| f.fract() == 0.0 && f.abs() < 1e15)
-                .map(|f| f as i64)
-        }),
-        _ => None,
-    };
-    match n {
-        Some(n) if (lo..=hi).contains(&n) => Ok(Value::from(n)),
-        Some(n) => Err(format!("{field} is {n}; accepted: {lo} to {hi}")),
-        None => Err(format!(
-            "{field} must be a whole number from {lo} to {hi}, not {}",
-            kind(value)
-        )),
-    }
-}
-
-fn check_string(field: &str, rule: &Value, value: &Value) -> Result<(), String> {
-    let Value::String(s) = value else {
-        return Err(format!("{field} must be a string, not {}", kind(value)));
-    };
-    if int(rule, "minLength").is_some_and(|min| min > 0) && s.trim().is_empty() {
-        return Err(format!("{field} is empty"));
-    }
-    if let Some(max) = int(rule, "maxLength").filter(|max| s.len() as i64 > *max) {
-        return Err(format!(
-            "{field} is {} bytes long; at most {max} are accepted",
-            s.len()
-        ));
-    }
-    Ok(())
 }
 
 /// Whether an array's entries are plain strings; other entries (tasks) are
@@ -228,36 +316,6 @@ fn list_of(rule: &Value) -> String {
     }
 }
 
-fn check_string_list(field: &str, rule: &Value, value: &Value) -> Result<(), String> {
-    let Value::Array(items) = value else {
-        return Err(if holds_strings(rule) {
-            format!("{field} must be an array of strings, not {}", kind(value))
-        } else {
-            format!("{field} must be {}, not {}", list_of(rule), kind(value))
-        });
-    };
-    let max = int(rule, "maxItems");
-    if let Some(max) = max.filter(|max| items.len() as i64 > *max) {
-        return Err(format!(
-            "{field} has {} entries; at most {max} are accepted per call",
-            items.len()
-        ));
-    }
-    if let Some(min) = int(rule, "minItems").filter(|min| (items.len() as i64) < *min) {
-        let most = max.map(|m| format!(" to {m}")).unwrap_or_default();
-        return Err(format!("{field} is empty; give {min}{most} entries"));
-    }
-    for (i, item) in items.iter().enumerate() {
-        if holds_strings(rule) && !item.is_string() {
-            return Err(format!(
-                "{field} entry {i} must be a string, not {}",
-                kind(item)
-            ));
-        }
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -271,6 +329,24 @@ mod tests {
             panic!("an object")
         };
         parse("claim_file_lock", &input_schema::<ClaimArgs>(), &args).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn every_tool_schema_compiles_to_a_validator() {
+        use ccmulti_model::tools::{AnalyzeArgs, DistributeArgs, SetupArgs};
+        fn compiles<T: schemars::JsonSchema + 'static>(tool: &str) {
+            assert!(
+                validator_for::<T>(tool, &input_schema::<T>()).is_ok(),
+                "{tool}"
+            );
+        }
+        compiles::<ClaimArgs>("claim_file_lock");
+        compiles::<ReleaseArgs>("release_file_lock");
+        compiles::<ProgressArgs>("sync_progress");
+        compiles::<StatusArgs>("check_agent_status");
+        compiles::<AnalyzeArgs>("analyze_task_conflicts");
+        compiles::<DistributeArgs>("create_task_distribution");
+        compiles::<SetupArgs>("setup_multi_agent_coordination");
     }
 
     #[test]
