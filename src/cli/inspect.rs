@@ -182,7 +182,7 @@ pub fn verify(common: &Common) -> Result<ExitCode> {
 }
 
 /// A consistent copy of a live database; restoring is copying it back with
-/// the coordinator stopped (README, Backups).
+/// the coordinator stopped (docs/guide/data.md).
 pub fn backup(common: &Common, file: &std::path::Path) -> Result<ExitCode> {
     let store = super::service::open(common, Opening::MustExist)?;
     store.backup_to(file).with_context(|| {

@@ -246,7 +246,7 @@ impl ToolSet {
         Self::Planner,
     ];
 
-    /// Who gets which tools (README, Tools; ARCHITECTURE.md).
+    /// Who gets which tools (docs/guide/tools.md; ARCHITECTURE.md).
     pub fn of(verdict: &ClientVerdict, user: &VirtualUser) -> Self {
         // An admitted client gets exactly what Claude Code would on the same URL.
         match &user.session {

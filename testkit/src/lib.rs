@@ -68,7 +68,7 @@ impl Drop for Server {
     }
 }
 
-/// The tool table (README, Tools), in listing order.
+/// The tool table (docs/guide/tools.md), in listing order.
 pub const PLANNER_TOOLS: [&str; 7] = [
     "analyze_task_conflicts",
     "create_task_distribution",

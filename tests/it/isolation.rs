@@ -1,4 +1,4 @@
-//! The table of who gets which tools (README, Tools), for tools/list and for tools/call.
+//! The table of who gets which tools (docs/guide/tools.md), for tools/list and for tools/call.
 
 use ccmulti_testkit::*;
 use serde_json::json;

@@ -4,7 +4,7 @@
 //! git guard agreeing, `team stop`, and every refusal changing nothing.
 //! `CCMULTI_CLAUDE` points at a script that records its environment and
 //! arguments, so no model is needed. SQLite only: `ccmulti team` starts its
-//! team on one machine's SQLite file (README, PostgreSQL).
+//! team on one machine's SQLite file (docs/guide/several-machines.md).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};

@@ -29,7 +29,7 @@ const IDLE_CONNECTION_KEPT: Duration = Duration::from_secs(5);
 
 /// A keep-alive client for `agents` concurrent callers; a call that takes
 /// longer than `timeout` counts as failed. Idle connections are dropped
-/// before the coordinator's header deadline closes them (README, Limits):
+/// before the coordinator's header deadline closes them (docs/guide/limits.md):
 /// reqwest's default of 90 s let a call, twice in a 30-minute soak, go out
 /// on a connection the server was closing.
 pub fn http_client(agents: usize, timeout: Duration) -> reqwest::Client {
