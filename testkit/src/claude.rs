@@ -101,13 +101,25 @@ impl FakeApi {
     pub fn start(dir: &Path, scripts: &Value) -> Self {
         let script = dir.join("model-script.json");
         std::fs::write(&script, scripts.to_string()).expect("write script");
+        Self::spawn(dir, "--script", &script)
+    }
+
+    /// The reacting replay policy (tests/interop/replay_policy.py) instead of
+    /// scripts: `tasks` is its TASKS.json, one task per agent.
+    pub fn start_replay(dir: &Path, tasks: &Value) -> Self {
+        let file = dir.join("model-tasks.json");
+        std::fs::write(&file, tasks.to_string()).expect("write tasks");
+        Self::spawn(dir, "--replay", &file)
+    }
+
+    fn spawn(dir: &Path, mode: &str, file: &Path) -> Self {
         let log = dir.join("model-requests.jsonl");
         let port_file = dir.join("model-port");
         let stand_in = interop::repo().join("tests/interop/fake_anthropic.py");
         let mut child = Command::new("python3")
             .arg(stand_in)
-            .arg("--script")
-            .arg(&script)
+            .arg(mode)
+            .arg(file)
             .arg("--log")
             .arg(&log)
             .arg("--port-file")

@@ -36,11 +36,16 @@ request is answered "Done." so the agent ends its turn.
 Every request (method, path, headers it matters to know, body, and which step or side
 answer it got) is appended to REQUESTS.jsonl, so the test can read the tool_result
 Claude Code sent back (a hook's deny reason, an MCP tool's answer).
+
+With --replay TASKS.json instead of --script, each agent is played by the reacting
+policy of replay_policy.py (beside this file): it replays one real commit through
+Claude Code's tools and reacts to what the tools answer (the replay benchmark).
 """
 
 import argparse
 import json
 import os
+import re
 import sys
 import threading
 import time
@@ -214,7 +219,14 @@ class Handler(BaseHTTPRequestHandler):
             return self.reply(404, json.dumps({"type": "error", "error": {"type": "not_found_error",
                                                                          "message": "not served here"}}).encode())
         messages = body.get("messages") or []
-        if is_main_loop(body):
+        if is_main_loop(body) and self.server.policy is not None:
+            entry["answer"] = f"replay turn {assistant_turns(messages)}"
+            self.record(entry)
+            # Offered tools: those defined, and those Claude Code defers (named in the text).
+            tools = [t.get("name", "") for t in body.get("tools") or []]
+            tools += re.findall(r"mcp__[A-Za-z0-9_]+", json.dumps(messages[:2]))
+            content, stop = self.server.policy.answer(script, messages, tools)
+        elif is_main_loop(body):
             steps = self.server.scripts.get(script, [])
             index = assistant_turns(messages)
             note_progress(script, index)
@@ -249,18 +261,29 @@ class Handler(BaseHTTPRequestHandler):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--script", required=True, help="JSON: {script name: [steps]}")
+    how = parser.add_mutually_exclusive_group(required=True)
+    how.add_argument("--script", help="JSON: {script name: [steps]}")
+    how.add_argument("--replay", help="JSON: {events, agents: {name: task}} for replay_policy.py")
     parser.add_argument("--log", required=True, help="JSONL file every request is appended to")
     parser.add_argument("--port-file", required=True, help="where the chosen port is written")
     parser.add_argument("--port", type=int, default=0)
     args = parser.parse_args()
-    with open(args.script, encoding="utf-8") as f:
-        scripts = json.load(f)
-    if isinstance(scripts, list):
-        scripts = {"default": scripts}
+    scripts, policy = {}, None
+    if args.script:
+        with open(args.script, encoding="utf-8") as f:
+            scripts = json.load(f)
+        if isinstance(scripts, list):
+            scripts = {"default": scripts}
+    else:
+        sys.dont_write_bytecode = True  # nothing generated beside the sources
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        import replay_policy
+
+        policy = replay_policy.ReplayPolicy(args.replay)
     server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
     server.daemon_threads = True
     server.scripts = scripts
+    server.policy = policy
     server.log_path = args.log
     open(args.log, "a", encoding="utf-8").close()
     # Written after the socket is bound, so a reader of the file can connect at once.

@@ -72,6 +72,7 @@ mod planner;
 mod postgres;
 mod postgres_tls;
 mod protocol_eras;
+mod replay_quick;
 mod schema_file;
 mod security;
 mod seed_checks;

@@ -1,0 +1,381 @@
+//! One run: a window, a condition and a seed. A temp directory with the
+//! window's base as a git repository, one real Claude Code per commit (all
+//! started at once), the reacting stand-in model playing each, and, with
+//! ccmulti, the real `ccmulti serve` on a temp SQLite database with the agents
+//! set up by `ccmulti team start --print` (MCP config, hooks, git guard, and
+//! with `--worktrees` each agent's worktree recorded as its workspace).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use ccmulti_testkit::binary::Coordinator;
+use ccmulti_testkit::claude::{FakeApi, ccmulti, claude_env, run_within, seed_home};
+use serde_json::{Value, json};
+
+use super::git::{git, git_ok};
+use super::window::{Tree, Window};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Condition {
+    OneCheckout,
+    OneCheckoutCcmulti,
+    Worktrees,
+    WorktreesCcmulti,
+}
+
+impl Condition {
+    pub const ALL: [Condition; 4] = [
+        Condition::OneCheckout,
+        Condition::OneCheckoutCcmulti,
+        Condition::Worktrees,
+        Condition::WorktreesCcmulti,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Condition::OneCheckout => "one",
+            Condition::OneCheckoutCcmulti => "one+ccmulti",
+            Condition::Worktrees => "worktrees",
+            Condition::WorktreesCcmulti => "worktrees+ccmulti",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.name() == name)
+    }
+
+    pub fn ccmulti(self) -> bool {
+        matches!(
+            self,
+            Condition::OneCheckoutCcmulti | Condition::WorktreesCcmulti
+        )
+    }
+
+    pub fn worktrees(self) -> bool {
+        matches!(self, Condition::Worktrees | Condition::WorktreesCcmulti)
+    }
+}
+
+/// How the stand-in agents behave (the same in every condition).
+#[derive(Debug, Clone)]
+pub struct Pace {
+    /// Think time before each call, drawn uniformly (seconds).
+    pub think: (f64, f64),
+    /// How long an agent keeps retrying a hunk whose old text is not there yet.
+    pub patience: f64,
+    /// When an agent stops waiting for a file another agent holds.
+    pub give_up_after: f64,
+    /// How long each Claude Code may run before it is killed.
+    pub agent_deadline: Duration,
+}
+
+impl Default for Pace {
+    fn default() -> Self {
+        Self {
+            think: (0.1, 0.6),
+            patience: 20.0,
+            give_up_after: 150.0,
+            agent_deadline: Duration::from_secs(420),
+        }
+    }
+}
+
+/// What a run left behind, for [`super::measure`].
+pub struct Ran {
+    pub condition: Condition,
+    /// The agents' events (replay_policy.py), in order.
+    pub events: Vec<Value>,
+    /// The window's files at the end (after landing, with worktrees).
+    pub end: Tree,
+    /// Branches whose merge conflicted: (agent, conflicting files).
+    pub conflicts: Vec<(String, Vec<String>)>,
+    /// The repository the agents' commits are in.
+    pub repo: PathBuf,
+    /// From the start of the agents to the last one's exit.
+    pub wall: Duration,
+    /// Agents that did not end by themselves, or ended with an error.
+    pub failures: Vec<String>,
+    _tmp: Option<tempfile::TempDir>,
+}
+
+const SESSION: &str = "replay";
+const USER: &str = "replay";
+
+fn agent(i: usize) -> String {
+    format!("implementer-{}", i + 1)
+}
+
+/// Where each agent works, and what it is started with.
+struct Place {
+    agent: String,
+    dir: PathBuf,
+    mcp: Option<PathBuf>,
+    settings: Option<PathBuf>,
+}
+
+pub fn run(window: &Window, condition: Condition, seed: u64, pace: &Pace, claude: &Path) -> Ran {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = std::fs::canonicalize(tmp.path()).expect("canonical");
+    let repo = dir.join("repo");
+    window.make_repo(&repo);
+    let coordinator = condition
+        .ccmulti()
+        .then(|| Coordinator::start(&dir.join("coordinator.db"), &repo, &[]));
+    let places = match &coordinator {
+        Some(c) => team_places(window, condition, c, &dir, &repo),
+        None => plain_places(window, condition, &dir, &repo),
+    };
+    let home = dir.join("home");
+    let trusted: Vec<&Path> = std::iter::once(repo.as_path())
+        .chain(places.iter().map(|p| p.dir.as_path()))
+        .collect();
+    seed_home(&home, &trusted);
+    let events = dir.join("events.jsonl");
+    let agents: serde_json::Map<String, Value> = window
+        .commits
+        .iter()
+        .zip(&places)
+        .map(|(commit, place)| {
+            let task = json!({
+                "workdir": place.dir,
+                "diff": window.diff_path(commit),
+                "message": commit.message,
+                "author": commit.author,
+                "commit": condition.worktrees(),
+                "seed": seed,
+                "think": [pace.think.0, pace.think.1],
+                "patience": pace.patience,
+                "give_up_after": pace.give_up_after,
+                "claim_wait": 60,
+            });
+            (place.agent.clone(), task)
+        })
+        .collect();
+    let api = FakeApi::start_replay(&dir, &json!({ "events": events, "agents": agents }));
+    let addr = coordinator
+        .as_ref()
+        .map(|c| c.base.trim_start_matches("http://").to_owned());
+    let started = Instant::now();
+    let failures: Vec<String> = std::thread::scope(|s| {
+        let running: Vec<_> = places
+            .iter()
+            .zip(&window.commits)
+            .map(|(place, commit)| {
+                let command = claude_command(claude, place, &home, &api, addr.as_deref(), commit);
+                let deadline = pace.agent_deadline;
+                let name = place.agent.clone();
+                s.spawn(move || (name, run_within(command, deadline)))
+            })
+            .collect();
+        running
+            .into_iter()
+            .filter_map(|h| {
+                let (name, (code, _out, err)) = h.join().expect("agent thread");
+                (code != Some(0)).then(|| format!("{name} exited {code:?}: {}", tail(&err)))
+            })
+            .collect()
+    });
+    let wall = started.elapsed();
+    let conflicts = if condition.worktrees() {
+        land(&repo, &places)
+    } else {
+        Vec::new()
+    };
+    let events = read_events(&events);
+    let mut failures = failures;
+    failures.extend(
+        events
+            .iter()
+            .filter(|e| e["event"] == "error")
+            .map(|e| format!("{}: {}", e["agent"], e["said"])),
+    );
+    drop(api);
+    drop(coordinator);
+    // REPLAY_KEEP=1 keeps each run's directory (repository, events, requests) to look into.
+    let tmp = if std::env::var_os("REPLAY_KEEP").is_some() {
+        println!(
+            "replay: kept {} ({} {} seed {seed})",
+            tmp.keep().display(),
+            window.name,
+            condition.name()
+        );
+        None
+    } else {
+        Some(tmp)
+    };
+    Ran {
+        condition,
+        events,
+        end: window.tree(&repo),
+        conflicts,
+        repo,
+        wall,
+        failures,
+        _tmp: tmp,
+    }
+}
+
+fn tail(text: &str) -> String {
+    let lines: Vec<&str> = text.lines().rev().take(5).collect();
+    lines.into_iter().rev().collect::<Vec<_>>().join(" | ")
+}
+
+fn read_events(file: &Path) -> Vec<Value> {
+    std::fs::read_to_string(file)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
+
+/// Without ccmulti: the checkout itself, or a `git worktree` per agent on its own branch.
+fn plain_places(window: &Window, condition: Condition, dir: &Path, repo: &Path) -> Vec<Place> {
+    (0..window.commits.len())
+        .map(|i| {
+            let name = agent(i);
+            let place = if condition.worktrees() {
+                let path = dir.join(format!("worktrees/{SESSION}-{name}"));
+                let branch = format!("replay/{name}");
+                git_ok(
+                    repo,
+                    &[
+                        "worktree",
+                        "add",
+                        "-q",
+                        "-b",
+                        &branch,
+                        &path.to_string_lossy(),
+                        "main",
+                    ],
+                );
+                path
+            } else {
+                repo.to_owned()
+            };
+            Place {
+                agent: name,
+                dir: place,
+                mcp: None,
+                settings: None,
+            }
+        })
+        .collect()
+}
+
+/// With ccmulti: what `ccmulti team start --print` sets up (with `--worktrees`
+/// for the worktree condition), run against the coordinator already serving.
+fn team_places(
+    window: &Window,
+    condition: Condition,
+    coordinator: &Coordinator,
+    dir: &Path,
+    repo: &Path,
+) -> Vec<Place> {
+    let data = dir.join("data");
+    let worktrees = dir.join("worktrees");
+    let mut team = ccmulti();
+    team.current_dir(repo)
+        .env("USER", USER)
+        .env("CCMULTI_DATA_DIR", &data)
+        .args(["--addr", coordinator.base.trim_start_matches("http://")])
+        .arg("--db")
+        .arg(&coordinator.db)
+        .args([
+            "team",
+            "start",
+            "--print",
+            "--session",
+            SESSION,
+            "--user",
+            USER,
+        ])
+        .args(["--agents", &window.commits.len().to_string()]);
+    if condition.worktrees() {
+        team.args(["--worktrees", "--worktree-dir"]).arg(&worktrees);
+    }
+    let out = team.output().expect("ccmulti team start");
+    assert!(
+        out.status.success(),
+        "ccmulti team start --print failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let team_dir = data.join("teams").join(SESSION);
+    (0..window.commits.len())
+        .map(|i| {
+            let name = agent(i);
+            let place = if condition.worktrees() {
+                worktrees.join(format!("{SESSION}-{name}"))
+            } else {
+                repo.to_owned()
+            };
+            Place {
+                mcp: Some(team_dir.join(format!("{name}.mcp.json"))),
+                settings: Some(team_dir.join("settings.json")),
+                agent: name,
+                dir: place,
+            }
+        })
+        .collect()
+}
+
+fn claude_command(
+    claude: &Path,
+    place: &Place,
+    home: &Path,
+    api: &FakeApi,
+    addr: Option<&str>,
+    commit: &super::window::Commit,
+) -> Command {
+    let mut command = Command::new(claude);
+    claude_env(&mut command, home, &api.base_url(&place.agent));
+    let prompt = format!(
+        "Make this change to the repository: {}",
+        commit.message.lines().next().unwrap_or_default()
+    );
+    command
+        .current_dir(&place.dir)
+        .args(["-p", &prompt])
+        .args(["--permission-mode", "acceptEdits"]);
+    match (&place.mcp, &place.settings, addr) {
+        (Some(mcp), Some(settings), Some(addr)) => {
+            command
+                .env(
+                    "CCMULTI_AGENT",
+                    format!("{USER}__session__{SESSION}__{}", place.agent),
+                )
+                .env("CCMULTI_ADDR", addr)
+                .arg("--mcp-config")
+                .arg(mcp)
+                .arg("--settings")
+                .arg(settings)
+                .args(["--allowedTools", "mcp__ccmulti", "Bash"]);
+        }
+        _ => {
+            command.args(["--allowedTools", "Bash"]);
+        }
+    }
+    command
+}
+
+/// Brings the agents' branches into the base branch, in commit order.
+/// Today plain git; this is the one place to switch to `ccmulti team land`
+/// once it exists (the worktrees+ccmulti condition would call it instead).
+fn land(repo: &Path, places: &[Place]) -> Vec<(String, Vec<String>)> {
+    let mut conflicts = Vec::new();
+    for place in places {
+        let branch = git_ok(&place.dir, &["rev-parse", "--abbrev-ref", "HEAD"]);
+        let merged = git(repo, &["merge", "--no-edit", "--no-verify", branch.trim()]);
+        if merged.status.success() {
+            continue;
+        }
+        let files: Vec<String> = git_ok(repo, &["diff", "--name-only", "--diff-filter=U"])
+            .lines()
+            .map(str::to_owned)
+            .collect();
+        git(repo, &["merge", "--abort"]);
+        conflicts.push((place.agent.clone(), files));
+    }
+    conflicts
+}
