@@ -133,7 +133,7 @@ pub fn measure(ran: &Ran, hunks: usize, history: &Tree) -> Figures {
         denials: of(&ran.events, "denied").count(),
         waited: of(&ran.events, "waited")
             .map(|e| e["seconds"].as_f64().unwrap_or(0.0))
-            .sum(),
+            .fold(0.0, |a, b| a + b),
         wall: ran.wall.as_secs_f64(),
         failures: ran.failures.clone(),
         runs: 1,
