@@ -43,6 +43,7 @@ fn main() -> ExitCode {
         per_session: 10,
         duration: Duration::from_secs(minutes * 60),
         pause: Duration::from_millis(args.get(2).copied().unwrap_or(100)),
+        min_steps: 0,
     };
     let dir = tempfile::tempdir().expect("tempdir");
     let root = dir.path().join("repo");

@@ -22,6 +22,11 @@ pub struct RssSamples(pub Vec<(f64, u64)>);
 impl RssSamples {
     /// Samples `pid` every `every` until `until`.
     pub async fn sample(pid: u32, every: Duration, until: Instant) -> Self {
+        Self::sample_while(pid, every, move || Instant::now() < until).await
+    }
+
+    /// Samples `pid` every `every` for as long as `go_on` says (once more after it stops).
+    pub async fn sample_while(pid: u32, every: Duration, go_on: impl Fn() -> bool) -> Self {
         let started = Instant::now();
         let mut samples = Vec::new();
         let mut tick = tokio::time::interval(every);
@@ -30,7 +35,7 @@ impl RssSamples {
             if let Some(kib) = rss_kib(pid) {
                 samples.push((started.elapsed().as_secs_f64(), kib));
             }
-            if Instant::now() >= until {
+            if !go_on() {
                 return Self(samples);
             }
         }

@@ -2,6 +2,8 @@
 //! answer checked against what the agent expects.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -16,6 +18,10 @@ pub struct SoakPlan {
     pub per_session: usize,
     pub duration: Duration,
     pub pause: Duration,
+    /// The agents go on past `duration` until they have taken this many steps
+    /// (each one or more calls) together (or eight times `duration` has passed), so that what a test
+    /// asserts of the volume does not depend on how busy the machine is.
+    pub min_steps: u64,
 }
 
 /// What the soak's agents saw.
@@ -56,13 +62,18 @@ impl SoakOutcome {
 pub async fn soak(base: &str, plan: &SoakPlan) -> SoakOutcome {
     let http = http_client(plan.agents, Duration::from_secs(30));
     let started = Instant::now();
-    let until = started + plan.duration;
+    let until = Until {
+        at_least: started + plan.duration,
+        at_most: started + plan.duration * 8,
+        min_steps: plan.min_steps,
+        steps: Arc::new(AtomicU64::new(0)),
+    };
     let tasks: Vec<_> = (0..plan.agents)
         .map(|i| {
             let session = i / plan.per_session.max(1);
             let endpoint = Endpoint::new(&http, base, &format!("soak__session__s{session}__a{i}"));
             let agent = SoakAgent::new(i, endpoint, plan.pause);
-            tokio::spawn(agent.run(started, until))
+            tokio::spawn(agent.run(started, until.clone()))
         })
         .collect();
     let mut outcome = SoakOutcome::default();
@@ -73,6 +84,24 @@ pub async fn soak(base: &str, plan: &SoakPlan) -> SoakOutcome {
         }
     }
     outcome
+}
+
+/// When the agents stop: not before `at_least`, then once they have made
+/// `min_steps` steps together, and never after `at_most`.
+#[derive(Debug, Clone)]
+struct Until {
+    at_least: Instant,
+    at_most: Instant,
+    min_steps: u64,
+    steps: Arc<AtomicU64>,
+}
+
+impl Until {
+    fn go_on(&self) -> bool {
+        let now = Instant::now();
+        now < self.at_least
+            || (now < self.at_most && self.steps.load(Ordering::Relaxed) < self.min_steps)
+    }
 }
 
 /// splitmix64: a small deterministic generator, one per agent.
@@ -135,9 +164,10 @@ impl SoakAgent {
         format!("agents/a{}/f{}.rs", self.index, self.rng.below(OWN_FILES))
     }
 
-    async fn run(mut self, started: Instant, until: Instant) -> SoakOutcome {
+    async fn run(mut self, started: Instant, until: Until) -> SoakOutcome {
         self.status(started).await;
-        while Instant::now() < until {
+        while until.go_on() {
+            until.steps.fetch_add(1, Ordering::Relaxed);
             match self.rng.below(100) {
                 0..25 => self.claim_own(started).await,
                 25..35 => self.renew(started).await,
