@@ -27,10 +27,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ccmulti::clock::SystemClock;
-use ccmulti::rules::locks::{Operation, ReleaseScope};
+use ccmulti::rules::locks::ReleaseScope;
+use ccmulti::rules::locks::steps::ClaimOutcome;
 use ccmulti::state::Security;
+use ccmulti::store::SqliteStore as Store;
 use ccmulti::store::sqlite::BulkSeed;
-use ccmulti::store::{ClaimOutcome, SqliteStore as Store};
+use ccmulti_model::Operation;
 use load::{Endpoint, Latencies};
 use serde_json::{Value, json};
 

@@ -12,7 +12,8 @@ use tokio::runtime::Handle;
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::coord::Coordinator;
-use crate::store::{ForceSelector, StoreError};
+use crate::rules::locks::steps::ForceSelector;
+use crate::store::StoreError;
 
 /// How many recent events the dashboard shows.
 const EVENTS_SHOWN: usize = 200;

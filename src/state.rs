@@ -11,8 +11,9 @@ use crate::rules::limits::Limits;
 use crate::store::SharedStore;
 use crate::worktrees::Roots;
 
+/// The coordinator's server, as every request handler shares it.
 #[derive(Debug)]
-pub struct AppState {
+pub struct ServerState {
     /// Every coordination step goes through the service.
     pub coord: Coordinator,
     /// The project root that lock paths are relative to; absolute and normalised.
@@ -40,17 +41,14 @@ pub struct Security {
 
 impl Security {
     /// What generated client configurations put in `Authorization`, if a token is required.
-    pub fn client_auth_header(&self) -> Option<String> {
-        self.access
-            .token
-            .is_some()
-            .then(|| AUTH_HEADER_VALUE.to_owned())
+    pub fn client_auth_header(&self) -> Option<&'static str> {
+        self.access.token.is_some().then_some(AUTH_HEADER_VALUE)
     }
 }
 
-pub type SharedState = Arc<AppState>;
+pub type SharedState = Arc<ServerState>;
 
-impl AppState {
+impl ServerState {
     /// Loopback only, no token, only Claude Code admitted. Call inside a
     /// tokio runtime: the service starts listening to the store's changes.
     pub fn new(store: SharedStore, root: PathBuf, public_url: String) -> SharedState {

@@ -1,4 +1,5 @@
-//! The words the tools and the store share: lock operations and task statuses.
+//! The words the tools and the store share: lock operations, task statuses,
+//! roles, activity, event kinds, where an agent works, a planned task.
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -249,6 +250,15 @@ impl AgentWorkspace {
                 .unwrap_or(&self.worktree),
         }
     }
+}
+
+/// One task the planner hands to one agent, recorded as a `planned` task.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedTask {
+    pub agent_id: String,
+    pub task_id: String,
+    pub description: String,
+    pub files: Vec<String>,
 }
 
 /// Each word prints as the tools spell it (and pads, for tables).

@@ -14,5 +14,5 @@ pub mod snapshot;
 pub mod tools;
 
 pub use domain::{
-    Activity, AgentWorkspace, EventKind, Operation, ReportedStatus, Role, TaskStatus,
+    Activity, AgentWorkspace, EventKind, Operation, PlannedTask, ReportedStatus, Role, TaskStatus,
 };

@@ -22,6 +22,17 @@ pub struct Snapshot {
     pub waiters: Vec<WaiterRow>,
 }
 
+/// One session as its agents see it (`check_agent_status`): its agents, its
+/// live locks and its tasks, read at one moment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionView {
+    /// The coordinator's clock when it was read.
+    pub now_ms: i64,
+    pub agents: Vec<AgentRow>,
+    pub locks: Vec<LockRow>,
+    pub tasks: Vec<TaskRow>,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct SessionRow {
     pub session_id: String,

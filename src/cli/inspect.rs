@@ -3,10 +3,10 @@
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
-use ccmulti::rules::Activity;
 use ccmulti::rules::locks::seconds_until;
+use ccmulti::rules::locks::steps::ForceSelector;
 use ccmulti::rules::paths;
-use ccmulti::store::ForceSelector;
+use ccmulti_model::Activity;
 use clap::Args;
 
 use super::Common;
@@ -146,10 +146,10 @@ pub fn release(common: &Common, args: &ReleaseArgs) -> Result<ExitCode> {
         println!("no lock matched; `ccmulti status` lists the live ones");
         return Ok(ExitCode::from(1));
     }
-    for (session, lock) in &released {
+    for lock in &released {
         println!(
             "released {} held by {} in session {} (forced release by cli)",
-            lock.path, lock.agent_id, session
+            lock.path, lock.agent_id, lock.session_id
         );
     }
     Ok(ExitCode::SUCCESS)

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use ccmulti::coord::Coordinator;
 use ccmulti::dashboard::{CoordSource, redraw_on_changes};
-use ccmulti::state::{AppState, Security};
+use ccmulti::state::{Security, ServerState};
 use ccmulti::store::{Durability, SharedStore};
 use ccmulti_ui::HeaderInfo;
 use tracing_subscriber::EnvFilter;
@@ -59,7 +59,7 @@ async fn bind(
     store: SharedStore,
     root: PathBuf,
     security: Security,
-) -> Result<(tokio::net::TcpListener, Arc<AppState>)> {
+) -> Result<(tokio::net::TcpListener, Arc<ServerState>)> {
     let listener = tokio::net::TcpListener::bind(common.addr)
         .await
         .with_context(|| {
@@ -73,7 +73,7 @@ async fn bind(
     // coordinator's. (Bound first: a second coordinator on the same port
     // fails above and leaves the first one's rows alone.)
     let db = store.location();
-    let state = AppState::secured(store, root, common.advertised_url(addr), security);
+    let state = ServerState::secured(store, root, common.advertised_url(addr), security);
     let stale = state.coord.clear_stale_waiters().await?;
     if stale > 0 {
         tracing::info!(stale, "cleared waiting claims a previous coordinator left");

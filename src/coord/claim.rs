@@ -13,9 +13,10 @@
 use std::time::{Duration, Instant};
 
 use super::Coordinator;
+use crate::rules::locks::steps::{ClaimOutcome, ClaimRequest};
 use crate::rules::targets::LockTarget;
 use crate::rules::waiting::Waiter;
-use crate::store::{ClaimOutcome, ClaimRequest, Result, SharedStore};
+use crate::store::{Result, SharedStore};
 
 /// Retry this long after the blocking lease's end, so that it has run out on
 /// the store's wall clock as well as on the runtime's monotonic one.
@@ -101,8 +102,8 @@ impl Coordinator {
                             waited: started.elapsed(),
                         });
                     }
-                    ClaimOutcome::Conflicted(conflicts) => {
-                        if let Some(end) = conflicts.iter().map(|c| c.expires_at_ms).min() {
+                    ClaimOutcome::Conflicted(blockers) => {
+                        if let Some(end) = blockers.iter().map(|b| b.expires_at_ms).min() {
                             let left = u64::try_from(end - self.now_ms()).unwrap_or(0);
                             wake_at = wake_at.min(
                                 Instant::now() + Duration::from_millis(left) + AFTER_LEASE_END,

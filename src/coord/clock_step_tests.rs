@@ -7,9 +7,9 @@ use std::sync::Arc;
 
 use super::*;
 use crate::rules::clock_step::MAX_LEASE_MS;
-use crate::rules::locks::Operation;
 use crate::store::SqliteStore;
 use crate::store::sqlite::test_support::{event_kinds, open_temp, paths, register};
+use ccmulti_model::Operation;
 
 const MINUTE: i64 = 60_000;
 const HOUR: i64 = 60 * MINUTE;

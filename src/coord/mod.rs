@@ -22,16 +22,18 @@ use std::time::Instant;
 
 use tokio::sync::broadcast::error::RecvError;
 
+use ccmulti_model::AgentWorkspace;
+use ccmulti_model::snapshot::{LockRow, SessionView, Snapshot};
+
 use crate::clock::Millis;
 use crate::rules::clock_step::{self, ClockStep};
 use crate::rules::limits::Limits;
-use crate::rules::locks::{HeldLock, ReleaseScope};
+use crate::rules::locks::ReleaseScope;
+use crate::rules::locks::steps::{ClaimOutcome, ClaimRequest, ForceSelector, ReleaseOutcome};
 use crate::rules::news::News;
+use crate::rules::progress::ProgressUpdate;
 use crate::rules::virtual_user::VirtualUser;
-use crate::store::{
-    AgentWorkspace, Change, ClaimOutcome, ClaimRequest, CoordStore, Counts, ForceSelector,
-    ProgressUpdate, ReleaseOutcome, Result, SessionView, SharedStore, Verification,
-};
+use crate::store::{Change, CoordStore, Counts, Result, SharedStore, Verification};
 
 pub use claim::WaitedClaim;
 use wait_queue::WaitQueue;
@@ -112,11 +114,7 @@ impl Coordinator {
     }
 
     /// A person releases locks by hand (CLI, dashboard, `team stop`).
-    pub async fn force_release(
-        &self,
-        selector: &ForceSelector,
-        by: &str,
-    ) -> Result<Vec<(String, HeldLock)>> {
+    pub async fn force_release(&self, selector: &ForceSelector, by: &str) -> Result<Vec<LockRow>> {
         self.store.force_release(selector, by).await
     }
 
@@ -145,7 +143,7 @@ impl Coordinator {
         Ok((self.store.session_view(session).await?, news))
     }
 
-    pub async fn snapshot(&self, event_limit: usize) -> Result<ccmulti_model::snapshot::Snapshot> {
+    pub async fn snapshot(&self, event_limit: usize) -> Result<Snapshot> {
         self.store.snapshot(event_limit).await
     }
 

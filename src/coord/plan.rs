@@ -13,7 +13,8 @@ use ccmulti_planner::{Analysis, Connection, Plan, PlanRequest};
 
 use super::Coordinator;
 use crate::rules::virtual_user::{SessionAgent, VirtualUser};
-use crate::store::{PlannedTask, Result, StoreError};
+use crate::store::{Result, StoreError};
+use ccmulti_model::PlannedTask;
 
 /// The agent id the planner has in its session.
 const PLANNER: &str = "planner";

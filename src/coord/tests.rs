@@ -7,9 +7,9 @@ use std::sync::Arc;
 
 use super::waiting_tests::b_waits_for_as_x;
 use super::*;
-use crate::rules::locks::Operation;
 use crate::store::behaviour::{Backend, Fixture};
 use crate::store::sqlite::test_support::{open_temp, paths, register, scalar};
+use ccmulti_model::Operation;
 
 pub(super) fn request(agent: &str, list: &[&str]) -> ClaimRequest {
     ClaimRequest {

@@ -4,9 +4,10 @@
 
 use super::tests::{granted_to, spawn_waiter, until};
 use super::*;
-use crate::rules::locks::{Operation, ReleaseScope};
+use crate::rules::locks::ReleaseScope;
 use crate::store::CoordStore;
 use crate::store::behaviour::{Backend, Fixture, claim, event_kinds, on_both_backends, register};
+use ccmulti_model::Operation;
 
 on_both_backends!(
     an_expiry_swept_wakes_a_waiting_claim,

@@ -9,17 +9,17 @@ use std::time::Instant;
 use rmcp::model::JsonObject;
 
 use super::identity::Caller;
-use super::tools::{self, ToolOutput};
+use super::tools::{self, ToolContext, ToolOutput};
 use crate::error::CoordError;
 use crate::rules::clients::ToolName;
-use crate::state::{AppState, SharedState};
+use crate::state::ServerState;
 
 /// Calls tool `name` for `caller`. `cancelled` ends the call early (rmcp
 /// cancels a request when its client disconnects or cancels it); the tool's
 /// future is dropped then, so a waiting claim leaves its queue instead of
 /// waiting on for nobody.
 pub async fn call_tool(
-    state: &SharedState,
+    state: &ServerState,
     caller: &Caller,
     name: &str,
     arguments: &JsonObject,
@@ -35,9 +35,18 @@ pub async fn call_tool(
     if !caller.entitled().contains(&tool) {
         return Err(refuse(state, caller, tool.as_str()).await);
     }
+    let cx = ToolContext {
+        coord: &state.coord,
+        caller,
+        roots: &state.roots,
+        root: &state.root,
+        metrics: &state.metrics,
+        public_url: &state.public_url,
+        auth_header: state.security.client_auth_header(),
+    };
     let started = Instant::now();
     let outcome = tokio::select! {
-        outcome = tools::call(state, caller, tool, arguments) => outcome,
+        outcome = tools::call(&cx, tool, arguments) => outcome,
         () = cancelled => Err(CoordError::Cancelled),
     };
     state.metrics.observe_tool(tool.as_str(), started.elapsed());
@@ -45,7 +54,7 @@ pub async fn call_tool(
 }
 
 /// Logs, counts and records a call by a client that may not see the tool.
-async fn refuse(state: &AppState, caller: &Caller, tool: &str) -> CoordError {
+async fn refuse(state: &ServerState, caller: &Caller, tool: &str) -> CoordError {
     let client = caller.verdict.label().to_owned();
     tracing::warn!(
         client = %client,

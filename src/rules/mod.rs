@@ -2,6 +2,7 @@
 //! Nothing here does I/O, so every rule is unit-tested without a database.
 
 pub mod access;
+pub mod audit;
 pub mod clients;
 pub mod clock_step;
 pub mod limits;
@@ -13,5 +14,3 @@ pub mod targets;
 pub mod team;
 pub mod virtual_user;
 pub mod waiting;
-
-pub use ccmulti_model::Activity;

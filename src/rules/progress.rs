@@ -1,11 +1,49 @@
-//! Task progress: the seed's statuses plus `paused` (and `planned`, which only the planner writes).
+//! Task progress: the seed's statuses plus `paused` (and `planned`, which
+//! only the planner writes); what a report stores; which planned tasks a new
+//! plan may move; each agent's lock count and current task.
 
-pub use ccmulti_model::tools::progress::{MAX_AFFECTED_FILES, MAX_MESSAGE_LEN, MAX_TASK_ID_LEN};
-pub use ccmulti_model::{ReportedStatus, TaskStatus};
-
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use ccmulti_model::snapshot::{AgentRow, LockRow, TaskRow};
+use ccmulti_model::{PlannedTask, TaskStatus};
+
+/// An agent's report on a task, as `sync_progress` takes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProgressUpdate {
+    pub task_id: String,
+    pub status: TaskStatus,
+    pub progress_percentage: Option<u8>,
+    pub message: Option<String>,
+    /// Normalised paths.
+    pub affected_files: Option<Vec<String>>,
+}
+
+impl ProgressUpdate {
+    /// The percentage to store: `completed` without one means 100; otherwise
+    /// none given keeps the one stored before.
+    pub fn stored_percentage(&self) -> Option<u8> {
+        self.progress_percentage.or(match self.status {
+            TaskStatus::Completed => Some(100),
+            _ => None,
+        })
+    }
+}
+
+/// A new plan over what is stored: a task planned before goes to its new
+/// agent, but a task some agent has already started stays with it. Returns
+/// the tasks to (re)write as planned, and the ids of those kept, given the
+/// ids among `tasks` that are `started` (in any status but planned).
+pub fn replan<'a>(
+    tasks: &'a [PlannedTask],
+    started: &BTreeSet<String>,
+) -> (Vec<&'a PlannedTask>, Vec<String>) {
+    let (kept, to_plan): (Vec<&PlannedTask>, Vec<&PlannedTask>) =
+        tasks.iter().partition(|t| started.contains(&t.task_id));
+    (
+        to_plan,
+        kept.into_iter().map(|t| t.task_id.clone()).collect(),
+    )
+}
 
 /// Whether an agent is working on the task now.
 fn is_active(status: TaskStatus) -> bool {
@@ -53,9 +91,53 @@ pub fn summarise_agents(agents: &mut [AgentRow], locks: &[LockRow], tasks: &[Tas
 #[cfg(test)]
 mod tests {
     use ccmulti_model::snapshot::{AgentRow, LockRow, TaskRow};
-    use ccmulti_model::{Operation, Role, TaskStatus};
+    use ccmulti_model::{Operation, PlannedTask, Role, TaskStatus};
 
-    use super::summarise_agents;
+    use super::{ProgressUpdate, replan, summarise_agents};
+
+    #[test]
+    fn completed_means_a_hundred_percent_and_none_keeps_the_last() {
+        let update = |status, pct| ProgressUpdate {
+            task_id: "t".into(),
+            status,
+            progress_percentage: pct,
+            message: None,
+            affected_files: None,
+        };
+        assert_eq!(
+            update(TaskStatus::Completed, None).stored_percentage(),
+            Some(100)
+        );
+        assert_eq!(
+            update(TaskStatus::Completed, Some(90)).stored_percentage(),
+            Some(90)
+        );
+        assert_eq!(
+            update(TaskStatus::InProgress, None).stored_percentage(),
+            None
+        );
+    }
+
+    #[test]
+    fn a_new_plan_moves_only_tasks_no_one_started() {
+        let task = |id: &str| PlannedTask {
+            agent_id: "implementer-2".into(),
+            task_id: id.into(),
+            description: "d".into(),
+            files: Vec::new(),
+        };
+        let tasks = [task("T1"), task("T2"), task("T3")];
+        let started = ["T2".to_owned()].into();
+        let (to_plan, kept) = replan(&tasks, &started);
+        assert_eq!(
+            to_plan
+                .iter()
+                .map(|t| t.task_id.as_str())
+                .collect::<Vec<_>>(),
+            ["T1", "T3"]
+        );
+        assert_eq!(kept, ["T2"]);
+    }
 
     fn task(agent: &str, id: &str, status: TaskStatus, at: i64) -> TaskRow {
         TaskRow {

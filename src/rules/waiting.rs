@@ -4,7 +4,9 @@
 //! never jumps an earlier one over the same files, while one on other files
 //! goes ahead without waiting behind the queue.
 
-use super::locks::Operation;
+use ccmulti_model::Operation;
+use ccmulti_model::snapshot::{LockRow, WaiterRow};
+
 use super::targets::LockTarget;
 
 /// A claim that is waiting, as the ordering rules see it.
@@ -57,6 +59,47 @@ pub fn blocked_by(waiter: &Waiter, locks: &[HeldBy<'_>]) -> Vec<usize> {
         })
         .map(|(i, _)| i)
         .collect()
+}
+
+/// A waiting claim's row as a dashboard shows it, from its stored fields
+/// and the live `locks` read at the same moment: with the ids of those that
+/// hold it back.
+pub fn waiter_row(
+    session_id: String,
+    agent_id: String,
+    operation: Operation,
+    paths: Vec<String>,
+    (since_ms, deadline_ms): (i64, i64),
+    locks: &[LockRow],
+) -> WaiterRow {
+    let waiter = Waiter {
+        session: session_id,
+        agent: agent_id,
+        operation,
+        targets: paths.iter().map(|p| LockTarget::parse(p)).collect(),
+    };
+    let held: Vec<HeldBy<'_>> = locks
+        .iter()
+        .map(|l| HeldBy {
+            session: &l.session_id,
+            agent: &l.agent_id,
+            operation: l.operation,
+            path: &l.path,
+        })
+        .collect();
+    let blocked_by = blocked_by(&waiter, &held)
+        .into_iter()
+        .map(|i| locks[i].lock_id.clone())
+        .collect();
+    WaiterRow {
+        session_id: waiter.session,
+        agent_id: waiter.agent,
+        operation,
+        paths,
+        since_ms,
+        deadline_ms,
+        blocked_by,
+    }
 }
 
 /// For a queue in arrival order: whether each waiter may try to claim now.

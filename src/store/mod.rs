@@ -1,17 +1,24 @@
 //! The coordination state behind one trait, [`CoordStore`]: what the
-//! coordination service ([`crate::coord`]) asks of a database, in plain
-//! types ([`types`]), with one error type that names no database. Only the
-//! implementations write SQL: SQLite ([`sqlite`], the default) for one
+//! coordination service ([`crate::coord`]) asks of a database, in the rules'
+//! and the model's types, with one error type that names no database. Only
+//! the implementations write SQL: SQLite ([`sqlite`], the default) for one
 //! machine, PostgreSQL ([`postgres`]) for coordinators sharing one database.
+//!
+//! A store decides nothing about coordination. A lock step reads the rows
+//! the rules name, takes the rules' effects on them and writes them
+//! (`lock_steps.rs`, once for both backends); the other writes take their
+//! decisions from the rules too. What a backend owns is its SQL and its
+//! transactions: SQLite's single write thread and its batches, PostgreSQL's
+//! per-session advisory locks.
 //!
 //! Every write that frees paths (release, expiry, forced release) is announced
 //! on the store's change feed ([`CoordStore::changes`]) once it has
 //! committed, and so is a write noticed from another process: the service
 //! wakes waiting claims from it and the dashboard redraws from it.
 
-mod audit;
 #[cfg(test)]
 pub(crate) mod behaviour;
+mod lock_steps;
 pub mod postgres;
 pub mod sqlite;
 mod types;
@@ -22,19 +29,20 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use tokio::sync::broadcast;
 
+use ccmulti_model::snapshot::{LockRow, SessionView, Snapshot};
+use ccmulti_model::{AgentWorkspace, PlannedTask};
+
 use crate::clock::Millis;
 use crate::rules::limits::{LimitReached, Limits};
-use crate::rules::locks::{HeldLock, ReleaseScope};
+use crate::rules::locks::ReleaseScope;
+use crate::rules::locks::steps::{ClaimOutcome, ClaimRequest, ForceSelector, ReleaseOutcome};
 use crate::rules::news::News;
+use crate::rules::progress::ProgressUpdate;
 use crate::rules::virtual_user::VirtualUser;
 
 pub use postgres::PostgresStore;
 pub use sqlite::{Durability, SqliteStore, WriteBatches, create_private_file, restrict_to_owner};
-pub use types::{
-    AgentWorkspace, ClaimOutcome, ClaimRequest, Counts, DEFAULT_EVENTS_KEPT, EventKind,
-    ForceSelector, GrantedLock, PlannedTask, ProgressUpdate, ReleaseOutcome, SessionView,
-    Verification,
-};
+pub use types::{Counts, DEFAULT_EVENTS_KEPT, Verification};
 
 /// One error for every backend. Database and pool failures carry their cause
 /// for the log; callers see only that the database failed.
@@ -153,12 +161,9 @@ pub trait CoordStore: Send + Sync + std::fmt::Debug {
         agent: &str,
         scope: &ReleaseScope,
     ) -> Result<ReleaseOutcome>;
-    /// A person releases locks by hand, recorded as a forced release by `by`.
-    async fn force_release(
-        &self,
-        selector: &ForceSelector,
-        by: &str,
-    ) -> Result<Vec<(String, HeldLock)>>;
+    /// A person releases locks by hand, recorded as a forced release by
+    /// `by`; the locks released.
+    async fn force_release(&self, selector: &ForceSelector, by: &str) -> Result<Vec<LockRow>>;
     /// Deletes expired locks, one `expired` event each; how many.
     async fn sweep_expired(&self) -> Result<usize>;
     /// After the wall clock stepped back by `back_by` ms (0: no step seen),
@@ -189,7 +194,7 @@ pub trait CoordStore: Send + Sync + std::fmt::Debug {
     async fn take_news(&self, session: &str, agent: &str) -> Result<Vec<News>>;
     async fn session_view(&self, session: &str) -> Result<SessionView>;
     /// Everything, for the dashboard and `ccmulti status`.
-    async fn snapshot(&self, event_limit: usize) -> Result<ccmulti_model::snapshot::Snapshot>;
+    async fn snapshot(&self, event_limit: usize) -> Result<Snapshot>;
     async fn counts(&self) -> Result<Counts>;
     async fn verify(&self) -> Result<Verification>;
 

@@ -436,7 +436,7 @@ async fn news_is_told_once_and_then_nothing(backend: Backend) {
     let freed = server
         .store
         .force_release(
-            &ccmulti::store::ForceSelector::Path {
+            &ccmulti::rules::locks::steps::ForceSelector::Path {
                 session_id: Some("s1".into()),
                 path: "src/tax.rs".into(),
             },

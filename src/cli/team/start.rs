@@ -11,7 +11,8 @@ use anyhow::{Context, Result, bail};
 use ccmulti::hook::settings;
 use ccmulti::rules::access::TOKEN_ENV;
 use ccmulti::rules::virtual_user::{SessionAgent, VirtualUser};
-use ccmulti::store::{AgentWorkspace, StoreError};
+use ccmulti::store::StoreError;
+use ccmulti_model::AgentWorkspace;
 use ccmulti_planner::{Connection, Plan, PlanRequest, TaskInput};
 
 use super::coordinator::{self, Found};

@@ -5,8 +5,9 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use ccmulti::coord::Coordinator;
+use ccmulti::rules::locks::steps::ForceSelector;
 use ccmulti::rules::team;
-use ccmulti::store::{ForceSelector, StoreError};
+use ccmulti::store::StoreError;
 use ccmulti::worktrees::{self, Worktree, git};
 use clap::Args;
 

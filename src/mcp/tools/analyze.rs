@@ -9,11 +9,9 @@ use rmcp::model::{JsonObject, ToolAnnotations};
 use serde_json::Value;
 
 use super::planning::check_tasks;
-use super::{ToolOutput, annotations, normalize_all};
+use super::{ToolContext, ToolOutput, annotations, normalize_all};
 use crate::error::CoordError;
-use crate::mcp::identity::Caller;
 use crate::mcp::typed_args;
-use crate::state::AppState;
 
 const NAME: &str = "analyze_task_conflicts";
 
@@ -36,27 +34,23 @@ pub fn schema() -> (&'static str, Value, Arc<JsonObject>, ToolAnnotations) {
     )
 }
 
-pub async fn call(
-    state: &Arc<AppState>,
-    caller: &Caller,
-    arguments: &JsonObject,
-) -> Result<ToolOutput, CoordError> {
+pub async fn call(cx: &ToolContext<'_>, arguments: &JsonObject) -> Result<ToolOutput, CoordError> {
     let AnalyzeArgs {
         tasks,
         project_files,
         complexity_level,
     } = typed_args::parse(NAME, &INPUT, arguments)?;
-    let tasks = check_tasks(state, NAME, tasks)?;
+    let tasks = check_tasks(cx.roots, NAME, tasks)?;
     let project_files: Vec<&str> = project_files.iter().map(String::as_str).collect();
-    let project_files = normalize_all(state, NAME, "project_files", &project_files)?
+    let project_files = normalize_all(cx.roots, NAME, "project_files", &project_files)?
         .into_iter()
         .collect();
-    let session = caller.session()?.session_id.clone();
+    let session = cx.caller.session()?.session_id.clone();
     let request = PlanRequest {
         project_files,
         complexity: complexity_level,
-        ..PlanRequest::new(state.root.clone(), tasks)
+        ..PlanRequest::new(cx.root.to_path_buf(), tasks)
     };
-    let analysis = state.coord.analyze(&session, request).await?;
+    let analysis = cx.coord.analyze(&session, request).await?;
     ToolOutput::typed(&analysis.reply(), true)
 }

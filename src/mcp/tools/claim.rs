@@ -8,13 +8,11 @@ use ccmulti_model::tools::{ClaimArgs, ClaimResult, Conflict, GrantedLock};
 use rmcp::model::{JsonObject, ToolAnnotations};
 use serde_json::Value;
 
-use super::{ToolOutput, annotations, iso, normalize_all};
+use super::{ToolContext, ToolOutput, annotations, iso, normalize_all};
 use crate::error::CoordError;
-use crate::mcp::identity::Caller;
 use crate::mcp::typed_args;
-use crate::rules::locks::seconds_until;
-use crate::state::AppState;
-use crate::store::{ClaimOutcome, ClaimRequest};
+use crate::rules::locks::steps::{ClaimOutcome, ClaimRequest, Grant};
+use crate::rules::locks::{Blocker, seconds_until};
 
 const NAME: &str = "claim_file_lock";
 
@@ -36,11 +34,7 @@ pub fn schema() -> (&'static str, Value, Arc<JsonObject>, ToolAnnotations) {
     )
 }
 
-pub async fn call(
-    state: &Arc<AppState>,
-    caller: &Caller,
-    arguments: &JsonObject,
-) -> Result<ToolOutput, CoordError> {
+pub async fn call(cx: &ToolContext<'_>, arguments: &JsonObject) -> Result<ToolOutput, CoordError> {
     let ClaimArgs {
         file_paths: raw,
         operation,
@@ -48,8 +42,8 @@ pub async fn call(
         wait_seconds,
     } = typed_args::parse(NAME, &INPUT, arguments)?;
     let raw: Vec<&str> = raw.iter().map(String::as_str).collect();
-    let paths = normalize_all(state, NAME, "file_paths", &raw)?;
-    let sa = caller.session()?.clone();
+    let paths = normalize_all(cx.roots, NAME, "file_paths", &raw)?;
+    let sa = cx.caller.session()?.clone();
     let request = ClaimRequest {
         session: sa.session_id,
         agent: sa.agent_id,
@@ -58,14 +52,14 @@ pub async fn call(
         duration_minutes: duration,
     };
     let (outcome, waited) = if wait_seconds == 0 {
-        let outcome = state.coord.claim_now(&request).await?;
+        let outcome = cx.coord.claim_now(&request).await?;
         (outcome, None)
     } else {
         let wait = Duration::from_secs(wait_seconds.unsigned_abs());
-        let waited = state.coord.claim_waiting(request, wait).await?;
+        let waited = cx.coord.claim_waiting(request, wait).await?;
         (waited.outcome, Some(waited.waited))
     };
-    let now = state.coord.now_ms();
+    let now = cx.coord.now_ms();
     let waited_seconds =
         // Milliseconds are enough, and keep the number readable.
         waited.map(|w| (w.as_secs_f64() * 1000.0).round() / 1000.0);
@@ -74,23 +68,13 @@ pub async fn call(
             success: true,
             message: None,
             operation: Some(operation),
-            locks: locks
-                .iter()
-                .map(|l| GrantedLock {
-                    path: l.path.clone(),
-                    lock_id: l.lock_id.clone(),
-                    fencing_token: l.fencing_token,
-                    expires_at: iso(l.expires_at_ms),
-                    expires_in_seconds: seconds_until(now, l.expires_at_ms),
-                    renewed: l.renewed,
-                })
-                .collect(),
+            locks: locks.into_iter().map(|g| granted_lock(g, now)).collect(),
             conflicts: Vec::new(),
             waited_seconds,
         },
-        ClaimOutcome::Conflicted(conflicts) => {
-            state.metrics.count_conflict();
-            let first = &conflicts[0];
+        ClaimOutcome::Conflicted(blockers) => {
+            cx.metrics.count_conflict();
+            let first = &blockers[0];
             let what = if first.held_path == first.path {
                 first.path.clone()
             } else {
@@ -110,19 +94,33 @@ pub async fn call(
                 )),
                 operation: None,
                 locks: Vec::new(),
-                conflicts: conflicts
-                    .iter()
-                    .map(|c| Conflict {
-                        path: c.path.clone(),
-                        held_path: c.held_path.clone(),
-                        holder: c.holder.clone(),
-                        operation: c.operation,
-                        seconds_left: c.seconds_left,
-                    })
-                    .collect(),
+                conflicts: blockers.into_iter().map(conflict).collect(),
                 waited_seconds,
             }
         }
     };
     ToolOutput::typed(&result, result.success)
+}
+
+/// A grant as the tool reports it: its deadline in RFC 3339 and in seconds from `now`.
+fn granted_lock(grant: Grant, now: i64) -> GrantedLock {
+    GrantedLock {
+        expires_at: iso(grant.expires_at_ms),
+        expires_in_seconds: seconds_until(now, grant.expires_at_ms),
+        path: grant.path,
+        lock_id: grant.lock_id,
+        fencing_token: grant.fencing_token,
+        renewed: grant.renewed,
+    }
+}
+
+/// A blocker as the tool reports it.
+fn conflict(blocker: Blocker) -> Conflict {
+    Conflict {
+        path: blocker.path,
+        held_path: blocker.held_path,
+        holder: blocker.holder,
+        operation: blocker.operation,
+        seconds_left: blocker.seconds_left,
+    }
 }

@@ -8,11 +8,9 @@ use rmcp::model::{JsonObject, ToolAnnotations};
 use serde_json::Value;
 
 use super::planning::connection;
-use super::{ToolOutput, annotations};
+use super::{ToolContext, ToolOutput, annotations};
 use crate::error::CoordError;
-use crate::mcp::identity::Caller;
 use crate::mcp::typed_args;
-use crate::state::AppState;
 
 const NAME: &str = "create_task_distribution";
 
@@ -32,18 +30,14 @@ pub fn schema() -> (&'static str, Value, Arc<JsonObject>, ToolAnnotations) {
     )
 }
 
-pub async fn call(
-    state: &Arc<AppState>,
-    caller: &Caller,
-    arguments: &JsonObject,
-) -> Result<ToolOutput, CoordError> {
+pub async fn call(cx: &ToolContext<'_>, arguments: &JsonObject) -> Result<ToolOutput, CoordError> {
     let DistributeArgs {
         analysis_result,
         preferred_agent_count: agents,
     } = typed_args::parse(NAME, &INPUT, arguments)?;
     let id = analysis_result.analysis_id;
-    let sa = caller.session()?.clone();
-    let analysis = state
+    let sa = cx.caller.session()?.clone();
+    let analysis = cx
         .coord
         .analysis(&sa.session_id, &id)
         .await?
@@ -54,7 +48,7 @@ pub async fn call(
                 sa.session_id
             ))
         })?;
-    let conn = connection(state, &caller.user.user_id, &sa.session_id);
-    let plan = state.coord.distribute(&conn, &analysis, agents).await?;
+    let conn = connection(cx, &cx.caller.user.user_id, &sa.session_id);
+    let plan = cx.coord.distribute(&conn, &analysis, agents).await?;
     ToolOutput::typed(&plan.reply(), true)
 }

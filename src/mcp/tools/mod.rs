@@ -10,6 +10,7 @@ mod setup;
 mod status;
 
 use std::collections::BTreeSet;
+use std::path::Path;
 use std::sync::{Arc, LazyLock};
 
 use rmcp::model::{
@@ -19,9 +20,31 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 
 use super::identity::Caller;
+use crate::coord::Coordinator;
 use crate::error::CoordError;
+use crate::metrics::Metrics;
 use crate::rules::clients::{ToolName, ToolSet};
-use crate::state::AppState;
+use crate::worktrees::Roots;
+
+/// What a tool may use, built once per call by the dispatch
+/// ([`super::dispatch::call_tool`]) from the server's state.
+#[derive(Debug, Clone, Copy)]
+pub struct ToolContext<'a> {
+    /// Every coordination step goes through the service.
+    pub coord: &'a Coordinator,
+    /// Who calls.
+    pub caller: &'a Caller,
+    /// The project's worktrees: a path in any of them is one lock path.
+    pub roots: &'a Roots,
+    /// The project root the planner scans.
+    pub root: &'a Path,
+    /// What the tools count (refused claims).
+    pub metrics: &'a Metrics,
+    /// Where clients reach this coordinator, for the lines the planner generates.
+    pub public_url: &'a str,
+    /// The `Authorization` header those lines carry, if a token is required.
+    pub auth_header: Option<&'static str>,
+}
 
 fn object(v: Value) -> Arc<JsonObject> {
     match v {
@@ -70,19 +93,18 @@ pub fn registered() -> Vec<&'static str> {
 /// Runs one tool. Entitlement is the caller's to check first
 /// ([`super::dispatch::call_tool`]).
 pub(super) async fn call(
-    state: &Arc<AppState>,
-    caller: &Caller,
+    cx: &ToolContext<'_>,
     tool: ToolName,
     arguments: &JsonObject,
 ) -> Result<ToolOutput, CoordError> {
     match tool {
-        ToolName::ClaimFileLock => claim::call(state, caller, arguments).await,
-        ToolName::ReleaseFileLock => release::call(state, caller, arguments).await,
-        ToolName::SyncProgress => progress::call(state, caller, arguments).await,
-        ToolName::CheckAgentStatus => status::call(state, caller, arguments).await,
-        ToolName::AnalyzeTaskConflicts => analyze::call(state, caller, arguments).await,
-        ToolName::CreateTaskDistribution => distribute::call(state, caller, arguments).await,
-        ToolName::SetupMultiAgentCoordination => setup::call(state, caller, arguments).await,
+        ToolName::ClaimFileLock => claim::call(cx, arguments).await,
+        ToolName::ReleaseFileLock => release::call(cx, arguments).await,
+        ToolName::SyncProgress => progress::call(cx, arguments).await,
+        ToolName::CheckAgentStatus => status::call(cx, arguments).await,
+        ToolName::AnalyzeTaskConflicts => analyze::call(cx, arguments).await,
+        ToolName::CreateTaskDistribution => distribute::call(cx, arguments).await,
+        ToolName::SetupMultiAgentCoordination => setup::call(cx, arguments).await,
     }
 }
 
@@ -132,15 +154,14 @@ impl ToolOutput {
 }
 
 fn normalize_all(
-    state: &AppState,
+    roots: &Roots,
     tool: &str,
     field: &str,
     raw: &[&str],
 ) -> Result<BTreeSet<String>, CoordError> {
     raw.iter()
         .map(|p| {
-            state
-                .roots
+            roots
                 .normalize(p)
                 .map_err(|e| CoordError::InvalidParams(format!("{tool}: {field}: {e}")))
         })

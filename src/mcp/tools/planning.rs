@@ -1,9 +1,10 @@
 //! What the three planner tools share: checking tasks (what their type
 //! cannot say) and the connection their generated lines name.
 
+use super::ToolContext;
 use crate::error::CoordError;
 use crate::rules::targets::is_pattern;
-use crate::state::AppState;
+use crate::worktrees::Roots;
 use ccmulti_model::tools::plan::{MAX_FILES_PER_TASK, MAX_TASK_DESCRIPTION, TASK_FORM, TaskSpec};
 use ccmulti_planner::{Connection, TaskInput};
 
@@ -11,7 +12,7 @@ use ccmulti_planner::{Connection, TaskInput};
 /// too many files, a pattern among them) and normalises its files among the
 /// project's worktrees.
 pub fn check_tasks(
-    state: &AppState,
+    roots: &Roots,
     tool: &str,
     tasks: Vec<TaskSpec>,
 ) -> Result<Vec<TaskInput>, CoordError> {
@@ -49,10 +50,7 @@ pub fn check_tasks(
                                     "files: {p:?} is a directory or glob; list the files themselves"
                                 )));
                             }
-                            state
-                                .roots
-                                .normalize(p)
-                                .map_err(|e| at(format!("files: {e}")))
+                            roots.normalize(p).map_err(|e| at(format!("files: {e}")))
                         })
                         .collect::<Result<Vec<_>, _>>()?,
                 ),
@@ -66,10 +64,10 @@ pub fn check_tasks(
 }
 
 /// What the generated lines need to reach this coordinator as `user_id` in `session_id`.
-pub fn connection(state: &AppState, user_id: &str, session_id: &str) -> Connection {
+pub fn connection(cx: &ToolContext<'_>, user_id: &str, session_id: &str) -> Connection {
     Connection {
-        public_url: state.public_url.clone(),
-        auth_header: state.security.client_auth_header(),
+        public_url: cx.public_url.to_owned(),
+        auth_header: cx.auth_header.map(str::to_owned),
         user_id: user_id.to_owned(),
         session_id: session_id.to_owned(),
     }

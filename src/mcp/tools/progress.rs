@@ -7,12 +7,10 @@ use ccmulti_model::tools::{ProgressArgs, ProgressResult};
 use rmcp::model::{JsonObject, ToolAnnotations};
 use serde_json::Value;
 
-use super::{ToolOutput, annotations, iso, normalize_all};
+use super::{ToolContext, ToolOutput, annotations, iso, normalize_all};
 use crate::error::CoordError;
-use crate::mcp::identity::Caller;
 use crate::mcp::typed_args;
-use crate::state::AppState;
-use crate::store::ProgressUpdate;
+use crate::rules::progress::ProgressUpdate;
 
 const NAME: &str = "sync_progress";
 
@@ -29,24 +27,20 @@ pub fn schema() -> (&'static str, Value, Arc<JsonObject>, ToolAnnotations) {
     )
 }
 
-pub async fn call(
-    state: &Arc<AppState>,
-    caller: &Caller,
-    arguments: &JsonObject,
-) -> Result<ToolOutput, CoordError> {
+pub async fn call(cx: &ToolContext<'_>, arguments: &JsonObject) -> Result<ToolOutput, CoordError> {
     let args: ProgressArgs = typed_args::parse(NAME, &INPUT, arguments)?;
     let affected_files = match &args.affected_files {
         Some(raw) => {
             let raw: Vec<&str> = raw.iter().map(String::as_str).collect();
             Some(
-                normalize_all(state, NAME, "affected_files", &raw)?
+                normalize_all(cx.roots, NAME, "affected_files", &raw)?
                     .into_iter()
                     .collect(),
             )
         }
         None => None,
     };
-    let sa = caller.session()?.clone();
+    let sa = cx.caller.session()?.clone();
     let update = ProgressUpdate {
         task_id: args.task_id,
         status: args.status.into(),
@@ -54,7 +48,7 @@ pub async fn call(
         message: args.message,
         affected_files,
     };
-    let at = state
+    let at = cx
         .coord
         .progress(&sa.session_id, &sa.agent_id, &update)
         .await?;

@@ -7,12 +7,11 @@ use ccmulti_model::tools::{ReleaseArgs, ReleaseResult};
 use rmcp::model::{JsonObject, ToolAnnotations};
 use serde_json::Value;
 
-use super::{ToolOutput, annotations, normalize_all};
+use super::{ToolContext, ToolOutput, annotations, normalize_all};
 use crate::error::CoordError;
-use crate::mcp::identity::Caller;
 use crate::mcp::typed_args;
-use crate::rules::locks::{MAX_PATHS_PER_CALL, ReleaseScope};
-use crate::state::AppState;
+use crate::rules::locks::ReleaseScope;
+use ccmulti_model::tools::claim::MAX_PATHS_PER_CALL;
 
 const NAME: &str = "release_file_lock";
 
@@ -31,11 +30,7 @@ pub fn schema() -> (&'static str, Value, Arc<JsonObject>, ToolAnnotations) {
     )
 }
 
-pub async fn call(
-    state: &Arc<AppState>,
-    caller: &Caller,
-    arguments: &JsonObject,
-) -> Result<ToolOutput, CoordError> {
+pub async fn call(cx: &ToolContext<'_>, arguments: &JsonObject) -> Result<ToolOutput, CoordError> {
     let ReleaseArgs { file_paths, all } = typed_args::parse(NAME, &INPUT, arguments)?;
     let scope = match (all, file_paths) {
         (true, Some(_)) => {
@@ -46,7 +41,7 @@ pub async fn call(
         (true, None) => ReleaseScope::All,
         (false, Some(raw)) if !raw.is_empty() => {
             let raw: Vec<&str> = raw.iter().map(String::as_str).collect();
-            ReleaseScope::Paths(normalize_all(state, NAME, "file_paths", &raw)?)
+            ReleaseScope::Paths(normalize_all(cx.roots, NAME, "file_paths", &raw)?)
         }
         (false, _) => {
             return Err(CoordError::InvalidParams(format!(
@@ -54,8 +49,8 @@ pub async fn call(
             )));
         }
     };
-    let sa = caller.session()?.clone();
-    let outcome = state
+    let sa = cx.caller.session()?.clone();
+    let outcome = cx
         .coord
         .release(&sa.session_id, &sa.agent_id, &scope)
         .await?;

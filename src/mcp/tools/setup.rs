@@ -13,12 +13,10 @@ use rmcp::model::{JsonObject, ToolAnnotations};
 use serde_json::Value;
 
 use super::planning::connection;
-use super::{ToolOutput, annotations};
+use super::{ToolContext, ToolOutput, annotations};
 use crate::error::CoordError;
-use crate::mcp::identity::Caller;
 use crate::mcp::typed_args;
 use crate::rules::virtual_user::{SessionAgent, VirtualUser};
-use crate::state::AppState;
 use crate::store::StoreError;
 
 const NAME: &str = "setup_multi_agent_coordination";
@@ -37,11 +35,7 @@ pub fn schema() -> (&'static str, Value, Arc<JsonObject>, ToolAnnotations) {
     )
 }
 
-pub async fn call(
-    state: &Arc<AppState>,
-    caller: &Caller,
-    arguments: &JsonObject,
-) -> Result<ToolOutput, CoordError> {
+pub async fn call(cx: &ToolContext<'_>, arguments: &JsonObject) -> Result<ToolOutput, CoordError> {
     let SetupArgs {
         user_message,
         force_agent_count: forced,
@@ -72,7 +66,7 @@ pub async fn call(
             asked.tasks.len()
         )));
     }
-    let (session, new_session) = session_for(state, caller).await?;
+    let (session, new_session) = session_for(cx).await?;
     let tasks = asked
         .tasks
         .into_iter()
@@ -81,12 +75,12 @@ pub async fn call(
             files: None,
         })
         .collect();
-    let conn = connection(state, &caller.user.user_id, &session.session_id);
+    let conn = connection(cx, &cx.caller.user.user_id, &session.session_id);
     let request = PlanRequest {
         agents: forced,
-        ..PlanRequest::new(state.root.clone(), tasks)
+        ..PlanRequest::new(cx.root.to_path_buf(), tasks)
     };
-    let plan = state.coord.plan(&conn, request).await?;
+    let plan = cx.coord.plan(&conn, request).await?;
     let planner = new_session.then(|| PlannerLine {
         note: "You called without a session, so a new one was made. To use the planner's tools in it, connect this terminal as its planner:".to_owned(),
         claude_mcp_add: conn.claude_mcp_add("planner"),
@@ -104,10 +98,8 @@ pub async fn call(
 }
 
 /// The caller's session, or a new one (with the caller as its planner) when the URL had none.
-async fn session_for(
-    state: &Arc<AppState>,
-    caller: &Caller,
-) -> Result<(SessionAgent, bool), CoordError> {
+async fn session_for(cx: &ToolContext<'_>) -> Result<(SessionAgent, bool), CoordError> {
+    let caller = cx.caller;
     if let Some(sa) = &caller.user.session {
         return Ok((sa.clone(), false));
     }
@@ -119,8 +111,8 @@ async fn session_for(
             agent_id: "planner".into(),
         }),
     };
-    let url = format!("{}/mcp/v2/claude/{planner}", state.public_url);
-    state.coord.register(&planner, &url).await?;
+    let url = format!("{}/mcp/v2/claude/{planner}", cx.public_url);
+    cx.coord.register(&planner, &url).await?;
     let sa = planner
         .session
         .ok_or_else(|| StoreError::Corrupt("session vanished".into()))?;

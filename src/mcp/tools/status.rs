@@ -11,13 +11,11 @@ use ccmulti_model::tools::{
 use rmcp::model::{JsonObject, ToolAnnotations};
 use serde_json::Value;
 
-use super::{ToolOutput, annotations, iso};
+use super::{ToolContext, ToolOutput, annotations, iso};
 use crate::error::CoordError;
-use crate::mcp::identity::Caller;
 use crate::mcp::typed_args;
 use crate::rules::locks::seconds_until;
 use crate::rules::news::News;
-use crate::state::AppState;
 
 const NAME: &str = "check_agent_status";
 
@@ -38,17 +36,13 @@ pub fn schema() -> (&'static str, Value, Arc<JsonObject>, ToolAnnotations) {
     )
 }
 
-pub async fn call(
-    state: &Arc<AppState>,
-    caller: &Caller,
-    arguments: &JsonObject,
-) -> Result<ToolOutput, CoordError> {
+pub async fn call(cx: &ToolContext<'_>, arguments: &JsonObject) -> Result<ToolOutput, CoordError> {
     let StatusArgs {
         include_inactive,
         news: want_news,
     } = typed_args::parse(NAME, &INPUT, arguments)?;
-    let sa = caller.session()?.clone();
-    let (view, news) = state
+    let sa = cx.caller.session()?.clone();
+    let (view, news) = cx
         .coord
         .status(&sa.session_id, &sa.agent_id, want_news)
         .await?;

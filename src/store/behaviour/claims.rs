@@ -5,8 +5,9 @@
 use std::time::Duration;
 
 use super::{Backend, Fixture, T0, claim, event_kinds, on_both_backends, paths, register, request};
-use crate::rules::locks::{Operation, ReleaseScope};
+use crate::rules::locks::ReleaseScope;
 use crate::store::{Change, ClaimOutcome, ForceSelector};
+use ccmulti_model::Operation;
 
 on_both_backends!(
     grant_conflict_release_and_events,
@@ -205,7 +206,7 @@ async fn forced_release_is_recorded_and_frees(fx: Fixture) {
         path: "x".into(),
     };
     let released = store.force_release(&by_path, "dashboard").await.unwrap();
-    assert_eq!((released.len(), released[0].0.as_str()), (1, "s"));
+    assert_eq!((released.len(), released[0].session_id.as_str()), (1, "s"));
     let snap = store.snapshot(10).await.unwrap();
     assert_eq!(snap.events[0].kind.as_str(), "forced_release");
     assert_eq!(
@@ -228,7 +229,7 @@ async fn forced_release_is_recorded_and_frees(fx: Fixture) {
         .force_release(&ForceSelector::LockId(y), "cli")
         .await
         .unwrap();
-    assert_eq!(released[0].1.path, "y");
+    assert_eq!(released[0].path, "y");
     let by_agent = ForceSelector::Agent {
         session_id: Some("s".into()),
         agent_id: "a".into(),

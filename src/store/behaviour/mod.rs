@@ -15,8 +15,8 @@ use super::{
     ClaimOutcome, ClaimRequest, CoordStore, Durability, PostgresStore, SharedStore, SqliteStore,
 };
 use crate::clock::ManualClock;
-use crate::rules::locks::Operation;
 use crate::rules::virtual_user::parse;
+use ccmulti_model::Operation;
 
 pub(crate) const T0: i64 = 1_790_000_000_000;
 

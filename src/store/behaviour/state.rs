@@ -3,12 +3,13 @@
 //! pruning, and `db verify`.
 
 use super::{Fixture, T0, claim, on_both_backends, paths, register, request};
-use crate::rules::locks::{Operation, ReleaseScope};
-use crate::rules::progress::TaskStatus;
+use crate::rules::locks::ReleaseScope;
 use crate::rules::virtual_user::parse;
 use crate::store::{
     AgentWorkspace, ClaimOutcome, ForceSelector, PlannedTask, ProgressUpdate, StoreError,
 };
+use ccmulti_model::Operation;
+use ccmulti_model::TaskStatus;
 
 on_both_backends!(
     news_is_told_once_across_stores,

@@ -10,13 +10,16 @@ use tokio::sync::broadcast;
 use super::{PostgresStore, Result, SCHEMA_VERSION};
 use crate::clock::Millis;
 use crate::rules::limits::Limits;
-use crate::rules::locks::{HeldLock, ReleaseScope};
-use crate::rules::news::News;
-use crate::rules::virtual_user::VirtualUser;
-use crate::store::{
-    AgentWorkspace, Change, ClaimOutcome, ClaimRequest, CoordStore, Counts, ForceSelector,
-    PlannedTask, ProgressUpdate, ReleaseOutcome, SessionView, Verification,
+use crate::rules::locks::ReleaseScope;
+use crate::rules::locks::steps::{
+    Claim, ClaimOutcome, ClaimRequest, ForceRelease, ForceSelector, Release, ReleaseOutcome,
 };
+use crate::rules::news::News;
+use crate::rules::progress::ProgressUpdate;
+use crate::rules::virtual_user::VirtualUser;
+use crate::store::{Change, CoordStore, Counts, Verification};
+use ccmulti_model::snapshot::{LockRow, SessionView, Snapshot};
+use ccmulti_model::{AgentWorkspace, PlannedTask};
 
 #[async_trait]
 impl CoordStore for PostgresStore {
@@ -65,8 +68,11 @@ impl CoordStore for PostgresStore {
     }
 
     async fn claim(&self, request: &ClaimRequest, record_conflicts: bool) -> Result<ClaimOutcome> {
-        self.bounded(PostgresStore::claim(self, request, record_conflicts))
-            .await
+        self.bounded(self.lock_step(&Claim {
+            request,
+            record_conflicts,
+        }))
+        .await
     }
 
     async fn release(
@@ -75,16 +81,16 @@ impl CoordStore for PostgresStore {
         agent: &str,
         scope: &ReleaseScope,
     ) -> Result<ReleaseOutcome> {
-        self.bounded(PostgresStore::release(self, session, agent, scope))
-            .await
+        self.bounded(self.lock_step(&Release {
+            session,
+            agent,
+            scope,
+        }))
+        .await
     }
 
-    async fn force_release(
-        &self,
-        selector: &ForceSelector,
-        by: &str,
-    ) -> Result<Vec<(String, HeldLock)>> {
-        self.bounded(PostgresStore::force_release(self, selector, by))
+    async fn force_release(&self, selector: &ForceSelector, by: &str) -> Result<Vec<LockRow>> {
+        self.bounded(self.lock_step(&ForceRelease { selector, by }))
             .await
     }
 
@@ -142,7 +148,7 @@ impl CoordStore for PostgresStore {
             .await
     }
 
-    async fn snapshot(&self, event_limit: usize) -> Result<ccmulti_model::snapshot::Snapshot> {
+    async fn snapshot(&self, event_limit: usize) -> Result<Snapshot> {
         self.bounded(PostgresStore::snapshot(self, event_limit))
             .await
     }

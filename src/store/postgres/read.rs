@@ -11,9 +11,7 @@ use deadpool_postgres::GenericClient;
 use super::{PostgresStore, Result, ms, ts};
 use crate::clock::Millis;
 use crate::rules::progress::summarise_agents;
-use crate::rules::targets::LockTarget;
-use crate::rules::waiting::Waiter;
-use crate::store::audit::blocking_locks;
+use crate::rules::waiting::waiter_row;
 use crate::store::{Counts, SessionView, StoreError};
 
 fn word<T>(raw: &str, what: &str, parse: impl Fn(&str) -> Option<T>) -> Result<T> {
@@ -152,22 +150,10 @@ async fn waiters(c: &impl GenericClient, now: Millis, locks: &[LockRow]) -> Resu
             let operation = word(r.try_get(2)?, "waiter operation", Operation::parse)?;
             let paths: Vec<String> = serde_json::from_value(r.try_get(3)?)
                 .map_err(|e| StoreError::Corrupt(format!("waiter paths: {e}")))?;
-            let waiter = Waiter {
-                session: session_id.clone(),
-                agent: agent_id.clone(),
-                operation,
-                targets: paths.iter().map(|p| LockTarget::parse(p)).collect(),
-            };
-            let blocked_by = blocking_locks(&waiter, locks);
-            Ok(WaiterRow {
-                session_id,
-                agent_id,
-                operation,
-                paths,
-                since_ms: ms(r.try_get(4)?),
-                deadline_ms: ms(r.try_get(5)?),
-                blocked_by,
-            })
+            let at = (ms(r.try_get(4)?), ms(r.try_get(5)?));
+            Ok(waiter_row(
+                session_id, agent_id, operation, paths, at, locks,
+            ))
         })
         .collect()
 }

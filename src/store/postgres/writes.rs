@@ -3,19 +3,21 @@
 //! and pruning. Each is one transaction that ends with a notice (see
 //! `listen.rs`), so other coordinators' dashboards redraw.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+
+use ccmulti_model::{AgentWorkspace, PlannedTask};
 use std::sync::atomic::Ordering;
 
 use deadpool_postgres::Transaction;
 
 use super::{PostgresStore, Result, limits, lock_sessions, ts};
 use crate::clock::Millis;
+use crate::rules::audit::NewEvent;
 use crate::rules::limits::Limits;
-use crate::rules::progress::TaskStatus;
+use crate::rules::locks::steps::ClaimRequest;
+use crate::rules::progress::{ProgressUpdate, replan};
 use crate::rules::virtual_user::{SessionAgent, VirtualUser};
-use crate::store::{
-    AgentWorkspace, ClaimRequest, EventKind, PlannedTask, ProgressUpdate, StoreError,
-};
+use crate::store::StoreError;
 
 /// The notification channel every coordinator listens on.
 pub(super) const CHANNEL: &str = "ccmulti_changes";
@@ -63,13 +65,10 @@ fn to_json(notice: &Notice) -> Result<String> {
     serde_json::to_string(notice).map_err(|e| StoreError::Corrupt(format!("notice: {e}")))
 }
 
-pub(super) use crate::store::audit::NewEvent;
-
 pub(super) async fn record_event(
     tx: &Transaction<'_>,
     now: Millis,
-    kind: EventKind,
-    e: NewEvent<'_>,
+    e: &NewEvent<'_>,
 ) -> Result<()> {
     let stmt = tx
         .prepare_cached(
@@ -83,10 +82,10 @@ pub(super) async fn record_event(
         &[
             &e.session_id,
             &ts(now),
-            &kind.as_str(),
+            &e.kind.as_str(),
             &e.agent_id,
             &e.file_path,
-            &e.operation,
+            &e.operation_text(),
             &e.fencing_token,
             &e.detail,
         ],
@@ -212,13 +211,7 @@ impl PostgresStore {
             .affected_files
             .as_ref()
             .map(|f| serde_json::Value::from(f.clone()));
-        let pct = update
-            .progress_percentage
-            .map(i32::from)
-            .or(match update.status {
-                TaskStatus::Completed => Some(100),
-                _ => None,
-            });
+        let pct = update.stored_percentage().map(i32::from);
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
         lock_sessions(&tx, &[session]).await?;
@@ -282,8 +275,8 @@ impl PostgresStore {
         })
     }
 
-    /// As SQLite's: a task planned before goes to its new agent; a started
-    /// one stays with its agent, and its id is returned.
+    /// As SQLite's: written as [`replan`] says; the ids of the tasks kept
+    /// with the agent that started them are returned.
     pub(super) async fn record_plan(
         &self,
         session: &str,
@@ -293,7 +286,7 @@ impl PostgresStore {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
         lock_sessions(&tx, &[session]).await?;
-        let started = tx
+        let started_stmt = tx
             .prepare_cached(
                 "SELECT EXISTS (SELECT 1 FROM task_progress WHERE session_id = $1 AND task_id = $2 AND status <> 'planned')",
             )
@@ -311,16 +304,18 @@ impl PostgresStore {
                  ON CONFLICT (session_id, agent_id, task_id) DO NOTHING",
             )
             .await?;
-        let mut kept = Vec::new();
+        let mut started = BTreeSet::new();
         for task in tasks {
             let is_started: bool = tx
-                .query_one(&started, &[&session, &task.task_id])
+                .query_one(&started_stmt, &[&session, &task.task_id])
                 .await?
                 .try_get(0)?;
             if is_started {
-                kept.push(task.task_id.clone());
-                continue;
+                started.insert(task.task_id.clone());
             }
+        }
+        let (to_plan, kept) = replan(tasks, &started);
+        for task in to_plan {
             tx.execute(&unplan, &[&session, &task.task_id]).await?;
             let files = serde_json::Value::from(task.files.clone());
             tx.execute(
@@ -349,13 +344,8 @@ impl PostgresStore {
         let now = self.now_ms();
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
-        let event = NewEvent {
-            session_id,
-            agent_id,
-            detail: Some(detail.to_owned()),
-            ..NewEvent::default()
-        };
-        record_event(&tx, now, EventKind::BlockedClient, event).await?;
+        let event = NewEvent::of_blocked_client(session_id, agent_id, detail.to_owned());
+        record_event(&tx, now, &event).await?;
         self.commit_written(tx).await
     }
 

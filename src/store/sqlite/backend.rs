@@ -11,13 +11,14 @@ use tokio::sync::broadcast;
 use super::{Result, SCHEMA_VERSION, SqliteStore};
 use crate::clock::Millis;
 use crate::rules::limits::Limits;
-use crate::rules::locks::{HeldLock, ReleaseScope};
+use crate::rules::locks::ReleaseScope;
+use crate::rules::locks::steps::{ClaimOutcome, ClaimRequest, ForceSelector, ReleaseOutcome};
 use crate::rules::news::News;
+use crate::rules::progress::ProgressUpdate;
 use crate::rules::virtual_user::VirtualUser;
-use crate::store::{
-    AgentWorkspace, Change, ClaimOutcome, ClaimRequest, CoordStore, Counts, ForceSelector,
-    PlannedTask, ProgressUpdate, ReleaseOutcome, SessionView, Verification,
-};
+use crate::store::{Change, CoordStore, Counts, Verification};
+use ccmulti_model::snapshot::{LockRow, SessionView, Snapshot};
+use ccmulti_model::{AgentWorkspace, PlannedTask};
 
 impl SqliteStore {
     /// `PRAGMA data_version` on the write connection changes only when
@@ -101,11 +102,7 @@ impl CoordStore for SqliteStore {
             .await
     }
 
-    async fn force_release(
-        &self,
-        selector: &ForceSelector,
-        by: &str,
-    ) -> Result<Vec<(String, HeldLock)>> {
+    async fn force_release(&self, selector: &ForceSelector, by: &str) -> Result<Vec<LockRow>> {
         let (selector, by) = (selector.clone(), by.to_owned());
         self.on_write_thread(move |s| s.force_release(&selector, &by))
             .await
@@ -171,7 +168,7 @@ impl CoordStore for SqliteStore {
         SqliteStore::session_view(self, session)
     }
 
-    async fn snapshot(&self, event_limit: usize) -> Result<ccmulti_model::snapshot::Snapshot> {
+    async fn snapshot(&self, event_limit: usize) -> Result<Snapshot> {
         self.blocking(move |s| s.snapshot(event_limit)).await
     }
 

@@ -145,7 +145,7 @@ mod tests {
             .claim(
                 "b1",
                 "agent0",
-                crate::rules::locks::Operation::Write,
+                ccmulti_model::Operation::Write,
                 &["new.rs".to_string()].into(),
                 5,
             )

@@ -7,11 +7,9 @@ use rusqlite::{Connection, params};
 
 use super::{Result, time};
 use crate::clock::Millis;
-use crate::store::EventKind;
+use crate::rules::audit::NewEvent;
 
-pub(crate) use crate::store::audit::NewEvent;
-
-pub fn record(conn: &Connection, now: Millis, kind: EventKind, e: NewEvent<'_>) -> Result<()> {
+pub fn record(conn: &Connection, now: Millis, e: &NewEvent<'_>) -> Result<()> {
     conn.prepare_cached(
         "INSERT INTO coordination_events
            (session_id, at, kind, agent_id, file_path, operation, fencing_token, detail)
@@ -20,10 +18,10 @@ pub fn record(conn: &Connection, now: Millis, kind: EventKind, e: NewEvent<'_>) 
     .execute(params![
         e.session_id,
         time::to_text(now),
-        kind.as_str(),
+        e.kind.as_str(),
         e.agent_id,
         e.file_path,
-        e.operation,
+        e.operation_text(),
         e.fencing_token,
         e.detail,
     ])?;
@@ -80,18 +78,7 @@ impl super::SqliteStore {
         detail: String,
     ) -> Result<()> {
         let now = self.now_ms();
-        self.write(|tx| {
-            record(
-                tx,
-                now,
-                EventKind::BlockedClient,
-                NewEvent {
-                    session_id,
-                    agent_id,
-                    detail: Some(detail),
-                    ..NewEvent::default()
-                },
-            )
-        })
+        let event = NewEvent::of_blocked_client(session_id, agent_id, detail);
+        self.write(|tx| record(tx, now, &event))
     }
 }

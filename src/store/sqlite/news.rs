@@ -223,11 +223,11 @@ impl SqliteStore {
 mod tests {
     use std::collections::BTreeSet;
 
-    use crate::rules::locks::Operation;
-    use crate::rules::progress::TaskStatus;
     use crate::rules::virtual_user::parse;
     use crate::store::sqlite::test_support::open_temp;
     use crate::store::{ClaimOutcome, ForceSelector, ProgressUpdate};
+    use ccmulti_model::Operation;
+    use ccmulti_model::TaskStatus;
 
     fn paths(p: &[&str]) -> BTreeSet<String> {
         p.iter().map(|s| s.to_string()).collect()

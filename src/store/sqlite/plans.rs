@@ -1,9 +1,12 @@
 //! The planner's analyses, and planned tasks written as `planned` progress rows.
 
+use std::collections::BTreeSet;
+
+use ccmulti_model::PlannedTask;
 use rusqlite::{OptionalExtension, params};
 
 use super::{Result, SqliteStore, time};
-use crate::store::PlannedTask;
+use crate::rules::progress::replan;
 
 impl SqliteStore {
     pub fn save_analysis(&self, session: &str, analysis_id: &str, body: &str) -> Result<()> {
@@ -27,23 +30,24 @@ impl SqliteStore {
         })
     }
 
-    /// Writes the plan as `planned` rows. A task planned before goes to its new
-    /// agent; a task some agent has already started stays theirs, and its id is
-    /// returned.
+    /// Writes the plan as `planned` rows, as [`replan`] says; returns the
+    /// ids of the tasks kept with the agent that started them.
     pub fn record_plan(&self, session: &str, tasks: &[PlannedTask]) -> Result<Vec<String>> {
         let now = time::to_text(self.now_ms());
         self.write(|tx| {
-            let mut kept = Vec::new();
+            let mut started = BTreeSet::new();
             for task in tasks {
-                let started: bool = tx
+                let is_started: bool = tx
                     .prepare_cached(
                         "SELECT EXISTS (SELECT 1 FROM task_progress WHERE session_id = ?1 AND task_id = ?2 AND status <> 'planned')",
                     )?
                     .query_row(params![session, task.task_id], |r| r.get(0))?;
-                if started {
-                    kept.push(task.task_id.clone());
-                    continue;
+                if is_started {
+                    started.insert(task.task_id.clone());
                 }
+            }
+            let (to_plan, kept) = replan(tasks, &started);
+            for task in to_plan {
                 tx.prepare_cached(
                     "DELETE FROM task_progress WHERE session_id = ?1 AND task_id = ?2 AND status = 'planned'",
                 )?
@@ -107,9 +111,9 @@ mod tests {
                 ],
             )
             .unwrap();
-        let started = crate::store::ProgressUpdate {
+        let started = crate::rules::progress::ProgressUpdate {
             task_id: "T2".into(),
-            status: crate::rules::progress::TaskStatus::Started,
+            status: ccmulti_model::TaskStatus::Started,
             progress_percentage: None,
             message: None,
             affected_files: None,

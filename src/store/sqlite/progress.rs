@@ -3,12 +3,11 @@
 use rusqlite::params;
 
 use super::{Result, SqliteStore, time};
-use crate::rules::progress::TaskStatus;
-use crate::store::ProgressUpdate;
+use crate::rules::progress::ProgressUpdate;
 
 impl SqliteStore {
-    /// Records progress; an absent percentage or message keeps the previous one,
-    /// and `completed` without a percentage means 100.
+    /// Records progress; an absent percentage ([`ProgressUpdate::stored_percentage`])
+    /// or message keeps the previous one.
     pub fn sync_progress(
         &self,
         session: &str,
@@ -19,13 +18,7 @@ impl SqliteStore {
             .affected_files
             .as_ref()
             .map(|f| serde_json::Value::from(f.clone()).to_string());
-        let pct = update
-            .progress_percentage
-            .map(i64::from)
-            .or(match update.status {
-                TaskStatus::Completed => Some(100),
-                _ => None,
-            });
+        let pct = update.stored_percentage().map(i64::from);
         self.write(|tx| {
             // Stamped inside the write lock, so stamps follow commit order and an
             // agent's news (which reads up to its own now) never skips an update.

@@ -14,11 +14,12 @@ use std::collections::BTreeSet;
 use rusqlite::Connection;
 use rusqlite::trace::{TraceEvent, TraceEventCodes};
 
-use crate::rules::locks::{Operation, ReleaseScope};
-use crate::rules::progress::TaskStatus;
+use crate::rules::locks::ReleaseScope;
 use crate::rules::virtual_user::parse;
 use crate::store::sqlite::test_support::{T0, open_temp};
 use crate::store::{AgentWorkspace, ClaimOutcome, ClaimRequest, ProgressUpdate};
+use ccmulti_model::Operation;
+use ccmulti_model::TaskStatus;
 
 thread_local! {
     /// The statements run on this thread while a test listens, as written (parameters unbound).

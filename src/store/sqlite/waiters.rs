@@ -5,16 +5,14 @@
 //! when a waiting claim's first attempt conflicts, so a claim granted at once
 //! costs nothing here.
 
+use ccmulti_model::Operation;
 use ccmulti_model::snapshot::{LockRow, WaiterRow};
 use rusqlite::{Connection, params};
 
 use super::{Result, SqliteStore, StoreError, time};
 use crate::clock::Millis;
-use crate::rules::locks::Operation;
-use crate::rules::targets::LockTarget;
-use crate::rules::waiting::Waiter;
-use crate::store::ClaimRequest;
-use crate::store::audit::blocking_locks;
+use crate::rules::locks::steps::ClaimRequest;
+use crate::rules::waiting::waiter_row;
 
 impl SqliteStore {
     /// Writes down that `request` waits until `deadline_ms`.
@@ -114,22 +112,10 @@ pub(super) fn waiters(
                 .ok_or_else(|| StoreError::Corrupt(format!("waiter operation {op:?}")))?;
             let paths: Vec<String> = serde_json::from_str(&paths)
                 .map_err(|e| StoreError::Corrupt(format!("waiter paths {paths:?}: {e}")))?;
-            let waiter = Waiter {
-                session: session_id.clone(),
-                agent: agent_id.clone(),
-                operation,
-                targets: paths.iter().map(|p| LockTarget::parse(p)).collect(),
-            };
-            let blocked_by = blocking_locks(&waiter, locks);
-            Ok(WaiterRow {
-                session_id,
-                agent_id,
-                operation,
-                paths,
-                since_ms: time::from_text(&since)?,
-                deadline_ms: time::from_text(&deadline)?,
-                blocked_by,
-            })
+            let at = (time::from_text(&since)?, time::from_text(&deadline)?);
+            Ok(waiter_row(
+                session_id, agent_id, operation, paths, at, locks,
+            ))
         })
         .collect()
 }

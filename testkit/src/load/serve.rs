@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use ccmulti::clock::Clock;
-use ccmulti::state::{AppState, Security, SharedState};
+use ccmulti::state::{Security, ServerState, SharedState};
 use ccmulti::store::{Durability, SharedStore, SqliteStore};
 
 /// A coordinator in this process, on a free loopback port, over a new
@@ -50,7 +50,7 @@ pub async fn serve_store(
         .await
         .expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
-    let state = AppState::secured(store, root, base.clone(), security);
+    let state = ServerState::secured(store, root, base.clone(), security);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let stopped = async move {
         let _ = stopped.await;

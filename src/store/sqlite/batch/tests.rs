@@ -3,9 +3,10 @@ use std::time::Duration;
 use tokio::task::JoinHandle;
 
 use super::*;
-use crate::rules::locks::{Operation, ReleaseScope};
+use crate::rules::locks::ReleaseScope;
 use crate::store::sqlite::test_support::{event_kinds, open_temp, paths, register, scalar};
 use crate::store::{ClaimOutcome, ClaimRequest, CoordStore, ReleaseOutcome};
+use ccmulti_model::Operation;
 
 /// Holds the write thread on a job until the returned sender is used, so
 /// that the calls made meanwhile queue up and run as one batch.

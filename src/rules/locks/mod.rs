@@ -1,60 +1,43 @@
 //! Who may hold which lock: shared `read`, exclusive `write` and `delete`,
 //! all-or-nothing claims, renewal on re-claim, leases never cut short.
+//! [`steps`] turns these decisions into each lock step's whole effects.
+
+pub mod steps;
 
 use std::collections::BTreeSet;
+
+use ccmulti_model::Operation;
+use ccmulti_model::snapshot::LockRow;
 
 use super::targets::LockTarget;
 use crate::clock::Millis;
 
-// The tool's limits and the operations are part of the tools' contract, in the model.
-pub use ccmulti_model::Operation;
-pub use ccmulti_model::tools::claim::{
-    DEFAULT_DURATION_MINUTES, MAX_DURATION_MINUTES, MAX_PATHS_PER_CALL, MAX_WAIT_SECONDS,
-    MIN_DURATION_MINUTES,
-};
-
-/// A lock row as the rules see it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HeldLock {
-    pub lock_id: String,
-    pub agent_id: String,
-    pub path: String,
-    pub operation: Operation,
-    pub expires_at_ms: Millis,
-    pub fencing_token: i64,
-}
-
-impl HeldLock {
-    /// An expired lock stops counting at once, before any sweep removes it.
-    pub fn is_live(&self, now: Millis) -> bool {
-        self.expires_at_ms > now
-    }
-
-    pub fn seconds_left(&self, now: Millis) -> i64 {
-        seconds_until(now, self.expires_at_ms)
-    }
+/// An expired lock stops counting at once, before any sweep removes it.
+pub fn is_live(lock: &LockRow, now: Millis) -> bool {
+    lock.expires_at_ms > now
 }
 
 pub fn seconds_until(now: Millis, deadline: Millis) -> i64 {
     ((deadline - now).max(0) as u64).div_ceil(1000) as i64
 }
 
-/// One step of a granted claim.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ClaimStep {
+/// One step of a granted claim, borrowing the path asked for or the lock renewed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ClaimStep<'a> {
     Grant {
-        path: String,
+        path: &'a str,
         expires_at_ms: Millis,
     },
     Renew {
-        lock_id: String,
-        path: String,
+        lock: &'a LockRow,
         expires_at_ms: Millis,
     },
 }
 
+/// A live lock of another agent that keeps a path asked for from being
+/// claimed. The claim tool reports it as the model's `Conflict`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Conflict {
+pub struct Blocker {
     /// The path asked for.
     pub path: String,
     /// The held lock's path: the same, or a directory or glob that overlaps it.
@@ -68,23 +51,23 @@ pub struct Conflict {
 /// Plans a claim of `paths` (already normalised and deduplicated) by `agent`.
 /// `held` are the session's locks that may overlap those paths (files,
 /// directories, globs; see [`LockTarget::overlaps`]); expired ones are ignored.
-/// Either every path is granted or renewed, or nothing is and every conflict is named.
-/// An agent's own locks never conflict with its claim; only the same path
+/// Either every path is granted or renewed, or nothing is and every blocker is named.
+/// An agent's own locks never block its claim; only the same path
 /// string, claimed again, renews one.
-pub fn plan_claim(
+pub fn plan_claim<'a>(
     now: Millis,
     agent: &str,
     operation: Operation,
-    paths: &BTreeSet<String>,
+    paths: &'a BTreeSet<String>,
     duration_minutes: i64,
-    held: &[HeldLock],
-) -> Result<Vec<ClaimStep>, Vec<Conflict>> {
+    held: &'a [LockRow],
+) -> Result<Vec<ClaimStep<'a>>, Vec<Blocker>> {
     let wanted_until = now + duration_minutes * 60_000;
     let mut steps = Vec::with_capacity(paths.len());
-    let mut conflicts = Vec::new();
-    let live: Vec<(&HeldLock, LockTarget)> = held
+    let mut blockers = Vec::new();
+    let live: Vec<(&LockRow, LockTarget)> = held
         .iter()
-        .filter(|l| l.is_live(now))
+        .filter(|l| is_live(l, now))
         .map(|l| (l, LockTarget::parse(&l.path)))
         .collect();
     for path in paths {
@@ -98,12 +81,12 @@ pub fn plan_claim(
             } else if !(operation.is_shared() && lock.operation.is_shared())
                 && wanted.overlaps(target)
             {
-                conflicts.push(Conflict {
+                blockers.push(Blocker {
                     path: path.clone(),
                     held_path: lock.path.clone(),
                     holder: lock.agent_id.clone(),
                     operation: lock.operation,
-                    seconds_left: lock.seconds_left(now),
+                    seconds_left: seconds_until(now, lock.expires_at_ms),
                     expires_at_ms: lock.expires_at_ms,
                 });
             }
@@ -111,20 +94,19 @@ pub fn plan_claim(
         steps.push(match own {
             // A renewal never shortens a lease the holder was already promised.
             Some(lock) => ClaimStep::Renew {
-                lock_id: lock.lock_id.clone(),
-                path: path.clone(),
+                lock,
                 expires_at_ms: wanted_until.max(lock.expires_at_ms),
             },
             None => ClaimStep::Grant {
-                path: path.clone(),
+                path,
                 expires_at_ms: wanted_until,
             },
         });
     }
-    if conflicts.is_empty() {
+    if blockers.is_empty() {
         Ok(steps)
     } else {
-        Err(conflicts)
+        Err(blockers)
     }
 }
 
@@ -135,32 +117,32 @@ pub enum ReleaseScope {
     Paths(BTreeSet<String>),
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct ReleasePlan {
-    /// Lock ids to delete, with their paths.
-    pub release: Vec<HeldLock>,
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ReleasePlan<'a> {
+    /// The caller's live locks to delete.
+    pub release: Vec<&'a LockRow>,
     /// Requested paths the caller does not hold (free, expired, or another agent's).
     pub not_held: Vec<String>,
 }
 
 /// An agent releases only its own live locks; anything else is reported, not touched.
-pub fn plan_release(
+pub fn plan_release<'a>(
     now: Millis,
     agent: &str,
     scope: &ReleaseScope,
-    held: &[HeldLock],
-) -> ReleasePlan {
-    let own = |l: &&HeldLock| l.agent_id == agent && l.is_live(now);
+    held: &'a [LockRow],
+) -> ReleasePlan<'a> {
+    let own = |l: &&LockRow| l.agent_id == agent && is_live(l, now);
     match scope {
         ReleaseScope::All => ReleasePlan {
-            release: held.iter().filter(own).cloned().collect(),
+            release: held.iter().filter(own).collect(),
             not_held: Vec::new(),
         },
         ReleaseScope::Paths(paths) => {
             let mut plan = ReleasePlan::default();
             for path in paths {
                 match held.iter().filter(own).find(|l| &l.path == path) {
-                    Some(lock) => plan.release.push(lock.clone()),
+                    Some(lock) => plan.release.push(lock),
                     None => plan.not_held.push(path.clone()),
                 }
             }
@@ -175,9 +157,10 @@ mod tests {
 
     const NOW: Millis = 1_700_000_000_000;
 
-    fn lock(agent: &str, path: &str, operation: Operation, expires_in_s: i64) -> HeldLock {
-        HeldLock {
+    fn lock(agent: &str, path: &str, operation: Operation, expires_in_s: i64) -> LockRow {
+        LockRow {
             lock_id: format!("{agent}:{path}"),
+            session_id: "s".into(),
             agent_id: agent.into(),
             path: path.into(),
             operation,
@@ -186,17 +169,18 @@ mod tests {
         }
     }
 
-    fn paths(list: &[&str]) -> BTreeSet<String> {
-        list.iter().map(|p| p.to_string()).collect()
+    /// Paths to claim; a plan borrows them, so they live as long as the test.
+    fn paths(list: &[&str]) -> &'static BTreeSet<String> {
+        Box::leak(Box::new(list.iter().map(|p| p.to_string()).collect()))
     }
 
     #[test]
     fn a_free_path_is_granted_for_the_duration() {
-        let steps = plan_claim(NOW, "a", Operation::Write, &paths(&["x"]), 15, &[]).unwrap();
+        let steps = plan_claim(NOW, "a", Operation::Write, paths(&["x"]), 15, &[]).unwrap();
         assert_eq!(
             steps,
             vec![ClaimStep::Grant {
-                path: "x".into(),
+                path: "x",
                 expires_at_ms: NOW + 15 * 60_000
             }]
         );
@@ -212,10 +196,10 @@ mod tests {
             (Operation::Read, Operation::Delete),
         ] {
             let held = [lock("b", "x", held_op, 90)];
-            let conflicts = plan_claim(NOW, "a", wanted, &paths(&["x"]), 15, &held).unwrap_err();
+            let blockers = plan_claim(NOW, "a", wanted, paths(&["x"]), 15, &held).unwrap_err();
             assert_eq!(
-                conflicts,
-                vec![Conflict {
+                blockers,
+                vec![Blocker {
                     path: "x".into(),
                     held_path: "x".into(),
                     holder: "b".into(),
@@ -233,7 +217,7 @@ mod tests {
             lock("b", "x", Operation::Read, 90),
             lock("c", "x", Operation::Read, 30),
         ];
-        assert!(plan_claim(NOW, "a", Operation::Read, &paths(&["x"]), 5, &held).is_ok());
+        assert!(plan_claim(NOW, "a", Operation::Read, paths(&["x"]), 5, &held).is_ok());
     }
 
     #[test]
@@ -243,7 +227,7 @@ mod tests {
             NOW,
             "a",
             Operation::Write,
-            &paths(&["x", "y", "z"]),
+            paths(&["x", "y", "z"]),
             5,
             &held,
         )
@@ -255,16 +239,15 @@ mod tests {
     #[test]
     fn reclaiming_renews_and_never_shortens() {
         let held = [lock("a", "x", Operation::Write, 30 * 60)];
-        let steps = plan_claim(NOW, "a", Operation::Write, &paths(&["x"]), 5, &held).unwrap();
+        let steps = plan_claim(NOW, "a", Operation::Write, paths(&["x"]), 5, &held).unwrap();
         assert_eq!(
             steps,
             vec![ClaimStep::Renew {
-                lock_id: "a:x".into(),
-                path: "x".into(),
+                lock: &held[0],
                 expires_at_ms: NOW + 30 * 60_000
             }]
         );
-        let steps = plan_claim(NOW, "a", Operation::Write, &paths(&["x"]), 60, &held).unwrap();
+        let steps = plan_claim(NOW, "a", Operation::Write, paths(&["x"]), 60, &held).unwrap();
         assert!(
             matches!(&steps[0], ClaimStep::Renew { expires_at_ms, .. } if *expires_at_ms == NOW + 60 * 60_000)
         );
@@ -277,16 +260,16 @@ mod tests {
             lock("b", "x", Operation::Read, 60),
         ];
         let conflicts =
-            plan_claim(NOW, "a", Operation::Write, &paths(&["x"]), 5, &held).unwrap_err();
+            plan_claim(NOW, "a", Operation::Write, paths(&["x"]), 5, &held).unwrap_err();
         assert_eq!(conflicts[0].holder, "b");
         let alone = [lock("a", "x", Operation::Read, 60)];
-        assert!(plan_claim(NOW, "a", Operation::Write, &paths(&["x"]), 5, &alone).is_ok());
+        assert!(plan_claim(NOW, "a", Operation::Write, paths(&["x"]), 5, &alone).is_ok());
     }
 
     #[test]
     fn expired_locks_stop_counting_at_once() {
         let held = [lock("b", "x", Operation::Write, 0)];
-        let steps = plan_claim(NOW, "a", Operation::Write, &paths(&["x"]), 5, &held).unwrap();
+        let steps = plan_claim(NOW, "a", Operation::Write, paths(&["x"]), 5, &held).unwrap();
         assert!(matches!(steps[0], ClaimStep::Grant { .. }));
     }
 
@@ -340,7 +323,7 @@ mod tests {
     fn files_directories_and_globs_conflict_where_they_overlap() {
         for &(held_path, held_op, wanted, wanted_op, conflict) in PATTERN_CASES {
             let held = [lock("b", held_path, held_op, 60)];
-            let outcome = plan_claim(NOW, "a", wanted_op, &paths(&[wanted]), 5, &held);
+            let outcome = plan_claim(NOW, "a", wanted_op, paths(&[wanted]), 5, &held);
             assert_eq!(
                 outcome.is_err(),
                 conflict,
@@ -350,7 +333,7 @@ mod tests {
             );
             // The same outcome with the roles swapped.
             let held = [lock("b", wanted, wanted_op, 60)];
-            let swapped = plan_claim(NOW, "a", held_op, &paths(&[held_path]), 5, &held);
+            let swapped = plan_claim(NOW, "a", held_op, paths(&[held_path]), 5, &held);
             assert_eq!(
                 swapped.is_err(),
                 conflict,
@@ -367,20 +350,19 @@ mod tests {
     #[test]
     fn own_patterns_never_block_and_only_the_same_string_renews() {
         let held = [lock("a", "src/**/*.rs", Operation::Write, 60)];
-        let steps =
-            plan_claim(NOW, "a", Operation::Write, &paths(&["src/a.rs"]), 5, &held).unwrap();
+        let steps = plan_claim(NOW, "a", Operation::Write, paths(&["src/a.rs"]), 5, &held).unwrap();
         assert!(matches!(steps[0], ClaimStep::Grant { .. }));
         let steps = plan_claim(
             NOW,
             "a",
             Operation::Write,
-            &paths(&["src/**/*.rs"]),
+            paths(&["src/**/*.rs"]),
             5,
             &held,
         )
         .unwrap();
         assert!(
-            matches!(&steps[0], ClaimStep::Renew { lock_id, .. } if lock_id == "a:src/**/*.rs")
+            matches!(&steps[0], ClaimStep::Renew { lock, .. } if lock.lock_id == "a:src/**/*.rs")
         );
     }
 
@@ -402,7 +384,7 @@ mod tests {
         let plan = plan_release(
             NOW,
             "a",
-            &ReleaseScope::Paths(paths(&["x", "y", "z", "w"])),
+            &ReleaseScope::Paths(paths(&["x", "y", "z", "w"]).clone()),
             &held,
         );
         assert_eq!(
