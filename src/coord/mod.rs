@@ -192,23 +192,18 @@ impl Coordinator {
             let monotonic = i64::try_from(seen_at.duration_since(then).as_millis());
             clock_step::detect(wall_then, wall, monotonic.unwrap_or(i64::MAX))
         });
-        let back_by = match step {
-            ClockStep::Steady => 0,
-            ClockStep::Back(ms) => {
-                tracing::warn!(
-                    stepped_back_ms = ms,
-                    "the wall clock was set back; pulling every live lease back as far"
-                );
-                ms
-            }
-            ClockStep::Forward(ms) => {
-                tracing::warn!(
-                    stepped_forward_ms = ms,
-                    "the wall clock was set forward; leases it ran out expire now"
-                );
-                0
-            }
-        };
+        match step {
+            ClockStep::Steady => {}
+            ClockStep::Back(ms) => tracing::warn!(
+                stepped_back_ms = ms,
+                "the wall clock was set back; pulling live leases back as far"
+            ),
+            ClockStep::Forward(ms) => tracing::warn!(
+                stepped_forward_ms = ms,
+                "the wall clock was set forward; leases it ran out expire now"
+            ),
+        }
+        let back_by = clock_step::pull_back_by(step, self.store.shared_across_machines());
         match self.store.pull_leases_back(back_by).await {
             Ok(0) => {}
             Ok(n) => {

@@ -50,6 +50,30 @@ pub fn detect(wall_before: Millis, wall_now: Millis, monotonic_ms: Millis) -> Cl
     }
 }
 
+/// How far to pull every live lease back after `step`: as far as the clock
+/// stepped back, on a database only this machine's clock judges. On one
+/// shared with coordinators on other machines (`shared_across_machines`)
+/// nothing: their clocks did not step, and pulling their leases back by
+/// this machine's step would cut them short (a mass expiry for them); there
+/// only the longest-grant cap ([`pulled_back`] with 0) applies.
+pub fn pull_back_by(step: ClockStep, shared_across_machines: bool) -> Millis {
+    match step {
+        ClockStep::Back(by) if !shared_across_machines => by,
+        _ => 0,
+    }
+}
+
+/// The deadline after which a lease may change in a pull-back by `back_by`
+/// at `now`: every live lease after a step back, else only those beyond the
+/// longest grant (normally none).
+pub fn may_change_after(now: Millis, back_by: Millis) -> Millis {
+    if back_by > 0 {
+        now
+    } else {
+        now.saturating_add(MAX_LEASE_MS)
+    }
+}
+
 /// A live lease's new deadline after the clock stepped back by `back_by`
 /// (0 when no step was seen), or `None` if it stays: pulled back by the step,
 /// and never more than [`MAX_LEASE_MS`] from `now`. Never later than it was,
@@ -104,6 +128,18 @@ mod tests {
         // An ordinary lease is left alone.
         assert_eq!(pulled_back(now + 60_000, now, 0), None);
         assert_eq!(pulled_back(now + MAX_LEASE_MS, now, 0), None);
+    }
+
+    #[test]
+    fn a_shared_database_is_only_capped() {
+        assert_eq!(pull_back_by(ClockStep::Back(HOUR), false), HOUR);
+        assert_eq!(pull_back_by(ClockStep::Back(HOUR), true), 0);
+        assert_eq!(pull_back_by(ClockStep::Forward(HOUR), false), 0);
+        assert_eq!(pull_back_by(ClockStep::Steady, false), 0);
+        assert_eq!(may_change_after(HOUR, 1), HOUR);
+        assert_eq!(may_change_after(HOUR, 0), HOUR + MAX_LEASE_MS);
+        // Nothing at or below the bound can change.
+        assert_eq!(pulled_back(HOUR + MAX_LEASE_MS, HOUR, 0), None);
     }
 
     #[test]

@@ -19,18 +19,18 @@ use crate::rules::locks::steps::{Applied, Freed, LockRows, LockStep, LockWrite};
 
 /// One backend's lock rows inside one of its transactions.
 pub(crate) trait LockTx {
-    /// The rows `rows` names as they are now, expired ones included. A
-    /// backend that serialises per session takes the sessions' locks here,
-    /// before the rows it returns are read.
-    async fn read(&mut self, rows: LockRows<'_>, now: Millis) -> Result<Vec<LockRow>>;
+    /// The rows `rows` names as they are now. A backend that serialises per
+    /// session takes the sessions' locks here, before the rows it returns
+    /// are read.
+    async fn read(&mut self, rows: LockRows<'_>) -> Result<Vec<LockRow>>;
     /// Deletes the lock if it is still expired at `now`; whether this delete removed it.
     async fn delete_expired(&mut self, lock_id: &str, now: Millis) -> Result<bool>;
     /// Deletes the lock; whether this delete removed it.
     async fn delete(&mut self, lock_id: &str) -> Result<bool>;
     /// Inserts a lock; the id and the fencing token it was given.
     async fn insert(&mut self, lock: NewLock<'_>, now: Millis) -> Result<(String, i64)>;
-    /// Extends a lock and sets its operation; its fencing token.
-    async fn renew(
+    /// Sets a lock's deadline and operation; its fencing token.
+    async fn set_lease(
         &mut self,
         lock_id: &str,
         operation: Operation,
@@ -66,7 +66,7 @@ pub(crate) async fn run<S: LockStep>(
     step: &S,
     now: Millis,
 ) -> Result<Ran<S::Outcome>> {
-    let held = tx.read(step.rows(), now).await?;
+    let held = tx.read(step.rows(now)).await?;
     let effects = step.effects(now, &held);
     let mut applied = Vec::with_capacity(effects.writes.len());
     for write in &effects.writes {
@@ -100,7 +100,17 @@ pub(crate) async fn run<S: LockStep>(
                 operation,
                 expires_at_ms,
             } => Applied::Renewed {
-                fencing_token: tx.renew(&lock.lock_id, *operation, *expires_at_ms).await?,
+                fencing_token: tx
+                    .set_lease(&lock.lock_id, *operation, *expires_at_ms)
+                    .await?,
+            },
+            LockWrite::Shorten {
+                lock,
+                expires_at_ms,
+            } => Applied::Renewed {
+                fencing_token: tx
+                    .set_lease(&lock.lock_id, lock.operation, *expires_at_ms)
+                    .await?,
             },
             LockWrite::Record(_) => Applied::Recorded,
         };

@@ -129,6 +129,11 @@ pub trait CoordStore: Send + Sync + std::fmt::Debug {
     fn schema_version(&self) -> i64;
     /// The store's clock: lease deadlines are read against it.
     fn now_ms(&self) -> Millis;
+    /// Whether coordinators on other machines (other clocks) share this
+    /// store's state; a step of this machine's clock is not theirs.
+    fn shared_across_machines(&self) -> bool {
+        false
+    }
     /// Subscribes to the change feed.
     fn changes(&self) -> broadcast::Receiver<Change>;
     /// How the store's writes were grouped into transactions so far, for
@@ -168,7 +173,7 @@ pub trait CoordStore: Send + Sync + std::fmt::Debug {
     async fn sweep_expired(&self) -> Result<usize>;
     /// After the wall clock stepped back by `back_by` ms (0: no step seen),
     /// pulls every live lease's deadline back by as much, and caps any lease
-    /// at the longest grant from now ([`crate::rules::clock_step`]); how many changed.
+    /// at the longest grant from now (`rules::locks::steps::PullBack`); how many changed.
     async fn pull_leases_back(&self, back_by: Millis) -> Result<usize>;
     /// Keeps the newest events (as set by `keep_events`), deleting at most `batch`.
     async fn prune_events(&self, batch: u64) -> Result<usize>;

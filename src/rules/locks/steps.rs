@@ -19,6 +19,7 @@ use ccmulti_model::{EventKind, Operation};
 use super::{Blocker, ClaimStep, ReleaseScope, is_live, plan_claim, plan_release};
 use crate::clock::Millis;
 use crate::rules::audit::NewEvent;
+use crate::rules::clock_step::{may_change_after, pulled_back};
 use crate::rules::targets::{GLOB_META, is_pattern};
 
 /// Paths a step freed, by session: the waiters for them may try again once
@@ -105,8 +106,11 @@ pub enum LockRows<'a> {
     OfAgent { session: &'a str, agent: &'a str },
     /// What a person picked, in any session, ordered by path.
     Picked(&'a ForceSelector),
-    /// Locks expired by now, in any session, the longest expired first, at most `limit`.
-    Expired { limit: usize },
+    /// Locks expired by `by` (`expires_at <= by`), in any session, the
+    /// longest expired first, at most `limit`.
+    Expired { by: Millis, limit: usize },
+    /// Locks that end after `after` (`expires_at > after`), in any session.
+    EndingAfter { after: Millis },
 }
 
 impl LockRows<'_> {
@@ -117,7 +121,7 @@ impl LockRows<'_> {
             Self::Overlapping { session, .. }
             | Self::OnPaths { session, .. }
             | Self::OfAgent { session, .. } => Some(session),
-            Self::Picked(_) | Self::Expired { .. } => None,
+            Self::Picked(_) | Self::Expired { .. } | Self::EndingAfter { .. } => None,
         }
     }
 }
@@ -166,6 +170,12 @@ pub enum LockWrite<'s> {
         operation: Operation,
         expires_at_ms: Millis,
     },
+    /// Set a lease's deadline back (after a step of the wall clock): no
+    /// event, and nothing freed.
+    Shorten {
+        lock: &'s LockRow,
+        expires_at_ms: Millis,
+    },
     /// Only an event: a refused claim's conflict.
     Record(NewEvent<'s>),
 }
@@ -178,7 +188,8 @@ pub enum Applied {
     Deleted(bool),
     /// For [`LockWrite::Grant`]: the new lock's id and fencing token.
     Inserted { lock_id: String, fencing_token: i64 },
-    /// For [`LockWrite::Renew`]: the lock's fencing token (a renewal keeps it).
+    /// For [`LockWrite::Renew`] and [`LockWrite::Shorten`]: the lock's
+    /// fencing token (a new deadline keeps it).
     Renewed { fencing_token: i64 },
     /// For [`LockWrite::Record`].
     Recorded,
@@ -264,7 +275,8 @@ pub trait LockStep {
     /// What the step knows from its rows that its outcome needs besides the writes' results.
     type Pending;
 
-    fn rows(&self) -> LockRows<'_>;
+    /// The rows it reads at `now`.
+    fn rows(&self, now: Millis) -> LockRows<'_>;
 
     /// The writes, given the rows [`rows`](Self::rows) names as read in the
     /// step's transaction at `now`.
@@ -334,7 +346,7 @@ impl LockStep for Claim<'_> {
     /// The blockers of a refused claim.
     type Pending = Option<Vec<Blocker>>;
 
-    fn rows(&self) -> LockRows<'_> {
+    fn rows(&self, _: Millis) -> LockRows<'_> {
         LockRows::Overlapping {
             session: &self.request.session,
             paths: &self.request.paths,
@@ -461,7 +473,7 @@ impl LockStep for Release<'_> {
     /// The paths asked for that the agent does not hold.
     type Pending = Vec<String>;
 
-    fn rows(&self) -> LockRows<'_> {
+    fn rows(&self, _: Millis) -> LockRows<'_> {
         match self.scope {
             ReleaseScope::All => LockRows::OfAgent {
                 session: self.session,
@@ -515,7 +527,7 @@ impl LockStep for ForceRelease<'_> {
     type Outcome = Vec<LockRow>;
     type Pending = ();
 
-    fn rows(&self) -> LockRows<'_> {
+    fn rows(&self, _: Millis) -> LockRows<'_> {
         LockRows::Picked(self.selector)
     }
 
@@ -554,8 +566,11 @@ impl LockStep for Sweep {
     /// How many rows were read.
     type Pending = usize;
 
-    fn rows(&self) -> LockRows<'_> {
-        LockRows::Expired { limit: self.limit }
+    fn rows(&self, now: Millis) -> LockRows<'_> {
+        LockRows::Expired {
+            by: now,
+            limit: self.limit,
+        }
     }
 
     fn effects<'s>(&'s self, now: Millis, held: &'s [LockRow]) -> LockEffects<'s, usize> {
@@ -573,6 +588,45 @@ impl LockStep for Sweep {
                 .count(),
             read,
         }
+    }
+}
+
+/// After a step of the wall clock back by `back_by` (0: none seen), sets
+/// every lease that [`pulled_back`] moves to its new deadline; how many.
+#[derive(Debug, Clone, Copy)]
+pub struct PullBack {
+    pub back_by: Millis,
+}
+
+impl LockStep for PullBack {
+    type Outcome = usize;
+    type Pending = ();
+
+    fn rows(&self, now: Millis) -> LockRows<'_> {
+        LockRows::EndingAfter {
+            after: may_change_after(now, self.back_by),
+        }
+    }
+
+    fn effects<'s>(&'s self, now: Millis, held: &'s [LockRow]) -> LockEffects<'s, ()> {
+        let writes = held
+            .iter()
+            .filter_map(|lock| {
+                let expires_at_ms = pulled_back(lock.expires_at_ms, now, self.back_by)?;
+                Some(LockWrite::Shorten {
+                    lock,
+                    expires_at_ms,
+                })
+            })
+            .collect();
+        LockEffects {
+            writes,
+            pending: (),
+        }
+    }
+
+    fn outcome(&self, (): (), _: &[LockWrite<'_>], applied: Vec<Applied>) -> usize {
+        applied.len()
     }
 }
 

@@ -39,6 +39,11 @@ impl CoordStore for PostgresStore {
         PostgresStore::now_ms(self)
     }
 
+    /// Every coordinator on the database may run on its own machine.
+    fn shared_across_machines(&self) -> bool {
+        true
+    }
+
     fn changes(&self) -> broadcast::Receiver<Change> {
         self.inner.changes.subscribe()
     }

@@ -4,10 +4,10 @@ use std::sync::PoisonError;
 
 use deadpool_postgres::Transaction;
 
-use super::{PostgresStore, Result, lock_sessions, ts};
+use super::{PostgresStore, Result, lock_sessions};
 use crate::clock::Millis;
-use crate::rules::clock_step::MAX_LEASE_MS;
 use crate::rules::limits::{Limit, Limits, admit_one_more};
+use crate::rules::locks::steps::PullBack;
 use crate::rules::virtual_user::SessionAgent;
 
 /// Refuses a new session beyond the user's limit. The user's own advisory
@@ -95,18 +95,10 @@ impl PostgresStore {
             .unwrap_or_else(PoisonError::into_inner) = limits;
     }
 
-    /// After this process's clock stepped back: on a shared database the
-    /// other coordinators' clocks did not step, so pulling every lease back
-    /// by this machine's step would cut theirs short (a mass expiry for
-    /// them). Only what no grant can reach is corrected: a lease ending more
-    /// than the longest grant from now ends then. `_back_by` is not applied.
-    pub(super) async fn pull_leases_back(&self, _back_by: Millis) -> Result<usize> {
-        let cap = ts(self.now_ms().saturating_add(MAX_LEASE_MS));
-        let client = self.client().await?;
-        let stmt = client
-            .prepare_cached("UPDATE file_locks SET expires_at = $1 WHERE expires_at > $1")
-            .await?;
-        let changed = client.execute(&stmt, &[&cap]).await?;
-        Ok(usize::try_from(changed).unwrap_or(usize::MAX))
+    /// Pulls leases back as [`PullBack`] decides. The service passes 0 on
+    /// a database shared across machines, where only the longest-grant cap
+    /// applies (`rules::clock_step::pull_back_by`).
+    pub(super) async fn pull_leases_back(&self, back_by: Millis) -> Result<usize> {
+        self.lock_step(&PullBack { back_by }).await
     }
 }

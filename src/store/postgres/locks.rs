@@ -34,7 +34,7 @@ const LOCK_COLUMNS: &str =
 type Args<'a> = Vec<&'a (dyn ToSql + Sync)>;
 
 /// The statement (selecting [`LOCK_COLUMNS`]) that reads `rows`, with what
-/// it binds; `now` and the literal prefixes are kept in `owned`.
+/// it binds; what the rows do not hold as it is bound is kept in `owned`.
 fn select<'a>(rows: &'a LockRows<'a>, owned: &'a Owned) -> (String, Args<'a>) {
     let from = format!("SELECT {LOCK_COLUMNS} FROM file_locks WHERE");
     match rows {
@@ -74,22 +74,24 @@ fn select<'a>(rows: &'a LockRows<'a>, owned: &'a Owned) -> (String, Args<'a>) {
         }
         LockRows::Expired { .. } => (
             format!("{from} expires_at <= $1 ORDER BY expires_at LIMIT $2"),
-            vec![&owned.now, &owned.limit],
+            vec![&owned.at, &owned.limit],
         ),
+        LockRows::EndingAfter { .. } => (format!("{from} expires_at > $1"), vec![&owned.at]),
     }
 }
 
 /// Values [`select`] binds that the rows do not hold as they are bound.
 struct Owned {
-    now: chrono::DateTime<chrono::Utc>,
+    /// The instant an expiry or a deadline is compared with.
+    at: chrono::DateTime<chrono::Utc>,
     limit: i64,
     paths: Vec<String>,
     prefixes: Vec<String>,
 }
 
 impl Owned {
-    fn of(rows: &LockRows<'_>, now: Millis) -> Self {
-        let (paths, prefixes, limit) = match rows {
+    fn of(rows: &LockRows<'_>) -> Self {
+        let (paths, prefixes, limit, at) = match rows {
             LockRows::Overlapping { paths, .. } => (
                 paths.iter().cloned().collect(),
                 paths
@@ -98,17 +100,20 @@ impl Owned {
                     .map(str::to_owned)
                     .collect(),
                 0,
+                0,
             ),
-            LockRows::OnPaths { paths, .. } => (paths.iter().cloned().collect(), Vec::new(), 0),
-            LockRows::Expired { limit } => (
+            LockRows::OnPaths { paths, .. } => (paths.iter().cloned().collect(), Vec::new(), 0, 0),
+            LockRows::Expired { by, limit } => (
                 Vec::new(),
                 Vec::new(),
                 i64::try_from(*limit).unwrap_or(i64::MAX),
+                *by,
             ),
-            LockRows::OfAgent { .. } | LockRows::Picked(_) => (Vec::new(), Vec::new(), 0),
+            LockRows::EndingAfter { after } => (Vec::new(), Vec::new(), 0, *after),
+            LockRows::OfAgent { .. } | LockRows::Picked(_) => (Vec::new(), Vec::new(), 0, 0),
         };
         Self {
-            now: ts(now),
+            at: ts(at),
             limit,
             paths,
             prefixes,
@@ -122,8 +127,8 @@ struct Locks<'a, 't> {
 }
 
 impl Locks<'_, '_> {
-    async fn select(&self, rows: &LockRows<'_>, now: Millis) -> Result<Vec<LockRow>> {
-        let owned = Owned::of(rows, now);
+    async fn select(&self, rows: &LockRows<'_>) -> Result<Vec<LockRow>> {
+        let owned = Owned::of(rows);
         let (sql, args) = select(rows, &owned);
         let stmt = self.tx.prepare_cached(&sql).await?;
         self.tx
@@ -148,22 +153,22 @@ impl Locks<'_, '_> {
 }
 
 impl LockTx for Locks<'_, '_> {
-    async fn read(&mut self, rows: LockRows<'_>, now: Millis) -> Result<Vec<LockRow>> {
+    async fn read(&mut self, rows: LockRows<'_>) -> Result<Vec<LockRow>> {
         if let Some(session) = rows.session() {
             lock_sessions(self.tx, &[session]).await?;
-            return self.select(&rows, now).await;
+            return self.select(&rows).await;
         }
         // Rows across sessions: their sessions are locked, then the rows read
         // again under the locks, so a lock renewed or granted meanwhile is
         // judged as it is then. A row of a session that appeared meanwhile
         // (not locked here) is left for the next call.
-        let seen = self.select(&rows, now).await?;
+        let seen = self.select(&rows).await?;
         if seen.is_empty() {
             return Ok(seen);
         }
         let sessions: BTreeSet<&str> = seen.iter().map(|l| l.session_id.as_str()).collect();
         lock_sessions(self.tx, &sessions.iter().copied().collect::<Vec<_>>()).await?;
-        let mut locked = self.select(&rows, now).await?;
+        let mut locked = self.select(&rows).await?;
         locked.retain(|l| sessions.contains(l.session_id.as_str()));
         Ok(locked)
     }
@@ -211,7 +216,7 @@ impl LockTx for Locks<'_, '_> {
         Ok((row.try_get(0)?, row.try_get(1)?))
     }
 
-    async fn renew(
+    async fn set_lease(
         &mut self,
         lock_id: &str,
         operation: Operation,
@@ -224,7 +229,7 @@ impl LockTx for Locks<'_, '_> {
                   WHERE id = $1::text::uuid RETURNING fencing_token",
             )
             .await?;
-        // The row was read under the session lock: it is there.
+        // The row was read under its session's lock: it is there.
         let row = self
             .tx
             .query_one(&stmt, &[&lock_id, &ts(expires_at_ms), &operation.as_str()])

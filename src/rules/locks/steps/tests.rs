@@ -35,7 +35,7 @@ fn apply_all(writes: &[LockWrite<'_>]) -> Vec<Applied> {
                 lock_id: format!("new{i}"),
                 fencing_token: 100 + i as i64,
             },
-            LockWrite::Renew { lock, .. } => Applied::Renewed {
+            LockWrite::Renew { lock, .. } | LockWrite::Shorten { lock, .. } => Applied::Renewed {
                 fencing_token: lock.fencing_token,
             },
             LockWrite::Record(_) => Applied::Recorded,
@@ -239,7 +239,7 @@ fn a_release_removes_own_live_locks_and_reports_the_rest() {
         scope: &scope,
     };
     assert_eq!(
-        step.rows(),
+        step.rows(NOW),
         LockRows::OnPaths {
             session: "s",
             paths: match &scope {
@@ -310,6 +310,44 @@ fn rows_that_may_overlap_a_pattern_start_with_its_literal_prefix() {
         request: &r,
         record_conflicts: true,
     };
-    assert_eq!(claim.rows().session(), Some("s"));
-    assert_eq!(Sweep { limit: 1 }.rows().session(), None);
+    assert_eq!(claim.rows(NOW).session(), Some("s"));
+    assert_eq!(Sweep { limit: 1 }.rows(NOW).session(), None);
+}
+
+#[test]
+fn a_pull_back_shortens_quietly_what_the_step_moves() {
+    let held = [
+        lock("s", "a", "x", Operation::Write, 3600),
+        lock("t", "b", "y", Operation::Read, 30),
+    ];
+    let step = PullBack {
+        back_by: 60 * 60_000,
+    };
+    assert_eq!(step.rows(NOW), LockRows::EndingAfter { after: NOW });
+    let effects = step.effects(NOW, &held);
+    assert_eq!(
+        effects.writes,
+        [
+            LockWrite::Shorten {
+                lock: &held[0],
+                expires_at_ms: NOW
+            },
+            LockWrite::Shorten {
+                lock: &held[1],
+                expires_at_ms: NOW
+            }
+        ]
+    );
+    let (changed, freed_paths, events) = run(&step, &held);
+    assert_eq!((changed, events.len()), (2, 0));
+    assert!(freed_paths.is_empty());
+    // Without a step only what outlasts the longest grant is read, and capped.
+    let capped = PullBack { back_by: 0 };
+    assert_eq!(
+        capped.rows(NOW),
+        LockRows::EndingAfter {
+            after: NOW + crate::rules::clock_step::MAX_LEASE_MS
+        }
+    );
+    assert!(capped.effects(NOW, &held[..1]).writes.is_empty());
 }

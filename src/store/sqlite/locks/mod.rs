@@ -163,7 +163,7 @@ struct Locks<'c> {
 }
 
 impl LockTx for Locks<'_> {
-    async fn read(&mut self, rows: LockRows<'_>, now: Millis) -> Result<Vec<LockRow>> {
+    async fn read(&mut self, rows: LockRows<'_>) -> Result<Vec<LockRow>> {
         let conn = self.conn;
         match rows {
             LockRows::Overlapping { session, paths } => locks_overlapping(conn, session, paths),
@@ -176,13 +176,18 @@ impl LockTx for Locks<'_> {
                 params![session, agent],
             ),
             LockRows::Picked(selector) => picked(conn, selector),
-            LockRows::Expired { limit } => select(
+            LockRows::Expired { by, limit } => select(
                 conn,
                 &format!(
                     "SELECT {LOCK_COLUMNS} FROM file_locks WHERE expires_at <= ?1
                      ORDER BY expires_at LIMIT ?2"
                 ),
-                params![time::to_text(now), i64::try_from(limit).unwrap_or(i64::MAX)],
+                params![time::to_text(by), i64::try_from(limit).unwrap_or(i64::MAX)],
+            ),
+            LockRows::EndingAfter { after } => select(
+                conn,
+                &format!("SELECT {LOCK_COLUMNS} FROM file_locks WHERE expires_at > ?1"),
+                [time::to_text(after)],
             ),
         }
     }
@@ -230,7 +235,7 @@ impl LockTx for Locks<'_> {
         Ok((lock_id, token))
     }
 
-    async fn renew(
+    async fn set_lease(
         &mut self,
         lock_id: &str,
         operation: Operation,
@@ -257,7 +262,7 @@ impl SqliteStore {
     /// and announces the paths it freed once the write has returned (in a
     /// batch they are published after the batch's commit), so a woken
     /// waiter finds them free.
-    fn lock_step<S: LockStep>(&self, step: &S) -> Result<S::Outcome> {
+    pub(super) fn lock_step<S: LockStep>(&self, step: &S) -> Result<S::Outcome> {
         let now = self.now_ms();
         let ran = self.write(|tx| at_once(lock_steps::run(&mut Locks { conn: tx }, step, now)))?;
         for (session, paths) in ran.freed {
