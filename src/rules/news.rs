@@ -19,6 +19,26 @@ pub struct Cursor {
     pub looked_at_ms: Millis,
 }
 
+impl Cursor {
+    /// Where an agent that never looked starts: everything since it joined
+    /// is news. Events before its first own event cannot concern it, so its
+    /// ids start just before that one (a new agent in a session with a long
+    /// history reads none of it); with no event of its own, after the newest
+    /// event of all. Its last look is when it joined, or `now` if no agent
+    /// row says so.
+    pub fn first_look(
+        first_own_event: Option<i64>,
+        newest_event: i64,
+        joined_at_ms: Option<Millis>,
+        now: Millis,
+    ) -> Self {
+        Self {
+            last_event_id: first_own_event.map_or(newest_event, |id| id - 1),
+            looked_at_ms: joined_at_ms.unwrap_or(now),
+        }
+    }
+}
+
 /// How a lock stopped being held.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Freed {
@@ -242,6 +262,24 @@ mod tests {
     use super::*;
 
     const NOW: Millis = 1_790_000_000_000;
+
+    #[test]
+    fn a_first_look_starts_at_the_agents_own_history() {
+        assert_eq!(
+            Cursor::first_look(Some(41), 99, Some(NOW - 5), NOW),
+            Cursor {
+                last_event_id: 40,
+                looked_at_ms: NOW - 5
+            }
+        );
+        assert_eq!(
+            Cursor::first_look(None, 99, None, NOW),
+            Cursor {
+                last_event_id: 99,
+                looked_at_ms: NOW
+            }
+        );
+    }
 
     fn cursor(looked_at_ms: Millis) -> Cursor {
         Cursor {

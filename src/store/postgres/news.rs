@@ -27,23 +27,22 @@ async fn cursor(tx: &Transaction<'_>, session: &str, agent: &str, now: Millis) -
             looked_at_ms: ms(row.try_get(1)?),
         });
     }
-    // Never looked: everything since the agent joined is news (its first
-    // event onwards, or from now if it has none).
+    // Never looked: what [`Cursor::first_look`] starts from, in one statement.
     let start = tx
         .prepare_cached(
-            "SELECT COALESCE(
-                (SELECT MIN(id) - 1 FROM coordination_events WHERE session_id = $1 AND agent_id = $2),
-                (SELECT MAX(id) FROM coordination_events), 0),
-               (SELECT created_at FROM claude_code_agents WHERE session_id = $1 AND id = $2)",
+            "SELECT (SELECT MIN(id) FROM coordination_events WHERE session_id = $1 AND agent_id = $2),
+                    (SELECT COALESCE(MAX(id), 0) FROM coordination_events),
+                    (SELECT created_at FROM claude_code_agents WHERE session_id = $1 AND id = $2)",
         )
         .await?;
     let row = tx.query_one(&start, &[&session, &agent]).await?;
-    Ok(Cursor {
-        last_event_id: row.try_get(0)?,
-        looked_at_ms: row
-            .try_get::<_, Option<chrono::DateTime<chrono::Utc>>>(1)?
-            .map_or(now, ms),
-    })
+    let joined: Option<chrono::DateTime<chrono::Utc>> = row.try_get(2)?;
+    Ok(Cursor::first_look(
+        row.try_get(0)?,
+        row.try_get(1)?,
+        joined.map(ms),
+        now,
+    ))
 }
 
 /// Releases, expiries and forced releases of others' locks on paths this

@@ -26,33 +26,18 @@ fn cursor(conn: &Connection, session: &str, agent: &str, now: Millis) -> Result<
             looked_at_ms: time::from_text(&looked_at)?,
         });
     }
-    // Never looked: everything since the agent joined is news. Events before
-    // its first one cannot concern it, so ids start there (a new agent in a
-    // session with a million events of history reads none of them).
-    let first_own: Option<i64> = conn
+    // Never looked: what [`Cursor::first_look`] starts from, in one statement.
+    let (first_own, newest, joined): (Option<i64>, i64, Option<String>) = conn
         .prepare_cached(
-            "SELECT MIN(id) FROM coordination_events WHERE session_id = ?1 AND agent_id = ?2",
+            "SELECT (SELECT MIN(id) FROM coordination_events WHERE session_id = ?1 AND agent_id = ?2),
+                    (SELECT COALESCE(MAX(id), 0) FROM coordination_events),
+                    (SELECT created_at FROM claude_code_agents WHERE session_id = ?1 AND id = ?2)",
         )?
-        .query_row(params![session, agent], |r| r.get(0))?;
-    let last_event_id = match first_own {
-        Some(id) => id - 1,
-        None => conn
-            .prepare_cached("SELECT COALESCE(MAX(id), 0) FROM coordination_events")?
-            .query_row([], |r| r.get(0))?,
-    };
-    let joined: Option<String> = conn
-        .prepare_cached(
-            "SELECT created_at FROM claude_code_agents WHERE session_id = ?1 AND id = ?2",
-        )?
-        .query_row(params![session, agent], |r| r.get(0))
-        .optional()?;
-    Ok(Cursor {
-        last_event_id,
-        looked_at_ms: joined
-            .map(|t| time::from_text(&t))
-            .transpose()?
-            .unwrap_or(now),
-    })
+        .query_row(params![session, agent], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })?;
+    let joined = joined.map(|t| time::from_text(&t)).transpose()?;
+    Ok(Cursor::first_look(first_own, newest, joined, now))
 }
 
 /// Releases, expiries and forced releases of others' locks on paths this agent
