@@ -8,11 +8,12 @@
 //! the tool's input and output JSON Schemas are generated from the same
 //! structs ([`schema::input_schema`], [`schema::output_schema`]).
 
-pub mod domain;
+mod domain;
 pub mod schema;
 pub mod snapshot;
 pub mod tools;
 
 pub use domain::{
-    Activity, AgentWorkspace, EventKind, Operation, PlannedTask, ReportedStatus, Role, TaskStatus,
+    ACTIVE_WITHIN_MS, Activity, AgentWorkspace, EventKind, Operation, PlannedTask,
+    RECENT_WITHIN_MS, ReportedStatus, Role, TaskStatus,
 };

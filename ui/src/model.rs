@@ -1,10 +1,10 @@
 //! The dashboard's data: the coordinator's snapshot types (the model crate)
 //! and what a key press asks the data side to do.
 
-pub use ccmulti_model::domain::{ACTIVE_WITHIN_MS, RECENT_WITHIN_MS};
 pub use ccmulti_model::snapshot::{
     AgentRow, EventRow, LockRow, SessionRow, Snapshot, TaskRow, WaiterRow,
 };
+pub use ccmulti_model::{ACTIVE_WITHIN_MS, RECENT_WITHIN_MS};
 pub use ccmulti_model::{Activity, AgentWorkspace, EventKind, Operation, Role, TaskStatus};
 
 /// What a key press asks the data side to do.
