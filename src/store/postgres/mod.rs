@@ -19,14 +19,14 @@
 //! other (a hash collision only makes two sessions take turns).
 //!
 //! No deadlock: a transaction takes one session's lock, or (a sweep, a
-//! forced release across sessions) several in ascending key order in one
-//! statement, before touching any row of theirs; rows of a session are only
-//! written under its lock.
+//! forced release or a clock-step pull-back across sessions) several in
+//! ascending key order in one statement, before touching any row of theirs;
+//! rows of a session are only written under its lock.
 //!
 //! Expiry is recorded once however many coordinators sweep: the sweeper
-//! deletes `WHERE expires_at <= now ... RETURNING` under the sessions' locks
-//! and records an event for each row its own delete returned; a second
-//! sweeper finds the rows gone.
+//! deletes `WHERE id = $1 AND expires_at <= now` under the sessions' locks
+//! and records an event only for a row its own delete removed; a second
+//! sweeper finds the rows gone (`store::lock_steps`).
 //!
 //! Fencing tokens come from a sequence (`nextval` after the session lock), so
 //! they never repeat (a sequence never hands a value out twice, even across
