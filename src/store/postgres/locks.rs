@@ -35,7 +35,7 @@ type Args<'a> = Vec<&'a (dyn ToSql + Sync)>;
 
 /// The statement (selecting [`LOCK_COLUMNS`]) that reads `rows`, with what
 /// it binds; what the rows do not hold as it is bound is kept in `owned`.
-fn select<'a>(rows: &'a LockRows<'a>, owned: &'a Owned) -> (String, Args<'a>) {
+fn select<'a>(rows: &'a LockRows<'a>, owned: &'a Owned<'a>) -> (String, Args<'a>) {
     let from = format!("SELECT {LOCK_COLUMNS} FROM file_locks WHERE");
     match rows {
         // starts_with on a "C" column: the same rows as the range `>= prefix AND < next`.
@@ -81,28 +81,26 @@ fn select<'a>(rows: &'a LockRows<'a>, owned: &'a Owned) -> (String, Args<'a>) {
 }
 
 /// Values [`select`] binds that the rows do not hold as they are bound.
-struct Owned {
+struct Owned<'a> {
     /// The instant an expiry or a deadline is compared with.
     at: chrono::DateTime<chrono::Utc>,
     limit: i64,
-    paths: Vec<String>,
-    prefixes: Vec<String>,
+    paths: Vec<&'a str>,
+    prefixes: Vec<&'a str>,
 }
 
-impl Owned {
-    fn of(rows: &LockRows<'_>) -> Self {
+impl<'a> Owned<'a> {
+    fn of(rows: &LockRows<'a>) -> Self {
         let (paths, prefixes, limit, at) = match rows {
             LockRows::Overlapping { paths, .. } => (
-                paths.iter().cloned().collect(),
-                paths
-                    .iter()
-                    .filter_map(|p| overlap_prefix(p))
-                    .map(str::to_owned)
-                    .collect(),
+                paths.iter().map(String::as_str).collect(),
+                paths.iter().filter_map(|p| overlap_prefix(p)).collect(),
                 0,
                 0,
             ),
-            LockRows::OnPaths { paths, .. } => (paths.iter().cloned().collect(), Vec::new(), 0, 0),
+            LockRows::OnPaths { paths, .. } => {
+                (paths.iter().map(String::as_str).collect(), Vec::new(), 0, 0)
+            }
             LockRows::Expired { by, limit } => (
                 Vec::new(),
                 Vec::new(),
