@@ -17,6 +17,11 @@ use crate::clock::Millis;
 use crate::rules::audit::NewEvent;
 use crate::rules::locks::steps::{Applied, Freed, LockRows, LockStep, LockWrite};
 
+/// How many expired locks one sweep transaction deletes at most, on every
+/// backend: a backlog (a coordinator restarted after a long stop) is swept
+/// in several short transactions, so no one waits long behind it.
+pub(crate) const SWEEP_BATCH: usize = 500;
+
 /// One backend's lock rows inside one of its transactions.
 pub(crate) trait LockTx {
     /// The rows `rows` names as they are now. A backend that serialises per

@@ -17,16 +17,13 @@ use super::{PostgresStore, Result, lock_sessions, ms, ts};
 use crate::clock::Millis;
 use crate::rules::audit::NewEvent;
 use crate::rules::locks::steps::{ForceSelector, LockRows, LockStep, Sweep, overlap_prefix};
-use crate::store::lock_steps::{self, LockTx, NewLock};
+use crate::store::lock_steps::{self, LockTx, NewLock, SWEEP_BATCH};
 use crate::store::{Change, StoreError};
 
 /// Directory and glob locks, as `rules::targets::is_pattern` says; spelled as
 /// the partial index `idx_file_locks_patterns` in migrations/postgres/V1, so
 /// the planner can use it.
 const PATTERN_ROWS: &str = "(file_path ~ '[*?[{\\\\]' OR file_path LIKE '%/')";
-
-/// How many expired locks one sweep transaction deletes at most.
-const SWEEP_BATCH: usize = 500;
 
 const LOCK_COLUMNS: &str =
     "id::text, session_id, agent_id, file_path, operation, expires_at, fencing_token";

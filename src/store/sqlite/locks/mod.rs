@@ -21,15 +21,12 @@ use crate::rules::locks::steps::{
     ReleaseOutcome, Sweep, overlap_prefix,
 };
 use crate::store::Change;
-use crate::store::lock_steps::{self, LockTx, NewLock, at_once};
+use crate::store::lock_steps::{self, LockTx, NewLock, SWEEP_BATCH, at_once};
 
 /// Selects directory and glob locks, the rows `rules::targets::is_pattern`
 /// accepts; spelled exactly as the partial index `idx_file_locks_patterns` in
 /// migrations/sqlite/V1__initial.sql, so SQLite uses that index (a test holds the two together).
 pub(crate) const PATTERN_ROWS: &str = "(file_path GLOB '*[[*?{\\]*' OR file_path GLOB '*/')";
-
-/// How many expired locks one sweep transaction deletes at most.
-const SWEEP_BATCH: usize = 500;
 
 const LOCK_COLUMNS: &str =
     "id, session_id, agent_id, file_path, operation, expires_at, fencing_token";
