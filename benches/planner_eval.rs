@@ -300,6 +300,15 @@ fn evaluate(repo: &Repo, verbose: bool) -> Score {
     if std::env::var_os("PLANNER_EVAL_DUMP").is_some() {
         println!("{}\n{}", analysis.reply(), plan.reply());
     }
+    score_files(repo, &analysis, verbose, &mut score);
+    score.largest_group = analysis.groups.iter().map(Vec::len).max().unwrap_or(0);
+    score.largest_true_group = largest_true_group(&repo.tasks);
+    score_pairs(repo, &analysis, &plan, verbose, &mut score);
+    score
+}
+
+/// Each task's predicted files against the files its commit really changed.
+fn score_files(repo: &Repo, analysis: &Analysis, verbose: bool, score: &mut Score) {
     let predicted: Vec<BTreeSet<&str>> = analysis
         .tasks
         .iter()
@@ -337,8 +346,17 @@ fn evaluate(repo: &Repo, verbose: bool) -> Score {
             }
         }
     }
-    score.largest_group = analysis.groups.iter().map(Vec::len).max().unwrap_or(0);
-    score.largest_true_group = largest_true_group(&repo.tasks);
+}
+
+/// Each pair of tasks: did the analysis report the pairs that truly share a
+/// file (and only those), and did the plan give them to one agent?
+fn score_pairs(
+    repo: &Repo,
+    analysis: &Analysis,
+    plan: &Distribution,
+    verbose: bool,
+    score: &mut Score,
+) {
     let ids: Vec<&str> = analysis.tasks.iter().map(|t| t.task_id.as_str()).collect();
     let pairs = |keep: fn(&ConflictReport) -> bool| -> BTreeSet<(&str, &str)> {
         analysis
@@ -385,7 +403,6 @@ fn evaluate(repo: &Repo, verbose: bool) -> Score {
             }
         }
     }
-    score
 }
 
 /// Tasks joined by sharing a true file, transitively: the group the truth

@@ -124,105 +124,140 @@ fn holds<'a>(ops: impl Iterator<Item = &'a Op>, violations: &mut Vec<String>) ->
     let mut out = Vec::new();
     for (client, mut ops) in per_client {
         ops.sort_by_key(|o| o.invoked);
-        let mut open: Option<Hold> = None;
-        // The last hold closed by a release whose answer was lost: that
-        // release may not have happened (the database was down), and a
-        // later renewal of the same token shows it did not.
-        let mut maybe_unreleased: Option<Hold> = None;
-        // A claim whose answer was lost may have been granted: when.
-        let mut maybe_granted: Option<u64> = None;
+        let mut holds = ClientHolds::new(client, violations);
         for op in ops {
-            match (&op.kind, &op.outcome) {
-                (
-                    Kind::Claim,
-                    Outcome::Granted {
-                        token,
-                        renewed: false,
-                    },
-                ) => {
-                    out.extend(maybe_unreleased.take());
-                    maybe_granted = None;
-                    if let Some(h) = open.take() {
-                        violations.push(format!(
-                            "{client}: new grant (token {token}) while still holding token {}",
-                            h.token
-                        ));
-                        out.push(h);
-                    }
-                    open = Some(Hold {
-                        client: client.to_owned(),
-                        token: *token,
-                        granted_invoked: op.invoked,
-                        granted_completed: op.completed,
-                        release_invoked: None,
-                        release_completed: None,
-                    });
-                }
-                (
-                    Kind::Claim,
-                    Outcome::Granted {
-                        token,
-                        renewed: true,
-                    },
-                ) => match &open {
-                    Some(h) if h.token == *token => {}
-                    Some(h) => violations.push(format!(
-                        "{client}: renewal changed token {} to {token}",
-                        h.token
-                    )),
-                    None => match (maybe_unreleased.take(), maybe_granted.take()) {
-                        (Some(mut h), _) if h.token == *token => {
-                            h.release_invoked = None;
-                            h.release_completed = None;
-                            open = Some(h);
-                        }
-                        // The lost claim was granted: held surely from this answer on.
-                        (earlier, Some(invoked)) => {
-                            out.extend(earlier);
-                            open = Some(Hold {
-                                client: client.to_owned(),
-                                token: *token,
-                                granted_invoked: invoked,
-                                granted_completed: op.completed,
-                                release_invoked: None,
-                                release_completed: None,
-                            });
-                        }
-                        _ => violations.push(format!(
-                            "{client}: renewal (token {token}) of a lock it did not hold"
-                        )),
-                    },
-                },
-                (Kind::Claim, Outcome::Unknown) if open.is_none() => {
-                    maybe_granted.get_or_insert(op.invoked);
-                }
-                (Kind::Release, Outcome::Unknown) => {
-                    if let Some(mut h) = open.take() {
-                        h.release_invoked = Some(op.invoked);
-                        out.extend(maybe_unreleased.replace(h));
-                    }
-                }
-                (Kind::Release, outcome) => {
-                    if let Some(mut h) = open.take() {
-                        h.release_invoked = Some(op.invoked);
-                        h.release_completed =
-                            (*outcome == Outcome::Released).then_some(op.completed);
-                        if *outcome == Outcome::NotHeld {
-                            violations.push(format!(
-                                "{client}: release of token {} answered not held",
-                                h.token
-                            ));
-                        }
-                        out.push(h);
-                    }
-                }
-                _ => {}
-            }
+            holds.step(op);
         }
-        out.extend(maybe_unreleased);
-        out.extend(open);
+        out.extend(holds.finish());
     }
     out
+}
+
+/// One client's holds on one path, read op by op in invocation order.
+struct ClientHolds<'v> {
+    client: String,
+    violations: &'v mut Vec<String>,
+    closed: Vec<Hold>,
+    open: Option<Hold>,
+    /// The last hold closed by a release whose answer was lost: that
+    /// release may not have happened (the database was down), and a
+    /// later renewal of the same token shows it did not.
+    maybe_unreleased: Option<Hold>,
+    /// A claim whose answer was lost may have been granted: when.
+    maybe_granted: Option<u64>,
+}
+
+impl<'v> ClientHolds<'v> {
+    fn new(client: &str, violations: &'v mut Vec<String>) -> Self {
+        ClientHolds {
+            client: client.to_owned(),
+            violations,
+            closed: Vec::new(),
+            open: None,
+            maybe_unreleased: None,
+            maybe_granted: None,
+        }
+    }
+
+    fn step(&mut self, op: &Op) {
+        match (&op.kind, &op.outcome) {
+            (
+                Kind::Claim,
+                Outcome::Granted {
+                    token,
+                    renewed: false,
+                },
+            ) => self.granted(op, *token),
+            (
+                Kind::Claim,
+                Outcome::Granted {
+                    token,
+                    renewed: true,
+                },
+            ) => self.renewed(op, *token),
+            (Kind::Claim, Outcome::Unknown) if self.open.is_none() => {
+                self.maybe_granted.get_or_insert(op.invoked);
+            }
+            (Kind::Release, Outcome::Unknown) => {
+                if let Some(mut h) = self.open.take() {
+                    h.release_invoked = Some(op.invoked);
+                    self.closed.extend(self.maybe_unreleased.replace(h));
+                }
+            }
+            (Kind::Release, outcome) => self.released(op, outcome),
+            _ => {}
+        }
+    }
+
+    fn hold(&self, token: i64, granted_invoked: u64, granted_completed: u64) -> Hold {
+        Hold {
+            client: self.client.clone(),
+            token,
+            granted_invoked,
+            granted_completed,
+            release_invoked: None,
+            release_completed: None,
+        }
+    }
+
+    fn granted(&mut self, op: &Op, token: i64) {
+        self.closed.extend(self.maybe_unreleased.take());
+        self.maybe_granted = None;
+        if let Some(h) = self.open.take() {
+            self.violations.push(format!(
+                "{}: new grant (token {token}) while still holding token {}",
+                self.client, h.token
+            ));
+            self.closed.push(h);
+        }
+        self.open = Some(self.hold(token, op.invoked, op.completed));
+    }
+
+    fn renewed(&mut self, op: &Op, token: i64) {
+        let client = &self.client;
+        match &self.open {
+            Some(h) if h.token == token => {}
+            Some(h) => self.violations.push(format!(
+                "{client}: renewal changed token {} to {token}",
+                h.token
+            )),
+            None => match (self.maybe_unreleased.take(), self.maybe_granted.take()) {
+                (Some(mut h), _) if h.token == token => {
+                    h.release_invoked = None;
+                    h.release_completed = None;
+                    self.open = Some(h);
+                }
+                // The lost claim was granted: held surely from this answer on.
+                (earlier, Some(invoked)) => {
+                    self.closed.extend(earlier);
+                    self.open = Some(self.hold(token, invoked, op.completed));
+                }
+                _ => self.violations.push(format!(
+                    "{client}: renewal (token {token}) of a lock it did not hold"
+                )),
+            },
+        }
+    }
+
+    fn released(&mut self, op: &Op, outcome: &Outcome) {
+        if let Some(mut h) = self.open.take() {
+            h.release_invoked = Some(op.invoked);
+            h.release_completed = (*outcome == Outcome::Released).then_some(op.completed);
+            if *outcome == Outcome::NotHeld {
+                self.violations.push(format!(
+                    "{}: release of token {} answered not held",
+                    self.client, h.token
+                ));
+            }
+            self.closed.push(h);
+        }
+    }
+
+    fn finish(mut self) -> Vec<Hold> {
+        self.closed.extend(self.maybe_unreleased);
+        self.closed.extend(self.open);
+        self.closed
+    }
 }
 
 /// Histories the checker must reject, so a green run means something.

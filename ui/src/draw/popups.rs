@@ -108,118 +108,136 @@ pub(super) fn details(frame: &mut Frame, area: Rect, ctx: &Ctx, panel: Panel, ke
 type Field = (&'static str, String, Style);
 
 fn detail_fields(ctx: &Ctx, panel: Panel, key: &str) -> Vec<Field> {
-    let (now, s, t) = (ctx.now_ms, ctx.state.snapshot(), ctx.theme);
-    let plain = |k: &'static str, v: String| (k, v, Style::new());
-    let at = |ms: i64| format!("{} UTC ({} ago)", clock(ms), ago(now, ms));
     let Some(i) = ctx.view.position(panel, key) else {
         return Vec::new();
     };
     match panel {
-        Panel::Agents => {
-            let a = ctx.view.agents[i];
-            let activity = Activity::classify(now, a.last_activity_ms);
-            let held: Vec<&str> = s
-                .locks
-                .iter()
-                .filter(|l| l.session_id == a.session_id && l.agent_id == a.agent_id)
-                .map(|l| l.path.as_str())
-                .collect();
-            vec![
-                plain("agent", a.agent_id.clone()),
-                plain("session", a.session_id.clone()),
-                plain("role", a.role.as_str().to_owned()),
-                plain("status", a.status.clone()),
-                (
-                    "activity",
-                    activity.as_str().into(),
-                    activity_style(t, activity),
-                ),
-                plain("last call", at(a.last_activity_ms)),
-                plain("task", a.current_task.clone().unwrap_or_default()),
-                plain(
-                    "message",
-                    current_message(s, a).unwrap_or_default().to_string(),
-                ),
-                plain("locks", format!("{} {}", a.lock_count, held.join(", "))),
-                plain(
-                    "worktree",
-                    a.workspace
-                        .as_ref()
-                        .map_or_else(|| "-".to_string(), |w| w.worktree.clone()),
-                ),
-                plain(
-                    "branch",
-                    a.workspace
-                        .as_ref()
-                        .and_then(|w| w.branch.clone())
-                        .unwrap_or_else(|| "-".to_string()),
-                ),
-                match waiting_of(s, a) {
-                    Some(w) => ("waiting", waiting_note(s, w), t.warn),
-                    None => plain("waiting", "no".to_string()),
-                },
-            ]
-        }
-        Panel::Locks => {
-            let l = ctx.view.locks[i];
-            let remaining = l.expires_at_ms.saturating_sub(now);
-            vec![
-                plain("path", l.path.clone()),
-                plain("holder", l.agent_id.clone()),
-                plain("operation", operation_label(s, l)),
-                ("expires", countdown(remaining), expiry_style(t, remaining)),
-                plain("expires at", format!("{} UTC", clock(l.expires_at_ms))),
-                plain("session", l.session_id.clone()),
-                plain("lock id", l.lock_id.clone()),
-                plain("fencing", l.fencing_token.to_string()),
-                (
-                    "waiting",
-                    waiters_on(s, l)
-                        .iter()
-                        .map(|w| {
-                            format!(
-                                "{} ({}, {} left)",
-                                w.agent_id,
-                                w.operation.as_str(),
-                                countdown(w.deadline_ms.saturating_sub(now))
-                            )
-                        })
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                    t.warn,
-                ),
-            ]
-        }
-        Panel::Tasks => {
-            let k = ctx.view.tasks[i];
-            vec![
-                plain("task", k.task_id.clone()),
-                plain("agent", k.agent_id.clone()),
-                plain("session", k.session_id.clone()),
-                (
-                    "status",
-                    k.status.as_str().to_owned(),
-                    status_style(t, k.status),
-                ),
-                plain("progress", format!("{}%", task_percent(k))),
-                plain("updated", at(k.updated_at_ms)),
-                plain("message", k.message.clone().unwrap_or_default()),
-            ]
-        }
-        Panel::Events => {
-            let e = ctx.view.events[i];
-            let opt = |o: &Option<String>| o.clone().unwrap_or_default();
-            vec![
-                plain("kind", e.kind.as_str().to_owned()),
-                plain("at", at(e.at_ms)),
-                plain("session", opt(&e.session_id)),
-                plain("agent", opt(&e.agent_id)),
-                plain("path", opt(&e.path)),
-                plain("detail", opt(&e.detail)),
-                plain("event id", e.id.to_string()),
-            ]
-        }
+        Panel::Agents => agent_fields(ctx, i),
+        Panel::Locks => lock_fields(ctx, i),
+        Panel::Tasks => task_fields(ctx, i),
+        Panel::Events => event_fields(ctx, i),
     }
+}
+
+fn plain(k: &'static str, v: String) -> Field {
+    (k, v, Style::new())
+}
+
+/// A moment as the clock time and how long ago it was.
+fn at(now: i64, ms: i64) -> String {
+    format!("{} UTC ({} ago)", clock(ms), ago(now, ms))
+}
+
+fn agent_fields(ctx: &Ctx, i: usize) -> Vec<Field> {
+    let (now, s, t) = (ctx.now_ms, ctx.state.snapshot(), ctx.theme);
+    let a = ctx.view.agents[i];
+    let activity = Activity::classify(now, a.last_activity_ms);
+    let held: Vec<&str> = s
+        .locks
+        .iter()
+        .filter(|l| l.session_id == a.session_id && l.agent_id == a.agent_id)
+        .map(|l| l.path.as_str())
+        .collect();
+    vec![
+        plain("agent", a.agent_id.clone()),
+        plain("session", a.session_id.clone()),
+        plain("role", a.role.as_str().to_owned()),
+        plain("status", a.status.clone()),
+        (
+            "activity",
+            activity.as_str().into(),
+            activity_style(t, activity),
+        ),
+        plain("last call", at(now, a.last_activity_ms)),
+        plain("task", a.current_task.clone().unwrap_or_default()),
+        plain(
+            "message",
+            current_message(s, a).unwrap_or_default().to_string(),
+        ),
+        plain("locks", format!("{} {}", a.lock_count, held.join(", "))),
+        plain(
+            "worktree",
+            a.workspace
+                .as_ref()
+                .map_or_else(|| "-".to_string(), |w| w.worktree.clone()),
+        ),
+        plain(
+            "branch",
+            a.workspace
+                .as_ref()
+                .and_then(|w| w.branch.clone())
+                .unwrap_or_else(|| "-".to_string()),
+        ),
+        match waiting_of(s, a) {
+            Some(w) => ("waiting", waiting_note(s, w), t.warn),
+            None => plain("waiting", "no".to_string()),
+        },
+    ]
+}
+
+fn lock_fields(ctx: &Ctx, i: usize) -> Vec<Field> {
+    let (now, s, t) = (ctx.now_ms, ctx.state.snapshot(), ctx.theme);
+    let l = ctx.view.locks[i];
+    let remaining = l.expires_at_ms.saturating_sub(now);
+    vec![
+        plain("path", l.path.clone()),
+        plain("holder", l.agent_id.clone()),
+        plain("operation", operation_label(s, l)),
+        ("expires", countdown(remaining), expiry_style(t, remaining)),
+        plain("expires at", format!("{} UTC", clock(l.expires_at_ms))),
+        plain("session", l.session_id.clone()),
+        plain("lock id", l.lock_id.clone()),
+        plain("fencing", l.fencing_token.to_string()),
+        (
+            "waiting",
+            waiters_on(s, l)
+                .iter()
+                .map(|w| {
+                    format!(
+                        "{} ({}, {} left)",
+                        w.agent_id,
+                        w.operation.as_str(),
+                        countdown(w.deadline_ms.saturating_sub(now))
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(", "),
+            t.warn,
+        ),
+    ]
+}
+
+fn task_fields(ctx: &Ctx, i: usize) -> Vec<Field> {
+    let (now, t) = (ctx.now_ms, ctx.theme);
+    let k = ctx.view.tasks[i];
+    vec![
+        plain("task", k.task_id.clone()),
+        plain("agent", k.agent_id.clone()),
+        plain("session", k.session_id.clone()),
+        (
+            "status",
+            k.status.as_str().to_owned(),
+            status_style(t, k.status),
+        ),
+        plain("progress", format!("{}%", task_percent(k))),
+        plain("updated", at(now, k.updated_at_ms)),
+        plain("message", k.message.clone().unwrap_or_default()),
+    ]
+}
+
+fn event_fields(ctx: &Ctx, i: usize) -> Vec<Field> {
+    let now = ctx.now_ms;
+    let e = ctx.view.events[i];
+    let opt = |o: &Option<String>| o.clone().unwrap_or_default();
+    vec![
+        plain("kind", e.kind.as_str().to_owned()),
+        plain("at", at(now, e.at_ms)),
+        plain("session", opt(&e.session_id)),
+        plain("agent", opt(&e.agent_id)),
+        plain("path", opt(&e.path)),
+        plain("detail", opt(&e.detail)),
+        plain("event id", e.id.to_string()),
+    ]
 }
 
 pub(super) fn session_picker(frame: &mut Frame, area: Rect, ctx: &Ctx, selected: usize) {
