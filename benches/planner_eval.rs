@@ -120,7 +120,7 @@ impl Score {
 }
 
 fn main() {
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let manifest = &ccmulti_testkit::interop::repo();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let wanted: Vec<&String> = args.iter().filter(|a| SETS.contains(&a.as_str())).collect();
     // `scale` alone runs only the 10,000-file plan (no repository's tasks).

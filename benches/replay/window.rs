@@ -43,7 +43,7 @@ impl Window {
 
     /// The windows shipped beside this file, by name.
     pub fn all() -> Vec<Self> {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/replay/windows");
+        let root = ccmulti_testkit::interop::repo().join("benches/replay/windows");
         let mut dirs: Vec<PathBuf> = std::fs::read_dir(&root)
             .unwrap_or_else(|e| panic!("{}: {e}", root.display()))
             .flatten()

@@ -11,7 +11,7 @@ on_both_backends!(
 fn fixture(name: &str) -> Vec<Value> {
     let path = format!(
         "{}/tests/fixtures/claude-code/{name}",
-        env!("CARGO_MANIFEST_DIR")
+        ccmulti_testkit::interop::repo().display()
     );
     std::fs::read_to_string(&path)
         .expect("fixture")

@@ -10,7 +10,7 @@ use ccmulti_testkit::*;
 use serde_json::json;
 
 fn ccmulti(args: &[&str]) -> (bool, String) {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_ccmulti"));
+    let mut command = Command::new(ccmulti_testkit::ccmulti_binary());
     for var in SECURITY_ENV {
         command.env_remove(var);
     }
@@ -47,7 +47,7 @@ fn connect_prints_the_mcp_line_the_environment_and_the_hooks() {
         "{out}"
     );
     assert!(out.contains("\"type\": \"http\""), "{out}");
-    let binary = std::fs::canonicalize(env!("CARGO_BIN_EXE_ccmulti")).unwrap();
+    let binary = std::fs::canonicalize(ccmulti_testkit::ccmulti_binary()).unwrap();
     for expected in [
         "export CCMULTI_AGENT=alice__session__feature-x__impl_a".to_string(),
         "export CCMULTI_ADDR=127.0.0.1:7999".into(),
@@ -70,7 +70,7 @@ fn connect_prints_the_mcp_line_the_environment_and_the_hooks() {
 #[test]
 fn connect_with_a_token_adds_the_header_and_never_prints_the_token() {
     let secret = "connect-token-0123456789abcdef";
-    let output = Command::new(env!("CARGO_BIN_EXE_ccmulti"))
+    let output = Command::new(ccmulti_testkit::ccmulti_binary())
         .args([
             "connect",
             "--session",
@@ -197,7 +197,7 @@ async fn status_release_and_verify_on_a_live_database(backend: Backend) {
 
 fn ccmulti_with_stdin(args: &[&str], stdin: &str) -> (bool, String) {
     use std::io::Write;
-    let mut command = Command::new(env!("CARGO_BIN_EXE_ccmulti"));
+    let mut command = Command::new(ccmulti_testkit::ccmulti_binary());
     for var in SECURITY_ENV {
         command.env_remove(var);
     }
@@ -224,7 +224,8 @@ fn plan_prints_the_split_and_records_planned_tasks() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("c.db");
     let db = db.to_str().unwrap();
-    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/planner_repo");
+    let root = ccmulti_testkit::interop::repo().join("tests/fixtures/planner_repo");
+    let root = &root.display().to_string();
     let tasks = "1. Render invoices as PDF\n2. Issue refresh tokens on login\n- Add rate limiting to the login endpoint\n";
     let common = [
         "plan",

@@ -296,7 +296,7 @@ fn dashboard_shows_ticks_and_force_releases_a_lock_in_a_real_terminal(backend: B
     let command = format!(
         "exec env TERM=xterm-256color NO_COLOR=1 XDG_DATA_HOME={} {} up --addr {addr} --db {} --root {}",
         shell_quote(&data_home.to_string_lossy()),
-        shell_quote(env!("CARGO_BIN_EXE_ccmulti")),
+        shell_quote(&ccmulti_testkit::ccmulti_binary().display().to_string()),
         shell_quote(&db),
         shell_quote(&root.to_string_lossy()),
     );

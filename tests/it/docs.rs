@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 const README_MAX_BYTES: usize = 12 * 1024;
 
 fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    ccmulti_testkit::interop::repo()
 }
 
 /// The Markdown files whose links are checked: the top-level ones and all of `docs/`.

@@ -21,7 +21,7 @@ fn ok(output: &Output) -> String {
 }
 
 fn ccmulti(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ccmulti"))
+    Command::new(ccmulti_testkit::ccmulti_binary())
         .args(args)
         .output()
         .expect("run ccmulti")

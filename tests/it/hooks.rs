@@ -51,7 +51,10 @@ impl Run {
 }
 
 fn fixture(name: &str, project: Option<&Path>) -> String {
-    let path = format!("{}/tests/fixtures/hooks/{name}", env!("CARGO_MANIFEST_DIR"));
+    let path = format!(
+        "{}/tests/fixtures/hooks/{name}",
+        ccmulti_testkit::interop::repo().display()
+    );
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
     match project {
         Some(root) => text.replace(FIXTURE_PROJECT, &root.display().to_string()),
@@ -62,7 +65,7 @@ fn fixture(name: &str, project: Option<&Path>) -> String {
 /// Runs `ccmulti hook ARGS` with `stdin`, the terminal's environment being `env` only.
 async fn hook(args: &[&str], stdin: String, env: &[(&str, &str)]) -> Run {
     use tokio::io::AsyncWriteExt;
-    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_ccmulti"));
+    let mut command = tokio::process::Command::new(ccmulti_testkit::ccmulti_binary());
     command.arg("hook").args(args);
     for var in HOOK_ENV {
         command.env_remove(var);

@@ -28,11 +28,11 @@ fn official_sdks_and_claude_code_connect_and_coordinate(backend: Backend) {
 
 /// tests/interop/run.sh, its coordinators on `postgres` if given.
 fn run_checks(postgres: Option<String>) {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/run.sh");
+    let script = ccmulti_testkit::interop::repo().join("tests/interop/run.sh");
     let mut command = Command::new("bash");
     command
-        .arg(script)
-        .env("CCMULTI", env!("CARGO_BIN_EXE_ccmulti"))
+        .arg(&script)
+        .env("CCMULTI", ccmulti_testkit::ccmulti_binary())
         .env_remove("CCMULTI_INTEROP_DB");
     if let Some(url) = &postgres {
         println!("interop checks with the coordinator on PostgreSQL");

@@ -15,8 +15,6 @@ use ccmulti_testkit::SECURITY_ENV;
 use rusqlite::types::Value;
 use rusqlite::{Connection, OpenFlags};
 
-const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/db/v1.db");
-
 /// Every table of version 1 and what the fixture holds in it.
 const V1_TABLES: [(&str, usize); 9] = [
     ("claude_code_sessions", 2),
@@ -71,7 +69,11 @@ fn dump(conn: &Connection, v1_columns: &[(String, Vec<String>)]) -> Vec<Rows> {
 fn a_version_1_database_is_upgraded_with_every_row_kept() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("coordinator.db");
-    std::fs::copy(FIXTURE, &db).unwrap();
+    std::fs::copy(
+        ccmulti_testkit::interop::repo().join("tests/fixtures/db/v1.db"),
+        &db,
+    )
+    .unwrap();
 
     let (v1_columns, before) = {
         let old = Connection::open_with_flags(&db, OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
@@ -143,7 +145,7 @@ fn a_version_1_database_is_upgraded_with_every_row_kept() {
     assert_eq!(history, (1..=SCHEMA_VERSION).collect::<Vec<_>>());
     drop(new);
 
-    let mut verify = Command::new(env!("CARGO_BIN_EXE_ccmulti"));
+    let mut verify = Command::new(ccmulti_testkit::ccmulti_binary());
     for var in SECURITY_ENV {
         verify.env_remove(var);
     }

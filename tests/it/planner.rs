@@ -14,8 +14,6 @@ use ccmulti_testkit::synthetic;
 use ccmulti_testkit::*;
 use serde_json::{Value, json};
 
-const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/planner_repo");
-
 on_both_backends!(
     the_planner_tools_over_http_and_the_generated_commands_connect,
     setup_plans_from_a_message_or_shows_the_form_it_expects,
@@ -37,7 +35,10 @@ fn copy_dir(from: &Path, to: &Path) {
 
 /// The fixture, plus files its `.gitignore` excludes (they would add false edges).
 fn fixture_into(root: &Path) {
-    copy_dir(Path::new(FIXTURE), root);
+    copy_dir(
+        &ccmulti_testkit::interop::repo().join("tests/fixtures/planner_repo"),
+        root,
+    );
     std::fs::create_dir_all(root.join("generated")).unwrap();
     std::fs::write(
         root.join("generated/all.py"),

@@ -6,7 +6,6 @@
 //! database's own definition of each object concerned.
 
 use std::collections::BTreeSet;
-use std::path::Path;
 use std::sync::Arc;
 
 use ccmulti::clock::SystemClock;
@@ -239,7 +238,11 @@ fn schema_sql_is_what_the_sqlite_migrations_build() {
         counter, 0,
         "schema.sql seeds the fencing counter as V1 does"
     );
-    assert!(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/schema.sql")).is_file());
+    assert!(
+        ccmulti_testkit::interop::repo()
+            .join("schema.sql")
+            .is_file()
+    );
 }
 
 /// One line per column, constraint, index and sequence of the public schema.

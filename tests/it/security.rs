@@ -232,7 +232,7 @@ fn a_non_loopback_bind_without_a_token_is_refused_by_the_binary() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("c.db");
     for addr in ["0.0.0.0:0", "[::]:0"] {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_ccmulti"));
+        let mut command = Command::new(ccmulti_testkit::ccmulti_binary());
         for var in SECURITY_ENV {
             command.env_remove(var);
         }
@@ -357,7 +357,7 @@ fn side(db: &Path, suffix: &str) -> std::path::PathBuf {
 /// longer creates a database: it only opens one a coordinator serves.)
 #[cfg(unix)]
 fn open_without_terminal(db: &Path) {
-    let output = Command::new(env!("CARGO_BIN_EXE_ccmulti"))
+    let output = Command::new(ccmulti_testkit::ccmulti_binary())
         .args(["up", "--addr", "127.0.0.1:0", "--db"])
         .arg(db)
         .stdin(Stdio::null())

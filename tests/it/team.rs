@@ -134,7 +134,7 @@ impl Fixture {
 
     /// `ccmulti --addr A --db D ARGS` in `dir`.
     fn ccmulti_in(&self, dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_ccmulti"));
+        let mut command = Command::new(ccmulti_testkit::ccmulti_binary());
         self.isolate(&mut command);
         command
             .args(["--addr", &self.addr, "--db"])
@@ -571,7 +571,7 @@ fn worktrees_share_one_lock_per_file_and_stop_keeps_work() {
             "permission_mode": "default", "hook_event_name": "PreToolUse", "tool_name": "Edit",
             "tool_input": { "file_path": edited, "old_string": "pass", "new_string": "return 1" },
         });
-        let mut hook = Command::new(env!("CARGO_BIN_EXE_ccmulti"));
+        let mut hook = Command::new(ccmulti_testkit::ccmulti_binary());
         fx.isolate(&mut hook);
         let mut child = hook
             .args(["hook", "pre-tool"])
@@ -771,7 +771,7 @@ fn each_refusal_says_what_was_wrong_and_makes_nothing() {
     // A coordinator at the address that serves another directory.
     let other = fx.base.join("other");
     std::fs::create_dir_all(&other).expect("mkdir");
-    let mut serve = Command::new(env!("CARGO_BIN_EXE_ccmulti"));
+    let mut serve = Command::new(ccmulti_testkit::ccmulti_binary());
     fx.isolate(&mut serve);
     let mut foreign = serve
         .args(["--addr", &fx.addr, "--db"])
@@ -914,7 +914,8 @@ fn the_readme_quick_start_on_a_fresh_clone_ends_with_a_running_team() {
     };
     // The fresh clone of this repository is also the project the team works on.
     std::fs::remove_dir_all(&fx.repo).expect("make room for the clone");
-    let source = env!("CARGO_MANIFEST_DIR");
+    let source = ccmulti_testkit::interop::repo();
+    let source = &source.display().to_string();
     ok(git(
         &fx.base,
         &["clone", "-q", source, &fx.repo.display().to_string()],
@@ -931,7 +932,7 @@ fn the_readme_quick_start_on_a_fresh_clone_ends_with_a_running_team() {
         format!(
             "mkdir -p {bin} && cp {exe} {bin}/ccmulti",
             bin = bin.display(),
-            exe = env!("CARGO_BIN_EXE_ccmulti")
+            exe = ccmulti_testkit::ccmulti_binary().display()
         ),
         format!("export PATH={}:\"$PATH\"", bin.display()),
         format!("cd {}", fx.base.display()),

@@ -292,7 +292,7 @@ async fn a_release_by_another_process_wakes_a_waiter(backend: Backend) {
     let server = backend.start().await;
     hold(&server, "holder", json!({ "file_paths": ["src/hot.rs"] })).await;
     let waiter = start_waiter(&server, "waiter", "src/hot.rs", 30).await;
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_ccmulti"))
+    let output = std::process::Command::new(ccmulti_testkit::ccmulti_binary())
         .args(["release", "src/hot.rs", "--db", &server.db])
         .arg("--root")
         .arg(&server.root)
