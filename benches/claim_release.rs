@@ -29,7 +29,10 @@ async fn agent_loop(endpoint: Endpoint, path: String, until: Instant) -> Vec<Dur
     while Instant::now() < until {
         for (tool, arguments) in &calls {
             let started = Instant::now();
-            let answer = endpoint.call(tool, arguments.clone()).await.expect("call");
+            let answer = endpoint
+                .call_raw(tool, arguments.clone())
+                .await
+                .expect("call");
             samples.push(started.elapsed());
             assert_eq!(answer["success"], true, "{answer}");
         }

@@ -124,7 +124,7 @@ async fn timed(
 ) {
     let endpoint = if me { &db.me } else { &db.bg };
     let started = Instant::now();
-    let answer = endpoint.call(tool, arguments).await.expect("call");
+    let answer = endpoint.call_raw(tool, arguments).await.expect("call");
     if let Some(run) = record {
         db.latencies.record(op, run, started);
     }

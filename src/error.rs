@@ -5,8 +5,8 @@
 use rmcp::model::{ErrorCode, ErrorData};
 
 use crate::rules::limits::LimitReached;
-use crate::rules::virtual_user::VirtualUserError;
 use crate::store::StoreError;
+use ccmulti_model::VirtualUserError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CoordError {

@@ -6,6 +6,7 @@
 //! coordination tools), `store` (the only module that writes SQL) and `rules`
 //! (plain functions over plain types: lock conflicts, paths, client policy).
 
+pub mod client;
 pub mod clock;
 pub mod connections;
 pub mod coord;

@@ -3,11 +3,12 @@
 #![no_main]
 #![forbid(unsafe_code)]
 
-use ccmulti::rules::virtual_user::parse;
+use ccmulti_model::VirtualUser;
+use std::str::FromStr;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|raw: &str| {
-    match parse(raw) {
+    match VirtualUser::from_str(raw) {
         Ok(user) => {
             assert_eq!(user.to_string(), raw, "display round-trips");
             assert!(!user.user_id.is_empty() && !user.user_id.contains("__"));

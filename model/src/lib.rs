@@ -4,16 +4,23 @@
 //! tools' arguments and results. Nothing here does I/O; the
 //! coordinator, its hooks and its dashboard all speak these types.
 //!
-//! Each tool's fields are named once, here: serde reads and writes them, and
+//! Each tool's name, argument type and result type are written once, here
+//! ([`tools::Tool`]), and so is each field: serde reads and writes them, and
 //! the tool's input and output JSON Schemas are generated from the same
-//! structs ([`schema::input_schema`], [`schema::output_schema`]).
+//! structs ([`schema::input_schema`], [`schema::output_schema`]). Who calls,
+//! the virtual user of the URL, is written and read here too
+//! ([`VirtualUser`], [`agent_url`]).
 
 mod domain;
 pub mod schema;
 pub mod snapshot;
 pub mod tools;
+mod virtual_user;
 
 pub use domain::{
     ACTIVE_WITHIN_MS, Activity, AgentWorkspace, EventKind, Operation, PlannedTask,
     RECENT_WITHIN_MS, ReportedStatus, Role, TaskStatus,
+};
+pub use virtual_user::{
+    MAX_PART_LEN, PLANNER, SessionAgent, VirtualUser, VirtualUserError, agent_url, check_part,
 };

@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use ccmulti_model::tools::plan::{AgentPlan, AssignedTask, Distribution, McpConfig, McpServer};
+use ccmulti_model::{VirtualUser, agent_url};
 
 use crate::analysis::{Analysis, AnalyzedTask, short_id};
 use crate::balance::{balance, join_weak_ties};
@@ -49,15 +50,12 @@ impl Connection {
     }
 
     pub fn url(&self, agent: &str) -> String {
-        format!(
-            "{}/mcp/v2/claude/{}",
-            self.public_url,
-            self.virtual_user(agent)
-        )
+        agent_url(&self.public_url, self.virtual_user(agent))
     }
 
-    pub fn virtual_user(&self, agent: &str) -> String {
-        format!("{}__session__{}__{agent}", self.user_id, self.session_id)
+    /// `agent` of this session, as this user.
+    pub fn virtual_user(&self, agent: &str) -> VirtualUser {
+        VirtualUser::agent(&self.user_id, &self.session_id, agent)
     }
 }
 
@@ -139,10 +137,8 @@ pub fn distribute(analysis: &Analysis, agents: usize, conn: &Connection) -> Dist
         agent_count: agents_out.len(),
         preamble: preamble(&conn.session_id),
         agents: agents_out,
-        shared_mcp_json: conn.mcp_json(&format!(
-            "{}/mcp/v2/claude/${{CCMULTI_AGENT}}",
-            conn.public_url
-        )),
+        // The client puts each terminal's agent in when it connects.
+        shared_mcp_json: conn.mcp_json(&agent_url(&conn.public_url, "${CCMULTI_AGENT}")),
         notes,
     }
 }

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, bail};
 use ccmulti::hook::settings::{self, Merged};
 use ccmulti::rules::access::TOKEN_ENV;
-use ccmulti::rules::virtual_user::check_part;
+use ccmulti_model::check_part;
 use ccmulti_planner::Connection;
 use clap::Args;
 

@@ -7,14 +7,15 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
-use ccmulti::hook::client::{ClientError, Coordinator};
-use ccmulti::hook::decide::{self, ClaimAnswer, Edit, Holder, OfflinePolicy};
+use ccmulti::client::{ClientError, Coordinator};
+use ccmulti::hook::decide::{self, Edit, Holder, OfflinePolicy};
 use ccmulti::hook::input::HookInput;
 use ccmulti::hook::output;
 use ccmulti::rules::paths;
-use ccmulti::rules::virtual_user::{self, SessionAgent};
+use ccmulti_model::tools::{Claim, ClaimArgs, Status, StatusArgs, StatusResult, Tool};
+use ccmulti_model::{Operation, SessionAgent, VirtualUser};
 use clap::{Args, Subcommand, ValueEnum};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::Common;
 use ccmulti::worktrees::{self, git};
@@ -116,10 +117,10 @@ fn whoami(identity: &Identity, common: &Common) -> Result<Option<(SessionAgent, 
         }
         return Ok(None);
     };
-    let user = virtual_user::parse(raw).map_err(|e| {
+    let user = raw.parse::<VirtualUser>().map_err(|e| {
         anyhow::anyhow!("CCMULTI_AGENT: {e}; `ccmulti connect` prints the line to set it")
     })?;
-    let Some(session) = user.session else {
+    let Some(session) = user.session.clone() else {
         bail!(
             "CCMULTI_AGENT={raw:?} names no session; the hooks need {{user}}__session__{{session}}__{{agent}}, as `ccmulti connect` prints"
         );
@@ -134,7 +135,7 @@ fn whoami(identity: &Identity, common: &Common) -> Result<Option<(SessionAgent, 
             "CCMULTI_URL={base:?} is not accepted; give the coordinator's http:// URL, such as http://127.0.0.1:7477"
         );
     }
-    let coordinator = Coordinator::new(&base, raw).with_token(common.client_token());
+    let coordinator = Coordinator::new(&base, &user).with_token(common.client_token());
     Ok(Some((session, coordinator)))
 }
 
@@ -180,24 +181,26 @@ fn project_roots(common: &Common, input: &HookInput) -> Result<Vec<PathBuf>> {
     }
 }
 
-fn structured<T>(
-    tool: &str,
-    reply: Result<Value, ClientError>,
-    read: impl FnOnce(&Value) -> Result<T, String>,
-) -> Result<T, ClientError> {
-    read(&reply?).map_err(|why| ClientError::BadReply {
-        tool: tool.to_owned(),
-        why,
+fn status(coordinator: &Coordinator, news: bool) -> Result<StatusResult, ClientError> {
+    coordinator.call::<Status>(&StatusArgs {
+        include_inactive: false,
+        news,
     })
 }
 
 fn locks(coordinator: &Coordinator) -> Result<Vec<Holder>, ClientError> {
     // news=false: a lock check must not use up the agent's news.
-    structured(
-        "check_agent_status",
-        coordinator.call_tool("check_agent_status", json!({ "news": false })),
-        decide::status_locks,
-    )
+    status(coordinator, false).map(decide::status_locks)
+}
+
+/// A write lock on `path` for this agent, with the claim's defaults.
+fn claim(coordinator: &Coordinator, path: &str) -> Result<decide::ClaimAnswer, ClientError> {
+    let args = ClaimArgs::new(vec![path.to_owned()], Operation::Write);
+    let result = coordinator.call::<Claim>(&args)?;
+    decide::claim_answer(result).map_err(|why| ClientError::BadReply {
+        tool: Claim::NAME.to_owned(),
+        why,
+    })
 }
 
 pub fn pre_tool(common: &Common, args: &PreToolArgs) -> Result<ExitCode> {
@@ -231,15 +234,7 @@ pub fn pre_tool(common: &Common, args: &PreToolArgs) -> Result<ExitCode> {
         session: &me.session_id,
     };
     let answer = match args.auto_claim {
-        Switch::On => structured(
-            "claim_file_lock",
-            coordinator.call_tool(
-                "claim_file_lock",
-                json!({ "file_paths": [path], "operation": "write" }),
-            ),
-            decide::claim_answer,
-        )
-        .map(|answer: ClaimAnswer| decide::after_claim(edit, &answer)),
+        Switch::On => claim(&coordinator, &path).map(|answer| decide::after_claim(edit, &answer)),
         Switch::Off => locks(&coordinator).map(|l| decide::from_locks(edit, &l)),
     };
     let verdict = answer.unwrap_or_else(|e| match e {
@@ -256,11 +251,7 @@ pub fn news(common: &Common, identity: &Identity) -> Result<ExitCode> {
     };
     let input = read_input()?;
     let event = input.news_event()?;
-    let news = structured(
-        "check_agent_status",
-        coordinator.call_tool("check_agent_status", json!({})),
-        decide::status_news,
-    );
+    let news = status(&coordinator, true).map(decide::status_news);
     match news {
         Ok(news) => print(output::news(event, &me.agent_id, &me.session_id, &news))?,
         // News is a courtesy: no coordinator, no news, and the prompt goes on.

@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
-use ccmulti::rules::virtual_user::check_part;
 use ccmulti_model::tools::plan::{Complexity, Distribution, MAX_AGENTS, MAX_TASKS, MIN_AGENTS};
+use ccmulti_model::{PLANNER, check_part};
 use ccmulti_planner::request::task_lines;
 use ccmulti_planner::{Analysis, Connection, PlanRequest, TaskInput};
 use clap::Args;
@@ -206,7 +206,7 @@ fn print_plan(analysis: &Analysis, plan: &Distribution, conn: &Connection, dry_r
             println!("    {line}");
         }
     }
-    println!("\nplanner terminal: {}", conn.claude_mcp_add("planner"));
+    println!("\nplanner terminal: {}", conn.claude_mcp_add(PLANNER));
     if dry_run {
         println!("(dry run: nothing recorded)");
     } else {

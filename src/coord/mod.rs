@@ -32,8 +32,8 @@ use crate::rules::locks::ReleaseScope;
 use crate::rules::locks::steps::{ClaimOutcome, ClaimRequest, ForceSelector, ReleaseOutcome};
 use crate::rules::news::News;
 use crate::rules::progress::ProgressUpdate;
-use crate::rules::virtual_user::VirtualUser;
 use crate::store::{Change, CoordStore, Counts, Result, SharedStore, Verification};
+use ccmulti_model::VirtualUser;
 
 pub use claim::WaitedClaim;
 use wait_queue::WaitQueue;

@@ -12,12 +12,9 @@ use ccmulti_model::tools::plan::Distribution;
 use ccmulti_planner::{Analysis, Connection, Plan, PlanRequest};
 
 use super::Coordinator;
-use crate::rules::virtual_user::{SessionAgent, VirtualUser};
 use crate::store::{Result, StoreError};
+use ccmulti_model::PLANNER;
 use ccmulti_model::PlannedTask;
-
-/// The agent id the planner has in its session.
-const PLANNER: &str = "planner";
 
 impl Coordinator {
     /// Analyses, keeps the analysis, distributes and records the plan, in
@@ -81,14 +78,9 @@ impl Coordinator {
     }
 
     async fn register_planner(&self, conn: &Connection) -> Result<()> {
-        let planner = VirtualUser {
-            user_id: conn.user_id.clone(),
-            session: Some(SessionAgent {
-                session_id: conn.session_id.clone(),
-                agent_id: PLANNER.into(),
-            }),
-        };
-        self.store.touch_agent(&planner, &conn.url(PLANNER)).await
+        self.store
+            .touch_agent(&conn.virtual_user(PLANNER), &conn.url(PLANNER))
+            .await
     }
 
     async fn keep_analysis(&self, session: &str, analysis: &Analysis) -> Result<()> {

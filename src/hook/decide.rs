@@ -3,8 +3,6 @@
 
 use ccmulti_model::Operation;
 use ccmulti_model::tools::{ClaimResult, StatusResult};
-use serde::Deserialize;
-use serde_json::Value;
 
 use super::human_duration;
 use crate::rules::targets::LockTarget;
@@ -52,10 +50,8 @@ pub enum ClaimAnswer {
     Conflicted(Vec<Holder>),
 }
 
-/// Reads `claim_file_lock`'s `structuredContent`.
-pub fn claim_answer(content: &Value) -> Result<ClaimAnswer, String> {
-    let result = ClaimResult::deserialize(content)
-        .map_err(|e| format!("the claim result does not read as claim_file_lock's: {e}"))?;
+/// Reads `claim_file_lock`'s result for the one path claimed.
+pub fn claim_answer(result: ClaimResult) -> Result<ClaimAnswer, String> {
     if result.success {
         let lock = result
             .locks
@@ -83,14 +79,9 @@ pub fn claim_answer(content: &Value) -> Result<ClaimAnswer, String> {
     ))
 }
 
-fn status(content: &Value) -> Result<StatusResult, String> {
-    StatusResult::deserialize(content)
-        .map_err(|e| format!("the status does not read as check_agent_status's: {e}"))
-}
-
-/// Reads the live locks from `check_agent_status`'s `structuredContent`.
-pub fn status_locks(content: &Value) -> Result<Vec<Holder>, String> {
-    Ok(status(content)?
+/// The live locks `check_agent_status` lists.
+pub fn status_locks(status: StatusResult) -> Vec<Holder> {
+    status
         .locks
         .into_iter()
         .map(|l| Holder {
@@ -99,17 +90,17 @@ pub fn status_locks(content: &Value) -> Result<Vec<Holder>, String> {
             operation: l.operation,
             seconds_left: l.expires_in_seconds,
         })
-        .collect())
+        .collect()
 }
 
-/// The news lines in `check_agent_status`'s `structuredContent`.
-pub fn status_news(content: &Value) -> Result<Vec<String>, String> {
-    Ok(status(content)?
+/// The news lines `check_agent_status` tells.
+pub fn status_news(status: StatusResult) -> Vec<String> {
+    status
         .news
         .unwrap_or_default()
         .into_iter()
         .map(|n| n.message)
-        .collect())
+        .collect()
 }
 
 /// What `hook pre-tool` tells Claude Code.
@@ -269,9 +260,14 @@ pub fn commit_refusal(session: &str, blocked: &[&Holder]) -> String {
 
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     use super::*;
+
+    /// A result as the coordinator sends it.
+    fn claim_result(content: Value) -> ClaimResult {
+        serde_json::from_value(content).expect("a claim_file_lock result")
+    }
 
     const EDIT: Edit<'static> = Edit {
         path: "src/cart.rs",
@@ -290,10 +286,10 @@ mod tests {
 
     #[test]
     fn a_file_held_for_write_is_denied_with_what_to_do() {
-        let answer = claim_answer(&json!({
+        let answer = claim_answer(claim_result(json!({
             "success": false,
             "conflicts": [{ "path": "src/cart.rs", "held_path": "src/cart.rs", "holder": "impl_b", "operation": "write", "seconds_left": 432 }]
-        }))
+        })))
         .unwrap();
         let Verdict::Deny { reason } = after_claim(EDIT, &answer) else {
             panic!("expected a denial");
@@ -308,10 +304,10 @@ mod tests {
 
     #[test]
     fn a_fresh_claim_is_told_and_a_renewal_is_silent() {
-        let granted = claim_answer(&json!({
+        let granted = claim_answer(claim_result(json!({
             "success": true, "operation": "write",
             "locks": [{ "path": "src/cart.rs", "lock_id": "l1", "fencing_token": 7, "expires_at": "2026-11-29T12:15:00Z", "renewed": false, "expires_in_seconds": 900 }]
-        }))
+        })))
         .unwrap();
         assert_eq!(
             after_claim(EDIT, &granted),

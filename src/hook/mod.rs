@@ -1,11 +1,10 @@
 //! Claude Code hooks and the git guard: the part of `ccmulti hook ...` that is
 //! not I/O. The hooks reach the coordinator through its public MCP endpoint
-//! ([`client`]); what they decide and print are plain functions ([`decide`],
+//! ([`crate::client`]); what they decide and print are plain functions ([`decide`],
 //! [`output`]), unit-tested without a coordinator. Formats follow Claude Code's
 //! documented hook input and output (`hookSpecificOutput`, `permissionDecision`,
 //! `additionalContext`, `systemMessage`).
 
-pub mod client;
 pub mod decide;
 pub mod git_hook;
 pub mod input;

@@ -21,7 +21,7 @@ use serde_json::{Value, json};
 use super::{FastPath, HttpState, MAX_BODY_BYTES, fast, limits};
 use crate::error::CoordError;
 use crate::mcp::RouteInfo;
-use crate::rules::virtual_user::{self, VirtualUser};
+use ccmulti_model::VirtualUser;
 
 /// An agent's `last_activity` is written at most this often; finer is noise.
 const TOUCH_EVERY: Duration = Duration::from_secs(1);
@@ -317,7 +317,7 @@ pub async fn mcp_endpoint(
     Path((client, raw_user)): Path<(String, String)>,
     mut request: Request<Body>,
 ) -> Response {
-    let user = match virtual_user::parse(&raw_user) {
+    let user = match raw_user.parse::<VirtualUser>() {
         Ok(user) => user,
         Err(e) => {
             http.app.metrics.count_request("invalid_url", "error");

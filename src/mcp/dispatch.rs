@@ -11,8 +11,8 @@ use rmcp::model::JsonObject;
 use super::identity::Caller;
 use super::tools::{self, ToolContext, ToolOutput};
 use crate::error::CoordError;
-use crate::rules::clients::ToolName;
 use crate::state::ServerState;
+use ccmulti_model::tools::ToolName;
 
 /// Calls tool `name` for `caller`. `cancelled` ends the call early (rmcp
 /// cancels a request when its client disconnects or cancels it); the tool's

@@ -5,8 +5,9 @@ use rmcp::RoleServer;
 use rmcp::service::RequestContext;
 
 use crate::error::CoordError;
-use crate::rules::clients::{ClientVerdict, IdentitySignals, ToolName, ToolSet, classify};
-use crate::rules::virtual_user::{SessionAgent, VirtualUser};
+use crate::rules::clients::{ClientVerdict, IdentitySignals, ToolSet, classify};
+use ccmulti_model::tools::ToolName;
+use ccmulti_model::{SessionAgent, VirtualUser};
 
 /// What the HTTP intake learned from the URL; carried in the request's extensions.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -14,8 +14,8 @@ use rmcp::{ErrorData, RoleServer, ServerHandler};
 use super::identity::Caller;
 use super::{dispatch, tools};
 use crate::error::CoordError;
-use crate::rules::clients::ToolName;
 use crate::state::SharedState;
+use ccmulti_model::tools::ToolName;
 
 pub(crate) const SUPPORTED_VERSIONS: &[ProtocolVersion] = &[
     ProtocolVersion::V_2026_07_28,

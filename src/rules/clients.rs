@@ -2,7 +2,8 @@
 //! coordination tools, and so does a client the owner admitted by name
 //! (`--admit-client`); the planner sees its own on top. Decided on every request.
 
-use super::virtual_user::VirtualUser;
+use ccmulti_model::VirtualUser;
+use ccmulti_model::tools::ToolName;
 
 /// The product tokens a `User-Agent` may start with to name a client.
 /// Anything else (curl, python-httpx, node) is neutral.
@@ -186,46 +187,6 @@ pub fn classify(signals: &IdentitySignals<'_>, admitted: &[String]) -> ClientVer
     ClientVerdict::Other("unknown".into())
 }
 
-/// The coordination tools, by the seed's names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ToolName {
-    AnalyzeTaskConflicts,
-    CreateTaskDistribution,
-    ClaimFileLock,
-    ReleaseFileLock,
-    SyncProgress,
-    CheckAgentStatus,
-    SetupMultiAgentCoordination,
-}
-
-impl ToolName {
-    pub const ALL: [ToolName; 7] = [
-        Self::AnalyzeTaskConflicts,
-        Self::CreateTaskDistribution,
-        Self::ClaimFileLock,
-        Self::ReleaseFileLock,
-        Self::SyncProgress,
-        Self::CheckAgentStatus,
-        Self::SetupMultiAgentCoordination,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::AnalyzeTaskConflicts => "analyze_task_conflicts",
-            Self::CreateTaskDistribution => "create_task_distribution",
-            Self::ClaimFileLock => "claim_file_lock",
-            Self::ReleaseFileLock => "release_file_lock",
-            Self::SyncProgress => "sync_progress",
-            Self::CheckAgentStatus => "check_agent_status",
-            Self::SetupMultiAgentCoordination => "setup_multi_agent_coordination",
-        }
-    }
-
-    pub fn parse(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|t| t.as_str() == name)
-    }
-}
-
 /// The distinct sets of tools a caller can be entitled to: what a cached
 /// `tools/list` answer is kept per (`http::fast`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -284,7 +245,8 @@ pub fn entitled_tools(verdict: &ClientVerdict, user: &VirtualUser) -> &'static [
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::virtual_user;
+    use ccmulti_model::VirtualUser;
+    use std::str::FromStr;
 
     fn verdict(path: &str, x: &[&str], info: Option<&str>, ua: Option<&str>) -> ClientVerdict {
         admitted_verdict(&[], path, x, info, ua)
@@ -376,9 +338,9 @@ mod tests {
 
     #[test]
     fn the_design_table() {
-        let planner = virtual_user::parse("u__session__s__planner").unwrap();
-        let implementer = virtual_user::parse("u__session__s__impl_a").unwrap();
-        let plain = virtual_user::parse("u").unwrap();
+        let planner = VirtualUser::from_str("u__session__s__planner").unwrap();
+        let implementer = VirtualUser::from_str("u__session__s__impl_a").unwrap();
+        let plain = VirtualUser::from_str("u").unwrap();
         let claude = ClientVerdict::ClaudeCode;
         assert_eq!(entitled_tools(&claude, &planner).len(), 7);
         assert_eq!(
@@ -489,9 +451,9 @@ mod tests {
 
     #[test]
     fn an_admitted_client_gets_the_claude_code_table() {
-        let planner = virtual_user::parse("u__session__s__planner").unwrap();
-        let implementer = virtual_user::parse("u__session__s__impl_a").unwrap();
-        let plain = virtual_user::parse("u").unwrap();
+        let planner = VirtualUser::from_str("u__session__s__planner").unwrap();
+        let implementer = VirtualUser::from_str("u__session__s__impl_a").unwrap();
+        let plain = VirtualUser::from_str("u").unwrap();
         let codex = ClientVerdict::Admitted("codex".into());
         for user in [&planner, &implementer, &plain] {
             assert_eq!(

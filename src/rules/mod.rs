@@ -12,5 +12,4 @@ pub mod paths;
 pub mod progress;
 pub mod targets;
 pub mod team;
-pub mod virtual_user;
 pub mod waiting;

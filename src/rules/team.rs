@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::virtual_user::{MAX_PART_LEN, check_part};
+use ccmulti_model::{MAX_PART_LEN, check_part};
 
 /// A session id from a repository's directory name: characters a session id
 /// may not hold become `-`, so `My App` is `My-App`; nothing usable is `team`.

@@ -38,7 +38,7 @@ use crate::rules::locks::ReleaseScope;
 use crate::rules::locks::steps::{ClaimOutcome, ClaimRequest, ForceSelector, ReleaseOutcome};
 use crate::rules::news::News;
 use crate::rules::progress::ProgressUpdate;
-use crate::rules::virtual_user::VirtualUser;
+use ccmulti_model::VirtualUser;
 
 pub use postgres::PostgresStore;
 pub use sqlite::{Durability, SqliteStore, WriteBatches, create_private_file, restrict_to_owner};

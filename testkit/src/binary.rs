@@ -170,7 +170,7 @@ impl Coordinator {
     }
 
     pub fn url(&self, virtual_user: &str) -> String {
-        format!("{}/mcp/v2/claude/{virtual_user}", self.base)
+        ccmulti_model::agent_url(&self.base, virtual_user)
     }
 
     /// SIGKILL: no shutdown code runs.

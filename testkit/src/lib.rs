@@ -19,6 +19,8 @@ use ccmulti::state::{Security, SharedState};
 use ccmulti::store::{Durability, PostgresStore, SharedStore, SqliteStore};
 
 pub use binary::{SECURITY_ENV, ccmulti_binary};
+use ccmulti_model::tools::{Claim, ClaimArgs};
+use ccmulti_model::{Operation, VirtualUser, agent_url};
 /// The kit's command runner is the PostgreSQL starter's (a crate of its own).
 pub use ccmulti_testpg::run_ok;
 use serde_json::{Value, json};
@@ -185,12 +187,18 @@ impl Backend {
 }
 
 impl Server {
+    /// A URL as another client's: `/mcp/v2/{client}/{user}`.
     pub fn url(&self, client: &str, user: &str) -> String {
         format!("{}/mcp/v2/{client}/{user}", self.base)
     }
 
+    /// `agent` of session s1 (user u1).
+    pub fn agent(agent: &str) -> VirtualUser {
+        VirtualUser::agent("u1", "s1", agent)
+    }
+
     pub fn agent_url(&self, agent: &str) -> String {
-        self.url("claude", &format!("u1__session__s1__{agent}"))
+        agent_url(&self.base, Self::agent(agent))
     }
 }
 
@@ -244,10 +252,11 @@ pub async fn send(request: reqwest::RequestBuilder) -> Reply {
     let status = response.status().as_u16();
     let headers = response.headers().clone();
     let text = response.text().await.expect("body");
-    let json = load::jsonrpc_message(
+    let json = ccmulti::client::jsonrpc_message(
         headers.get("content-type").and_then(|v| v.to_str().ok()),
         &text,
-    );
+    )
+    .unwrap_or(Value::Null);
     Reply {
         status,
         headers,
@@ -279,13 +288,12 @@ pub async fn call_tool(url: &str, tool: &str, arguments: Value) -> Reply {
 
 /// `agent` of session s1 claims a write lock on `path`; it must be granted.
 pub async fn hold(server: &Server, agent: &str, path: &str) {
-    let claim = call_tool(
-        &server.agent_url(agent),
-        "claim_file_lock",
-        json!({ "file_paths": [path] }),
-    )
-    .await;
-    assert_eq!(claim.structured()["success"], true, "{}", claim.text);
+    let endpoint = load::Endpoint::new(&client(), &server.base, &Server::agent(agent).to_string());
+    let claim = endpoint
+        .call::<Claim>(&ClaimArgs::new(vec![path.to_owned()], Operation::Write))
+        .await
+        .expect("a claim_file_lock result");
+    assert!(claim.success, "{claim:?}");
 }
 
 pub async fn list_tools(url: &str, client_name: Option<&str>) -> Reply {

@@ -32,7 +32,7 @@ async fn a_backup_during_a_claim_storm_keeps_every_grant_acknowledged_before_it(
                     let path = format!("src/a{i}/f{n}.rs");
                     n += 1;
                     let answer = endpoint
-                        .call(
+                        .call_raw(
                             "claim_file_lock",
                             json!({ "file_paths": [path], "duration_minutes": 30 }),
                         )

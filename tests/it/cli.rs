@@ -450,7 +450,8 @@ async fn status_shows_where_agents_work_and_the_claims_that_wait(backend: Backen
     server
         .store
         .set_agent_workspace(
-            &ccmulti::rules::virtual_user::parse("u1__session__s1__impl_b").unwrap(),
+            &<ccmulti_model::VirtualUser as std::str::FromStr>::from_str("u1__session__s1__impl_b")
+                .unwrap(),
             &ccmulti_model::AgentWorkspace {
                 worktree: "/repo/.worktrees/impl_b".into(),
                 branch: Some("feat/b".into()),

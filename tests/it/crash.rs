@@ -37,7 +37,7 @@ async fn storm(
     for n in 0.. {
         let path = format!("c{cycle}/k{client}/f{n}.rs");
         let Some(r) = endpoint
-            .call(
+            .call_raw(
                 "claim_file_lock",
                 json!({ "file_paths": [path], "duration_minutes": 30 }),
             )
@@ -57,7 +57,7 @@ async fn storm(
         );
         if n % 3 == 0 {
             match endpoint
-                .call("release_file_lock", json!({ "file_paths": [path] }))
+                .call_raw("release_file_lock", json!({ "file_paths": [path] }))
                 .await
                 .ok()
             {

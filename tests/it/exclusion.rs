@@ -34,7 +34,7 @@ struct Client {
 
 impl Client {
     async fn call(&self, tool: &str, arguments: Value) -> Option<Value> {
-        self.endpoint.call(tool, arguments).await.ok()
+        self.endpoint.call_raw(tool, arguments).await.ok()
     }
 
     fn now(&self) -> u64 {
@@ -204,7 +204,7 @@ pub(crate) fn checked(storm: &Storm, what: &str, faults: bool) -> usize {
 pub(crate) async fn nothing_left_held(base: &str) {
     let http = reqwest::Client::new();
     let status = Endpoint::new(&http, base, "hist__session__s__auditor")
-        .call("check_agent_status", json!({}))
+        .call_raw("check_agent_status", json!({}))
         .await
         .expect("check_agent_status answers after the run");
     assert_eq!(status["locks"], json!([]), "{status}");

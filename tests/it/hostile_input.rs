@@ -8,11 +8,12 @@
 use std::path::Path;
 
 use ccmulti::rules::paths::normalize;
-use ccmulti::rules::virtual_user::parse;
+use ccmulti_model::VirtualUser;
 use ccmulti_testkit::*;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use serde_json::{Value, json};
+use std::str::FromStr;
 
 // The intake's mangled requests reach the store (any string as a task id, a
 // path, a message): on both backends. The parsers alone need no server.
@@ -56,7 +57,7 @@ fn virtual_user_ids_parse_or_explain_and_round_trip() {
     let accepted = std::cell::Cell::new(0u32);
     runner
         .run(&edgy_text(), |raw| {
-            match parse(&raw) {
+            match VirtualUser::from_str(&raw) {
                 Ok(user) => {
                     accepted.set(accepted.get() + 1);
                     prop_assert_eq!(user.to_string(), raw.clone(), "display round-trips");

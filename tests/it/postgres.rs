@@ -51,7 +51,7 @@ async fn a_claim_waiting_on_a_is_granted_within_100ms_of_a_release_through_b() {
     for round in 0..5 {
         let path = format!("src/hot{round}.rs");
         let held = holder
-            .call("claim_file_lock", json!({ "file_paths": [path] }))
+            .call_raw("claim_file_lock", json!({ "file_paths": [path] }))
             .await
             .unwrap();
         assert_eq!(held["success"], true, "{held}");
@@ -60,7 +60,7 @@ async fn a_claim_waiting_on_a_is_granted_within_100ms_of_a_release_through_b() {
             let path = path.clone();
             tokio::spawn(async move {
                 let reply = waiter
-                    .call(
+                    .call_raw(
                         "claim_file_lock",
                         json!({ "file_paths": [path], "wait_seconds": 20 }),
                     )
@@ -72,7 +72,7 @@ async fn a_claim_waiting_on_a_is_granted_within_100ms_of_a_release_through_b() {
         tokio::time::sleep(Duration::from_millis(300)).await;
         assert!(!waiting.is_finished(), "the claim on A must be waiting");
         let released = holder
-            .call("release_file_lock", json!({ "file_paths": [path] }))
+            .call_raw("release_file_lock", json!({ "file_paths": [path] }))
             .await
             .unwrap();
         let released_at = Instant::now();
@@ -82,7 +82,7 @@ async fn a_claim_waiting_on_a_is_granted_within_100ms_of_a_release_through_b() {
         assert_eq!(reply["success"], true, "{reply}");
         gaps.push(granted_at.saturating_duration_since(released_at));
         waiter
-            .call("release_file_lock", json!({ "file_paths": [path] }))
+            .call_raw("release_file_lock", json!({ "file_paths": [path] }))
             .await
             .unwrap();
     }
@@ -115,7 +115,7 @@ async fn the_dashboard_on_b_shows_a_claim_made_through_a() {
         ccmulti::dashboard::redraw_on_changes(&b, &tokio::runtime::Handle::current()).unwrap();
     let http = reqwest::Client::new();
     let claimed = Endpoint::new(&http, &a.base, "u__session__s__impl_a")
-        .call("claim_file_lock", json!({ "file_paths": ["src/lib.rs"] }))
+        .call_raw("claim_file_lock", json!({ "file_paths": ["src/lib.rs"] }))
         .await
         .unwrap();
     assert_eq!(claimed["success"], true, "{claimed}");
@@ -228,7 +228,7 @@ async fn a_coordinator_killed_mid_storm_leaves_the_others_going() {
             "coordinator {survivor} answered nothing after the kill"
         );
         let fresh = Endpoint::new(&http, &server.base, "hist__session__s__after")
-            .call(
+            .call_raw(
                 "claim_file_lock",
                 json!({ "file_paths": [format!("after{survivor}.rs")] }),
             )
@@ -263,7 +263,7 @@ async fn postgres_restarted_mid_storm_fails_calls_cleanly_and_resumes() {
             // What an agent and an operator are told while the database is down.
             let http = reqwest::Client::new();
             let refused = Endpoint::new(&http, &base, "u__session__s__probe")
-                .call("claim_file_lock", json!({ "file_paths": ["probe.rs"] }))
+                .call_raw("claim_file_lock", json!({ "file_paths": ["probe.rs"] }))
                 .await;
             let health = http
                 .get(format!("{base}/health/detailed"))

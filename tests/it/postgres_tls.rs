@@ -32,7 +32,7 @@ async fn a_coordinator_reaches_postgresql_over_verified_tls_and_no_other_way() {
     let coordinator = Coordinator::start_postgres(&url, dir.path(), dir.path(), &[]);
     let http = reqwest::Client::new();
     let claimed = Endpoint::new(&http, &coordinator.base, "u__session__s__impl_a")
-        .call("claim_file_lock", json!({ "file_paths": ["src/lib.rs"] }))
+        .call_raw("claim_file_lock", json!({ "file_paths": ["src/lib.rs"] }))
         .await
         .expect("a claim over TLS");
     assert_eq!(claimed["success"], true, "{claimed}");

@@ -274,7 +274,7 @@ impl Fixture {
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
         let text = reply.body_mut().read_to_string().expect("body");
-        ccmulti_testkit::load::jsonrpc_message(content_type.as_deref(), &text)
+        ccmulti::client::jsonrpc_message(content_type.as_deref(), &text).unwrap_or_default()
     }
 
     fn snapshot(&self) -> ccmulti_ui::model::Snapshot {
@@ -808,8 +808,10 @@ fn each_refusal_says_what_was_wrong_and_makes_nothing() {
         ccmulti::store::Durability::Normal,
     )
     .expect("database");
-    let someone = ccmulti::rules::virtual_user::parse("someone__session__repo__planner")
-        .expect("virtual user");
+    let someone = <ccmulti_model::VirtualUser as std::str::FromStr>::from_str(
+        "someone__session__repo__planner",
+    )
+    .expect("virtual user");
     store
         .touch_agent(&someone, "http://elsewhere")
         .expect("someone owns session repo");

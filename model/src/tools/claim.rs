@@ -36,6 +36,18 @@ pub struct ClaimArgs {
     pub wait_seconds: i64,
 }
 
+impl ClaimArgs {
+    /// A claim of `file_paths` for `operation`, for the default duration, answered at once.
+    pub fn new(file_paths: Vec<String>, operation: Operation) -> Self {
+        Self {
+            file_paths,
+            operation,
+            duration_minutes: DEFAULT_DURATION_MINUTES,
+            wait_seconds: 0,
+        }
+    }
+}
+
 /// A grant (`success`, `operation`, `locks`) or a conflict (`success: false`,
 /// `message`, `conflicts`); either carries `waited_seconds` after a wait.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

@@ -3,12 +3,14 @@
 //! what does not apply, so the wire shape is what the seed's tools returned.
 
 pub mod claim;
+pub mod contract;
 pub mod plan;
 pub mod progress;
 pub mod release;
 pub mod status;
 
 pub use claim::{ClaimArgs, ClaimResult, Conflict, GrantedLock};
+pub use contract::{Analyze, Claim, Distribute, Progress, Release, Setup, Status, Tool, ToolName};
 pub use plan::{
     AgentPlan, AnalysisRef, AnalysisReply, AnalysisSummary, AnalyzeArgs, AssignedTask, Complexity,
     DistributeArgs, Distribution, DistributionReply, GivenTask, McpConfig, McpServer, PlannerLine,

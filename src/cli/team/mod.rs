@@ -20,17 +20,15 @@ use std::process::ExitCode;
 
 use anyhow::{Result, bail};
 use ccmulti::rules::team;
-use ccmulti::rules::virtual_user::check_part;
 use ccmulti::worktrees;
 use ccmulti_model::tools::plan::{MAX_AGENTS, MIN_AGENTS};
+use ccmulti_model::{PLANNER, check_part};
 use ccmulti_planner::Connection;
 use clap::{Args, Subcommand};
 
 use self::workspace::Repository;
 use super::Common;
 
-/// The planner's agent id (it gets the planning tools).
-const PLANNER: &str = "planner";
 /// The dashboard's window.
 const DASH: &str = "dash";
 /// The coordinator's window, when the team starts one.

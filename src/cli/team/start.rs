@@ -10,9 +10,9 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use ccmulti::hook::settings;
 use ccmulti::rules::access::TOKEN_ENV;
-use ccmulti::rules::virtual_user::{SessionAgent, VirtualUser};
 use ccmulti::store::StoreError;
 use ccmulti_model::AgentWorkspace;
+use ccmulti_model::VirtualUser;
 use ccmulti_planner::{Connection, Plan, PlanRequest, TaskInput};
 
 use super::coordinator::{self, Found};
@@ -280,7 +280,10 @@ pub fn start(common: &Common, args: &StartArgs) -> Result<ExitCode> {
                 branch: place.branch.clone(),
             };
             coord
-                .set_workspace(&virtual_user(&team, &place.agent), &workspace)
+                .set_workspace(
+                    &VirtualUser::agent(&team.user, &team.session, &place.agent),
+                    &workspace,
+                )
                 .await?;
         }
         match &mut planned {
@@ -384,21 +387,11 @@ fn check_owner(db: &Path, team: &Team) -> Result<()> {
     Ok(())
 }
 
-fn virtual_user(team: &Team, agent: &str) -> VirtualUser {
-    VirtualUser {
-        user_id: team.user.clone(),
-        session: Some(SessionAgent {
-            session_id: team.session.clone(),
-            agent_id: agent.to_owned(),
-        }),
-    }
-}
-
 /// What an agent's terminal needs beside claude's arguments: who it is (the
 /// hooks and the git guard read it) and where the coordinator is.
 fn agent_env(conn: &Connection, common: &Common, agent: &str) -> Vec<(&'static str, String)> {
     vec![
-        ("CCMULTI_AGENT", conn.virtual_user(agent)),
+        ("CCMULTI_AGENT", conn.virtual_user(agent).to_string()),
         ("CCMULTI_ADDR", common.addr.to_string()),
     ]
 }

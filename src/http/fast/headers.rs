@@ -156,7 +156,7 @@ mod tests {
 
     use super::{Ask, Era, eligible};
     use crate::mcp::tools;
-    use crate::rules::clients::ToolName;
+    use ccmulti_model::tools::ToolName;
 
     fn request(body: Value) -> JsonRpcRequest<ClientRequest> {
         match serde_json::from_value::<ClientJsonRpcMessage>(body) {

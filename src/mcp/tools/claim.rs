@@ -1,46 +1,42 @@
 //! `claim_file_lock(file_paths, operation="write", duration_minutes=15, wait_seconds=0)`.
 
-use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
-use ccmulti_model::schema::{input_schema, output_schema};
-use ccmulti_model::tools::{ClaimArgs, ClaimResult, Conflict, GrantedLock};
-use rmcp::model::{JsonObject, ToolAnnotations};
-use serde_json::Value;
+use ccmulti_model::tools::{Claim, ClaimArgs, ClaimResult, Conflict, GrantedLock, Tool};
 
-use super::{ToolContext, ToolOutput, annotations, iso, normalize_all};
+use super::{Hints, Served, ToolContext, iso, normalize_all};
 use crate::error::CoordError;
-use crate::mcp::typed_args;
 use crate::rules::locks::steps::{ClaimOutcome, ClaimRequest, Grant};
 use crate::rules::locks::{Blocker, seconds_until};
 
-const NAME: &str = "claim_file_lock";
-
-static INPUT: LazyLock<JsonObject> = LazyLock::new(input_schema::<ClaimArgs>);
-static OUTPUT: LazyLock<Arc<JsonObject>> =
-    LazyLock::new(|| Arc::new(output_schema::<ClaimResult>()));
-
-pub fn schema() -> (&'static str, Value, Arc<JsonObject>, ToolAnnotations) {
-    (
-        "Claim expiring locks on files before editing them, so other agents in this session do not edit them at the same time. \
+impl Served for Claim {
+    const DESCRIPTION: &'static str = "Claim expiring locks on files before editing them, so other agents in this session do not edit them at the same time. \
          A path ending in / locks everything under that directory; a glob (src/api/**/*.rs, *, ?, [abc], {a,b}) locks what it matches. \
          All paths are granted or none is. write and delete are exclusive; read is shared with other readers. \
          Claiming a path (or the same pattern) you already hold renews it. On conflict the result names the holder and the seconds left. \
          With wait_seconds, a blocked claim waits up to that long for the paths to be released or expire, in arrival order, \
-         and then answers with the grant or with the same conflict.",
-        Value::Object(INPUT.clone()),
-        OUTPUT.clone(),
-        annotations("Claim file locks", false, false, true),
-    )
+         and then answers with the grant or with the same conflict.";
+    const HINTS: Hints = Hints {
+        title: "Claim file locks",
+        read_only: false,
+        destructive: false,
+        idempotent: true,
+    };
+
+    async fn run(cx: &ToolContext<'_>, args: ClaimArgs) -> Result<ClaimResult, CoordError> {
+        run(cx, args).await
+    }
 }
 
-pub async fn call(cx: &ToolContext<'_>, arguments: &JsonObject) -> Result<ToolOutput, CoordError> {
+const NAME: &str = Claim::NAME;
+
+async fn run(cx: &ToolContext<'_>, args: ClaimArgs) -> Result<ClaimResult, CoordError> {
     let ClaimArgs {
         file_paths: raw,
         operation,
         duration_minutes: duration,
         wait_seconds,
-    } = typed_args::parse(NAME, &INPUT, arguments)?;
+    } = args;
     let raw: Vec<&str> = raw.iter().map(String::as_str).collect();
     let paths = normalize_all(cx.roots, NAME, "file_paths", &raw)?;
     let sa = cx.caller.session()?.clone();
@@ -99,7 +95,7 @@ pub async fn call(cx: &ToolContext<'_>, arguments: &JsonObject) -> Result<ToolOu
             }
         }
     };
-    ToolOutput::typed(&result, result.success)
+    Ok(result)
 }
 
 /// A grant as the tool reports it: its deadline in RFC 3339 and in seconds from `now`.

@@ -10,20 +10,25 @@ mod setup;
 mod status;
 
 use std::collections::BTreeSet;
+use std::future::Future;
 use std::path::Path;
 use std::sync::{Arc, LazyLock};
 
-use rmcp::model::{
-    CallToolResult, ContentBlock, JsonObject, ListToolsResult, Tool, ToolAnnotations,
+use ccmulti_model::schema::{input_schema, output_schema};
+use ccmulti_model::tools::{
+    Analyze, Claim, Distribute, Progress, Release, Setup, Status, Tool, ToolName,
 };
+
+use rmcp::model::{CallToolResult, ContentBlock, JsonObject, ListToolsResult, ToolAnnotations};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
 use super::identity::Caller;
 use crate::coord::Coordinator;
 use crate::error::CoordError;
+use crate::mcp::typed_args;
 use crate::metrics::Metrics;
-use crate::rules::clients::{ToolName, ToolSet};
+use crate::rules::clients::ToolSet;
 use crate::worktrees::Roots;
 
 /// What a tool may use, built once per call by the dispatch
@@ -46,37 +51,68 @@ pub struct ToolContext<'a> {
     pub auth_header: Option<&'static str>,
 }
 
-fn object(v: Value) -> Arc<JsonObject> {
-    match v {
-        Value::Object(map) => Arc::new(map),
-        _ => Arc::new(JsonObject::new()),
-    }
+/// A tool as this server serves it: the contract's name and types
+/// ([`Tool`]), with what `tools/list` says of it and what it does.
+/// Its definition and its dispatch are generic over this trait
+/// ([`definition`], [`call`]), so neither repeats a name or a schema.
+pub(crate) trait Served: Tool {
+    const DESCRIPTION: &'static str;
+    const HINTS: Hints;
+
+    /// Runs the tool on arguments already checked against its schema.
+    fn run(
+        cx: &ToolContext<'_>,
+        args: Self::Args,
+    ) -> impl Future<Output = Result<Self::Result, CoordError>> + Send;
+}
+
+/// A tool's annotations: its title and what it does to the coordinator's state.
+pub(crate) struct Hints {
+    pub title: &'static str,
+    pub read_only: bool,
+    pub destructive: bool,
+    pub idempotent: bool,
+}
+
+/// `$run::<T>($args)` for the tool `$name` names: the one place a tool's
+/// name meets its type on the server.
+macro_rules! by_tool {
+    ($name:expr, $run:ident($($args:expr),*) $($then:tt)*) => {
+        match $name {
+            ToolName::ClaimFileLock => $run::<Claim>($($args),*) $($then)*,
+            ToolName::ReleaseFileLock => $run::<Release>($($args),*) $($then)*,
+            ToolName::SyncProgress => $run::<Progress>($($args),*) $($then)*,
+            ToolName::CheckAgentStatus => $run::<Status>($($args),*) $($then)*,
+            ToolName::AnalyzeTaskConflicts => $run::<Analyze>($($args),*) $($then)*,
+            ToolName::CreateTaskDistribution => $run::<Distribute>($($args),*) $($then)*,
+            ToolName::SetupMultiAgentCoordination => $run::<Setup>($($args),*) $($then)*,
+        }
+    };
 }
 
 /// Every tool's definition, built once: rmcp asks for one on every stateless
 /// `tools/call` (to check the `Mcp-Name` header) and `tools/list` lists
 /// several, and building one clones its whole input schema.
-static DEFINITIONS: LazyLock<[Tool; 7]> = LazyLock::new(|| ToolName::ALL.map(build_definition));
+static DEFINITIONS: LazyLock<[rmcp::model::Tool; ToolName::ALL.len()]> =
+    LazyLock::new(|| ToolName::ALL.map(|name| by_tool!(name, describe())));
 
 /// The tool's definition: description, input and output schemas, annotations.
 /// A clone of the one built at first use (its schemas are shared).
-pub fn definition(name: ToolName) -> Tool {
+pub fn definition(name: ToolName) -> rmcp::model::Tool {
     let index = ToolName::ALL.iter().position(|t| *t == name).unwrap_or(0);
     DEFINITIONS[index].clone()
 }
 
-fn build_definition(name: ToolName) -> Tool {
-    let (description, input, output, annotations) = match name {
-        ToolName::ClaimFileLock => claim::schema(),
-        ToolName::ReleaseFileLock => release::schema(),
-        ToolName::SyncProgress => progress::schema(),
-        ToolName::CheckAgentStatus => status::schema(),
-        ToolName::AnalyzeTaskConflicts => analyze::schema(),
-        ToolName::CreateTaskDistribution => distribute::schema(),
-        ToolName::SetupMultiAgentCoordination => setup::schema(),
-    };
-    Tool::new(name.as_str(), description, object(input))
-        .with_raw_output_schema(output)
+/// `T`'s definition: its schemas generated from its contract's types.
+fn describe<T: Served>() -> rmcp::model::Tool {
+    let hints = T::HINTS;
+    let annotations = ToolAnnotations::with_title(hints.title)
+        .read_only(hints.read_only)
+        .destructive(hints.destructive)
+        .idempotent(hints.idempotent)
+        .open_world(false);
+    rmcp::model::Tool::new(T::NAME, T::DESCRIPTION, Arc::new(input_schema::<T::Args>()))
+        .with_raw_output_schema(Arc::new(output_schema::<T::Result>()))
         .with_annotations(annotations)
 }
 
@@ -97,15 +133,19 @@ pub(super) async fn call(
     tool: ToolName,
     arguments: &JsonObject,
 ) -> Result<ToolOutput, CoordError> {
-    match tool {
-        ToolName::ClaimFileLock => claim::call(cx, arguments).await,
-        ToolName::ReleaseFileLock => release::call(cx, arguments).await,
-        ToolName::SyncProgress => progress::call(cx, arguments).await,
-        ToolName::CheckAgentStatus => status::call(cx, arguments).await,
-        ToolName::AnalyzeTaskConflicts => analyze::call(cx, arguments).await,
-        ToolName::CreateTaskDistribution => distribute::call(cx, arguments).await,
-        ToolName::SetupMultiAgentCoordination => setup::call(cx, arguments).await,
-    }
+    by_tool!(tool, call_typed(cx, arguments).await)
+}
+
+/// Reads the arguments into `T::Args` (checked against the schema its
+/// definition carries), runs `T` and serialises its result.
+async fn call_typed<T: Served>(
+    cx: &ToolContext<'_>,
+    arguments: &JsonObject,
+) -> Result<ToolOutput, CoordError> {
+    let schema = definition(T::ID).input_schema;
+    let args = typed_args::parse::<T::Args>(T::NAME, &schema, arguments)?;
+    let result = T::run(cx, args).await?;
+    ToolOutput::typed(&result, T::success(&result))
 }
 
 /// A tool's answer, serialised once: the typed outcome as compact JSON, which
@@ -168,21 +208,47 @@ fn normalize_all(
         .collect()
 }
 
-fn annotations(
-    title: &str,
-    read_only: bool,
-    destructive: bool,
-    idempotent: bool,
-) -> ToolAnnotations {
-    ToolAnnotations::with_title(title)
-        .read_only(read_only)
-        .destructive(destructive)
-        .idempotent(idempotent)
-        .open_world(false)
-}
-
 fn iso(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms)
         .unwrap_or_default()
         .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each registered tool is its contract's: the name, and schemas
+    /// generated from its argument and result types (which the argument
+    /// checker compiles).
+    fn registered_from_contract<T: Served>() {
+        let tool = definition(T::ID);
+        assert_eq!(tool.name, T::NAME);
+        assert_eq!(*tool.input_schema, input_schema::<T::Args>(), "{}", T::NAME);
+        assert_eq!(
+            tool.output_schema.as_deref(),
+            Some(&output_schema::<T::Result>()),
+            "{}",
+            T::NAME
+        );
+        let empty = typed_args::parse::<T::Args>(T::NAME, &tool.input_schema, &JsonObject::new());
+        assert!(
+            !matches!(empty, Err(CoordError::Internal(_))),
+            "{}: the input schema does not compile",
+            T::NAME
+        );
+    }
+
+    #[test]
+    fn every_tool_is_registered_from_its_contract() {
+        for name in ToolName::ALL {
+            by_tool!(name, registered_from_contract());
+        }
+        let listed: Vec<String> = listing(ToolSet::Planner)
+            .tools
+            .into_iter()
+            .map(|t| t.name.into_owned())
+            .collect();
+        assert_eq!(listed, registered());
+    }
 }

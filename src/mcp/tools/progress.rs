@@ -1,34 +1,28 @@
 //! `sync_progress(task_id, status, progress_percentage?, message?, affected_files?)`.
 
-use std::sync::{Arc, LazyLock};
+use ccmulti_model::tools::{Progress, ProgressArgs, ProgressResult, Tool};
 
-use ccmulti_model::schema::{input_schema, output_schema};
-use ccmulti_model::tools::{ProgressArgs, ProgressResult};
-use rmcp::model::{JsonObject, ToolAnnotations};
-use serde_json::Value;
-
-use super::{ToolContext, ToolOutput, annotations, iso, normalize_all};
+use super::{Hints, Served, ToolContext, iso, normalize_all};
 use crate::error::CoordError;
-use crate::mcp::typed_args;
 use crate::rules::progress::ProgressUpdate;
 
-const NAME: &str = "sync_progress";
+impl Served for Progress {
+    const DESCRIPTION: &'static str = "Broadcast your progress on a task to the other agents in this session: when you start, as you go, and when you finish, fail or are blocked.";
+    const HINTS: Hints = Hints {
+        title: "Sync task progress",
+        read_only: false,
+        destructive: false,
+        idempotent: true,
+    };
 
-static INPUT: LazyLock<JsonObject> = LazyLock::new(input_schema::<ProgressArgs>);
-static OUTPUT: LazyLock<Arc<JsonObject>> =
-    LazyLock::new(|| Arc::new(output_schema::<ProgressResult>()));
-
-pub fn schema() -> (&'static str, Value, Arc<JsonObject>, ToolAnnotations) {
-    (
-        "Broadcast your progress on a task to the other agents in this session: when you start, as you go, and when you finish, fail or are blocked.",
-        Value::Object(INPUT.clone()),
-        OUTPUT.clone(),
-        annotations("Sync task progress", false, false, true),
-    )
+    async fn run(cx: &ToolContext<'_>, args: ProgressArgs) -> Result<ProgressResult, CoordError> {
+        run(cx, args).await
+    }
 }
 
-pub async fn call(cx: &ToolContext<'_>, arguments: &JsonObject) -> Result<ToolOutput, CoordError> {
-    let args: ProgressArgs = typed_args::parse(NAME, &INPUT, arguments)?;
+const NAME: &str = Progress::NAME;
+
+async fn run(cx: &ToolContext<'_>, args: ProgressArgs) -> Result<ProgressResult, CoordError> {
     let affected_files = match &args.affected_files {
         Some(raw) => {
             let raw: Vec<&str> = raw.iter().map(String::as_str).collect();
@@ -52,14 +46,11 @@ pub async fn call(cx: &ToolContext<'_>, arguments: &JsonObject) -> Result<ToolOu
         .coord
         .progress(&sa.session_id, &sa.agent_id, &update)
         .await?;
-    ToolOutput::typed(
-        &ProgressResult {
-            success: true,
-            task_id: update.task_id,
-            status: update.status,
-            progress_percentage: update.progress_percentage,
-            updated_at: iso(at),
-        },
-        true,
-    )
+    Ok(ProgressResult {
+        success: true,
+        task_id: update.task_id,
+        status: update.status,
+        progress_percentage: update.progress_percentage,
+        updated_at: iso(at),
+    })
 }

@@ -1,37 +1,32 @@
 //! `release_file_lock(file_paths?, all?)`: the tool the seed lacked. Own locks only.
 
-use std::sync::{Arc, LazyLock};
-
-use ccmulti_model::schema::{input_schema, output_schema};
-use ccmulti_model::tools::{ReleaseArgs, ReleaseResult};
-use rmcp::model::{JsonObject, ToolAnnotations};
-use serde_json::Value;
-
-use super::{ToolContext, ToolOutput, annotations, normalize_all};
-use crate::error::CoordError;
-use crate::mcp::typed_args;
-use crate::rules::locks::ReleaseScope;
 use ccmulti_model::tools::claim::MAX_PATHS_PER_CALL;
+use ccmulti_model::tools::{Release, ReleaseArgs, ReleaseResult, Tool};
 
-const NAME: &str = "release_file_lock";
+use super::{Hints, Served, ToolContext, normalize_all};
+use crate::error::CoordError;
+use crate::rules::locks::ReleaseScope;
 
-static INPUT: LazyLock<JsonObject> = LazyLock::new(input_schema::<ReleaseArgs>);
-static OUTPUT: LazyLock<Arc<JsonObject>> =
-    LazyLock::new(|| Arc::new(output_schema::<ReleaseResult>()));
-
-pub fn schema() -> (&'static str, Value, Arc<JsonObject>, ToolAnnotations) {
-    (
-        "Release file locks you hold, as soon as you finish editing them. Give file_paths, or all=true for every lock you hold. \
+impl Served for Release {
+    const DESCRIPTION: &'static str = "Release file locks you hold, as soon as you finish editing them. Give file_paths, or all=true for every lock you hold. \
          A directory or glob lock is released by the same string it was claimed with. \
-         Only your own locks are released; paths you do not hold are listed in not_held.",
-        Value::Object(INPUT.clone()),
-        OUTPUT.clone(),
-        annotations("Release file locks", false, true, true),
-    )
+         Only your own locks are released; paths you do not hold are listed in not_held.";
+    const HINTS: Hints = Hints {
+        title: "Release file locks",
+        read_only: false,
+        destructive: true,
+        idempotent: true,
+    };
+
+    async fn run(cx: &ToolContext<'_>, args: ReleaseArgs) -> Result<ReleaseResult, CoordError> {
+        run(cx, args).await
+    }
 }
 
-pub async fn call(cx: &ToolContext<'_>, arguments: &JsonObject) -> Result<ToolOutput, CoordError> {
-    let ReleaseArgs { file_paths, all } = typed_args::parse(NAME, &INPUT, arguments)?;
+const NAME: &str = Release::NAME;
+
+async fn run(cx: &ToolContext<'_>, args: ReleaseArgs) -> Result<ReleaseResult, CoordError> {
+    let ReleaseArgs { file_paths, all } = args;
     let scope = match (all, file_paths) {
         (true, Some(_)) => {
             return Err(CoordError::InvalidParams(format!(
@@ -66,5 +61,5 @@ pub async fn call(cx: &ToolContext<'_>, arguments: &JsonObject) -> Result<ToolOu
         released: outcome.released.into_iter().map(|l| l.path).collect(),
         not_held: outcome.not_held,
     };
-    ToolOutput::typed(&result, result.success)
+    Ok(result)
 }

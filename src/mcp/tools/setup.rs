@@ -1,45 +1,39 @@
 //! `setup_multi_agent_coordination(user_message, force_agent_count?)`: the
 //! one-shot path from a person's request to a plan with every terminal's command.
 
-use std::sync::{Arc, LazyLock};
-
-use ccmulti_model::schema::{input_schema, output_schema};
 use ccmulti_model::tools::plan::MAX_TASKS;
-use ccmulti_model::tools::{PlannerLine, SetupArgs, SetupReply};
+use ccmulti_model::tools::{PlannerLine, Setup, SetupArgs, SetupReply, Tool};
+use ccmulti_model::{PLANNER, SessionAgent, VirtualUser, agent_url};
 use ccmulti_planner::request::{self, EXPECTED_FORM};
 use ccmulti_planner::{PlanRequest, TaskInput};
 
-use rmcp::model::{JsonObject, ToolAnnotations};
-use serde_json::Value;
-
 use super::planning::connection;
-use super::{ToolContext, ToolOutput, annotations};
+use super::{Hints, Served, ToolContext};
 use crate::error::CoordError;
-use crate::mcp::typed_args;
-use crate::rules::virtual_user::{SessionAgent, VirtualUser};
 use crate::store::StoreError;
 
-const NAME: &str = "setup_multi_agent_coordination";
+impl Served for Setup {
+    const DESCRIPTION: &'static str = "Turn a request such as \"split these across agents: 1. ... 2. ...\" into a full plan in one step: the tasks' \
+         conflicts, who does what, and the `claude mcp add` line and prompt for every terminal.";
+    const HINTS: Hints = Hints {
+        title: "Set up multi-agent coordination",
+        read_only: false,
+        destructive: false,
+        idempotent: false,
+    };
 
-static INPUT: LazyLock<JsonObject> = LazyLock::new(input_schema::<SetupArgs>);
-static OUTPUT: LazyLock<Arc<JsonObject>> =
-    LazyLock::new(|| Arc::new(output_schema::<SetupReply>()));
-
-pub fn schema() -> (&'static str, Value, Arc<JsonObject>, ToolAnnotations) {
-    (
-        "Turn a request such as \"split these across agents: 1. ... 2. ...\" into a full plan in one step: the tasks' \
-         conflicts, who does what, and the `claude mcp add` line and prompt for every terminal.",
-        Value::Object(INPUT.clone()),
-        OUTPUT.clone(),
-        annotations("Set up multi-agent coordination", false, false, false),
-    )
+    async fn run(cx: &ToolContext<'_>, args: SetupArgs) -> Result<SetupReply, CoordError> {
+        run(cx, args).await
+    }
 }
 
-pub async fn call(cx: &ToolContext<'_>, arguments: &JsonObject) -> Result<ToolOutput, CoordError> {
+const NAME: &str = Setup::NAME;
+
+async fn run(cx: &ToolContext<'_>, args: SetupArgs) -> Result<SetupReply, CoordError> {
     let SetupArgs {
         user_message,
         force_agent_count: forced,
-    } = typed_args::parse(NAME, &INPUT, arguments)?;
+    } = args;
     let asked = request::parse(&user_message);
     let refusal = if !asked.wants_agents {
         Some("This message does not ask for work to be split across agents.")
@@ -58,7 +52,7 @@ pub async fn call(cx: &ToolContext<'_>, arguments: &JsonObject) -> Result<ToolOu
             distribution: None,
             planner: None,
         };
-        return ToolOutput::typed(&refused, false);
+        return Ok(refused);
     }
     if asked.tasks.len() > MAX_TASKS {
         return Err(CoordError::InvalidParams(format!(
@@ -83,7 +77,7 @@ pub async fn call(cx: &ToolContext<'_>, arguments: &JsonObject) -> Result<ToolOu
     let plan = cx.coord.plan(&conn, request).await?;
     let planner = new_session.then(|| PlannerLine {
         note: "You called without a session, so a new one was made. To use the planner's tools in it, connect this terminal as its planner:".to_owned(),
-        claude_mcp_add: conn.claude_mcp_add("planner"),
+        claude_mcp_add: conn.claude_mcp_add(PLANNER),
     });
     let reply = SetupReply {
         success: true,
@@ -94,7 +88,7 @@ pub async fn call(cx: &ToolContext<'_>, arguments: &JsonObject) -> Result<ToolOu
         distribution: Some(plan.distribution),
         planner,
     };
-    ToolOutput::typed(&reply, true)
+    Ok(reply)
 }
 
 /// The caller's session, or a new one (with the caller as its planner) when the URL had none.
@@ -104,15 +98,11 @@ async fn session_for(cx: &ToolContext<'_>) -> Result<(SessionAgent, bool), Coord
         return Ok((sa.clone(), false));
     }
     let short = uuid::Uuid::new_v4().simple().to_string();
-    let planner = VirtualUser {
-        user_id: caller.user.user_id.clone(),
-        session: Some(SessionAgent {
-            session_id: format!("plan-{}", &short[..8]),
-            agent_id: "planner".into(),
-        }),
-    };
-    let url = format!("{}/mcp/v2/claude/{planner}", cx.public_url);
-    cx.coord.register(&planner, &url).await?;
+    let session = format!("plan-{}", &short[..8]);
+    let planner = VirtualUser::agent(&caller.user.user_id, &session, PLANNER);
+    cx.coord
+        .register(&planner, &agent_url(cx.public_url, &planner))
+        .await?;
     let sa = planner
         .session
         .ok_or_else(|| StoreError::Corrupt("session vanished".into()))?;

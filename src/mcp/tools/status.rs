@@ -1,46 +1,39 @@
 //! `check_agent_status(include_inactive=false, news=true)`: the caller's session
 //! only, with what changed for the caller since it last looked (told once).
 
-use std::sync::{Arc, LazyLock};
-
 use ccmulti_model::Activity;
-use ccmulti_model::schema::{input_schema, output_schema};
 use ccmulti_model::tools::{
-    AgentStatus, LockStatus, NewsItem, StatusArgs, StatusResult, TaskState,
+    AgentStatus, LockStatus, NewsItem, Status, StatusArgs, StatusResult, TaskState,
 };
-use rmcp::model::{JsonObject, ToolAnnotations};
-use serde_json::Value;
 
-use super::{ToolContext, ToolOutput, annotations, iso};
+use super::{Hints, Served, ToolContext, iso};
 use crate::error::CoordError;
-use crate::mcp::typed_args;
 use crate::rules::locks::seconds_until;
 use crate::rules::news::News;
 
-const NAME: &str = "check_agent_status";
-
-static INPUT: LazyLock<JsonObject> = LazyLock::new(input_schema::<StatusArgs>);
-static OUTPUT: LazyLock<Arc<JsonObject>> =
-    LazyLock::new(|| Arc::new(output_schema::<StatusResult>()));
-
-pub fn schema() -> (&'static str, Value, Arc<JsonObject>, ToolAnnotations) {
-    (
-        "See what the other agents in your session are doing: who is active (called within 2 minutes) or recent (10 minutes), \
+impl Served for Status {
+    const DESCRIPTION: &'static str = "See what the other agents in your session are doing: who is active (called within 2 minutes) or recent (10 minutes), \
          which files are locked by whom and for how long, and every task's progress. \
          news lists, once, what changed for you since you last looked: a file you wanted was freed, another agent completed a task, \
-         a lock of yours was force-released, expired or is about to expire.",
-        Value::Object(INPUT.clone()),
-        OUTPUT.clone(),
-        // Not read-only: with `news` (the default) it marks the news as told.
-        annotations("Check agent status", false, false, false),
-    )
+         a lock of yours was force-released, expired or is about to expire.";
+    // Not read-only: with `news` (the default) it marks the news as told.
+    const HINTS: Hints = Hints {
+        title: "Check agent status",
+        read_only: false,
+        destructive: false,
+        idempotent: false,
+    };
+
+    async fn run(cx: &ToolContext<'_>, args: StatusArgs) -> Result<StatusResult, CoordError> {
+        run(cx, args).await
+    }
 }
 
-pub async fn call(cx: &ToolContext<'_>, arguments: &JsonObject) -> Result<ToolOutput, CoordError> {
+async fn run(cx: &ToolContext<'_>, args: StatusArgs) -> Result<StatusResult, CoordError> {
     let StatusArgs {
         include_inactive,
         news: want_news,
-    } = typed_args::parse(NAME, &INPUT, arguments)?;
+    } = args;
     let sa = cx.caller.session()?.clone();
     let (view, news) = cx
         .coord
@@ -100,18 +93,15 @@ pub async fn call(cx: &ToolContext<'_>, arguments: &JsonObject) -> Result<ToolOu
             })
             .collect()
     });
-    ToolOutput::typed(
-        &StatusResult {
-            success: true,
-            session_id: sa.session_id,
-            you: sa.agent_id,
-            now: iso(now),
-            agents,
-            locks,
-            tasks,
-            news,
-            notices,
-        },
-        true,
-    )
+    Ok(StatusResult {
+        success: true,
+        session_id: sa.session_id,
+        you: sa.agent_id,
+        now: iso(now),
+        agents,
+        locks,
+        tasks,
+        news,
+        notices,
+    })
 }

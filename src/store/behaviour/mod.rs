@@ -15,8 +15,9 @@ use super::{
     ClaimOutcome, ClaimRequest, CoordStore, Durability, PostgresStore, SharedStore, SqliteStore,
 };
 use crate::clock::ManualClock;
-use crate::rules::virtual_user::parse;
 use ccmulti_model::Operation;
+use ccmulti_model::VirtualUser;
+use std::str::FromStr;
 
 pub(crate) const T0: i64 = 1_790_000_000_000;
 
@@ -96,7 +97,7 @@ pub(crate) fn paths(list: &[&str]) -> BTreeSet<String> {
 /// Agents of session `s`, user `u`.
 pub(crate) async fn register(store: &dyn CoordStore, agents: &[&str]) {
     for a in agents {
-        let user = parse(&format!("u__session__s__{a}")).expect("a virtual user");
+        let user = VirtualUser::from_str(&format!("u__session__s__{a}")).expect("a virtual user");
         store.touch_agent(&user, "url").await.expect("registered");
     }
 }

@@ -4,12 +4,13 @@
 
 use super::{Fixture, T0, claim, on_both_backends, paths, register, request};
 use crate::rules::locks::ReleaseScope;
-use crate::rules::virtual_user::parse;
 use crate::store::{
     AgentWorkspace, ClaimOutcome, ForceSelector, PlannedTask, ProgressUpdate, StoreError,
 };
 use ccmulti_model::Operation;
 use ccmulti_model::TaskStatus;
+use ccmulti_model::VirtualUser;
+use std::str::FromStr;
 
 on_both_backends!(
     news_is_told_once_across_stores,
@@ -98,11 +99,14 @@ async fn news_is_told_once_across_stores(fx: Fixture) {
 async fn a_session_belongs_to_its_first_user(fx: Fixture) {
     let store = fx.store.as_ref();
     store
-        .touch_agent(&parse("alice__session__s1__planner").unwrap(), "u")
+        .touch_agent(
+            &VirtualUser::from_str("alice__session__s1__planner").unwrap(),
+            "u",
+        )
         .await
         .unwrap();
     fx.clock.advance_ms(5_000);
-    let impl_a = parse("alice__session__s1__impl_a").unwrap();
+    let impl_a = VirtualUser::from_str("alice__session__s1__impl_a").unwrap();
     let at = AgentWorkspace {
         worktree: "/repo/.wt/impl_a".into(),
         branch: Some("impl-a".into()),
@@ -112,7 +116,10 @@ async fn a_session_belongs_to_its_first_user(fx: Fixture) {
     let err = fx
         .another()
         .await
-        .touch_agent(&parse("mallory__session__s1__impl_b").unwrap(), "u")
+        .touch_agent(
+            &VirtualUser::from_str("mallory__session__s1__impl_b").unwrap(),
+            "u",
+        )
         .await
         .unwrap_err();
     assert!(
@@ -130,7 +137,10 @@ async fn a_session_belongs_to_its_first_user(fx: Fixture) {
 async fn plans_move_only_unstarted_tasks(fx: Fixture) {
     let store = fx.store.as_ref();
     for vu in ["u__session__s1__planner", "u__session__s2__planner"] {
-        store.touch_agent(&parse(vu).unwrap(), "x").await.unwrap();
+        store
+            .touch_agent(&VirtualUser::from_str(vu).unwrap(), "x")
+            .await
+            .unwrap();
     }
     store.save_analysis("s1", "a1", "{\"x\":1}").await.unwrap();
     assert_eq!(
@@ -384,7 +394,9 @@ async fn no_lease_outlasts_the_longest_grant(fx: Fixture) {
 }
 
 async fn touch(store: &dyn crate::store::CoordStore, user: &str) -> Result<(), StoreError> {
-    store.touch_agent(&parse(user).unwrap(), "u").await
+    store
+        .touch_agent(&VirtualUser::from_str(user).unwrap(), "u")
+        .await
 }
 
 /// `check_agent_status` reads agents, locks and tasks in separate

@@ -16,8 +16,8 @@ use crate::rules::locks::steps::{
 };
 use crate::rules::news::News;
 use crate::rules::progress::ProgressUpdate;
-use crate::rules::virtual_user::VirtualUser;
 use crate::store::{Change, CoordStore, Counts, Verification};
+use ccmulti_model::VirtualUser;
 use ccmulti_model::snapshot::{LockRow, SessionView, Snapshot};
 use ccmulti_model::{AgentWorkspace, PlannedTask};
 

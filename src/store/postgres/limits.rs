@@ -8,7 +8,7 @@ use super::{PostgresStore, Result, lock_sessions};
 use crate::clock::Millis;
 use crate::rules::limits::{Limit, Limits, admit_one_more};
 use crate::rules::locks::steps::PullBack;
-use crate::rules::virtual_user::SessionAgent;
+use ccmulti_model::SessionAgent;
 
 /// Refuses a new session beyond the user's limit. The user's own advisory
 /// key (the two-key form, which never meets the sessions' one-key locks)

@@ -16,8 +16,8 @@ use crate::rules::audit::NewEvent;
 use crate::rules::limits::Limits;
 use crate::rules::locks::steps::ClaimRequest;
 use crate::rules::progress::{ProgressUpdate, replan};
-use crate::rules::virtual_user::{SessionAgent, VirtualUser};
 use crate::store::StoreError;
+use ccmulti_model::{SessionAgent, VirtualUser};
 
 /// The notification channel every coordinator listens on.
 pub(super) const CHANNEL: &str = "ccmulti_changes";

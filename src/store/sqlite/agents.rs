@@ -8,7 +8,7 @@ use crate::store::AgentWorkspace;
 
 use super::{Result, SqliteStore, StoreError, time};
 use crate::rules::limits::{Limit, Limits, admit_one_more};
-use crate::rules::virtual_user::{SessionAgent, VirtualUser};
+use ccmulti_model::{SessionAgent, VirtualUser};
 
 /// Registers the session, owned by `user_id`, if new (within the user's
 /// session limit); refuses another user's.
@@ -147,22 +147,32 @@ impl SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::AgentWorkspace;
-    use crate::rules::virtual_user::parse;
     use crate::store::StoreError;
     use crate::store::sqlite::test_support::open_temp;
+    use ccmulti_model::VirtualUser;
+    use std::str::FromStr;
 
     #[test]
     fn a_session_belongs_to_its_first_user() {
         let (_dir, store, clock) = open_temp();
         store
-            .touch_agent(&parse("alice__session__s1__planner").unwrap(), "u")
+            .touch_agent(
+                &VirtualUser::from_str("alice__session__s1__planner").unwrap(),
+                "u",
+            )
             .unwrap();
         clock.advance_ms(5_000);
         store
-            .touch_agent(&parse("alice__session__s1__impl_a").unwrap(), "u")
+            .touch_agent(
+                &VirtualUser::from_str("alice__session__s1__impl_a").unwrap(),
+                "u",
+            )
             .unwrap();
         let err = store
-            .touch_agent(&parse("mallory__session__s1__impl_b").unwrap(), "u")
+            .touch_agent(
+                &VirtualUser::from_str("mallory__session__s1__impl_b").unwrap(),
+                "u",
+            )
             .unwrap_err();
         assert!(matches!(err, StoreError::SessionOwnedByOther { .. }));
         let view = store.session_view("s1").unwrap();
@@ -177,7 +187,7 @@ mod tests {
     #[test]
     fn an_agents_workspace_is_recorded_before_and_after_it_calls() {
         let (_dir, store, clock) = open_temp();
-        let impl_a = parse("alice__session__s1__impl_a").unwrap();
+        let impl_a = VirtualUser::from_str("alice__session__s1__impl_a").unwrap();
         let at = |worktree: &str, branch: Option<&str>| AgentWorkspace {
             worktree: worktree.into(),
             branch: branch.map(Into::into),
@@ -211,14 +221,17 @@ mod tests {
         );
         // An agent that only connected has none; another user's session is refused.
         store
-            .touch_agent(&parse("alice__session__s1__planner").unwrap(), "u")
+            .touch_agent(
+                &VirtualUser::from_str("alice__session__s1__planner").unwrap(),
+                "u",
+            )
             .unwrap();
         let view = store.session_view("s1").unwrap();
         assert_eq!(view.agents[1].agent_id, "planner");
         assert_eq!(view.agents[1].workspace, None);
         let err = store
             .set_agent_workspace(
-                &parse("mallory__session__s1__impl_b").unwrap(),
+                &VirtualUser::from_str("mallory__session__s1__impl_b").unwrap(),
                 &at("/x", None),
             )
             .unwrap_err();

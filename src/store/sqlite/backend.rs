@@ -15,8 +15,8 @@ use crate::rules::locks::ReleaseScope;
 use crate::rules::locks::steps::{ClaimOutcome, ClaimRequest, ForceSelector, ReleaseOutcome};
 use crate::rules::news::News;
 use crate::rules::progress::ProgressUpdate;
-use crate::rules::virtual_user::VirtualUser;
 use crate::store::{Change, CoordStore, Counts, Verification};
+use ccmulti_model::VirtualUser;
 use ccmulti_model::snapshot::{LockRow, SessionView, Snapshot};
 use ccmulti_model::{AgentWorkspace, PlannedTask};
 

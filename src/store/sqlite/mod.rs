@@ -458,8 +458,10 @@ pub(crate) mod test_support {
         for a in agents {
             store
                 .touch_agent(
-                    &crate::rules::virtual_user::parse(&format!("u__session__s__{a}"))
-                        .expect("a virtual user"),
+                    &<ccmulti_model::VirtualUser as std::str::FromStr>::from_str(&format!(
+                        "u__session__s__{a}"
+                    ))
+                    .expect("a virtual user"),
                     "url",
                 )
                 .expect("registered");

@@ -208,11 +208,12 @@ impl SqliteStore {
 mod tests {
     use std::collections::BTreeSet;
 
-    use crate::rules::virtual_user::parse;
     use crate::store::sqlite::test_support::open_temp;
     use crate::store::{ClaimOutcome, ForceSelector, ProgressUpdate};
     use ccmulti_model::Operation;
     use ccmulti_model::TaskStatus;
+    use ccmulti_model::VirtualUser;
+    use std::str::FromStr;
 
     fn paths(p: &[&str]) -> BTreeSet<String> {
         p.iter().map(|s| s.to_string()).collect()
@@ -226,7 +227,9 @@ mod tests {
     fn news_is_told_once_and_survives_a_reopen() {
         let (dir, store, clock) = open_temp();
         for who in ["u__session__s__a", "u__session__s__b"] {
-            store.touch_agent(&parse(who).unwrap(), "u").unwrap();
+            store
+                .touch_agent(&VirtualUser::from_str(who).unwrap(), "u")
+                .unwrap();
         }
         assert!(store.take_news("s", "a").unwrap().is_empty());
 

@@ -75,8 +75,9 @@ impl SqliteStore {
 
 #[cfg(test)]
 mod tests {
-    use crate::rules::virtual_user::parse;
     use crate::store::sqlite::test_support::open_temp;
+    use ccmulti_model::VirtualUser;
+    use std::str::FromStr;
 
     use super::PlannedTask;
 
@@ -93,7 +94,9 @@ mod tests {
     fn analyses_are_per_session_and_plans_move_only_unstarted_tasks() {
         let (_dir, store, _clock) = open_temp();
         for vu in ["u__session__s1__planner", "u__session__s2__planner"] {
-            store.touch_agent(&parse(vu).unwrap(), "x").unwrap();
+            store
+                .touch_agent(&VirtualUser::from_str(vu).unwrap(), "x")
+                .unwrap();
         }
         store.save_analysis("s1", "a1", "{\"x\":1}").unwrap();
         assert_eq!(

@@ -15,11 +15,12 @@ use rusqlite::Connection;
 use rusqlite::trace::{TraceEvent, TraceEventCodes};
 
 use crate::rules::locks::ReleaseScope;
-use crate::rules::virtual_user::parse;
 use crate::store::sqlite::test_support::{T0, open_temp};
 use crate::store::{AgentWorkspace, ClaimOutcome, ClaimRequest, ProgressUpdate};
 use ccmulti_model::Operation;
 use ccmulti_model::TaskStatus;
+use ccmulti_model::VirtualUser;
+use std::str::FromStr;
 
 thread_local! {
     /// The statements run on this thread while a test listens, as written (parameters unbound).
@@ -58,7 +59,9 @@ fn hot_statements_search_indexes_and_scan_no_table() {
     let (_dir, store, clock) = open_temp();
     let heard = statements_of(|| {
         for who in ["u__session__s__a", "u__session__s__b"] {
-            store.touch_agent(&parse(who).unwrap(), "url").unwrap();
+            store
+                .touch_agent(&VirtualUser::from_str(who).unwrap(), "url")
+                .unwrap();
         }
         let x = paths(&["src/x.rs"]);
         let claim = |agent: &str, op, p: &BTreeSet<String>, minutes| {
@@ -112,7 +115,7 @@ fn hot_statements_search_indexes_and_scan_no_table() {
         // Where an agent works, and a claim that waits (its row written, read, deleted).
         store
             .set_agent_workspace(
-                &parse("u__session__s__c").unwrap(),
+                &VirtualUser::from_str("u__session__s__c").unwrap(),
                 &AgentWorkspace {
                     worktree: "/r/c".into(),
                     branch: Some("c".into()),

@@ -3,25 +3,14 @@
 
 use std::time::Duration;
 
+use ccmulti::client::{self, ClientError};
+use ccmulti_model::agent_url;
+use ccmulti_model::tools::Tool;
+use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 const PROTOCOL: &str = "2026-07-28";
 const USER_AGENT: &str = "claude-code/2.1.330 (sdk-cli)";
-
-/// The JSON-RPC message of a reply: the body, or the last `data:` event with
-/// a result or an error when the server answered with an SSE stream.
-pub fn jsonrpc_message(content_type: Option<&str>, text: &str) -> Value {
-    if content_type.is_some_and(|c| c.starts_with("text/event-stream")) {
-        text.lines()
-            .rev()
-            .filter_map(|l| l.strip_prefix("data:"))
-            .filter_map(|d| serde_json::from_str::<Value>(d.trim()).ok())
-            .find(|v| v.get("result").is_some() || v.get("error").is_some())
-            .unwrap_or(Value::Null)
-    } else {
-        serde_json::from_str(text).unwrap_or(Value::Null)
-    }
-}
 
 /// Under the coordinator's default header deadline of 10 s, as Node's
 /// `fetch` (4 s) and Python's httpx (5 s) keep theirs.
@@ -49,27 +38,47 @@ pub struct Endpoint {
 }
 
 impl Endpoint {
+    /// `virtual_user` is `{user}__session__{session}__{agent}`.
     pub fn new(http: &reqwest::Client, base: &str, virtual_user: &str) -> Self {
         Self {
             http: http.clone(),
-            url: format!("{base}/mcp/v2/claude/{virtual_user}"),
+            url: agent_url(base, virtual_user),
         }
     }
 
-    /// Calls `tool` as Claude Code does; the result's `structuredContent`, or
-    /// why there is none (transport, HTTP status, JSON-RPC error).
-    pub async fn call(&self, tool: &str, arguments: Value) -> Result<Value, String> {
-        let body = json!({
-            "jsonrpc": "2.0", "id": 1, "method": "tools/call",
-            "params": {
-                "name": tool, "arguments": arguments,
-                "_meta": {
-                    "io.modelcontextprotocol/protocolVersion": PROTOCOL,
-                    "io.modelcontextprotocol/clientInfo": { "name": "claude-code", "version": "2.1.330" },
-                    "io.modelcontextprotocol/clientCapabilities": {}
-                }
-            }
-        });
+    /// Calls tool `T` as Claude Code does; its result (a refusal such as a
+    /// conflict is a result too, with `success: false`), or why there is none.
+    pub async fn call<T: Tool>(&self, args: &T::Args) -> Result<T::Result, ClientError>
+    where
+        T::Result: DeserializeOwned,
+    {
+        let body = client::call_body::<T>(args, Some(&claude_code_meta()));
+        let (status, content_type, text) = self.post(T::NAME, body).await?;
+        client::read_reply::<T>(&self.url, status, content_type.as_deref(), &text)
+    }
+
+    /// Calls `tool` with any arguments (a bad one, for a test of the refusal)
+    /// as Claude Code does; the result's `structuredContent`, or why there is
+    /// none (transport, HTTP status, JSON-RPC error).
+    pub async fn call_raw(&self, tool: &str, arguments: Value) -> Result<Value, String> {
+        let body = client::request_body(tool, &arguments, Some(&claude_code_meta()));
+        let (status, content_type, text) =
+            self.post(tool, body).await.map_err(|e| e.to_string())?;
+        client::read_structured(tool, &self.url, status, content_type.as_deref(), &text)
+            .map_err(|e| format!("{tool}: {e}"))
+    }
+
+    /// POSTs a `tools/call` of `tool` with Claude Code's headers: the status,
+    /// content type and body of the answer.
+    async fn post(
+        &self,
+        tool: &str,
+        body: String,
+    ) -> Result<(u16, Option<String>, String), ClientError> {
+        let unreachable = |cause: String| ClientError::Unreachable {
+            url: self.url.clone(),
+            cause,
+        };
         let response = self
             .http
             .post(&self.url)
@@ -79,31 +88,27 @@ impl Endpoint {
             .header("mcp-method", "tools/call")
             .header("mcp-name", tool)
             .header("mcp-protocol-version", PROTOCOL)
-            .body(body.to_string())
+            .body(body)
             .send()
             .await
-            .map_err(|e| format!("{tool}: {e}"))?;
-        let status = response.status();
-        let content_type = response
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
+            .map_err(|e| unreachable(e.to_string()))?;
+        let status = response.status().as_u16();
+        let content_type = client::content_type(response.headers());
         let text = response
             .text()
             .await
-            .map_err(|e| format!("{tool}: reading the body: {e}"))?;
-        if status != reqwest::StatusCode::OK {
-            return Err(format!("{tool}: HTTP {status}: {}", clip(&text)));
-        }
-        let message = jsonrpc_message(content_type.as_deref(), &text);
-        match &message["result"]["structuredContent"] {
-            // A refusal (a conflict, a bad argument) is a result too, with
-            // `isError` and `success: false`: the caller judges it.
-            Value::Null => Err(format!("{tool}: {}", clip(&text))),
-            value => Ok(value.clone()),
-        }
+            .map_err(|e| unreachable(format!("reading the body: {e}")))?;
+        Ok((status, content_type, text))
     }
+}
+
+/// The `_meta` Claude Code sends with a stateless call.
+fn claude_code_meta() -> Value {
+    json!({
+        "io.modelcontextprotocol/protocolVersion": PROTOCOL,
+        "io.modelcontextprotocol/clientInfo": { "name": "claude-code", "version": "2.1.330" },
+        "io.modelcontextprotocol/clientCapabilities": {}
+    })
 }
 
 /// At most a few hundred characters of a reply, for a report.

@@ -11,7 +11,7 @@ mod rss;
 mod serve;
 mod soak;
 
-pub use endpoint::{Endpoint, clip, http_client, jsonrpc_message};
+pub use endpoint::{Endpoint, clip, http_client};
 pub use latency::{Latencies, Summary, percentile};
 pub use rss::{RssSamples, rss_kib};
 pub use serve::{InProcess, serve_in_process, serve_store};

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use ccmulti_model::VirtualUser;
 use serde_json::{Value, json};
 
 use super::{Endpoint, Latencies, clip, http_client};
@@ -71,7 +72,7 @@ pub async fn soak(base: &str, plan: &SoakPlan) -> SoakOutcome {
     let tasks: Vec<_> = (0..plan.agents)
         .map(|i| {
             let session = i / plan.per_session.max(1);
-            let endpoint = Endpoint::new(&http, base, &format!("soak__session__s{session}__a{i}"));
+            let endpoint = Endpoint::new(&http, base, &soak_agent(session, i));
             let agent = SoakAgent::new(i, endpoint, plan.pause);
             tokio::spawn(agent.run(started, until.clone()))
         })
@@ -201,7 +202,7 @@ impl SoakAgent {
         arguments: Value,
     ) -> Option<Value> {
         let call_started = Instant::now();
-        let answer = self.endpoint.call(tool, arguments).await;
+        let answer = self.endpoint.call_raw(tool, arguments).await;
         self.out.latencies.record(op, started, call_started);
         match answer {
             Ok(value) => Some(value),
@@ -385,4 +386,9 @@ impl SoakAgent {
             self.refused("scratch claim", &r);
         }
     }
+}
+
+/// Agent `i` of soak session `session`.
+fn soak_agent(session: usize, i: usize) -> String {
+    VirtualUser::agent("soak", &format!("s{session}"), &format!("a{i}")).to_string()
 }

@@ -1,12 +1,15 @@
-//! `{user}__session__{session}__{agent}` or a plain `{user}`: who is calling, from the URL.
+//! `{user}__session__{session}__{agent}` or a plain `{user}`: who is calling,
+//! from the URL. Written by [`fmt::Display`] and read by [`FromStr`], nowhere
+//! else; [`agent_url`] is the one place an agent's URL is put together.
 
 use std::fmt;
+use std::str::FromStr;
 
 const SESSION_MARKER: &str = "__session__";
 pub const MAX_PART_LEN: usize = 128;
 
 /// The form every error message shows, so a user can fix the URL at once.
-pub const EXPECTED_FORM: &str = "expected {user}__session__{session}__{agent} or a plain {user}; \
+const VIRTUAL_USER_FORM: &str = "expected {user}__session__{session}__{agent} or a plain {user}; \
 each part 1 to 128 characters of A-Z a-z 0-9 . _ - (no double underscore)";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,12 +26,34 @@ pub struct SessionAgent {
 
 impl SessionAgent {
     pub fn is_planner(&self) -> bool {
-        self.agent_id == "planner"
+        self.agent_id == PLANNER
     }
 }
 
+/// The agent id of a session's planner.
+pub const PLANNER: &str = "planner";
+
+impl VirtualUser {
+    /// `agent` of `session`, as `user`.
+    pub fn agent(user: &str, session: &str, agent: &str) -> Self {
+        Self {
+            user_id: user.to_owned(),
+            session: Some(SessionAgent {
+                session_id: session.to_owned(),
+                agent_id: agent.to_owned(),
+            }),
+        }
+    }
+}
+
+/// Where a Claude Code agent reaches the coordinator at `base`: `id` is a
+/// [`VirtualUser`], or a placeholder the client expands (`${CCMULTI_AGENT}`).
+pub fn agent_url(base: &str, id: impl fmt::Display) -> String {
+    format!("{}/mcp/v2/claude/{id}", base.trim_end_matches('/'))
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid virtual user id {given:?}: {problem}; {EXPECTED_FORM}")]
+#[error("invalid virtual user id {given:?}: {problem}; {VIRTUAL_USER_FORM}")]
 pub struct VirtualUserError {
     pub given: String,
     pub problem: String,
@@ -47,7 +72,15 @@ impl fmt::Display for VirtualUser {
     }
 }
 
-pub fn parse(raw: &str) -> Result<VirtualUser, VirtualUserError> {
+impl FromStr for VirtualUser {
+    type Err = VirtualUserError;
+
+    fn from_str(raw: &str) -> Result<Self, Self::Err> {
+        parse(raw)
+    }
+}
+
+fn parse(raw: &str) -> Result<VirtualUser, VirtualUserError> {
     let fail = |problem: String| VirtualUserError {
         given: raw.chars().take(160).collect(),
         problem,
@@ -98,6 +131,20 @@ pub fn check_part(name: &str, part: &str) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn agent_urls_are_built_from_the_id() {
+        let user = VirtualUser::agent("u1", "s1", "impl_a");
+        assert_eq!(
+            agent_url("http://127.0.0.1:7477/", &user),
+            "http://127.0.0.1:7477/mcp/v2/claude/u1__session__s1__impl_a"
+        );
+        assert_eq!(
+            agent_url("http://h:1", "${CCMULTI_AGENT}"),
+            "http://h:1/mcp/v2/claude/${CCMULTI_AGENT}"
+        );
+        assert_eq!(user.to_string().parse::<VirtualUser>().unwrap(), user);
+    }
 
     #[test]
     fn parses_session_urls_and_plain_users() {
