@@ -4,11 +4,10 @@
 #![forbid(unsafe_code)]
 
 use ccmulti_model::VirtualUser;
-use std::str::FromStr;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|raw: &str| {
-    match VirtualUser::from_str(raw) {
+    match raw.parse::<VirtualUser>() {
         Ok(user) => {
             assert_eq!(user.to_string(), raw, "display round-trips");
             assert!(!user.user_id.is_empty() && !user.user_id.contains("__"));

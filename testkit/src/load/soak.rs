@@ -6,8 +6,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use ccmulti_model::VirtualUser;
-use serde_json::{Value, json};
+use ccmulti_model::tools::{
+    Claim, ClaimArgs, Progress, ProgressArgs, Release, ReleaseArgs, Status, StatusArgs, Tool,
+};
+use ccmulti_model::{Operation, ReportedStatus, VirtualUser};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 use super::{Endpoint, Latencies, clip, http_client};
 
@@ -188,21 +192,24 @@ impl SoakAgent {
     }
 
     /// An answer that was not the one expected.
-    fn refused(&mut self, what: &str, answer: &Value) {
-        let line = format!("a{}: {what}: {}", self.index, clip(&answer.to_string()));
+    fn refused(&mut self, what: &str, answer: &impl Serialize) {
+        let answer = serde_json::to_string(answer).unwrap_or_default();
+        let line = format!("a{}: {what}: {}", self.index, clip(&answer));
         self.out.unexpected(line);
     }
 
     /// Calls `tool`, records its latency under `op`, counts a failure as unexpected.
-    async fn call(
+    async fn call<T: Tool>(
         &mut self,
         started: Instant,
         op: &'static str,
-        tool: &str,
-        arguments: Value,
-    ) -> Option<Value> {
+        args: &T::Args,
+    ) -> Option<T::Result>
+    where
+        T::Result: DeserializeOwned,
+    {
         let call_started = Instant::now();
-        let answer = self.endpoint.call_raw(tool, arguments).await;
+        let answer = self.endpoint.call::<T>(args).await;
         self.out.latencies.record(op, started, call_started);
         match answer {
             Ok(value) => Some(value),
@@ -217,12 +224,9 @@ impl SoakAgent {
         let paths: Vec<String> = (0..1 + self.rng.below(3))
             .map(|_| self.own_path())
             .collect();
-        let args = json!({ "file_paths": paths, "duration_minutes": 15 });
-        if let Some(r) = self
-            .call(started, "claim own", "claim_file_lock", args)
-            .await
-        {
-            if r["success"] == true {
+        let args = ClaimArgs::new(paths.clone(), Operation::Write);
+        if let Some(r) = self.call::<Claim>(started, "claim own", &args).await {
+            if r.success {
                 let until = Instant::now() + Duration::from_secs(15 * 60);
                 self.own.extend(paths.into_iter().map(|p| (p, until)));
             } else {
@@ -235,12 +239,9 @@ impl SoakAgent {
         let Some(path) = self.own.keys().nth(self.rng.below(self.own.len())).cloned() else {
             return self.claim_own(started).await;
         };
-        let args = json!({ "file_paths": [path], "duration_minutes": 15 });
-        if let Some(r) = self
-            .call(started, "renew own", "claim_file_lock", args)
-            .await
-        {
-            if r["success"] == true && r["locks"][0]["renewed"] == true {
+        let args = ClaimArgs::new(vec![path.clone()], Operation::Write);
+        if let Some(r) = self.call::<Claim>(started, "renew own", &args).await {
+            if r.success && r.locks.first().is_some_and(|l| l.renewed) {
                 self.own
                     .insert(path, Instant::now() + Duration::from_secs(15 * 60));
             } else {
@@ -251,16 +252,12 @@ impl SoakAgent {
 
     async fn release(&mut self, started: Instant) {
         if self.rng.below(4) == 0 || self.own.len() + self.shared.len() == 0 {
-            if let Some(r) = self
-                .call(
-                    started,
-                    "release all",
-                    "release_file_lock",
-                    json!({ "all": true }),
-                )
-                .await
-            {
-                if r["success"] != true {
+            let all = ReleaseArgs {
+                file_paths: None,
+                all: true,
+            };
+            if let Some(r) = self.call::<Release>(started, "release all", &all).await {
+                if !r.success {
                     self.refused("release all", &r);
                 }
             }
@@ -279,19 +276,14 @@ impl SoakAgent {
                     .map(|(p, until)| (p.clone(), *until > now + LEASE_MARGIN)),
             )
             .collect();
-        let paths: Vec<&String> = named.iter().map(|(p, _)| p).collect();
-        let args = json!({ "file_paths": paths });
-        if let Some(r) = self
-            .call(started, "release", "release_file_lock", args)
-            .await
-        {
-            let not_held: Vec<&str> = r["not_held"]
-                .as_array()
-                .map(|a| a.iter().filter_map(Value::as_str).collect())
-                .unwrap_or_default();
+        let args = ReleaseArgs {
+            file_paths: Some(named.iter().map(|(p, _)| p.clone()).collect()),
+            all: false,
+        };
+        if let Some(r) = self.call::<Release>(started, "release", &args).await {
             // A lease that was surely still running must have been released.
             for (path, surely_live) in &named {
-                if *surely_live && not_held.contains(&path.as_str()) {
+                if *surely_live && r.not_held.contains(path) {
                     self.refused(&format!("{path} was not held"), &r);
                 }
             }
@@ -302,25 +294,32 @@ impl SoakAgent {
 
     async fn claim_shared(&mut self, started: Instant) {
         let (path, operation) = match self.rng.below(20) {
-            0 => ("shared/*.rs".to_string(), "read"),
+            0 => ("shared/*.rs".to_string(), Operation::Read),
             n => (
                 format!("shared/f{}.rs", self.rng.below(SHARED_FILES)),
-                if n < 7 { "read" } else { "write" },
+                if n < 7 {
+                    Operation::Read
+                } else {
+                    Operation::Write
+                },
             ),
         };
         let wait = if self.rng.below(10) == 0 { 1 } else { 0 };
-        let args = json!({ "file_paths": [path], "operation": operation,
-                           "duration_minutes": 1, "wait_seconds": wait });
+        let args = ClaimArgs {
+            duration_minutes: 1,
+            wait_seconds: wait,
+            ..ClaimArgs::new(vec![path.clone()], operation)
+        };
         let op = if wait > 0 {
             "claim shared (wait)"
         } else {
             "claim shared"
         };
-        if let Some(r) = self.call(started, op, "claim_file_lock", args).await {
-            if r["success"] == true {
+        if let Some(r) = self.call::<Claim>(started, op, &args).await {
+            if r.success {
                 self.shared
                     .insert(path, Instant::now() + Duration::from_secs(60));
-            } else if r["conflicts"].as_array().is_some_and(|c| !c.is_empty()) {
+            } else if !r.conflicts.is_empty() {
                 self.out.conflicts += 1;
             } else {
                 self.refused("shared claim", &r);
@@ -330,20 +329,19 @@ impl SoakAgent {
 
     async fn progress(&mut self, started: Instant) {
         let (status, pct) = match self.step {
-            0 => ("started", 0),
-            1 => ("in_progress", 50),
-            _ => ("completed", 100),
+            0 => (ReportedStatus::Started, 0),
+            1 => (ReportedStatus::InProgress, 50),
+            _ => (ReportedStatus::Completed, 100),
         };
-        let files = [self.own_path(), self.own_path()];
-        let args = json!({
-            "task_id": format!("t{}-{}", self.index, self.task), "status": status,
-            "progress_percentage": pct, "message": format!("step {}", self.step),
-            "affected_files": files,
-        });
-        if let Some(r) = self
-            .call(started, "sync_progress", "sync_progress", args)
-            .await
-            && r["success"] != true
+        let args = ProgressArgs {
+            task_id: format!("t{}-{}", self.index, self.task),
+            status,
+            progress_percentage: Some(pct),
+            message: Some(format!("step {}", self.step)),
+            affected_files: Some(vec![self.own_path(), self.own_path()]),
+        };
+        if let Some(r) = self.call::<Progress>(started, "sync_progress", &args).await
+            && !r.success
         {
             self.refused("sync_progress", &r);
         }
@@ -356,17 +354,16 @@ impl SoakAgent {
     }
 
     async fn status(&mut self, started: Instant) {
+        let args = StatusArgs {
+            include_inactive: false,
+            news: true,
+        };
         if let Some(r) = self
-            .call(
-                started,
-                "check_agent_status",
-                "check_agent_status",
-                json!({}),
-            )
+            .call::<Status>(started, "check_agent_status", &args)
             .await
         {
-            if r["success"] == true {
-                self.out.news += r["news"].as_array().map_or(0, Vec::len) as u64;
+            if r.success {
+                self.out.news += r.news.as_ref().map_or(0, Vec::len) as u64;
             } else {
                 self.refused("check_agent_status", &r);
             }
@@ -377,11 +374,12 @@ impl SoakAgent {
     async fn abandon(&mut self, started: Instant) {
         self.scratch += 1;
         let path = format!("agents/a{}/scratch{}.rs", self.index, self.scratch);
-        let args = json!({ "file_paths": [path], "duration_minutes": 1 });
-        if let Some(r) = self
-            .call(started, "claim, abandoned", "claim_file_lock", args)
-            .await
-            && r["success"] != true
+        let args = ClaimArgs {
+            duration_minutes: 1,
+            ..ClaimArgs::new(vec![path], Operation::Write)
+        };
+        if let Some(r) = self.call::<Claim>(started, "claim, abandoned", &args).await
+            && !r.success
         {
             self.refused("scratch claim", &r);
         }
