@@ -14,9 +14,10 @@ use std::time::{Duration, Instant};
 
 use super::Coordinator;
 use crate::rules::locks::steps::{ClaimOutcome, ClaimRequest};
-use crate::rules::targets::LockTarget;
+use crate::rules::wait_cycle::JoinedWaits;
 use crate::rules::waiting::Waiter;
 use crate::store::{Result, SharedStore};
+use ccmulti_model::tools::WaitCycle;
 
 /// Retry this long after the blocking lease's end, so that it has run out on
 /// the store's wall clock as well as on the runtime's monotonic one.
@@ -26,6 +27,8 @@ const AFTER_LEASE_END: Duration = Duration::from_millis(5);
 pub struct WaitedClaim {
     pub outcome: ClaimOutcome,
     pub waited: Duration,
+    /// Why it stopped waiting at once: its wait would have closed this cycle.
+    pub cycle: Option<WaitCycle>,
 }
 
 /// A waiting claim's row in the store, for other processes' dashboards; it
@@ -65,8 +68,10 @@ impl Drop for ShownWaiting {
 
 impl Coordinator {
     /// Claims every path or none, waiting up to `wait` for them to be free,
-    /// served in arrival order among claims that want the same paths.
-    /// Dropping the future (a client that went away) leaves the queue.
+    /// served in arrival order among claims that want the same paths; a
+    /// claim whose wait would close a cycle of lock waits is answered at
+    /// once, with the cycle. Dropping the future (a client that went away)
+    /// leaves the queue.
     pub async fn claim_waiting(
         &self,
         request: ClaimRequest,
@@ -74,17 +79,10 @@ impl Coordinator {
     ) -> Result<WaitedClaim> {
         let started = Instant::now();
         let deadline = started + wait;
-        let ticket = self.waiters.join(
-            Waiter {
-                session: request.session.clone(),
-                agent: request.agent.clone(),
-                operation: request.operation,
-                targets: request.paths.iter().map(|p| LockTarget::parse(p)).collect(),
-            },
-            &self.limits,
-        )?;
+        let ticket = self.waiters.join(Waiter::of(&request), &self.limits)?;
         // Its row, written only once it really waits.
         let mut shown: Option<ShownWaiting> = None;
+        let mut cycle = None;
         let deadline_ms = self
             .now_ms()
             .saturating_add(i64::try_from(wait.as_millis()).unwrap_or(i64::MAX));
@@ -100,6 +98,7 @@ impl Coordinator {
                         return Ok(WaitedClaim {
                             outcome,
                             waited: started.elapsed(),
+                            cycle: None,
                         });
                     }
                     ClaimOutcome::Conflicted(blockers) => {
@@ -112,20 +111,15 @@ impl Coordinator {
                     }
                 }
             }
-            // About to wait: written down for other processes to see.
-            // Showing it is not worth failing the claim over: one try.
             if shown.is_none() {
-                let id = match self.store.record_waiter(&request, deadline_ms).await {
-                    Ok(id) => Some(id),
-                    Err(e) => {
-                        tracing::warn!(error = %e, "could not record a waiting claim");
-                        None
+                match self.show_waiting(&request, deadline_ms).await {
+                    Some(JoinedWaits::Waiting(id)) => shown = Some(self.shown(Some(id))),
+                    Some(JoinedWaits::WouldCycle(found)) => {
+                        cycle = Some(found);
+                        break;
                     }
-                };
-                shown = Some(ShownWaiting {
-                    store: self.store.clone(),
-                    id,
-                });
+                    None => shown = Some(self.shown(None)),
+                }
             }
             tokio::select! {
                 () = ticket.woken() => {}
@@ -139,9 +133,32 @@ impl Coordinator {
             shown.finish().await;
         }
         let outcome = self.store.claim(&request, true).await?;
+        // Granted after all (the cycle broke meanwhile): nothing to tell.
+        let cycle = cycle.filter(|_| matches!(outcome, ClaimOutcome::Conflicted(_)));
         Ok(WaitedClaim {
             outcome,
             waited: started.elapsed(),
+            cycle,
         })
+    }
+
+    /// About to wait: written down for other processes and later waiters to
+    /// see, unless the wait would close a cycle. Showing it is not worth
+    /// failing the claim over: one try, and on failure it waits unshown.
+    async fn show_waiting(&self, request: &ClaimRequest, deadline_ms: i64) -> Option<JoinedWaits> {
+        match self.store.record_waiter(request, deadline_ms).await {
+            Ok(joined) => Some(joined),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not record a waiting claim");
+                None
+            }
+        }
+    }
+
+    fn shown(&self, id: Option<i64>) -> ShownWaiting {
+        ShownWaiting {
+            store: self.store.clone(),
+            id,
+        }
     }
 }

@@ -8,6 +8,7 @@ use crate::rules::locks::ReleaseScope;
 use crate::store::CoordStore;
 use crate::store::behaviour::{Backend, Fixture, claim, event_kinds, on_both_backends, register};
 use ccmulti_model::Operation;
+use ccmulti_model::tools::WaitCycle;
 
 on_both_backends!(
     an_expiry_swept_wakes_a_waiting_claim,
@@ -16,7 +17,109 @@ on_both_backends!(
     a_waiter_whose_future_is_dropped_leaves_no_phantom,
     a_waiting_claim_shows_until_granted_or_gone,
     a_timed_out_claim_leaves_no_row_and_a_start_clears_stale_ones,
+    a_wait_closing_a_cycle_of_two_is_answered_at_once,
+    a_wait_closing_a_cycle_of_three_is_answered_at_once,
+    waits_closing_one_cycle_together_are_told_once,
 );
+
+/// `agent` claims `path` waiting for a minute, and is answered well before:
+/// refused, with the cycle.
+async fn told_of_a_cycle(coord: &Coordinator, agent: &str, path: &str) -> WaitCycle {
+    let waited = coord
+        .claim_waiting(one_path(agent, path), std::time::Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert!(
+        waited.waited < std::time::Duration::from_secs(5),
+        "{waited:?}"
+    );
+    assert!(
+        matches!(waited.outcome, ClaimOutcome::Conflicted(_)),
+        "{waited:?}"
+    );
+    waited.cycle.expect("the cycle")
+}
+
+/// Each wait of the cycle as (agent, what it wants, who holds it).
+fn waits_of(cycle: &WaitCycle) -> Vec<(&str, &str, &str)> {
+    cycle
+        .waits
+        .iter()
+        .map(|w| (w.agent.as_str(), w.wants[0].as_str(), w.held_by.as_str()))
+        .collect()
+}
+
+async fn a_wait_closing_a_cycle_of_two_is_answered_at_once(fx: Fixture) {
+    let store = fx.store.as_ref();
+    let coord = Coordinator::new(fx.store.clone());
+    register(store, &["a", "b"]).await;
+    claim(store, "a", Operation::Write, &["build.rs"], 15).await;
+    claim(store, "b", Operation::Write, &["ci.yml"], 15).await;
+    let b = spawn_waiter(&coord, "b", &["build.rs"], 60);
+    until_shown(store, "b waits", 1).await;
+    // a, on another coordinator (or process) of the same database, sees b's wait.
+    let elsewhere = Coordinator::new(fx.another().await);
+    let cycle = told_of_a_cycle(&elsewhere, "a", "ci.yml").await;
+    assert_eq!(
+        waits_of(&cycle),
+        [("a", "ci.yml", "b"), ("b", "build.rs", "a")]
+    );
+    assert_eq!(cycle.release, ["build.rs"]);
+    // a was not written down as waiting; b still waits, until a does as told.
+    assert_eq!(shown(store).await.len(), 1);
+    assert!(!b.is_finished());
+    store
+        .release(
+            "s",
+            "a",
+            &ReleaseScope::Paths(crate::store::behaviour::paths(&["build.rs"])),
+        )
+        .await
+        .unwrap();
+    granted_to(b).await;
+}
+
+async fn a_wait_closing_a_cycle_of_three_is_answered_at_once(fx: Fixture) {
+    let store = fx.store.as_ref();
+    let coord = Coordinator::new(fx.store.clone());
+    register(store, &["a", "b", "c"]).await;
+    claim(store, "a", Operation::Write, &["src/"], 15).await;
+    claim(store, "b", Operation::Write, &["x"], 15).await;
+    claim(store, "c", Operation::Write, &["y"], 15).await;
+    let b = spawn_waiter(&coord, "b", &["y"], 60);
+    until_shown(store, "b waits", 1).await;
+    let c = spawn_waiter(&coord, "c", &["src/lib.rs"], 60);
+    until_shown(store, "c waits", 2).await;
+    let cycle = told_of_a_cycle(&coord, "a", "x").await;
+    assert_eq!(
+        waits_of(&cycle),
+        [("a", "x", "b"), ("b", "y", "c"), ("c", "src/lib.rs", "a")]
+    );
+    assert_eq!(cycle.release, ["src/"]);
+    assert!(!b.is_finished() && !c.is_finished());
+    store.release("s", "a", &ReleaseScope::All).await.unwrap();
+    granted_to(c).await;
+    b.abort();
+}
+
+/// Two claims closing one cycle at the same moment: the store writes waits
+/// one at a time, so exactly one of them is told, and the other waits.
+async fn waits_closing_one_cycle_together_are_told_once(fx: Fixture) {
+    let store = fx.store.as_ref();
+    let coord = Coordinator::new(fx.store.clone());
+    register(store, &["a", "b"]).await;
+    claim(store, "a", Operation::Write, &["x"], 15).await;
+    claim(store, "b", Operation::Write, &["y"], 15).await;
+    let a = spawn_waiter(&coord, "a", &["y"], 3);
+    let b = spawn_waiter(&coord, "b", &["x"], 3);
+    let (a, b) = (a.await.unwrap(), b.await.unwrap());
+    let told: Vec<&WaitedClaim> = [&a, &b].into_iter().filter(|w| w.cycle.is_some()).collect();
+    assert_eq!(told.len(), 1, "{a:?} {b:?}");
+    assert!(
+        told[0].waited < std::time::Duration::from_secs(2),
+        "{told:?}"
+    );
+}
 
 /// a holds x for `minutes`; b waits for it (queued, its first attempt refused).
 pub(super) async fn b_waits_for_as_x(

@@ -12,4 +12,5 @@ pub mod paths;
 pub mod progress;
 pub mod targets;
 pub mod team;
+pub mod wait_cycle;
 pub mod waiting;

@@ -7,6 +7,7 @@
 use ccmulti_model::Operation;
 use ccmulti_model::snapshot::{LockRow, WaiterRow};
 
+use super::locks::steps::ClaimRequest;
 use super::targets::LockTarget;
 
 /// A claim that is waiting, as the ordering rules see it.
@@ -19,6 +20,16 @@ pub struct Waiter {
 }
 
 impl Waiter {
+    /// A claim as it waits.
+    pub fn of(request: &ClaimRequest) -> Self {
+        Self {
+            session: request.session.clone(),
+            agent: request.agent.clone(),
+            operation: request.operation,
+            targets: request.paths.iter().map(|p| LockTarget::parse(p)).collect(),
+        }
+    }
+
     fn touches(&self, targets: &[LockTarget]) -> bool {
         self.targets
             .iter()
@@ -42,6 +53,17 @@ pub struct HeldBy<'a> {
     pub agent: &'a str,
     pub operation: Operation,
     pub path: &'a str,
+}
+
+impl<'a> HeldBy<'a> {
+    pub fn of(lock: &'a LockRow) -> Self {
+        Self {
+            session: &lock.session_id,
+            agent: &lock.agent_id,
+            operation: lock.operation,
+            path: &lock.path,
+        }
+    }
 }
 
 /// Which of `locks` (indexes) hold `waiter` back: another agent's lock in its
@@ -78,15 +100,7 @@ pub fn waiter_row(
         operation,
         targets: paths.iter().map(|p| LockTarget::parse(p)).collect(),
     };
-    let held: Vec<HeldBy<'_>> = locks
-        .iter()
-        .map(|l| HeldBy {
-            session: &l.session_id,
-            agent: &l.agent_id,
-            operation: l.operation,
-            path: &l.path,
-        })
-        .collect();
+    let held: Vec<HeldBy<'_>> = locks.iter().map(HeldBy::of).collect();
     let blocked_by = blocked_by(&waiter, &held)
         .into_iter()
         .map(|i| locks[i].lock_id.clone())

@@ -39,6 +39,7 @@ use crate::rules::locks::steps::{ClaimOutcome, ClaimRequest, ForceSelector, Rele
 use crate::rules::news::News;
 use crate::rules::progress::ProgressUpdate;
 use ccmulti_model::VirtualUser;
+use crate::rules::wait_cycle::JoinedWaits;
 
 pub use postgres::PostgresStore;
 pub use sqlite::{Durability, SqliteStore, WriteBatches, create_private_file, restrict_to_owner};
@@ -183,8 +184,14 @@ pub trait CoordStore: Send + Sync + std::fmt::Debug {
     fn set_limits(&self, limits: Limits);
 
     /// Writes down a claim that waits until `deadline_ms`, for other
-    /// processes' dashboards; returns its id.
-    async fn record_waiter(&self, request: &ClaimRequest, deadline_ms: Millis) -> Result<i64>;
+    /// processes' dashboards and for the claims that wait after it; returns
+    /// its id. A claim whose wait would close a cycle of lock waits
+    /// ([`crate::rules::wait_cycle`]) is not written: the cycle is returned.
+    async fn record_waiter(
+        &self,
+        request: &ClaimRequest,
+        deadline_ms: Millis,
+    ) -> Result<JoinedWaits>;
     async fn forget_waiter(&self, id: i64) -> Result<()>;
     /// Forgets every waiter row: a starting coordinator's are a crashed one's.
     async fn clear_waiters(&self) -> Result<usize>;

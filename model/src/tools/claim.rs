@@ -67,6 +67,31 @@ pub struct ClaimResult {
     /// How long the claim waited, with `wait_seconds`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub waited_seconds: Option<f64>,
+    /// A waiting claim answered at once because its wait would never end:
+    /// the agents it would wait on wait, in turn, for the caller.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wait_cycle: Option<WaitCycle>,
+}
+
+/// Lock waits that close on themselves: each agent waits for a lock the
+/// next one holds, and the last waits for one of the caller's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct WaitCycle {
+    /// The waits in turn, the caller's first.
+    pub waits: Vec<LockWait>,
+    /// The caller's locks the cycle waits for: releasing them breaks it.
+    pub release: Vec<String>,
+}
+
+/// One agent waiting for another's locks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct LockWait {
+    pub agent: String,
+    /// The paths it asked for that the holder's locks cover.
+    pub wants: Vec<String>,
+    pub held_by: String,
+    /// The holder's locks that block it (a path, a directory or a glob).
+    pub held_paths: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

@@ -8,6 +8,7 @@ use super::{Hints, Served, ToolContext, iso, normalize_all};
 use crate::error::CoordError;
 use crate::rules::locks::steps::{ClaimOutcome, ClaimRequest, Grant};
 use crate::rules::locks::{Blocker, seconds_until};
+use crate::rules::wait_cycle;
 
 impl Served for Claim {
     const DESCRIPTION: &'static str = "Claim expiring locks on files before editing them, so other agents in this session do not edit them at the same time. \
@@ -15,7 +16,8 @@ impl Served for Claim {
          All paths are granted or none is. write and delete are exclusive; read is shared with other readers. \
          Claiming a path (or the same pattern) you already hold renews it. On conflict the result names the holder and the seconds left. \
          With wait_seconds, a blocked claim waits up to that long for the paths to be released or expire, in arrival order, \
-         and then answers with the grant or with the same conflict.";
+         and then answers with the grant or with the same conflict; \
+         a wait that would never end (the holder waits, in turn, for a lock you hold) is answered at once with wait_cycle and what to release.";
     const HINTS: Hints = Hints {
         title: "Claim file locks",
         read_only: false,
@@ -47,13 +49,13 @@ async fn run(cx: &ToolContext<'_>, args: ClaimArgs) -> Result<ClaimResult, Coord
         paths,
         duration_minutes: duration,
     };
-    let (outcome, waited) = if wait_seconds == 0 {
+    let (outcome, waited, wait_cycle) = if wait_seconds == 0 {
         let outcome = cx.coord.claim_now(&request).await?;
-        (outcome, None)
+        (outcome, None, None)
     } else {
         let wait = Duration::from_secs(wait_seconds.unsigned_abs());
         let waited = cx.coord.claim_waiting(request, wait).await?;
-        (waited.outcome, Some(waited.waited))
+        (waited.outcome, Some(waited.waited), waited.cycle)
     };
     let now = cx.coord.now_ms();
     let waited_seconds =
@@ -67,6 +69,7 @@ async fn run(cx: &ToolContext<'_>, args: ClaimArgs) -> Result<ClaimResult, Coord
             locks: locks.into_iter().map(|g| granted_lock(g, now)).collect(),
             conflicts: Vec::new(),
             waited_seconds,
+            wait_cycle: None,
         },
         ClaimOutcome::Conflicted(blockers) => {
             cx.metrics.count_conflict();
@@ -80,18 +83,23 @@ async fn run(cx: &ToolContext<'_>, args: ClaimArgs) -> Result<ClaimResult, Coord
                 Some(w) => format!(" after waiting {:.1}s", w.as_secs_f64()),
                 None => String::new(),
             };
-            ClaimResult {
-                success: false,
-                message: Some(format!(
+            let message = match &wait_cycle {
+                Some(cycle) => wait_cycle::describe(cycle),
+                None => format!(
                     "{what} is held by {} for {} ({}s left); nothing was claimed{waited}. Work on something else, check_agent_status, and claim again later (wait_seconds waits for it).",
                     first.holder,
                     first.operation.as_str(),
                     first.seconds_left
-                )),
+                ),
+            };
+            ClaimResult {
+                success: false,
+                message: Some(message),
                 operation: None,
                 locks: Vec::new(),
                 conflicts: blockers.into_iter().map(conflict).collect(),
                 waited_seconds,
+                wait_cycle,
             }
         }
     };

@@ -4,6 +4,7 @@
 
 use super::{Fixture, T0, claim, on_both_backends, paths, register, request};
 use crate::rules::locks::ReleaseScope;
+use crate::rules::wait_cycle::JoinedWaits;
 use crate::store::{
     AgentWorkspace, ClaimOutcome, ForceSelector, PlannedTask, ProgressUpdate, StoreError,
 };
@@ -24,6 +25,7 @@ on_both_backends!(
     no_lease_outlasts_the_longest_grant,
     a_session_view_is_read_at_one_moment,
     agents_show_their_live_locks_and_current_task,
+    a_wait_that_closes_a_cycle_is_not_written,
 );
 
 fn kinds(news: &[crate::rules::news::News]) -> Vec<&'static str> {
@@ -202,10 +204,13 @@ async fn waiting_claims_are_shown_with_what_blocks_them(fx: Fixture) {
     let ClaimOutcome::Granted(held) = claim(store, "a", Operation::Write, &["x"], 5).await else {
         panic!("a grant")
     };
-    let id = store
+    let JoinedWaits::Waiting(id) = store
         .record_waiter(&request("b", Operation::Write, &["x", "y"], 5), T0 + 60_000)
         .await
-        .unwrap();
+        .unwrap()
+    else {
+        panic!("b waits")
+    };
     let snap = fx.another().await.snapshot(0).await.unwrap();
     assert_eq!(snap.waiters.len(), 1);
     assert_eq!(snap.waiters[0].paths, ["x", "y"]);
@@ -219,6 +224,38 @@ async fn waiting_claims_are_shown_with_what_blocks_them(fx: Fixture) {
         .unwrap();
     fx.clock.advance_ms(60_000);
     assert!(store.snapshot(0).await.unwrap().waiters.is_empty());
+}
+
+async fn a_wait_that_closes_a_cycle_is_not_written(fx: Fixture) {
+    let store = fx.store.as_ref();
+    register(store, &["a", "b"]).await;
+    claim(store, "a", Operation::Write, &["x"], 5).await;
+    claim(store, "b", Operation::Write, &["y"], 5).await;
+    let first = store
+        .record_waiter(&request("b", Operation::Write, &["x"], 5), T0 + 60_000)
+        .await
+        .unwrap();
+    assert!(matches!(first, JoinedWaits::Waiting(_)), "{first:?}");
+    // From another store on the same database: a waits for b, who waits for a.
+    let JoinedWaits::WouldCycle(cycle) = fx
+        .another()
+        .await
+        .record_waiter(&request("a", Operation::Write, &["y"], 5), T0 + 60_000)
+        .await
+        .unwrap()
+    else {
+        panic!("a cycle")
+    };
+    assert_eq!(cycle.release, ["x"]);
+    assert_eq!(cycle.waits.len(), 2);
+    assert_eq!(store.snapshot(0).await.unwrap().waiters.len(), 1);
+    // Once b's wait is over, a's may be written.
+    fx.clock.advance_ms(60_000);
+    let later = store
+        .record_waiter(&request("a", Operation::Write, &["y"], 5), T0 + 120_000)
+        .await
+        .unwrap();
+    assert!(matches!(later, JoinedWaits::Waiting(_)), "{later:?}");
 }
 
 async fn pruning_keeps_the_newest_events(fx: Fixture) {

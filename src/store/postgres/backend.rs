@@ -2,6 +2,7 @@
 //! [`CALL_TIMEOUT`](super::CALL_TIMEOUT), so a database that is down answers
 //! a retryable error instead of holding the caller.
 
+use crate::rules::wait_cycle::JoinedWaits;
 use std::sync::atomic::Ordering;
 
 use async_trait::async_trait;
@@ -120,7 +121,11 @@ impl CoordStore for PostgresStore {
         PostgresStore::set_limits(self, limits);
     }
 
-    async fn record_waiter(&self, request: &ClaimRequest, deadline_ms: Millis) -> Result<i64> {
+    async fn record_waiter(
+        &self,
+        request: &ClaimRequest,
+        deadline_ms: Millis,
+    ) -> Result<JoinedWaits> {
         self.bounded(PostgresStore::record_waiter(self, request, deadline_ms))
             .await
     }

@@ -56,7 +56,11 @@ async fn agents(c: &impl GenericClient, session: Option<&str>) -> Result<Vec<Age
         .collect()
 }
 
-async fn locks(c: &impl GenericClient, session: Option<&str>, now: Millis) -> Result<Vec<LockRow>> {
+pub(super) async fn locks(
+    c: &impl GenericClient,
+    session: Option<&str>,
+    now: Millis,
+) -> Result<Vec<LockRow>> {
     let stmt = c
         .prepare_cached(
             "SELECT id::text, session_id, agent_id, file_path, operation, expires_at, fencing_token
@@ -134,7 +138,11 @@ async fn events(c: &impl GenericClient, limit: usize) -> Result<Vec<EventRow>> {
 
 /// The live waiters in arrival order, each with the locks among `locks`
 /// (the same read's live locks) that hold it back.
-async fn waiters(c: &impl GenericClient, now: Millis, locks: &[LockRow]) -> Result<Vec<WaiterRow>> {
+pub(super) async fn waiters(
+    c: &impl GenericClient,
+    now: Millis,
+    locks: &[LockRow],
+) -> Result<Vec<WaiterRow>> {
     let stmt = c
         .prepare_cached(
             "SELECT session_id, agent_id, operation, file_paths, since, deadline FROM lock_waiters

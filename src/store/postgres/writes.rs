@@ -10,12 +10,13 @@ use std::sync::atomic::Ordering;
 
 use deadpool_postgres::Transaction;
 
-use super::{PostgresStore, Result, limits, lock_sessions, ts};
+use super::{PostgresStore, Result, limits, lock_sessions, read, ts};
 use crate::clock::Millis;
 use crate::rules::audit::NewEvent;
 use crate::rules::limits::Limits;
 use crate::rules::locks::steps::ClaimRequest;
 use crate::rules::progress::{ProgressUpdate, replan};
+use crate::rules::wait_cycle::{JoinedWaits, closed_by};
 use crate::store::StoreError;
 use ccmulti_model::{SessionAgent, VirtualUser};
 
@@ -353,12 +354,20 @@ impl PostgresStore {
         &self,
         request: &ClaimRequest,
         deadline_ms: Millis,
-    ) -> Result<i64> {
+    ) -> Result<JoinedWaits> {
         let paths = serde_json::to_value(&request.paths)
             .map_err(|e| StoreError::Corrupt(format!("waiter paths: {e}")))?;
         let now = self.now_ms();
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
+        // Under the session's lock, as every wait of the session is written:
+        // of two waits closing one cycle, the later sees the earlier's row.
+        lock_sessions(&tx, &[&request.session]).await?;
+        let locks = read::locks(&tx, Some(&request.session), now).await?;
+        let waiting = read::waiters(&tx, now, &locks).await?;
+        if let Some(cycle) = closed_by(request, &waiting, &locks) {
+            return Ok(JoinedWaits::WouldCycle(cycle));
+        }
         let stmt = tx
             .prepare_cached(
                 "INSERT INTO lock_waiters (session_id, agent_id, operation, file_paths, since, deadline)
@@ -380,7 +389,7 @@ impl PostgresStore {
             .await?
             .try_get(0)?;
         self.commit_written(tx).await?;
-        Ok(id)
+        Ok(JoinedWaits::Waiting(id))
     }
 
     pub(super) async fn forget_waiter(&self, id: i64) -> Result<()> {

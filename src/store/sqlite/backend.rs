@@ -3,6 +3,7 @@
 //! short reads run where they are called (a WAL reader never waits for the
 //! writer), and long reads (snapshot, verify) on tokio's blocking pool.
 
+use crate::rules::wait_cycle::JoinedWaits;
 use std::sync::atomic::Ordering;
 
 use async_trait::async_trait;
@@ -130,7 +131,11 @@ impl CoordStore for SqliteStore {
         SqliteStore::set_limits(self, limits);
     }
 
-    async fn record_waiter(&self, request: &ClaimRequest, deadline_ms: Millis) -> Result<i64> {
+    async fn record_waiter(
+        &self,
+        request: &ClaimRequest,
+        deadline_ms: Millis,
+    ) -> Result<JoinedWaits> {
         let request = request.clone();
         self.on_write_thread(move |s| s.record_waiter(&request, deadline_ms))
             .await

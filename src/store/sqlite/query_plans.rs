@@ -15,6 +15,7 @@ use rusqlite::Connection;
 use rusqlite::trace::{TraceEvent, TraceEventCodes};
 
 use crate::rules::locks::ReleaseScope;
+use crate::rules::wait_cycle::JoinedWaits;
 use crate::store::sqlite::test_support::{T0, open_temp};
 use crate::store::{AgentWorkspace, ClaimOutcome, ClaimRequest, ProgressUpdate};
 use ccmulti_model::Operation;
@@ -122,7 +123,7 @@ fn hot_statements_search_indexes_and_scan_no_table() {
                 },
             )
             .unwrap();
-        let waiting = store
+        let JoinedWaits::Waiting(waiting) = store
             .record_waiter(
                 &ClaimRequest {
                     session: "s".into(),
@@ -133,7 +134,10 @@ fn hot_statements_search_indexes_and_scan_no_table() {
                 },
                 T0 + 60_000,
             )
-            .unwrap();
+            .unwrap()
+        else {
+            panic!("a waits")
+        };
         let now_text = crate::store::sqlite::time::to_text(store.now_ms());
         let shown = store
             .read(|c| crate::store::sqlite::waiters::waiters(c, &now_text, &[]))

@@ -78,7 +78,11 @@ fn agents(conn: &Connection, session: Option<&str>) -> Result<Vec<AgentRow>> {
     .collect()
 }
 
-fn locks(conn: &Connection, session: Option<&str>, now_text: &str) -> Result<Vec<LockRow>> {
+pub(super) fn locks(
+    conn: &Connection,
+    session: Option<&str>,
+    now_text: &str,
+) -> Result<Vec<LockRow>> {
     let sql = scoped(
         "SELECT id, session_id, agent_id, file_path, operation, expires_at, fencing_token
          FROM file_locks /*scope*/ AND expires_at > ?2 ORDER BY session_id, file_path, agent_id",

@@ -9,19 +9,30 @@ use ccmulti_model::Operation;
 use ccmulti_model::snapshot::{LockRow, WaiterRow};
 use rusqlite::{Connection, params};
 
-use super::{Result, SqliteStore, StoreError, time};
+use super::{Result, SqliteStore, StoreError, read, time};
 use crate::clock::Millis;
 use crate::rules::locks::steps::ClaimRequest;
+use crate::rules::wait_cycle::{JoinedWaits, closed_by};
 use crate::rules::waiting::waiter_row;
 
 impl SqliteStore {
-    /// Writes down that `request` waits until `deadline_ms`.
-    pub(crate) fn record_waiter(&self, request: &ClaimRequest, deadline_ms: Millis) -> Result<i64> {
+    /// Writes down that `request` waits until `deadline_ms`, unless its wait
+    /// would close a cycle: decided on the rows read in the same write.
+    pub(crate) fn record_waiter(
+        &self,
+        request: &ClaimRequest,
+        deadline_ms: Millis,
+    ) -> Result<JoinedWaits> {
         let paths = serde_json::to_string(&request.paths)
             .map_err(|e| StoreError::Corrupt(format!("waiter paths: {e}")))?;
         let since = time::to_text(self.now_ms());
         let deadline = time::to_text(deadline_ms);
-        let id = self.write(|tx| {
+        self.write(|tx| {
+            let locks = read::locks(tx, Some(&request.session), &since)?;
+            let waiting = waiters(tx, &since, &locks)?;
+            if let Some(cycle) = closed_by(request, &waiting, &locks) {
+                return Ok(JoinedWaits::WouldCycle(cycle));
+            }
             tx.prepare_cached(
                 "INSERT INTO lock_waiters (session_id, agent_id, operation, file_paths, since, deadline)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -34,9 +45,8 @@ impl SqliteStore {
                 since,
                 deadline
             ])?;
-            Ok(tx.last_insert_rowid())
-        })?;
-        Ok(id)
+            Ok(JoinedWaits::Waiting(tx.last_insert_rowid()))
+        })
     }
 
     pub(crate) fn forget_waiter(&self, id: i64) -> Result<()> {
