@@ -18,6 +18,7 @@ on_both_backends!(
     an_expiry_swept_by_the_server_wakes_a_waiter,
     a_release_by_another_process_wakes_a_waiter,
     a_client_that_disconnects_while_waiting_leaves_no_phantom,
+    a_wait_that_would_never_end_is_answered_at_once_with_the_cycle,
 );
 
 /// These tests measure time and CPU of this process: one at a time.
@@ -336,4 +337,56 @@ async fn a_client_that_disconnects_while_waiting_leaves_no_phantom(backend: Back
             .collect::<Vec<_>>(),
         ["waiter"]
     );
+}
+
+/// implementer-2 holds build.rs and waits for ci.yml; implementer-1 holds
+/// ci.yml and now wants build.rs: instead of waiting its minute out, it is
+/// told at once who waits for what and what to release.
+async fn a_wait_that_would_never_end_is_answered_at_once_with_the_cycle(backend: Backend) {
+    let _serial = SERIAL.lock().await;
+    let server = backend.start().await;
+    let one = hold(
+        &server,
+        "implementer-1",
+        json!({ "file_paths": ["ci.yml"] }),
+    )
+    .await;
+    hold(
+        &server,
+        "implementer-2",
+        json!({ "file_paths": ["build.rs"] }),
+    )
+    .await;
+    let two = start_waiter(&server, "implementer-2", "ci.yml", 60).await;
+    let asked = Instant::now();
+    let reply = claim(
+        &one,
+        json!({ "file_paths": ["build.rs"], "wait_seconds": 60 }),
+    )
+    .await;
+    assert!(asked.elapsed() < Duration::from_secs(5), "answered at once");
+    let result = reply.structured();
+    assert_eq!(result["success"], false, "{}", reply.text);
+    assert_eq!(result["conflicts"][0]["holder"], "implementer-2");
+    assert_eq!(
+        result["wait_cycle"],
+        json!({
+            "waits": [
+                { "agent": "implementer-1", "wants": ["build.rs"],
+                  "held_by": "implementer-2", "held_paths": ["build.rs"] },
+                { "agent": "implementer-2", "wants": ["ci.yml"],
+                  "held_by": "implementer-1", "held_paths": ["ci.yml"] },
+            ],
+            "release": ["ci.yml"],
+        })
+    );
+    let message = result["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("build.rs (held by implementer-2), which waits for ci.yml (held by you)")
+            && message.contains("Release ci.yml (release_file_lock)"),
+        "{message}"
+    );
+    // Doing as told breaks the cycle: implementer-2's wait is granted.
+    release(&one, "ci.yml").await;
+    grant_gap(two, Instant::now()).await;
 }
