@@ -20,7 +20,40 @@ on_both_backends!(
     a_wait_closing_a_cycle_of_two_is_answered_at_once,
     a_wait_closing_a_cycle_of_three_is_answered_at_once,
     waits_closing_one_cycle_together_are_told_once,
+    a_granted_waiting_claim_is_not_told_to_claim_what_it_holds,
 );
+
+/// b's edit was refused (a conflict recorded), b waited for x and was
+/// granted it: the release that let it in is no news telling b to claim x.
+async fn a_granted_waiting_claim_is_not_told_to_claim_what_it_holds(fx: Fixture) {
+    let store = fx.store.as_ref();
+    let coord = Coordinator::new(fx.store.clone());
+    register(store, &["a", "b"]).await;
+    claim(store, "a", Operation::Write, &["x", "y"], 5).await;
+    let refused = claim(store, "b", Operation::Write, &["x"], 5).await;
+    assert!(matches!(refused, ClaimOutcome::Conflicted(_)));
+    claim(store, "b", Operation::Write, &["y"], 5).await;
+    let waiter = spawn_waiter(&coord, "b", &["x"], 30);
+    until_shown(store, "b waits", 1).await;
+    store.release("s", "a", &ReleaseScope::All).await.unwrap();
+    granted_to(waiter).await;
+    let news = store.take_news("s", "b").await.unwrap();
+    assert!(
+        news.iter()
+            .all(|n| n.kind() != "wanted_lock_freed" || n.path() != Some("x")),
+        "{news:?}"
+    );
+    // y was refused and freed too, but b does not hold it: still news.
+    let y: Vec<String> = news
+        .iter()
+        .filter(|n| n.path() == Some("y"))
+        .map(|n| n.message())
+        .collect();
+    assert_eq!(
+        y,
+        ["a released y, which you wanted; it is free now: claim_file_lock it before editing"]
+    );
+}
 
 /// `agent` claims `path` waiting for a minute, and is answered well before:
 /// refused, with the cycle.

@@ -5,6 +5,7 @@
 
 use crate::clock::Millis;
 use crate::rules::locks::seconds_until;
+use crate::rules::targets::LockTarget;
 
 /// A lock of one's own is "about to expire" inside this window.
 pub const EXPIRY_WARNING_MS: Millis = 120_000;
@@ -209,22 +210,34 @@ pub fn newly_expiring(now: Millis, looked_at: Millis, lock: &OwnLock) -> bool {
 
 /// Picks what to tell, at most [`MAX_ITEMS`] lines plus a count of the rest:
 /// lost locks first (the agent may be editing without one), then expiring
-/// ones, then freed paths (the latest event per path) and completed tasks.
+/// ones, then freed paths it does not hold now (the latest event per path)
+/// and completed tasks.
 pub fn compose(now: Millis, cursor: Cursor, me: &str, facts: Facts) -> Vec<News> {
     let mut news: Vec<News> = Vec::new();
     for (path, how, detail) in facts.lost {
         news.push(News::OwnLockLost { path, how, detail });
     }
-    for lock in facts.own_live {
-        if newly_expiring(now, cursor.looked_at_ms, &lock) {
+    for lock in &facts.own_live {
+        if newly_expiring(now, cursor.looked_at_ms, lock) {
             news.push(News::OwnLockExpiring {
                 seconds_left: seconds_until(now, lock.expires_at_ms),
-                path: lock.path,
+                path: lock.path.clone(),
             });
         }
     }
     let mut freed: Vec<FreedEvent> = Vec::new();
+    // A path it holds now is no longer wanted: a waiting claim granted after
+    // the release took it, and "claim it" would tell the holder to take its own lock.
+    let held: Vec<LockTarget> = facts
+        .own_live
+        .iter()
+        .map(|l| LockTarget::parse(&l.path))
+        .collect();
     for event in facts.freed {
+        let path = LockTarget::parse(&event.path);
+        if held.iter().any(|h| h.overlaps(&path)) {
+            continue;
+        }
         freed.retain(|f| f.path != event.path);
         freed.push(event);
     }
@@ -354,6 +367,35 @@ mod tests {
                 "impl_c's lock on src/a.rs, which you wanted, was force-released; it is free now: claim_file_lock it before editing",
             ]
         );
+    }
+
+    #[test]
+    fn a_freed_path_it_holds_now_is_not_news() {
+        let freed = |path: &str| FreedEvent {
+            path: path.into(),
+            holder: "impl_b".into(),
+            how: Freed::Released,
+        };
+        let facts = Facts {
+            freed: vec![freed("src/a.rs"), freed("src/b.rs"), freed("docs/c.md")],
+            // Granted since the release: one by its path, one under a directory.
+            own_live: vec![
+                OwnLock {
+                    path: "src/a.rs".into(),
+                    granted_at_ms: NOW - 500,
+                    expires_at_ms: NOW + 900_000,
+                },
+                OwnLock {
+                    path: "docs/".into(),
+                    granted_at_ms: NOW - 500,
+                    expires_at_ms: NOW + 900_000,
+                },
+            ],
+            ..Facts::default()
+        };
+        let news = compose(NOW, cursor(NOW - 1000), "impl_a", facts);
+        let paths: Vec<Option<&str>> = news.iter().map(News::path).collect();
+        assert_eq!(paths, [Some("src/b.rs")]);
     }
 
     #[test]
