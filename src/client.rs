@@ -321,6 +321,7 @@ mod tests {
             file_paths: vec!["a.rs".into()],
             operation: ccmulti_model::Operation::Write,
             duration_minutes: 15,
+            lease_seconds: None,
             wait_seconds: 0,
         };
         let body: Value = serde_json::from_str(&call_body::<Claim>(&args, None::<&()>)).unwrap();

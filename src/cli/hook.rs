@@ -12,6 +12,7 @@ use ccmulti::hook::decide::{self, Edit, Holder, OfflinePolicy};
 use ccmulti::hook::input::HookInput;
 use ccmulti::hook::output;
 use ccmulti::rules::paths;
+use ccmulti_model::tools::claim::{MAX_LEASE_SECONDS, MIN_LEASE_SECONDS};
 use ccmulti_model::tools::{Claim, ClaimArgs, Status, StatusArgs, StatusResult, Tool};
 use ccmulti_model::{Operation, SessionAgent, VirtualUser};
 use clap::{Args, Subcommand, ValueEnum};
@@ -83,7 +84,22 @@ pub struct PreToolArgs {
         default_value = "on"
     )]
     auto_claim: Switch,
+    /// How long the write lock taken at an edit lasts after it: each edit of
+    /// the file renews it, so a file the agent has moved on from is free soon
+    /// (an explicit claim_file_lock keeps its own duration).
+    #[arg(
+        long,
+        env = "CCMULTI_HOOK_LEASE_SECONDS",
+        default_value_t = DEFAULT_EDIT_LEASE_SECONDS,
+        value_parser = clap::value_parser!(i64).range(MIN_LEASE_SECONDS..=MAX_LEASE_SECONDS)
+    )]
+    lease_seconds: i64,
 }
+
+/// Long enough for the next edit of the same file in a burst of edits (a
+/// model thinks a few seconds between calls), short enough that another
+/// agent waiting for the file is not kept for long once this one moved on.
+const DEFAULT_EDIT_LEASE_SECONDS: i64 = 30;
 
 #[derive(Debug, Args)]
 pub struct PreCommitArgs {
@@ -194,8 +210,16 @@ fn locks(coordinator: &Coordinator) -> Result<Vec<Holder>, ClientError> {
 }
 
 /// A write lock on `path` for this agent, with the claim's defaults.
-fn claim(coordinator: &Coordinator, path: &str) -> Result<decide::ClaimAnswer, ClientError> {
-    let args = ClaimArgs::new(vec![path.to_owned()], Operation::Write);
+/// Claims a write lock on `path` for this edit, for `lease_seconds`.
+fn claim(
+    coordinator: &Coordinator,
+    path: &str,
+    lease_seconds: i64,
+) -> Result<decide::ClaimAnswer, ClientError> {
+    let args = ClaimArgs {
+        lease_seconds: Some(lease_seconds),
+        ..ClaimArgs::new(vec![path.to_owned()], Operation::Write)
+    };
     let result = coordinator.call::<Claim>(&args)?;
     decide::claim_answer(result).map_err(|why| ClientError::BadReply {
         tool: Claim::NAME.to_owned(),
@@ -234,7 +258,8 @@ pub fn pre_tool(common: &Common, args: &PreToolArgs) -> Result<ExitCode> {
         session: &me.session_id,
     };
     let answer = match args.auto_claim {
-        Switch::On => claim(&coordinator, &path).map(|answer| decide::after_claim(edit, &answer)),
+        Switch::On => claim(&coordinator, &path, args.lease_seconds)
+            .map(|answer| decide::after_claim(edit, &answer)),
         Switch::Off => locks(&coordinator).map(|l| decide::from_locks(edit, &l)),
     };
     let verdict = answer.unwrap_or_else(|e| match e {

@@ -20,7 +20,7 @@ fn request(agent: &str, path: &str, minutes: i64) -> ClaimRequest {
         agent: agent.into(),
         operation: Operation::Write,
         paths: paths(&[path]),
-        duration_minutes: minutes,
+        lease_ms: minutes * 60_000,
     }
 }
 

@@ -17,7 +17,7 @@ pub(super) fn request(agent: &str, list: &[&str]) -> ClaimRequest {
         agent: agent.into(),
         operation: Operation::Write,
         paths: paths(list),
-        duration_minutes: 1,
+        lease_ms: 60_000,
     }
 }
 

@@ -257,7 +257,7 @@ async fn a_waiter_whose_future_is_dropped_leaves_no_phantom(fx: Fixture) {
 
 fn one_path(agent: &str, path: &str) -> ClaimRequest {
     ClaimRequest {
-        duration_minutes: 5,
+        lease_ms: 5 * 60_000,
         ..super::tests::request(agent, &[path])
     }
 }

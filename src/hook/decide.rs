@@ -155,7 +155,7 @@ pub fn after_claim(edit: Edit<'_>, answer: &ClaimAnswer) -> Verdict {
         ClaimAnswer::Granted { renewed: true, .. } => Verdict::Allow { context: None },
         ClaimAnswer::Granted { seconds_left, .. } => Verdict::Allow {
             context: Some(format!(
-                "ccmulti: claimed a write lock on {} for you ({} left) before this edit; release_file_lock it when you are done with the file.",
+                "ccmulti: claimed a write lock on {} for you before this edit; each edit of the file renews it, and it lapses {} after your last one, so nobody waits for it once you move on.",
                 edit.path,
                 human_duration(*seconds_left)
             )),
@@ -306,13 +306,13 @@ mod tests {
     fn a_fresh_claim_is_told_and_a_renewal_is_silent() {
         let granted = claim_answer(claim_result(json!({
             "success": true, "operation": "write",
-            "locks": [{ "path": "src/cart.rs", "lock_id": "l1", "fencing_token": 7, "expires_at": "2026-11-29T12:15:00Z", "renewed": false, "expires_in_seconds": 900 }]
+            "locks": [{ "path": "src/cart.rs", "lock_id": "l1", "fencing_token": 7, "expires_at": "2026-11-29T12:00:30Z", "renewed": false, "expires_in_seconds": 30 }]
         })))
         .unwrap();
         assert_eq!(
             after_claim(EDIT, &granted),
             Verdict::Allow {
-                context: Some("ccmulti: claimed a write lock on src/cart.rs for you (15m 00s left) before this edit; release_file_lock it when you are done with the file.".into())
+                context: Some("ccmulti: claimed a write lock on src/cart.rs for you before this edit; each edit of the file renews it, and it lapses 30s after your last one, so nobody waits for it once you move on.".into())
             }
         );
         let renewed = ClaimAnswer::Granted {

@@ -398,7 +398,11 @@ mod tests {
             ),
             (
                 json!({ "file_paths": ["a"], "force": true }),
-                "unknown argument \"force\"; accepted: file_paths, operation, duration_minutes, wait_seconds",
+                "unknown argument \"force\"; accepted: file_paths, operation, duration_minutes, lease_seconds, wait_seconds",
+            ),
+            (
+                json!({ "file_paths": ["a"], "lease_seconds": 2 }),
+                "lease_seconds is 2; accepted: 5 to 3600",
             ),
         ] {
             let err = claim(args.clone()).unwrap_err();

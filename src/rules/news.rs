@@ -4,6 +4,8 @@
 //! once: the caller keeps a cursor (the last event shown, and when it looked).
 
 use crate::clock::Millis;
+use ccmulti_model::tools::claim::MIN_DURATION_MINUTES;
+
 use crate::rules::locks::seconds_until;
 use crate::rules::targets::LockTarget;
 
@@ -201,11 +203,15 @@ impl News {
 
 /// An own lock is in the warning window now and was not at the last look (it
 /// was granted since, or had longer left then), so it is told once per lease;
-/// a renewal moves it out, and it may be told again.
+/// a renewal moves it out, and it may be told again. A lease granted for
+/// less than the shortest duration_minutes (what the edit hook takes in
+/// seconds, renewed by each edit) is meant to lapse once the agent moves on:
+/// never warned about.
 pub fn newly_expiring(now: Millis, looked_at: Millis, lock: &OwnLock) -> bool {
     let in_window =
         |at: Millis| lock.expires_at_ms > at && lock.expires_at_ms - at < EXPIRY_WARNING_MS;
-    in_window(now) && (lock.granted_at_ms > looked_at || !in_window(looked_at))
+    let short_by_design = lock.expires_at_ms - lock.granted_at_ms < MIN_DURATION_MINUTES * 60_000;
+    in_window(now) && !short_by_design && (lock.granted_at_ms > looked_at || !in_window(looked_at))
 }
 
 /// Picks what to tell, at most [`MAX_ITEMS`] lines plus a count of the rest:
@@ -316,11 +322,17 @@ mod tests {
         assert!(newly_expiring(NOW, NOW - 300_000, &lock(old, NOW + 90_000)));
         // Looked 10 s ago, when it already had 100 s left: told then.
         assert!(!newly_expiring(NOW, NOW - 10_000, &lock(old, NOW + 90_000)));
-        // Granted for one minute after the last look: never told yet.
+        // Granted for three minutes after the last look, two of them gone: never told yet.
         assert!(newly_expiring(
             NOW,
+            NOW - 130_000,
+            &lock(NOW - 120_000, NOW + 60_000)
+        ));
+        // Granted for 30 s at an edit: it lapses by design, unannounced.
+        assert!(!newly_expiring(
+            NOW,
             NOW - 10_000,
-            &lock(NOW - 5_000, NOW + 55_000)
+            &lock(NOW - 5_000, NOW + 25_000)
         ));
         // Far from expiry, or already expired.
         assert!(!newly_expiring(

@@ -201,7 +201,7 @@ mod tests {
             agent: agent.into(),
             operation: Operation::Write,
             paths: paths.iter().map(|p| (*p).to_owned()).collect(),
-            duration_minutes: 5,
+            lease_ms: 5 * 60_000,
         }
     }
 

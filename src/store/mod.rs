@@ -38,8 +38,8 @@ use crate::rules::locks::ReleaseScope;
 use crate::rules::locks::steps::{ClaimOutcome, ClaimRequest, ForceSelector, ReleaseOutcome};
 use crate::rules::news::News;
 use crate::rules::progress::ProgressUpdate;
-use ccmulti_model::VirtualUser;
 use crate::rules::wait_cycle::JoinedWaits;
+use ccmulti_model::VirtualUser;
 
 pub use postgres::PostgresStore;
 pub use sqlite::{Durability, SqliteStore, WriteBatches, create_private_file, restrict_to_owner};

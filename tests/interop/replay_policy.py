@@ -20,6 +20,8 @@ Bash `rm` for a deleted one. It reacts to what it is told, as a model would:
   offered (Claude Code defers them: their names are in its first message),
   else by pausing a moment; then Read again and retry (after `give_up_after`
   seconds of the task the file's hunks are counted as lost);
+- a waiting claim answered with a wait cycle: release the paths it names,
+  then go on as after any refusal;
 - a result (or a hook's added context) that names a git command in backticks,
   e.g. `git merge --no-edit <commit>`: run it with Bash, then go on;
 - "commit first": commit what it has, then retry;
@@ -249,9 +251,23 @@ class Agent:
                                          {"file_paths": [change.path], "wait_seconds": self.task.get("claim_wait", 60)})
             granted = not claim["is_error"] and '"success":true' in claim["text"].replace(" ", "")
             self.log("claim", path=change.path, granted=granted, seconds=time.time() - since)
+            release = self.cycle_release(claim)
+            if release:
+                # Told that waiting would never end: release what it names, as asked.
+                freed = yield from self.call("mcp__ccmulti__release_file_lock", {"file_paths": release})
+                self.log("cycle released", paths=release, ok=not freed["is_error"])
         else:
             yield ("sleep", 2.0)
         self.log("waited", path=change.path, seconds=time.time() - since)
+
+    def cycle_release(self, result):
+        """The paths a claim answered with a wait cycle asks to release, if any."""
+        try:
+            answer = json.loads(result["text"])
+        except (ValueError, TypeError):
+            return []
+        cycle = answer.get("wait_cycle") if isinstance(answer, dict) else None
+        return list(cycle.get("release") or []) if isinstance(cycle, dict) else []
 
     # -- the task -----------------------------------------------------------
     def run(self, tools):

@@ -17,6 +17,7 @@ on_both_backends!(
     pre_tool_does_nothing_without_ccmulti_agent_or_outside_the_project,
     the_hooks_send_the_terminals_token,
     news_is_told_once_and_then_nothing,
+    a_lock_taken_at_an_edit_lapses_once_the_agent_moved_on,
 );
 
 struct Run {
@@ -517,4 +518,60 @@ async fn news_is_told_once_and_then_nothing(backend: Backend) {
     )
     .await;
     assert_eq!((run.code, run.stdout.as_str()), (Some(0), ""));
+}
+
+fn denied(run: &Run) -> bool {
+    run.json()["hookSpecificOutput"]["permissionDecision"] == "deny"
+}
+
+/// The lock the hook takes at an edit lasts 30 s after the agent's last edit
+/// of the file; a claim the agent made itself keeps its duration.
+async fn a_lock_taken_at_an_edit_lapses_once_the_agent_moved_on(backend: Backend) {
+    let clock = ccmulti::clock::ManualClock::starting_at(1_790_000_000_000);
+    let server = backend.start_with_clock(clock.clone()).await;
+    let out = pre_tool(&server, "impl_a", "pre_tool_use_write.json", &[])
+        .await
+        .no_objection();
+    let context = out["hookSpecificOutput"]["additionalContext"].to_string();
+    assert!(
+        context.contains("lapses 30s after your last one"),
+        "{context}"
+    );
+    // Claimed for 15 minutes by the agent itself, then edited: the edit
+    // renews it without shortening it.
+    hold(&server, "impl_a", "src/cart.rs").await;
+    let edit = pre_tool(&server, "impl_a", "pre_tool_use_edit.json", &[]).await;
+    assert_eq!(
+        (edit.code, edit.stdout.as_str()),
+        (Some(0), ""),
+        "{}",
+        edit.stderr
+    );
+
+    // Edits of checkout.rs 20 s apart keep it held...
+    clock.advance_ms(20_000);
+    let again = pre_tool(&server, "impl_a", "pre_tool_use_write.json", &[]).await;
+    assert_eq!(again.stdout, "", "{}", again.stderr);
+    clock.advance_ms(20_000);
+    assert!(denied(
+        &pre_tool(&server, "impl_b", "pre_tool_use_write.json", &[]).await
+    ));
+    // ...and 31 s after the last one, impl_a has moved on: impl_b may edit it.
+    clock.advance_ms(11_000);
+    pre_tool(&server, "impl_b", "pre_tool_use_write.json", &[])
+        .await
+        .no_objection();
+    // The explicit claim is untouched.
+    assert!(denied(
+        &pre_tool(&server, "impl_b", "pre_tool_use_edit.json", &[]).await
+    ));
+    let mut held = locks(&server).await;
+    held.sort();
+    assert_eq!(
+        held,
+        [
+            ("src/cart.rs".into(), "impl_a".into(), "write".into()),
+            ("src/checkout.rs".into(), "impl_b".into(), "write".into()),
+        ]
+    );
 }

@@ -10,6 +10,11 @@ pub const MAX_DURATION_MINUTES: i64 = 60;
 pub const DEFAULT_DURATION_MINUTES: i64 = 15;
 /// Enough for any real edit; a claim of thousands of paths is a mistake, not a plan.
 pub const MAX_PATHS_PER_CALL: usize = 100;
+/// A lease given in seconds: the pre-tool hook's claim at an edit, renewed by
+/// the next edit of the file, so that a file the agent has moved on from is
+/// free soon. Shorter than a few seconds would lapse between two edits of one hunk.
+pub const MIN_LEASE_SECONDS: i64 = 5;
+pub const MAX_LEASE_SECONDS: i64 = MAX_DURATION_MINUTES * 60;
 /// How long a blocked claim may wait for its paths. 0 (the default) answers at once;
 /// two minutes stays well inside the time a client waits for a tool call.
 pub const MAX_WAIT_SECONDS: i64 = 120;
@@ -30,6 +35,10 @@ pub struct ClaimArgs {
     #[serde(default = "default_duration")]
     #[schemars(range(min = MIN_DURATION_MINUTES, max = MAX_DURATION_MINUTES))]
     pub duration_minutes: i64,
+    /// The lease in seconds instead of duration_minutes, for a short hold renewed by each edit (what the edit hook takes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = MIN_LEASE_SECONDS, max = MAX_LEASE_SECONDS))]
+    pub lease_seconds: Option<i64>,
     /// How long to wait for blocked paths before answering with the conflict; 0 answers at once.
     #[serde(default)]
     #[schemars(range(min = 0, max = MAX_WAIT_SECONDS))]
@@ -43,6 +52,7 @@ impl ClaimArgs {
             file_paths,
             operation,
             duration_minutes: DEFAULT_DURATION_MINUTES,
+            lease_seconds: None,
             wait_seconds: 0,
         }
     }

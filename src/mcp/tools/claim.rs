@@ -37,6 +37,7 @@ async fn run(cx: &ToolContext<'_>, args: ClaimArgs) -> Result<ClaimResult, Coord
         file_paths: raw,
         operation,
         duration_minutes: duration,
+        lease_seconds,
         wait_seconds,
     } = args;
     let raw: Vec<&str> = raw.iter().map(String::as_str).collect();
@@ -47,7 +48,7 @@ async fn run(cx: &ToolContext<'_>, args: ClaimArgs) -> Result<ClaimResult, Coord
         agent: sa.agent_id,
         operation,
         paths,
-        duration_minutes: duration,
+        lease_ms: lease_seconds.map_or(duration * 60_000, |s| s * 1000),
     };
     let (outcome, waited, wait_cycle) = if wait_seconds == 0 {
         let outcome = cx.coord.claim_now(&request).await?;

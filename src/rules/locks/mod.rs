@@ -59,10 +59,10 @@ pub fn plan_claim<'a>(
     agent: &str,
     operation: Operation,
     paths: &'a BTreeSet<String>,
-    duration_minutes: i64,
+    lease_ms: Millis,
     held: &'a [LockRow],
 ) -> Result<Vec<ClaimStep<'a>>, Vec<Blocker>> {
-    let wanted_until = now + duration_minutes * 60_000;
+    let wanted_until = now + lease_ms;
     let mut steps = Vec::with_capacity(paths.len());
     let mut blockers = Vec::new();
     let live: Vec<(&LockRow, LockTarget)> = held
@@ -176,7 +176,8 @@ mod tests {
 
     #[test]
     fn a_free_path_is_granted_for_the_duration() {
-        let steps = plan_claim(NOW, "a", Operation::Write, paths(&["x"]), 15, &[]).unwrap();
+        let steps =
+            plan_claim(NOW, "a", Operation::Write, paths(&["x"]), 15 * 60_000, &[]).unwrap();
         assert_eq!(
             steps,
             vec![ClaimStep::Grant {
@@ -196,7 +197,8 @@ mod tests {
             (Operation::Read, Operation::Delete),
         ] {
             let held = [lock("b", "x", held_op, 90)];
-            let blockers = plan_claim(NOW, "a", wanted, paths(&["x"]), 15, &held).unwrap_err();
+            let blockers =
+                plan_claim(NOW, "a", wanted, paths(&["x"]), 15 * 60_000, &held).unwrap_err();
             assert_eq!(
                 blockers,
                 vec![Blocker {
@@ -217,7 +219,7 @@ mod tests {
             lock("b", "x", Operation::Read, 90),
             lock("c", "x", Operation::Read, 30),
         ];
-        assert!(plan_claim(NOW, "a", Operation::Read, paths(&["x"]), 5, &held).is_ok());
+        assert!(plan_claim(NOW, "a", Operation::Read, paths(&["x"]), 5 * 60_000, &held).is_ok());
     }
 
     #[test]
@@ -228,7 +230,7 @@ mod tests {
             "a",
             Operation::Write,
             paths(&["x", "y", "z"]),
-            5,
+            5 * 60_000,
             &held,
         )
         .unwrap_err();
@@ -239,7 +241,8 @@ mod tests {
     #[test]
     fn reclaiming_renews_and_never_shortens() {
         let held = [lock("a", "x", Operation::Write, 30 * 60)];
-        let steps = plan_claim(NOW, "a", Operation::Write, paths(&["x"]), 5, &held).unwrap();
+        let steps =
+            plan_claim(NOW, "a", Operation::Write, paths(&["x"]), 5 * 60_000, &held).unwrap();
         assert_eq!(
             steps,
             vec![ClaimStep::Renew {
@@ -247,7 +250,15 @@ mod tests {
                 expires_at_ms: NOW + 30 * 60_000
             }]
         );
-        let steps = plan_claim(NOW, "a", Operation::Write, paths(&["x"]), 60, &held).unwrap();
+        let steps = plan_claim(
+            NOW,
+            "a",
+            Operation::Write,
+            paths(&["x"]),
+            60 * 60_000,
+            &held,
+        )
+        .unwrap();
         assert!(
             matches!(&steps[0], ClaimStep::Renew { expires_at_ms, .. } if *expires_at_ms == NOW + 60 * 60_000)
         );
@@ -260,16 +271,27 @@ mod tests {
             lock("b", "x", Operation::Read, 60),
         ];
         let conflicts =
-            plan_claim(NOW, "a", Operation::Write, paths(&["x"]), 5, &held).unwrap_err();
+            plan_claim(NOW, "a", Operation::Write, paths(&["x"]), 5 * 60_000, &held).unwrap_err();
         assert_eq!(conflicts[0].holder, "b");
         let alone = [lock("a", "x", Operation::Read, 60)];
-        assert!(plan_claim(NOW, "a", Operation::Write, paths(&["x"]), 5, &alone).is_ok());
+        assert!(
+            plan_claim(
+                NOW,
+                "a",
+                Operation::Write,
+                paths(&["x"]),
+                5 * 60_000,
+                &alone
+            )
+            .is_ok()
+        );
     }
 
     #[test]
     fn expired_locks_stop_counting_at_once() {
         let held = [lock("b", "x", Operation::Write, 0)];
-        let steps = plan_claim(NOW, "a", Operation::Write, paths(&["x"]), 5, &held).unwrap();
+        let steps =
+            plan_claim(NOW, "a", Operation::Write, paths(&["x"]), 5 * 60_000, &held).unwrap();
         assert!(matches!(steps[0], ClaimStep::Grant { .. }));
     }
 
@@ -323,7 +345,7 @@ mod tests {
     fn files_directories_and_globs_conflict_where_they_overlap() {
         for &(held_path, held_op, wanted, wanted_op, conflict) in PATTERN_CASES {
             let held = [lock("b", held_path, held_op, 60)];
-            let outcome = plan_claim(NOW, "a", wanted_op, paths(&[wanted]), 5, &held);
+            let outcome = plan_claim(NOW, "a", wanted_op, paths(&[wanted]), 5 * 60_000, &held);
             assert_eq!(
                 outcome.is_err(),
                 conflict,
@@ -333,7 +355,7 @@ mod tests {
             );
             // The same outcome with the roles swapped.
             let held = [lock("b", wanted, wanted_op, 60)];
-            let swapped = plan_claim(NOW, "a", held_op, paths(&[held_path]), 5, &held);
+            let swapped = plan_claim(NOW, "a", held_op, paths(&[held_path]), 5 * 60_000, &held);
             assert_eq!(
                 swapped.is_err(),
                 conflict,
@@ -350,7 +372,15 @@ mod tests {
     #[test]
     fn own_patterns_never_block_and_only_the_same_string_renews() {
         let held = [lock("a", "src/**/*.rs", Operation::Write, 60)];
-        let steps = plan_claim(NOW, "a", Operation::Write, paths(&["src/a.rs"]), 5, &held).unwrap();
+        let steps = plan_claim(
+            NOW,
+            "a",
+            Operation::Write,
+            paths(&["src/a.rs"]),
+            5 * 60_000,
+            &held,
+        )
+        .unwrap();
         assert!(matches!(steps[0], ClaimStep::Grant { .. }));
         let steps = plan_claim(
             NOW,

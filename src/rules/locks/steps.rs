@@ -34,7 +34,8 @@ pub struct ClaimRequest {
     pub operation: Operation,
     /// Normalised and deduplicated.
     pub paths: BTreeSet<String>,
-    pub duration_minutes: i64,
+    /// How long the lease runs from the claim (a renewal never shortens one).
+    pub lease_ms: Millis,
 }
 
 /// A claim's answer: every path granted (or renewed), or none and why.
@@ -356,14 +357,7 @@ impl LockStep for Claim<'_> {
     fn effects<'s>(&'s self, now: Millis, held: &'s [LockRow]) -> LockEffects<'s, Self::Pending> {
         let r = self.request;
         let mut writes = expiries(now, held, held.len() + r.paths.len());
-        let plan = plan_claim(
-            now,
-            &r.agent,
-            r.operation,
-            &r.paths,
-            r.duration_minutes,
-            held,
-        );
+        let plan = plan_claim(now, &r.agent, r.operation, &r.paths, r.lease_ms, held);
         let pending = match plan {
             Ok(steps) => {
                 writes.extend(steps.into_iter().map(|step| match step {

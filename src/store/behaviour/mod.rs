@@ -113,7 +113,7 @@ pub(crate) fn request(
         agent: agent.into(),
         operation,
         paths: paths(list),
-        duration_minutes: minutes,
+        lease_ms: minutes * 60_000,
     }
 }
 

@@ -65,7 +65,7 @@ fn hot_statements_search_indexes_and_scan_no_table() {
                 .unwrap();
         }
         let x = paths(&["src/x.rs"]);
-        let claim = |agent: &str, op, p: &BTreeSet<String>, minutes| {
+        let claim = |agent: &str, op, p: &BTreeSet<String>, minutes: i64| {
             store
                 .claim_request(
                     &ClaimRequest {
@@ -73,7 +73,7 @@ fn hot_statements_search_indexes_and_scan_no_table() {
                         agent: agent.into(),
                         operation: op,
                         paths: p.clone(),
-                        duration_minutes: minutes,
+                        lease_ms: minutes * 60_000,
                     },
                     true,
                 )
@@ -130,7 +130,7 @@ fn hot_statements_search_indexes_and_scan_no_table() {
                     agent: "a".into(),
                     operation: Operation::Write,
                     paths: paths(&["docs/a.md"]),
-                    duration_minutes: 5,
+                    lease_ms: 5 * 60_000,
                 },
                 T0 + 60_000,
             )

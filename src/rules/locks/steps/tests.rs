@@ -20,7 +20,7 @@ fn request(agent: &str, operation: Operation, paths: &[&str]) -> ClaimRequest {
         agent: agent.into(),
         operation,
         paths: paths.iter().map(|p| p.to_string()).collect(),
-        duration_minutes: 5,
+        lease_ms: 5 * 60_000,
     }
 }
 

@@ -45,7 +45,7 @@ fn request(agent: &str, path: &str) -> ClaimRequest {
         agent: agent.into(),
         operation: Operation::Write,
         paths: paths(&[path]),
-        duration_minutes: 5,
+        lease_ms: 5 * 60_000,
     }
 }
 

@@ -295,7 +295,7 @@ impl SqliteStore {
             agent: agent.to_owned(),
             operation,
             paths: paths.clone(),
-            duration_minutes,
+            lease_ms: duration_minutes * 60_000,
         };
         self.claim_request(&request, true)
     }
