@@ -16,7 +16,8 @@ Bash `rm` for a deleted one. It reacts to what it is told, as a model would:
 
 - an Edit that fails because the file changed, or was not read: Read it again;
 - an edit denied by a hook naming a holder: wait in place, by claiming the
-  file with `claim_file_lock(wait_seconds)` when the coordinator's tools are
+  file with `claim_file_lock(wait_seconds, lease_seconds)` (the hook's short
+  lease, renewed by each edit, rather than the default 15 minutes) when the coordinator's tools are
   offered (Claude Code defers them: their names are in its first message),
   else by pausing a moment; then Read again and retry (after `give_up_after`
   seconds of the task the file's hunks are counted as lost);
@@ -41,6 +42,7 @@ edit goes the agent's HEAD at that moment (read with git, for measuring only).
 """
 
 import json
+import os
 import random
 import re
 import subprocess
@@ -50,6 +52,9 @@ import time
 READ_LINE = re.compile(r"^\s*(\d+)\t(.*)$")
 COMMAND = re.compile(r"`(git [^`\n]+)`")
 EVENTS_LOCK = threading.Lock()
+# The lease the edit hook takes (its own default unless the run sets it); a claim
+# made to wait for a refused edit holds the file as long.
+EDIT_LEASE = int(os.environ.get("CCMULTI_HOOK_LEASE_SECONDS", "30"))
 
 
 class Hunk:
@@ -247,8 +252,11 @@ class Agent:
         """Denied: wait for the holder (a waiting claim when offered), then read again."""
         since = time.time()
         if self.ccmulti:
+            # Waiting for its turn at the edit the hook refused: held as the hook holds it
+            # (lease_seconds, renewed by each edit), not for claim_file_lock's default 15 minutes.
             claim = yield from self.call("mcp__ccmulti__claim_file_lock",
-                                         {"file_paths": [change.path], "wait_seconds": self.task.get("claim_wait", 60)})
+                                         {"file_paths": [change.path], "wait_seconds": self.task.get("claim_wait", 60),
+                                          "lease_seconds": self.task.get("claim_lease", EDIT_LEASE)})
             granted = not claim["is_error"] and '"success":true' in claim["text"].replace(" ", "")
             self.log("claim", path=change.path, granted=granted, seconds=time.time() - since)
             release = self.cycle_release(claim)
