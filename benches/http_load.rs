@@ -277,7 +277,8 @@ fn run_wrk(
     ));
     std::fs::write(&file, script(kind, mode, conns)).expect("write the wrk script");
     let n = conns.len().to_string();
-    // HTTP_LOAD_PERF_DIR=dir: `perf record` the server during each run.
+    // HTTP_LOAD_PERF_DIR=dir: `perf record` the server during each run (with
+    // `cargo bench --profile profiling`, whose binary keeps its line tables).
     let perf = std::env::var_os("HTTP_LOAD_PERF_DIR").map(|out| {
         let data =
             Path::new(&out).join(file.with_extension("data").file_name().unwrap_or_default());

@@ -9,7 +9,9 @@ Self time per symbol (`perf report --no-children`), each symbol put in the
 first bucket whose pattern it matches. With `--under`, instead: the share of
 samples whose stack passes through a frame containing SYMBOL, split by the
 frame called from it (the call graph needs a build with frame pointers:
-`RUSTFLAGS="-C force-frame-pointers=yes" cargo build --release`).
+`RUSTFLAGS="-C force-frame-pointers=yes" cargo build --profile profiling`;
+the `profiling` profile is the release build with line tables, which the
+plain release build leaves out).
 """
 import collections
 import re
