@@ -13,7 +13,7 @@ fn main() -> std::process::ExitCode {
     match cli::run() {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("ccmulti: {e:#}");
+            cli::out::errln!("ccmulti: {e:#}");
             std::process::ExitCode::FAILURE
         }
     }

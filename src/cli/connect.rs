@@ -13,6 +13,7 @@ use clap::Args;
 
 use super::Common;
 use super::install::this_binary;
+use crate::cli::out::outln;
 
 #[derive(Debug, Args)]
 pub struct ConnectArgs {
@@ -48,46 +49,44 @@ pub fn connect(common: &Common, args: &ConnectArgs) -> Result<ExitCode> {
     };
     let virtual_user = conn.virtual_user(&args.agent);
     let binary = this_binary()?;
-    println!(
+    outln!(
         "# In the terminal of agent {:?}, before starting claude:",
         args.agent
     );
-    println!("{}", conn.claude_mcp_add(&args.agent));
-    println!("export CCMULTI_AGENT={virtual_user}");
-    println!("export CCMULTI_ADDR={}", common.addr);
+    outln!("{}", conn.claude_mcp_add(&args.agent));
+    outln!("export CCMULTI_AGENT={virtual_user}");
+    outln!("export CCMULTI_ADDR={}", common.addr);
     if conn.auth_header.is_some() {
         // The secret is never printed: it would stay in the scrollback.
-        println!(
+        outln!(
             "# The coordinator wants its token: this terminal needs {TOKEN_ENV} set to it (claude's header and the hooks read it)."
         );
     }
-    println!();
-    println!("# Or as a .mcp.json entry:");
+    outln!();
+    outln!("# Or as a .mcp.json entry:");
     let entry = conn.mcp_json(&conn.url(&args.agent));
-    println!("{}", serde_json::to_string_pretty(&entry)?);
-    println!();
-    println!("# Several agents in one repository share its Claude Code config, so add the line");
-    println!(
-        "# in each terminal just before starting that terminal's claude, or use one .mcp.json"
-    );
-    println!("# whose url ends in ${{CCMULTI_AGENT}} and start each terminal with");
-    println!("#   CCMULTI_AGENT={virtual_user} claude");
-    println!();
-    println!(
+    outln!("{}", serde_json::to_string_pretty(&entry)?);
+    outln!();
+    outln!("# Several agents in one repository share its Claude Code config, so add the line");
+    outln!("# in each terminal just before starting that terminal's claude, or use one .mcp.json");
+    outln!("# whose url ends in ${{CCMULTI_AGENT}} and start each terminal with");
+    outln!("#   CCMULTI_AGENT={virtual_user} claude");
+    outln!();
+    outln!(
         "# Hooks for .claude/settings.json (the same for every agent; they read CCMULTI_AGENT and do nothing without it):"
     );
-    println!(
+    outln!(
         "{}",
         serde_json::to_string_pretty(&settings::hooks_block(&binary))?
     );
     if args.write {
         write_settings(common, &binary)?;
     } else {
-        println!(
+        outln!(
             "# ccmulti connect ... --write merges them into .claude/settings.json under --root."
         );
     }
-    println!("# Git guard for commits: ccmulti install-git-hook");
+    outln!("# Git guard for commits: ccmulti install-git-hook");
     Ok(ExitCode::SUCCESS)
 }
 
@@ -100,7 +99,7 @@ fn write_settings(common: &Common, binary: &str) -> Result<()> {
         Err(e) => return Err(e).with_context(|| format!("reading {}", file.display())),
     };
     match settings::merge(&file.display().to_string(), existing.as_deref(), binary)? {
-        Merged::Unchanged => println!(
+        Merged::Unchanged => outln!(
             "# {} already has the ccmulti hooks; unchanged",
             file.display()
         ),
@@ -112,7 +111,7 @@ fn write_settings(common: &Common, binary: &str) -> Result<()> {
                 .with_context(|| format!("writing {}", partial.display()))?;
             std::fs::rename(&partial, &file)
                 .with_context(|| format!("replacing {}", file.display()))?;
-            println!("# merged the ccmulti hooks into {}", file.display());
+            outln!("# merged the ccmulti hooks into {}", file.display());
         }
     }
     Ok(())

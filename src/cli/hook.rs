@@ -2,7 +2,7 @@
 //! run. Each reads who it is from the terminal's environment (`CCMULTI_AGENT`)
 //! and does nothing at all without it, so other projects are unaffected.
 
-use std::io::{IsTerminal, Read, Write};
+use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -19,6 +19,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use serde_json::Value;
 
 use super::Common;
+use crate::cli::out::{errln, outln};
 use ccmulti::worktrees::{self, git};
 
 #[derive(Debug, Subcommand)]
@@ -165,9 +166,7 @@ fn read_input() -> Result<HookInput> {
 
 fn print(value: Option<Value>) -> Result<()> {
     if let Some(v) = value {
-        let mut out = std::io::stdout().lock();
-        writeln!(out, "{v}")?;
-        out.flush()?;
+        outln!("{v}");
     }
     Ok(())
 }
@@ -280,14 +279,14 @@ pub fn news(common: &Common, identity: &Identity) -> Result<ExitCode> {
     match news {
         Ok(news) => print(output::news(event, &me.agent_id, &me.session_id, &news))?,
         // News is a courtesy: no coordinator, no news, and the prompt goes on.
-        Err(e) => eprintln!("ccmulti hook news: {e}"),
+        Err(e) => errln!("ccmulti hook news: {e}"),
     }
     Ok(ExitCode::SUCCESS)
 }
 
 pub fn pre_commit(common: &Common, args: &PreCommitArgs) -> Result<ExitCode> {
     if args.guard == Switch::Off {
-        eprintln!(
+        errln!(
             "ccmulti git guard: bypassed (CCMULTI_GIT_GUARD=off); staged files were not checked against other agents' locks"
         );
         return Ok(ExitCode::SUCCESS);
@@ -320,17 +319,17 @@ pub fn pre_commit(common: &Common, args: &PreCommitArgs) -> Result<ExitCode> {
             if blocked.is_empty() {
                 return Ok(ExitCode::SUCCESS);
             }
-            eprintln!("{}", decide::commit_refusal(&me.session_id, &blocked));
+            errln!("{}", decide::commit_refusal(&me.session_id, &blocked));
             Ok(ExitCode::FAILURE)
         }
         Err(e) if args.guarded.offline == Offline::Allow => {
-            eprintln!(
+            errln!(
                 "ccmulti git guard: {e}; the commit goes ahead unchecked (CCMULTI_HOOK_OFFLINE=deny refuses instead)"
             );
             Ok(ExitCode::SUCCESS)
         }
         Err(e) => {
-            eprintln!(
+            errln!(
                 "ccmulti git guard: {e}; commit refused (CCMULTI_HOOK_OFFLINE=deny). Start ccmulti, or set CCMULTI_GIT_GUARD=off to bypass"
             );
             Ok(ExitCode::FAILURE)

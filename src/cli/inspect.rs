@@ -11,6 +11,7 @@ use clap::Args;
 
 use super::Common;
 use super::service::{Opening, with_service};
+use crate::cli::out::outln;
 
 pub fn status(common: &Common, session: Option<&str>) -> Result<ExitCode> {
     let (snap, location) = with_service(common, Opening::MustExist, async |coord| {
@@ -18,19 +19,19 @@ pub fn status(common: &Common, session: Option<&str>) -> Result<ExitCode> {
     })?;
     let now = snap.now_ms;
     let keep = |s: &str| session.is_none_or(|want| want == s);
-    println!("database {location}");
+    outln!("database {location}");
     let sessions: Vec<_> = snap
         .sessions
         .iter()
         .filter(|s| keep(&s.session_id))
         .collect();
     if sessions.is_empty() {
-        println!("no sessions yet: connect an agent (ccmulti connect --session S --agent A)");
+        outln!("no sessions yet: connect an agent (ccmulti connect --session S --agent A)");
         return Ok(ExitCode::SUCCESS);
     }
     for s in sessions {
-        println!("\nsession {} (user {})", s.session_id, s.user_id);
-        println!("  agents:");
+        outln!("\nsession {} (user {})", s.session_id, s.user_id);
+        outln!("  agents:");
         for a in snap.agents.iter().filter(|a| a.session_id == s.session_id) {
             let workspace = match &a.workspace {
                 Some(w) => format!(
@@ -43,7 +44,7 @@ pub fn status(common: &Common, session: Option<&str>) -> Result<ExitCode> {
                 ),
                 None => String::new(),
             };
-            println!(
+            outln!(
                 "    {:<20} {:<11} {:<8} {:>5}s ago  locks {:<3} task {}{workspace}",
                 a.agent_id,
                 a.role,
@@ -53,10 +54,10 @@ pub fn status(common: &Common, session: Option<&str>) -> Result<ExitCode> {
                 a.current_task.as_deref().unwrap_or("-"),
             );
         }
-        println!("  locks:");
+        outln!("  locks:");
         for l in snap.locks.iter().filter(|l| l.session_id == s.session_id) {
             let left = seconds_until(now, l.expires_at_ms);
-            println!(
+            outln!(
                 "    {:<40} {:<20} {:<6} {:>2}:{:02} left  token {}  id {}",
                 l.path,
                 l.agent_id,
@@ -73,7 +74,7 @@ pub fn status(common: &Common, session: Option<&str>) -> Result<ExitCode> {
             .filter(|w| w.session_id == s.session_id)
             .collect();
         if !waiters.is_empty() {
-            println!("  waiting claims:");
+            outln!("  waiting claims:");
         }
         for w in waiters {
             let holders: Vec<&str> = snap
@@ -82,7 +83,7 @@ pub fn status(common: &Common, session: Option<&str>) -> Result<ExitCode> {
                 .filter(|l| w.blocked_by.contains(&l.lock_id))
                 .map(|l| l.agent_id.as_str())
                 .collect();
-            println!(
+            outln!(
                 "    {:<20} {:<6} {}  for {}s  up to {}s more  behind {}",
                 w.agent_id,
                 w.operation.as_str(),
@@ -96,9 +97,9 @@ pub fn status(common: &Common, session: Option<&str>) -> Result<ExitCode> {
                 },
             );
         }
-        println!("  tasks:");
+        outln!("  tasks:");
         for t in snap.tasks.iter().filter(|t| t.session_id == s.session_id) {
-            println!(
+            outln!(
                 "    {:<24} {:<20} {:<11} {:>3}%  {}",
                 t.task_id,
                 t.agent_id,
@@ -143,11 +144,11 @@ pub fn release(common: &Common, args: &ReleaseArgs) -> Result<ExitCode> {
         Ok(coord.force_release(&selector, "cli").await?)
     })?;
     if released.is_empty() {
-        println!("no lock matched; `ccmulti status` lists the live ones");
+        outln!("no lock matched; `ccmulti status` lists the live ones");
         return Ok(ExitCode::from(1));
     }
     for lock in &released {
-        println!(
+        outln!(
             "released {} held by {} in session {} (forced release by cli)",
             lock.path, lock.agent_id, lock.session_id
         );
@@ -159,21 +160,21 @@ pub fn verify(common: &Common) -> Result<ExitCode> {
     let (v, location) = with_service(common, Opening::MustExist, async |coord| {
         Ok((coord.verify().await?, coord.store().location()))
     })?;
-    println!("database {location} ({})", v.backend);
-    println!("schema version {} (user_version)", v.user_version);
-    println!("tables:");
+    outln!("database {location} ({})", v.backend);
+    outln!("schema version {} (user_version)", v.user_version);
+    outln!("tables:");
     for (table, present) in &v.tables {
-        println!(
+        outln!(
             "  {:<24} {}",
             table,
             if *present { "present" } else { "MISSING" }
         );
     }
-    println!("indexes:");
+    outln!("indexes:");
     for (index, table) in &v.indexes {
-        println!("  {index:<36} on {table}");
+        outln!("  {index:<36} on {table}");
     }
-    println!("integrity_check: {}", v.integrity);
+    outln!("integrity_check: {}", v.integrity);
     Ok(if v.ok() {
         ExitCode::SUCCESS
     } else {
@@ -192,6 +193,6 @@ pub fn backup(common: &Common, file: &std::path::Path) -> Result<ExitCode> {
             file.display()
         )
     })?;
-    println!("backed up {} to {}", store.path().display(), file.display());
+    outln!("backed up {} to {}", store.path().display(), file.display());
     Ok(ExitCode::SUCCESS)
 }

@@ -9,6 +9,7 @@ use ccmulti::hook::git_hook::{self, Existing};
 use clap::Args;
 
 use super::Common;
+use crate::cli::out::outln;
 use ccmulti::worktrees::git;
 
 #[derive(Debug, Args)]
@@ -26,7 +27,7 @@ pub fn this_binary() -> Result<String> {
 }
 
 pub fn install_git_hook(common: &Common, args: &InstallGitHookArgs) -> Result<ExitCode> {
-    println!("{}", install(&common.root()?, args.force)?);
+    outln!("{}", install(&common.root()?, args.force)?);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -74,7 +75,7 @@ pub fn install(root: &Path, force: bool) -> Result<String> {
             }
             std::fs::rename(&target, &backup)
                 .with_context(|| format!("keeping the old hook as {}", backup.display()))?;
-            println!("kept the previous hook as {}", backup.display());
+            outln!("kept the previous hook as {}", backup.display());
         }
         Existing::Absent | Existing::Outdated => {}
     }

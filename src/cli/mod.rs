@@ -4,6 +4,7 @@ mod connect;
 mod hook;
 mod inspect;
 mod install;
+pub(crate) mod out;
 mod plan;
 mod run;
 mod service;

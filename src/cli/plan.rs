@@ -14,6 +14,7 @@ use clap::Args;
 
 use super::Common;
 use super::service::{Opening, with_service};
+use crate::cli::out::outln;
 
 #[derive(Debug, Args)]
 pub struct PlanArgs {
@@ -83,7 +84,7 @@ pub fn plan(common: &Common, args: &PlanArgs) -> Result<ExitCode> {
     };
     if args.json {
         let out = serde_json::json!({ "analysis": analysis.summary(), "distribution": plan });
-        println!("{}", serde_json::to_string_pretty(&out)?);
+        outln!("{}", serde_json::to_string_pretty(&out)?);
     } else {
         print_plan(&analysis, &plan, &conn, args.dry_run);
     }
@@ -144,7 +145,7 @@ pub(super) fn recording(conn: &Connection) -> String {
 
 fn print_plan(analysis: &Analysis, plan: &Distribution, conn: &Connection, dry_run: bool) {
     let p = &analysis.project;
-    println!(
+    outln!(
         "{} tasks for {} agents (recommended {}); project: {} files, {} source, {} import edges, {} ms",
         analysis.tasks.len(),
         plan.agent_count,
@@ -155,16 +156,16 @@ fn print_plan(analysis: &Analysis, plan: &Distribution, conn: &Connection, dry_r
         p.elapsed_ms
     );
     if let Some(why) = &p.stopped_early {
-        println!("scan {why}");
+        outln!("scan {why}");
     }
     if !analysis.conflicts.is_empty() {
-        println!("\nconflicts:");
+        outln!("\nconflicts:");
         for c in &analysis.conflicts {
             let weak = match c.severity.as_str() {
                 "medium" => " (a weaker match for one task: kept together only if the load allows)",
                 _ => "",
             };
-            println!(
+            outln!(
                 "  {:<12} {} + {}: {}{weak}",
                 c.kind,
                 c.tasks[0],
@@ -174,42 +175,42 @@ fn print_plan(analysis: &Analysis, plan: &Distribution, conn: &Connection, dry_r
         }
     }
     for note in &plan.notes {
-        println!("\nnote: {note}");
+        outln!("\nnote: {note}");
     }
     for t in &analysis.tasks {
-        println!("\n{}", t.task_id);
+        outln!("\n{}", t.task_id);
         if t.files.is_empty() {
-            println!("  no files found");
+            outln!("  no files found");
         }
         if t.files_given {
             for f in &t.files {
-                println!("  {f}  (given)");
+                outln!("  {f}  (given)");
             }
         }
         for r in &t.reasons {
-            println!("  {}  ({})", r.path, r.why);
+            outln!("  {}  ({})", r.path, r.why);
         }
         for r in &t.candidates {
-            println!("  candidate: {}  ({})", r.path, r.why);
+            outln!("  candidate: {}  ({})", r.path, r.why);
         }
     }
-    println!("\nevery agent's prompt starts with:\n  {}", plan.preamble);
+    outln!("\nevery agent's prompt starts with:\n  {}", plan.preamble);
     for a in &plan.agents {
-        println!("\n== {} ==", a.agent_id);
-        println!("  terminal:  {}", a.claude_mcp_add);
-        println!("  prompt:");
+        outln!("\n== {} ==", a.agent_id);
+        outln!("  terminal:  {}", a.claude_mcp_add);
+        outln!("  prompt:");
         for line in a
             .prompt
             .lines()
             .chain(a.conflict_notes.iter().map(String::as_str))
         {
-            println!("    {line}");
+            outln!("    {line}");
         }
     }
-    println!("\nplanner terminal: {}", conn.claude_mcp_add(PLANNER));
+    outln!("\nplanner terminal: {}", conn.claude_mcp_add(PLANNER));
     if dry_run {
-        println!("(dry run: nothing recorded)");
+        outln!("(dry run: nothing recorded)");
     } else {
-        println!("recorded as planned tasks in session {}", conn.session_id);
+        outln!("recorded as planned tasks in session {}", conn.session_id);
     }
 }

@@ -27,6 +27,9 @@ fn log_to_stderr() {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter())
         .with_ansi(colour)
+        // A log reader that went away (`serve 2>&1 | head`) loses the log;
+        // the coordinator serves on, and must not report it on that same stderr.
+        .log_internal_errors(false)
         .with_writer(std::io::stderr)
         .try_init();
 }
@@ -40,6 +43,8 @@ fn log_to_file(db: &Path) -> Result<PathBuf> {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter())
         .with_ansi(false)
+        // Never onto the dashboard's terminal, not even that a log line was lost.
+        .log_internal_errors(false)
         .with_writer(std::sync::Mutex::new(file))
         .try_init();
     Ok(path)

@@ -25,6 +25,7 @@ use super::{
 };
 use crate::cli::Common;
 use crate::cli::install::{self, this_binary};
+use crate::cli::out::outln;
 use crate::cli::plan::{parse_tasks, read_tasks, recording};
 use crate::cli::service::{self, Opening};
 
@@ -269,7 +270,7 @@ pub fn start(common: &Common, args: &StartArgs) -> Result<ExitCode> {
     }
     let guard = install::install(&team.repo.root, false)
         .unwrap_or_else(|e| format!("warning: the git guard was not installed: {e}"));
-    println!("{guard}");
+    outln!("{guard}");
     let store = service::open_at(&db, Opening::CreateIfMissing)
         .with_context(|| format!("opening the database {}", db.display()))?;
     let kept = service::serve_once(store, async |coord| {
@@ -295,7 +296,7 @@ pub fn start(common: &Common, args: &StartArgs) -> Result<ExitCode> {
         }
     })?;
     if !kept.is_empty() {
-        println!(
+        outln!(
             "kept with the agents that had started them: {}",
             kept.join(", ")
         );
@@ -486,7 +487,7 @@ fn make_workplaces(team: &Team, workplaces: &[Workplace]) -> Result<()> {
                 Make::CheckOut => "created, on the existing branch",
                 Make::NewBranch { .. } => "created, on the new branch",
             };
-            println!(
+            outln!(
                 "worktree {} for {}: {what} {branch}",
                 place.worktree.display(),
                 place.agent
@@ -509,20 +510,20 @@ fn print_lines(
             .collect::<Vec<_>>()
             .join(" ")
     };
-    println!("# team {}: one line per terminal", team.session);
+    outln!("# team {}: one line per terminal", team.session);
     match found {
         Found::Nothing => {
-            println!("# coordinator and dashboard (none is running yet; start this first)");
-            println!("{}", quoted("up"));
+            outln!("# coordinator and dashboard (none is running yet; start this first)");
+            outln!("{}", quoted("up"));
         }
         Found::Ccmulti { .. } => {
-            println!("# dashboard (the coordinator is already running)");
-            println!("{}", quoted(DASH));
+            outln!("# dashboard (the coordinator is already running)");
+            outln!("{}", quoted(DASH));
         }
     }
     for terminal in lines {
-        println!("# {}", terminal.place.agent);
-        println!("{}", terminal.line);
+        outln!("# {}", terminal.place.agent);
+        outln!("{}", terminal.line);
     }
 }
 
@@ -531,9 +532,10 @@ fn print_summary(team: &Team, found: &Found, everyone: &[&Workplace]) {
         Found::Nothing => "started in window coordinator",
         Found::Ccmulti { .. } => "already running",
     };
-    println!(
+    outln!(
         "team {} is up in tmux session {} (coordinator {coordinator}):",
-        team.session, team.tmux
+        team.session,
+        team.tmux
     );
     for place in everyone {
         let branch = place
@@ -541,11 +543,12 @@ fn print_summary(team: &Team, found: &Found, everyone: &[&Workplace]) {
             .as_deref()
             .map(|b| format!(" (branch {b})"))
             .unwrap_or_default();
-        println!("  {:<16} {}{branch}", place.agent, place.dir.display());
+        outln!("  {:<16} {}{branch}", place.agent, place.dir.display());
     }
-    println!("  {DASH:<16} the dashboard");
-    println!(
+    outln!("  {DASH:<16} the dashboard");
+    outln!(
         "attach: tmux attach -t {}    stop: ccmulti team stop --session {}",
-        team.tmux, team.session
+        team.tmux,
+        team.session
     );
 }

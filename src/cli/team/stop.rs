@@ -13,6 +13,7 @@ use clap::Args;
 
 use super::{Team, Which, files, tmux};
 use crate::cli::Common;
+use crate::cli::out::outln;
 use crate::cli::service::{self, Opening};
 
 #[derive(Debug, Clone, Args)]
@@ -55,9 +56,9 @@ pub fn stop(common: &Common, args: &StopArgs) -> Result<ExitCode> {
     let record = files::load(&team.dir)?;
     if tmux::available().is_ok() && tmux::has_session(&team.tmux) {
         tmux::kill_session(&team.tmux)?;
-        println!("ended tmux session {}", team.tmux);
+        outln!("ended tmux session {}", team.tmux);
     } else {
-        println!("no tmux session {} was running", team.tmux);
+        outln!("no tmux session {} was running", team.tmux);
     }
     let db = database(common, record.as_ref())?;
     // A missing database holds no locks; stop must not create one.
@@ -66,7 +67,7 @@ pub fn stop(common: &Common, args: &StopArgs) -> Result<ExitCode> {
             service::serve_once(store, async |coord| release_all(coord, &team.session).await)?
         }
         Err(StoreError::Missing { .. }) => {
-            println!("no database at {}: no locks to release", db.display());
+            outln!("no database at {}: no locks to release", db.display());
         }
         Err(e) => {
             return Err(e).with_context(|| format!("opening the database {}", db.display()));
@@ -99,7 +100,7 @@ async fn release_all(coord: &Coordinator, session: &str) -> Result<()> {
             .await?
             .len();
     }
-    println!(
+    outln!(
         "released {released} lock(s) of session {session} (recorded as forced releases by team stop)"
     );
     Ok(())
@@ -118,15 +119,15 @@ fn keep_or_remove_worktrees(team: &Team, remove: bool) -> Result<ExitCode> {
                     &team.repo.top,
                     &["worktree", "remove", &tree.path.to_string_lossy()],
                 ) {
-                    Ok(_) => println!("removed worktree {path} (branch {branch} stays)"),
-                    Err(e) => println!("kept worktree {path}: {e}"),
+                    Ok(_) => outln!("removed worktree {path} (branch {branch} stays)"),
+                    Err(e) => outln!("kept worktree {path}: {e}"),
                 }
             }
-            Ok(0) => println!("kept worktree {path} (branch {branch}, clean)"),
-            Ok(n) => println!(
+            Ok(0) => outln!("kept worktree {path} (branch {branch}, clean)"),
+            Ok(n) => outln!(
                 "kept worktree {path} (branch {branch}): {n} uncommitted change(s) or ignored file(s)"
             ),
-            Err(e) => println!("kept worktree {path}: {e}"),
+            Err(e) => outln!("kept worktree {path}: {e}"),
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -141,11 +142,11 @@ pub fn status(common: &Common, which: &Which) -> Result<ExitCode> {
         Vec::new()
     };
     if windows.is_empty() {
-        println!("team {}: no tmux session {}", team.session, team.tmux);
+        outln!("team {}: no tmux session {}", team.session, team.tmux);
     } else {
-        println!("team {} in tmux session {}:", team.session, team.tmux);
+        outln!("team {} in tmux session {}:", team.session, team.tmux);
         for (name, live) in &windows {
-            println!(
+            outln!(
                 "  window {name:<16} {}",
                 if *live { "running" } else { "exited" }
             );
@@ -155,7 +156,7 @@ pub fn status(common: &Common, which: &Which) -> Result<ExitCode> {
         let changed = changes(&tree.path)
             .map(|n| format!("{n} uncommitted change(s) or ignored file(s)"))
             .unwrap_or_else(|e| e.to_string());
-        println!(
+        outln!(
             "  worktree {} (branch {}): {changed}",
             tree.path.display(),
             tree.branch.as_deref().unwrap_or_default()
