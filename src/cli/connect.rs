@@ -12,6 +12,7 @@ use ccmulti_planner::Connection;
 use clap::Args;
 
 use super::Common;
+use super::args::ServeArgs;
 use super::install::this_binary;
 use crate::cli::out::outln;
 
@@ -23,12 +24,14 @@ pub struct ConnectArgs {
     /// This terminal's agent id; `planner` gets the planning tools.
     #[arg(long)]
     agent: String,
-    /// User id that owns the session [default: $USER].
+    /// User id that owns the session.
     #[arg(long, env = "USER", default_value = "local")]
     user: String,
     /// Merge the hooks block into .claude/settings.json under --root (keeps what is there).
     #[arg(long)]
     write: bool,
+    #[command(flatten)]
+    pub serve: ServeArgs,
 }
 
 pub fn connect(common: &Common, args: &ConnectArgs) -> Result<ExitCode> {

@@ -18,7 +18,8 @@ use ccmulti_model::{Operation, SessionAgent, VirtualUser};
 use clap::{Args, Subcommand, ValueEnum};
 use serde_json::Value;
 
-use super::Common;
+use super::args::ClientArgs;
+use super::{Common, DbArg};
 use crate::cli::out::{errln, outln};
 use ccmulti::worktrees::{self, git};
 
@@ -42,6 +43,23 @@ pub struct Identity {
     /// The coordinator's base URL [default: http://{--addr}].
     #[arg(long, env = "CCMULTI_URL")]
     url: Option<String>,
+    #[command(flatten)]
+    client: ClientArgs,
+}
+
+/// Runs one hook, with the options it was given.
+pub fn run(db: &DbArg, command: &HookCommand) -> Result<ExitCode> {
+    let identity = match command {
+        HookCommand::PreTool(args) => &args.guarded.identity,
+        HookCommand::News(identity) => identity,
+        HookCommand::PreCommit(args) => &args.guarded.identity,
+    };
+    let common = Common::client(db, &identity.client);
+    match command {
+        HookCommand::PreTool(args) => pre_tool(&common, args),
+        HookCommand::News(identity) => news(&common, identity),
+        HookCommand::PreCommit(args) => pre_commit(&common, args),
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -10,6 +10,7 @@ use ccmulti_model::Activity;
 use clap::Args;
 
 use super::Common;
+use super::args::RootArg;
 use super::service::{Opening, with_service};
 use crate::cli::out::outln;
 
@@ -125,6 +126,8 @@ pub struct ReleaseArgs {
     /// Only in this session.
     #[arg(long)]
     session: Option<String>,
+    #[command(flatten)]
+    pub root: RootArg,
 }
 
 pub fn release(common: &Common, args: &ReleaseArgs) -> Result<ExitCode> {

@@ -9,6 +9,7 @@ use ccmulti::hook::git_hook::{self, Existing};
 use clap::Args;
 
 use super::Common;
+use super::args::RootArg;
 use crate::cli::out::outln;
 use ccmulti::worktrees::git;
 
@@ -17,6 +18,8 @@ pub struct InstallGitHookArgs {
     /// Replace an existing pre-commit hook that is not ccmulti's (it is kept beside it as pre-commit.before-ccmulti).
     #[arg(long)]
     force: bool,
+    #[command(flatten)]
+    pub root: RootArg,
 }
 
 /// The absolute path of the running binary, for hooks to call.

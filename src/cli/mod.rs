@@ -1,5 +1,6 @@
 //! Command-line interface (clap derive). Each command lives in its own file.
 
+mod args;
 mod connect;
 mod hook;
 mod inspect;
@@ -18,9 +19,12 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use ccmulti::rules::access::{AUTH_HEADER_VALUE, AccessPolicy, check_bind};
 use ccmulti::rules::clients::admitted_clients;
-use ccmulti::rules::limits;
 use ccmulti::state::Security;
-use clap::{Args, Parser, Subcommand};
+use clap::error::ErrorKind;
+use clap::parser::ValueSource;
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
+
+use self::args::{AddrArg, ClientArgs, RootArg, ServeArgs, ServerArgs};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -30,170 +34,97 @@ use clap::{Args, Parser, Subcommand};
 )]
 pub struct Cli {
     #[command(flatten)]
-    common: Common,
+    db: DbArg,
+    /// For `ccmulti` alone: the coordinator (and dashboard) it runs.
+    #[command(flatten)]
+    serve: ServeArgs,
     #[command(subcommand)]
     command: Option<Command>,
 }
 
-#[derive(Debug, Clone, Args)]
-pub struct Common {
-    /// Address the coordinator listens on (and clients connect to).
+/// The database, on every command that opens one; also accepted before the
+/// command name (`ccmulti --db FILE status`).
+#[derive(Debug, Clone, Default, Args)]
+pub struct DbArg {
+    /// SQLite database file [default: $XDG_DATA_HOME/ccmulti/coordinator.db], or a
+    /// PostgreSQL URL shared by several coordinators; without either, a postgres:// DATABASE_URL.
     #[arg(
         long,
         global = true,
-        env = "CCMULTI_ADDR",
-        default_value = "127.0.0.1:7477"
+        env = "CCMULTI_DB",
+        hide_env_values = true,
+        value_name = "FILE|URL"
     )]
-    addr: SocketAddr,
-    /// SQLite database file [default: $XDG_DATA_HOME/ccmulti/coordinator.db], or a
-    /// PostgreSQL URL (postgres://user:password@host/db?sslmode=require) shared by
-    /// several coordinators; without either, a postgres:// DATABASE_URL is used.
-    #[arg(long, global = true, env = "CCMULTI_DB", hide_env_values = true)]
     db: Option<PathBuf>,
-    /// Project root that lock paths are relative to [default: the working directory].
-    #[arg(long, global = true)]
+}
+
+/// What a command runs with, resolved from the options it takes (the rest at
+/// their defaults, unused by it).
+#[derive(Debug, Clone)]
+pub struct Common {
+    addr: SocketAddr,
+    db: Option<PathBuf>,
     root: Option<PathBuf>,
-    /// Token every request but GET /health must carry as `Authorization: Bearer`;
-    /// required to listen beyond loopback. The hooks send it too.
-    #[arg(long, global = true, env = "CCMULTI_TOKEN", hide_env_values = true)]
     token: Option<String>,
-    /// Another host name the coordinator answers to (the Host check against DNS
-    /// rebinding); repeatable, or comma-separated in the environment.
-    #[arg(
-        long = "allow-host",
-        global = true,
-        env = "CCMULTI_ALLOW_HOSTS",
-        value_delimiter = ','
-    )]
-    allow_hosts: Vec<String>,
-    /// A browser origin (scheme://host[:port]) allowed besides loopback ones; repeatable.
-    #[arg(
-        long = "allow-origin",
-        global = true,
-        env = "CCMULTI_ALLOW_ORIGINS",
-        value_delimiter = ','
-    )]
-    allow_origins: Vec<String>,
-    /// Give another agent client (e.g. codex) the coordination tools, as Claude Code
-    /// gets them, when all its identity signals name it; repeatable. Off by default.
-    #[arg(
-        long = "admit-client",
-        global = true,
-        env = "CCMULTI_ADMIT_CLIENTS",
-        value_delimiter = ','
-    )]
-    admit_clients: Vec<String>,
-    /// How many of the newest coordination events the coordinator keeps; older ones are pruned.
-    #[arg(long, global = true, env = "CCMULTI_KEEP_EVENTS", default_value_t = ccmulti::store::DEFAULT_EVENTS_KEPT,
-          value_parser = clap::value_parser!(u64).range(1..))]
-    keep_events: u64,
-    #[command(flatten)]
-    limits: LimitArgs,
+    server: ServerArgs,
 }
 
-/// What one misbehaving client can make the coordinator hold, and how long a
-/// request may take to arrive; the defaults are far beyond an honest team
-/// (`ccmulti::rules::limits`).
-#[derive(Debug, Clone, Args)]
-struct LimitArgs {
-    /// Most agents one session may register.
-    #[arg(long, global = true, env = "CCMULTI_MAX_AGENTS_PER_SESSION",
-          default_value_t = limits::DEFAULT_AGENTS_PER_SESSION, value_parser = clap::value_parser!(u64).range(1..))]
-    max_agents_per_session: u64,
-    /// Most sessions one user may own.
-    #[arg(long, global = true, env = "CCMULTI_MAX_SESSIONS_PER_USER",
-          default_value_t = limits::DEFAULT_SESSIONS_PER_USER, value_parser = clap::value_parser!(u64).range(1..))]
-    max_sessions_per_user: u64,
-    /// Most open Mcp-Session-Id (legacy protocol) sessions.
-    #[arg(long, global = true, env = "CCMULTI_MAX_LEGACY_SESSIONS",
-          default_value_t = limits::DEFAULT_LEGACY_SESSIONS, value_parser = clap::value_parser!(u64).range(1..))]
-    max_legacy_sessions: u64,
-    /// Most open server-to-client event streams (GET with Mcp-Session-Id).
-    #[arg(long, global = true, env = "CCMULTI_MAX_EVENT_STREAMS",
-          default_value_t = limits::DEFAULT_EVENT_STREAMS, value_parser = clap::value_parser!(u64).range(1..))]
-    max_event_streams: u64,
-    /// Most claims waiting for their paths at once, all agents together.
-    #[arg(long, global = true, env = "CCMULTI_MAX_WAITING_CLAIMS",
-          default_value_t = limits::DEFAULT_WAITING_CLAIMS, value_parser = clap::value_parser!(u64).range(1..))]
-    max_waiting_claims: u64,
-    /// Seconds a connection has to send a request's headers before it is closed.
-    #[arg(long, global = true, env = "CCMULTI_HEADER_READ_TIMEOUT", value_name = "SECONDS",
-          default_value_t = limits::DEFAULT_HEADER_READ_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..))]
-    header_read_timeout: u64,
-    /// Seconds a request's body may take to arrive after its headers (then 408).
-    #[arg(long, global = true, env = "CCMULTI_BODY_READ_TIMEOUT", value_name = "SECONDS",
-          default_value_t = limits::DEFAULT_BODY_READ_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..))]
-    body_read_timeout: u64,
-}
-
-impl LimitArgs {
-    fn limits(&self) -> limits::Limits {
-        limits::Limits {
-            agents_per_session: self.max_agents_per_session,
-            sessions_per_user: self.max_sessions_per_user,
-            legacy_sessions: self.max_legacy_sessions,
-            event_streams: self.max_event_streams,
-            waiting_claims: self.max_waiting_claims,
-            header_read_timeout: std::time::Duration::from_secs(self.header_read_timeout),
-            body_read_timeout: std::time::Duration::from_secs(self.body_read_timeout),
+impl Common {
+    /// A command that opens the database and nothing else.
+    fn database_only(db: &DbArg) -> Self {
+        Self {
+            addr: default_addr(),
+            db: db.db.clone(),
+            root: None,
+            token: None,
+            server: ServerArgs::default(),
         }
     }
 
-    /// The flags that set these limits where they differ from the defaults,
-    /// for a coordinator another command starts (`ccmulti team`).
-    fn flags(&self) -> Vec<String> {
-        [
-            (
-                "--max-agents-per-session",
-                self.max_agents_per_session,
-                limits::DEFAULT_AGENTS_PER_SESSION,
-            ),
-            (
-                "--max-sessions-per-user",
-                self.max_sessions_per_user,
-                limits::DEFAULT_SESSIONS_PER_USER,
-            ),
-            (
-                "--max-legacy-sessions",
-                self.max_legacy_sessions,
-                limits::DEFAULT_LEGACY_SESSIONS,
-            ),
-            (
-                "--max-event-streams",
-                self.max_event_streams,
-                limits::DEFAULT_EVENT_STREAMS,
-            ),
-            (
-                "--max-waiting-claims",
-                self.max_waiting_claims,
-                limits::DEFAULT_WAITING_CLAIMS,
-            ),
-            (
-                "--header-read-timeout",
-                self.header_read_timeout,
-                limits::DEFAULT_HEADER_READ_TIMEOUT_SECS,
-            ),
-            (
-                "--body-read-timeout",
-                self.body_read_timeout,
-                limits::DEFAULT_BODY_READ_TIMEOUT_SECS,
-            ),
-        ]
-        .into_iter()
-        .filter(|(_, value, default)| value != default)
-        .flat_map(|(flag, value, _)| [flag.to_owned(), value.to_string()])
-        .collect()
+    /// A command that serves, connects or starts a coordinator.
+    fn serving(db: &DbArg, serve: &ServeArgs) -> Self {
+        Self {
+            server: serve.server.clone(),
+            ..Self::client(db, &serve.client)
+        }
     }
+
+    /// A command that connects to a coordinator (or names one for others).
+    fn client(db: &DbArg, client: &ClientArgs) -> Self {
+        Self {
+            addr: client.addr.addr,
+            db: db.db.clone(),
+            root: client.root.root.clone(),
+            token: client.token.token.clone(),
+            server: ServerArgs::default(),
+        }
+    }
+
+    fn with_root(mut self, root: &RootArg) -> Self {
+        self.root = root.root.clone();
+        self
+    }
+
+    fn with_addr(mut self, addr: &AddrArg) -> Self {
+        self.addr = addr.addr;
+        self
+    }
+}
+
+fn default_addr() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 7477))
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Coordinator and dashboard in one terminal (the default on a terminal).
-    Up,
+    Up(ServeArgs),
     /// The dashboard alone, against a database another process serves.
-    Dash,
+    Dash(AddrArg),
     /// Coordinator only, logs to stderr.
     Serve {
+        #[command(flatten)]
+        serve: ServeArgs,
         /// fsync every commit, so that grants survive power loss too (slower).
         #[arg(long)]
         durable: bool,
@@ -311,7 +242,7 @@ impl Common {
         if !addr.ip().is_unspecified() {
             return format!("http://{addr}");
         }
-        match self.allow_hosts.first() {
+        match self.server.allow_hosts.first() {
             Some(host) => format!("http://{host}:{}", addr.port()),
             None if addr.is_ipv6() => format!("http://[::1]:{}", addr.port()),
             None => format!("http://127.0.0.1:{}", addr.port()),
@@ -336,43 +267,86 @@ impl Common {
         let access = AccessPolicy::new(
             self.client_token(),
             self.addr.ip(),
-            &self.allow_hosts,
-            &self.allow_origins,
+            &self.server.allow_hosts,
+            &self.server.allow_origins,
         )?;
         check_bind(self.addr, access.token.as_ref())?;
         Ok(Security {
             access,
-            admitted_clients: admitted_clients(&self.admit_clients)?,
-            limits: self.limits.limits(),
+            admitted_clients: admitted_clients(&self.server.admit_clients)?,
+            limits: self.server.limits.limits(),
         })
     }
 }
 
+/// The command line, read; an option of `ccmulti` alone (up or serve) put
+/// before another command's name is refused, saying where it goes, rather
+/// than taken by `ccmulti` alone and silently unused.
+fn parse() -> Cli {
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    if let Some((name, _)) = matches.subcommand() {
+        let serve = ServeArgs::augment_args(clap::Command::new("serve"));
+        if let Some(misplaced) = serve
+            .get_arguments()
+            .find(|a| matches.value_source(a.get_id().as_str()) == Some(ValueSource::CommandLine))
+        {
+            let flag = misplaced.get_long().unwrap_or_default();
+            let mut command = Cli::command();
+            let takes = command
+                .find_subcommand(name)
+                .is_some_and(|c| c.get_arguments().any(|a| a.get_long() == Some(flag)));
+            let message = if takes {
+                format!("--{flag} goes after the command's name: ccmulti {name} --{flag} ...")
+            } else {
+                format!(
+                    "`ccmulti {name}` takes no --{flag} (only `ccmulti` alone, up, serve and the commands that connect do)"
+                )
+            };
+            command.error(ErrorKind::ArgumentConflict, message).exit();
+        }
+    }
+    cli
+}
+
 pub fn run() -> Result<ExitCode> {
-    let cli = Cli::parse();
-    let common = cli.common;
+    let cli = parse();
+    let db = &cli.db;
+    let database_only = || Common::database_only(db);
     match cli.command {
-        None if std::io::stdout().is_terminal() => run::up(&common),
-        None => run::serve(&common, false),
-        Some(Command::Up) => run::up(&common),
-        Some(Command::Serve { durable }) => run::serve(&common, durable),
-        Some(Command::Dash) => run::dash(&common),
-        Some(Command::Status { session }) => inspect::status(&common, session.as_deref()),
-        Some(Command::Release(args)) => inspect::release(&common, &args),
-        Some(Command::Connect(args)) => connect::connect(&common, &args),
-        Some(Command::Plan(args)) => plan::plan(&common, &args),
-        Some(Command::Team(args)) => team::team(&common, &args),
-        Some(Command::Hook { command }) => match command {
-            hook::HookCommand::PreTool(args) => hook::pre_tool(&common, &args),
-            hook::HookCommand::News(args) => hook::news(&common, &args),
-            hook::HookCommand::PreCommit(args) => hook::pre_commit(&common, &args),
-        },
-        Some(Command::InstallGitHook(args)) => install::install_git_hook(&common, &args),
+        None if std::io::stdout().is_terminal() => run::up(&Common::serving(db, &cli.serve)),
+        None => run::serve(&Common::serving(db, &cli.serve), false),
+        Some(Command::Up(serve)) => run::up(&Common::serving(db, &serve)),
+        Some(Command::Serve { serve, durable }) => {
+            run::serve(&Common::serving(db, &serve), durable)
+        }
+        Some(Command::Dash(addr)) => run::dash(&database_only().with_addr(&addr)),
+        Some(Command::Status { session }) => inspect::status(&database_only(), session.as_deref()),
+        Some(Command::Release(args)) => {
+            inspect::release(&database_only().with_root(&args.root), &args)
+        }
+        Some(Command::Connect(args)) => connect::connect(&Common::serving(db, &args.serve), &args),
+        Some(Command::Plan(args)) => plan::plan(&Common::serving(db, &args.serve), &args),
+        Some(Command::Team(args)) => team::team(db, &args),
+        Some(Command::Hook { command }) => hook::run(db, &command),
+        Some(Command::InstallGitHook(args)) => {
+            install::install_git_hook(&database_only().with_root(&args.root), &args)
+        }
         Some(Command::Db {
             command: DbCommand::Verify,
-        }) => inspect::verify(&common),
+        }) => inspect::verify(&database_only()),
         Some(Command::Db {
             command: DbCommand::Backup { file },
-        }) => inspect::backup(&common, &file),
+        }) => inspect::backup(&database_only(), &file),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_address_is_the_one_clap_shows() {
+        assert_eq!(default_addr().to_string(), args::DEFAULT_ADDR);
     }
 }

@@ -13,6 +13,7 @@ use ccmulti_planner::{Analysis, Connection, PlanRequest, TaskInput};
 use clap::Args;
 
 use super::Common;
+use super::args::ServeArgs;
 use super::service::{Opening, with_service};
 use crate::cli::out::outln;
 
@@ -29,7 +30,7 @@ pub struct PlanArgs {
     /// Session the agents join [default: a new `plan-…` id].
     #[arg(long)]
     session: Option<String>,
-    /// User id that owns the session [default: $USER].
+    /// User id that owns the session.
     #[arg(long, env = "USER", default_value = "local")]
     user: String,
     /// Print the plan as JSON (the tools' shape) instead of text.
@@ -38,6 +39,8 @@ pub struct PlanArgs {
     /// Print only; do not record the tasks as planned in the database.
     #[arg(long)]
     dry_run: bool,
+    #[command(flatten)]
+    pub serve: ServeArgs,
 }
 
 pub fn plan(common: &Common, args: &PlanArgs) -> Result<ExitCode> {

@@ -107,7 +107,7 @@ pub fn serve(common: &Common, durable: bool) -> Result<ExitCode> {
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async {
         let store = open_store(&database, Opening::CreateIfMissing, durability).await?;
-        store.keep_events(common.keep_events);
+        store.keep_events(common.server.keep_events);
         let (listener, state) = bind(common, store, root, security).await?;
         ccmulti::serve::serve(listener, state, shutdown_signal()).await?;
         tracing::info!("ccmulti coordinator stopped");
@@ -123,7 +123,7 @@ pub fn up(common: &Common) -> Result<ExitCode> {
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     let (listener, state) = runtime.block_on(async {
         let store = open_store(&database, Opening::CreateIfMissing, Durability::Normal).await?;
-        store.keep_events(common.keep_events);
+        store.keep_events(common.server.keep_events);
         bind(common, store, root, security).await
     })?;
     let shown_database = state.coord.store().location();
@@ -155,7 +155,6 @@ pub fn dash(common: &Common) -> Result<ExitCode> {
         Opening::MustExist,
         Durability::Normal,
     ))?;
-    store.keep_events(common.keep_events);
     log_to_file(&log_path(common, &database)?)?;
     let shown_database = store.location();
     let coord = runtime.block_on(async { Coordinator::new(store) });

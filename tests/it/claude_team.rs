@@ -125,7 +125,8 @@ impl TeamRun {
             .env("USER", "e2e")
             .env("TERM", "xterm-256color")
             .current_dir(&self.at.repo)
-            .args(["--addr", &self.addr, "--db"])
+            .env("CCMULTI_ADDR", &self.addr)
+            .arg("--db")
             .arg(&self.db);
         c
     }

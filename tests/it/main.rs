@@ -71,6 +71,7 @@ mod output_schemas;
 mod planner;
 mod postgres;
 mod postgres_tls;
+mod printing;
 mod protocol_eras;
 mod replay_quick;
 mod schema_file;

@@ -27,7 +27,8 @@ use ccmulti_planner::Connection;
 use clap::{Args, Subcommand};
 
 use self::workspace::Repository;
-use super::Common;
+use super::args::{SERVER_OPTIONS_HELP, ServeArgs, hide_server_option};
+use super::{Common, DbArg};
 
 /// The dashboard's window.
 const DASH: &str = "dash";
@@ -50,11 +51,11 @@ pub struct TeamArgs {
 #[derive(Debug, Subcommand)]
 enum TeamAction {
     /// Start the team (what `ccmulti team` alone does).
-    Start(StartArgs),
+    Start(Box<StartArgs>),
     /// End the team's tmux session and release its locks; worktrees stay.
     Stop(stop::StopArgs),
     /// The team's tmux windows, worktrees, agents, locks and tasks.
-    Status(Which),
+    Status(stop::StatusArgs),
 }
 
 /// Which team: the session, its owner, and where its files are.
@@ -63,7 +64,7 @@ pub struct Which {
     /// Session id the agents share [default: the repository's directory name].
     #[arg(long)]
     session: Option<String>,
-    /// User id that owns the session [default: $USER].
+    /// User id that owns the session.
     #[arg(long, env = "USER", default_value = "local")]
     user: String,
     /// Where the agents' generated configs go [default: the database's directory].
@@ -72,6 +73,7 @@ pub struct Which {
 }
 
 #[derive(Debug, Clone, Args)]
+#[command(mut_args(hide_server_option), after_help = SERVER_OPTIONS_HELP)]
 pub struct StartArgs {
     #[command(flatten)]
     which: Which,
@@ -111,14 +113,24 @@ pub struct StartArgs {
     /// Arguments for every agent's claude.
     #[arg(last = true)]
     trailing: Vec<String>,
+    #[command(flatten)]
+    serve: ServeArgs,
 }
 
-pub fn team(common: &Common, args: &TeamArgs) -> Result<ExitCode> {
+pub fn team(db: &DbArg, args: &TeamArgs) -> Result<ExitCode> {
     match &args.action {
-        None => start::start(common, &args.start),
-        Some(TeamAction::Start(start_args)) => start::start(common, start_args),
-        Some(TeamAction::Stop(stop_args)) => stop::stop(common, stop_args),
-        Some(TeamAction::Status(which)) => stop::status(common, which),
+        None => start::start(&Common::serving(db, &args.start.serve), &args.start),
+        Some(TeamAction::Start(start_args)) => {
+            start::start(&Common::serving(db, &start_args.serve), start_args)
+        }
+        Some(TeamAction::Stop(stop_args)) => stop::stop(
+            &Common::database_only(db).with_root(&stop_args.root),
+            stop_args,
+        ),
+        Some(TeamAction::Status(status_args)) => stop::status(
+            &Common::database_only(db).with_root(&status_args.root),
+            &status_args.which,
+        ),
     }
 }
 

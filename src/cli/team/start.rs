@@ -227,6 +227,7 @@ pub fn start(common: &Common, args: &StartArgs) -> Result<ExitCode> {
     let serve_argv = |verb: &str| -> Vec<String> {
         let mut argv = vec![
             binary.clone(),
+            verb.into(),
             "--addr".into(),
             common.addr.to_string(),
             "--db".into(),
@@ -238,21 +239,8 @@ pub fn start(common: &Common, args: &StartArgs) -> Result<ExitCode> {
                 team.repo.root.to_string_lossy().into_owned(),
             ]);
             // The coordinator runs as this command was told (the token goes by file).
-            for (flag, values) in [
-                ("--allow-host", &common.allow_hosts),
-                ("--allow-origin", &common.allow_origins),
-                ("--admit-client", &common.admit_clients),
-            ] {
-                for value in values {
-                    argv.extend([flag.to_owned(), value.clone()]);
-                }
-            }
-            if common.keep_events != ccmulti::store::DEFAULT_EVENTS_KEPT {
-                argv.extend(["--keep-events".into(), common.keep_events.to_string()]);
-            }
-            argv.extend(common.limits.flags());
+            argv.extend(crate::cli::args::flags(&common.server, true));
         }
-        argv.push(verb.into());
         argv
     };
 

@@ -13,6 +13,7 @@ use clap::Args;
 
 use super::{Team, Which, files, tmux};
 use crate::cli::Common;
+use crate::cli::args::RootArg;
 use crate::cli::out::outln;
 use crate::cli::service::{self, Opening};
 
@@ -23,6 +24,16 @@ pub struct StopArgs {
     /// Also remove the team's worktrees that have no uncommitted changes (their branches stay).
     #[arg(long)]
     remove_worktrees: bool,
+    #[command(flatten)]
+    pub root: RootArg,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub which: Which,
+    #[command(flatten)]
+    pub root: RootArg,
 }
 
 /// The database: --db if given, else the one the team was started on.
