@@ -1,8 +1,10 @@
 //! Commands a person runs against the database directly: status, release, db verify.
 
+use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
+use ccmulti::coord::Forgetting;
 use ccmulti::rules::locks::seconds_until;
 use ccmulti::rules::locks::steps::ForceSelector;
 use ccmulti::rules::paths;
@@ -46,10 +48,12 @@ pub fn status(common: &Common, session: Option<&str>) -> Result<ExitCode> {
                 None => String::new(),
             };
             outln!(
-                "    {:<20} {:<11} {:<8} {:>5}s ago  locks {:<3} task {}{workspace}",
+                "    {:<20} {:<11} {:<8} {:<9} {:>5}s ago  locks {:<3} task {}{workspace}",
                 a.agent_id,
                 a.role,
                 Activity::classify(now, a.last_activity_ms).as_str(),
+                // starting, connected, or ready (its client has listed the tools).
+                a.status,
                 (now - a.last_activity_ms).max(0) / 1000,
                 a.lock_count,
                 a.current_task.as_deref().unwrap_or("-"),
@@ -157,6 +161,70 @@ pub fn release(common: &Common, args: &ReleaseArgs) -> Result<ExitCode> {
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Debug, Args)]
+pub struct ForgetArgs {
+    /// The session to forget.
+    session: String,
+    /// Force-release its live locks first (recorded as forced releases), rather than refuse.
+    #[arg(long)]
+    force: bool,
+}
+
+pub fn forget(common: &Common, args: &ForgetArgs) -> Result<ExitCode> {
+    let (forgetting, log) = with_service(common, Opening::MustExist, async |coord| {
+        // Logged where `up` and `dash` log, once the database is known to be there.
+        let log = super::run::log_beside_database(common)?;
+        Ok((
+            coord
+                .forget_session(&args.session, args.force, "cli")
+                .await?,
+            log,
+        ))
+    })?;
+    Ok(say_forgotten(&args.session, &forgetting, &log))
+}
+
+/// What forgetting `session` did, said; the exit code it makes.
+pub fn say_forgotten(session: &str, forgetting: &Forgetting, log: &Path) -> ExitCode {
+    match forgetting {
+        Forgetting::Done {
+            forgotten,
+            released,
+        } => {
+            let forced = if *released > 0 {
+                format!(" after force-releasing {released} live lock(s)")
+            } else {
+                String::new()
+            };
+            outln!(
+                "forgot session {session}{forced}: {} agent(s), {} task(s), {} event(s) removed (logged in {})",
+                forgotten.agents,
+                forgotten.tasks,
+                forgotten.events,
+                log.display()
+            );
+            ExitCode::SUCCESS
+        }
+        Forgetting::Held(held) => {
+            let locks: Vec<String> = held
+                .iter()
+                .map(|l| format!("{} ({})", l.path, l.agent_id))
+                .collect();
+            outln!(
+                "session {session} holds live locks: {}; nothing was changed. Release them \
+                 (ccmulti release --session {session} --agent NAME), or pass --force to \
+                 force-release them first",
+                locks.join(", ")
+            );
+            ExitCode::FAILURE
+        }
+        Forgetting::Unknown => {
+            outln!("no session {session} to forget; `ccmulti status` lists them");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 pub fn verify(common: &Common) -> Result<ExitCode> {

@@ -137,6 +137,9 @@ enum Command {
     },
     /// Release locks by hand; recorded as a forced release.
     Release(inspect::ReleaseArgs),
+    /// Forget a session that is over: its agents, locks, tasks and events leave the
+    /// database and the dashboard (logged).
+    Forget(inspect::ForgetArgs),
     /// Print what one terminal needs: the `claude mcp add` line, the environment
     /// and the Claude Code hooks (`--write` merges them into .claude/settings.json).
     Connect(connect::ConnectArgs),
@@ -325,6 +328,7 @@ pub fn run() -> Result<ExitCode> {
         Some(Command::Release(args)) => {
             inspect::release(&database_only().with_root(&args.root), &args)
         }
+        Some(Command::Forget(args)) => inspect::forget(&database_only(), &args),
         Some(Command::Connect(args)) => connect::connect(&Common::serving(db, &args.serve), &args),
         Some(Command::Plan(args)) => plan::plan(&Common::serving(db, &args.serve), &args),
         Some(Command::Team(args)) => team::team(db, &args),

@@ -50,6 +50,16 @@ fn log_to_file(db: &Path) -> Result<PathBuf> {
     Ok(path)
 }
 
+/// Logs this command to the file `up` and `dash` log to; where it is.
+pub(super) fn log_beside_database(common: &Common) -> Result<PathBuf> {
+    log_to_file(&log_path(common, &common.database()?)?)
+}
+
+/// Logs this command beside the SQLite file `db`, as `up` on it would.
+pub(super) fn log_beside(db: &Path) -> Result<PathBuf> {
+    log_to_file(db)
+}
+
 /// Where `up` and `dash` log: beside the SQLite file, or for PostgreSQL
 /// where the default file would be.
 fn log_path(common: &Common, database: &Database) -> Result<PathBuf> {

@@ -9,6 +9,7 @@
 mod claim;
 #[cfg(test)]
 mod clock_step_tests;
+mod lifecycle;
 mod plan;
 mod wait_queue;
 
@@ -36,6 +37,7 @@ use crate::store::{Change, CoordStore, Counts, Result, SharedStore, Verification
 use ccmulti_model::VirtualUser;
 
 pub use claim::WaitedClaim;
+pub use lifecycle::Forgetting;
 use wait_queue::WaitQueue;
 
 /// The sweeper deletes at most this many old events a tick, so that one tick

@@ -254,12 +254,9 @@ fn default_accept(request: &mut Request<Body>) {
     }
 }
 
-async fn register(
-    http: &HttpState,
-    client: &str,
-    user: &VirtualUser,
-    url: String,
-) -> Result<(), Response> {
+/// A session agent of a client this coordinator serves: registered, touched
+/// and its tools/list noted (anyone else is answered, or refused, by the tools).
+fn is_served_agent(http: &HttpState, client: &str, user: &VirtualUser) -> bool {
     let served = client == "claude"
         || http
             .app
@@ -267,7 +264,16 @@ async fn register(
             .admitted_clients
             .iter()
             .any(|c| c == client);
-    if !served || user.session.is_none() {
+    served && user.session.is_some()
+}
+
+async fn register(
+    http: &HttpState,
+    client: &str,
+    user: &VirtualUser,
+    url: String,
+) -> Result<(), Response> {
+    if !is_served_agent(http, client, user) {
         return Ok(());
     }
     let key = user.to_string();
@@ -295,6 +301,23 @@ async fn register(
     }
     http.touched.done(key);
     Ok(())
+}
+
+/// The agent's client listed its tools: a launcher waiting to give it its
+/// first prompt may now (`ccmulti team`). At most once a second per agent; a
+/// failure is logged and the listing answered all the same.
+async fn note_tools_listed(http: &HttpState, client: &str, user: &VirtualUser) {
+    if !is_served_agent(http, client, user) {
+        return;
+    }
+    let key = format!("{user} tools/list");
+    if !http.touched.due(&key) {
+        return;
+    }
+    match http.app.coord.tools_listed(user).await {
+        Ok(()) => http.touched.done(key),
+        Err(e) => tracing::warn!(agent = %user, error = %e, "tools/list not noted"),
+    }
 }
 
 fn metric_method(method: &Option<String>, http_method: &Method) -> &'static str {
@@ -389,6 +412,9 @@ pub async fn mcp_endpoint(
     if let Err(response) = register(&http, &client, &user, url).await {
         http.app.metrics.count_request(label, "refused");
         return response;
+    }
+    if method.as_deref() == Some("tools/list") {
+        note_tools_listed(&http, &client, &user).await;
     }
     default_accept(&mut request);
     let route = RouteInfo {

@@ -29,20 +29,36 @@ impl ProgressUpdate {
     }
 }
 
-/// A new plan over what is stored: a task planned before goes to its new
-/// agent, but a task some agent has already started stays with it. Returns
-/// the tasks to (re)write as planned, and the ids of those kept, given the
-/// ids among `tasks` that are `started` (in any status but planned).
+/// What a new plan does to a session's stored tasks.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Replan<'a> {
+    /// Ids whose `planned` rows go: the session's earlier plan wherever no
+    /// agent has started it, whether or not this plan names the task again.
+    pub unplan: Vec<String>,
+    /// The tasks to write as planned, each with its (new) agent.
+    pub to_plan: Vec<&'a PlannedTask>,
+    /// The ids of the plan's tasks some agent has already started: they stay
+    /// with that agent.
+    pub kept: Vec<String>,
+}
+
+/// A new plan over what is stored replaces the session's planned-but-
+/// unstarted tasks: those go, and the plan's tasks are written in their
+/// place, a task planned before going to its new agent; a task some agent
+/// has started stays with it. `planned` and `started` are the session's
+/// stored task ids with a `planned` row and with a row in any other status.
 pub fn replan<'a>(
     tasks: &'a [PlannedTask],
+    planned: &BTreeSet<String>,
     started: &BTreeSet<String>,
-) -> (Vec<&'a PlannedTask>, Vec<String>) {
+) -> Replan<'a> {
     let (kept, to_plan): (Vec<&PlannedTask>, Vec<&PlannedTask>) =
         tasks.iter().partition(|t| started.contains(&t.task_id));
-    (
+    Replan {
+        unplan: planned.difference(started).cloned().collect(),
         to_plan,
-        kept.into_iter().map(|t| t.task_id.clone()).collect(),
-    )
+        kept: kept.into_iter().map(|t| t.task_id.clone()).collect(),
+    }
 }
 
 /// Whether an agent is working on the task now.
@@ -119,7 +135,7 @@ mod tests {
     }
 
     #[test]
-    fn a_new_plan_moves_only_tasks_no_one_started() {
+    fn a_new_plan_replaces_what_no_one_started_and_moves_only_that() {
         let task = |id: &str| PlannedTask {
             agent_id: "implementer-2".into(),
             task_id: id.into(),
@@ -127,16 +143,21 @@ mod tests {
             files: Vec::new(),
         };
         let tasks = [task("T1"), task("T2"), task("T3")];
-        let started = ["T2".to_owned()].into();
-        let (to_plan, kept) = replan(&tasks, &started);
+        let ids = |ids: &[&str]| ids.iter().map(|id| (*id).to_owned()).collect();
+        // Before: T1 and OLD planned, T2 started, GONE planned once and started.
+        let planned = ids(&["T1", "OLD", "GONE"]);
+        let started = ids(&["T2", "GONE"]);
+        let replan = replan(&tasks, &planned, &started);
         assert_eq!(
-            to_plan
+            replan
+                .to_plan
                 .iter()
                 .map(|t| t.task_id.as_str())
                 .collect::<Vec<_>>(),
             ["T1", "T3"]
         );
-        assert_eq!(kept, ["T2"]);
+        assert_eq!(replan.kept, ["T2"]);
+        assert_eq!(replan.unplan, ["OLD", "T1"]);
     }
 
     fn task(agent: &str, id: &str, status: TaskStatus, at: i64) -> TaskRow {

@@ -19,6 +19,7 @@
 #[cfg(test)]
 pub(crate) mod behaviour;
 mod lock_steps;
+pub mod lifecycle;
 pub mod postgres;
 pub mod sqlite;
 mod types;
@@ -151,12 +152,20 @@ pub trait CoordStore: Send + Sync + std::fmt::Debug {
 
     /// Registers the session (owned by this user) and agent if new and touches it.
     async fn touch_agent(&self, user: &VirtualUser, connection_url: &str) -> Result<()>;
-    /// Records where an agent works (its worktree and branch).
+    /// Records where an agent works (its worktree and branch), as whoever
+    /// starts it is about to (re)start it: its status is `starting` until it
+    /// calls ([`lifecycle`]).
     async fn set_agent_workspace(
         &self,
         user: &VirtualUser,
         workspace: &AgentWorkspace,
     ) -> Result<()>;
+    /// The agent's client has listed its tools: status `ready` ([`lifecycle`]).
+    async fn note_tools_listed(&self, user: &VirtualUser) -> Result<()>;
+    /// Removes the session and everything of it (agents, locks, tasks,
+    /// events, analyses, waiting claims, news cursors) in one transaction;
+    /// refuses, removing nothing, while it holds live locks.
+    async fn forget_session(&self, session: &str) -> Result<lifecycle::ForgetOutcome>;
 
     /// Claims every path or none; records conflicts as events if `record_conflicts`.
     async fn claim(&self, request: &ClaimRequest, record_conflicts: bool) -> Result<ClaimOutcome>;
@@ -212,7 +221,9 @@ pub trait CoordStore: Send + Sync + std::fmt::Debug {
 
     async fn save_analysis(&self, session: &str, analysis_id: &str, body: &str) -> Result<()>;
     async fn load_analysis(&self, session: &str, analysis_id: &str) -> Result<Option<String>>;
-    /// Records planned tasks; returns the ids of tasks kept with an agent that started them.
+    /// Records a plan for the session: its tasks planned before and not
+    /// started are replaced by these; returns the ids of these kept with an
+    /// agent that started them.
     async fn record_plan(&self, session: &str, tasks: &[PlannedTask]) -> Result<Vec<String>>;
     /// A refused client, for the audit trail.
     async fn record_blocked_client(

@@ -64,6 +64,7 @@ mod hooks;
 mod hostile_input;
 mod interop;
 mod isolation;
+mod lifetimes;
 mod limits;
 mod lock_patterns;
 mod migrations;

@@ -12,10 +12,10 @@ use ccmulti::worktrees::{self, Worktree, git};
 use clap::Args;
 
 use super::{Team, Which, files, tmux};
-use crate::cli::Common;
 use crate::cli::args::RootArg;
 use crate::cli::out::outln;
 use crate::cli::service::{self, Opening};
+use crate::cli::{Common, inspect};
 
 #[derive(Debug, Clone, Args)]
 pub struct StopArgs {
@@ -24,6 +24,10 @@ pub struct StopArgs {
     /// Also remove the team's worktrees that have no uncommitted changes (their branches stay).
     #[arg(long)]
     remove_worktrees: bool,
+    /// Also forget the session: its agents, tasks and events leave the database and the
+    /// dashboard (as `ccmulti forget`; logged).
+    #[arg(long)]
+    forget: bool,
     #[command(flatten)]
     pub root: RootArg,
 }
@@ -74,9 +78,18 @@ pub fn stop(common: &Common, args: &StopArgs) -> Result<ExitCode> {
     let db = database(common, record.as_ref())?;
     // A missing database holds no locks; stop must not create one.
     match service::open_at(&db, Opening::MustExist) {
-        Ok(store) => {
-            service::serve_once(store, async |coord| release_all(coord, &team.session).await)?
-        }
+        Ok(store) => service::serve_once(store, async |coord| {
+            release_all(coord, &team.session).await?;
+            if args.forget {
+                // Its agents are stopped: a lock one took meanwhile goes too.
+                let log = crate::cli::run::log_beside(&db)?;
+                let forgetting = coord
+                    .forget_session(&team.session, true, "team stop")
+                    .await?;
+                inspect::say_forgotten(&team.session, &forgetting, &log);
+            }
+            Ok(())
+        })?,
         Err(StoreError::Missing { .. }) => {
             outln!("no database at {}: no locks to release", db.display());
         }

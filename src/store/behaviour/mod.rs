@@ -6,6 +6,7 @@
 //! coordinator on PostgreSQL.
 
 mod claims;
+mod lifecycle;
 mod state;
 
 use std::collections::BTreeSet;

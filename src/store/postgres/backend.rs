@@ -15,6 +15,8 @@ use crate::rules::locks::ReleaseScope;
 use crate::rules::locks::steps::{
     Claim, ClaimOutcome, ClaimRequest, ForceRelease, ForceSelector, Release, ReleaseOutcome,
 };
+use crate::store::lifecycle::ForgetOutcome;
+};
 use crate::rules::news::News;
 use crate::rules::progress::ProgressUpdate;
 use crate::store::{Change, CoordStore, Counts, Verification};
@@ -70,6 +72,16 @@ impl CoordStore for PostgresStore {
         workspace: &AgentWorkspace,
     ) -> Result<()> {
         self.bounded(PostgresStore::set_agent_workspace(self, user, workspace))
+            .await
+    }
+
+    async fn note_tools_listed(&self, user: &VirtualUser) -> Result<()> {
+        self.bounded(PostgresStore::note_tools_listed(self, user))
+            .await
+    }
+
+    async fn forget_session(&self, session: &str) -> Result<ForgetOutcome> {
+        self.bounded(PostgresStore::forget_session(self, session))
             .await
     }
 

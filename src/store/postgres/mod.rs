@@ -49,6 +49,7 @@
 
 mod backend;
 mod connect;
+mod lifecycle;
 mod limits;
 mod listen;
 mod locks;

@@ -15,7 +15,7 @@ use crate::clock::Millis;
 use crate::rules::audit::NewEvent;
 use crate::rules::limits::Limits;
 use crate::rules::locks::steps::ClaimRequest;
-use crate::rules::progress::{ProgressUpdate, replan};
+use crate::rules::progress::{ProgressUpdate, Replan, replan};
 use crate::rules::wait_cycle::{JoinedWaits, closed_by};
 use crate::store::StoreError;
 use ccmulti_model::{SessionAgent, VirtualUser};
@@ -130,7 +130,7 @@ async fn own_session(
 
 impl PostgresStore {
     /// Commits `tx` after queuing a notice that frees nothing.
-    async fn commit_written(&self, tx: Transaction<'_>) -> Result<()> {
+    pub(super) async fn commit_written(&self, tx: Transaction<'_>) -> Result<()> {
         notify(&tx, self.inner.origin, &BTreeMap::new()).await?;
         tx.commit().await?;
         Ok(())
@@ -152,7 +152,7 @@ impl PostgresStore {
                  ON CONFLICT (session_id, id) DO UPDATE
                    SET last_activity = excluded.last_activity,
                        connection_url = excluded.connection_url,
-                       status = 'connected'",
+                       status = CASE claude_code_agents.status WHEN 'ready' THEN 'ready' ELSE 'connected' END",
             )
             .await?;
         tx.execute(
@@ -180,9 +180,9 @@ impl PostgresStore {
             .prepare_cached(
                 "INSERT INTO claude_code_agents
                    (id, session_id, name, status, last_activity, created_at, worktree, branch)
-                 VALUES ($1, $2, $1, 'connected', $3, $3, $4, $5)
+                 VALUES ($1, $2, $1, 'starting', $3, $3, $4, $5)
                  ON CONFLICT (session_id, id) DO UPDATE
-                   SET worktree = excluded.worktree, branch = excluded.branch",
+                   SET worktree = excluded.worktree, branch = excluded.branch, status = 'starting'",
             )
             .await?;
         tx.execute(
@@ -287,9 +287,9 @@ impl PostgresStore {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
         lock_sessions(&tx, &[session]).await?;
-        let started_stmt = tx
+        let stored = tx
             .prepare_cached(
-                "SELECT EXISTS (SELECT 1 FROM task_progress WHERE session_id = $1 AND task_id = $2 AND status <> 'planned')",
+                "SELECT DISTINCT task_id, status = 'planned' FROM task_progress WHERE session_id = $1",
             )
             .await?;
         let unplan = tx
@@ -305,19 +305,24 @@ impl PostgresStore {
                  ON CONFLICT (session_id, agent_id, task_id) DO NOTHING",
             )
             .await?;
-        let mut started = BTreeSet::new();
-        for task in tasks {
-            let is_started: bool = tx
-                .query_one(&started_stmt, &[&session, &task.task_id])
-                .await?
-                .try_get(0)?;
-            if is_started {
-                started.insert(task.task_id.clone());
+        let (mut planned, mut started) = (BTreeSet::new(), BTreeSet::new());
+        for row in tx.query(&stored, &[&session]).await? {
+            let task_id: String = row.try_get(0)?;
+            if row.try_get::<_, bool>(1)? {
+                planned.insert(task_id);
+            } else {
+                started.insert(task_id);
             }
         }
-        let (to_plan, kept) = replan(tasks, &started);
+        let Replan {
+            unplan: unplanned,
+            to_plan,
+            kept,
+        } = replan(tasks, &planned, &started);
+        for task_id in &unplanned {
+            tx.execute(&unplan, &[&session, task_id]).await?;
+        }
         for task in to_plan {
-            tx.execute(&unplan, &[&session, &task.task_id]).await?;
             let files = serde_json::Value::from(task.files.clone());
             tx.execute(
                 &plan,

@@ -75,8 +75,9 @@ impl SqliteStore {
     }
 
     /// Registers the session (owned by this user) and the agent if new, and
-    /// touches the agent's `last_activity`. Refuses another user's session,
-    /// and a new session or agent beyond the limits.
+    /// touches the agent's `last_activity`; its status is `connected`, or
+    /// stays `ready` ([`crate::store::lifecycle`]). Refuses another user's
+    /// session, and a new session or agent beyond the limits.
     pub fn touch_agent(&self, user: &VirtualUser, connection_url: &str) -> Result<()> {
         self.write_agent(user, |tx, sa, now| {
             tx.prepare_cached(
@@ -86,7 +87,7 @@ impl SqliteStore {
                  ON CONFLICT (session_id, id) DO UPDATE
                    SET last_activity = excluded.last_activity,
                        connection_url = excluded.connection_url,
-                       status = 'connected'",
+                       status = CASE status WHEN 'ready' THEN 'ready' ELSE 'connected' END",
             )?
             .execute(params![sa.agent_id, sa.session_id, connection_url, now])?;
             Ok(())
@@ -95,9 +96,10 @@ impl SqliteStore {
 
     /// Records where an agent works (its worktree and branch), registering
     /// the session and the agent as [`SqliteStore::touch_agent`] does; for whoever
-    /// starts agents (`ccmulti team`), before the agent has called. A known
-    /// agent's activity is left alone: this is not the agent speaking. Refuses
-    /// another user's session; a user without a session has no agent to place.
+    /// starts agents (`ccmulti team`), as it (re)starts the agent: its status is
+    /// `starting` until it calls. A known agent's activity is left alone: this
+    /// is not the agent speaking. Refuses another user's session; a user
+    /// without a session has no agent to place.
     pub fn set_agent_workspace(
         &self,
         user: &VirtualUser,
@@ -107,9 +109,9 @@ impl SqliteStore {
             tx.prepare_cached(
                 "INSERT INTO claude_code_agents
                    (id, session_id, name, status, last_activity, created_at, worktree, branch)
-                 VALUES (?1, ?2, ?1, 'connected', ?3, ?3, ?4, ?5)
+                 VALUES (?1, ?2, ?1, 'starting', ?3, ?3, ?4, ?5)
                  ON CONFLICT (session_id, id) DO UPDATE
-                   SET worktree = excluded.worktree, branch = excluded.branch",
+                   SET worktree = excluded.worktree, branch = excluded.branch, status = 'starting'",
             )?
             .execute(params![
                 sa.agent_id,

@@ -20,6 +20,7 @@ use crate::store::{Change, CoordStore, Counts, Verification};
 use ccmulti_model::VirtualUser;
 use ccmulti_model::snapshot::{LockRow, SessionView, Snapshot};
 use ccmulti_model::{AgentWorkspace, PlannedTask};
+use crate::store::lifecycle::ForgetOutcome;
 
 impl SqliteStore {
     /// `PRAGMA data_version` on the write connection changes only when
@@ -83,6 +84,18 @@ impl CoordStore for SqliteStore {
     ) -> Result<()> {
         let (user, workspace) = (user.clone(), workspace.clone());
         self.on_write_thread(move |s| s.set_agent_workspace(&user, &workspace))
+            .await
+    }
+
+    async fn note_tools_listed(&self, user: &VirtualUser) -> Result<()> {
+        let user = user.clone();
+        self.on_write_thread(move |s| s.note_tools_listed(&user))
+            .await
+    }
+
+    async fn forget_session(&self, session: &str) -> Result<ForgetOutcome> {
+        let session = session.to_owned();
+        self.on_write_thread(move |s| s.forget_session(&session))
             .await
     }
 

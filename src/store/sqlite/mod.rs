@@ -13,6 +13,7 @@ mod bulk;
 mod clock_step;
 mod columns;
 mod events;
+mod lifecycle;
 mod locks;
 mod migrations;
 mod news;

@@ -6,7 +6,7 @@ use ccmulti_model::PlannedTask;
 use rusqlite::{OptionalExtension, params};
 
 use super::{Result, SqliteStore, time};
-use crate::rules::progress::replan;
+use crate::rules::progress::{Replan, replan};
 
 impl SqliteStore {
     pub fn save_analysis(&self, session: &str, analysis_id: &str, body: &str) -> Result<()> {
@@ -35,23 +35,31 @@ impl SqliteStore {
     pub fn record_plan(&self, session: &str, tasks: &[PlannedTask]) -> Result<Vec<String>> {
         let now = time::to_text(self.now_ms());
         self.write(|tx| {
-            let mut started = BTreeSet::new();
-            for task in tasks {
-                let is_started: bool = tx
-                    .prepare_cached(
-                        "SELECT EXISTS (SELECT 1 FROM task_progress WHERE session_id = ?1 AND task_id = ?2 AND status <> 'planned')",
-                    )?
-                    .query_row(params![session, task.task_id], |r| r.get(0))?;
-                if is_started {
-                    started.insert(task.task_id.clone());
+            let (mut planned, mut started) = (BTreeSet::new(), BTreeSet::new());
+            let mut stored = tx.prepare_cached(
+                "SELECT DISTINCT task_id, status = 'planned' FROM task_progress WHERE session_id = ?1",
+            )?;
+            let mut rows = stored.query([session])?;
+            while let Some(row) = rows.next()? {
+                let task_id: String = row.get(0)?;
+                if row.get::<_, bool>(1)? {
+                    planned.insert(task_id);
+                } else {
+                    started.insert(task_id);
                 }
             }
-            let (to_plan, kept) = replan(tasks, &started);
-            for task in to_plan {
+            let Replan {
+                unplan,
+                to_plan,
+                kept,
+            } = replan(tasks, &planned, &started);
+            for task_id in &unplan {
                 tx.prepare_cached(
                     "DELETE FROM task_progress WHERE session_id = ?1 AND task_id = ?2 AND status = 'planned'",
                 )?
-                .execute(params![session, task.task_id])?;
+                .execute(params![session, task_id])?;
+            }
+            for task in to_plan {
                 tx.prepare_cached(
                     "INSERT INTO task_progress
                        (id, session_id, agent_id, task_id, status, progress_percentage, message, affected_files, created_at, updated_at)
