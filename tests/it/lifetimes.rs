@@ -6,7 +6,6 @@
 //! backends.
 
 use std::path::Path;
-use std::process::Command;
 
 use ccmulti_testkit::*;
 use serde_json::json;
@@ -14,13 +13,12 @@ use serde_json::json;
 on_both_backends!(a_forgotten_session_is_gone_from_status_and_the_dashboard);
 
 fn ccmulti(data: &Path, args: &[&str]) -> (bool, String) {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_ccmulti"));
-    for var in SECURITY_ENV {
-        command.env_remove(var);
-    }
-    // Where a PostgreSQL run's command logs (beside the default SQLite file).
-    command.env("XDG_DATA_HOME", data);
-    let output = command.args(args).output().expect("run ccmulti");
+    let output = ccmulti_testkit::claude::ccmulti()
+        // Where a PostgreSQL run's command logs (beside the default SQLite file).
+        .env("XDG_DATA_HOME", data)
+        .args(args)
+        .output()
+        .expect("run ccmulti");
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&output.stdout),

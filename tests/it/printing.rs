@@ -4,17 +4,9 @@
 //! SQLite only: the output, not the backend, is under test.
 
 use std::io::Read;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
-use ccmulti_testkit::SECURITY_ENV;
-
-fn ccmulti() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_ccmulti"));
-    for var in SECURITY_ENV {
-        command.env_remove(var);
-    }
-    command
-}
+use ccmulti_testkit::claude::ccmulti;
 
 /// Runs `args` with its stdout closed before it writes a byte; (exit code, stderr).
 fn with_stdout_closed(args: &[&str]) -> (Option<i32>, String) {

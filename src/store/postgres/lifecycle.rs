@@ -3,10 +3,10 @@
 
 use deadpool_postgres::Transaction;
 
-use super::{PostgresStore, Result, lock_sessions, ms, ts};
-use crate::rules::locks::{HeldLock, Operation};
+use super::locks::{LOCK_COLUMNS, held};
+use super::{PostgresStore, Result, lock_sessions, ts};
+use crate::rules::locks::HeldLock;
 use crate::rules::virtual_user::VirtualUser;
-use crate::store::StoreError;
 use crate::store::lifecycle::{ForgetOutcome, Forgotten, READY};
 
 /// The tables holding a session's rows whose count [`Forgotten`] does not report.
@@ -31,26 +31,15 @@ async fn live_locks(
     now: crate::clock::Millis,
 ) -> Result<Vec<HeldLock>> {
     let stmt = tx
-        .prepare_cached(
-            "SELECT id::text, agent_id, file_path, operation, expires_at, fencing_token
-             FROM file_locks WHERE session_id = $1 AND expires_at > $2 ORDER BY file_path, agent_id",
-        )
+        .prepare_cached(&format!(
+            "SELECT {LOCK_COLUMNS} FROM file_locks
+             WHERE session_id = $1 AND expires_at > $2 ORDER BY file_path, agent_id"
+        ))
         .await?;
     tx.query(&stmt, &[&session, &ts(now)])
         .await?
         .iter()
-        .map(|row| {
-            let op: String = row.try_get(3)?;
-            Ok(HeldLock {
-                lock_id: row.try_get(0)?,
-                agent_id: row.try_get(1)?,
-                path: row.try_get(2)?,
-                operation: Operation::parse(&op)
-                    .ok_or_else(|| StoreError::Corrupt(format!("lock operation {op:?}")))?,
-                expires_at_ms: ms(row.try_get(4)?),
-                fencing_token: row.try_get(5)?,
-            })
-        })
+        .map(|row| Ok(held(row)?.1))
         .collect()
 }
 

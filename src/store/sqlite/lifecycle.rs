@@ -2,9 +2,9 @@
 
 use rusqlite::{Connection, params};
 
-use super::columns::word;
+use super::locks::{LOCK_COLUMNS, collect_held, held_from_row};
 use super::{Result, SqliteStore, time};
-use crate::rules::locks::{HeldLock, Operation};
+use crate::rules::locks::HeldLock;
 use crate::rules::virtual_user::VirtualUser;
 use crate::store::lifecycle::{ForgetOutcome, Forgotten, READY};
 
@@ -23,29 +23,12 @@ fn delete(tx: &Connection, table: &str, session: &str) -> Result<u64> {
 }
 
 fn live_locks(tx: &Connection, session: &str, now: &str) -> Result<Vec<HeldLock>> {
-    let mut stmt = tx.prepare_cached(
-        "SELECT id, agent_id, file_path, operation, expires_at, fencing_token
-         FROM file_locks WHERE session_id = ?1 AND expires_at > ?2 ORDER BY file_path, agent_id",
-    )?;
-    let rows = stmt.query_map(params![session, now], |r| {
-        Ok((
-            HeldLock {
-                lock_id: r.get(0)?,
-                agent_id: r.get(1)?,
-                path: r.get(2)?,
-                operation: word(r, 3, Operation::parse)?,
-                expires_at_ms: 0,
-                fencing_token: r.get(5)?,
-            },
-            r.get::<_, String>(4)?,
-        ))
-    })?;
-    rows.map(|row| {
-        let (mut lock, expires) = row?;
-        lock.expires_at_ms = time::from_text(&expires)?;
-        Ok(lock)
-    })
-    .collect()
+    let sql = format!(
+        "SELECT {LOCK_COLUMNS} FROM file_locks
+         WHERE session_id = ?1 AND expires_at > ?2 ORDER BY file_path, agent_id"
+    );
+    let mut stmt = tx.prepare_cached(&sql)?;
+    collect_held(stmt.query_map(params![session, now], held_from_row)?)
 }
 
 impl SqliteStore {
