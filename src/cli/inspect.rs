@@ -34,31 +34,7 @@ pub fn status(common: &Common, session: Option<&str>) -> Result<ExitCode> {
     }
     for s in sessions {
         outln!("\nsession {} (user {})", s.session_id, s.user_id);
-        outln!("  agents:");
-        for a in snap.agents.iter().filter(|a| a.session_id == s.session_id) {
-            let workspace = match &a.workspace {
-                Some(w) => format!(
-                    "  in {}{}",
-                    w.worktree,
-                    w.branch
-                        .as_deref()
-                        .map(|b| format!(" (branch {b})"))
-                        .unwrap_or_default()
-                ),
-                None => String::new(),
-            };
-            outln!(
-                "    {:<20} {:<11} {:<8} {:<9} {:>5}s ago  locks {:<3} task {}{workspace}",
-                a.agent_id,
-                a.role,
-                Activity::classify(now, a.last_activity_ms).as_str(),
-                // starting, connected, or ready (its client has listed the tools).
-                a.status,
-                (now - a.last_activity_ms).max(0) / 1000,
-                a.lock_count,
-                a.current_task.as_deref().unwrap_or("-"),
-            );
-        }
+        print_agents(&snap, &s.session_id);
         outln!("  locks:");
         for l in snap.locks.iter().filter(|l| l.session_id == s.session_id) {
             let left = seconds_until(now, l.expires_at_ms);
@@ -115,6 +91,36 @@ pub fn status(common: &Common, session: Option<&str>) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The session's agents, one line each.
+fn print_agents(snap: &ccmulti_model::snapshot::Snapshot, session: &str) {
+    let now = snap.now_ms;
+    outln!("  agents:");
+    for a in snap.agents.iter().filter(|a| a.session_id == session) {
+        let workspace = match &a.workspace {
+            Some(w) => format!(
+                "  in {}{}",
+                w.worktree,
+                w.branch
+                    .as_deref()
+                    .map(|b| format!(" (branch {b})"))
+                    .unwrap_or_default()
+            ),
+            None => String::new(),
+        };
+        outln!(
+            "    {:<20} {:<11} {:<8} {:<9} {:>5}s ago  locks {:<3} task {}{workspace}",
+            a.agent_id,
+            a.role,
+            Activity::classify(now, a.last_activity_ms).as_str(),
+            // starting, connected, or ready (its client has listed the tools).
+            a.status,
+            (now - a.last_activity_ms).max(0) / 1000,
+            a.lock_count,
+            a.current_task.as_deref().unwrap_or("-"),
+        );
+    }
 }
 
 #[derive(Debug, Args)]

@@ -69,6 +69,7 @@ impl Layout {
 /// server; `team stop` and the tmux server's end on drop, even on panic.
 struct TeamRun {
     at: Layout,
+    home: PathBuf,
     db: PathBuf,
     addr: String,
     tmux_tmpdir: PathBuf,
@@ -78,7 +79,14 @@ struct TeamRun {
 }
 
 impl TeamRun {
-    fn new(claude: &Path, worktrees: bool, scripts: impl FnOnce(&Layout) -> Value) -> Self {
+    /// With `trusted`, Claude Code's config trusts each agent's directory (a
+    /// returning user's); without, it has never seen the repository.
+    fn new(
+        claude: &Path,
+        worktrees: bool,
+        trusted: bool,
+        scripts: impl FnOnce(&Layout) -> Value,
+    ) -> Self {
         let tmp = tempfile::tempdir().expect("tempdir");
         let dir = std::fs::canonicalize(tmp.path()).expect("canonical");
         let at = Layout {
@@ -97,6 +105,7 @@ impl TeamRun {
         let home = at.dir.join("home");
         let trusted: Vec<PathBuf> = ["planner", IMPL_1, IMPL_2]
             .iter()
+            .filter(|_| trusted)
             .map(|a| at.workdir(a))
             .collect();
         seed_home(
@@ -106,6 +115,7 @@ impl TeamRun {
         let wrapper = at.dir.join("claude");
         claude_wrapper(&wrapper, claude, &home, &api);
         Self {
+            home,
             db: at.dir.join("data/coordinator.db"),
             addr: format!("127.0.0.1:{port}"),
             at,
@@ -123,6 +133,9 @@ impl TeamRun {
             .env("CCMULTI_CLAUDE", &self.wrapper)
             .env("CCMULTI_DATA_DIR", self.at.dir.join("data"))
             .env("USER", "e2e")
+            // Claude Code's config is the agents' HOME's: team reads and records trust there.
+            .env("HOME", &self.home)
+            .env_remove("CLAUDE_CONFIG_DIR")
             .env("TERM", "xterm-256color")
             .current_dir(&self.at.repo)
             .env("CCMULTI_ADDR", &self.addr)
@@ -140,9 +153,9 @@ impl TeamRun {
             .expect("tmux")
     }
 
-    /// `ccmulti team`, detached, planning two tasks for two implementers; each
-    /// claude gets the permission flags after `--`.
-    fn start(&self) -> String {
+    /// `ccmulti team`, detached, planning two tasks for two implementers, with
+    /// `extra` options; each claude gets the edit permission flags after `--`.
+    fn start(&self, extra: &[&str]) -> String {
         let tasks = self.at.dir.join("tasks.txt");
         std::fs::write(
             &tasks,
@@ -151,6 +164,7 @@ impl TeamRun {
         .expect("tasks");
         let mut team = self.ccmulti();
         team.args(["team", "--agents", "2", "--session", SESSION, "--no-attach"])
+            .args(extra)
             .arg("--tasks")
             .arg(&tasks);
         if self.at.worktrees {
@@ -158,14 +172,8 @@ impl TeamRun {
                 .arg(self.at.dir.join("worktrees"));
         }
         // ccmulti's hook never answers allow: edits need a mode that does not
-        // prompt, and the MCP tools an allowance, or each would wait for a person.
-        team.args([
-            "--",
-            "--permission-mode",
-            "acceptEdits",
-            "--allowedTools",
-            "mcp__ccmulti",
-        ]);
+        // prompt (the user's choice); the ccmulti tools team allows itself.
+        team.args(["--", "--permission-mode", "acceptEdits"]);
         let out = team.output().expect("ccmulti team");
         let said = format!(
             "{}{}",
@@ -205,6 +213,15 @@ impl TeamRun {
             );
             std::thread::sleep(Duration::from_millis(200));
         }
+    }
+
+    /// The first model request `agent`'s claude sent.
+    fn first_request(&self, agent: &str) -> Value {
+        self.api
+            .main_loop(agent)
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| panic!("{agent} sent no request"))
     }
 
     fn holder(&self, path: &str) -> Option<String> {
@@ -261,8 +278,8 @@ fn a_team_coordinates(test: &str, worktrees: bool) {
     };
     let _one = ONE_TEAM.lock().unwrap_or_else(|e| e.into_inner());
     let started = Instant::now();
-    let run = TeamRun::new(&claude, worktrees, scripts);
-    let said = run.start();
+    let run = TeamRun::new(&claude, worktrees, true, scripts);
+    let said = run.start(&[]);
 
     // The planner's call came in as the planner: only the planner is given this tool.
     let planned = run.result("planner", 1);
@@ -320,12 +337,7 @@ fn a_team_coordinates(test: &str, worktrees: bool) {
 
     // Each agent worked where team put it: Claude Code tells the model its working directory.
     for agent in ["planner", IMPL_1, IMPL_2] {
-        let first = run
-            .api
-            .main_loop(agent)
-            .into_iter()
-            .next()
-            .expect("a request");
+        let first = run.first_request(agent);
         let wd = format!(
             "Primary working directory: {}",
             run.at.workdir(agent).display()
@@ -391,4 +403,98 @@ fn a_team_in_worktrees_denies_an_edit_of_a_file_another_worktree_holds() {
         "a_team_in_worktrees_denies_an_edit_of_a_file_another_worktree_holds",
         true,
     );
+}
+
+/// Each agent's first step calls a ccmulti tool of its role; then it is done.
+fn first_calls(run: &Layout) -> Value {
+    json!({
+        "planner": [
+            tool_use("mcp__ccmulti__check_agent_status", json!({})),
+            text("Watching."),
+        ],
+        IMPL_1: [
+            tool_use("mcp__ccmulti__claim_file_lock", json!({ "file_paths": [run.abs(IMPL_1, APP)] })),
+            text("Holding src/app.py."),
+        ],
+        IMPL_2: [
+            tool_use("mcp__ccmulti__claim_file_lock", json!({ "file_paths": [run.abs(IMPL_2, UTIL)] })),
+            text("Holding src/util.py."),
+        ],
+    })
+}
+
+/// The tool names a model request offered.
+fn offered(request: &Value) -> Vec<String> {
+    request["body"]["tools"]
+        .as_array()
+        .map(|tools| {
+            tools
+                .iter()
+                .filter_map(|t| t["name"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Ten teams in a row, each on a new repository Claude Code has never seen
+/// (its config trusts nothing; `--yes` records the trust as Claude Code
+/// would), every other one with worktrees: every agent's first model request
+/// offers the ccmulti tools of its role, and every agent's first ccmulti call
+/// returns its answer (none waits on a permission prompt).
+#[test]
+fn every_first_request_has_the_ccmulti_tools_ten_teams_in_a_row() {
+    const ROUNDS: usize = 10;
+    let test = "every_first_request_has_the_ccmulti_tools_ten_teams_in_a_row";
+    let Some(claude) = claude_or_skip(test, &[Client::Tmux]) else {
+        return;
+    };
+    let _one = ONE_TEAM.lock().unwrap_or_else(|e| e.into_inner());
+    let started = Instant::now();
+    for round in 0..ROUNDS {
+        let worktrees = round % 2 == 1;
+        let run = TeamRun::new(&claude, worktrees, false, first_calls);
+        let said = run.start(&["--yes"]);
+        for (agent, has, lacks) in [
+            ("planner", "mcp__ccmulti__analyze_task_conflicts", None),
+            (
+                IMPL_1,
+                "mcp__ccmulti__claim_file_lock",
+                Some("mcp__ccmulti__analyze_task_conflicts"),
+            ),
+            (
+                IMPL_2,
+                "mcp__ccmulti__claim_file_lock",
+                Some("mcp__ccmulti__analyze_task_conflicts"),
+            ),
+        ] {
+            let answered = run.result(agent, 0);
+            assert!(
+                !answered.is_error,
+                "round {round}, {agent}: {answered:?}\n{said}"
+            );
+            let first = run.first_request(agent);
+            let tools = offered(&first);
+            assert!(
+                tools.iter().any(|t| t == has)
+                    && lacks.is_none_or(|l| !tools.contains(&l.to_owned())),
+                "round {round}: {agent}'s first request offered {tools:?}\n{}",
+                run.screens()
+            );
+        }
+        // The trust was recorded as Claude Code records it; the rest of its config kept.
+        let config: Value = serde_json::from_str(
+            &std::fs::read_to_string(run.home.join(".claude.json")).expect("config"),
+        )
+        .expect("JSON");
+        let repo = run.at.repo.display().to_string();
+        assert_eq!(
+            config["projects"][&repo]["hasTrustDialogAccepted"],
+            json!(true),
+            "{config}"
+        );
+        assert_eq!(config["hasCompletedOnboarding"], json!(true), "{config}");
+
+        run_ok(run.ccmulti().args(["team", "stop", "--session", SESSION]));
+    }
+    let _ = writeln_time(test, started);
 }

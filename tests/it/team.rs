@@ -79,15 +79,24 @@ impl Fixture {
         for d in ["tmux", "out", "xdg"] {
             std::fs::create_dir_all(base.join(d)).expect("mkdir");
         }
-        // The stand-in for claude: what it was started with, where, and as whom.
+        // The stand-in for claude: what it was started with, where, and as whom;
+        // then, in a team's window (FAKE_STAY), it runs on as claude would.
         let fake = base.join("fake-claude");
         std::fs::write(
             &fake,
             "#!/bin/sh\nout=\"$FAKE_OUT/${CCMULTI_AGENT:-nobody}\"\nenv > \"$out.env.part\"\n\
              pwd > \"$out.pwd\"\nfor a in \"$@\"; do printf '%s\\0' \"$a\"; done > \"$out.args\"\n\
-             mv \"$out.env.part\" \"$out.env\"\n",
+             mv \"$out.env.part\" \"$out.env\"\n\
+             if [ -n \"$FAKE_STAY\" ]; then exec sleep 600; fi\n",
         )
         .expect("write fake claude");
+        // A returning Claude Code user's config, which trusts the repository.
+        std::fs::create_dir_all(base.join("home")).expect("mkdir");
+        let config = json!({
+            "hasCompletedOnboarding": true,
+            "projects": { repo.display().to_string(): { "hasTrustDialogAccepted": true } },
+        });
+        std::fs::write(base.join("home/.claude.json"), config.to_string()).expect("write");
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
@@ -126,6 +135,9 @@ impl Fixture {
             .env("XDG_DATA_HOME", self.base.join("xdg"))
             .env("CCMULTI_CLAUDE", self.base.join("fake-claude"))
             .env("FAKE_OUT", self.base.join("out"))
+            .env("FAKE_STAY", "1")
+            .env("HOME", self.base.join("home"))
+            .env_remove("CLAUDE_CONFIG_DIR")
             .env("USER", USER)
             .env("SHELL", "/bin/sh")
             .env("RUST_LOG", "warn")
@@ -431,17 +443,23 @@ fn team_opens_the_planner_the_implementers_and_the_dashboard_each_connected() {
     // Nothing in the repository was modified or dirtied.
     assert_eq!(ok(git(&fx.repo, &["status", "--porcelain"])).trim(), "");
 
-    // A second start is refused while the team runs, and changes nothing.
-    let again = fx.ccmulti(&["team", "--no-attach", "--agents", "2"]);
-    assert!(!again.status.success());
-    assert!(text(&again).contains("already running"), "{}", text(&again));
-    assert_eq!(fx.panes().len(), 5);
+    // A second start on a healthy team says it runs, and changes nothing.
+    let before = fx.panes();
+    let again = ok(fx.ccmulti(&["team", "--no-attach", "--agents", "2"]));
+    assert!(again.contains("nothing to repair"), "{again}");
+    assert_eq!(fx.panes(), before, "{again}");
 
     let status = ok(fx.ccmulti(&["team", "status"]));
-    assert!(
-        status.contains("window planner") && status.contains("implementer-2"),
-        "{status}"
-    );
+    for window in ["planner", "implementer-1", "implementer-2"] {
+        assert!(
+            status
+                .lines()
+                .any(|l| l.contains(&format!("window {window} ")) && l.contains("claude running")),
+            "{window}: {status}"
+        );
+    }
+    assert!(status.contains("coordinator running"), "{status}");
+    assert!(status.contains("dashboard running"), "{status}");
 
     let stopped = ok(fx.ccmulti(&["team", "stop"]));
     assert!(
@@ -865,6 +883,8 @@ fn print_gives_each_terminal_a_line_that_starts_it() {
     for line in &lines[1..] {
         let mut sh = Command::new("sh");
         fx.isolate(&mut sh);
+        // A person's terminal: claude's stand-in records what it got, and ends.
+        sh.env_remove("FAKE_STAY");
         ok(sh
             .args(["-c", line])
             .current_dir(&fx.base)

@@ -91,6 +91,17 @@ pub fn probe(base: &str, token: Option<&str>) -> Result<Found> {
     })
 }
 
+/// Whether anything answers `GET /health` (open to all) at `base`.
+pub fn answers(base: &str) -> bool {
+    let http = ureq::Agent::config_builder()
+        .timeout_connect(Some(Duration::from_millis(500)))
+        .timeout_global(Some(Duration::from_secs(3)))
+        .proxy(None)
+        .build()
+        .new_agent();
+    http.get(&format!("{base}/health")).call().is_ok()
+}
+
 /// Waits until a coordinator answers at `base`, while `alive` says the one
 /// just started still runs.
 pub fn wait_until_up(

@@ -6,8 +6,13 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use std::collections::BTreeMap;
+
 use anyhow::{Context, Result};
+use ccmulti_model::tools::plan::{McpConfig, McpServer};
 use serde::{Deserialize, Serialize};
+
+use super::window::WindowCommand;
 
 /// `<data>/teams/<session>/`
 pub fn team_dir(data: &Path, session: &str) -> PathBuf {
@@ -39,7 +44,8 @@ pub struct AgentRecord {
     pub branch: Option<String>,
 }
 
-/// The team as started: read back by `team stop` and `team status`.
+/// The team as started: read back by `team stop`, `team status`, and by
+/// `ccmulti team` when it repairs the team (each window's command).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TeamRecord {
     pub session: String,
@@ -49,6 +55,76 @@ pub struct TeamRecord {
     pub addr: String,
     pub db: PathBuf,
     pub agents: Vec<AgentRecord>,
+    /// Every window, in order (none in a record an older ccmulti wrote).
+    #[serde(default)]
+    pub windows: Vec<WindowCommand>,
+}
+
+/// Each agent's Claude Code settings (`claude --settings`, added to the
+/// user's own): the ccmulti hooks, and the ccmulti tools allowed, so that no
+/// coordination call waits on a permission prompt. What edits may do stays
+/// the user's choice (`--permission-mode`).
+#[derive(Debug, Serialize)]
+pub struct AgentSettings {
+    #[serde(flatten)]
+    pub hooks: serde_json::Value,
+    pub permissions: Permissions,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Permissions {
+    pub allow: Vec<String>,
+}
+
+/// Claude Code's permission rule for every tool of the `ccmulti` server.
+pub const CCMULTI_TOOLS_RULE: &str = "mcp__ccmulti";
+
+impl AgentSettings {
+    pub fn new(binary: &str) -> Self {
+        Self {
+            hooks: ccmulti::hook::settings::hooks_block(binary),
+            permissions: Permissions {
+                allow: vec![CCMULTI_TOOLS_RULE.to_owned()],
+            },
+        }
+    }
+}
+
+/// An agent's MCP config (`claude --mcp-config`): its one `ccmulti` server,
+/// loaded always, so Claude Code gives the model the ccmulti tools
+/// themselves rather than names to search for.
+#[derive(Debug, Serialize)]
+pub struct AgentMcpConfig {
+    #[serde(rename = "mcpServers")]
+    pub mcp_servers: BTreeMap<String, AlwaysLoaded>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct AlwaysLoaded {
+    #[serde(flatten)]
+    pub server: McpServer,
+    #[serde(rename = "alwaysLoad")]
+    pub always_load: bool,
+}
+
+impl From<McpConfig> for AgentMcpConfig {
+    fn from(config: McpConfig) -> Self {
+        Self {
+            mcp_servers: config
+                .mcp_servers
+                .into_iter()
+                .map(|(name, server)| {
+                    (
+                        name,
+                        AlwaysLoaded {
+                            server,
+                            always_load: true,
+                        },
+                    )
+                })
+                .collect(),
+        }
+    }
 }
 
 pub const RECORD: &str = "team.json";

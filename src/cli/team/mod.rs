@@ -1,18 +1,27 @@
-//! `ccmulti team`: one command starts the team. It checks everything first
+//! `ccmulti team`: one command starts the team. It plans the team (its
+//! agents, where each works, what each is told first), checks everything
 //! (git repository, tmux, claude, the coordinator at the address, each
-//! worktree), and only then starts the coordinator if none serves this
-//! repository, creates the worktrees, installs the git guard, writes each
-//! agent's MCP config and hooks under ccmulti's data directory (nothing in the
-//! repository), and opens a tmux session: the planner, the implementers and
-//! the dashboard, each agent's `claude` already connected as itself.
-//! `team stop` ends it; `team status` shows it.
+//! worktree, Claude Code's trust in the repository), and only then starts the
+//! coordinator if none serves this repository, creates the worktrees,
+//! installs the git guard, writes each agent's MCP config and settings under
+//! ccmulti's data directory (nothing in the repository), and opens a tmux
+//! session: the planner, the implementers and the dashboard, each agent's
+//! `claude` already connected as itself. Run again on a team that is there,
+//! it repairs what has ended or gone. `team stop` ends it; `team status`
+//! shows it.
 
 mod coordinator;
 mod files;
 mod line;
+mod plan;
+mod prompt;
+mod records;
+mod repair;
 mod start;
 mod stop;
 mod tmux;
+mod trust;
+mod window;
 mod workspace;
 
 use std::path::{Path, PathBuf};
@@ -30,10 +39,6 @@ use self::workspace::Repository;
 use super::args::{SERVER_OPTIONS_HELP, ServeArgs, hide_server_option};
 use super::{Common, DbArg};
 
-/// The dashboard's window.
-const DASH: &str = "dash";
-/// The coordinator's window, when the team starts one.
-const COORDINATOR: &str = "coordinator";
 /// Implementers without `--agents` and without tasks to plan.
 const DEFAULT_IMPLEMENTERS: u8 = 3;
 /// The command that starts Claude Code, if not `claude` on the PATH.
@@ -56,6 +61,10 @@ enum TeamAction {
     Stop(stop::StopArgs),
     /// The team's tmux windows, worktrees, agents, locks and tasks.
     Status(stop::StatusArgs),
+    /// Gives an agent its first prompt once its claude has the ccmulti tools
+    /// (run in the background in the agent's window).
+    #[command(hide = true)]
+    Prompt(prompt::PromptArgs),
 }
 
 /// Which team: the session, its owner, and where its files are.
@@ -106,6 +115,10 @@ pub struct StartArgs {
     /// Leave the tmux session detached.
     #[arg(long)]
     no_attach: bool,
+    /// Answer yes to team's own question: that Claude Code may trust the repository
+    /// (recorded in Claude Code's config, as its own "Yes, I trust this folder" is).
+    #[arg(long, short = 'y')]
+    yes: bool,
     /// One more argument for every agent's claude (repeatable), e.g.
     /// --claude-arg=--permission-mode=acceptEdits. Arguments after `--` are passed too.
     #[arg(long = "claude-arg", allow_hyphen_values = true)]
@@ -131,6 +144,9 @@ pub fn team(db: &DbArg, args: &TeamArgs) -> Result<ExitCode> {
             &Common::database_only(db).with_root(&status_args.root),
             &status_args.which,
         ),
+        Some(TeamAction::Prompt(prompt_args)) => {
+            prompt::prompt(&Common::database_only(db), prompt_args)
+        }
     }
 }
 
@@ -194,6 +210,11 @@ impl Team {
         })
     }
 
+    /// The repository's main checkout (this one, or the one this worktree belongs to).
+    fn main_checkout(&self) -> PathBuf {
+        main_checkout(&self.repo.top)
+    }
+
     fn connection(&self, common: &Common) -> Connection {
         Connection {
             public_url: common.public_url(),
@@ -204,16 +225,34 @@ impl Team {
     }
 }
 
+/// The repository's main checkout, as git lists it first.
+fn main_checkout(top: &Path) -> PathBuf {
+    worktrees::list(top)
+        .ok()
+        .and_then(|trees| trees.into_iter().find(|t| !t.bare).map(|t| t.path))
+        .map(|p| std::fs::canonicalize(&p).unwrap_or(p))
+        .unwrap_or_else(|| top.to_owned())
+}
+
 /// The directory name of the repository's main checkout, so that `team stop`
 /// or `team status` run in an implementer's worktree find the same session.
 fn main_checkout_name(top: &Path) -> String {
-    let main = worktrees::list(top)
-        .ok()
-        .and_then(|trees| trees.into_iter().find(|t| !t.bare).map(|t| t.path))
-        .unwrap_or_else(|| top.to_owned());
-    main.file_name()
+    main_checkout(top)
+        .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default()
+}
+
+/// Hands this terminal to the team's tmux session with `--attach`, or by
+/// default when run on a terminal.
+fn attach_if_asked(args: &StartArgs, tmux_session: &str) -> Result<()> {
+    use std::io::IsTerminal;
+    let attach = args.attach
+        || (!args.no_attach && std::io::stdin().is_terminal() && std::io::stdout().is_terminal());
+    if attach {
+        tmux::attach(tmux_session)?;
+    }
+    Ok(())
 }
 
 /// `CCMULTI_CLAUDE`, else `claude`.

@@ -1,87 +1,66 @@
-//! Starting the team: everything checked first, then made in order (the
-//! generated files, the coordinator, the worktrees, the git guard, the
-//! records, the tmux windows), or printed as one line per terminal.
+//! Starting the team: planned ([`super::plan`]), checked against what runs
+//! (nothing is made before every check passed), made (the generated files,
+//! the coordinator, the worktrees, the git guard, the records), and launched
+//! (the tmux windows, or one printed line per terminal). A team whose tmux
+//! session is already there is repaired instead ([`super::repair`]).
 
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
-use ccmulti::hook::settings;
 use ccmulti::rules::access::TOKEN_ENV;
+use ccmulti::rules::team::{
+    self, COORDINATOR_WINDOW, DASH_WINDOW, Mend, PLANNER, Seen, WindowKind,
+};
 use ccmulti::store::StoreError;
-use ccmulti_model::AgentWorkspace;
-use ccmulti_model::VirtualUser;
-use ccmulti_planner::{Connection, Plan, PlanRequest, TaskInput};
 
 use super::coordinator::{self, Found};
-use super::files::{self, AgentRecord, TeamRecord};
+use super::files::{self, AgentMcpConfig, AgentSettings};
 use super::line::StartLine;
-use super::workspace::{self, Make, Workplace};
-use super::{
-    CLAUDE_ENV, COORDINATOR, DASH, DEFAULT_IMPLEMENTERS, PLANNER, StartArgs, Team, check_parts,
-    claude_command, runnable, tmux,
-};
+use super::plan::{self, TeamPlan};
+use super::window::{self, WindowCommand};
+use super::workspace::Make;
+use super::{CLAUDE_ENV, StartArgs, Team, claude_command, repair, runnable, tmux, trust};
 use crate::cli::Common;
+use crate::cli::args::flags;
 use crate::cli::install::{self, this_binary};
 use crate::cli::out::outln;
-use crate::cli::plan::{parse_tasks, read_tasks, recording};
 use crate::cli::service::{self, Opening};
 
-/// The plan for the tasks given, drafted before anything is made and
-/// recorded with the rest (`Coordinator::record_plan`).
-fn plan_tasks(team: &Team, conn: &Connection, tasks: Vec<TaskInput>, agents: Option<u8>) -> Plan {
-    let request = PlanRequest {
-        agents: agents.map(usize::from),
-        ..PlanRequest::new(team.repo.root.clone(), tasks)
-    };
-    ccmulti_planner::plan(&request, conn)
+/// What the checks found: the coordinator at the address, and the database.
+pub struct Checked {
+    pub found: Found,
+    pub db: PathBuf,
+    pub claude: String,
 }
 
-/// One agent's terminal: where, its environment, and the line it runs.
-struct Terminal<'a> {
-    place: &'a Workplace,
-    env: Vec<(&'static str, String)>,
+/// One agent's terminal: its window (with tmux) and the line a person runs (without).
+struct Terminal {
+    window: WindowCommand,
     line: String,
 }
 
-/// What the planner is told when it starts with a plan.
-fn overview(session: &str, planned: &Plan) -> String {
-    let mut text = format!(
-        "You are the planner of ccmulti session {session}. The tasks are planned and dealt; \
-         each implementer started with its own:\n"
-    );
-    for a in &planned.distribution.agents {
-        text.push_str(&format!("\n{}:\n", a.agent_id));
-        for t in &a.tasks {
-            let description = planned
-                .analysis
-                .task(&t.task_id)
-                .map_or("", |x| x.description.as_str());
-            text.push_str(&format!("  - {} {description}\n", t.task_id));
-        }
-    }
-    for note in &planned.distribution.notes {
-        text.push_str(&format!("\nNote: {note}\n"));
-    }
-    text.push_str(
-        "\nFollow their progress with check_agent_status, help where one is blocked, \
-         and re-plan with analyze_task_conflicts and create_task_distribution if the work changes. \
-         Do not edit files an implementer holds.",
-    );
-    text
+/// What was made: every window of the team, in order (the coordinator's
+/// open already when the team runs its own), and each agent's line.
+struct Made {
+    windows: Vec<WindowCommand>,
+    terminals: Vec<Terminal>,
 }
 
 pub fn start(common: &Common, args: &StartArgs) -> Result<ExitCode> {
-    // Everything is checked before anything is made.
     let team = Team::resolve(common, &args.which)?;
-    let conn = team.connection(common);
-    let tasks = match (&args.tasks, &args.message) {
-        (Some(file), _) => Some(read_tasks(Some(file))?),
-        (None, Some(message)) => Some(parse_tasks(message)?),
-        (None, None) => None,
-    };
+    if !args.print && tmux::available().is_ok() && tmux::has_session(&team.tmux) {
+        return repair::repair(common, &team, args);
+    }
+    let plan = plan::plan(common, args, team)?;
+    let checked = validate(common, args, &plan)?;
+    let made = materialise(common, args, &plan, &checked)?;
+    launch(common, args, &plan, &checked, &made)
+}
+
+/// Everything checked before anything is made: tmux and claude, the
+/// coordinator at the address, the session's owner, and Claude Code's trust.
+fn validate(common: &Common, args: &StartArgs, plan: &TeamPlan) -> Result<Checked> {
     let claude = claude_command();
     if !args.print {
         tmux::available()?;
@@ -91,17 +70,8 @@ pub fn start(common: &Common, args: &StartArgs) -> Result<ExitCode> {
                  or set {CLAUDE_ENV} to its path. Nothing was changed"
             );
         }
-        if tmux::has_session(&team.tmux) {
-            bail!(
-                "team {} is already running in tmux session {}: tmux attach -t {}, or \
-                 ccmulti team stop --session {} first. Nothing was changed",
-                team.session,
-                team.tmux,
-                team.tmux,
-                team.session
-            );
-        }
     }
+    let team = &plan.team;
     let found = coordinator::probe(&common.public_url(), common.client_token())?;
     if let Found::Ccmulti { root, .. } = &found
         && !found.serves(&team.repo.root)
@@ -122,232 +92,17 @@ pub fn start(common: &Common, args: &StartArgs) -> Result<ExitCode> {
             common.db_path()?
         }
     };
-    check_owner(&db, &team)?;
-    let mut planned = tasks.map(|t| plan_tasks(&team, &conn, t, args.agents));
-    let implementers: Vec<String> = match &planned {
-        Some(p) => p
-            .distribution
-            .agents
-            .iter()
-            .map(|a| a.agent_id.clone())
-            .collect(),
-        None => (1..=usize::from(args.agents.unwrap_or(DEFAULT_IMPLEMENTERS)))
-            .map(ccmulti_planner::agent_id)
-            .collect(),
-    };
-    let names: Vec<(&str, &str)> = implementers.iter().map(|a| ("agent", a.as_str())).collect();
-    check_parts(&names)?;
-    let workplaces: Vec<Workplace> = if args.worktrees {
-        let parent = match &args.worktree_dir {
-            Some(d) => d.clone(),
-            None => team.repo.top.parent().map(Path::to_owned).context(
-                "the checkout has no parent directory for worktrees; pass --worktree-dir",
-            )?,
-        };
-        workspace::plan(
-            &team.repo,
-            &team.session,
-            &implementers,
-            &parent,
-            &args.base,
-        )?
-    } else {
-        implementers
-            .iter()
-            .map(|a| workspace::in_checkout(&team.repo, a))
-            .collect()
-    };
-
-    // Now make it: the files, the coordinator, the worktrees, the guard, the records, the windows.
-    let binary = this_binary()?;
-    let extra: Vec<String> = args
-        .claude_args
+    check_owner(&db, team)?;
+    let places: Vec<trust::Place<'_>> = plan
+        .places
         .iter()
-        .chain(&args.trailing)
-        .cloned()
-        .collect();
-    let planner = workspace::in_checkout(&team.repo, PLANNER);
-    let everyone: Vec<&Workplace> = std::iter::once(&planner).chain(&workplaces).collect();
-    let token_file = common
-        .client_token()
-        .map(|token| -> Result<PathBuf> {
-            let file = team.dir.join("token");
-            files::write_private(&file, token)?;
-            Ok(file)
+        .map(|p| trust::Place {
+            dir: &p.dir,
+            top: &p.worktree,
         })
-        .transpose()?;
-    let settings_file = team.dir.join("settings.json");
-    files::write_json(&settings_file, &settings::hooks_block(&binary))?;
-    let mut lines = Vec::new();
-    for place in &everyone {
-        let agent = place.agent.as_str();
-        let mcp_file = team.dir.join(format!("{agent}.mcp.json"));
-        files::write_json(&mcp_file, &conn.mcp_json(&conn.url(agent)))?;
-        let prompt = match &planned {
-            Some(p) if agent == PLANNER => Some(overview(&team.session, p)),
-            Some(p) => p
-                .distribution
-                .agents
-                .iter()
-                .find(|a| a.agent_id == agent)
-                .map(|a| a.prompt.clone()),
-            None => None,
-        };
-        let prompt_file = match prompt {
-            Some(text) => {
-                let file = team.dir.join(format!("{agent}.prompt.md"));
-                files::write_private(&file, &text)?;
-                Some(file)
-            }
-            None => None,
-        };
-        let mut claude_args = vec![
-            "--mcp-config".to_owned(),
-            mcp_file.to_string_lossy().into_owned(),
-            "--settings".to_owned(),
-            settings_file.to_string_lossy().into_owned(),
-        ];
-        claude_args.extend(extra.iter().cloned());
-        let env = agent_env(&conn, common, agent);
-        let text = StartLine {
-            dir: &place.dir,
-            env: &env,
-            env_from_file: token_file.as_deref().map(|f| (TOKEN_ENV, f)),
-            claude: &claude,
-            args: &claude_args,
-            prompt_file: prompt_file.as_deref(),
-        }
-        .render();
-        lines.push(Terminal {
-            place,
-            env,
-            line: text,
-        });
-    }
-    let serve_argv = |verb: &str| -> Vec<String> {
-        let mut argv = vec![
-            binary.clone(),
-            verb.into(),
-            "--addr".into(),
-            common.addr.to_string(),
-            "--db".into(),
-            db.to_string_lossy().into_owned(),
-        ];
-        if verb != DASH {
-            argv.extend([
-                "--root".into(),
-                team.repo.root.to_string_lossy().into_owned(),
-            ]);
-            // The coordinator runs as this command was told (the token goes by file).
-            argv.extend(crate::cli::args::flags(&common.server, true));
-        }
-        argv
-    };
-
-    let mut session_open = false;
-    if matches!(found, Found::Nothing) && !args.print {
-        start_coordinator(common, &team, &serve_argv("serve"), token_file.as_deref())?;
-        session_open = true;
-    }
-    let made = make_workplaces(&team, &workplaces);
-    if let Err(e) = made {
-        if session_open {
-            let _ = tmux::kill_session(&team.tmux);
-        }
-        return Err(e);
-    }
-    let guard = install::install(&team.repo.root, false)
-        .unwrap_or_else(|e| format!("warning: the git guard was not installed: {e}"));
-    outln!("{guard}");
-    let store = service::open_at(&db, Opening::CreateIfMissing)
-        .with_context(|| format!("opening the database {}", db.display()))?;
-    let kept = service::serve_once(store, async |coord| {
-        for place in &everyone {
-            // Where each works, for the dashboard, before any of them has called.
-            let workspace = AgentWorkspace {
-                worktree: place.worktree.to_string_lossy().into_owned(),
-                branch: place.branch.clone(),
-            };
-            coord
-                .set_workspace(
-                    &VirtualUser::agent(&team.user, &team.session, &place.agent),
-                    &workspace,
-                )
-                .await?;
-        }
-        match &mut planned {
-            Some(p) => coord
-                .record_plan(&conn, p)
-                .await
-                .with_context(|| recording(&conn)),
-            None => Ok(Vec::new()),
-        }
-    })?;
-    if !kept.is_empty() {
-        outln!(
-            "kept with the agents that had started them: {}",
-            kept.join(", ")
-        );
-    }
-    files::save(
-        &team.dir,
-        &TeamRecord {
-            session: team.session.clone(),
-            user: team.user.clone(),
-            tmux_session: team.tmux.clone(),
-            root: team.repo.root.clone(),
-            addr: common.addr.to_string(),
-            db: db.clone(),
-            agents: everyone
-                .iter()
-                .map(|p| AgentRecord {
-                    agent: p.agent.clone(),
-                    dir: p.dir.clone(),
-                    worktree: p.worktree.clone(),
-                    branch: p.branch.clone(),
-                })
-                .collect(),
-        },
-    )?;
-
-    if args.print {
-        print_lines(&team, &found, &serve_argv, &lines);
-        return Ok(ExitCode::SUCCESS);
-    }
-    for Terminal { place, env, line } in &lines {
-        // A shell stays when claude ends, in the agent's directory and environment.
-        let argv = vec![
-            "sh".to_owned(),
-            "-c".to_owned(),
-            format!("{line}; exec \"${{SHELL:-sh}}\""),
-        ];
-        let window = tmux::Window {
-            name: &place.agent,
-            dir: &place.dir,
-            env,
-            argv: &argv,
-        };
-        open_window(&team, &mut session_open, &window)?;
-    }
-    let dash_argv = serve_argv(DASH);
-    open_window(
-        &team,
-        &mut session_open,
-        &tmux::Window {
-            name: DASH,
-            dir: &team.repo.root,
-            env: &[],
-            argv: &dash_argv,
-        },
-    )?;
-    tmux::select_window(&team.tmux, PLANNER)?;
-    print_summary(&team, &found, &everyone);
-    let attach = args.attach
-        || (!args.no_attach && std::io::stdin().is_terminal() && std::io::stdout().is_terminal());
-    if attach {
-        tmux::attach(&team.tmux)?;
-    }
-    Ok(ExitCode::SUCCESS)
+        .collect();
+    trust::ensure(&team.main_checkout(), &places, args.yes)?;
+    Ok(Checked { found, db, claude })
 }
 
 /// The session is free or already this user's; checked before anything is
@@ -376,88 +131,264 @@ fn check_owner(db: &Path, team: &Team) -> Result<()> {
     Ok(())
 }
 
-/// What an agent's terminal needs beside claude's arguments: who it is (the
-/// hooks and the git guard read it) and where the coordinator is.
-fn agent_env(conn: &Connection, common: &Common, agent: &str) -> Vec<(&'static str, String)> {
-    vec![
-        ("CCMULTI_AGENT", conn.virtual_user(agent).to_string()),
-        ("CCMULTI_ADDR", common.addr.to_string()),
-    ]
-}
-
-fn open_window(team: &Team, session_open: &mut bool, window: &tmux::Window<'_>) -> Result<()> {
-    if *session_open {
-        tmux::new_window(&team.tmux, window)
-    } else {
-        tmux::new_session(&team.tmux, window)?;
-        *session_open = true;
-        Ok(())
+/// Makes the team: its files, the coordinator (in the first window, when
+/// none serves this repository), the worktrees, the git guard, the records.
+fn materialise(
+    common: &Common,
+    args: &StartArgs,
+    plan: &TeamPlan,
+    checked: &Checked,
+) -> Result<Made> {
+    let team = &plan.team;
+    let binary = this_binary()?;
+    let token_file = common
+        .client_token()
+        .map(|token| -> Result<PathBuf> {
+            let file = team.dir.join("token");
+            files::write_private(&file, token)?;
+            Ok(file)
+        })
+        .transpose()?;
+    let terminals = agent_terminals(common, args, plan, checked, &binary, token_file.as_deref())?;
+    let coordinator = coordinator_window(common, team, checked, &binary, token_file.as_deref());
+    let starts_coordinator = matches!(checked.found, Found::Nothing) && !args.print;
+    if starts_coordinator {
+        run_coordinator(common, team, &coordinator, Mend::Reopen)?;
     }
+    if let Err(e) = make_workplaces(plan) {
+        if starts_coordinator {
+            let _ = tmux::kill_session(&team.tmux);
+        }
+        return Err(e);
+    }
+    let guard = install::install(&team.repo.root, false)
+        .unwrap_or_else(|e| format!("warning: the git guard was not installed: {e}"));
+    outln!("{guard}");
+    // With --print nothing is registered: an agent shows once it connects.
+    super::records::record(plan, &checked.db, !args.print)?;
+    let dash = dash_window(common, team, checked, &binary);
+    let windows: Vec<WindowCommand> = team::windows(starts_coordinator, &plan.implementers())
+        .into_iter()
+        .filter_map(|(name, kind)| match kind {
+            WindowKind::Coordinator => Some(coordinator.clone()),
+            WindowKind::Dashboard => Some(dash.clone()),
+            WindowKind::Agent => terminals
+                .iter()
+                .find(|t| t.window.name == name)
+                .map(|t| t.window.clone()),
+        })
+        .collect();
+    super::records::save(common, plan, &checked.db, &windows)?;
+    Ok(Made { windows, terminals })
 }
 
-/// The coordinator in the team's first window, its log also in the team's
-/// directory; waits until it answers. If it does not, the session is ended
-/// and the log says why.
-fn start_coordinator(
+/// Each agent's files (MCP config, settings, first prompt), its window and its line.
+fn agent_terminals(
+    common: &Common,
+    args: &StartArgs,
+    plan: &TeamPlan,
+    checked: &Checked,
+    binary: &str,
+    token_file: Option<&Path>,
+) -> Result<Vec<Terminal>> {
+    let team = &plan.team;
+    let conn = &plan.conn;
+    let settings_file = team.dir.join("settings.json");
+    files::write_json(&settings_file, &AgentSettings::new(binary))?;
+    let extra: Vec<String> = args
+        .claude_args
+        .iter()
+        .chain(&args.trailing)
+        .cloned()
+        .collect();
+    let mut terminals = Vec::new();
+    for place in &plan.places {
+        let agent = place.agent.as_str();
+        let mcp_file = team.dir.join(format!("{agent}.mcp.json"));
+        files::write_json(
+            &mcp_file,
+            &AgentMcpConfig::from(conn.mcp_json(&conn.url(agent))),
+        )?;
+        let prompt_file = match plan.first_prompt(agent) {
+            Some(text) => {
+                let file = team.dir.join(format!("{agent}.prompt.md"));
+                files::write_private(&file, &text)?;
+                Some(file)
+            }
+            None => None,
+        };
+        let mut claude_args = vec![
+            "--mcp-config".to_owned(),
+            mcp_file.to_string_lossy().into_owned(),
+            "--settings".to_owned(),
+            settings_file.to_string_lossy().into_owned(),
+        ];
+        claude_args.extend(extra.iter().cloned());
+        let env = vec![
+            ("CCMULTI_AGENT", conn.virtual_user(agent)),
+            ("CCMULTI_ADDR", common.addr.to_string()),
+        ];
+        let line = |prompt_file: Option<&Path>| {
+            StartLine {
+                dir: &place.dir,
+                env: &env,
+                env_from_file: token_file.map(|f| (TOKEN_ENV, f)),
+                claude: &checked.claude,
+                args: &claude_args,
+                prompt_file,
+            }
+            .render()
+        };
+        // In its window the prompt is typed once its claude has the ccmulti tools (`prompt.rs`).
+        let sender = prompt_file
+            .as_deref()
+            .map(|file| prompt_sender(binary, &checked.db, &conn.virtual_user(agent), file));
+        let owned_env = env
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), v.clone()))
+            .collect();
+        terminals.push(Terminal {
+            window: window::agent(agent, &place.dir, owned_env, sender.as_deref(), &line(None)),
+            line: line(prompt_file.as_deref()),
+        });
+    }
+    Ok(terminals)
+}
+
+/// The background job that types `agent`'s first prompt into its window.
+fn prompt_sender(binary: &str, db: &Path, agent: &str, file: &Path) -> String {
+    let q = |s: &str| ccmulti::hook::shell_quote(s);
+    let log = file.with_extension("log");
+    format!(
+        "({} --db {} team prompt --agent {} --file {} --pane \"$TMUX_PANE\" >> {} 2>&1 &)",
+        q(binary),
+        q(&db.to_string_lossy()),
+        q(agent),
+        q(&file.to_string_lossy()),
+        q(&log.to_string_lossy())
+    )
+}
+
+/// `ccmulti VERB` for this team's database and address; a coordinator
+/// (`serve`, `up`) also gets the root and the server's options (every one
+/// with `all`, so that nothing in the tmux server's environment changes them).
+fn ccmulti_argv(
     common: &Common,
     team: &Team,
-    argv: &[String],
+    checked: &Checked,
+    binary: &str,
+    verb: &str,
+    all: bool,
+) -> Vec<String> {
+    let mut argv = vec![
+        binary.to_owned(),
+        verb.to_owned(),
+        "--addr".into(),
+        common.addr.to_string(),
+        "--db".into(),
+        checked.db.to_string_lossy().into_owned(),
+    ];
+    if verb != "dash" {
+        argv.extend([
+            "--root".into(),
+            team.repo.root.to_string_lossy().into_owned(),
+        ]);
+        argv.extend(flags(&common.server, all));
+    }
+    argv
+}
+
+fn quoted(argv: &[String]) -> String {
+    argv.iter()
+        .map(|a| ccmulti::hook::shell_quote(a))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The coordinator's window: with the token of this terminal, or none (not
+/// whatever the tmux server's environment kept, which the agents would not
+/// know), its log teed into the team's directory.
+fn coordinator_window(
+    common: &Common,
+    team: &Team,
+    checked: &Checked,
+    binary: &str,
     token_file: Option<&Path>,
-) -> Result<()> {
-    let log = team.dir.join("coordinator.log");
-    files::write_private(&log, "")?;
-    let quoted: Vec<String> = argv.iter().map(|a| ccmulti::hook::shell_quote(a)).collect();
-    // The token of this terminal, or none: not whatever the tmux server's
-    // environment kept from when it started, which the agents would not know.
+) -> WindowCommand {
+    let q = |s: &str| ccmulti::hook::shell_quote(s);
     let token = match token_file {
         Some(file) => format!(
             "export {TOKEN_ENV}=\"$(cat {})\" && ",
-            ccmulti::hook::shell_quote(&file.to_string_lossy())
+            q(&file.to_string_lossy())
         ),
         None => format!("unset {TOKEN_ENV}; "),
     };
-    let command = format!(
-        "{token}{} 2>&1 | tee -a {}",
-        quoted.join(" "),
-        ccmulti::hook::shell_quote(&log.to_string_lossy())
-    );
-    let sh = vec!["sh".to_owned(), "-c".to_owned(), command];
-    tmux::new_session(
-        &team.tmux,
-        &tmux::Window {
-            name: COORDINATOR,
-            dir: &team.repo.root,
-            env: &[],
-            argv: &sh,
-        },
-    )?;
-    let alive = || {
-        tmux::windows(&team.tmux)
-            .is_ok_and(|w| w.iter().any(|(name, live)| name == COORDINATOR && *live))
-    };
-    match coordinator::wait_until_up(
-        &common.public_url(),
-        common.client_token(),
-        Duration::from_secs(20),
-        alive,
-    ) {
-        Ok(_) => Ok(()),
-        Err(e) => {
-            let _ = tmux::kill_session(&team.tmux);
-            let said = std::fs::read_to_string(&log).unwrap_or_default();
-            let tail: Vec<&str> = said.lines().rev().take(12).collect();
-            let tail: Vec<&str> = tail.into_iter().rev().collect();
-            bail!(
-                "{e}; nothing else was made. Its log ({}):\n{}",
-                log.display(),
-                tail.join("\n")
-            )
-        }
-    }
+    let serve = quoted(&ccmulti_argv(common, team, checked, binary, "serve", true));
+    let log = team.dir.join("coordinator.log");
+    let command = format!("{token}{serve} 2>&1 | tee -a {}", q(&log.to_string_lossy()));
+    window::coordinator(COORDINATOR_WINDOW, &team.repo.root, &command)
 }
 
-fn make_workplaces(team: &Team, workplaces: &[Workplace]) -> Result<()> {
-    for place in workplaces {
+fn dash_window(common: &Common, team: &Team, checked: &Checked, binary: &str) -> WindowCommand {
+    let dash = quoted(&ccmulti_argv(common, team, checked, binary, "dash", false));
+    window::dashboard(DASH_WINDOW, &team.repo.root, Vec::new(), &dash)
+}
+
+/// The coordinator in its window (the team's first, at a start), opened as
+/// `how` says; waits until it answers. If it does not, its log says why, and
+/// a team being started ends (nothing else was made yet).
+pub fn run_coordinator(
+    common: &Common,
+    team: &Team,
+    window: &WindowCommand,
+    how: Mend,
+) -> Result<()> {
+    let log = team.dir.join("coordinator.log");
+    let starting = !tmux::has_session(&team.tmux);
+    if starting {
+        files::write_private(&log, "")?;
+        tmux::new_session(&team.tmux, window)?;
+    } else if how == Mend::Restart {
+        tmux::respawn(&team.tmux, window)?;
+    } else {
+        tmux::new_window(&team.tmux, window, &window.restart)?;
+    }
+    let alive = || {
+        tmux::observe(&team.tmux).is_ok_and(|w| {
+            w.iter()
+                .any(|(name, seen)| name == &window.name && *seen == Seen::Running)
+        })
+    };
+    let up = coordinator::wait_until_up(
+        &common.public_url(),
+        common.client_token(),
+        std::time::Duration::from_secs(20),
+        alive,
+    );
+    if let Err(e) = up {
+        if starting {
+            let _ = tmux::kill_session(&team.tmux);
+        }
+        let said = std::fs::read_to_string(&log).unwrap_or_default();
+        let tail: Vec<&str> = said.lines().rev().take(12).collect();
+        let tail: Vec<&str> = tail.into_iter().rev().collect();
+        let made = if starting {
+            "nothing else was made"
+        } else {
+            "the rest of the team was left as it was"
+        };
+        bail!(
+            "{e}; {made}. Its log ({}):\n{}",
+            log.display(),
+            tail.join("\n")
+        );
+    }
+    Ok(())
+}
+
+fn make_workplaces(plan: &TeamPlan) -> Result<()> {
+    let team = &plan.team;
+    for place in plan.places.iter().skip(1) {
         place.make(&team.repo).with_context(|| {
             format!(
                 "creating the worktree {} for {}",
@@ -485,37 +416,71 @@ fn make_workplaces(team: &Team, workplaces: &[Workplace]) -> Result<()> {
     Ok(())
 }
 
+/// Opens the agents' and the dashboard's windows (the coordinator's is open
+/// already when the team runs its own), or prints one line per terminal.
+fn launch(
+    common: &Common,
+    args: &StartArgs,
+    plan: &TeamPlan,
+    checked: &Checked,
+    made: &Made,
+) -> Result<ExitCode> {
+    let team = &plan.team;
+    if args.print {
+        print_lines(common, plan, checked, &made.terminals)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let to_open = made
+        .windows
+        .iter()
+        .filter(|w| w.kind != WindowKind::Coordinator);
+    for window in to_open {
+        if tmux::has_session(&team.tmux) {
+            tmux::new_window(&team.tmux, window, &window.argv)?;
+        } else {
+            tmux::new_session(&team.tmux, window)?;
+        }
+    }
+    tmux::select_window(&team.tmux, PLANNER)?;
+    print_summary(plan, &checked.found);
+    super::attach_if_asked(args, &team.tmux)?;
+    Ok(ExitCode::SUCCESS)
+}
+
 fn print_lines(
-    team: &Team,
-    found: &Found,
-    argv: &dyn Fn(&str) -> Vec<String>,
-    lines: &[Terminal<'_>],
-) {
-    let quoted = |verb: &str| -> String {
-        argv(verb)
-            .iter()
-            .map(|a| ccmulti::hook::shell_quote(a))
-            .collect::<Vec<_>>()
-            .join(" ")
-    };
+    common: &Common,
+    plan: &TeamPlan,
+    checked: &Checked,
+    terminals: &[Terminal],
+) -> Result<()> {
+    let team = &plan.team;
+    let binary = this_binary()?;
     outln!("# team {}: one line per terminal", team.session);
-    match found {
+    match checked.found {
         Found::Nothing => {
             outln!("# coordinator and dashboard (none is running yet; start this first)");
-            outln!("{}", quoted("up"));
+            outln!(
+                "{}",
+                quoted(&ccmulti_argv(common, team, checked, &binary, "up", false))
+            );
         }
         Found::Ccmulti { .. } => {
             outln!("# dashboard (the coordinator is already running)");
-            outln!("{}", quoted(DASH));
+            outln!(
+                "{}",
+                quoted(&ccmulti_argv(common, team, checked, &binary, "dash", false))
+            );
         }
     }
-    for terminal in lines {
-        outln!("# {}", terminal.place.agent);
+    for terminal in terminals {
+        outln!("# {}", terminal.window.name);
         outln!("{}", terminal.line);
     }
+    Ok(())
 }
 
-fn print_summary(team: &Team, found: &Found, everyone: &[&Workplace]) {
+fn print_summary(plan: &TeamPlan, found: &Found) {
+    let team = &plan.team;
     let coordinator = match found {
         Found::Nothing => "started in window coordinator",
         Found::Ccmulti { .. } => "already running",
@@ -525,7 +490,7 @@ fn print_summary(team: &Team, found: &Found, everyone: &[&Workplace]) {
         team.session,
         team.tmux
     );
-    for place in everyone {
+    for place in &plan.places {
         let branch = place
             .branch
             .as_deref()
@@ -533,9 +498,14 @@ fn print_summary(team: &Team, found: &Found, everyone: &[&Workplace]) {
             .unwrap_or_default();
         outln!("  {:<16} {}{branch}", place.agent, place.dir.display());
     }
-    outln!("  {DASH:<16} the dashboard");
+    outln!("  {DASH_WINDOW:<16} the dashboard");
+    if plan.planned.is_some() {
+        outln!(
+            "each agent is given its first prompt as soon as its claude has connected to the coordinator"
+        );
+    }
     outln!(
-        "attach: tmux attach -t {}    stop: ccmulti team stop --session {}",
+        "attach: tmux attach -t {}    check: ccmulti team status    stop: ccmulti team stop --session {}",
         team.tmux,
         team.session
     );

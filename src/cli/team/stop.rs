@@ -6,12 +6,13 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use ccmulti::coord::Coordinator;
 use ccmulti::rules::locks::steps::ForceSelector;
-use ccmulti::rules::team;
+use ccmulti::rules::team::{self, Seen};
 use ccmulti::store::StoreError;
 use ccmulti::worktrees::{self, Worktree, git};
 use clap::Args;
 
-use super::{Team, Which, files, tmux};
+use super::files::TeamRecord;
+use super::{Team, Which, coordinator, files, tmux};
 use crate::cli::args::RootArg;
 use crate::cli::out::outln;
 use crate::cli::service::{self, Opening};
@@ -160,21 +161,27 @@ fn keep_or_remove_worktrees(team: &Team, remove: bool) -> Result<ExitCode> {
 pub fn status(common: &Common, which: &Which) -> Result<ExitCode> {
     let team = Team::resolve(common, which)?;
     let record = files::load(&team.dir)?;
-    let windows = if tmux::available().is_ok() && tmux::has_session(&team.tmux) {
-        tmux::windows(&team.tmux)?
+    let seen = if tmux::available().is_ok() && tmux::has_session(&team.tmux) {
+        tmux::observe(&team.tmux)?
     } else {
         Vec::new()
     };
-    if windows.is_empty() {
+    if seen.is_empty() {
         outln!("team {}: no tmux session {}", team.session, team.tmux);
     } else {
         outln!("team {} in tmux session {}:", team.session, team.tmux);
-        for (name, live) in &windows {
-            outln!(
-                "  window {name:<16} {}",
-                if *live { "running" } else { "exited" }
-            );
+        for (name, what) in window_states(record.as_ref(), &seen) {
+            outln!("  window {name:<16} {what}");
         }
+    }
+    if let Some(r) = &record {
+        let base = format!("http://{}", r.addr);
+        let answers = if coordinator::answers(&base) {
+            "answers"
+        } else {
+            "does not answer (ccmulti team starts it again)"
+        };
+        outln!("  coordinator at {} {answers}", r.addr);
     }
     for tree in session_worktrees(&team)? {
         let changed = changes(&tree.path)
@@ -190,6 +197,39 @@ pub fn status(common: &Common, which: &Which) -> Result<ExitCode> {
     let mut at = common.clone();
     at.db = Some(db);
     super::super::inspect::status(&at, Some(&team.session))
+}
+
+/// Each window of the team as its record has them (the windows it does not
+/// know after them), and what it is seen doing.
+fn window_states(record: Option<&TeamRecord>, seen: &[(String, Seen)]) -> Vec<(String, String)> {
+    let seen_as = |name: &str| {
+        seen.iter()
+            .find(|(n, _)| n == name)
+            .map_or(Seen::Missing, |(_, s)| *s)
+    };
+    let known: Vec<(String, String)> = record
+        .map(|r| r.windows.as_slice())
+        .unwrap_or_default()
+        .iter()
+        .map(|w| {
+            (
+                w.name.clone(),
+                team::describe(w.kind, seen_as(&w.name)).to_owned(),
+            )
+        })
+        .collect();
+    let others = seen
+        .iter()
+        .filter(|(name, _)| !known.iter().any(|(k, _)| k == name))
+        .map(|(name, s)| {
+            let what = match s {
+                Seen::Running => "running (not one of the team's windows)",
+                _ => "a shell (not one of the team's windows)",
+            };
+            (name.clone(), what.to_owned())
+        });
+    let others: Vec<(String, String)> = others.collect();
+    known.into_iter().chain(others).collect()
 }
 
 #[cfg(test)]
