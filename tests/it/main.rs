@@ -80,4 +80,5 @@ mod security;
 mod seed_checks;
 mod soak;
 mod team;
+mod team_repair;
 mod waiting;

@@ -18,11 +18,11 @@ const USER: &str = "tester";
 
 /// A repository `base/repo` (one commit: src/app.py), a private tmux server
 /// (its own TMUX_TMPDIR), a data directory, and a stand-in for claude.
-struct Fixture {
+pub(crate) struct Fixture {
     _dir: tempfile::TempDir,
-    base: PathBuf,
-    repo: PathBuf,
-    addr: String,
+    pub(crate) base: PathBuf,
+    pub(crate) repo: PathBuf,
+    pub(crate) addr: String,
 }
 
 impl Drop for Fixture {
@@ -44,7 +44,7 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn text(output: &Output) -> String {
+pub(crate) fn text(output: &Output) -> String {
     format!(
         "{}{}",
         String::from_utf8_lossy(&output.stdout),
@@ -52,7 +52,7 @@ fn text(output: &Output) -> String {
     )
 }
 
-fn ok(output: Output) -> String {
+pub(crate) fn ok(output: Output) -> String {
     let all = text(&output);
     assert!(output.status.success(), "{all}");
     all
@@ -64,7 +64,7 @@ fn git(dir: &Path, args: &[&str]) -> Output {
 
 impl Fixture {
     /// `None` (the test says it was skipped) without tmux, unless `.ci/run` requires it.
-    fn new(test: &str) -> Option<Self> {
+    pub(crate) fn new(test: &str) -> Option<Self> {
         if !available(&format!("team::{test}"), &[Client::Tmux]) {
             return None;
         }
@@ -110,20 +110,20 @@ impl Fixture {
         })
     }
 
-    fn db(&self) -> PathBuf {
+    pub(crate) fn db(&self) -> PathBuf {
         self.base.join("data/coordinator.db")
     }
 
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("http://{}", self.addr)
     }
 
-    fn agent(&self, agent: &str) -> String {
+    pub(crate) fn agent(&self, agent: &str) -> String {
         format!("{USER}__session__repo__{agent}")
     }
 
     /// The environment of a person's terminal, with nothing of the developer's leaking in.
-    fn isolate(&self, command: &mut Command) {
+    pub(crate) fn isolate(&self, command: &mut Command) {
         for var in HOOK_ENV.iter().chain(SECURITY_ENV.iter()) {
             command.env_remove(var);
         }
@@ -145,7 +145,7 @@ impl Fixture {
     }
 
     /// `ccmulti --db D ARGS` in `dir`, with `CCMULTI_ADDR` naming the address.
-    fn ccmulti_in(&self, dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    pub(crate) fn ccmulti_in(&self, dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
         let mut command = Command::new(ccmulti_testkit::ccmulti_binary());
         self.isolate(&mut command);
         command
@@ -158,29 +158,29 @@ impl Fixture {
         command.output().expect("run ccmulti")
     }
 
-    fn ccmulti(&self, args: &[&str]) -> Output {
+    pub(crate) fn ccmulti(&self, args: &[&str]) -> Output {
         self.ccmulti_in(&self.repo, args, &[])
     }
 
-    fn tmux_command(&self) -> Command {
+    pub(crate) fn tmux_command(&self) -> Command {
         let mut c = Command::new("tmux");
         c.env_remove("TMUX")
             .env("TMUX_TMPDIR", self.base.join("tmux"));
         c
     }
 
-    fn tmux(&self, args: &[&str]) -> Output {
+    pub(crate) fn tmux(&self, args: &[&str]) -> Output {
         self.tmux_command().args(args).output().expect("run tmux")
     }
 
-    fn has_session(&self) -> bool {
+    pub(crate) fn has_session(&self) -> bool {
         self.tmux(&["has-session", "-t", "=ccmulti-repo"])
             .status
             .success()
     }
 
     /// `window name -> (pane pid, pane dead)`, in window order.
-    fn panes(&self) -> Vec<(String, u32, bool)> {
+    pub(crate) fn panes(&self) -> Vec<(String, u32, bool)> {
         let out = self.tmux(&[
             "list-panes",
             "-s",
@@ -203,7 +203,7 @@ impl Fixture {
     }
 
     /// What the stand-in claude of `agent` recorded: environment, arguments, directory.
-    fn started(&self, agent: &str) -> (String, Vec<String>, PathBuf) {
+    pub(crate) fn started(&self, agent: &str) -> (String, Vec<String>, PathBuf) {
         let out = self.base.join("out").join(self.agent(agent));
         let env_file = PathBuf::from(format!("{}.env", out.display()));
         let deadline = Instant::now() + Duration::from_secs(15);
@@ -247,7 +247,7 @@ impl Fixture {
         list
     }
 
-    fn health(&self) -> Option<Value> {
+    pub(crate) fn health(&self) -> Option<Value> {
         let http = ureq::Agent::config_builder()
             .timeout_global(Some(Duration::from_secs(2)))
             .proxy(None)
@@ -261,7 +261,7 @@ impl Fixture {
     }
 
     /// A stateless tools/call as `agent`, over the real listener.
-    fn call(&self, agent: &str, tool: &str, arguments: Value) -> Value {
+    pub(crate) fn call(&self, agent: &str, tool: &str, arguments: Value) -> Value {
         let http = ureq::Agent::config_builder()
             .timeout_global(Some(Duration::from_secs(10)))
             .http_status_as_error(false)
@@ -290,7 +290,7 @@ impl Fixture {
         ccmulti::client::jsonrpc_message(content_type.as_deref(), &text).unwrap_or_default()
     }
 
-    fn snapshot(&self) -> ccmulti_ui::model::Snapshot {
+    pub(crate) fn snapshot(&self) -> ccmulti_ui::model::Snapshot {
         ccmulti::store::SqliteStore::open(
             &self.db(),
             std::sync::Arc::new(ccmulti::clock::SystemClock),
@@ -351,14 +351,14 @@ impl Fixture {
     }
 }
 
-fn arg_after<'a>(args: &'a [String], flag: &str) -> &'a str {
+pub(crate) fn arg_after<'a>(args: &'a [String], flag: &str) -> &'a str {
     args.iter()
         .position(|a| a == flag)
         .and_then(|i| args.get(i + 1))
         .unwrap_or_else(|| panic!("{flag} is not among {args:?}"))
 }
 
-fn read_json(path: &str) -> Value {
+pub(crate) fn read_json(path: &str) -> Value {
     serde_json::from_str(&std::fs::read_to_string(path).expect("generated file"))
         .expect("generated JSON")
 }
@@ -818,6 +818,36 @@ fn each_refusal_says_what_was_wrong_and_makes_nothing() {
         text(&run)
     );
     fx.assert_nothing_made("another root");
+
+    // Claude Code does not trust the repository yet, and no terminal to ask on:
+    // refused, saying what to answer, and Claude Code's config untouched.
+    let config = fx.base.join("home/.claude.json");
+    let trusting = std::fs::read_to_string(&config).expect("config");
+    let untrusting = r#"{"hasCompletedOnboarding": true, "projects": {}}"#;
+    std::fs::write(&config, untrusting).expect("write");
+    let run = fx.ccmulti(&["team", "--no-attach", "--worktrees"]);
+    assert!(
+        text(&run).contains("Claude Code does not trust")
+            && text(&run).contains("Yes, I trust this folder")
+            && text(&run).contains("ccmulti team --yes"),
+        "{}",
+        text(&run)
+    );
+    fx.assert_nothing_made("an untrusted repository");
+    assert_eq!(
+        std::fs::read_to_string(&config).expect("config"),
+        untrusting
+    );
+    // A config ccmulti cannot read is not edited, even with --yes.
+    std::fs::write(&config, "{ not json").expect("write");
+    let run = fx.ccmulti(&["team", "--no-attach", "--yes"]);
+    assert!(text(&run).contains("is not valid JSON"), "{}", text(&run));
+    fx.assert_nothing_made("an unreadable Claude Code config");
+    assert_eq!(
+        std::fs::read_to_string(&config).expect("config"),
+        "{ not json"
+    );
+    std::fs::write(&config, trusting).expect("write");
 
     // A session another user already owns.
     let store = ccmulti::store::SqliteStore::open(

@@ -32,12 +32,15 @@ pub fn marker(name: &str) -> String {
     format!(": ccmulti-window {name};")
 }
 
-/// `sh -c` running `body` after the window's marker.
+/// `sh -c` running `body` after the window's marker. Ctrl-C in the window
+/// reaches the script too (one process group): its no-op trap keeps it, so it
+/// goes on to say what ended and to leave the shell, while the program it
+/// runs gets the signal as usual.
 fn script(name: &str, body: &str) -> Vec<String> {
     vec![
         "sh".to_owned(),
         "-c".to_owned(),
-        format!("{} {body}", marker(name)),
+        format!("{} trap : INT; {body}", marker(name)),
     ]
 }
 
@@ -141,12 +144,14 @@ mod tests {
             "cd /r && claude --mcp-config /d/i.mcp.json",
         );
         let first = &w.argv[2];
-        assert!(first.starts_with(": ccmulti-window implementer-1; (send-first-prompt &); cd /r"));
+        assert!(first.starts_with(
+            ": ccmulti-window implementer-1; trap : INT; (send-first-prompt &); cd /r"
+        ));
         assert!(first.contains("'  cd /r && claude --mcp-config /d/i.mcp.json'"));
         assert!(first.ends_with("exec \"${SHELL:-sh}\""));
         // Started again: the same, without the first prompt.
         assert!(!w.restart[2].contains("send-first-prompt"));
-        assert!(w.restart[2].starts_with(": ccmulti-window implementer-1; cd /r"));
+        assert!(w.restart[2].starts_with(": ccmulti-window implementer-1; trap : INT; cd /r"));
         // The script runs as it reads: what it prints, then a shell.
         let shown = std::process::Command::new("sh")
             .args([
