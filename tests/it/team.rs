@@ -893,6 +893,12 @@ fn print_gives_each_terminal_a_line_that_starts_it() {
         !fx.tmux(&["list-sessions"]).status.success(),
         "--print opened tmux"
     );
+    // Nothing is registered before an agent connects: no agent shows as active.
+    assert!(
+        !fx.db().exists() || fx.snapshot().agents.is_empty(),
+        "{:?}",
+        fx.snapshot().agents
+    );
     let lines: Vec<&str> = out
         .lines()
         .skip_while(|l| !l.starts_with("# team repo"))

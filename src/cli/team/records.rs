@@ -46,12 +46,15 @@ pub fn place_agents(team: &Team, db: &Path, places: &[&Workplace]) -> Result<()>
     })
 }
 
-/// Records the plan (its tasks as planned) and, with `register`, where each
-/// agent works, before any of them has called.
+/// Records where each agent works, before any of them has called, and the
+/// plan (its tasks as planned). Without `register` (`--print`: the terminals
+/// are a person's to start, or not) nothing is recorded: an agent shows once
+/// it connects, and a plan for a session that runs is not replaced.
 pub fn record(plan: &TeamPlan, db: &Path, register: bool) -> Result<()> {
-    if register {
-        place_agents(&plan.team, db, &plan.places.iter().collect::<Vec<_>>())?;
+    if !register {
+        return Ok(());
     }
+    place_agents(&plan.team, db, &plan.places.iter().collect::<Vec<_>>())?;
     let Some(planned) = &plan.planned else {
         return Ok(());
     };

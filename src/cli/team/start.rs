@@ -164,7 +164,6 @@ fn materialise(
     let guard = install::install(&team.repo.root, false)
         .unwrap_or_else(|e| format!("warning: the git guard was not installed: {e}"));
     outln!("{guard}");
-    // With --print nothing is registered: an agent shows once it connects.
     super::records::record(plan, &checked.db, !args.print)?;
     let dash = dash_window(common, team, checked, &binary);
     let windows: Vec<WindowCommand> = team::windows(starts_coordinator, &plan.implementers())
@@ -456,6 +455,7 @@ fn print_lines(
     let team = &plan.team;
     let binary = this_binary()?;
     outln!("# team {}: one line per terminal", team.session);
+    outln!("# (nothing is recorded until an agent connects; with tasks, each line's first prompt holds its part of the plan)");
     match checked.found {
         Found::Nothing => {
             outln!("# coordinator and dashboard (none is running yet; start this first)");
