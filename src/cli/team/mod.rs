@@ -10,6 +10,7 @@
 //! it repairs what has ended or gone. `team stop` ends it; `team status`
 //! shows it.
 
+mod commands;
 mod coordinator;
 mod files;
 mod line;

@@ -9,11 +9,10 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use ccmulti::rules::access::TOKEN_ENV;
-use ccmulti::rules::team::{
-    self, COORDINATOR_WINDOW, DASH_WINDOW, Mend, PLANNER, Seen, WindowKind,
-};
+use ccmulti::rules::team::{self, DASH_WINDOW, Mend, PLANNER, Seen, WindowKind};
 use ccmulti::store::StoreError;
 
+use super::commands::{ccmulti_argv, coordinator_window, dash_window, prompt_sender, quoted};
 use super::coordinator::{self, Found};
 use super::files::{self, AgentMcpConfig, AgentSettings};
 use super::line::StartLine;
@@ -22,7 +21,6 @@ use super::window::{self, WindowCommand};
 use super::workspace::Make;
 use super::{CLAUDE_ENV, StartArgs, Team, claude_command, repair, runnable, tmux, trust};
 use crate::cli::Common;
-use crate::cli::args::flags;
 use crate::cli::install::{self, this_binary};
 use crate::cli::out::outln;
 use crate::cli::service::{self, Opening};
@@ -254,85 +252,6 @@ fn agent_terminals(
     Ok(terminals)
 }
 
-/// The background job that types `agent`'s first prompt into its window.
-fn prompt_sender(binary: &str, db: &Path, agent: &str, file: &Path) -> String {
-    let q = |s: &str| ccmulti::hook::shell_quote(s);
-    let log = file.with_extension("log");
-    format!(
-        "({} --db {} team prompt --agent {} --file {} --pane \"$TMUX_PANE\" >> {} 2>&1 &)",
-        q(binary),
-        q(&db.to_string_lossy()),
-        q(agent),
-        q(&file.to_string_lossy()),
-        q(&log.to_string_lossy())
-    )
-}
-
-/// `ccmulti VERB` for this team's database and address; a coordinator
-/// (`serve`, `up`) also gets the root and the server's options (every one
-/// with `all`, so that nothing in the tmux server's environment changes them).
-fn ccmulti_argv(
-    common: &Common,
-    team: &Team,
-    checked: &Checked,
-    binary: &str,
-    verb: &str,
-    all: bool,
-) -> Vec<String> {
-    let mut argv = vec![
-        binary.to_owned(),
-        verb.to_owned(),
-        "--addr".into(),
-        common.addr.to_string(),
-        "--db".into(),
-        checked.db.to_string_lossy().into_owned(),
-    ];
-    if verb != "dash" {
-        argv.extend([
-            "--root".into(),
-            team.repo.root.to_string_lossy().into_owned(),
-        ]);
-        argv.extend(flags(&common.server, all));
-    }
-    argv
-}
-
-fn quoted(argv: &[String]) -> String {
-    argv.iter()
-        .map(|a| ccmulti::hook::shell_quote(a))
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-/// The coordinator's window: with the token of this terminal, or none (not
-/// whatever the tmux server's environment kept, which the agents would not
-/// know), its log teed into the team's directory.
-fn coordinator_window(
-    common: &Common,
-    team: &Team,
-    checked: &Checked,
-    binary: &str,
-    token_file: Option<&Path>,
-) -> WindowCommand {
-    let q = |s: &str| ccmulti::hook::shell_quote(s);
-    let token = match token_file {
-        Some(file) => format!(
-            "export {TOKEN_ENV}=\"$(cat {})\" && ",
-            q(&file.to_string_lossy())
-        ),
-        None => format!("unset {TOKEN_ENV}; "),
-    };
-    let serve = quoted(&ccmulti_argv(common, team, checked, binary, "serve", true));
-    let log = team.dir.join("coordinator.log");
-    let command = format!("{token}{serve} 2>&1 | tee -a {}", q(&log.to_string_lossy()));
-    window::coordinator(COORDINATOR_WINDOW, &team.repo.root, &command)
-}
-
-fn dash_window(common: &Common, team: &Team, checked: &Checked, binary: &str) -> WindowCommand {
-    let dash = quoted(&ccmulti_argv(common, team, checked, binary, "dash", false));
-    window::dashboard(DASH_WINDOW, &team.repo.root, Vec::new(), &dash)
-}
-
 /// The coordinator in its window (the team's first, at a start), opened as
 /// `how` says; waits until it answers. If it does not, its log says why, and
 /// a team being started ends (nothing else was made yet).
@@ -455,7 +374,9 @@ fn print_lines(
     let team = &plan.team;
     let binary = this_binary()?;
     outln!("# team {}: one line per terminal", team.session);
-    outln!("# (nothing is recorded until an agent connects; with tasks, each line's first prompt holds its part of the plan)");
+    outln!(
+        "# (nothing is recorded until an agent connects; with tasks, each line's first prompt holds its part of the plan)"
+    );
     match checked.found {
         Found::Nothing => {
             outln!("# coordinator and dashboard (none is running yet; start this first)");
