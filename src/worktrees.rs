@@ -191,6 +191,11 @@ pub struct Roots {
     root: PathBuf,
     repository: Option<Repository>,
     known: Mutex<Known>,
+    /// Held while git is asked again: a caller with an unknown path waits for
+    /// a look already under way and takes its answer, rather than being
+    /// refused by the "at most every second" rule meanwhile (two agents'
+    /// first paths in two new worktrees arrive together).
+    refreshing: Mutex<()>,
 }
 
 impl Roots {
@@ -211,6 +216,7 @@ impl Roots {
                     .and_then(Repository::registry_changed_at),
             }),
             repository,
+            refreshing: Mutex::new(()),
         }
     }
 
@@ -224,22 +230,32 @@ impl Roots {
 
     /// A lock path for `raw`, which may be absolute in any worktree.
     pub fn normalize(&self, raw: &str) -> Result<String, PathError> {
-        match paths::normalize_among(&self.current(), raw) {
-            Err(PathError::OutsideRoot(..) | PathError::OutsideRoots(..)) if self.refresh() => {
+        let seen = self.current();
+        match paths::normalize_among(&seen, raw) {
+            Err(PathError::OutsideRoot(..) | PathError::OutsideRoots(..))
+                if self.refresh(&seen) =>
+            {
                 paths::normalize_among(&self.current(), raw)
             }
             other => other,
         }
     }
 
-    /// Asks git again if a worktree may have appeared; true if the roots changed.
-    /// Runs git on the caller's thread (milliseconds; only a path outside every
-    /// known worktree gets here), and never while holding the lock, so other
-    /// requests reading the roots do not wait for git.
-    fn refresh(&self) -> bool {
+    /// Asks git again if a worktree may have appeared; true if the roots
+    /// changed since the caller read `seen` (by this look, or by one it
+    /// waited for). Runs git on the caller's thread (milliseconds; only a
+    /// path outside every known worktree gets here), and never while holding
+    /// the roots' lock, so other requests reading the roots do not wait for git.
+    fn refresh(&self, seen: &Arc<Vec<PathBuf>>) -> bool {
         let Some(repo) = &self.repository else {
             return false;
         };
+        let Ok(_turn) = self.refreshing.lock() else {
+            return false;
+        };
+        if !Arc::ptr_eq(&self.current(), seen) {
+            return true;
+        }
         let changed_at = repo.registry_changed_at();
         {
             let Ok(mut known) = self.known.lock() else {
@@ -309,6 +325,56 @@ mod tests {
             Err(PathError::OutsideRoots(..))
         ));
         assert_eq!(roots.normalize("src/app.py").as_deref(), Ok("src/app.py"));
+    }
+
+    /// Two agents' first paths, each in a worktree made after the start,
+    /// arrive together: the second waits for the look the first started
+    /// rather than being refused while it runs.
+    #[test]
+    fn paths_in_two_new_worktrees_at_once_are_both_learned() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let base = std::fs::canonicalize(dir.path()).expect("canonical");
+        let repo = base.join("repo");
+        std::fs::create_dir_all(&repo).expect("mkdir");
+        run_git(&repo, &["init", "-q"]);
+        run_git(&repo, &["commit", "-q", "--allow-empty", "-m", "start"]);
+        for round in 0..5 {
+            let roots = Roots::discover(&repo);
+            let trees: Vec<PathBuf> = ["a", "b"]
+                .iter()
+                .map(|t| base.join(format!("wt-{round}-{t}")))
+                .collect();
+            for (i, tree) in trees.iter().enumerate() {
+                let branch = format!("r{round}-{i}");
+                run_git(
+                    &repo,
+                    &[
+                        "worktree",
+                        "add",
+                        "-q",
+                        "-b",
+                        &branch,
+                        &tree.to_string_lossy(),
+                    ],
+                );
+            }
+            let answers: Vec<_> = std::thread::scope(|scope| {
+                let asks: Vec<_> = trees
+                    .iter()
+                    .map(|tree| {
+                        let roots = &roots;
+                        let path = format!("{}/src/app.py", tree.display());
+                        scope.spawn(move || roots.normalize(&path))
+                    })
+                    .collect();
+                asks.into_iter()
+                    .map(|a| a.join().expect("joined"))
+                    .collect()
+            });
+            for answer in answers {
+                assert_eq!(answer.as_deref(), Ok("src/app.py"), "round {round}");
+            }
+        }
     }
 
     #[test]
