@@ -473,6 +473,19 @@ fn every_first_request_has_the_ccmulti_tools_ten_teams_in_a_row() {
                 "round {round}, {agent}: {answered:?}\n{said}"
             );
             let first = run.first_request(agent);
+            // Its first message is its prompt, as team wrote it, whole.
+            let prompt = std::fs::read_to_string(
+                run.at
+                    .dir
+                    .join(format!("data/teams/{SESSION}/{agent}.prompt.md")),
+            )
+            .expect("the prompt team wrote");
+            let first_message = first["body"]["messages"][0]["content"]
+                .as_array()
+                .and_then(|blocks| blocks.last())
+                .map(|b| b["text"].as_str().unwrap_or_default().to_owned())
+                .unwrap_or_default();
+            assert_eq!(first_message, prompt.trim_end(), "round {round}, {agent}");
             let tools = offered(&first);
             assert!(
                 tools.iter().any(|t| t == has)
