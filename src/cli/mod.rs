@@ -146,7 +146,8 @@ enum Command {
     /// Plan tasks across agents: conflicts, who does what, each terminal's command and prompt.
     Plan(plan::PlanArgs),
     /// Start the team in tmux: coordinator, planner, implementers (optionally each in its own
-    /// git worktree) and dashboard, every claude already connected; `team stop` ends it.
+    /// git worktree) and dashboard, every claude already connected; run again, it repairs
+    /// what has ended; `team stop` ends it.
     Team(Box<team::TeamArgs>),
     /// The hooks Claude Code and git run (see `ccmulti connect` and `install-git-hook`).
     Hook {
