@@ -163,7 +163,9 @@ pub fn release(common: &Common, args: &ReleaseArgs) -> Result<ExitCode> {
     for lock in &released {
         outln!(
             "released {} held by {} in session {} (forced release by cli)",
-            lock.path, lock.agent_id, lock.session_id
+            lock.path,
+            lock.agent_id,
+            lock.session_id
         );
     }
     Ok(ExitCode::SUCCESS)

@@ -1,17 +1,19 @@
 //! An agent's readiness, and forgetting a session that is over.
 
+use ccmulti_model::snapshot::LockRow;
+
 use super::Coordinator;
-use crate::rules::locks::HeldLock;
+use crate::rules::lifetimes::{ForgetOutcome, Forgotten};
+use crate::rules::locks::steps::ForceSelector;
 use crate::rules::virtual_user::VirtualUser;
-use crate::store::lifecycle::{ForgetOutcome, Forgotten};
-use crate::store::{ForceSelector, Result};
+use crate::store::Result;
 
 /// How often a forced forgetting releases and tries again while the
 /// session's agents keep taking new locks.
 const FORCED_ROUNDS: usize = 3;
 
 /// What forgetting a session did.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Forgetting {
     /// Gone, after `released` live locks were force-released (with `force`).
     Done {
@@ -20,7 +22,7 @@ pub enum Forgetting {
     },
     /// Nothing was removed: these live locks are held in it (without `force`,
     /// or still after it: its agents keep claiming).
-    Held(Vec<HeldLock>),
+    Held(Vec<LockRow>),
     /// There is no such session.
     Unknown,
 }
@@ -80,8 +82,8 @@ impl Coordinator {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::locks::Operation;
     use crate::store::behaviour::{Fixture, claim, on_both_backends, register};
+    use ccmulti_model::Operation;
 
     on_both_backends!(forcing_releases_the_live_locks_then_forgets);
 

@@ -5,6 +5,7 @@ pub mod access;
 pub mod audit;
 pub mod clients;
 pub mod clock_step;
+pub mod lifetimes;
 pub mod limits;
 pub mod locks;
 pub mod news;

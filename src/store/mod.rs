@@ -18,8 +18,8 @@
 
 #[cfg(test)]
 pub(crate) mod behaviour;
+mod forget;
 mod lock_steps;
-pub mod lifecycle;
 pub mod postgres;
 pub mod sqlite;
 mod types;
@@ -34,6 +34,7 @@ use ccmulti_model::snapshot::{LockRow, SessionView, Snapshot};
 use ccmulti_model::{AgentWorkspace, PlannedTask};
 
 use crate::clock::Millis;
+use crate::rules::lifetimes::ForgetOutcome;
 use crate::rules::limits::{LimitReached, Limits};
 use crate::rules::locks::ReleaseScope;
 use crate::rules::locks::steps::{ClaimOutcome, ClaimRequest, ForceSelector, ReleaseOutcome};
@@ -154,18 +155,18 @@ pub trait CoordStore: Send + Sync + std::fmt::Debug {
     async fn touch_agent(&self, user: &VirtualUser, connection_url: &str) -> Result<()>;
     /// Records where an agent works (its worktree and branch), as whoever
     /// starts it is about to (re)start it: its status is `starting` until it
-    /// calls ([`lifecycle`]).
+    /// calls ([`crate::rules::lifetimes`]).
     async fn set_agent_workspace(
         &self,
         user: &VirtualUser,
         workspace: &AgentWorkspace,
     ) -> Result<()>;
-    /// The agent's client has listed its tools: status `ready` ([`lifecycle`]).
+    /// The agent's client has listed its tools: status `ready` ([`crate::rules::lifetimes`]).
     async fn note_tools_listed(&self, user: &VirtualUser) -> Result<()>;
     /// Removes the session and everything of it (agents, locks, tasks,
     /// events, analyses, waiting claims, news cursors) in one transaction;
     /// refuses, removing nothing, while it holds live locks.
-    async fn forget_session(&self, session: &str) -> Result<lifecycle::ForgetOutcome>;
+    async fn forget_session(&self, session: &str) -> Result<ForgetOutcome>;
 
     /// Claims every path or none; records conflicts as events if `record_conflicts`.
     async fn claim(&self, request: &ClaimRequest, record_conflicts: bool) -> Result<ClaimOutcome>;

@@ -6,7 +6,7 @@
 //! is up, which can be before its MCP client has connected; that first turn
 //! then goes out without the ccmulti tools. So the prompt is typed into the
 //! window instead, once the coordinator has seen this agent's `tools/list`
-//! (its status `ready`, see `store::lifecycle`) and a moment has passed for
+//! (its status `ready`, see `rules::lifetimes`) and a moment has passed for
 //! Claude Code to take the list in. A claude that never connects (it was
 //! told to exit, or waits on a first-run question for longer than `--within`)
 //! gets nothing typed; its window says so.
@@ -18,8 +18,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use ccmulti::clock::SystemClock;
+use ccmulti::rules::lifetimes::READY;
 use ccmulti::rules::virtual_user::{self, SessionAgent};
-use ccmulti::store::lifecycle::READY;
 use ccmulti::store::{CoordStore, Durability, SqliteStore};
 use clap::Args;
 

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 use ccmulti::rules::virtual_user::{SessionAgent, VirtualUser};
-use ccmulti::store::AgentWorkspace;
+use ccmulti_model::AgentWorkspace;
 
 use super::Team;
 use super::files::{self, AgentRecord, TeamRecord};

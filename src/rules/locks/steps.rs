@@ -105,6 +105,9 @@ pub enum LockRows<'a> {
     },
     /// A release of everything: the agent's locks in the session.
     OfAgent { session: &'a str, agent: &'a str },
+    /// Every lock of the session, expired ones included: what forgetting
+    /// it decides on ([`crate::rules::lifetimes::forget`]).
+    OfSession { session: &'a str },
     /// What a person picked, in any session, ordered by path.
     Picked(&'a ForceSelector),
     /// Locks expired by `by` (`expires_at <= by`), in any session, the
@@ -121,7 +124,8 @@ impl LockRows<'_> {
         match self {
             Self::Overlapping { session, .. }
             | Self::OnPaths { session, .. }
-            | Self::OfAgent { session, .. } => Some(session),
+            | Self::OfAgent { session, .. }
+            | Self::OfSession { session } => Some(session),
             Self::Picked(_) | Self::Expired { .. } | Self::EndingAfter { .. } => None,
         }
     }

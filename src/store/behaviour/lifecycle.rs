@@ -4,11 +4,13 @@
 //! locks is not forgotten.
 
 use super::{Fixture, claim, on_both_backends};
-use crate::rules::locks::{Operation, ReleaseScope};
-use crate::rules::progress::TaskStatus;
+use ccmulti_model::{AgentWorkspace, Operation, PlannedTask, TaskStatus};
+
+use crate::rules::lifetimes::{CONNECTED, ForgetOutcome, READY, STARTING};
+use crate::rules::locks::ReleaseScope;
+use crate::rules::progress::ProgressUpdate;
 use crate::rules::virtual_user::parse;
-use crate::store::lifecycle::{CONNECTED, ForgetOutcome, READY, STARTING};
-use crate::store::{AgentWorkspace, CoordStore, PlannedTask, ProgressUpdate};
+use crate::store::CoordStore;
 
 on_both_backends!(
     an_agent_is_ready_once_its_client_listed_its_tools_since_it_was_started,

@@ -10,12 +10,11 @@ use tokio::sync::broadcast;
 
 use super::{PostgresStore, Result, SCHEMA_VERSION};
 use crate::clock::Millis;
+use crate::rules::lifetimes::ForgetOutcome;
 use crate::rules::limits::Limits;
 use crate::rules::locks::ReleaseScope;
 use crate::rules::locks::steps::{
     Claim, ClaimOutcome, ClaimRequest, ForceRelease, ForceSelector, Release, ReleaseOutcome,
-};
-use crate::store::lifecycle::ForgetOutcome;
 };
 use crate::rules::news::News;
 use crate::rules::progress::ProgressUpdate;

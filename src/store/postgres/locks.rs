@@ -52,6 +52,7 @@ fn select<'a>(rows: &'a LockRows<'a>, owned: &'a Owned<'a>) -> (String, Args<'a>
             format!("{from} session_id = $1 AND agent_id = $2"),
             vec![session, agent],
         ),
+        LockRows::OfSession { session } => (format!("{from} session_id = $1"), vec![session]),
         LockRows::Picked(selector) => {
             let (filter, args): (&str, Args<'a>) = match selector {
                 ForceSelector::LockId(id) => ("id::text = $1", vec![id]),
@@ -105,7 +106,9 @@ impl<'a> Owned<'a> {
                 *by,
             ),
             LockRows::EndingAfter { after } => (Vec::new(), Vec::new(), 0, *after),
-            LockRows::OfAgent { .. } | LockRows::Picked(_) => (Vec::new(), Vec::new(), 0, 0),
+            LockRows::OfAgent { .. } | LockRows::OfSession { .. } | LockRows::Picked(_) => {
+                (Vec::new(), Vec::new(), 0, 0)
+            }
         };
         Self {
             at: ts(at),
@@ -117,8 +120,8 @@ impl<'a> Owned<'a> {
 }
 
 /// A step's transaction.
-struct Locks<'a, 't> {
-    tx: &'a Transaction<'t>,
+pub(super) struct Locks<'a, 't> {
+    pub(super) tx: &'a Transaction<'t>,
 }
 
 impl Locks<'_, '_> {

@@ -76,7 +76,7 @@ impl SqliteStore {
 
     /// Registers the session (owned by this user) and the agent if new, and
     /// touches the agent's `last_activity`; its status is `connected`, or
-    /// stays `ready` ([`crate::store::lifecycle`]). Refuses another user's
+    /// stays `ready` ([`crate::rules::lifetimes`]). Refuses another user's
     /// session, and a new session or agent beyond the limits.
     pub fn touch_agent(&self, user: &VirtualUser, connection_url: &str) -> Result<()> {
         self.write_agent(user, |tx, sa, now| {

@@ -11,6 +11,7 @@ use tokio::sync::broadcast;
 
 use super::{Result, SCHEMA_VERSION, SqliteStore};
 use crate::clock::Millis;
+use crate::rules::lifetimes::ForgetOutcome;
 use crate::rules::limits::Limits;
 use crate::rules::locks::ReleaseScope;
 use crate::rules::locks::steps::{ClaimOutcome, ClaimRequest, ForceSelector, ReleaseOutcome};
@@ -20,7 +21,6 @@ use crate::store::{Change, CoordStore, Counts, Verification};
 use ccmulti_model::VirtualUser;
 use ccmulti_model::snapshot::{LockRow, SessionView, Snapshot};
 use ccmulti_model::{AgentWorkspace, PlannedTask};
-use crate::store::lifecycle::ForgetOutcome;
 
 impl SqliteStore {
     /// `PRAGMA data_version` on the write connection changes only when

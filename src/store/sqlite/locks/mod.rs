@@ -155,8 +155,8 @@ fn picked(conn: &Connection, selector: &ForceSelector) -> Result<Vec<LockRow>> {
 }
 
 /// The write connection inside a step's transaction.
-struct Locks<'c> {
-    conn: &'c Connection,
+pub(in crate::store::sqlite) struct Locks<'c> {
+    pub(in crate::store::sqlite) conn: &'c Connection,
 }
 
 impl LockTx for Locks<'_> {
@@ -171,6 +171,11 @@ impl LockTx for Locks<'_> {
                     "SELECT {LOCK_COLUMNS} FROM file_locks WHERE session_id = ?1 AND agent_id = ?2"
                 ),
                 params![session, agent],
+            ),
+            LockRows::OfSession { session } => select(
+                conn,
+                &format!("SELECT {LOCK_COLUMNS} FROM file_locks WHERE session_id = ?1"),
+                [session],
             ),
             LockRows::Picked(selector) => picked(conn, selector),
             LockRows::Expired { by, limit } => select(
