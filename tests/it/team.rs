@@ -948,6 +948,66 @@ fn print_gives_each_terminal_a_line_that_starts_it() {
     }
 }
 
+/// `--print` beside a team that runs: the lines are printed, and nothing of
+/// the running team changes: no agent is registered (none for the third
+/// implementer the printed team has and the running one has not), and the
+/// running team's record (what `team status`, `stop` and a repair read) stays.
+/// And `team status | head -1` of it exits 0.
+#[test]
+fn print_beside_a_running_team_registers_nothing_and_keeps_its_record() {
+    let Some(fx) =
+        Fixture::new("print_beside_a_running_team_registers_nothing_and_keeps_its_record")
+    else {
+        return;
+    };
+    ok(fx.ccmulti(&["team", "--no-attach", "--agents", "2"]));
+    fx.started("implementer-2");
+    let record = fx.base.join("data/teams/repo/team.json");
+    let before = std::fs::read_to_string(&record).expect("the team's record");
+    let agents = |fx: &Fixture| -> Vec<String> {
+        let mut ids: Vec<String> = fx
+            .snapshot()
+            .agents
+            .into_iter()
+            .map(|a| a.agent_id)
+            .collect();
+        ids.sort();
+        ids
+    };
+    let registered = agents(&fx);
+    let out = ok(fx.ccmulti(&["team", "--print", "--agents", "3"]));
+    assert!(out.contains("implementer-3"), "{out}");
+    assert_eq!(agents(&fx), registered, "{out}");
+    assert!(
+        !registered.iter().any(|a| a.ends_with("implementer-3")),
+        "{registered:?}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&record).expect("the team's record"),
+        before
+    );
+    let status = ok(fx.ccmulti(&["team", "status"]));
+    assert!(status.contains("coordinator running"), "{status}");
+    // `team status | head -1`: the reader goes before a byte is written; no panic, exit 0.
+    let mut status = Command::new(env!("CARGO_BIN_EXE_ccmulti"));
+    fx.isolate(&mut status);
+    let mut child = status
+        .env("CCMULTI_ADDR", &fx.addr)
+        .arg("--db")
+        .arg(fx.db())
+        .args(["team", "status"])
+        .current_dir(&fx.repo)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("team status");
+    drop(child.stdout.take());
+    let done = child.wait_with_output().expect("team status");
+    let stderr = String::from_utf8_lossy(&done.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(done.status.code(), Some(0), "{stderr}");
+}
+
 /// The lines between `<!-- quick-start -->` and `<!-- /quick-start -->` in a
 /// README's `sh` block.
 fn quick_start(readme: &str) -> Vec<String> {

@@ -175,7 +175,11 @@ fn materialise(
                 .map(|t| t.window.clone()),
         })
         .collect();
-    super::records::save(common, plan, &checked.db, &windows)?;
+    // Printed beside a team that runs in tmux: its record (what `team stop`,
+    // `team status` and a repair read) stays that team's.
+    if !(args.print && tmux::has_session(&team.tmux)) {
+        super::records::save(common, plan, &checked.db, &windows)?;
+    }
     Ok(Made { windows, terminals })
 }
 
