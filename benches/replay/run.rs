@@ -278,12 +278,13 @@ fn team_places(
     team.current_dir(repo)
         .env("USER", USER)
         .env("CCMULTI_DATA_DIR", &data)
-        .args(["--addr", coordinator.base.trim_start_matches("http://")])
         .arg("--db")
         .arg(&coordinator.db)
         .args([
             "team",
             "start",
+            "--addr",
+            coordinator.base.trim_start_matches("http://"),
             "--print",
             "--session",
             SESSION,

@@ -946,6 +946,21 @@ fn print_gives_each_terminal_a_line_that_starts_it() {
             assert!(prompt.contains(&format!("You are {agent}")), "{prompt}");
         }
     }
+    // A repository Claude Code does not trust yet: the lines are printed all
+    // the same (each claude asks in its person's terminal), saying so, and
+    // Claude Code's config is left as it was.
+    let config = fx.base.join("home/.claude.json");
+    let untrusting = r#"{"hasCompletedOnboarding": true, "projects": {}}"#;
+    std::fs::write(&config, untrusting).expect("write");
+    let out = ok(fx.ccmulti(&["team", "--print", "--session", "other"]));
+    assert!(
+        out.contains("does not trust") && out.contains("Yes, I trust this folder"),
+        "{out}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&config).expect("config"),
+        untrusting
+    );
 }
 
 /// `--print` beside a team that runs: the lines are printed, and nothing of

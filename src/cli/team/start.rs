@@ -99,7 +99,7 @@ fn validate(common: &Common, args: &StartArgs, plan: &TeamPlan) -> Result<Checke
             top: &p.worktree,
         })
         .collect();
-    trust::ensure(&team.main_checkout(), &places, args.yes)?;
+    trust::ensure(&team.main_checkout(), &places, args.yes, args.print)?;
     Ok(Checked { found, db, claude })
 }
 

@@ -73,7 +73,10 @@ pub fn with_trust(mut config: Value, main: &Path) -> Result<Value> {
 
 /// Makes sure Claude Code trusts the team's places, asking once (or, with
 /// `yes`, not asking); refuses, changing nothing, when it may not record it.
-pub fn ensure(main: &Path, places: &[Place<'_>], yes: bool) -> Result<()> {
+/// With `print_only` and without `yes` (`--print`: a person starts each
+/// claude in a terminal of their own, where Claude Code asks its question
+/// itself) it only says so.
+pub fn ensure(main: &Path, places: &[Place<'_>], yes: bool, print_only: bool) -> Result<()> {
     let Some(file) = config_file() else {
         return Ok(());
     };
@@ -95,6 +98,15 @@ pub fn ensure(main: &Path, places: &[Place<'_>], yes: bool) -> Result<()> {
         None => json!({}),
     };
     if trusted(&config, main, places) {
+        return Ok(());
+    }
+    if print_only && !yes {
+        errln!(
+            "note: Claude Code does not trust {} yet: each claude started from these lines first \
+             asks \"Do you trust the files in this folder?\"; answer \"Yes, I trust this folder\" \
+             (or run ccmulti team --print --yes to record it now)",
+            main.display()
+        );
         return Ok(());
     }
     let how = format!(
