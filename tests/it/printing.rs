@@ -40,7 +40,8 @@ fn every_printing_command_exits_0_when_its_reader_has_gone() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("c.db");
     let db = db.to_str().expect("utf-8 path");
-    let root = env!("CARGO_MANIFEST_DIR");
+    let root = ccmulti_testkit::interop::repo();
+    let root = root.to_str().expect("utf-8 path");
     let tasks = dir.path().join("tasks.txt");
     std::fs::write(
         &tasks,

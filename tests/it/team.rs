@@ -1004,7 +1004,7 @@ fn print_beside_a_running_team_registers_nothing_and_keeps_its_record() {
     let status = ok(fx.ccmulti(&["team", "status"]));
     assert!(status.contains("coordinator running"), "{status}");
     // `team status | head -1`: the reader goes before a byte is written; no panic, exit 0.
-    let mut status = Command::new(env!("CARGO_BIN_EXE_ccmulti"));
+    let mut status = Command::new(ccmulti_testkit::ccmulti_binary());
     fx.isolate(&mut status);
     let mut child = status
         .env("CCMULTI_ADDR", &fx.addr)
