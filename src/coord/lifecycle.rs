@@ -5,8 +5,8 @@ use ccmulti_model::snapshot::LockRow;
 use super::Coordinator;
 use crate::rules::lifetimes::{ForgetOutcome, Forgotten};
 use crate::rules::locks::steps::ForceSelector;
-use crate::rules::virtual_user::VirtualUser;
 use crate::store::Result;
+use ccmulti_model::VirtualUser;
 
 /// How often a forced forgetting releases and tries again while the
 /// session's agents keep taking new locks.

@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use ccmulti_model::{MAX_PART_LEN, check_part};
+use ccmulti_model::{MAX_PART_LEN, PLANNER, check_part};
 
 /// A session id from a repository's directory name: characters a session id
 /// may not hold become `-`, so `My App` is `My-App`; nothing usable is `team`.
@@ -53,8 +53,6 @@ pub fn worktree_dir(parent: &Path, session: &str, agent: &str) -> PathBuf {
     parent.join(format!("{session}-{agent}"))
 }
 
-/// The planner's agent id (it gets the planning tools).
-pub const PLANNER: &str = "planner";
 /// The window of the coordinator a team runs itself.
 pub const COORDINATOR_WINDOW: &str = "coordinator";
 /// The dashboard's window.

@@ -31,8 +31,8 @@ use std::process::ExitCode;
 use anyhow::{Result, bail};
 use ccmulti::rules::team;
 use ccmulti::worktrees;
+use ccmulti_model::check_part;
 use ccmulti_model::tools::plan::{MAX_AGENTS, MIN_AGENTS};
-use ccmulti_model::{PLANNER, check_part};
 use ccmulti_planner::Connection;
 use clap::{Args, Subcommand};
 

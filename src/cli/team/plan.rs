@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use ccmulti::rules::team::PLANNER;
+use ccmulti_model::PLANNER;
 use ccmulti_planner::{Connection, Plan, PlanRequest, TaskInput};
 
 use super::workspace::{self, Workplace};

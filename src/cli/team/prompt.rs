@@ -19,8 +19,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use ccmulti::clock::SystemClock;
 use ccmulti::rules::lifetimes::READY;
-use ccmulti::rules::virtual_user::{self, SessionAgent};
 use ccmulti::store::{CoordStore, Durability, SqliteStore};
+use ccmulti_model::{SessionAgent, VirtualUser};
 use clap::Args;
 
 use super::tmux;
@@ -54,7 +54,7 @@ pub struct PromptArgs {
 pub fn prompt(common: &Common, args: &PromptArgs) -> Result<ExitCode> {
     let text = std::fs::read_to_string(&args.file)
         .with_context(|| format!("reading the prompt {}", args.file.display()))?;
-    let user = virtual_user::parse(&args.agent)?;
+    let user: VirtualUser = args.agent.parse()?;
     let Some(me) = user.session else {
         bail!("{} names no session agent", args.agent);
     };

@@ -4,8 +4,7 @@
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use ccmulti::rules::virtual_user::{SessionAgent, VirtualUser};
-use ccmulti_model::AgentWorkspace;
+use ccmulti_model::{AgentWorkspace, VirtualUser};
 
 use super::Team;
 use super::files::{self, AgentRecord, TeamRecord};
@@ -18,13 +17,7 @@ use crate::cli::plan::recording;
 use crate::cli::service::{self, Opening};
 
 pub fn virtual_user(team: &Team, agent: &str) -> VirtualUser {
-    VirtualUser {
-        user_id: team.user.clone(),
-        session: Some(SessionAgent {
-            session_id: team.session.clone(),
-            agent_id: agent.to_owned(),
-        }),
-    }
+    VirtualUser::agent(&team.user, &team.session, agent)
 }
 
 /// Places each agent of `places` for the dashboard, status `starting` until

@@ -9,8 +9,9 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use ccmulti::rules::access::TOKEN_ENV;
-use ccmulti::rules::team::{self, DASH_WINDOW, Mend, PLANNER, Seen, WindowKind};
+use ccmulti::rules::team::{self, DASH_WINDOW, Mend, Seen, WindowKind};
 use ccmulti::store::StoreError;
+use ccmulti_model::PLANNER;
 
 use super::commands::{ccmulti_argv, coordinator_window, dash_window, prompt_sender, quoted};
 use super::coordinator::{self, Found};
@@ -226,7 +227,7 @@ fn agent_terminals(
         ];
         claude_args.extend(extra.iter().cloned());
         let env = vec![
-            ("CCMULTI_AGENT", conn.virtual_user(agent)),
+            ("CCMULTI_AGENT", conn.virtual_user(agent).to_string()),
             ("CCMULTI_ADDR", common.addr.to_string()),
         ];
         let line = |prompt_file: Option<&Path>| {
@@ -241,9 +242,14 @@ fn agent_terminals(
             .render()
         };
         // In its window the prompt is typed once its claude has the ccmulti tools (`prompt.rs`).
-        let sender = prompt_file
-            .as_deref()
-            .map(|file| prompt_sender(binary, &checked.db, &conn.virtual_user(agent), file));
+        let sender = prompt_file.as_deref().map(|file| {
+            prompt_sender(
+                binary,
+                &checked.db,
+                &conn.virtual_user(agent).to_string(),
+                file,
+            )
+        });
         let owned_env = env
             .iter()
             .map(|(k, v)| ((*k).to_owned(), v.clone()))

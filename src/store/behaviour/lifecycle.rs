@@ -4,12 +4,13 @@
 //! locks is not forgotten.
 
 use super::{Fixture, claim, on_both_backends};
-use ccmulti_model::{AgentWorkspace, Operation, PlannedTask, TaskStatus};
+use std::str::FromStr;
+
+use ccmulti_model::{AgentWorkspace, Operation, PlannedTask, TaskStatus, VirtualUser};
 
 use crate::rules::lifetimes::{CONNECTED, ForgetOutcome, READY, STARTING};
 use crate::rules::locks::ReleaseScope;
 use crate::rules::progress::ProgressUpdate;
-use crate::rules::virtual_user::parse;
 use crate::store::CoordStore;
 
 on_both_backends!(
@@ -32,7 +33,7 @@ async fn status_of(store: &dyn CoordStore, agent: &str) -> String {
 
 async fn an_agent_is_ready_once_its_client_listed_its_tools_since_it_was_started(fx: Fixture) {
     let store = fx.store.as_ref();
-    let a = parse("u__session__s__a").expect("a virtual user");
+    let a = VirtualUser::from_str("u__session__s__a").expect("a virtual user");
     let place = AgentWorkspace {
         worktree: "/repo".into(),
         branch: Some("main".into()),
@@ -53,7 +54,7 @@ async fn an_agent_is_ready_once_its_client_listed_its_tools_since_it_was_started
     store.touch_agent(&a, "url").await.expect("touched");
     assert_eq!(status_of(store, "a").await, CONNECTED);
     // An agent nobody registered is not made up by a listing.
-    let ghost = parse("u__session__s__ghost").expect("a virtual user");
+    let ghost = VirtualUser::from_str("u__session__s__ghost").expect("a virtual user");
     store.note_tools_listed(&ghost).await.expect("noted");
     let view = store.session_view("s").await.expect("the session");
     assert!(view.agents.iter().all(|a| a.agent_id != "ghost"));
@@ -82,7 +83,10 @@ async fn tasks(store: &dyn CoordStore, session: &str) -> Vec<(String, String, &'
 async fn re_planning_replaces_what_was_planned_and_not_started(fx: Fixture) {
     let store = fx.store.as_ref();
     for vu in ["u__session__s__planner", "u__session__other__planner"] {
-        store.touch_agent(&parse(vu).unwrap(), "x").await.unwrap();
+        store
+            .touch_agent(&VirtualUser::from_str(vu).unwrap(), "x")
+            .await
+            .unwrap();
     }
     let first = [
         planned("implementer-1", "T1"),
@@ -134,7 +138,10 @@ async fn a_forgotten_session_leaves_nothing_and_live_locks_keep_it(fx: Fixture) 
         "u__session__s__b",
         "u__session__keep__a",
     ] {
-        store.touch_agent(&parse(vu).unwrap(), "x").await.unwrap();
+        store
+            .touch_agent(&VirtualUser::from_str(vu).unwrap(), "x")
+            .await
+            .unwrap();
     }
     store
         .record_plan("s", &[planned("a", "T1"), planned("b", "T2")])
@@ -185,7 +192,7 @@ async fn a_forgotten_session_leaves_nothing_and_live_locks_keep_it(fx: Fixture) 
     );
     // A forgotten session's id can start afresh, owned by whoever comes first.
     store
-        .touch_agent(&parse("v__session__s__a").unwrap(), "x")
+        .touch_agent(&VirtualUser::from_str("v__session__s__a").unwrap(), "x")
         .await
         .unwrap();
     assert_eq!(store.session_view("s").await.unwrap().agents.len(), 1);

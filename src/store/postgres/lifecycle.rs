@@ -5,8 +5,8 @@
 use super::locks::Locks;
 use super::{PostgresStore, Result};
 use crate::rules::lifetimes::{ForgetOutcome, READY};
-use crate::rules::virtual_user::VirtualUser;
 use crate::store::forget::{self, SessionTx};
+use ccmulti_model::VirtualUser;
 
 impl SessionTx for Locks<'_, '_> {
     async fn session_known(&mut self, session: &str) -> Result<bool> {

@@ -6,9 +6,9 @@ use rusqlite::params;
 use super::locks::Locks;
 use super::{Result, SqliteStore};
 use crate::rules::lifetimes::{ForgetOutcome, READY};
-use crate::rules::virtual_user::VirtualUser;
 use crate::store::forget::{self, SessionTx};
 use crate::store::lock_steps::at_once;
+use ccmulti_model::VirtualUser;
 
 impl SessionTx for Locks<'_> {
     async fn session_known(&mut self, session: &str) -> Result<bool> {
