@@ -11,10 +11,12 @@
 use std::time::Duration;
 
 use ccmulti_model::tools::Tool;
-use ccmulti_model::{VirtualUser, agent_url};
+use ccmulti_model::{AgentWorkspace, VirtualUser, agent_url};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+
+use crate::rules::workspace_headers;
 
 /// Loopback answers in well under a millisecond; a missing coordinator is
 /// refused at once. These bound a hung one.
@@ -199,6 +201,8 @@ pub struct Coordinator {
     endpoint: String,
     /// `Bearer <token>` for a coordinator started with one (`CCMULTI_TOKEN`).
     authorization: Option<String>,
+    /// Where this agent works, sent with every call ([`workspace_headers`]).
+    workspace: Vec<(&'static str, String)>,
 }
 
 impl Coordinator {
@@ -216,7 +220,16 @@ impl Coordinator {
             http,
             endpoint: agent_url(base, agent),
             authorization: None,
+            workspace: Vec::new(),
         }
+    }
+
+    /// Tells the coordinator, with every call, where this agent works.
+    pub fn with_workspace(mut self, workspace: Option<&AgentWorkspace>) -> Self {
+        self.workspace = workspace
+            .map(workspace_headers::headers)
+            .unwrap_or_default();
+        self
     }
 
     /// Sends `token` (the terminal's `CCMULTI_TOKEN`) with every call.
@@ -246,6 +259,9 @@ impl Coordinator {
             .header("x-client-name", "claude-code");
         if let Some(authorization) = &self.authorization {
             post = post.header("authorization", authorization);
+        }
+        for (name, value) in &self.workspace {
+            post = post.header(*name, value);
         }
         let mut response = post
             .send(call_body::<T>(args, None::<&()>))

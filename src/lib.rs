@@ -14,6 +14,7 @@ pub mod dashboard;
 pub mod error;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod git;
 pub mod hook;
 pub mod http;
 pub mod json;

@@ -5,10 +5,10 @@
 //! [`paths::normalize_among`].
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
+use crate::git::GitError;
 use crate::rules::paths::{self, PathError};
 
 /// An unknown absolute path asks git again at most this often, unless a
@@ -26,37 +26,8 @@ pub struct Worktree {
     pub bare: bool,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum WorktreeError {
-    #[error("running git in {dir} failed ({why}); is git installed?")]
-    Spawn { dir: String, why: String },
-    #[error("git {args} failed in {dir}: {stderr}")]
-    Git {
-        args: String,
-        dir: String,
-        stderr: String,
-    },
-}
-
-/// Runs `git ARGS` in `dir`: its stdout, or what git said on stderr.
-pub fn git(dir: &Path, args: &[&str]) -> Result<String, WorktreeError> {
-    let output = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .map_err(|e| WorktreeError::Spawn {
-            dir: dir.display().to_string(),
-            why: e.to_string(),
-        })?;
-    if !output.status.success() {
-        return Err(WorktreeError::Git {
-            args: args.join(" "),
-            dir: dir.display().to_string(),
-            stderr: String::from_utf8_lossy(&output.stderr).trim().to_owned(),
-        });
-    }
-    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
-}
+/// Runs `git ARGS` in `dir`, bounded in time: its stdout, or what git said on stderr.
+pub use crate::git::ok as git;
 
 /// Parses `git worktree list --porcelain -z`: records of NUL-terminated
 /// `key value` fields, separated by an empty field.
@@ -96,7 +67,7 @@ pub fn parse_porcelain(text: &str) -> Vec<Worktree> {
 }
 
 /// Every worktree of the repository `dir` is in (the main one first, as git lists them).
-pub fn list(dir: &Path) -> Result<Vec<Worktree>, WorktreeError> {
+pub fn list(dir: &Path) -> Result<Vec<Worktree>, GitError> {
     Ok(parse_porcelain(&git(
         dir,
         &["worktree", "list", "--porcelain", "-z"],
@@ -287,35 +258,14 @@ impl Roots {
 mod tests {
     use super::*;
 
-    fn run_git(dir: &Path, args: &[&str]) {
-        let out = Command::new("git")
-            .args([
-                "-c",
-                "user.name=T",
-                "-c",
-                "user.email=t@example.com",
-                "-c",
-                "commit.gpgsign=false",
-            ])
-            .args(args)
-            .current_dir(dir)
-            .output()
-            .expect("git");
-        assert!(out.status.success(), "git {args:?}: {out:?}");
-    }
-
     #[test]
     fn a_worktree_made_after_start_is_learned_on_its_first_path() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let base = std::fs::canonicalize(dir.path()).expect("canonical");
-        let repo = base.join("repo");
-        std::fs::create_dir_all(&repo).expect("mkdir");
-        run_git(&repo, &["init", "-q"]);
-        run_git(&repo, &["commit", "-q", "--allow-empty", "-m", "start"]);
+        let fixture = crate::git::tests::Repo::new(&[]);
+        let (base, repo) = (fixture.base.clone(), fixture.top.clone());
         let roots = Roots::discover(&repo);
         assert_eq!(*roots.current(), vec![repo.clone()]);
 
-        run_git(&repo, &["worktree", "add", "-q", "-b", "b", "../repo-b"]);
+        fixture.worktree("b");
         let in_b = format!("{}/src/app.py", base.join("repo-b").display());
         assert_eq!(roots.normalize(&in_b).as_deref(), Ok("src/app.py"));
         assert_eq!(*roots.current(), vec![repo.clone(), base.join("repo-b")]);
@@ -332,12 +282,8 @@ mod tests {
     /// rather than being refused while it runs.
     #[test]
     fn paths_in_two_new_worktrees_at_once_are_both_learned() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let base = std::fs::canonicalize(dir.path()).expect("canonical");
-        let repo = base.join("repo");
-        std::fs::create_dir_all(&repo).expect("mkdir");
-        run_git(&repo, &["init", "-q"]);
-        run_git(&repo, &["commit", "-q", "--allow-empty", "-m", "start"]);
+        let fixture = crate::git::tests::Repo::new(&[]);
+        let (base, repo) = (fixture.base.clone(), fixture.top.clone());
         for round in 0..5 {
             let roots = Roots::discover(&repo);
             let trees: Vec<PathBuf> = ["a", "b"]
@@ -346,7 +292,7 @@ mod tests {
                 .collect();
             for (i, tree) in trees.iter().enumerate() {
                 let branch = format!("r{round}-{i}");
-                run_git(
+                fixture.git(
                     &repo,
                     &[
                         "worktree",

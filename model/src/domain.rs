@@ -228,13 +228,17 @@ impl EventKind {
     }
 }
 
-/// Where an agent works: its git worktree and the branch checked out there.
+/// Where an agent works: its git worktree, the branch checked out there, and
+/// the machine (the same path on two machines is two clones).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct AgentWorkspace {
     /// The worktree's path, as given.
     pub worktree: String,
     /// `None` for a detached HEAD or when not known.
     pub branch: Option<String>,
+    /// The machine's name; `None` when whoever recorded it did not say.
+    #[serde(default)]
+    pub host: Option<String>,
 }
 
 impl AgentWorkspace {
@@ -259,6 +263,37 @@ pub struct PlannedTask {
     pub task_id: String,
     pub description: String,
     pub files: Vec<String>,
+}
+
+/// One recorded version of a path, between agents in worktrees of their own:
+/// where its latest content is. Per path, the newest is the latest version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PathVersion {
+    pub id: i64,
+    pub session_id: String,
+    /// The lock path of the file, relative to the project root.
+    pub path: String,
+    /// Who changed it.
+    pub agent_id: String,
+    /// Where that agent worked.
+    pub workspace: AgentWorkspace,
+    /// The commit that holds it; `None` when the agent's lock ended (forced,
+    /// expired) with its changes left uncommitted and none of them committed.
+    pub commit: Option<String>,
+    /// The file's git blob in that commit; `None` when the commit deleted it.
+    pub blob: Option<String>,
+    /// The lock ended with changes to the file not committed.
+    pub left_uncommitted: bool,
+    pub recorded_at_ms: i64,
+}
+
+/// A version a grant told the lock's holder to bring in, not brought in yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingHandOver {
+    pub lock_id: String,
+    /// The holder of the lock.
+    pub agent_id: String,
+    pub version: PathVersion,
 }
 
 /// Each word prints as the tools spell it (and pads, for tables).

@@ -18,8 +18,8 @@ pub mod tools;
 mod virtual_user;
 
 pub use domain::{
-    ACTIVE_WITHIN_MS, Activity, AgentWorkspace, EventKind, Operation, PlannedTask,
-    RECENT_WITHIN_MS, ReportedStatus, Role, TaskStatus,
+    ACTIVE_WITHIN_MS, Activity, AgentWorkspace, EventKind, Operation, PathVersion, PendingHandOver,
+    PlannedTask, RECENT_WITHIN_MS, ReportedStatus, Role, TaskStatus,
 };
 pub use virtual_user::{
     MAX_PART_LEN, PLANNER, SessionAgent, VirtualUser, VirtualUserError, agent_url, check_part,

@@ -8,13 +8,16 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use ccmulti::client::{ClientError, Coordinator};
-use ccmulti::hook::decide::{self, Edit, Holder, OfflinePolicy};
+use ccmulti::git::{self, Ancestry, Merge};
+use ccmulti::hook::decide::{
+    self, BringIn, BringInPolicy, ClaimAnswer, Edit, Holder, OfflinePolicy, Verdict,
+};
 use ccmulti::hook::input::HookInput;
 use ccmulti::hook::output;
 use ccmulti::rules::paths;
 use ccmulti_model::tools::claim::{MAX_LEASE_SECONDS, MIN_LEASE_SECONDS};
-use ccmulti_model::tools::{Claim, ClaimArgs, Status, StatusArgs, StatusResult, Tool};
-use ccmulti_model::{Operation, SessionAgent, VirtualUser};
+use ccmulti_model::tools::{Claim, ClaimArgs, HandOver, Status, StatusArgs, StatusResult, Tool};
+use ccmulti_model::{AgentWorkspace, Operation, SessionAgent, VirtualUser};
 use clap::{Args, Subcommand, ValueEnum};
 use serde_json::Value;
 
@@ -76,6 +79,15 @@ pub enum Switch {
     Off,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BringInArg {
+    /// Merge the commit into this worktree where git can do it cleanly
+    /// (a conflict is aborted and reported), then have the model re-read the file.
+    Merge,
+    /// Deny the edit with the command that brings the commit in.
+    Tell,
+}
+
 /// Who this is, and what to do without an answer: the hooks that can refuse.
 #[derive(Debug, Args)]
 pub struct Guarded {
@@ -113,6 +125,15 @@ pub struct PreToolArgs {
         value_parser = clap::value_parser!(i64).range(MIN_LEASE_SECONDS..=MAX_LEASE_SECONDS)
     )]
     lease_seconds: i64,
+    /// An edited file whose latest version another agent committed in its own
+    /// worktree, which this one lacks: bring the commit in, or only say how.
+    #[arg(
+        long,
+        env = "CCMULTI_HOOK_BRING_IN",
+        value_enum,
+        default_value = "merge"
+    )]
+    bring_in: BringInArg,
 }
 
 /// Long enough for the next edit of the same file in a burst of edits (a
@@ -129,6 +150,15 @@ pub struct PreCommitArgs {
     guard: Switch,
 }
 
+impl From<BringInArg> for BringInPolicy {
+    fn from(b: BringInArg) -> Self {
+        match b {
+            BringInArg::Merge => Self::Merge,
+            BringInArg::Tell => Self::Tell,
+        }
+    }
+}
+
 impl From<Offline> for OfflinePolicy {
     fn from(o: Offline) -> Self {
         match o {
@@ -136,6 +166,17 @@ impl From<Offline> for OfflinePolicy {
             Offline::Deny => Self::Deny,
         }
     }
+}
+
+/// Where the agent whose project is `dir` works: its worktree's top, the
+/// branch, this machine; read from git's files, without a process.
+fn workspace_of(dir: &Path) -> Option<AgentWorkspace> {
+    let place = git::place_of(dir)?;
+    Some(AgentWorkspace {
+        host: git::this_host(),
+        worktree: place.top.to_string_lossy().into_owned(),
+        branch: place.branch,
+    })
 }
 
 /// Who this terminal is, or `None` when `CCMULTI_AGENT` is unset or empty.
@@ -221,12 +262,14 @@ fn status(coordinator: &Coordinator, news: bool) -> Result<StatusResult, ClientE
     })
 }
 
-fn locks(coordinator: &Coordinator) -> Result<Vec<Holder>, ClientError> {
+/// The session's live locks and the hand-overs pending on the caller's own.
+fn locks(coordinator: &Coordinator) -> Result<(Vec<Holder>, Vec<HandOver>), ClientError> {
     // news=false: a lock check must not use up the agent's news.
-    status(coordinator, false).map(decide::status_locks)
+    let status = status(coordinator, false)?;
+    let handovers = decide::status_handovers(&status);
+    Ok((decide::status_locks(status), handovers))
 }
 
-/// A write lock on `path` for this agent, with the claim's defaults.
 /// Claims a write lock on `path` for this edit, for `lease_seconds`.
 fn claim(
     coordinator: &Coordinator,
@@ -244,6 +287,82 @@ fn claim(
     })
 }
 
+/// Where the project root sits in its worktree: the worktree's top and the
+/// root relative to it (empty when the root is the top).
+fn worktree_of(root: &Path) -> Option<(PathBuf, PathBuf)> {
+    let top = git::place_of(root)?.top;
+    let within = std::fs::canonicalize(root)
+        .unwrap_or_else(|_| root.to_owned())
+        .strip_prefix(&top)
+        .ok()?
+        .to_owned();
+    Some((top, within))
+}
+
+/// A lock path as git spells it in the worktree, and back.
+fn in_worktree(within: &Path, lock_path: &str) -> String {
+    within.join(lock_path).to_string_lossy().into_owned()
+}
+
+fn as_lock_path(within: &Path, repo_path: &str) -> String {
+    Path::new(repo_path).strip_prefix(within).map_or_else(
+        |_| repo_path.to_owned(),
+        |p| p.to_string_lossy().into_owned(),
+    )
+}
+
+/// Whether the worktree has the hand-over's version: its commit is in HEAD
+/// (or in the merge being committed), or the file already holds that content.
+fn has_version(top: &Path, file: &str, handover: &HandOver, content: Option<String>) -> bool {
+    let Some(commit) = handover.commit.as_deref() else {
+        return true;
+    };
+    let mut heads = vec!["HEAD".to_owned()];
+    heads.extend(git::merge_heads(top).unwrap_or_default());
+    heads
+        .iter()
+        .any(|head| git::ancestry(top, commit, head) == Ok(Ancestry::Ancestor))
+        || content.is_some_and(|c| Some(c) == handover.blob)
+        || (handover.blob.is_none() && !top.join(file).exists())
+}
+
+/// The verdict on editing `edit.path` when the claim reported a hand-over;
+/// `None` when the worktree has that version already.
+fn bring_in(
+    root: &Path,
+    edit: Edit<'_>,
+    handover: &HandOver,
+    policy: BringInPolicy,
+) -> Option<Verdict> {
+    let Some(commit) = handover.commit.as_deref() else {
+        return Some(decide::left_behind_note(handover));
+    };
+    let Some((top, within)) = worktree_of(root) else {
+        return Some(decide::handover_verdict(edit, handover, &BringIn::Told));
+    };
+    let file = in_worktree(&within, edit.path);
+    let content = git::worktree_blob(&top, &file).ok().flatten();
+    if has_version(&top, &file, handover, content) {
+        return None;
+    }
+    let here = git::has_commit(&top, commit).unwrap_or(false);
+    let done = if policy == BringInPolicy::Tell || !here {
+        BringIn::Told
+    } else {
+        match git::merge(&top, commit) {
+            Ok(Merge::Done { changed }) => BringIn::Merged {
+                changed: changed.iter().map(|f| as_lock_path(&within, f)).collect(),
+            },
+            Ok(Merge::Conflicted { files }) => BringIn::Conflicted {
+                files: files.iter().map(|f| as_lock_path(&within, f)).collect(),
+            },
+            Ok(Merge::Refused { why }) => BringIn::Refused { why },
+            Err(e) => BringIn::Refused { why: e.to_string() },
+        }
+    };
+    Some(decide::handover_verdict(edit, handover, &done))
+}
+
 pub fn pre_tool(common: &Common, args: &PreToolArgs) -> Result<ExitCode> {
     let Some((me, coordinator)) = whoami(&args.guarded.identity, common)? else {
         return Ok(ExitCode::SUCCESS);
@@ -253,6 +372,8 @@ pub fn pre_tool(common: &Common, args: &PreToolArgs) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     };
     let roots = project_roots(common, &input)?;
+    let coordinator =
+        coordinator.with_workspace(roots.first().and_then(|r| workspace_of(r)).as_ref());
     let path = match roots
         .iter()
         .find_map(|root| paths::normalize(root, raw).ok())
@@ -275,9 +396,23 @@ pub fn pre_tool(common: &Common, args: &PreToolArgs) -> Result<ExitCode> {
         session: &me.session_id,
     };
     let answer = match args.auto_claim {
-        Switch::On => claim(&coordinator, &path, args.lease_seconds)
-            .map(|answer| decide::after_claim(edit, &answer)),
-        Switch::Off => locks(&coordinator).map(|l| decide::from_locks(edit, &l)),
+        Switch::On => claim(&coordinator, &path, args.lease_seconds).map(|answer| {
+            let verdict = decide::after_claim(edit, &answer);
+            match (&answer, &verdict) {
+                (
+                    ClaimAnswer::Granted {
+                        handover: Some(handover),
+                        ..
+                    },
+                    Verdict::Allow { .. },
+                ) => roots
+                    .first()
+                    .and_then(|root| bring_in(root, edit, handover, args.bring_in.into()))
+                    .unwrap_or(verdict),
+                _ => verdict,
+            }
+        }),
+        Switch::Off => locks(&coordinator).map(|(l, _)| decide::from_locks(edit, &l)),
     };
     let verdict = answer.unwrap_or_else(|e| match e {
         ClientError::Refused { .. } => decide::refused(edit, &e.to_string()),
@@ -293,6 +428,12 @@ pub fn news(common: &Common, identity: &Identity) -> Result<ExitCode> {
     };
     let input = read_input()?;
     let event = input.news_event()?;
+    let coordinator = coordinator.with_workspace(
+        project_roots(common, &input)
+            .ok()
+            .and_then(|roots| roots.first().and_then(|r| workspace_of(r)))
+            .as_ref(),
+    );
     let news = status(&coordinator, true).map(decide::status_news);
     match news {
         Ok(news) => print(output::news(event, &me.agent_id, &me.session_id, &news))?,
@@ -300,6 +441,26 @@ pub fn news(common: &Common, identity: &Identity) -> Result<ExitCode> {
         Err(e) => errln!("ccmulti hook news: {e}"),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The hand-overs of staged files whose version the commit would not hold:
+/// not in HEAD, not in a merge being committed, not the staged content.
+fn versions_left_out<'a>(
+    top: &Path,
+    root: &Path,
+    staged: &[String],
+    handovers: &'a [HandOver],
+) -> Vec<&'a HandOver> {
+    let within = worktree_of(root).map(|(_, w)| w).unwrap_or_default();
+    handovers
+        .iter()
+        .filter(|h| h.commit.is_some() && staged.contains(&h.path))
+        .filter(|h| {
+            let file = in_worktree(&within, &h.path);
+            let content = git::staged_blob(top, &file).ok().flatten();
+            !has_version(top, &file, h, content)
+        })
+        .collect()
 }
 
 pub fn pre_commit(common: &Common, args: &PreCommitArgs) -> Result<ExitCode> {
@@ -320,6 +481,7 @@ pub fn pre_commit(common: &Common, args: &PreCommitArgs) -> Result<ExitCode> {
         Some(_) => worktrees::roots_of(&common.root()?),
         None => vec![canonical(&top)?],
     };
+    let coordinator = coordinator.with_workspace(workspace_of(&top).as_ref());
     let staged: Vec<String> = git(&top, &["diff", "--cached", "--name-only", "-z"])?
         .split('\0')
         .filter(|name| !name.is_empty())
@@ -332,12 +494,21 @@ pub fn pre_commit(common: &Common, args: &PreCommitArgs) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     match locks(&coordinator) {
-        Ok(locks) => {
+        Ok((locks, handovers)) => {
             let blocked = decide::staged_conflicts(&staged, &me.agent_id, &locks);
-            if blocked.is_empty() {
+            let missing = match roots.first() {
+                Some(root) => versions_left_out(&top, root, &staged, &handovers),
+                None => Vec::new(),
+            };
+            if blocked.is_empty() && missing.is_empty() {
                 return Ok(ExitCode::SUCCESS);
             }
-            errln!("{}", decide::commit_refusal(&me.session_id, &blocked));
+            if !blocked.is_empty() {
+                errln!("{}", decide::commit_refusal(&me.session_id, &blocked));
+            }
+            if !missing.is_empty() {
+                errln!("{}", decide::handover_refusal(&me.session_id, &missing));
+            }
             Ok(ExitCode::FAILURE)
         }
         Err(e) if args.guarded.offline == Offline::Allow => {

@@ -4,17 +4,20 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
+use ccmulti::coord::ByHand;
 use ccmulti::coord::Forgetting;
+use ccmulti::rules::handover::commit_first_message;
 use ccmulti::rules::locks::seconds_until;
 use ccmulti::rules::locks::steps::ForceSelector;
 use ccmulti::rules::paths;
+use ccmulti::worktrees;
 use ccmulti_model::Activity;
 use clap::Args;
 
 use super::Common;
 use super::args::RootArg;
 use super::service::{Opening, with_service};
-use crate::cli::out::outln;
+use crate::cli::out::{errln, outln};
 
 pub fn status(common: &Common, session: Option<&str>) -> Result<ExitCode> {
     let (snap, location) = with_service(common, Opening::MustExist, async |coord| {
@@ -138,6 +141,11 @@ pub struct ReleaseArgs {
     session: Option<String>,
     #[command(flatten)]
     pub root: RootArg,
+    /// Release even when a holder working in a worktree of its own has
+    /// uncommitted changes to the files (recorded as work left behind, and
+    /// told to the next holder); without it such a release is refused.
+    #[arg(long)]
+    force: bool,
 }
 
 pub fn release(common: &Common, args: &ReleaseArgs) -> Result<ExitCode> {
@@ -153,9 +161,22 @@ pub fn release(common: &Common, args: &ReleaseArgs) -> Result<ExitCode> {
         },
         _ => bail!("say which locks to release: a PATH, --lock-id ID or --agent NAME"),
     };
-    let released = with_service(common, Opening::MustExist, async |coord| {
-        Ok(coord.force_release(&selector, "cli").await?)
+    let roots = worktrees::roots_of(&common.root()?);
+    let answer = with_service(common, Opening::MustExist, async |coord| {
+        Ok(coord
+            .release_by_hand(&roots, &selector, "cli", args.force)
+            .await?)
     })?;
+    let released = match answer {
+        ByHand::Released(released) => released,
+        ByHand::CommitFirst(refused) => {
+            for (agent, files) in &refused {
+                errln!("{agent}: {}", commit_first_message(files));
+            }
+            errln!("nothing was released; --force releases anyway, leaving that work uncommitted");
+            return Ok(ExitCode::from(1));
+        }
+    };
     if released.is_empty() {
         outln!("no lock matched; `ccmulti status` lists the live ones");
         return Ok(ExitCode::from(1));

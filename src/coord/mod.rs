@@ -9,6 +9,7 @@
 mod claim;
 #[cfg(test)]
 mod clock_step_tests;
+mod handover;
 mod lifecycle;
 mod plan;
 mod wait_queue;
@@ -33,10 +34,11 @@ use crate::rules::locks::ReleaseScope;
 use crate::rules::locks::steps::{ClaimOutcome, ClaimRequest, ForceSelector, ReleaseOutcome};
 use crate::rules::news::News;
 use crate::rules::progress::ProgressUpdate;
-use crate::store::{Change, CoordStore, Counts, Result, SharedStore, Verification};
+use crate::store::{Change, CoordStore, Counts, PlacedBy, Result, SharedStore, Verification};
 use ccmulti_model::VirtualUser;
 
 pub use claim::WaitedClaim;
+pub use handover::{ByHand, Released};
 pub use lifecycle::Forgetting;
 use wait_queue::WaitQueue;
 
@@ -98,7 +100,20 @@ impl Coordinator {
         user: &VirtualUser,
         workspace: &AgentWorkspace,
     ) -> Result<()> {
-        self.store.set_agent_workspace(user, workspace).await
+        self.store
+            .set_agent_workspace(user, workspace, PlacedBy::Launcher)
+            .await
+    }
+
+    /// Records where an agent works, as its hooks say with a call it makes.
+    pub async fn report_workspace(
+        &self,
+        user: &VirtualUser,
+        workspace: &AgentWorkspace,
+    ) -> Result<()> {
+        self.store
+            .set_agent_workspace(user, workspace, PlacedBy::Agent)
+            .await
     }
 
     /// A claim that answers at once.

@@ -2,7 +2,7 @@
 //! over plain types, so every verdict and every message is unit-tested.
 
 use ccmulti_model::Operation;
-use ccmulti_model::tools::{ClaimResult, StatusResult};
+use ccmulti_model::tools::{ClaimResult, HandOver, StatusResult};
 
 use super::human_duration;
 use crate::rules::targets::LockTarget;
@@ -44,9 +44,14 @@ impl Holder {
 }
 
 /// `claim_file_lock`'s answer for one path.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum ClaimAnswer {
-    Granted { renewed: bool, seconds_left: i64 },
+    Granted {
+        renewed: bool,
+        seconds_left: i64,
+        /// Another worktree's version of the file, which this one lacks.
+        handover: Option<HandOver>,
+    },
     Conflicted(Vec<Holder>),
 }
 
@@ -60,6 +65,11 @@ pub fn claim_answer(result: ClaimResult) -> Result<ClaimAnswer, String> {
         return Ok(ClaimAnswer::Granted {
             renewed: lock.renewed,
             seconds_left: lock.expires_in_seconds,
+            handover: result
+                .handovers
+                .iter()
+                .find(|h| h.path == lock.path)
+                .cloned(),
         });
     }
     if result.conflicts.is_empty() {
@@ -93,13 +103,20 @@ pub fn status_locks(status: StatusResult) -> Vec<Holder> {
         .collect()
 }
 
-/// The news lines `check_agent_status` tells.
+/// The hand-overs `check_agent_status` reports pending on the caller's locks.
+pub fn status_handovers(status: &StatusResult) -> Vec<HandOver> {
+    status.handovers.clone()
+}
+
+/// The news lines `check_agent_status` tells, then each hand-over still
+/// pending (said until it is brought in: it is a thing to do).
 pub fn status_news(status: StatusResult) -> Vec<String> {
-    status
+    let news = status
         .news
         .unwrap_or_default()
         .into_iter()
-        .map(|n| n.message)
+        .map(|n| n.message);
+    news.chain(status.handovers.into_iter().map(|h| h.message))
         .collect()
 }
 
@@ -188,6 +205,124 @@ pub fn from_locks(edit: Edit<'_>, locks: &[Holder]) -> Verdict {
     } else {
         deny_held(edit, &exclusive)
     }
+}
+
+/// How `hook pre-tool` deals with a hand-over the edited file lacks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BringInPolicy {
+    /// Merge the commit into the worktree where git can do it cleanly, then
+    /// have the model read the file again.
+    #[default]
+    Merge,
+    /// Deny the edit with the command that brings the commit in.
+    Tell,
+}
+
+/// What the hook did about a hand-over the worktree lacks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BringIn {
+    /// Not tried (policy `tell`, or the commit is in another clone).
+    Told,
+    /// Merged; the files the merge changed (lock paths).
+    Merged { changed: Vec<String> },
+    /// The merge conflicted in `files` and was aborted.
+    Conflicted { files: Vec<String> },
+    /// Git did not merge, and changed nothing: what it said.
+    Refused { why: String },
+}
+
+fn short(commit: &str) -> &str {
+    commit
+        .get(..crate::rules::handover::SHORT_ID)
+        .unwrap_or(commit)
+}
+
+/// The verdict on an edit of a file whose latest version (`handover`) the
+/// worktree lacks, after `done`. Every case denies this edit: it was made
+/// against the file as it was, and nothing else is safe to apply.
+pub fn handover_verdict(edit: Edit<'_>, handover: &HandOver, done: &BringIn) -> Verdict {
+    let commit = handover.commit.as_deref().unwrap_or_default();
+    let command = handover.command.as_deref().unwrap_or_default();
+    let brought = format!(
+        "ccmulti: {} changed {} in commit {}{}, which your worktree lacked",
+        handover.from,
+        edit.path,
+        short(commit),
+        handover
+            .branch
+            .as_deref()
+            .map(|b| format!(" (branch {b})"))
+            .unwrap_or_default()
+    );
+    let reason = match done {
+        BringIn::Told => format!("ccmulti: {} This edit was not made.", handover.message),
+        BringIn::Merged { changed } => {
+            let others: Vec<&str> = changed
+                .iter()
+                .map(String::as_str)
+                .filter(|f| *f != edit.path)
+                .collect();
+            let also = if others.is_empty() {
+                String::new()
+            } else {
+                format!(" (it also changed {})", others.join(", "))
+            };
+            format!(
+                "{brought}; ccmulti brought it in ({command}){also}. This edit was not made: {} has changed, \
+                 so Read it again, then make your edit on its new content.",
+                edit.path
+            )
+        }
+        BringIn::Conflicted { files } => format!(
+            "{brought}. Merging it conflicts in {}, so ccmulti aborted the merge (git merge --abort) and your \
+             worktree is as it was. This edit was not made. Bring the commit in yourself: run `{command}`, \
+             resolve the conflicts in those files and commit; then edit {}.",
+            files.join(", "),
+            edit.path
+        ),
+        BringIn::Refused { why } => format!(
+            "{brought}, and git did not merge it, changing nothing: {}. This edit was not made. Commit or \
+             stash your own changes first, then run `{command}`, then edit {}.",
+            why.lines().next().unwrap_or_default().trim_end_matches(':'),
+            edit.path
+        ),
+    };
+    Verdict::Deny { reason }
+}
+
+/// A hand-over whose change was left uncommitted: there is nothing to bring
+/// in, so the edit goes ahead, and the model is told.
+pub fn left_behind_note(handover: &HandOver) -> Verdict {
+    Verdict::Allow {
+        context: Some(format!("ccmulti: {}", handover.message)),
+    }
+}
+
+/// A staged file whose latest version (`handover`) this commit would not
+/// contain: the commit is refused until it is brought in.
+pub fn handover_refusal(session: &str, missing: &[&HandOver]) -> String {
+    let mut text = format!(
+        "ccmulti git guard: commit refused; in session {session}, another agent's worktree holds the latest \
+         version of staged files, which this commit would not contain:\n"
+    );
+    for h in missing {
+        text.push_str(&format!(
+            "  {}  changed by {} in commit {}\n",
+            h.path,
+            h.from,
+            short(h.commit.as_deref().unwrap_or_default())
+        ));
+    }
+    let commands: Vec<&str> = missing
+        .iter()
+        .filter_map(|h| h.command.as_deref())
+        .collect();
+    text.push_str(&format!(
+        "Bring it in first, keeping your changes: `git stash && {} && git stash pop`, then commit again; \
+         CCMULTI_GIT_GUARD=off bypasses this check.",
+        commands.join(" && ")
+    ));
+    text
 }
 
 /// The coordinator answered but refused the check (say, a session owned by
@@ -318,6 +453,7 @@ mod tests {
         let renewed = ClaimAnswer::Granted {
             renewed: true,
             seconds_left: 900,
+            handover: None,
         };
         assert_eq!(
             after_claim(EDIT, &renewed),
@@ -384,6 +520,97 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("CCMULTI_GIT_GUARD=off"), "{text}");
+    }
+
+    fn handover() -> HandOver {
+        HandOver {
+            path: "src/cart.rs".into(),
+            from: "impl_b".into(),
+            commit: Some("0123456789abcdef0123".into()),
+            branch: Some("ccmulti/s1/impl_b".into()),
+            blob: Some("b1".into()),
+            command: Some("git merge --no-edit 0123456789abcdef0123".into()),
+            fetch: false,
+            message: "impl_b changed src/cart.rs in commit 0123456789 (branch ccmulti/s1/impl_b), which your worktree lacks: bring it in before editing the file: `git merge --no-edit 0123456789abcdef0123`.".into(),
+        }
+    }
+
+    #[test]
+    fn a_grant_carries_the_hand_over_of_the_edited_file() {
+        let answer = claim_answer(claim_result(json!({
+            "success": true, "operation": "write",
+            "locks": [{ "path": "src/cart.rs", "lock_id": "l1", "fencing_token": 7, "expires_at": "2026-11-29T12:15:00Z", "renewed": true, "expires_in_seconds": 900 }],
+            "handovers": [serde_json::to_value(handover()).unwrap()]
+        })))
+        .unwrap();
+        assert_eq!(
+            answer,
+            ClaimAnswer::Granted {
+                renewed: true,
+                seconds_left: 900,
+                handover: Some(handover())
+            }
+        );
+    }
+
+    #[test]
+    fn an_edit_lacking_a_hand_over_is_denied_whatever_the_hook_did() {
+        let reason = |done: BringIn| match handover_verdict(EDIT, &handover(), &done) {
+            Verdict::Deny { reason } => reason,
+            other => panic!("expected a denial, got {other:?}"),
+        };
+        let told = reason(BringIn::Told);
+        assert!(
+            told.contains("`git merge --no-edit 0123456789abcdef0123`")
+                && told.ends_with("This edit was not made."),
+            "{told}"
+        );
+        let merged = reason(BringIn::Merged {
+            changed: vec!["src/cart.rs".into(), "src/tax.rs".into()],
+        });
+        assert_eq!(
+            merged,
+            "ccmulti: impl_b changed src/cart.rs in commit 0123456789 (branch ccmulti/s1/impl_b), which your \
+             worktree lacked; ccmulti brought it in (git merge --no-edit 0123456789abcdef0123) (it also \
+             changed src/tax.rs). This edit was not made: src/cart.rs has changed, so Read it again, then make \
+             your edit on its new content."
+        );
+        let conflicted = reason(BringIn::Conflicted {
+            files: vec!["src/cart.rs".into()],
+        });
+        assert!(
+            conflicted
+                .contains("Merging it conflicts in src/cart.rs, so ccmulti aborted the merge")
+                && conflicted.contains(
+                    "run `git merge --no-edit 0123456789abcdef0123`, resolve the conflicts"
+                ),
+            "{conflicted}"
+        );
+        let refused = reason(BringIn::Refused {
+            why: "error: Your local changes to the following files would be overwritten by merge:\n\tsrc/cart.rs".into(),
+        });
+        assert!(
+            refused.contains(
+                "Your local changes to the following files would be overwritten by merge. This edit"
+            ),
+            "{refused}"
+        );
+    }
+
+    #[test]
+    fn the_git_guard_names_the_version_a_commit_would_leave_out() {
+        let h = handover();
+        let text = handover_refusal("s1", &[&h]);
+        assert!(
+            text.contains("src/cart.rs  changed by impl_b in commit 0123456789"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "`git stash && git merge --no-edit 0123456789abcdef0123 && git stash pop`"
+            ),
+            "{text}"
+        );
     }
 
     #[test]

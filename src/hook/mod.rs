@@ -11,15 +11,8 @@ pub mod input;
 pub mod output;
 pub mod settings;
 
-/// Quotes a word for `sh` only when it needs it (paths in hook commands,
-/// team start lines), by `shlex`'s POSIX rules. The words are paths,
-/// arguments and environment values, which cannot hold a NUL (the OS passes
-/// C strings), and no shell could take one: a word is cut at a NUL, as the
-/// shell itself would cut it.
-pub fn shell_quote(word: &str) -> String {
-    let word = word.split('\0').next().unwrap_or_default();
-    shlex::try_quote(word).map_or_else(|_| String::from("''"), std::borrow::Cow::into_owned)
-}
+/// Quotes a word for `sh` only when it needs it (paths in hook commands).
+pub use crate::rules::shell::quote as shell_quote;
 
 /// "7m 12s", "45s", "1h 02m": how long a lock has left, for people and models.
 pub fn human_duration(seconds: i64) -> String {
@@ -34,16 +27,6 @@ pub fn human_duration(seconds: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn quotes_only_what_needs_it() {
-        assert_eq!(shell_quote("/usr/bin/ccmulti"), "/usr/bin/ccmulti");
-        assert_eq!(shell_quote("/My Tools/ccmulti"), "'/My Tools/ccmulti'");
-        assert_eq!(shell_quote("/a'b/ccmulti"), r#""/a'b/ccmulti""#);
-        assert_eq!(shell_quote("a$b`c"), "'a$b`c'");
-        assert_eq!(shell_quote(""), "''");
-        assert_eq!(shell_quote("a\0b"), "a");
-    }
 
     #[test]
     fn durations_read_naturally() {

@@ -27,10 +27,26 @@ pub fn pre_tool(verdict: &Verdict) -> Option<Value> {
             "hookSpecificOutput": {
                 "hookEventName": "PreToolUse",
                 "permissionDecision": "deny",
-                "permissionDecisionReason": reason
+                "permissionDecisionReason": denial(reason)
             }
         })),
     }
+}
+
+/// How a denial opens. Claude Code (2.1.x) puts every refusal of a
+/// PreToolUse hook before the model as "PreToolUse:Edit hook error: <reason>",
+/// whichever form the hook used (this JSON, `decision: block`, exit code 2,
+/// an HTTP hook): the prefix is Claude Code's own. This JSON form is the one
+/// that adds nothing else (exit code 2 adds the hook's command line), so the
+/// reason's first words say that this is a decision, not a broken hook.
+pub const DENIAL_LEAD: &str =
+    "ccmulti denied this call on purpose (the hook works; this is a refusal, not an error): ";
+
+fn denial(reason: &str) -> String {
+    format!(
+        "{DENIAL_LEAD}{}",
+        reason.strip_prefix("ccmulti: ").unwrap_or(reason)
+    )
 }
 
 /// Nothing at all when nothing changed; otherwise a few lines of context.
@@ -60,7 +76,8 @@ mod tests {
                 reason: "held".into()
             }),
             Some(json!({ "hookSpecificOutput": {
-                "hookEventName": "PreToolUse", "permissionDecision": "deny", "permissionDecisionReason": "held"
+                "hookEventName": "PreToolUse", "permissionDecision": "deny",
+                "permissionDecisionReason": format!("{DENIAL_LEAD}held")
             }}))
         );
         let warn = pre_tool(&Verdict::Warn {

@@ -21,7 +21,8 @@ use serde_json::{Value, json};
 use super::{FastPath, HttpState, MAX_BODY_BYTES, fast, limits};
 use crate::error::CoordError;
 use crate::mcp::RouteInfo;
-use ccmulti_model::VirtualUser;
+use crate::rules::workspace_headers;
+use ccmulti_model::{AgentWorkspace, VirtualUser};
 
 /// An agent's `last_activity` is written at most this often; finer is noise.
 const TOUCH_EVERY: Duration = Duration::from_secs(1);
@@ -320,6 +321,45 @@ async fn note_tools_listed(http: &HttpState, client: &str, user: &VirtualUser) {
     }
 }
 
+/// The workspace each agent's hooks last named, by virtual user, as this
+/// process recorded it: a hook call records it only when it changed.
+#[derive(Debug, Default)]
+pub(crate) struct Placed(Mutex<HashMap<String, AgentWorkspace>>);
+
+/// Records where the caller works when its request names it (the hooks send
+/// `x-ccmulti-worktree`, `-branch`, `-host`), so hand-over knows agents
+/// started by hand. A failure is logged: the call itself goes on.
+async fn place(http: &HttpState, user: &VirtualUser, headers: &HeaderMap) {
+    if user.session.is_none() {
+        return;
+    }
+    let Some(workspace) = workspace_headers::read(|name| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    }) else {
+        return;
+    };
+    let key = user.to_string();
+    let known = http
+        .placed
+        .0
+        .lock()
+        .is_ok_and(|p| p.get(&key) == Some(&workspace));
+    if known {
+        return;
+    }
+    match http.app.coord.report_workspace(user, &workspace).await {
+        Ok(()) => {
+            if let Ok(mut placed) = http.placed.0.lock() {
+                placed.insert(key, workspace);
+            }
+        }
+        Err(e) => tracing::warn!(agent = %key, error = %e, "workspace not recorded"),
+    }
+}
+
 fn metric_method(method: &Option<String>, http_method: &Method) -> &'static str {
     match method.as_deref() {
         Some(m) => KNOWN_METHODS.iter().find(|k| **k == m).copied().unwrap_or(
@@ -416,6 +456,7 @@ pub async fn mcp_endpoint(
     if method.as_deref() == Some("tools/list") {
         note_tools_listed(&http, &client, &user).await;
     }
+    place(&http, &user, request.headers()).await;
     default_accept(&mut request);
     let route = RouteInfo {
         client_segment: client,

@@ -50,6 +50,8 @@ pub(crate) struct HttpState {
     /// Everything else: 2026-07-28 requests, and bare POSTs such as the seed's curl checks.
     stateless: Arc<Mcp>,
     touched: Arc<intake::RecentTouches>,
+    /// The workspace each agent's hooks last named, as recorded by this process.
+    placed: Arc<intake::Placed>,
     /// The legacy service's sessions, counted against the limit.
     legacy: Arc<LocalSessionManager>,
     streams: Arc<limits::OpenStreams>,
@@ -122,6 +124,7 @@ pub fn app_with(state: SharedState, options: HttpOptions) -> Router {
         sessions: Arc::new(sessions),
         stateless: Arc::new(stateless),
         touched: Arc::default(),
+        placed: Arc::default(),
         legacy,
         streams: Arc::default(),
         known_sessions: Arc::new(fast::KnownSessions::new(options.session_keep_alive)),

@@ -13,11 +13,13 @@ use crate::rules::locks::steps::LockRows;
 
 /// The tables holding a session's rows (by `session_id`) whose count
 /// [`Forgotten`] does not report; deleted before the counted ones.
-const UNCOUNTED: [&str; 4] = [
+const UNCOUNTED: [&str; 5] = [
     "lock_waiters",
     "agent_news_cursors",
     "task_analyses",
+    // A lock's pending hand-overs go with it, and with their version.
     "file_locks",
+    "path_versions",
 ];
 
 /// One backend's session rows inside one of its transactions.

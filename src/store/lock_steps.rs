@@ -15,6 +15,7 @@ use ccmulti_model::snapshot::LockRow;
 use super::{Result, StoreError};
 use crate::clock::Millis;
 use crate::rules::audit::NewEvent;
+use crate::rules::handover::NewVersion;
 use crate::rules::locks::steps::{Applied, Freed, LockRows, LockStep, LockWrite};
 
 /// How many expired locks one sweep transaction deletes at most, on every
@@ -41,6 +42,13 @@ pub(crate) trait LockTx {
         operation: Operation,
         expires_at_ms: Millis,
     ) -> Result<i64>;
+    /// Records where a path's latest version is, stamped `now`.
+    async fn insert_version(
+        &mut self,
+        session: &str,
+        version: &NewVersion,
+        now: Millis,
+    ) -> Result<()>;
     /// Writes one row of the audit trail, stamped `now`.
     async fn record(&mut self, now: Millis, event: &NewEvent<'_>) -> Result<()>;
 }
@@ -118,6 +126,10 @@ pub(crate) async fn run<S: LockStep>(
                     .await?,
             },
             LockWrite::Record(_) => Applied::Recorded,
+            LockWrite::Version { session, version } => {
+                tx.insert_version(session, version, now).await?;
+                Applied::Recorded
+            }
         };
         if let Some(event) = write.event(&done) {
             tx.record(now, &event).await?;

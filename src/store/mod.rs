@@ -24,6 +24,7 @@ pub mod postgres;
 pub mod sqlite;
 mod types;
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -31,9 +32,10 @@ use async_trait::async_trait;
 use tokio::sync::broadcast;
 
 use ccmulti_model::snapshot::{LockRow, SessionView, Snapshot};
-use ccmulti_model::{AgentWorkspace, PlannedTask};
+use ccmulti_model::{AgentWorkspace, PathVersion, PendingHandOver, PlannedTask};
 
 use crate::clock::Millis;
+use crate::rules::handover::NewVersion;
 use crate::rules::lifetimes::ForgetOutcome;
 use crate::rules::limits::{LimitReached, Limits};
 use crate::rules::locks::ReleaseScope;
@@ -122,6 +124,15 @@ pub enum Change {
 
 /// The coordination state. Async, so that a backend may be a network
 /// database; SQLite runs its writes on a thread of its own.
+/// Who says where an agent works.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlacedBy {
+    /// Whoever starts the agent (`ccmulti team`), about to (re)start it.
+    Launcher,
+    /// The agent's own hooks, with a call it makes.
+    Agent,
+}
+
 #[async_trait]
 pub trait CoordStore: Send + Sync + std::fmt::Debug {
     /// The engine, for `/health/detailed` and `db verify`: `sqlite`, ...
@@ -153,13 +164,15 @@ pub trait CoordStore: Send + Sync + std::fmt::Debug {
 
     /// Registers the session (owned by this user) and agent if new and touches it.
     async fn touch_agent(&self, user: &VirtualUser, connection_url: &str) -> Result<()>;
-    /// Records where an agent works (its worktree and branch), as whoever
-    /// starts it is about to (re)start it: its status is `starting` until it
-    /// calls ([`crate::rules::lifetimes`]).
+    /// Records where an agent works (its worktree, branch and host). Placed
+    /// by whoever starts it, as it is about to (re)start it, its status is
+    /// `starting` until it calls ([`crate::rules::lifetimes`]); placed by the
+    /// agent's own hooks, its status is left alone.
     async fn set_agent_workspace(
         &self,
         user: &VirtualUser,
         workspace: &AgentWorkspace,
+        by: PlacedBy,
     ) -> Result<()>;
     /// The agent's client has listed its tools: status `ready` ([`crate::rules::lifetimes`]).
     async fn note_tools_listed(&self, user: &VirtualUser) -> Result<()>;
@@ -176,10 +189,40 @@ pub trait CoordStore: Send + Sync + std::fmt::Debug {
         session: &str,
         agent: &str,
         scope: &ReleaseScope,
+    ) -> Result<ReleaseOutcome> {
+        self.release_recording(session, agent, scope, &[]).await
+    }
+    /// [`Self::release`], recording in the same transaction `versions`
+    /// (`rules::handover::on_release`) for the locks it removes.
+    async fn release_recording(
+        &self,
+        session: &str,
+        agent: &str,
+        scope: &ReleaseScope,
+        versions: &[NewVersion],
     ) -> Result<ReleaseOutcome>;
     /// A person releases locks by hand, recorded as a forced release by
     /// `by`; the locks released.
-    async fn force_release(&self, selector: &ForceSelector, by: &str) -> Result<Vec<LockRow>>;
+    async fn force_release(&self, selector: &ForceSelector, by: &str) -> Result<Vec<LockRow>> {
+        self.force_release_recording(selector, by, &[]).await
+    }
+    /// [`Self::force_release`], recording `versions` for the locks it removes.
+    async fn force_release_recording(
+        &self,
+        selector: &ForceSelector,
+        by: &str,
+        versions: &[NewVersion],
+    ) -> Result<Vec<LockRow>>;
+    /// Every version recorded in the session (`rules::handover`), oldest first.
+    async fn path_versions(&self, session: &str) -> Result<Vec<PathVersion>>;
+    /// When each of the agent's locks was granted (a renewal keeps it), by lock id.
+    async fn granted_at(&self, session: &str, agent: &str) -> Result<BTreeMap<String, Millis>>;
+    /// Keeps, for each lock, the versions its grant told the holder to bring in.
+    async fn add_pending_handovers(&self, pending: &[(String, i64)]) -> Result<()>;
+    /// Forgets those its holder now has.
+    async fn drop_pending_handovers(&self, done: &[(String, i64)]) -> Result<()>;
+    /// The session's pending hand-overs: the lock, its holder, the version.
+    async fn pending_handovers(&self, session: &str) -> Result<Vec<PendingHandOver>>;
     /// Deletes expired locks, one `expired` event each; how many.
     async fn sweep_expired(&self) -> Result<usize>;
     /// After the wall clock stepped back by `back_by` ms (0: no step seen),

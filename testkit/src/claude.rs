@@ -481,3 +481,19 @@ pub fn after_file(file: &Path, step: Value) -> Value {
     step["after_file"] = json!(file.display().to_string());
     step
 }
+
+/// A step that reacts to what the agent was last told, as a model would: the
+/// first of `cases` whose regex matches the last tool result (with what Claude
+/// Code sent beside it) is taken, its tool input's "{1}", "{2}"... replaced by
+/// the match's groups; `otherwise` when none matches.
+pub fn react(cases: &[(&str, Value)], otherwise: Value) -> Value {
+    let cases: Vec<Value> = cases
+        .iter()
+        .map(|(when, step)| {
+            let mut case = step.clone();
+            case["when"] = json!(when);
+            case
+        })
+        .collect();
+    json!({ "react": cases, "otherwise": otherwise })
+}

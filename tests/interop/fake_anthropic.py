@@ -33,6 +33,13 @@ Code makes (title generation, quota probes, summaries: they carry no `tools`) ne
 consume a step; they get a short text. Once the script is exhausted every main-loop
 request is answered "Done." so the agent ends its turn.
 
+A step may react to what the agent was last told instead of being fixed, as a model
+would: {"react": [{"when": REGEX, "tool_use": ...}, ...], "otherwise": STEP} takes the
+first case whose REGEX matches the text of the last tool result (and whatever Claude
+Code sent beside it, a hook's context), with "{1}", "{2}"... in the tool input's strings
+replaced by the match's groups; "otherwise" (a tool_use or a text) when none matches.
+So a script can run the command a denial names, then retry the edit.
+
 Every request (method, path, headers it matters to know, body, and which step or side
 answer it got) is appended to REQUESTS.jsonl, so the test can read the tool_result
 Claude Code sent back (a hook's deny reason, an MCP tool's answer).
@@ -94,6 +101,44 @@ def is_main_loop(body):
     """The agent loop's request carries the tool definitions; side calls do not."""
     tools = body.get("tools") or []
     return any(t.get("name") in ("Edit", "Write", "Bash", "Read") for t in tools)
+
+
+def text_of(content):
+    """The text of a message's content: a string, or its blocks' text (tool results included)."""
+    if isinstance(content, str):
+        return content
+    parts = []
+    for block in content or []:
+        if isinstance(block, dict):
+            if isinstance(block.get("text"), str):
+                parts.append(block["text"])
+            elif "content" in block:
+                parts.append(text_of(block["content"]))
+    return "\n".join(parts)
+
+
+def substitute(value, match):
+    """`value` with "{1}", "{2}"... in its strings replaced by the match's groups."""
+    if isinstance(value, str):
+        return re.sub(r"\{(\d+)\}", lambda m: match.group(int(m.group(1))) or "", value)
+    if isinstance(value, list):
+        return [substitute(v, match) for v in value]
+    if isinstance(value, dict):
+        return {k: substitute(v, match) for k, v in value.items()}
+    return value
+
+
+def react(step, messages):
+    """A reacting step's choice, from what the last user turn told the agent; which case it took."""
+    if "react" not in step:
+        return step, None
+    told = text_of(messages[-1].get("content")) if messages else ""
+    for number, case in enumerate(step["react"]):
+        match = re.search(case["when"], told)
+        if match:
+            chosen = {k: v for k, v in case.items() if k != "when"}
+            return substitute(chosen, match), f"react case {number}"
+    return step.get("otherwise", {"text": "Done."}), "react otherwise"
 
 
 def content_for(step, index):
@@ -241,7 +286,11 @@ class Handler(BaseHTTPRequestHandler):
                                  "path": self.path, "answer": f"step {index}: {problem}"})
                     return self.reply(500, json.dumps({"type": "error", "error": {
                         "type": "api_error", "message": f"the script {problem}"}}).encode())
-                content, stop = content_for(steps[index], index)
+                step, reacted = react(steps[index], messages)
+                if reacted:
+                    self.record({"t": time.time(), "method": "POST", "script": script,
+                                 "path": self.path, "answer": f"step {index}: {reacted}"})
+                content, stop = content_for(step, index)
             else:
                 content, stop = [{"type": "text", "text": "Done."}], "end_turn"
                 entry["answer"] = "after script"

@@ -355,6 +355,16 @@ fn an_edit_of_a_held_file_is_denied_naming_the_holder_and_a_free_one_is_claimed(
         denied.text.contains("src/app.py is locked by impl_a"),
         "the model is not told the holder: {denied:?}"
     );
+    // As the model reads it: Claude Code's own prefix (the same for every
+    // form a hook can refuse in), then a reason that opens by saying it is a
+    // refusal on purpose, with no hook command line in between.
+    assert!(
+        denied.text.starts_with(&format!(
+            "PreToolUse:Edit hook error: {}src/app.py is locked by impl_a",
+            ccmulti::hook::output::DENIAL_LEAD
+        )),
+        "the denial does not read as a refusal: {denied:?}"
+    );
     assert_eq!(project.holder(APP).as_deref(), Some("impl_a"));
 
     assert!(!free_edit.is_error, "{free_edit:?}");

@@ -368,10 +368,24 @@ fn a_team_coordinates(test: &str, worktrees: bool) {
         );
     }
 
-    // `team stop` ends the tmux session and releases the team's locks.
-    run_ok(run.ccmulti().args(["team", "stop", "--session", SESSION]));
+    // `team stop` ends the tmux session and releases the team's locks. In
+    // worktrees, implementer-2's edit of util.py is not committed: its lock
+    // is kept ("commit first") until a forced stop leaves that work behind.
+    let stopped = run_ok(run.ccmulti().args(["team", "stop", "--session", SESSION]));
     let has = run.tmux(&["has-session", "-t", &format!("=ccmulti-{SESSION}")]);
     assert!(!has.status.success(), "the tmux session outlived team stop");
+    if worktrees {
+        let said = String::from_utf8_lossy(&stopped.stdout);
+        assert!(
+            said.contains(&format!("kept the locks of {IMPL_2}: commit first: {UTIL}")),
+            "{said}"
+        );
+        assert_eq!(run.holder(UTIL).as_deref(), Some(IMPL_2));
+        run_ok(
+            run.ccmulti()
+                .args(["team", "stop", "--session", SESSION, "--force"]),
+        );
+    }
     assert_eq!(
         status_locks(&run.db, SESSION),
         vec![],

@@ -188,7 +188,7 @@ async fn status_release_and_verify_on_a_live_database(backend: Backend) {
         "file_locks               present",
         "task_progress            present",
         "idx_file_locks_expires_at",
-        "schema version 2",
+        "schema version 3",
         "integrity_check: ok",
     ] {
         assert!(out.contains(expected), "{expected:?} missing from\n{out}");
@@ -455,7 +455,9 @@ async fn status_shows_where_agents_work_and_the_claims_that_wait(backend: Backen
             &ccmulti_model::AgentWorkspace {
                 worktree: "/repo/.worktrees/impl_b".into(),
                 branch: Some("feat/b".into()),
+                host: None,
             },
+            ccmulti::store::PlacedBy::Launcher,
         )
         .await
         .unwrap();

@@ -81,6 +81,11 @@ pub struct ClaimResult {
     /// the agents it would wait on wait, in turn, for the caller.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wait_cycle: Option<WaitCycle>,
+    /// Granted paths whose latest version another agent committed in a
+    /// worktree of its own, which yours lacks: bring each in (its `command`)
+    /// before editing the file. Only between agents in worktrees of their own.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub handovers: Vec<HandOver>,
 }
 
 /// Lock waits that close on themselves: each agent waits for a lock the
@@ -102,6 +107,32 @@ pub struct LockWait {
     pub held_by: String,
     /// The holder's locks that block it (a path, a directory or a glob).
     pub held_paths: Vec<String>,
+}
+
+/// The latest version of a path, made by another agent in its own worktree,
+/// that yours lacks.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct HandOver {
+    pub path: String,
+    /// The agent that changed it.
+    pub from: String,
+    /// The commit that holds it; absent when the change was left uncommitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
+    /// The branch that commit is on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub branch: Option<String>,
+    /// The file's git blob in that commit; absent when the commit deleted it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blob: Option<String>,
+    /// What brings it in, run in your worktree.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<String>,
+    /// The commit was made in another clone: fetch it from where that agent pushes first.
+    #[serde(default)]
+    pub fetch: bool,
+    /// What happened and what to do, in a sentence or two.
+    pub message: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

@@ -9,7 +9,7 @@ pub mod progress;
 pub mod release;
 pub mod status;
 
-pub use claim::{ClaimArgs, ClaimResult, Conflict, GrantedLock, LockWait, WaitCycle};
+pub use claim::{ClaimArgs, ClaimResult, Conflict, GrantedLock, HandOver, LockWait, WaitCycle};
 pub use contract::{Analyze, Claim, Distribute, Progress, Release, Setup, Status, Tool, ToolName};
 pub use plan::{
     AgentPlan, AnalysisRef, AnalysisReply, AnalysisSummary, AnalyzeArgs, AssignedTask, Complexity,

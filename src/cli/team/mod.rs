@@ -13,6 +13,7 @@
 mod commands;
 mod coordinator;
 mod files;
+mod land;
 mod line;
 mod plan;
 mod prompt;
@@ -62,6 +63,10 @@ enum TeamAction {
     Stop(stop::StopArgs),
     /// The team's tmux windows, worktrees, agents, locks and tasks.
     Status(stop::StatusArgs),
+    /// Merge the implementers' branches into the main checkout's branch, in
+    /// hand-over order; stops at the first conflict (that merge aborted, the
+    /// branches merged before it stay merged). Refuses a checkout with uncommitted changes.
+    Land(land::LandArgs),
     /// Gives an agent its first prompt once its claude has the ccmulti tools
     /// (run in the background in the agent's window).
     #[command(hide = true)]
@@ -145,6 +150,10 @@ pub fn team(db: &DbArg, args: &TeamArgs) -> Result<ExitCode> {
             &Common::database_only(db).with_root(&status_args.root),
             &status_args.which,
         ),
+        Some(TeamAction::Land(land_args)) => land::land(
+            &Common::database_only(db).with_root(&land_args.root),
+            land_args,
+        ),
         Some(TeamAction::Prompt(prompt_args)) => {
             prompt::prompt(&Common::database_only(db), prompt_args)
         }
@@ -191,11 +200,15 @@ impl Team {
         check_parts(&[("user", &which.user), ("session", &session)])?;
         let data = match &which.data_dir {
             Some(d) => d.clone(),
-            None => common
-                .db_path()?
-                .parent()
-                .map(Path::to_owned)
-                .unwrap_or_default(),
+            None => match common.database()? {
+                // The team's files sit beside the database file, or where
+                // the default one would be.
+                crate::cli::Database::File(path) => path,
+                crate::cli::Database::Postgres(_) => common.default_db_path()?,
+            }
+            .parent()
+            .map(Path::to_owned)
+            .unwrap_or_default(),
         };
         let data = if data.is_absolute() {
             data

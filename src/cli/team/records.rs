@@ -30,6 +30,7 @@ pub fn place_agents(team: &Team, db: &Path, places: &[&Workplace]) -> Result<()>
             let workspace = AgentWorkspace {
                 worktree: place.worktree.to_string_lossy().into_owned(),
                 branch: place.branch.clone(),
+                host: ccmulti::git::this_host(),
             };
             coord
                 .set_workspace(&virtual_user(team, &place.agent), &workspace)

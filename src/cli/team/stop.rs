@@ -4,7 +4,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use ccmulti::coord::Coordinator;
+use ccmulti::coord::{ByHand, Coordinator};
+use ccmulti::rules::handover::{SHORT_ID, commit_first_message};
 use ccmulti::rules::locks::steps::ForceSelector;
 use ccmulti::rules::team::{self, Seen};
 use ccmulti::store::StoreError;
@@ -29,6 +30,11 @@ pub struct StopArgs {
     /// dashboard (as `ccmulti forget`; logged).
     #[arg(long)]
     forget: bool,
+    /// Release the locks even when an agent has uncommitted changes to its
+    /// locked files (recorded as work left behind, told to the next holder);
+    /// without it such locks are kept and the agent named.
+    #[arg(long)]
+    force: bool,
     #[command(flatten)]
     pub root: RootArg,
 }
@@ -79,18 +85,21 @@ pub fn stop(common: &Common, args: &StopArgs) -> Result<ExitCode> {
     let db = database(common, record.as_ref())?;
     // A missing database holds no locks; stop must not create one.
     match service::open_at(&db, Opening::MustExist) {
-        Ok(store) => service::serve_once(store, async |coord| {
-            release_all(coord, &team.session).await?;
-            if args.forget {
-                // Its agents are stopped: a lock one took meanwhile goes too.
-                let log = crate::cli::run::log_beside(&db)?;
-                let forgetting = coord
-                    .forget_session(&team.session, true, "team stop")
-                    .await?;
-                inspect::say_forgotten(&team.session, &forgetting, &log);
-            }
-            Ok(())
-        })?,
+        Ok(store) => {
+            let roots = worktrees::roots_of(&common.root()?);
+            service::serve_once(store, async |coord| {
+                release_all(coord, &roots, &team.session, args.force).await?;
+                if args.forget {
+                    // Its agents are stopped: a lock one took meanwhile goes too.
+                    let log = crate::cli::run::log_beside(&db)?;
+                    let forgetting = coord
+                        .forget_session(&team.session, true, "team stop")
+                        .await?;
+                    inspect::say_forgotten(&team.session, &forgetting, &log);
+                }
+                Ok(())
+            })?
+        }
         Err(StoreError::Missing { .. }) => {
             outln!("no database at {}: no locks to release", db.display());
         }
@@ -101,8 +110,15 @@ pub fn stop(common: &Common, args: &StopArgs) -> Result<ExitCode> {
     keep_or_remove_worktrees(&team, args.remove_worktrees)
 }
 
-/// Releases every lock of `session`, as forced releases by `team stop`.
-async fn release_all(coord: &Coordinator, session: &str) -> Result<()> {
+/// Releases every lock of `session`, as forced releases by `team stop`;
+/// without `force`, an agent with uncommitted changes to its locked files in
+/// its own worktree keeps its locks and is named.
+async fn release_all(
+    coord: &Coordinator,
+    roots: &[PathBuf],
+    session: &str,
+    force: bool,
+) -> Result<()> {
     let snapshot = coord.snapshot(0).await?;
     let mut holders: Vec<&str> = snapshot
         .locks
@@ -114,16 +130,24 @@ async fn release_all(coord: &Coordinator, session: &str) -> Result<()> {
     holders.dedup();
     let mut released = 0;
     for agent in holders {
-        released += coord
-            .force_release(
-                &ForceSelector::Agent {
-                    session_id: Some(session.to_owned()),
-                    agent_id: agent.to_owned(),
-                },
-                "team stop",
-            )
+        let selector = ForceSelector::Agent {
+            session_id: Some(session.to_owned()),
+            agent_id: agent.to_owned(),
+        };
+        match coord
+            .release_by_hand(roots, &selector, "team stop", force)
             .await?
-            .len();
+        {
+            ByHand::Released(locks) => released += locks.len(),
+            ByHand::CommitFirst(refused) => {
+                for (agent, files) in refused {
+                    outln!(
+                        "kept the locks of {agent}: {} (team stop --force releases them anyway)",
+                        commit_first_message(&files)
+                    );
+                }
+            }
+        }
     }
     outln!(
         "released {released} lock(s) of session {session} (recorded as forced releases by team stop)"
@@ -187,15 +211,19 @@ pub fn status(common: &Common, which: &Which) -> Result<ExitCode> {
         let changed = changes(&tree.path)
             .map(|n| format!("{n} uncommitted change(s) or ignored file(s)"))
             .unwrap_or_else(|e| e.to_string());
+        let branch = tree.branch.as_deref().unwrap_or_default();
+        let landed = super::land::landing_note(&team.repo.top, branch)
+            .map(|note| format!("; {note}"))
+            .unwrap_or_default();
         outln!(
-            "  worktree {} (branch {}): {changed}",
+            "  worktree {} (branch {branch}): {changed}{landed}",
             tree.path.display(),
-            tree.branch.as_deref().unwrap_or_default()
         );
     }
     let db = database(common, record.as_ref())?;
     let mut at = common.clone();
     at.db = Some(db);
+    pending_handovers(&at, &team.session);
     super::super::inspect::status(&at, Some(&team.session))
 }
 
@@ -230,6 +258,31 @@ fn window_states(record: Option<&TeamRecord>, seen: &[(String, Seen)]) -> Vec<(S
         });
     let others: Vec<(String, String)> = others.collect();
     known.into_iter().chain(others).collect()
+}
+
+/// Per agent, the versions its grants told it to bring in that it had not
+/// when it last looked (`check_agent_status` forgets those brought in).
+fn pending_handovers(common: &Common, session: &str) {
+    let pending = service::with_service(common, Opening::MustExist, async |coord| {
+        Ok(coord.store().pending_handovers(session).await?)
+    });
+    for p in pending.unwrap_or_default() {
+        let v = &p.version;
+        let from = match v.commit.as_deref() {
+            Some(commit) => format!(
+                "commit {} on {} (git merge --no-edit {commit})",
+                commit.get(..SHORT_ID).unwrap_or(commit),
+                v.workspace.branch.as_deref().unwrap_or("a detached HEAD"),
+            ),
+            None => format!("uncommitted in {}", v.workspace.worktree),
+        };
+        outln!(
+            "  {}: hand-over pending: {} from {}, {from}",
+            p.agent_id,
+            v.path,
+            v.agent_id
+        );
+    }
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ use ccmulti_model::tools::{Claim, ClaimArgs, ClaimResult, Conflict, GrantedLock,
 
 use super::{Hints, Served, ToolContext, iso, normalize_all};
 use crate::error::CoordError;
+use crate::rules::handover::HandOver;
 use crate::rules::locks::steps::{ClaimOutcome, ClaimRequest, Grant};
 use crate::rules::locks::{Blocker, seconds_until};
 use crate::rules::wait_cycle;
@@ -44,8 +45,8 @@ async fn run(cx: &ToolContext<'_>, args: ClaimArgs) -> Result<ClaimResult, Coord
     let paths = normalize_all(cx.roots, NAME, "file_paths", &raw)?;
     let sa = cx.caller.session()?.clone();
     let request = ClaimRequest {
-        session: sa.session_id,
-        agent: sa.agent_id,
+        session: sa.session_id.clone(),
+        agent: sa.agent_id.clone(),
         operation,
         paths,
         lease_ms: lease_seconds.map_or(duration * 60_000, |s| s * 1000),
@@ -63,15 +64,22 @@ async fn run(cx: &ToolContext<'_>, args: ClaimArgs) -> Result<ClaimResult, Coord
         // Milliseconds are enough, and keep the number readable.
         waited.map(|w| (w.as_secs_f64() * 1000.0).round() / 1000.0);
     let result = match outcome {
-        ClaimOutcome::Granted(locks) => ClaimResult {
-            success: true,
-            message: None,
-            operation: Some(operation),
-            locks: locks.into_iter().map(|g| granted_lock(g, now)).collect(),
-            conflicts: Vec::new(),
-            waited_seconds,
-            wait_cycle: None,
-        },
+        ClaimOutcome::Granted(locks) => {
+            let handovers = cx
+                .coord
+                .handovers_of_grant(&cx.roots.current(), &sa.session_id, &sa.agent_id, &locks)
+                .await?;
+            ClaimResult {
+                success: true,
+                message: handover_message(&handovers),
+                operation: Some(operation),
+                locks: locks.into_iter().map(|g| granted_lock(g, now)).collect(),
+                conflicts: Vec::new(),
+                waited_seconds,
+                wait_cycle: None,
+                handovers: handovers.iter().map(HandOver::report).collect(),
+            }
+        }
         ClaimOutcome::Conflicted(blockers) => {
             cx.metrics.count_conflict();
             let first = &blockers[0];
@@ -101,6 +109,7 @@ async fn run(cx: &ToolContext<'_>, args: ClaimArgs) -> Result<ClaimResult, Coord
                 conflicts: blockers.into_iter().map(conflict).collect(),
                 waited_seconds,
                 wait_cycle,
+                handovers: Vec::new(),
             }
         }
     };
@@ -108,6 +117,17 @@ async fn run(cx: &ToolContext<'_>, args: ClaimArgs) -> Result<ClaimResult, Coord
 }
 
 /// A grant as the tool reports it: its deadline in RFC 3339 and in seconds from `now`.
+/// A grant's sentence for the model: what to bring in before editing.
+fn handover_message(handovers: &[HandOver]) -> Option<String> {
+    (!handovers.is_empty()).then(|| {
+        handovers
+            .iter()
+            .map(HandOver::message)
+            .collect::<Vec<_>>()
+            .join(" ")
+    })
+}
+
 fn granted_lock(grant: Grant, now: i64) -> GrantedLock {
     GrantedLock {
         expires_at: iso(grant.expires_at_ms),

@@ -4,7 +4,9 @@ use ccmulti_model::tools::claim::MAX_PATHS_PER_CALL;
 use ccmulti_model::tools::{Release, ReleaseArgs, ReleaseResult, Tool};
 
 use super::{Hints, Served, ToolContext, normalize_all};
+use crate::coord::Released;
 use crate::error::CoordError;
+use crate::rules::handover::commit_first_message;
 use crate::rules::locks::ReleaseScope;
 
 impl Served for Release {
@@ -45,10 +47,21 @@ async fn run(cx: &ToolContext<'_>, args: ReleaseArgs) -> Result<ReleaseResult, C
         }
     };
     let sa = cx.caller.session()?.clone();
-    let outcome = cx
+    let released = cx
         .coord
-        .release(&sa.session_id, &sa.agent_id, &scope)
+        .release_handing_over(&cx.roots.current(), &sa.session_id, &sa.agent_id, &scope)
         .await?;
+    let outcome = match released {
+        Released::Done(outcome) => outcome,
+        Released::CommitFirst(files) => {
+            return Ok(ReleaseResult {
+                success: false,
+                message: Some(commit_first_message(&files)),
+                released: Vec::new(),
+                not_held: Vec::new(),
+            });
+        }
+    };
     let message = (!outcome.not_held.is_empty()).then(|| {
         format!(
             "you do not hold {}; only your own live locks can be released (check_agent_status shows who holds what)",

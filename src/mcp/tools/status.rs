@@ -8,6 +8,7 @@ use ccmulti_model::tools::{
 
 use super::{Hints, Served, ToolContext, iso};
 use crate::error::CoordError;
+use crate::rules::handover::HandOver;
 use crate::rules::locks::seconds_until;
 use crate::rules::news::News;
 
@@ -38,6 +39,10 @@ async fn run(cx: &ToolContext<'_>, args: StatusArgs) -> Result<StatusResult, Coo
     let (view, news) = cx
         .coord
         .status(&sa.session_id, &sa.agent_id, want_news)
+        .await?;
+    let handovers = cx
+        .coord
+        .pending_handovers(&cx.roots.current(), &sa.session_id, &sa.agent_id)
         .await?;
     let now = view.now_ms;
     let agents = view
@@ -103,5 +108,6 @@ async fn run(cx: &ToolContext<'_>, args: StatusArgs) -> Result<StatusResult, Coo
         tasks,
         news,
         notices,
+        handovers: handovers.iter().map(HandOver::report).collect(),
     })
 }

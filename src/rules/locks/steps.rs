@@ -20,6 +20,7 @@ use super::{Blocker, ClaimStep, ReleaseScope, is_live, plan_claim, plan_release}
 use crate::clock::Millis;
 use crate::rules::audit::NewEvent;
 use crate::rules::clock_step::{may_change_after, pulled_back};
+use crate::rules::handover::{NewVersion, covers};
 use crate::rules::targets::{GLOB_META, is_pattern};
 
 /// Paths a step freed, by session: the waiters for them may try again once
@@ -183,6 +184,12 @@ pub enum LockWrite<'s> {
     },
     /// Only an event: a refused claim's conflict.
     Record(NewEvent<'s>),
+    /// Record where the latest version of a path is, as the release of the
+    /// lock that covered it found it (`rules::handover::on_release`). No event.
+    Version {
+        session: &'s str,
+        version: &'s NewVersion,
+    },
 }
 
 /// What the store did for one [`LockWrite`].
@@ -196,7 +203,7 @@ pub enum Applied {
     /// For [`LockWrite::Renew`] and [`LockWrite::Shorten`]: the lock's
     /// fencing token (a new deadline keeps it).
     Renewed { fencing_token: i64 },
-    /// For [`LockWrite::Record`].
+    /// For [`LockWrite::Record`] and [`LockWrite::Version`].
     Recorded,
 }
 
@@ -324,6 +331,30 @@ fn expiries(now: Millis, held: &[LockRow], capacity: usize) -> Vec<LockWrite<'_>
             .map(LockWrite::Expire),
     );
     writes
+}
+
+/// A `Version` write for each of `versions` that one of the `ending` locks
+/// covers (the agent's own write or delete lock), each once, after them.
+fn version_writes<'s>(
+    ending: &[LockWrite<'s>],
+    versions: &'s [NewVersion],
+) -> impl Iterator<Item = LockWrite<'s>> {
+    let ending: Vec<&'s LockRow> = ending
+        .iter()
+        .filter_map(|w| match w {
+            LockWrite::Remove { lock, .. } if !lock.operation.is_shared() => Some(*lock),
+            _ => None,
+        })
+        .collect();
+    versions.iter().filter_map(move |version| {
+        let lock = ending
+            .iter()
+            .find(|l| l.agent_id == version.agent && covers(&l.path, &version.path))?;
+        Some(LockWrite::Version {
+            session: &lock.session_id,
+            version,
+        })
+    })
 }
 
 /// The locks the `Remove` writes removed.
@@ -464,6 +495,8 @@ pub struct Release<'a> {
     pub session: &'a str,
     pub agent: &'a str,
     pub scope: &'a ReleaseScope,
+    /// The versions the release records, for the locks it removes.
+    pub versions: &'a [NewVersion],
 }
 
 impl LockStep for Release<'_> {
@@ -492,6 +525,8 @@ impl LockStep for Release<'_> {
             kind: EventKind::Released,
             detail: None,
         }));
+        let versions: Vec<_> = version_writes(&writes, self.versions).collect();
+        writes.extend(versions);
         LockEffects {
             writes,
             pending: plan.not_held,
@@ -518,6 +553,9 @@ impl LockStep for Release<'_> {
 pub struct ForceRelease<'a> {
     pub selector: &'a ForceSelector,
     pub by: &'a str,
+    /// The versions the release records (work left uncommitted is flagged
+    /// in them), for the locks it removes.
+    pub versions: &'a [NewVersion],
 }
 
 impl LockStep for ForceRelease<'_> {
@@ -530,7 +568,7 @@ impl LockStep for ForceRelease<'_> {
     }
 
     fn effects<'s>(&'s self, now: Millis, held: &'s [LockRow]) -> LockEffects<'s, ()> {
-        let writes = held
+        let mut writes: Vec<_> = held
             .iter()
             .map(|lock| LockWrite::Remove {
                 lock,
@@ -542,6 +580,8 @@ impl LockStep for ForceRelease<'_> {
                 detail: Some(format!("released by {}", self.by)),
             })
             .collect();
+        let versions: Vec<_> = version_writes(&writes, self.versions).collect();
+        writes.extend(versions);
         LockEffects {
             writes,
             pending: (),

@@ -11,7 +11,7 @@ use ccmulti_model::{AgentWorkspace, Operation, PlannedTask, TaskStatus, VirtualU
 use crate::rules::lifetimes::{CONNECTED, ForgetOutcome, READY, STARTING};
 use crate::rules::locks::ReleaseScope;
 use crate::rules::progress::ProgressUpdate;
-use crate::store::CoordStore;
+use crate::store::{CoordStore, PlacedBy};
 
 on_both_backends!(
     an_agent_is_ready_once_its_client_listed_its_tools_since_it_was_started,
@@ -37,9 +37,13 @@ async fn an_agent_is_ready_once_its_client_listed_its_tools_since_it_was_started
     let place = AgentWorkspace {
         worktree: "/repo".into(),
         branch: Some("main".into()),
+        host: None,
     };
     // Placed by a launcher: starting; its first call: connected; its tools/list: ready.
-    store.set_agent_workspace(&a, &place).await.expect("placed");
+    store
+        .set_agent_workspace(&a, &place, PlacedBy::Launcher)
+        .await
+        .expect("placed");
     assert_eq!(status_of(store, "a").await, STARTING);
     store.touch_agent(&a, "url").await.expect("touched");
     assert_eq!(status_of(store, "a").await, CONNECTED);
@@ -48,8 +52,25 @@ async fn an_agent_is_ready_once_its_client_listed_its_tools_since_it_was_started
     // Its later calls keep it ready, seen by another process too.
     store.touch_agent(&a, "url").await.expect("touched");
     assert_eq!(status_of(fx.another().await.as_ref(), "a").await, READY);
+    // Its hooks saying where it works (another worktree now) keep it ready.
+    let moved = AgentWorkspace {
+        worktree: "/repo-a".into(),
+        branch: Some("a".into()),
+        host: Some("box".into()),
+    };
+    store
+        .set_agent_workspace(&a, &moved, PlacedBy::Agent)
+        .await
+        .expect("reported");
+    assert_eq!(status_of(store, "a").await, READY);
+    let view = store.session_view("s").await.expect("the session");
+    let seen = view.agents.iter().find(|x| x.agent_id == "a");
+    assert_eq!(seen.and_then(|x| x.workspace.clone()), Some(moved));
     // Started again (its claude had exited): starting until its new client calls and lists.
-    store.set_agent_workspace(&a, &place).await.expect("placed");
+    store
+        .set_agent_workspace(&a, &place, PlacedBy::Launcher)
+        .await
+        .expect("placed");
     assert_eq!(status_of(store, "a").await, STARTING);
     store.touch_agent(&a, "url").await.expect("touched");
     assert_eq!(status_of(store, "a").await, CONNECTED);

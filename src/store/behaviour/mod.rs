@@ -6,6 +6,7 @@
 //! coordinator on PostgreSQL.
 
 mod claims;
+mod handover;
 mod lifecycle;
 mod state;
 

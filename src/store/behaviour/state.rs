@@ -6,7 +6,7 @@ use super::{Fixture, T0, claim, on_both_backends, paths, register, request};
 use crate::rules::locks::ReleaseScope;
 use crate::rules::wait_cycle::JoinedWaits;
 use crate::store::{
-    AgentWorkspace, ClaimOutcome, ForceSelector, PlannedTask, ProgressUpdate, StoreError,
+    AgentWorkspace, ClaimOutcome, ForceSelector, PlacedBy, PlannedTask, ProgressUpdate, StoreError,
 };
 use ccmulti_model::Operation;
 use ccmulti_model::TaskStatus;
@@ -112,8 +112,12 @@ async fn a_session_belongs_to_its_first_user(fx: Fixture) {
     let at = AgentWorkspace {
         worktree: "/repo/.wt/impl_a".into(),
         branch: Some("impl-a".into()),
+        host: Some("box".into()),
     };
-    store.set_agent_workspace(&impl_a, &at).await.unwrap();
+    store
+        .set_agent_workspace(&impl_a, &at, PlacedBy::Launcher)
+        .await
+        .unwrap();
     store.touch_agent(&impl_a, "u").await.unwrap();
     let err = fx
         .another()

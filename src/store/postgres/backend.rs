@@ -10,6 +10,7 @@ use tokio::sync::broadcast;
 
 use super::{PostgresStore, Result, SCHEMA_VERSION};
 use crate::clock::Millis;
+use crate::rules::handover::NewVersion;
 use crate::rules::lifetimes::ForgetOutcome;
 use crate::rules::limits::Limits;
 use crate::rules::locks::ReleaseScope;
@@ -18,10 +19,12 @@ use crate::rules::locks::steps::{
 };
 use crate::rules::news::News;
 use crate::rules::progress::ProgressUpdate;
-use crate::store::{Change, CoordStore, Counts, Verification};
+use crate::store::{Change, CoordStore, Counts, PlacedBy, Verification};
 use ccmulti_model::VirtualUser;
 use ccmulti_model::snapshot::{LockRow, SessionView, Snapshot};
-use ccmulti_model::{AgentWorkspace, PlannedTask};
+use std::collections::BTreeMap;
+
+use ccmulti_model::{AgentWorkspace, PathVersion, PendingHandOver, PlannedTask};
 
 #[async_trait]
 impl CoordStore for PostgresStore {
@@ -69,9 +72,12 @@ impl CoordStore for PostgresStore {
         &self,
         user: &VirtualUser,
         workspace: &AgentWorkspace,
+        by: PlacedBy,
     ) -> Result<()> {
-        self.bounded(PostgresStore::set_agent_workspace(self, user, workspace))
-            .await
+        self.bounded(PostgresStore::set_agent_workspace(
+            self, user, workspace, by,
+        ))
+        .await
     }
 
     async fn note_tools_listed(&self, user: &VirtualUser) -> Result<()> {
@@ -92,23 +98,34 @@ impl CoordStore for PostgresStore {
         .await
     }
 
-    async fn release(
+    async fn release_recording(
         &self,
         session: &str,
         agent: &str,
         scope: &ReleaseScope,
+        versions: &[NewVersion],
     ) -> Result<ReleaseOutcome> {
         self.bounded(self.lock_step(&Release {
             session,
             agent,
             scope,
+            versions,
         }))
         .await
     }
 
-    async fn force_release(&self, selector: &ForceSelector, by: &str) -> Result<Vec<LockRow>> {
-        self.bounded(self.lock_step(&ForceRelease { selector, by }))
-            .await
+    async fn force_release_recording(
+        &self,
+        selector: &ForceSelector,
+        by: &str,
+        versions: &[NewVersion],
+    ) -> Result<Vec<LockRow>> {
+        self.bounded(self.lock_step(&ForceRelease {
+            selector,
+            by,
+            versions,
+        }))
+        .await
     }
 
     async fn sweep_expired(&self) -> Result<usize> {
@@ -130,6 +147,30 @@ impl CoordStore for PostgresStore {
 
     fn set_limits(&self, limits: Limits) {
         PostgresStore::set_limits(self, limits);
+    }
+
+    async fn path_versions(&self, session: &str) -> Result<Vec<PathVersion>> {
+        self.bounded(PostgresStore::path_versions(self, session))
+            .await
+    }
+
+    async fn granted_at(&self, session: &str, agent: &str) -> Result<BTreeMap<String, Millis>> {
+        self.bounded(PostgresStore::granted_at(self, session, agent))
+            .await
+    }
+
+    async fn add_pending_handovers(&self, pending: &[(String, i64)]) -> Result<()> {
+        self.bounded(self.set_pending_handovers(pending, true))
+            .await
+    }
+
+    async fn drop_pending_handovers(&self, done: &[(String, i64)]) -> Result<()> {
+        self.bounded(self.set_pending_handovers(done, false)).await
+    }
+
+    async fn pending_handovers(&self, session: &str) -> Result<Vec<PendingHandOver>> {
+        self.bounded(PostgresStore::pending_handovers(self, session))
+            .await
     }
 
     async fn record_waiter(

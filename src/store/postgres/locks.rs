@@ -16,6 +16,7 @@ use super::writes::{notify, record_event};
 use super::{PostgresStore, Result, lock_sessions, ms, ts};
 use crate::clock::Millis;
 use crate::rules::audit::NewEvent;
+use crate::rules::handover::NewVersion;
 use crate::rules::locks::steps::{ForceSelector, LockRows, LockStep, Sweep, overlap_prefix};
 use crate::store::lock_steps::{self, LockTx, NewLock, SWEEP_BATCH};
 use crate::store::{Change, StoreError};
@@ -233,6 +234,41 @@ impl LockTx for Locks<'_, '_> {
             .query_one(&stmt, &[&lock_id, &ts(expires_at_ms), &operation.as_str()])
             .await?;
         Ok(row.try_get(0)?)
+    }
+
+    async fn insert_version(
+        &mut self,
+        session: &str,
+        version: &NewVersion,
+        now: Millis,
+    ) -> Result<()> {
+        let stmt = self
+            .tx
+            .prepare_cached(
+                "INSERT INTO path_versions (session_id, file_path, agent_id, host, worktree, branch,
+                   commit_id, blob_id, left_uncommitted, recorded_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            )
+            .await?;
+        let w = &version.workspace;
+        self.tx
+            .execute(
+                &stmt,
+                &[
+                    &session,
+                    &version.path,
+                    &version.agent,
+                    &w.host,
+                    &w.worktree,
+                    &w.branch,
+                    &version.commit,
+                    &version.blob,
+                    &version.left_uncommitted,
+                    &ts(now),
+                ],
+            )
+            .await?;
+        Ok(())
     }
 
     async fn record(&mut self, now: Millis, event: &NewEvent<'_>) -> Result<()> {

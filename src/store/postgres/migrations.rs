@@ -9,7 +9,7 @@ use tokio_postgres::Client;
 use super::{Result, SCHEMA_VERSION, StoreError};
 
 /// In order; the last one's number is [`SCHEMA_VERSION`] (a test holds them together).
-const POSTGRES: [(&str, &str); 2] = [
+const POSTGRES: [(&str, &str); 3] = [
     (
         "V1__initial",
         include_str!("../../../migrations/postgres/V1__initial.sql"),
@@ -17,6 +17,10 @@ const POSTGRES: [(&str, &str); 2] = [
     (
         "V2__workspaces_and_waiters",
         include_str!("../../../migrations/postgres/V2__workspaces_and_waiters.sql"),
+    ),
+    (
+        "V3__handover",
+        include_str!("../../../migrations/postgres/V3__handover.sql"),
     ),
 ];
 

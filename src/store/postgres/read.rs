@@ -24,7 +24,7 @@ fn word<T>(raw: &str, what: &str, parse: impl Fn(&str) -> Option<T>) -> Result<T
 async fn agents(c: &impl GenericClient, session: Option<&str>) -> Result<Vec<AgentRow>> {
     let stmt = c
         .prepare_cached(
-            "SELECT a.session_id, a.id, a.status, a.last_activity, a.worktree, a.branch
+            "SELECT a.session_id, a.id, a.status, a.last_activity, a.worktree, a.branch, a.host
              FROM claude_code_agents a WHERE ($1::text IS NULL OR a.session_id = $1)
              ORDER BY a.session_id, a.id",
         )
@@ -48,6 +48,7 @@ async fn agents(c: &impl GenericClient, session: Option<&str>) -> Result<Vec<Age
                         Ok(AgentWorkspace {
                             worktree,
                             branch: r.try_get(5)?,
+                            host: r.try_get(6)?,
                         })
                     })
                     .transpose()?,

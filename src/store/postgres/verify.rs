@@ -18,11 +18,13 @@ const SEED_TABLES: [&str; 4] = [
 
 /// Ours, and refinery's record of the migrations applied. SQLite's
 /// `fencing_counter` is the `fencing_tokens` sequence here.
-const ADDED_TABLES: [&str; 5] = [
+const ADDED_TABLES: [&str; 7] = [
     "coordination_events",
     "agent_news_cursors",
     "task_analyses",
     "lock_waiters",
+    "path_versions",
+    "pending_handovers",
     HISTORY_TABLE,
 ];
 

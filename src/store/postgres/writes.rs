@@ -17,7 +17,7 @@ use crate::rules::limits::Limits;
 use crate::rules::locks::steps::ClaimRequest;
 use crate::rules::progress::{ProgressUpdate, Replan, replan};
 use crate::rules::wait_cycle::{JoinedWaits, closed_by};
-use crate::store::StoreError;
+use crate::store::{PlacedBy, StoreError};
 use ccmulti_model::{SessionAgent, VirtualUser};
 
 /// The notification channel every coordinator listens on.
@@ -168,6 +168,7 @@ impl PostgresStore {
         &self,
         user: &VirtualUser,
         workspace: &AgentWorkspace,
+        by: PlacedBy,
     ) -> Result<()> {
         let Some(sa) = &user.session else {
             return Ok(());
@@ -179,10 +180,11 @@ impl PostgresStore {
         let stmt = tx
             .prepare_cached(
                 "INSERT INTO claude_code_agents
-                   (id, session_id, name, status, last_activity, created_at, worktree, branch)
-                 VALUES ($1, $2, $1, 'starting', $3, $3, $4, $5)
+                   (id, session_id, name, status, last_activity, created_at, worktree, branch, host)
+                 VALUES ($1, $2, $1, CASE WHEN $7 THEN 'starting' ELSE 'connected' END, $3, $3, $4, $5, $6)
                  ON CONFLICT (session_id, id) DO UPDATE
-                   SET worktree = excluded.worktree, branch = excluded.branch, status = 'starting'",
+                   SET worktree = excluded.worktree, branch = excluded.branch, host = excluded.host,
+                       status = CASE WHEN $7 THEN 'starting' ELSE claude_code_agents.status END",
             )
             .await?;
         tx.execute(
@@ -193,6 +195,8 @@ impl PostgresStore {
                 &ts(now),
                 &workspace.worktree,
                 &workspace.branch,
+                &workspace.host,
+                &(by == PlacedBy::Launcher),
             ],
         )
         .await?;

@@ -4,7 +4,7 @@ use rusqlite::{OptionalExtension, params};
 
 use rusqlite::Connection;
 
-use crate::store::AgentWorkspace;
+use crate::store::{AgentWorkspace, PlacedBy};
 
 use super::{Result, SqliteStore, StoreError, time};
 use crate::rules::limits::{Limit, Limits, admit_one_more};
@@ -104,21 +104,25 @@ impl SqliteStore {
         &self,
         user: &VirtualUser,
         workspace: &AgentWorkspace,
+        by: PlacedBy,
     ) -> Result<()> {
         self.write_agent(user, |tx, sa, now| {
             tx.prepare_cached(
                 "INSERT INTO claude_code_agents
-                   (id, session_id, name, status, last_activity, created_at, worktree, branch)
-                 VALUES (?1, ?2, ?1, 'starting', ?3, ?3, ?4, ?5)
+                   (id, session_id, name, status, last_activity, created_at, worktree, branch, host)
+                 VALUES (?1, ?2, ?1, CASE WHEN ?7 THEN 'starting' ELSE 'connected' END, ?3, ?3, ?4, ?5, ?6)
                  ON CONFLICT (session_id, id) DO UPDATE
-                   SET worktree = excluded.worktree, branch = excluded.branch, status = 'starting'",
+                   SET worktree = excluded.worktree, branch = excluded.branch, host = excluded.host,
+                       status = CASE WHEN ?7 THEN 'starting' ELSE claude_code_agents.status END",
             )?
             .execute(params![
                 sa.agent_id,
                 sa.session_id,
                 now,
                 workspace.worktree,
-                workspace.branch
+                workspace.branch,
+                workspace.host,
+                by == PlacedBy::Launcher
             ])?;
             Ok(())
         })
@@ -149,6 +153,7 @@ impl SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::AgentWorkspace;
+    use crate::store::PlacedBy;
     use crate::store::StoreError;
     use crate::store::sqlite::test_support::open_temp;
     use ccmulti_model::VirtualUser;
@@ -193,10 +198,15 @@ mod tests {
         let at = |worktree: &str, branch: Option<&str>| AgentWorkspace {
             worktree: worktree.into(),
             branch: branch.map(Into::into),
+            host: Some("box".into()),
         };
         // Placed by `ccmulti team` before it ever called: session and agent registered.
         store
-            .set_agent_workspace(&impl_a, &at("/repo/.wt/impl_a", Some("impl-a")))
+            .set_agent_workspace(
+                &impl_a,
+                &at("/repo/.wt/impl_a", Some("impl-a")),
+                PlacedBy::Launcher,
+            )
             .unwrap();
         clock.advance_ms(5_000);
         store.touch_agent(&impl_a, "u").unwrap();
@@ -213,7 +223,7 @@ mod tests {
         // Moved to another worktree, detached: replaced, and its activity kept.
         clock.advance_ms(5_000);
         store
-            .set_agent_workspace(&impl_a, &at("/repo/.wt/other", None))
+            .set_agent_workspace(&impl_a, &at("/repo/.wt/other", None), PlacedBy::Launcher)
             .unwrap();
         let agent = store.session_view("s1").unwrap().agents.remove(0);
         assert_eq!(agent.workspace, Some(at("/repo/.wt/other", None)));
@@ -235,6 +245,7 @@ mod tests {
             .set_agent_workspace(
                 &VirtualUser::from_str("mallory__session__s1__impl_b").unwrap(),
                 &at("/x", None),
+                PlacedBy::Launcher,
             )
             .unwrap_err();
         assert!(matches!(err, StoreError::SessionOwnedByOther { .. }));

@@ -11,16 +11,19 @@ use tokio::sync::broadcast;
 
 use super::{Result, SCHEMA_VERSION, SqliteStore};
 use crate::clock::Millis;
+use crate::rules::handover::NewVersion;
 use crate::rules::lifetimes::ForgetOutcome;
 use crate::rules::limits::Limits;
 use crate::rules::locks::ReleaseScope;
 use crate::rules::locks::steps::{ClaimOutcome, ClaimRequest, ForceSelector, ReleaseOutcome};
 use crate::rules::news::News;
 use crate::rules::progress::ProgressUpdate;
-use crate::store::{Change, CoordStore, Counts, Verification};
+use crate::store::{Change, CoordStore, Counts, PlacedBy, Verification};
 use ccmulti_model::VirtualUser;
 use ccmulti_model::snapshot::{LockRow, SessionView, Snapshot};
-use ccmulti_model::{AgentWorkspace, PlannedTask};
+use std::collections::BTreeMap;
+
+use ccmulti_model::{AgentWorkspace, PathVersion, PendingHandOver, PlannedTask};
 
 impl SqliteStore {
     /// `PRAGMA data_version` on the write connection changes only when
@@ -81,9 +84,10 @@ impl CoordStore for SqliteStore {
         &self,
         user: &VirtualUser,
         workspace: &AgentWorkspace,
+        by: PlacedBy,
     ) -> Result<()> {
         let (user, workspace) = (user.clone(), workspace.clone());
-        self.on_write_thread(move |s| s.set_agent_workspace(&user, &workspace))
+        self.on_write_thread(move |s| s.set_agent_workspace(&user, &workspace, by))
             .await
     }
 
@@ -105,21 +109,55 @@ impl CoordStore for SqliteStore {
             .await
     }
 
-    async fn release(
+    async fn release_recording(
         &self,
         session: &str,
         agent: &str,
         scope: &ReleaseScope,
+        versions: &[NewVersion],
     ) -> Result<ReleaseOutcome> {
         let (session, agent, scope) = (session.to_owned(), agent.to_owned(), scope.clone());
-        self.on_write_thread(move |s| s.release(&session, &agent, &scope))
+        let versions = versions.to_vec();
+        self.on_write_thread(move |s| s.release_recording(&session, &agent, &scope, &versions))
             .await
     }
 
-    async fn force_release(&self, selector: &ForceSelector, by: &str) -> Result<Vec<LockRow>> {
-        let (selector, by) = (selector.clone(), by.to_owned());
-        self.on_write_thread(move |s| s.force_release(&selector, &by))
+    async fn force_release_recording(
+        &self,
+        selector: &ForceSelector,
+        by: &str,
+        versions: &[NewVersion],
+    ) -> Result<Vec<LockRow>> {
+        let (selector, by, versions) = (selector.clone(), by.to_owned(), versions.to_vec());
+        self.on_write_thread(move |s| s.force_release_recording(&selector, &by, &versions))
             .await
+    }
+
+    async fn path_versions(&self, session: &str) -> Result<Vec<PathVersion>> {
+        let session = session.to_owned();
+        self.blocking(move |s| s.path_versions(&session)).await
+    }
+
+    async fn granted_at(&self, session: &str, agent: &str) -> Result<BTreeMap<String, Millis>> {
+        let (session, agent) = (session.to_owned(), agent.to_owned());
+        self.blocking(move |s| s.granted_at(&session, &agent)).await
+    }
+
+    async fn add_pending_handovers(&self, pending: &[(String, i64)]) -> Result<()> {
+        let pending = pending.to_vec();
+        self.on_write_thread(move |s| s.set_pending_handovers(&pending, true))
+            .await
+    }
+
+    async fn drop_pending_handovers(&self, done: &[(String, i64)]) -> Result<()> {
+        let done = done.to_vec();
+        self.on_write_thread(move |s| s.set_pending_handovers(&done, false))
+            .await
+    }
+
+    async fn pending_handovers(&self, session: &str) -> Result<Vec<PendingHandOver>> {
+        let session = session.to_owned();
+        self.blocking(move |s| s.pending_handovers(&session)).await
     }
 
     async fn sweep_expired(&self) -> Result<usize> {

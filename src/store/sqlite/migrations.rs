@@ -19,7 +19,7 @@ use rusqlite::Connection;
 use super::{Result, SCHEMA_VERSION, StoreError};
 
 /// In order; the last one's number is [`SCHEMA_VERSION`] (a test holds them together).
-const SQLITE: [(&str, &str); 2] = [
+const SQLITE: [(&str, &str); 3] = [
     (
         "V1__initial",
         include_str!("../../../migrations/sqlite/V1__initial.sql"),
@@ -27,6 +27,10 @@ const SQLITE: [(&str, &str); 2] = [
     (
         "V2__workspaces_and_waiters",
         include_str!("../../../migrations/sqlite/V2__workspaces_and_waiters.sql"),
+    ),
+    (
+        "V3__handover",
+        include_str!("../../../migrations/sqlite/V3__handover.sql"),
     ),
 ];
 

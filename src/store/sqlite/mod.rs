@@ -13,6 +13,7 @@ mod bulk;
 mod clock_step;
 mod columns;
 mod events;
+mod handover;
 mod lifecycle;
 mod locks;
 mod migrations;
@@ -46,7 +47,7 @@ use super::{Change, DEFAULT_EVENTS_KEPT};
 use crate::clock::SharedClock;
 
 /// The newest migration (`migrations/sqlite/V<n>__*.sql`) this binary knows.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 const READ_POOL_SIZE: u32 = 4;
 /// A subscriber that falls this far behind is told it lagged, and treats
 /// that as "anything may have changed".

@@ -120,7 +120,9 @@ fn hot_statements_search_indexes_and_scan_no_table() {
                 &AgentWorkspace {
                     worktree: "/r/c".into(),
                     branch: Some("c".into()),
+                    host: None,
                 },
+                crate::store::PlacedBy::Launcher,
             )
             .unwrap();
         let JoinedWaits::Waiting(waiting) = store

@@ -53,6 +53,7 @@ fn agent_row(row: &Row<'_>) -> rusqlite::Result<(AgentRow, String)> {
                     Ok(AgentWorkspace {
                         worktree,
                         branch: row.get(5)?,
+                        host: row.get(6)?,
                     })
                 })
                 .transpose()?,
@@ -63,7 +64,7 @@ fn agent_row(row: &Row<'_>) -> rusqlite::Result<(AgentRow, String)> {
 
 fn agents(conn: &Connection, session: Option<&str>) -> Result<Vec<AgentRow>> {
     let sql = scoped(
-        "SELECT a.session_id, a.id, a.status, a.last_activity, a.worktree, a.branch
+        "SELECT a.session_id, a.id, a.status, a.last_activity, a.worktree, a.branch, a.host
          FROM claude_code_agents a /*scope*/ ORDER BY a.session_id, a.id",
         "a.session_id",
         session,

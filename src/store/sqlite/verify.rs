@@ -11,12 +11,14 @@ const SEED_TABLES: [&str; 4] = [
 ];
 
 /// Ours, and refinery's record of the migrations applied.
-const ADDED_TABLES: [&str; 6] = [
+const ADDED_TABLES: [&str; 8] = [
     "fencing_counter",
     "coordination_events",
     "agent_news_cursors",
     "task_analyses",
     "lock_waiters",
+    "path_versions",
+    "pending_handovers",
     "refinery_schema_history",
 ];
 

@@ -231,6 +231,7 @@ pub fn placed(mut agent: AgentRow, worktree: &str, branch: Option<&str>) -> Agen
     agent.workspace = Some(AgentWorkspace {
         worktree: worktree.into(),
         branch: branch.map(Into::into),
+        host: None,
     });
     agent
 }

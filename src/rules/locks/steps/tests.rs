@@ -35,6 +35,7 @@ fn apply_all(writes: &[LockWrite<'_>]) -> Vec<Applied> {
                 lock_id: format!("new{i}"),
                 fencing_token: 100 + i as i64,
             },
+            LockWrite::Version { .. } => Applied::Recorded,
             LockWrite::Renew { lock, .. } | LockWrite::Shorten { lock, .. } => Applied::Renewed {
                 fencing_token: lock.fencing_token,
             },
@@ -237,6 +238,7 @@ fn a_release_removes_own_live_locks_and_reports_the_rest() {
         session: "s",
         agent: "a",
         scope: &scope,
+        versions: &[],
     };
     assert_eq!(
         step.rows(NOW),
@@ -268,6 +270,7 @@ fn a_forced_release_names_who_and_tells_expired_from_live() {
     let step = ForceRelease {
         selector: &selector,
         by: "cli",
+        versions: &[],
     };
     let effects = step.effects(NOW, &held);
     let applied = apply_all(&effects.writes);
@@ -350,4 +353,60 @@ fn a_pull_back_shortens_quietly_what_the_step_moves() {
         }
     );
     assert!(capped.effects(NOW, &held[..1]).writes.is_empty());
+}
+
+#[test]
+fn a_release_records_the_versions_its_own_write_locks_cover_and_no_others() {
+    use crate::rules::handover::NewVersion;
+    use ccmulti_model::AgentWorkspace;
+    let held = [
+        lock("s", "a", "src/", Operation::Write, 60),
+        lock("s", "a", "notes.md", Operation::Read, 60),
+    ];
+    let version = |path: &str| NewVersion {
+        path: path.into(),
+        agent: "a".into(),
+        workspace: AgentWorkspace {
+            worktree: "/wt/a".into(),
+            branch: Some("a".into()),
+            host: None,
+        },
+        commit: Some("c1".into()),
+        blob: Some("b1".into()),
+        left_uncommitted: false,
+    };
+    // Under the directory lock; under a read lock only; under no lock of the release.
+    let versions = [
+        version("src/app.py"),
+        version("notes.md"),
+        version("lib/x.py"),
+    ];
+    let step = Release {
+        session: "s",
+        agent: "a",
+        scope: &ReleaseScope::All,
+        versions: &versions,
+    };
+    let effects = step.effects(NOW, &held);
+    let recorded: Vec<&str> = effects
+        .writes
+        .iter()
+        .filter_map(|w| match w {
+            LockWrite::Version { session, version } => {
+                assert_eq!(*session, "s");
+                Some(version.path.as_str())
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(recorded, ["src/app.py"]);
+    let applied = apply_all(&effects.writes);
+    assert!(
+        effects
+            .writes
+            .iter()
+            .zip(&applied)
+            .all(|(w, done)| !matches!(w, LockWrite::Version { .. }) || w.event(done).is_none()),
+        "a version is no event"
+    );
 }

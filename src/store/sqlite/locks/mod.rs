@@ -15,6 +15,7 @@ use rusqlite::{Connection, Row, params};
 use super::{Result, SqliteStore, events, time};
 use crate::clock::Millis;
 use crate::rules::audit::NewEvent;
+use crate::rules::handover::NewVersion;
 use crate::rules::locks::ReleaseScope;
 use crate::rules::locks::steps::{
     Claim, ClaimOutcome, ClaimRequest, ForceRelease, ForceSelector, LockRows, LockStep, Release,
@@ -254,6 +255,34 @@ impl LockTx for Locks<'_> {
             )?)
     }
 
+    async fn insert_version(
+        &mut self,
+        session: &str,
+        version: &NewVersion,
+        now: Millis,
+    ) -> Result<()> {
+        let w = &version.workspace;
+        self.conn
+            .prepare_cached(
+                "INSERT INTO path_versions (session_id, file_path, agent_id, host, worktree, branch,
+                   commit_id, blob_id, left_uncommitted, recorded_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            )?
+            .execute(params![
+                session,
+                version.path,
+                version.agent,
+                w.host,
+                w.worktree,
+                w.branch,
+                version.commit,
+                version.blob,
+                version.left_uncommitted,
+                time::to_text(now)
+            ])?;
+        Ok(())
+    }
+
     async fn record(&mut self, now: Millis, event: &NewEvent<'_>) -> Result<()> {
         events::record(self.conn, now, event)
     }
@@ -312,16 +341,42 @@ impl SqliteStore {
         agent: &str,
         scope: &ReleaseScope,
     ) -> Result<ReleaseOutcome> {
+        self.release_recording(session, agent, scope, &[])
+    }
+
+    /// [`Self::release`], recording `versions` for the locks it removes.
+    pub fn release_recording(
+        &self,
+        session: &str,
+        agent: &str,
+        scope: &ReleaseScope,
+        versions: &[NewVersion],
+    ) -> Result<ReleaseOutcome> {
         self.lock_step(&Release {
             session,
             agent,
             scope,
+            versions,
         })
     }
 
     /// A person releases locks by hand; each is recorded as a forced release by `by`.
     pub fn force_release(&self, selector: &ForceSelector, by: &str) -> Result<Vec<LockRow>> {
-        self.lock_step(&ForceRelease { selector, by })
+        self.force_release_recording(selector, by, &[])
+    }
+
+    /// [`Self::force_release`], recording `versions` for the locks it removes.
+    pub fn force_release_recording(
+        &self,
+        selector: &ForceSelector,
+        by: &str,
+        versions: &[NewVersion],
+    ) -> Result<Vec<LockRow>> {
+        self.lock_step(&ForceRelease {
+            selector,
+            by,
+            versions,
+        })
     }
 
     /// Deletes every expired lock (and waiting-claim rows past their deadline), one `expired` event each, [`SWEEP_BATCH`]

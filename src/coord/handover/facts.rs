@@ -1,0 +1,160 @@
+//! The git facts the hand-over rules decide on, gathered in an agent's
+//! worktree on this machine: for locks that end, which of their files have
+//! uncommitted changes and which commit last changed each; for a claimer,
+//! whether it has a version's commit or content. Blocking (it runs git): the
+//! service calls it off the async workers.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use crate::git::{self, Ancestry, GitError};
+use ccmulti_model::PathVersion;
+
+use crate::rules::handover::{ClaimerFacts, Committed, EndingLock, InHead, WorktreeFacts};
+use crate::rules::targets::{GLOB_META, LockTarget, is_pattern};
+
+/// Where lock paths live in one worktree: its top, and the project root
+/// relative to it (empty when the root is the top).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checkout {
+    pub top: PathBuf,
+    pub within: PathBuf,
+}
+
+impl Checkout {
+    /// A lock path as git spells it in this worktree.
+    pub fn repo_path(&self, lock_path: &str) -> String {
+        self.within.join(lock_path).to_string_lossy().into_owned()
+    }
+
+    /// A path git spelled, as a lock path; `None` outside the project root.
+    pub fn lock_path(&self, repo_path: &str) -> Option<String> {
+        Path::new(repo_path)
+            .strip_prefix(&self.within)
+            .ok()
+            .map(|p| p.to_string_lossy().into_owned())
+    }
+
+    /// A pathspec that covers the lock path: a file or directory as it is, a
+    /// glob by the directory its literal start names (the rules' own glob
+    /// match then picks the files: git's globs are not ours).
+    fn pathspec(&self, lock_path: &str) -> String {
+        if !is_pattern(lock_path) || !lock_path.contains(GLOB_META) {
+            return git::pathspec(&self.repo_path(lock_path), false);
+        }
+        let literal = &lock_path[..lock_path.find(GLOB_META).unwrap_or(0)];
+        let dir = literal.rfind('/').map_or("", |i| &literal[..=i]);
+        let spec = self.repo_path(dir);
+        git::pathspec(if spec.is_empty() { "." } else { &spec }, false)
+    }
+}
+
+fn covered(locks: &[&EndingLock], path: &str) -> bool {
+    let file = LockTarget::File(path.to_owned());
+    locks
+        .iter()
+        .any(|l| LockTarget::parse(&l.path).overlaps(&file))
+}
+
+/// What the worktree holds of the files under the exclusive locks among `locks`.
+pub fn ending(checkout: &Checkout, locks: &[EndingLock]) -> Result<WorktreeFacts, GitError> {
+    let exclusive: Vec<&EndingLock> = locks.iter().filter(|l| l.exclusive).collect();
+    let mut facts = WorktreeFacts::default();
+    if exclusive.is_empty() {
+        return Ok(facts);
+    }
+    let top = &checkout.top;
+    let specs: Vec<String> = exclusive
+        .iter()
+        .map(|l| checkout.pathspec(&l.path))
+        .collect();
+    facts.uncommitted = git::uncommitted(top, &specs)?
+        .iter()
+        .filter_map(|p| checkout.lock_path(p))
+        .filter(|p| covered(&exclusive, p))
+        .collect();
+    if git::head(top)?.is_none() {
+        return Ok(facts);
+    }
+    // Every locked file, and the files a directory or glob lock's commits touched.
+    let mut files: Vec<String> = exclusive
+        .iter()
+        .filter(|l| !is_pattern(&l.path))
+        .map(|l| l.path.clone())
+        .collect();
+    let patterns: Vec<&&EndingLock> = exclusive.iter().filter(|l| is_pattern(&l.path)).collect();
+    if let Some(since_ms) = patterns.iter().map(|l| l.granted_at_ms).min() {
+        let specs: Vec<String> = patterns
+            .iter()
+            .map(|l| checkout.pathspec(&l.path))
+            .collect();
+        files.extend(
+            git::touched_since(top, "HEAD", since_ms.div_euclid(1000), &specs)?
+                .iter()
+                .filter_map(|p| checkout.lock_path(p))
+                .filter(|p| covered(&exclusive, p)),
+        );
+    }
+    files.sort();
+    files.dedup();
+    let repo_paths: Vec<String> = files.iter().map(|f| checkout.repo_path(f)).collect();
+    let blobs = git::blobs_at(top, "HEAD", &repo_paths)?;
+    for (file, repo_path) in files.iter().zip(&repo_paths) {
+        if let Some(touch) = git::last_commit_touching(top, "HEAD", repo_path)? {
+            facts.committed.insert(
+                file.clone(),
+                Committed {
+                    commit: touch.commit,
+                    committed_at_secs: touch.committed_at_secs,
+                    blob: blobs.get(repo_path).cloned().flatten(),
+                },
+            );
+        }
+    }
+    Ok(facts)
+}
+
+/// What a claimer's worktree has of some versions.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ClaimerScan {
+    /// By version id.
+    pub facts: BTreeMap<i64, ClaimerFacts>,
+    /// Commits found in its HEAD: once in, they stay in, so they need not be asked again.
+    pub found_in_head: Vec<String>,
+}
+
+/// What the claimer's worktree has of each of `versions`. `in_head_already`
+/// names commits known to be in its HEAD from an earlier look.
+pub fn claimer(
+    checkout: &Checkout,
+    versions: &[&PathVersion],
+    in_head_already: &dyn Fn(&str) -> bool,
+) -> Result<ClaimerScan, GitError> {
+    let mut scan = ClaimerScan::default();
+    for version in versions {
+        let in_head = match version.commit.as_deref() {
+            None => None,
+            Some(commit) if in_head_already(commit) => Some(InHead::Yes),
+            Some(commit) => Some(match git::ancestry(&checkout.top, commit, "HEAD")? {
+                Ancestry::Ancestor => {
+                    scan.found_in_head.push(commit.to_owned());
+                    InHead::Yes
+                }
+                Ancestry::NotAncestor => InHead::No,
+                Ancestry::Missing => InHead::NotInRepository,
+            }),
+        };
+        // The content matters only when the commit is not in HEAD.
+        let content = if in_head == Some(InHead::Yes) {
+            None
+        } else {
+            git::worktree_blob(&checkout.top, &checkout.repo_path(&version.path))?
+        };
+        scan.facts
+            .insert(version.id, ClaimerFacts { in_head, content });
+    }
+    Ok(scan)
+}
+
+#[cfg(test)]
+mod tests;

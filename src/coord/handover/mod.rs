@@ -1,0 +1,349 @@
+//! Hand-over between agents in worktrees of their own, as the service runs
+//! it: the git facts gathered in the agents' worktrees ([`facts`]), the
+//! decisions in [`crate::rules::handover`], the records in the store. Agents
+//! that share a checkout, or whose worktree is not on this machine, meet none
+//! of it: their releases and grants are exactly as before.
+
+pub(crate) mod facts;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use ccmulti_model::snapshot::SessionView;
+use ccmulti_model::{AgentWorkspace, PathVersion};
+
+use self::facts::Checkout;
+use super::Coordinator;
+use crate::git;
+use crate::rules::handover::{
+    self, Ending, EndingLock, ReleaseVerdict, covers, is_candidate, is_own,
+};
+use crate::rules::locks::ReleaseScope;
+use crate::rules::locks::steps::{ForceSelector, Grant, ReleaseOutcome};
+use crate::store::{Result, StoreError};
+use ccmulti_model::snapshot::LockRow;
+
+/// A release's answer when the hand-over rules apply.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Released {
+    Done(ReleaseOutcome),
+    /// Nothing released: these files under the locks have uncommitted changes.
+    CommitFirst(Vec<String>),
+}
+
+/// A person's release's answer.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ByHand {
+    Released(Vec<LockRow>),
+    /// Nothing released: per holder, the files with uncommitted changes.
+    CommitFirst(Vec<(String, Vec<String>)>),
+}
+
+/// Whether `selector` picks `lock` (as the store's forced release reads them).
+fn picks(selector: &ForceSelector, lock: &LockRow) -> bool {
+    let in_session = |s: &Option<String>| s.as_ref().is_none_or(|s| *s == lock.session_id);
+    match selector {
+        ForceSelector::LockId(id) => lock.lock_id == *id,
+        ForceSelector::Path { session_id, path } => in_session(session_id) && lock.path == *path,
+        ForceSelector::Agent {
+            session_id,
+            agent_id,
+        } => in_session(session_id) && lock.agent_id == *agent_id,
+    }
+}
+
+/// The agent's workspace when it works in a worktree of its own on this
+/// machine that is a worktree of this project (`roots`), with where its lock
+/// paths live there.
+fn own_checkout(
+    view: &SessionView,
+    agent: &str,
+    roots: &[PathBuf],
+) -> Option<(AgentWorkspace, Checkout)> {
+    let workspace = view
+        .agents
+        .iter()
+        .find(|a| a.agent_id == agent)?
+        .workspace
+        .clone()?;
+    let others = view
+        .agents
+        .iter()
+        .filter(|a| a.agent_id != agent)
+        .filter_map(|a| a.workspace.as_ref());
+    if !is_own(&workspace, others) {
+        return None;
+    }
+    if let (Some(theirs), Some(ours)) = (&workspace.host, git::this_host())
+        && *theirs != ours
+    {
+        return None;
+    }
+    let top = Path::new(&workspace.worktree);
+    let root = roots.iter().find(|r| r.starts_with(top))?;
+    let within = root.strip_prefix(top).ok()?.to_owned();
+    let checkout = Checkout {
+        top: top.to_owned(),
+        within,
+    };
+    Some((workspace, checkout))
+}
+
+/// Each path's latest version.
+fn latest(versions: Vec<PathVersion>) -> BTreeMap<String, PathVersion> {
+    versions.into_iter().map(|v| (v.path.clone(), v)).collect()
+}
+
+/// Runs git off the async workers; a git failure is logged and taken as
+/// "no facts", so the release or grant goes on as it would without them.
+async fn off_workers<T: Send + 'static>(
+    what: &'static str,
+    f: impl FnOnce() -> std::result::Result<T, git::GitError> + Send + 'static,
+) -> Result<Option<T>> {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(Ok(found)) => Ok(Some(found)),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "{what}: git did not answer; going on without hand-over facts");
+            Ok(None)
+        }
+        Err(e) => Err(StoreError::Join(e.to_string())),
+    }
+}
+
+impl Coordinator {
+    /// The locks of `agent` a release ends, with when each was granted.
+    async fn ending_locks(
+        &self,
+        session: &str,
+        agent: &str,
+        ending: &[&LockRow],
+    ) -> Result<Vec<EndingLock>> {
+        let granted = self.store.granted_at(session, agent).await?;
+        Ok(ending
+            .iter()
+            .map(|l| EndingLock {
+                path: l.path.clone(),
+                exclusive: !l.operation.is_shared(),
+                granted_at_ms: granted.get(&l.lock_id).copied().unwrap_or(0),
+            })
+            .collect())
+    }
+
+    /// What ending `locks` of `agent` records, or the files to commit first.
+    async fn verdict(
+        &self,
+        session: &str,
+        agent: &str,
+        view: &SessionView,
+        roots: &[PathBuf],
+        locks: &[&LockRow],
+        ending: Ending,
+    ) -> Result<ReleaseVerdict> {
+        let Some((workspace, checkout)) = own_checkout(view, agent, roots) else {
+            return Ok(ReleaseVerdict::Records(Vec::new()));
+        };
+        let ending_locks = self.ending_locks(session, agent, locks).await?;
+        let scanned = ending_locks.clone();
+        let Some(facts) =
+            off_workers("release", move || facts::ending(&checkout, &scanned)).await?
+        else {
+            return Ok(ReleaseVerdict::Records(Vec::new()));
+        };
+        let latest = latest(self.store.path_versions(session).await?);
+        Ok(handover::on_release(
+            agent,
+            &workspace,
+            &ending_locks,
+            &facts,
+            &latest,
+            ending,
+        ))
+    }
+
+    /// An agent's release (the tool, `ccmulti release` without `--force`):
+    /// refused while a file under its write locks has uncommitted changes in
+    /// its own worktree; otherwise released, recording where each file it
+    /// changed now is.
+    pub async fn release_handing_over(
+        &self,
+        roots: &[PathBuf],
+        session: &str,
+        agent: &str,
+        scope: &ReleaseScope,
+    ) -> Result<Released> {
+        let view = self.store.session_view(session).await?;
+        let ending: Vec<&LockRow> = view
+            .locks
+            .iter()
+            .filter(|l| l.agent_id == agent)
+            .filter(|l| match scope {
+                ReleaseScope::All => true,
+                ReleaseScope::Paths(paths) => paths.contains(&l.path),
+            })
+            .collect();
+        let verdict = self
+            .verdict(session, agent, &view, roots, &ending, Ending::Release)
+            .await?;
+        match verdict {
+            ReleaseVerdict::CommitFirst(files) => Ok(Released::CommitFirst(files)),
+            ReleaseVerdict::Records(versions) => Ok(Released::Done(
+                self.store
+                    .release_recording(session, agent, scope, &versions)
+                    .await?,
+            )),
+        }
+    }
+
+    /// A person's release (`ccmulti release`, `team stop`, the dashboard):
+    /// without `force`, refused while a file under the picked write locks
+    /// has uncommitted changes in its holder's own worktree (nothing is
+    /// released: the files, by holder); with `force`, it goes through and
+    /// the versions it records flag the work left uncommitted.
+    pub async fn release_by_hand(
+        &self,
+        roots: &[PathBuf],
+        selector: &ForceSelector,
+        by: &str,
+        force: bool,
+    ) -> Result<ByHand> {
+        let snapshot = self.store.snapshot(0).await?;
+        let picked: Vec<&LockRow> = snapshot
+            .locks
+            .iter()
+            .filter(|l| picks(selector, l))
+            .collect();
+        let mut holders: Vec<(&str, &str)> = picked
+            .iter()
+            .map(|l| (l.session_id.as_str(), l.agent_id.as_str()))
+            .collect();
+        holders.sort_unstable();
+        holders.dedup();
+        let ending = if force {
+            Ending::Forced
+        } else {
+            Ending::Release
+        };
+        let (mut versions, mut refused) = (Vec::new(), Vec::new());
+        for (session, agent) in holders {
+            let view = self.store.session_view(session).await?;
+            let theirs: Vec<&LockRow> = picked
+                .iter()
+                .copied()
+                .filter(|l| l.session_id == session && l.agent_id == agent)
+                .collect();
+            match self
+                .verdict(session, agent, &view, roots, &theirs, ending)
+                .await?
+            {
+                ReleaseVerdict::Records(found) => versions.extend(found),
+                ReleaseVerdict::CommitFirst(files) => refused.push((agent.to_owned(), files)),
+            }
+        }
+        if !refused.is_empty() {
+            return Ok(ByHand::CommitFirst(refused));
+        }
+        Ok(ByHand::Released(
+            self.store
+                .force_release_recording(selector, by, &versions)
+                .await?,
+        ))
+    }
+
+    /// The hand-overs `agent` has to bring in for `paths` (its locks, by
+    /// lock id): each path's latest version made by another agent in another
+    /// checkout that its worktree lacks. With `keep`, the ones found are kept
+    /// as pending hand-overs of the locks, and those brought in are forgotten.
+    async fn handovers(
+        &self,
+        roots: &[PathBuf],
+        session: &str,
+        agent: &str,
+        locks: &[(String, String)],
+        keep: bool,
+    ) -> Result<Vec<handover::HandOver>> {
+        let view = self.store.session_view(session).await?;
+        let Some((workspace, checkout)) = own_checkout(&view, agent, roots) else {
+            return Ok(Vec::new());
+        };
+        let latest = latest(self.store.path_versions(session).await?);
+        let mut candidates: Vec<(String, PathVersion)> = Vec::new();
+        for (lock_id, lock_path) in locks {
+            for version in latest.values() {
+                if covers(lock_path, &version.path) && is_candidate(version, agent, &workspace) {
+                    candidates.push((lock_id.clone(), version.clone()));
+                }
+            }
+        }
+        if candidates.is_empty() {
+            return Ok(Vec::new());
+        }
+        let asked: Vec<PathVersion> = candidates.iter().map(|(_, v)| v.clone()).collect();
+        let Some(scan) = off_workers("grant", move || {
+            let refs: Vec<&PathVersion> = asked.iter().collect();
+            facts::claimer(&checkout, &refs, &|_| false)
+        })
+        .await?
+        else {
+            return Ok(Vec::new());
+        };
+        let (mut pending, mut done, mut found) = (Vec::new(), Vec::new(), Vec::new());
+        for (lock_id, version) in &candidates {
+            let Some(f) = scan.facts.get(&version.id) else {
+                continue;
+            };
+            match handover::pending(version, f) {
+                Some(h) => {
+                    pending.push((lock_id.clone(), version.id));
+                    found.push(h);
+                }
+                None => done.push((lock_id.clone(), version.id)),
+            }
+        }
+        if keep {
+            self.store.add_pending_handovers(&pending).await?;
+            self.store.drop_pending_handovers(&done).await?;
+        }
+        Ok(found)
+    }
+
+    /// After a grant: the hand-overs it carries, kept until brought in.
+    pub async fn handovers_of_grant(
+        &self,
+        roots: &[PathBuf],
+        session: &str,
+        agent: &str,
+        granted: &[Grant],
+    ) -> Result<Vec<handover::HandOver>> {
+        let locks: Vec<(String, String)> = granted
+            .iter()
+            .filter(|g| !g.operation.is_shared())
+            .map(|g| (g.lock_id.clone(), g.path.clone()))
+            .collect();
+        self.handovers(roots, session, agent, &locks, true).await
+    }
+
+    /// The agent's hand-overs still pending (checked again in its worktree:
+    /// those brought in meanwhile are forgotten).
+    pub async fn pending_handovers(
+        &self,
+        roots: &[PathBuf],
+        session: &str,
+        agent: &str,
+    ) -> Result<Vec<handover::HandOver>> {
+        let pending = self.store.pending_handovers(session).await?;
+        let mut locks: Vec<(String, String)> = Vec::new();
+        for p in pending.into_iter().filter(|p| p.agent_id == agent) {
+            let lock = (p.lock_id, p.version.path);
+            if !locks.contains(&lock) {
+                locks.push(lock);
+            }
+        }
+        if locks.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.handovers(roots, session, agent, &locks, true).await
+    }
+}
+
+#[cfg(test)]
+mod tests;

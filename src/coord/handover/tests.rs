@@ -1,0 +1,163 @@
+//! Hand-over through the service, with real git worktrees, on both backends:
+//! a release refused until committed, then a chain of three agents.
+
+use std::path::{Path, PathBuf};
+
+use super::*;
+use crate::clock::{Clock, SystemClock};
+use crate::git::tests::Repo;
+use crate::rules::locks::steps::{ClaimOutcome, ClaimRequest};
+use crate::store::behaviour::{Fixture, on_both_backends, paths, register};
+use ccmulti_model::{Operation, VirtualUser};
+
+on_both_backends!(a_change_travels_down_a_chain_of_three_worktrees);
+
+const APP: &str = "def total(xs):\n    return sum(xs)\n";
+
+async fn place(coord: &Coordinator, agent: &str, worktree: &Path) {
+    let user: VirtualUser = format!("u__session__s__{agent}").parse().unwrap();
+    let workspace = AgentWorkspace {
+        worktree: worktree.to_string_lossy().into_owned(),
+        branch: Some(agent.into()),
+        host: git::this_host(),
+    };
+    coord.set_workspace(&user, &workspace).await.unwrap();
+}
+
+async fn claim(coord: &Coordinator, roots: &[PathBuf], agent: &str) -> Vec<handover::HandOver> {
+    let request = ClaimRequest {
+        session: "s".into(),
+        agent: agent.into(),
+        operation: Operation::Write,
+        paths: paths(&["app.py"]),
+        lease_ms: 15 * 60_000,
+    };
+    let ClaimOutcome::Granted(granted) = coord.claim_now(&request).await.unwrap() else {
+        panic!("{agent}'s claim was refused");
+    };
+    coord
+        .handovers_of_grant(roots, "s", agent, &granted)
+        .await
+        .unwrap()
+}
+
+async fn release(coord: &Coordinator, roots: &[PathBuf], agent: &str) -> Released {
+    coord
+        .release_handing_over(roots, "s", agent, &ReleaseScope::All)
+        .await
+        .unwrap()
+}
+
+async fn a_change_travels_down_a_chain_of_three_worktrees(fx: Fixture) {
+    let coord = Coordinator::new(fx.store.clone());
+    // Commits carry the real time; the grants must not be later than them.
+    let behind = SystemClock.now_ms() - 60_000 - fx.clock.now_ms();
+    fx.clock.advance_ms(behind.max(0));
+    let repo = Repo::new(&[("app.py", APP)]);
+    let trees: Vec<PathBuf> = ["impl_a", "impl_b", "impl_c"]
+        .iter()
+        .map(|a| repo.worktree(a))
+        .collect();
+    let roots: Vec<PathBuf> = std::iter::once(repo.top.clone())
+        .chain(trees.iter().cloned())
+        .collect();
+    register(fx.store.as_ref(), &["impl_a", "impl_b", "impl_c"]).await;
+    for (agent, tree) in ["impl_a", "impl_b", "impl_c"].iter().zip(&trees) {
+        place(&coord, agent, tree).await;
+    }
+    let (a, b, c) = (&trees[0], &trees[1], &trees[2]);
+
+    // impl_a: a release before committing is refused and releases nothing.
+    assert!(claim(&coord, &roots, "impl_a").await.is_empty());
+    repo.write(
+        a,
+        &[(
+            "app.py",
+            "def total(xs):\n    xs = list(xs)\n    return sum(xs)\n",
+        )],
+    );
+    assert_eq!(
+        release(&coord, &roots, "impl_a").await,
+        Released::CommitFirst(vec!["app.py".into()])
+    );
+    assert_eq!(
+        coord.store().session_view("s").await.unwrap().locks.len(),
+        1
+    );
+    let one = repo.commit(a, "impl_a: a list");
+    let Released::Done(done) = release(&coord, &roots, "impl_a").await else {
+        panic!("the committed release was refused");
+    };
+    assert_eq!(done.released.len(), 1);
+
+    // impl_b is told to bring impl_a's commit in, does, and builds on it.
+    let told = claim(&coord, &roots, "impl_b").await;
+    assert_eq!(told.len(), 1, "{told:?}");
+    assert_eq!(told[0].from, "impl_a");
+    assert_eq!(
+        told[0].command(),
+        Some(format!("git merge --no-edit {one}"))
+    );
+    assert_eq!(
+        coord
+            .pending_handovers(&roots, "s", "impl_b")
+            .await
+            .unwrap(),
+        told
+    );
+    repo.git(b, &["merge", "-q", "--no-edit", &one]);
+    assert!(
+        coord
+            .pending_handovers(&roots, "s", "impl_b")
+            .await
+            .unwrap()
+            .is_empty(),
+        "a hand-over brought in is still pending"
+    );
+    repo.write(
+        b,
+        &[(
+            "app.py",
+            "def total(xs):\n    xs = list(xs)\n    return round(sum(xs), 2)\n",
+        )],
+    );
+    let two = repo.commit(b, "impl_b: rounds");
+    assert!(matches!(
+        release(&coord, &roots, "impl_b").await,
+        Released::Done(_)
+    ));
+
+    // impl_c is told of the latest version, impl_b's, which holds impl_a's.
+    let told = claim(&coord, &roots, "impl_c").await;
+    assert_eq!(told.len(), 1, "{told:?}");
+    assert_eq!(
+        (told[0].from.as_str(), told[0].commit.as_deref()),
+        ("impl_b", Some(two.as_str()))
+    );
+    repo.git(c, &["merge", "-q", "--no-edit", &two]);
+    assert_eq!(
+        std::fs::read_to_string(c.join("app.py")).unwrap(),
+        "def total(xs):\n    xs = list(xs)\n    return round(sum(xs), 2)\n"
+    );
+    assert!(
+        coord
+            .pending_handovers(&roots, "s", "impl_c")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // impl_c released without changing the file: no version of its own.
+    assert!(matches!(
+        release(&coord, &roots, "impl_c").await,
+        Released::Done(_)
+    ));
+    let recorded: Vec<String> = coord
+        .store()
+        .path_versions("s")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|v| v.agent_id)
+        .collect();
+    assert_eq!(recorded, ["impl_a", "impl_b"]);
+}

@@ -1,0 +1,113 @@
+//! The hand-over records on PostgreSQL: where each path's latest version is
+//! (`path_versions`, written by the release step, see `locks`), and the
+//! versions a grant told its holder to bring in (`pending_handovers`).
+
+use std::collections::BTreeMap;
+
+use ccmulti_model::{AgentWorkspace, PathVersion, PendingHandOver};
+use tokio_postgres::Row;
+
+use super::{PostgresStore, Result, ms};
+use crate::clock::Millis;
+
+const VERSION_COLUMNS: &str = "v.id, v.session_id, v.file_path, v.agent_id, v.host, v.worktree, \
+     v.branch, v.commit_id, v.blob_id, v.left_uncommitted, v.recorded_at";
+
+/// A row of [`VERSION_COLUMNS`] starting at column `at`.
+fn version(row: &Row, at: usize) -> Result<PathVersion> {
+    Ok(PathVersion {
+        id: row.try_get(at)?,
+        session_id: row.try_get(at + 1)?,
+        path: row.try_get(at + 2)?,
+        agent_id: row.try_get(at + 3)?,
+        workspace: AgentWorkspace {
+            host: row.try_get(at + 4)?,
+            worktree: row.try_get(at + 5)?,
+            branch: row.try_get(at + 6)?,
+        },
+        commit: row.try_get(at + 7)?,
+        blob: row.try_get(at + 8)?,
+        left_uncommitted: row.try_get(at + 9)?,
+        recorded_at_ms: ms(row.try_get(at + 10)?),
+    })
+}
+
+impl PostgresStore {
+    pub(super) async fn path_versions(&self, session: &str) -> Result<Vec<PathVersion>> {
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached(&format!(
+                "SELECT {VERSION_COLUMNS} FROM path_versions v WHERE v.session_id = $1 ORDER BY v.id"
+            ))
+            .await?;
+        let rows = client.query(&stmt, &[&session]).await?;
+        rows.iter().map(|r| version(r, 0)).collect()
+    }
+
+    pub(super) async fn pending_handovers(&self, session: &str) -> Result<Vec<PendingHandOver>> {
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached(&format!(
+                "SELECT p.lock_id::text, l.agent_id, {VERSION_COLUMNS}
+                 FROM file_locks l
+                 JOIN pending_handovers p ON p.lock_id = l.id
+                 JOIN path_versions v ON v.id = p.version_id
+                 WHERE l.session_id = $1 ORDER BY l.agent_id, v.file_path, v.id"
+            ))
+            .await?;
+        let rows = client.query(&stmt, &[&session]).await?;
+        rows.iter()
+            .map(|r| {
+                Ok(PendingHandOver {
+                    lock_id: r.try_get(0)?,
+                    agent_id: r.try_get(1)?,
+                    version: version(r, 2)?,
+                })
+            })
+            .collect()
+    }
+
+    pub(super) async fn granted_at(
+        &self,
+        session: &str,
+        agent: &str,
+    ) -> Result<BTreeMap<String, Millis>> {
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached(
+                "SELECT id::text, created_at FROM file_locks WHERE session_id = $1 AND agent_id = $2",
+            )
+            .await?;
+        let rows = client.query(&stmt, &[&session, &agent]).await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get(0)?, ms(r.try_get(1)?))))
+            .collect()
+    }
+
+    /// Inserts (`keep`) or deletes the (lock, version) pairs; a lock gone
+    /// meanwhile keeps nothing.
+    pub(super) async fn set_pending_handovers(
+        &self,
+        pairs: &[(String, i64)],
+        keep: bool,
+    ) -> Result<()> {
+        if pairs.is_empty() {
+            return Ok(());
+        }
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let sql = if keep {
+            "INSERT INTO pending_handovers (lock_id, version_id)
+             SELECT id, $2 FROM file_locks WHERE id = $1::text::uuid
+             ON CONFLICT DO NOTHING"
+        } else {
+            "DELETE FROM pending_handovers WHERE lock_id = $1::text::uuid AND version_id = $2"
+        };
+        let stmt = tx.prepare_cached(sql).await?;
+        for (lock, version) in pairs {
+            tx.execute(&stmt, &[lock, version]).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,210 @@
+//! `ccmulti team land` on real git repositories with real worktrees, through
+//! the real binary: the implementers' branches land in the main checkout's
+//! branch in hand-over order, the first conflict stops it with that merge
+//! aborted, a checkout with uncommitted changes is refused. `ccmulti team`
+//! runs on SQLite by design, so these do too.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use ccmulti_testkit::claude::{ccmulti, git_repo};
+
+const SESSION: &str = "s";
+
+/// A repository on `main` with worktrees for implementers on the team's branches.
+struct Team {
+    _dir: tempfile::TempDir,
+    base: PathBuf,
+    repo: PathBuf,
+    db: PathBuf,
+}
+
+fn git(dir: &Path, args: &[&str]) -> Output {
+    Command::new("git")
+        .args(["-c", "user.name=T", "-c", "user.email=t@example.com"])
+        .args(args)
+        .current_dir(dir)
+        .env_remove("GIT_DIR")
+        .env_remove("GIT_WORK_TREE")
+        .output()
+        .expect("git")
+}
+
+fn git_ok(dir: &Path, args: &[&str]) -> String {
+    let out = git(dir, args);
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+impl Team {
+    fn new(files: &[(&str, &str)]) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let base = std::fs::canonicalize(dir.path()).expect("canonical");
+        let repo = base.join("repo");
+        git_repo(&repo, files);
+        Self {
+            db: base.join("coordinator.db"),
+            _dir: dir,
+            base,
+            repo,
+        }
+    }
+
+    /// `agent`'s worktree on `ccmulti/s/<agent>`, as `ccmulti team --worktrees` makes it.
+    fn worktree(&self, agent: &str) -> PathBuf {
+        let path = self.base.join(format!("{SESSION}-{agent}"));
+        git_ok(
+            &self.repo,
+            &[
+                "worktree",
+                "add",
+                "-q",
+                "-b",
+                &format!("ccmulti/{SESSION}/{agent}"),
+                &path.to_string_lossy(),
+            ],
+        );
+        path
+    }
+
+    /// Writes `files` in `dir` and commits them.
+    fn commit(&self, dir: &Path, files: &[(&str, &str)], message: &str) -> String {
+        for (path, text) in files {
+            std::fs::write(dir.join(path), text).expect("write");
+        }
+        git_ok(dir, &["add", "-A"]);
+        git_ok(dir, &["commit", "-q", "-m", message]);
+        git_ok(dir, &["rev-parse", "HEAD"])
+    }
+
+    fn land(&self, extra: &[&str]) -> Output {
+        ccmulti()
+            .arg("--db")
+            .arg(&self.db)
+            .args(["team", "land", "--session", SESSION])
+            .args(extra)
+            .current_dir(&self.repo)
+            .output()
+            .expect("ccmulti team land")
+    }
+
+    fn file(&self, path: &str) -> String {
+        std::fs::read_to_string(self.repo.join(path)).expect("file")
+    }
+}
+
+fn said(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+#[test]
+fn land_merges_each_branch_once_and_a_dry_run_merges_nothing() {
+    let team = Team::new(&[("a.py", "a = 1\n"), ("b.py", "b = 1\n")]);
+    let (one, two) = (
+        team.worktree("implementer-1"),
+        team.worktree("implementer-2"),
+    );
+    team.commit(&one, &[("a.py", "a = 2\n")], "one");
+    team.commit(&two, &[("b.py", "b = 2\n")], "two");
+    let start = git_ok(&team.repo, &["rev-parse", "HEAD"]);
+
+    let dry = team.land(&["--dry-run"]);
+    assert!(dry.status.success(), "{}", said(&dry));
+    let text = said(&dry);
+    assert!(
+        text.contains("would land 2 branch(es) of session s into main")
+            && text.contains("1. ccmulti/s/implementer-1")
+            && text.contains("2. ccmulti/s/implementer-2"),
+        "{text}"
+    );
+    assert_eq!(git_ok(&team.repo, &["rev-parse", "HEAD"]), start);
+
+    let landed = team.land(&[]);
+    assert!(landed.status.success(), "{}", said(&landed));
+    assert_eq!(
+        (team.file("a.py"), team.file("b.py")),
+        ("a = 2\n".into(), "b = 2\n".into())
+    );
+    assert!(
+        said(&landed).contains("landed 2 branch(es) into main"),
+        "{}",
+        said(&landed)
+    );
+
+    let again = team.land(&[]);
+    assert!(again.status.success(), "{}", said(&again));
+    assert!(
+        said(&again).contains("ccmulti/s/implementer-1 is already in main")
+            && said(&again).contains("nothing to land"),
+        "{}",
+        said(&again)
+    );
+}
+
+#[test]
+fn land_stops_at_the_first_conflict_with_that_merge_aborted() {
+    let team = Team::new(&[("app.py", "def total(xs):\n    return sum(xs)\n")]);
+    let (one, two) = (
+        team.worktree("implementer-1"),
+        team.worktree("implementer-2"),
+    );
+    team.commit(
+        &one,
+        &[("app.py", "def total(xs, start=0):\n    return sum(xs)\n")],
+        "one",
+    );
+    team.commit(
+        &two,
+        &[("app.py", "def total(xs):\n    return round(sum(xs), 2)\n")],
+        "two",
+    );
+
+    let stopped = team.land(&[]);
+    assert!(!stopped.status.success(), "{}", said(&stopped));
+    let text = said(&stopped);
+    assert!(
+        text.contains("landed ccmulti/s/implementer-1")
+            && text.contains("stopped at ccmulti/s/implementer-2: merging it into main conflicts in app.py; the merge was aborted")
+            && text.contains("main keeps the branches landed before it (ccmulti/s/implementer-1)"),
+        "{text}"
+    );
+    // implementer-1 landed, nothing of implementer-2, no merge in progress, nothing changed.
+    assert_eq!(
+        team.file("app.py"),
+        "def total(xs, start=0):\n    return sum(xs)\n"
+    );
+    assert_eq!(git_ok(&team.repo, &["status", "--porcelain"]), "");
+    assert!(
+        !git(&team.repo, &["rev-parse", "-q", "--verify", "MERGE_HEAD"])
+            .status
+            .success()
+    );
+}
+
+#[test]
+fn land_refuses_a_checkout_with_uncommitted_changes() {
+    let team = Team::new(&[("a.py", "a = 1\n")]);
+    let one = team.worktree("implementer-1");
+    team.commit(&one, &[("a.py", "a = 2\n")], "one");
+    std::fs::write(team.repo.join("a.py"), "a = 'mine'\n").expect("write");
+    let start = git_ok(&team.repo, &["rev-parse", "HEAD"]);
+
+    let refused = team.land(&[]);
+    assert!(!refused.status.success(), "{}", said(&refused));
+    assert!(
+        said(&refused).contains("has uncommitted changes (a.py); commit or stash them first")
+            && said(&refused).contains("Nothing was changed"),
+        "{}",
+        said(&refused)
+    );
+    assert_eq!(git_ok(&team.repo, &["rev-parse", "HEAD"]), start);
+    assert_eq!(team.file("a.py"), "a = 'mine'\n");
+}
