@@ -287,6 +287,29 @@ pub struct PathVersion {
     pub recorded_at_ms: i64,
 }
 
+/// How many hex digits of a commit id a person reads.
+pub const SHORT_COMMIT_ID: usize = 10;
+
+impl PathVersion {
+    /// Its commit as a person reads it.
+    pub fn short_commit(&self) -> Option<&str> {
+        self.commit
+            .as_deref()
+            .map(|c| c.get(..SHORT_COMMIT_ID).unwrap_or(c))
+    }
+
+    /// The command that brings this version into a worktree of the same
+    /// repository; `None` when it is in no commit.
+    pub fn merge_command(&self) -> Option<String> {
+        self.commit.as_deref().map(merge_command)
+    }
+}
+
+/// The command that merges `commit` into the current branch.
+pub fn merge_command(commit: &str) -> String {
+    format!("git merge --no-edit {commit}")
+}
+
 /// A version a grant told the lock's holder to bring in, not brought in yet.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PendingHandOver {

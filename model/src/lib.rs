@@ -19,7 +19,8 @@ mod virtual_user;
 
 pub use domain::{
     ACTIVE_WITHIN_MS, Activity, AgentWorkspace, EventKind, Operation, PathVersion, PendingHandOver,
-    PlannedTask, RECENT_WITHIN_MS, ReportedStatus, Role, TaskStatus,
+    PlannedTask, RECENT_WITHIN_MS, ReportedStatus, Role, SHORT_COMMIT_ID, TaskStatus,
+    merge_command,
 };
 pub use virtual_user::{
     MAX_PART_LEN, PLANNER, SessionAgent, VirtualUser, VirtualUserError, agent_url, check_part,

@@ -5,7 +5,7 @@
 //! coordinator's clock; countdowns are computed against [`Snapshot::now_ms`]
 //! or a later tick, never against the viewer's own idea of time.
 
-use crate::domain::{AgentWorkspace, EventKind, Operation, Role, TaskStatus};
+use crate::domain::{AgentWorkspace, EventKind, Operation, PendingHandOver, Role, TaskStatus};
 
 /// Everything the dashboard shows, read in one consistent pass.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -53,6 +53,11 @@ pub struct AgentRow {
     pub lock_count: usize,
     /// Where it works, when whoever started it said so (`ccmulti team`).
     pub workspace: Option<AgentWorkspace>,
+    /// Versions its grants told it to bring in that it had not when it last
+    /// looked, by path. Read for the dashboard's [`Snapshot`]; a
+    /// [`SessionView`] leaves it empty (`check_agent_status` checks them in
+    /// the agent's worktree instead).
+    pub pending_handovers: Vec<PendingHandOver>,
 }
 
 /// A claim waiting for its paths (`claim_file_lock` with `wait_seconds`).

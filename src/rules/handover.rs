@@ -20,13 +20,27 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use ccmulti_model::{AgentWorkspace, PathVersion};
+use ccmulti_model::snapshot::AgentRow;
+use ccmulti_model::{AgentWorkspace, PathVersion, PendingHandOver};
 
 use crate::clock::Millis;
 use crate::rules::targets::LockTarget;
 
 /// How many hex digits of a commit id a person reads.
-pub const SHORT_ID: usize = 10;
+pub const SHORT_ID: usize = ccmulti_model::SHORT_COMMIT_ID;
+
+/// Gives each agent its pending hand-overs (read beside the agents, for
+/// the dashboard), in the order read.
+pub fn attach_pending(agents: &mut [AgentRow], pending: Vec<PendingHandOver>) {
+    for p in pending {
+        if let Some(agent) = agents
+            .iter_mut()
+            .find(|a| a.session_id == p.version.session_id && a.agent_id == p.agent_id)
+        {
+            agent.pending_handovers.push(p);
+        }
+    }
+}
 
 /// Whether `a` and `b` are one checkout: the same directory on the same
 /// machine (an unknown machine is taken as the same).
@@ -252,7 +266,7 @@ impl HandOver {
     /// The command that brings the version in; `None` when it is in no commit.
     pub fn command(&self) -> Option<String> {
         let commit = self.commit.as_deref()?;
-        let merge = format!("git merge --no-edit {commit}");
+        let merge = ccmulti_model::merge_command(commit);
         Some(match (&self.branch, self.fetch) {
             (Some(branch), true) => format!(
                 "git fetch <remote> {} && {merge}",

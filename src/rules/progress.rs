@@ -194,6 +194,7 @@ mod tests {
             current_task: Some("stale".into()),
             lock_count: 99,
             workspace: None,
+            pending_handovers: Vec::new(),
         }
     }
 

@@ -37,6 +37,7 @@ impl DataSource for Demo {
             current_task: task.map(Into::into),
             lock_count: locks,
             workspace: None,
+            pending_handovers: Vec::new(),
         };
         let lock = |id: &str, holder: &str, path: &str, operation: Operation, left: i64| LockRow {
             lock_id: id.into(),

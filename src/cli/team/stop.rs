@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use ccmulti::coord::{ByHand, Coordinator};
-use ccmulti::rules::handover::{SHORT_ID, commit_first_message};
+use ccmulti::rules::handover::commit_first_message;
 use ccmulti::rules::locks::steps::ForceSelector;
 use ccmulti::rules::team::{self, Seen};
 use ccmulti::store::StoreError;
@@ -268,13 +268,12 @@ fn pending_handovers(common: &Common, session: &str) {
     });
     for p in pending.unwrap_or_default() {
         let v = &p.version;
-        let from = match v.commit.as_deref() {
-            Some(commit) => format!(
-                "commit {} on {} (git merge --no-edit {commit})",
-                commit.get(..SHORT_ID).unwrap_or(commit),
+        let from = match (v.short_commit(), v.merge_command()) {
+            (Some(commit), Some(merge)) => format!(
+                "commit {commit} on {} ({merge})",
                 v.workspace.branch.as_deref().unwrap_or("a detached HEAD"),
             ),
-            None => format!("uncommitted in {}", v.workspace.worktree),
+            _ => format!("uncommitted in {}", v.workspace.worktree),
         };
         outln!(
             "  {}: hand-over pending: {} from {}, {from}",

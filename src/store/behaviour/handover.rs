@@ -5,12 +5,14 @@ use super::{Fixture, T0, claim, on_both_backends, register};
 use crate::rules::handover::NewVersion;
 use crate::rules::locks::ReleaseScope;
 use crate::store::{ClaimOutcome, ForceSelector};
-use ccmulti_model::{AgentWorkspace, Operation};
+use ccmulti_model::{AgentWorkspace, Operation, VirtualUser};
+use std::str::FromStr;
 
 on_both_backends!(
     a_release_records_the_versions_its_write_locks_cover,
     a_forced_release_records_work_left_uncommitted,
     pending_handovers_go_with_their_lock,
+    the_snapshot_shows_each_agent_its_pending_handovers,
 );
 
 fn version(agent: &str, path: &str, commit: Option<&str>, left_uncommitted: bool) -> NewVersion {
@@ -141,4 +143,62 @@ async fn pending_handovers_go_with_their_lock(fx: Fixture) {
     let again = lock_id(&claim(store, "impl_b", Operation::Write, &["app.py"], 15).await);
     let granted = store.granted_at("s", "impl_b").await.unwrap();
     assert_eq!(granted.get(&again), Some(&(T0 + 1_000)));
+}
+
+async fn the_snapshot_shows_each_agent_its_pending_handovers(fx: Fixture) {
+    let store = fx.store.as_ref();
+    register(store, &["impl_a", "impl_b"]).await;
+    // The same agent name in another session: not the holder.
+    let elsewhere = VirtualUser::from_str("u__session__t__impl_b").unwrap();
+    store.touch_agent(&elsewhere, "url").await.unwrap();
+    claim(store, "impl_a", Operation::Write, &["app.py"], 15).await;
+    store
+        .release_recording(
+            "s",
+            "impl_a",
+            &ReleaseScope::All,
+            &[version("impl_a", "app.py", Some("c1"), false)],
+        )
+        .await
+        .unwrap();
+    let recorded = store.path_versions("s").await.unwrap();
+    let lock = lock_id(&claim(store, "impl_b", Operation::Write, &["app.py"], 15).await);
+    store
+        .add_pending_handovers(&[(lock.clone(), recorded[0].id)])
+        .await
+        .unwrap();
+    let snapshot = store.snapshot(10).await.unwrap();
+    let pending: Vec<(&str, &str, usize)> = snapshot
+        .agents
+        .iter()
+        .map(|a| {
+            (
+                a.session_id.as_str(),
+                a.agent_id.as_str(),
+                a.pending_handovers.len(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        pending,
+        [("s", "impl_a", 0), ("s", "impl_b", 1), ("t", "impl_b", 0)]
+    );
+    let holder = &snapshot.agents[1].pending_handovers[0];
+    assert_eq!(holder.lock_id, lock);
+    assert_eq!(holder.version, recorded[0]);
+    assert_eq!(
+        holder.version.merge_command().as_deref(),
+        Some("git merge --no-edit c1")
+    );
+    // The lock ends: the snapshot shows nothing pending.
+    store
+        .release("s", "impl_b", &ReleaseScope::All)
+        .await
+        .unwrap();
+    let snapshot = store.snapshot(10).await.unwrap();
+    assert!(
+        snapshot.agents.iter().all(|a| a.pending_handovers.is_empty()),
+        "{:?}",
+        snapshot.agents
+    );
 }

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use ccmulti_model::{AgentWorkspace, PathVersion, PendingHandOver};
+use deadpool_postgres::GenericClient;
 use tokio_postgres::Row;
 
 use super::{PostgresStore, Result, ms};
@@ -32,6 +33,34 @@ fn version(row: &Row, at: usize) -> Result<PathVersion> {
     })
 }
 
+/// `None` reads every session's (the dashboard's snapshot).
+pub(super) async fn pending(
+    c: &impl GenericClient,
+    session: Option<&str>,
+) -> Result<Vec<PendingHandOver>> {
+    let stmt = c
+        .prepare_cached(&format!(
+            "SELECT p.lock_id::text, l.agent_id, {VERSION_COLUMNS}
+             FROM file_locks l
+             JOIN pending_handovers p ON p.lock_id = l.id
+             JOIN path_versions v ON v.id = p.version_id
+             WHERE ($1::text IS NULL OR l.session_id = $1)
+             ORDER BY l.session_id, l.agent_id, v.file_path, v.id"
+        ))
+        .await?;
+    c.query(&stmt, &[&session])
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(PendingHandOver {
+                lock_id: r.try_get(0)?,
+                agent_id: r.try_get(1)?,
+                version: version(r, 2)?,
+            })
+        })
+        .collect()
+}
+
 impl PostgresStore {
     pub(super) async fn path_versions(&self, session: &str) -> Result<Vec<PathVersion>> {
         let client = self.client().await?;
@@ -45,26 +74,7 @@ impl PostgresStore {
     }
 
     pub(super) async fn pending_handovers(&self, session: &str) -> Result<Vec<PendingHandOver>> {
-        let client = self.client().await?;
-        let stmt = client
-            .prepare_cached(&format!(
-                "SELECT p.lock_id::text, l.agent_id, {VERSION_COLUMNS}
-                 FROM file_locks l
-                 JOIN pending_handovers p ON p.lock_id = l.id
-                 JOIN path_versions v ON v.id = p.version_id
-                 WHERE l.session_id = $1 ORDER BY l.agent_id, v.file_path, v.id"
-            ))
-            .await?;
-        let rows = client.query(&stmt, &[&session]).await?;
-        rows.iter()
-            .map(|r| {
-                Ok(PendingHandOver {
-                    lock_id: r.try_get(0)?,
-                    agent_id: r.try_get(1)?,
-                    version: version(r, 2)?,
-                })
-            })
-            .collect()
+        pending(&self.client().await?, Some(session)).await
     }
 
     pub(super) async fn granted_at(

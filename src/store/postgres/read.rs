@@ -8,8 +8,9 @@ use ccmulti_model::snapshot::{
 use ccmulti_model::{AgentWorkspace, EventKind, Operation, Role, TaskStatus};
 use deadpool_postgres::GenericClient;
 
-use super::{PostgresStore, Result, ms, ts};
+use super::{PostgresStore, Result, handover, ms, ts};
 use crate::clock::Millis;
+use crate::rules::handover::attach_pending;
 use crate::rules::progress::summarise_agents;
 use crate::rules::waiting::waiter_row;
 use crate::store::{Counts, SessionView, StoreError};
@@ -42,6 +43,7 @@ async fn agents(c: &impl GenericClient, session: Option<&str>) -> Result<Vec<Age
                 last_activity_ms: ms(r.try_get(3)?),
                 current_task: None,
                 lock_count: 0,
+                pending_handovers: Vec::new(),
                 workspace: r
                     .try_get::<_, Option<String>>(4)?
                     .map(|worktree| -> Result<_> {
@@ -225,6 +227,7 @@ impl PostgresStore {
         let mut agents = agents(&tx, None).await?;
         let tasks = tasks(&tx, None).await?;
         summarise_agents(&mut agents, &locks, &tasks);
+        attach_pending(&mut agents, handover::pending(&tx, None).await?);
         let snapshot = Snapshot {
             now_ms: now,
             sessions,

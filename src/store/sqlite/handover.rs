@@ -51,13 +51,15 @@ fn versions(conn: &Connection, session: &str) -> Result<Vec<PathVersion>> {
     rows.into_iter().map(stamped).collect()
 }
 
-fn pending(conn: &Connection, session: &str) -> Result<Vec<PendingHandOver>> {
+/// `None` reads every session's (the dashboard's snapshot).
+pub(super) fn pending(conn: &Connection, session: Option<&str>) -> Result<Vec<PendingHandOver>> {
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT p.lock_id, l.agent_id, {VERSION_COLUMNS}
          FROM file_locks l
          JOIN pending_handovers p ON p.lock_id = l.id
          JOIN path_versions v ON v.id = p.version_id
-         WHERE l.session_id = ?1 ORDER BY l.agent_id, v.file_path, v.id"
+         WHERE ?1 IS NULL OR l.session_id = ?1
+         ORDER BY l.session_id, l.agent_id, v.file_path, v.id"
     ))?;
     let rows = stmt
         .query_map([session], |r| {
@@ -85,7 +87,7 @@ impl SqliteStore {
     }
 
     pub(super) fn pending_handovers(&self, session: &str) -> Result<Vec<PendingHandOver>> {
-        self.read(|c| pending(c, session))
+        self.read(|c| pending(c, Some(session)))
     }
 
     pub(super) fn granted_at(

@@ -8,7 +8,8 @@ use rusqlite::{Connection, Row, params};
 
 use super::columns::word;
 use super::views::SessionRows;
-use super::{Result, SqliteStore, time, waiters};
+use super::{Result, SqliteStore, handover, time, waiters};
+use crate::rules::handover::attach_pending;
 use crate::rules::progress::summarise_agents;
 use crate::store::{Counts, SessionView};
 
@@ -47,6 +48,7 @@ fn agent_row(row: &Row<'_>) -> rusqlite::Result<(AgentRow, String)> {
             last_activity_ms: 0,
             current_task: None,
             lock_count: 0,
+            pending_handovers: Vec::new(),
             workspace: row
                 .get::<_, Option<String>>(4)?
                 .map(|worktree| -> rusqlite::Result<_> {
@@ -230,6 +232,7 @@ impl SqliteStore {
                 let locks = locks(c, None, &now_text)?;
                 let tasks = tasks(c, None)?;
                 summarise_agents(&mut agents, &locks, &tasks);
+                attach_pending(&mut agents, handover::pending(c, None)?);
                 Ok(Snapshot {
                     now_ms: now,
                     sessions,

@@ -46,6 +46,7 @@ pub fn agent(
         current_task: task.map(Into::into),
         lock_count: locks,
         workspace: None,
+        pending_handovers: Vec::new(),
     }
 }
 
