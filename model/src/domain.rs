@@ -291,6 +291,21 @@ pub struct PathVersion {
 pub const SHORT_COMMIT_ID: usize = 10;
 
 impl PathVersion {
+    /// Where it is, as a person reads it: its commit and branch, or the
+    /// worktree its changes were left uncommitted in.
+    pub fn origin(&self) -> String {
+        match self.short_commit() {
+            Some(commit) => format!(
+                "commit {commit} on {}",
+                self.workspace
+                    .branch
+                    .as_deref()
+                    .unwrap_or("a detached HEAD")
+            ),
+            None => format!("uncommitted in {}", self.workspace.worktree),
+        }
+    }
+
     /// Its commit as a person reads it.
     pub fn short_commit(&self) -> Option<&str> {
         self.commit

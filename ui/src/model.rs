@@ -5,7 +5,9 @@ pub use ccmulti_model::snapshot::{
     AgentRow, EventRow, LockRow, SessionRow, Snapshot, TaskRow, WaiterRow,
 };
 pub use ccmulti_model::{ACTIVE_WITHIN_MS, RECENT_WITHIN_MS};
-pub use ccmulti_model::{Activity, AgentWorkspace, EventKind, Operation, Role, TaskStatus};
+pub use ccmulti_model::{
+    Activity, AgentWorkspace, EventKind, Operation, PathVersion, PendingHandOver, Role, TaskStatus,
+};
 
 /// What a key press asks the data side to do.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -94,6 +94,17 @@ fn a_team_in_worktrees_with_waiters() {
 }
 
 #[test]
+fn pending_handovers_show_per_agent() {
+    check(
+        "handover",
+        &state_with(team_with_handovers(), "", Theme::colored()),
+    );
+    let mut s = state_with(team_with_handovers(), "jjjj", Theme::colored());
+    s.handle_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+    check("handover_agent_details", &s);
+}
+
+#[test]
 fn release_confirmation() {
     check("confirm", &state_with(full(), "2r", Theme::colored()));
 }

@@ -268,13 +268,11 @@ fn pending_handovers(common: &Common, session: &str) {
     });
     for p in pending.unwrap_or_default() {
         let v = &p.version;
-        let from = match (v.short_commit(), v.merge_command()) {
-            (Some(commit), Some(merge)) => format!(
-                "commit {commit} on {} ({merge})",
-                v.workspace.branch.as_deref().unwrap_or("a detached HEAD"),
-            ),
-            _ => format!("uncommitted in {}", v.workspace.worktree),
-        };
+        let merge = v
+            .merge_command()
+            .map(|m| format!(" ({m})"))
+            .unwrap_or_default();
+        let from = format!("{}{merge}", v.origin());
         outln!(
             "  {}: hand-over pending: {} from {}, {from}",
             p.agent_id,

@@ -197,7 +197,10 @@ async fn the_snapshot_shows_each_agent_its_pending_handovers(fx: Fixture) {
         .unwrap();
     let snapshot = store.snapshot(10).await.unwrap();
     assert!(
-        snapshot.agents.iter().all(|a| a.pending_handovers.is_empty()),
+        snapshot
+            .agents
+            .iter()
+            .all(|a| a.pending_handovers.is_empty()),
         "{:?}",
         snapshot.agents
     );

@@ -138,7 +138,7 @@ fn agent_fields(ctx: &Ctx, i: usize) -> Vec<Field> {
         .filter(|l| l.session_id == a.session_id && l.agent_id == a.agent_id)
         .map(|l| l.path.as_str())
         .collect();
-    vec![
+    let mut fields = vec![
         plain("agent", a.agent_id.clone()),
         plain("session", a.session_id.clone()),
         plain("role", a.role.as_str().to_owned()),
@@ -172,7 +172,22 @@ fn agent_fields(ctx: &Ctx, i: usize) -> Vec<Field> {
             Some(w) => ("waiting", waiting_note(s, w), t.warn),
             None => plain("waiting", "no".to_string()),
         },
-    ]
+    ];
+    // Each version it must bring in, and the command that does it (none
+    // when the changes were left uncommitted: a person commits them).
+    for p in &a.pending_handovers {
+        let v = &p.version;
+        fields.push((
+            "hand-over",
+            format!("{} from {}", v.path, v.agent_id),
+            t.warn,
+        ));
+        fields.push(plain("", v.origin()));
+        if let Some(merge) = v.merge_command() {
+            fields.push(("", merge, t.key));
+        }
+    }
+    fields
 }
 
 fn lock_fields(ctx: &Ctx, i: usize) -> Vec<Field> {

@@ -32,6 +32,9 @@ fn session_column() -> Column {
         .optional()
 }
 
+/// The agents grid's hand-over count, before the session column goes.
+const HANDOVER_COLUMN: usize = 7;
+
 pub(super) fn agents_grid(ctx: &Ctx) -> Grid {
     let t = ctx.theme;
     let snapshot = ctx.state.snapshot();
@@ -45,6 +48,10 @@ pub(super) fn agents_grid(ctx: &Ctx) -> Grid {
             // Team branches share their `ccmulti/<session>/` start.
             Column::name("Where", Part::Tail),
             Column::word("Locks").rank(rank::COUNT).short_header("Lk"),
+            // Shown only while some agent has a version to bring in.
+            Column::word("Hand-over")
+                .rank(rank::COUNT)
+                .short_header("HO"),
             Column::name("Task", Part::Ends).least(6),
             Column::free("Doing", TEXT_FLOOR, 1),
         ],
@@ -78,9 +85,21 @@ pub(super) fn agents_grid(ctx: &Ctx) -> Grid {
             Text::from(ago(ctx.now_ms, a.last_activity_ms)),
             Text::from(place),
             Text::from(a.lock_count.to_string()),
+            match a.pending_handovers.len() {
+                0 => Text::from("-"),
+                n => Text::from(n.to_string()).style(t.warn),
+            },
             Text::from(a.current_task.as_deref().unwrap_or("-")),
             doing,
         ]);
+    }
+    if ctx
+        .view
+        .agents
+        .iter()
+        .all(|a| a.pending_handovers.is_empty())
+    {
+        grid.remove(HANDOVER_COLUMN);
     }
     if !several_sessions(ctx.view.agents.iter().map(|a| a.session_id.as_str())) {
         grid.remove(0);

@@ -2,8 +2,8 @@
 #![allow(dead_code)]
 
 use ccmulti_ui::model::{
-    AgentRow, AgentWorkspace, EventKind, EventRow, LockRow, Operation, Role, SessionRow, Snapshot,
-    TaskRow, TaskStatus, WaiterRow,
+    AgentRow, AgentWorkspace, EventKind, EventRow, LockRow, Operation, PathVersion,
+    PendingHandOver, Role, SessionRow, Snapshot, TaskRow, TaskStatus, WaiterRow,
 };
 
 pub const NOW: i64 = 1_735_734_896_000;
@@ -650,4 +650,56 @@ pub fn crowded() -> Snapshot {
         })
         .collect();
     with(agents, locks, tasks, events)
+}
+
+/// A version `from` recorded for `path`, handed over to the holder of `lock`.
+pub fn handover(
+    lock: &str,
+    holder: &str,
+    path: &str,
+    from: &str,
+    commit: Option<&str>,
+) -> PendingHandOver {
+    PendingHandOver {
+        lock_id: lock.into(),
+        agent_id: holder.into(),
+        version: PathVersion {
+            id: 1,
+            session_id: S1.into(),
+            path: path.into(),
+            agent_id: from.into(),
+            workspace: AgentWorkspace {
+                worktree: format!("/home/alice/work/shop/.worktrees/{from}"),
+                branch: Some(format!("ccmulti/{S1}/{from}")),
+                host: None,
+            },
+            commit: commit.map(Into::into),
+            blob: commit.map(|_| "5d41402abc4b2a76b9719d911017c592".into()),
+            left_uncommitted: commit.is_none(),
+            recorded_at_ms: NOW - 60_000,
+        },
+    }
+}
+
+/// The team, with impl-4 (holding docs/**/*.md) told to bring in impl-1's
+/// committed docs/guide/setup.md and warned of impl-3's uncommitted
+/// docs/index.md.
+pub fn team_with_handovers() -> Snapshot {
+    let mut s = team();
+    let impl4 = s
+        .agents
+        .iter_mut()
+        .find(|a| a.agent_id == "impl-4")
+        .expect("impl-4 in the team");
+    impl4.pending_handovers = vec![
+        handover(
+            "L4",
+            "impl-4",
+            "docs/guide/setup.md",
+            "impl-1",
+            Some("9f2c4e1a7b3d5f60718293a4b5c6d7e8f9012345"),
+        ),
+        handover("L4", "impl-4", "docs/index.md", "impl-3", None),
+    ];
+    s
 }
