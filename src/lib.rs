@@ -11,6 +11,7 @@ pub mod clock;
 pub mod connections;
 pub mod coord;
 pub mod dashboard;
+pub mod deadline;
 pub mod error;
 #[doc(hidden)]
 pub mod fuzzing;

@@ -172,17 +172,6 @@ impl Coordinator {
         self.store.verify().await
     }
 
-    pub async fn record_blocked_client(
-        &self,
-        session_id: Option<&str>,
-        agent_id: Option<&str>,
-        detail: &str,
-    ) -> Result<()> {
-        self.store
-            .record_blocked_client(session_id, agent_id, detail)
-            .await
-    }
-
     /// How many claims are waiting for their paths in this process.
     pub fn waiting_claims(&self) -> usize {
         self.waiters.len()

@@ -2,6 +2,9 @@
 //! and the fast path that answers `tools/list` and `tools/call` itself), health and metrics, all behind one guard (Host, Origin, token).
 //! `app(state)` is the whole router.
 
+mod admission;
+mod answers;
+mod envelope;
 mod fast;
 mod guard;
 mod intake;
@@ -24,7 +27,7 @@ use crate::state::SharedState;
 /// the method of a well-formed message, or the status of the JSON-RPC error
 /// it is answered with.
 pub(crate) fn check_envelope(body: &[u8]) -> Result<Option<String>, http::StatusCode> {
-    intake::check_message(body)
+    envelope::check_message(body)
         .map(|m| m.method)
         .map_err(|answer| answer.status())
 }
@@ -49,9 +52,9 @@ pub(crate) struct HttpState {
     sessions: Arc<Mcp>,
     /// Everything else: 2026-07-28 requests, and bare POSTs such as the seed's curl checks.
     stateless: Arc<Mcp>,
-    touched: Arc<intake::RecentTouches>,
+    touched: Arc<admission::RecentTouches>,
     /// The workspace each agent's hooks last named, as recorded by this process.
-    placed: Arc<intake::Placed>,
+    placed: Arc<admission::Placed>,
     /// The legacy service's sessions, counted against the limit.
     legacy: Arc<LocalSessionManager>,
     streams: Arc<limits::OpenStreams>,

@@ -1,7 +1,7 @@
 //! One tool call, whichever way it came in: rmcp's handler (`server.rs`) and
 //! the HTTP fast path (`http::fast`) both call [`call_tool`], so entitlement,
-//! the refusal and its record, the tool itself and its latency metric are
-//! written once.
+//! the refusal (logged and counted), the tool itself and its latency metric
+//! are written once.
 
 use std::future::Future;
 use std::time::Instant;
@@ -28,12 +28,12 @@ pub async fn call_tool(
     let Some(tool) = ToolName::parse(name) else {
         if caller.entitled().is_empty() {
             // Unknown and hidden look the same to a client that has no tools.
-            return Err(refuse(state, caller, name).await);
+            return Err(refuse(state, caller, name));
         }
         return Err(CoordError::UnknownTool(name.to_owned()));
     };
     if !caller.entitled().contains(&tool) {
-        return Err(refuse(state, caller, tool.as_str()).await);
+        return Err(refuse(state, caller, tool.as_str()));
     }
     let cx = ToolContext {
         coord: &state.coord,
@@ -53,32 +53,20 @@ pub async fn call_tool(
     outcome
 }
 
-/// Logs, counts and records a call by a client that may not see the tool.
-async fn refuse(state: &ServerState, caller: &Caller, tool: &str) -> CoordError {
+/// Logs and counts a call by a client that may not see the tool. Nothing is
+/// written to the database: a refused client changes nothing, not even the
+/// audit trail, which it could otherwise fill (and a session's events, which
+/// it could otherwise write into).
+fn refuse(state: &ServerState, caller: &Caller, tool: &str) -> CoordError {
     let client = caller.verdict.label().to_owned();
     tracing::warn!(
         client = %client,
-        tool,
+        // The client's own text: shown escaped, as it came.
+        tool = %tool.escape_debug(),
         user = %caller.user,
         "SECURITY: coordination tool requested by a client that is not entitled to it; refused"
     );
     state.metrics.count_blocked(&client);
-    let session = caller.user.session.clone();
-    // The tool name is the client's own text: a NUL in it, which PostgreSQL
-    // cannot keep in a text column, is written escaped so the audit row is
-    // kept on either backend.
-    let detail = format!("{client} asked for {}", tool.replace('\0', "\\0"));
-    if let Err(e) = state
-        .coord
-        .record_blocked_client(
-            session.as_ref().map(|s| s.session_id.as_str()),
-            session.as_ref().map(|s| s.agent_id.as_str()),
-            &detail,
-        )
-        .await
-    {
-        tracing::error!(error = %e, "could not record a blocked client");
-    }
     CoordError::NotEntitled {
         tool: tool.to_owned(),
         client,

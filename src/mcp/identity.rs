@@ -9,7 +9,7 @@ use crate::rules::clients::{ClientVerdict, IdentitySignals, ToolSet, classify};
 use ccmulti_model::tools::ToolName;
 use ccmulti_model::{SessionAgent, VirtualUser};
 
-/// What the HTTP intake learned from the URL; carried in the request's extensions.
+/// What the HTTP intake learned from the URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RouteInfo {
     /// The `{client}` path segment.
@@ -24,39 +24,26 @@ pub struct Caller {
 }
 
 impl Caller {
-    /// From rmcp's request context. `admitted`: the clients besides Claude
-    /// Code the owner lets in (`--admit-client`).
-    pub fn from_context(
-        context: &RequestContext<RoleServer>,
-        admitted: &[String],
-    ) -> Result<Self, CoordError> {
-        let parts = context.extensions.get::<http::request::Parts>();
-        let Some((parts, route)) =
-            parts.and_then(|p| p.extensions.get::<RouteInfo>().map(|route| (p, route)))
-        else {
-            return Err(CoordError::InvalidParams(
-                "request did not arrive on /mcp/v2/{client}/{virtual_user_id}".into(),
-            ));
-        };
-        // rmcp fabricates a placeholder peer (its own name) for stateless requests,
-        // so the handshake's clientInfo is trusted only on a session that made one.
-        let on_session = parts.headers.contains_key("mcp-session-id");
-        let client_info = context.meta.client_info().or_else(|| {
-            on_session
-                .then(|| context.peer.peer_info().map(|i| i.client_info.clone()))
-                .flatten()
-        });
-        Ok(Self::identify(
-            route,
-            &parts.headers,
-            client_info.as_ref().map(|i| i.name.as_str()),
-            admitted,
-        ))
+    /// The caller the HTTP intake decided on ([`Caller::identify`]), handed
+    /// to rmcp's handler in the request's extensions: one decision per
+    /// request, which its registration and its tools both follow.
+    pub fn from_context(context: &RequestContext<RoleServer>) -> Result<Self, CoordError> {
+        context
+            .extensions
+            .get::<http::request::Parts>()
+            .and_then(|parts| parts.extensions.get::<Caller>())
+            .cloned()
+            .ok_or_else(|| {
+                CoordError::InvalidParams(
+                    "request did not arrive on /mcp/v2/{client}/{virtual_user_id}".into(),
+                )
+            })
     }
 
     /// The decision itself, from the URL, the headers and the `clientInfo`
-    /// name (of `_meta`, or of the session's handshake): what rmcp's handler
-    /// and the HTTP fast path both call.
+    /// name (of `_meta`, of an `initialize`, or of the session's handshake;
+    /// rmcp invents a placeholder peer for stateless requests, so a
+    /// handshake counts only on a session that made one).
     pub fn identify(
         route: &RouteInfo,
         headers: &HeaderMap,

@@ -13,6 +13,7 @@ use rmcp::{ErrorData, RoleServer, ServerHandler};
 
 use super::identity::Caller;
 use super::{dispatch, tools};
+use crate::deadline::{self, RequestDeadline};
 use crate::error::CoordError;
 use crate::state::SharedState;
 use ccmulti_model::tools::ToolName;
@@ -39,18 +40,25 @@ impl CoordinatorServer {
         request: CallToolRequestParams,
         context: &RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, CoordError> {
-        let caller = Caller::from_context(context, &self.state.security.admitted_clients)?;
+        let caller = Caller::from_context(context)?;
         let empty = rmcp::model::JsonObject::new();
         let arguments = request.arguments.as_ref().unwrap_or(&empty);
+        // The intake's limit for this request, carried across into rmcp's task.
+        let deadline = context
+            .extensions
+            .get::<http::request::Parts>()
+            .and_then(|parts| parts.extensions.get::<RequestDeadline>())
+            .copied()
+            .unwrap_or_else(RequestDeadline::from_now);
         // rmcp cancels the request's token when the client disconnects or cancels.
-        let output = dispatch::call_tool(
+        let call = dispatch::call_tool(
             &self.state,
             &caller,
             &request.name,
             arguments,
             context.ct.cancelled(),
-        )
-        .await?;
+        );
+        let output = deadline::within(deadline, call).await?;
         Ok(output.into_call_result()?.into())
     }
 }
@@ -82,8 +90,7 @@ impl ServerHandler for CoordinatorServer {
         _request: Option<PaginatedRequestParams>,
         context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
-        let caller = Caller::from_context(&context, &self.state.security.admitted_clients)
-            .map_err(CoordError::into_error_data)?;
+        let caller = Caller::from_context(&context).map_err(CoordError::into_error_data)?;
         Ok(tools::listing(caller.tool_set()))
     }
 

@@ -83,23 +83,6 @@ impl<'a> NewEvent<'a> {
         }
     }
 
-    /// A coordination tool asked for by a client that may not have it.
-    pub fn of_blocked_client(
-        session: Option<&'a str>,
-        agent: Option<&'a str>,
-        detail: String,
-    ) -> Self {
-        Self {
-            kind: EventKind::BlockedClient,
-            session_id: session,
-            agent_id: agent,
-            file_path: None,
-            operation: None,
-            fencing_token: None,
-            detail: Some(detail),
-        }
-    }
-
     /// The operation as the column stores it.
     pub fn operation_text(&self) -> Option<&'static str> {
         self.operation.map(Operation::as_str)

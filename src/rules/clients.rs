@@ -52,7 +52,8 @@ impl ClientVerdict {
         }
     }
 
-    fn is_entitled(&self) -> bool {
+    /// Served: it sees the tools its URL gives, and its requests may register it.
+    pub fn is_entitled(&self) -> bool {
         matches!(self, Self::ClaudeCode | Self::Admitted(_))
     }
 }

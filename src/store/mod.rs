@@ -269,13 +269,6 @@ pub trait CoordStore: Send + Sync + std::fmt::Debug {
     /// started are replaced by these; returns the ids of these kept with an
     /// agent that started them.
     async fn record_plan(&self, session: &str, tasks: &[PlannedTask]) -> Result<Vec<String>>;
-    /// A refused client, for the audit trail.
-    async fn record_blocked_client(
-        &self,
-        session_id: Option<&str>,
-        agent_id: Option<&str>,
-        detail: &str,
-    ) -> Result<()>;
 }
 
 pub type SharedStore = Arc<dyn CoordStore>;

@@ -5,7 +5,7 @@ use serde_json::json;
 
 on_both_backends!(
     each_client_lists_exactly_its_tools_and_can_call_nothing_else,
-    a_refusal_is_recorded_whatever_tool_name_it_names,
+    a_refusal_is_counted_whatever_tool_name_it_names_and_writes_nothing,
 );
 
 struct Case {
@@ -169,25 +169,30 @@ async fn each_client_lists_exactly_its_tools_and_can_call_nothing_else(backend: 
             );
         }
     }
-    let blocked = server
-        .store
-        .snapshot(100)
-        .await
-        .unwrap()
-        .events
-        .iter()
-        .filter(|e| e.kind == ccmulti_model::EventKind::BlockedClient)
-        .count();
+    // Refusals are logged and counted, never written: no audit event either.
     let refused = CASES
         .iter()
         .filter(|c| !c.sees.contains(&"claim_file_lock"));
-    assert_eq!(blocked, refused.count());
+    assert_eq!(server.state.metrics.blocked_total(), refused.count() as u64);
+    assert_eq!(blocked_events(&server).await, 0);
 }
 
-/// The audit row of a refusal names the tool as asked for; a NUL in that name
-/// (which PostgreSQL cannot keep in text) is written escaped, so the row is
-/// kept on either backend.
-async fn a_refusal_is_recorded_whatever_tool_name_it_names(backend: Backend) {
+async fn blocked_events(server: &Server) -> usize {
+    server
+        .store
+        .snapshot(100)
+        .await
+        .expect("snapshot")
+        .events
+        .iter()
+        .filter(|e| e.kind == ccmulti_model::EventKind::BlockedClient)
+        .count()
+}
+
+/// A refused call names the tool as asked for, whatever its text (a NUL
+/// included), and is counted under the client's name; nothing is written
+/// to the database on either backend, not even an audit event.
+async fn a_refusal_is_counted_whatever_tool_name_it_names_and_writes_nothing(backend: Backend) {
     let server = backend.start().await;
     let reply = bare(
         &server.url("cursor", "u__session__s__c"),
@@ -197,15 +202,26 @@ async fn a_refusal_is_recorded_whatever_tool_name_it_names(backend: Backend) {
     )
     .await;
     assert_eq!(reply.error_code(), Some(-32602), "{}", reply.text);
-    let events = server.store.snapshot(100).await.expect("snapshot").events;
-    let details: Vec<_> = events
-        .iter()
-        .filter(|e| e.kind == ccmulti_model::EventKind::BlockedClient)
-        .map(|e| e.detail.clone().unwrap_or_default())
-        .collect();
-    assert_eq!(
-        details,
-        ["cursor asked for claim\\0file_lock"],
-        "{events:?}"
+    assert!(
+        reply
+            .error_message()
+            .contains("not available to this client (cursor)"),
+        "{}",
+        reply.text
     );
+    let metrics = client()
+        .get(format!("{}/metrics", server.base))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("metrics text");
+    assert!(
+        metrics.contains("ccmulti_blocked_calls_total{client=\"cursor\"} 1"),
+        "{metrics}"
+    );
+    let snapshot = server.store.snapshot(100).await.expect("snapshot");
+    assert!(snapshot.events.is_empty(), "{:?}", snapshot.events);
+    assert!(snapshot.sessions.is_empty() && snapshot.agents.is_empty());
 }

@@ -27,6 +27,8 @@ on_both_backends!(
     sessions_see_only_their_own_agents_locks_and_tasks,
     codex_is_refused_by_default_and_admitted_with_the_setting,
     generated_connection_lines_refer_to_the_token_without_holding_it,
+    a_refused_client_cannot_take_a_session_over,
+    a_request_refused_by_a_limit_or_an_unknown_session_writes_nothing,
 );
 
 fn with_token() -> Security {
@@ -662,4 +664,161 @@ async fn refused_requests_are_counted_by_reason() {
             metrics.text
         );
     }
+}
+
+/// Sessions, agents and events: everything a request could write.
+async fn rows(server: &Server) -> (usize, usize, usize) {
+    let snap = server.store.snapshot(1_000).await.expect("snapshot");
+    (snap.sessions.len(), snap.agents.len(), snap.events.len())
+}
+
+/// The outside run's scenario: Cursor, on Claude Code's URL and naming
+/// itself, was refused its calls, yet its requests registered session
+/// `team1` for user mallory (and an agent), so Claude Code user alice was
+/// then refused the session. Nothing a refused client sends writes anything
+/// now, however it asks (stateless, a legacy handshake and calls on the
+/// session it opened, an event stream, a User-Agent or `_meta` naming it,
+/// a Claude Code User-Agent beside a Cursor name), and the session goes to
+/// the first client that is served.
+async fn a_refused_client_cannot_take_a_session_over(backend: Backend) {
+    let server = backend.start().await;
+    let mallory = server.url("claude", "mallory__session__team1__x");
+    let as_cursor = |body: String| {
+        client()
+            .post(&mallory)
+            .header("content-type", "application/json")
+            .header("x-client-name", "cursor")
+            .body(body)
+    };
+    let list = send(as_cursor(rpc("tools/list", json!({})))).await;
+    assert_eq!(list.tool_names(), Vec::<String>::new(), "{}", list.text);
+    let call = send(as_cursor(rpc(
+        "tools/call",
+        json!({ "name": "claim_file_lock", "arguments": { "file_paths": ["a.rs"] } }),
+    )))
+    .await;
+    assert!(
+        call.error_message()
+            .contains("not available to this client (cursor)"),
+        "{}",
+        call.text
+    );
+    // Named by the User-Agent and by `_meta`, beside Claude Code's own name.
+    let meta = json!({ "_meta": {
+        "io.modelcontextprotocol/clientInfo": { "name": "cursor", "version": "1" } } });
+    for request in [
+        post(&mallory, rpc("tools/list", json!({}))).header("user-agent", "Cursor/1.7"),
+        client()
+            .post(&mallory)
+            .header("content-type", "application/json")
+            .header("user-agent", "claude-code/2.1.330 (sdk-cli)")
+            .body(rpc("tools/list", meta)),
+    ] {
+        let reply = send(request).await;
+        assert_eq!(reply.status, 200, "{}", reply.text);
+        assert!(reply.tool_names().is_empty(), "{}", reply.text);
+    }
+    // A legacy session Cursor opened, then used with Claude Code's User-Agent.
+    let handshake = rpc(
+        "initialize",
+        json!({ "protocolVersion": "2025-11-25", "capabilities": {},
+                "clientInfo": { "name": "cursor", "version": "1" } }),
+    );
+    let opened = send(
+        client()
+            .post(&mallory)
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream")
+            .body(handshake),
+    )
+    .await;
+    assert_eq!(opened.status, 200, "{}", opened.text);
+    let session = opened.headers["mcp-session-id"]
+        .to_str()
+        .expect("a session id")
+        .to_owned();
+    let on_session = |body: String| {
+        client()
+            .post(&mallory)
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream")
+            .header("user-agent", "claude-code/2.1.330 (sdk-cli)")
+            .header("mcp-protocol-version", "2025-11-25")
+            .header("mcp-session-id", &session)
+            .body(body)
+    };
+    let listed = send(on_session(rpc("tools/list", json!({})))).await;
+    assert!(listed.tool_names().is_empty(), "{}", listed.text);
+    let status = send(on_session(rpc(
+        "tools/call",
+        json!({ "name": "check_agent_status", "arguments": {} }),
+    )))
+    .await;
+    assert!(
+        status
+            .error_message()
+            .contains("not available to this client"),
+        "{}",
+        status.text
+    );
+    assert_eq!(rows(&server).await, (0, 0, 0), "a refused client wrote");
+
+    // The first served client names the session and owns it.
+    let alice = server.url("claude", "alice__session__team1__impl");
+    let claimed = send(claim(&alice, "a.rs")).await;
+    assert_eq!(claimed.structured()["success"], true, "{}", claimed.text);
+    let snap = server.store.snapshot(100).await.expect("snapshot");
+    let owners: Vec<_> = snap
+        .sessions
+        .iter()
+        .map(|s| (s.session_id.as_str(), s.user_id.as_str()))
+        .collect();
+    assert_eq!(owners, [("team1", "alice")]);
+    let agents: Vec<_> = snap.agents.iter().map(|a| a.agent_id.as_str()).collect();
+    assert_eq!(agents, ["impl"]);
+    // And Cursor still cannot take it, nor write into it.
+    let again = send(as_cursor(rpc("tools/list", json!({})))).await;
+    assert!(again.tool_names().is_empty(), "{}", again.text);
+    let after = server.store.snapshot(100).await.expect("snapshot");
+    assert_eq!(after.agents.len(), 1);
+    assert_eq!(after.events.len(), snap.events.len());
+}
+
+/// A limit refuses before anything is registered (the open legacy sessions,
+/// here), and a request on a session id this coordinator never handed out
+/// (rmcp's 404) registers nothing either.
+async fn a_request_refused_by_a_limit_or_an_unknown_session_writes_nothing(backend: Backend) {
+    let server = backend
+        .start_with(Security {
+            limits: ccmulti::rules::limits::Limits {
+                legacy_sessions: 1,
+                ..Default::default()
+            },
+            ..Security::default()
+        })
+        .await;
+    let legacy =
+        |url: &str| post(url, initialize()).header("accept", "application/json, text/event-stream");
+    let first = send(legacy(&server.url("claude", "alice__session__one__a"))).await;
+    assert_eq!(first.status, 200, "{}", first.text);
+    let before = rows(&server).await;
+    assert_eq!(
+        (before.0, before.1),
+        (1, 1),
+        "alice's handshake registered her"
+    );
+    let refused = send(legacy(&server.url("claude", "bob__session__two__b"))).await;
+    assert_eq!(refused.status, 429, "{}", refused.text);
+    let unknown = send(
+        post(
+            &server.url("claude", "carol__session__three__c"),
+            rpc("tools/list", json!({})),
+        )
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", "2025-11-25")
+        .header("mcp-session-id", "never-handed-out"),
+    )
+    .await;
+    assert_eq!(unknown.status, 404, "{}", unknown.text);
+    assert_eq!(rows(&server).await, before);
 }

@@ -6,7 +6,7 @@
 
 use std::future;
 
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use rmcp::model::{JsonObject, JsonRpcError, JsonRpcResponse, JsonRpcVersion2_0};
 use serde::Serialize;
@@ -15,7 +15,6 @@ use serde_json::value::RawValue;
 use super::headers::{Ask, Era, FastRequest};
 use super::listing;
 use crate::error::CoordError;
-use crate::mcp::RouteInfo;
 use crate::mcp::dispatch;
 use crate::mcp::identity::Caller;
 use crate::mcp::tools::ToolOutput;
@@ -25,22 +24,10 @@ use crate::state::SharedState;
 /// a tool's own error result is an answer, not an error).
 pub(crate) async fn answer(
     app: &SharedState,
-    route: &RouteInfo,
-    headers: &HeaderMap,
+    caller: &Caller,
     request: FastRequest,
 ) -> (Response, bool) {
-    let FastRequest {
-        id,
-        era,
-        ask,
-        client_info_name,
-    } = request;
-    let caller = Caller::identify(
-        route,
-        headers,
-        client_info_name.as_deref(),
-        &app.security.admitted_clients,
-    );
+    let FastRequest { id, era, ask } = request;
     let outcome = match ask {
         Ask::List => listing::rendered(caller.tool_set(), era).and_then(|list| {
             json(
@@ -57,7 +44,7 @@ pub(crate) async fn answer(
             let arguments = params.arguments.as_ref().unwrap_or(&empty);
             // A client that goes away drops this future, and the tool's with
             // it: nothing waits on for nobody, as on rmcp's path.
-            dispatch::call_tool(app, &caller, &params.name, arguments, future::pending())
+            dispatch::call_tool(app, caller, &params.name, arguments, future::pending())
                 .await
                 .and_then(|output| {
                     json(

@@ -35,9 +35,6 @@ pub(crate) struct FastRequest {
     pub id: RequestId,
     pub era: Era,
     pub ask: Ask,
-    /// `_meta`'s `clientInfo.name`: the identity signal rmcp's handler reads
-    /// from the request context (a stateless request has no handshake).
-    pub client_info_name: Option<String>,
 }
 
 const PROTOCOL_VERSION: &str = "mcp-protocol-version";
@@ -77,7 +74,6 @@ pub(crate) fn eligible(
         }
         _ => return None,
     };
-    let client_info_name = meta.client_info().map(|info| info.name);
     let (method, ask) = match request.request {
         ClientRequest::ListToolsRequest(_) => ("tools/list", Ask::List),
         ClientRequest::CallToolRequest(call) => ("tools/call", Ask::Call(Box::new(call.params))),
@@ -101,7 +97,6 @@ pub(crate) fn eligible(
         id: request.id,
         era,
         ask,
-        client_info_name,
     })
 }
 
@@ -203,7 +198,6 @@ mod tests {
     fn claude_code_and_bare_curl_requests_are_taken() {
         let asked = eligible(&headers(&modern_headers()), request(modern_call())).expect("taken");
         assert_eq!(asked.era, Era::Current);
-        assert_eq!(asked.client_info_name.as_deref(), Some("claude-code"));
         assert!(matches!(asked.ask, Ask::Call(ref p) if p.name == "claim_file_lock"));
 
         let list = json!({ "jsonrpc": "2.0", "id": "x", "method": "tools/list" });

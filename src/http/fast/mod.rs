@@ -25,4 +25,4 @@ mod sessions;
 
 pub(super) use answer::answer;
 pub(super) use headers::{Era, FastRequest, eligible};
-pub(super) use sessions::{Handshake, KnownSessions, Turn};
+pub(super) use sessions::{Handshake, KnownSessions};

@@ -7,15 +7,17 @@
 //!
 //! rmcp stays the owner of every session: it opens it, answers everything
 //! else on it, and closes it (on `DELETE`, or when its worker has seen no
-//! request for its keep-alive, 5 minutes by default). What this keeps is
-//! what the fast path needs besides the request: the handshake's `clientInfo`
-//! name (an identity signal), and when rmcp last saw the session. A request
-//! that finds rmcp's last sighting older than a fifth of the keep-alive goes
-//! to rmcp, so a session that the fast path keeps busy never looks idle to
-//! rmcp and is not closed under its client.
+//! request for its keep-alive, 5 minutes by default). What this keeps, for
+//! every session opened through the intake, is the handshake's `clientInfo`
+//! name (an identity signal the intake decides who is calling by, as rmcp's
+//! handler would from the session's peer), whether the fast path may serve
+//! it, and when rmcp last saw the session. A request that finds rmcp's last
+//! sighting older than a fifth of the keep-alive goes to rmcp, so a session
+//! that the fast path keeps busy never looks idle to rmcp and is not closed
+//! under its client.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rmcp::model::{ClientRequest, JsonRpcRequest, ProtocolVersion};
@@ -28,7 +30,9 @@ const SHOWN_PER_KEEP_ALIVE: u32 = 5;
 
 #[derive(Debug)]
 struct Known {
-    client_info_name: String,
+    client_info_name: Arc<str>,
+    /// The fast path may answer its calls.
+    servable: bool,
     rmcp_last_saw: Instant,
 }
 
@@ -43,12 +47,13 @@ pub(crate) struct KnownSessions {
 /// session id.
 #[derive(Debug)]
 pub(crate) struct Handshake {
-    client_info_name: String,
+    client_info_name: Arc<str>,
+    servable: bool,
 }
 
 impl Handshake {
-    /// The handshake of an `initialize` whose session the fast path can
-    /// serve: one that asks for a version rmcp supports and that predates
+    /// The handshake of an `initialize`. The fast path can serve its session
+    /// when it asks for a version rmcp supports and that predates
     /// 2026-07-28, so rmcp negotiates that version and shapes the session's
     /// results for the legacy era, as the fast path does.
     pub(crate) fn of(request: &JsonRpcRequest<ClientRequest>) -> Option<Self> {
@@ -56,22 +61,22 @@ impl Handshake {
             return None;
         };
         let version = &init.params.protocol_version;
-        let servable = SUPPORTED_VERSIONS.contains(version)
-            && version.as_str() < ProtocolVersion::V_2026_07_28.as_str();
-        servable.then(|| Self {
-            client_info_name: init.params.client_info.name.clone(),
+        Some(Self {
+            client_info_name: init.params.client_info.name.as_str().into(),
+            servable: SUPPORTED_VERSIONS.contains(version)
+                && version.as_str() < ProtocolVersion::V_2026_07_28.as_str(),
         })
     }
 }
 
-/// Whether the fast path may answer a request on a session.
+/// A session this coordinator opened, as a request on it finds it.
 #[derive(Debug, PartialEq, Eq)]
-pub(crate) enum Turn {
-    /// The fast path answers, with the handshake's `clientInfo` name.
-    Fast { client_info_name: String },
-    /// rmcp answers: the session is not one the fast path knows, or rmcp is
-    /// due to see it.
-    Rmcp,
+pub(crate) struct KnownSession {
+    /// The handshake's `clientInfo` name.
+    pub(crate) client_info_name: String,
+    /// The fast path may answer this request; else rmcp does (the session's
+    /// era is not the fast path's, or rmcp is due to see it).
+    pub(crate) fast: bool,
 }
 
 impl KnownSessions {
@@ -93,27 +98,22 @@ impl KnownSessions {
             id.to_owned(),
             Known {
                 client_info_name: handshake.client_info_name,
+                servable: handshake.servable,
                 rmcp_last_saw: now,
             },
         );
     }
 
-    /// Who answers the next `tools/list` or `tools/call` on session `id`.
-    pub(crate) fn turn(&self, id: &str, now: Instant) -> Turn {
-        let Ok(map) = self.sessions.lock() else {
-            return Turn::Rmcp;
-        };
-        match map.get(id) {
-            Some(known)
-                if now.duration_since(known.rmcp_last_saw)
-                    < self.keep_alive / SHOWN_PER_KEEP_ALIVE =>
-            {
-                Turn::Fast {
-                    client_info_name: known.client_info_name.clone(),
-                }
-            }
-            _ => Turn::Rmcp,
-        }
+    /// Session `id` as the next request on it finds it, or `None` if this
+    /// coordinator did not open it (or rmcp has surely closed it).
+    pub(crate) fn lookup(&self, id: &str, now: Instant) -> Option<KnownSession> {
+        let map = self.sessions.lock().ok()?;
+        let known = map.get(id)?;
+        let since = now.duration_since(known.rmcp_last_saw);
+        (since < self.keep_alive).then(|| KnownSession {
+            client_info_name: known.client_info_name.to_string(),
+            fast: known.servable && since < self.keep_alive / SHOWN_PER_KEEP_ALIVE,
+        })
     }
 
     /// A request on session `id` went to rmcp.
@@ -145,7 +145,7 @@ mod tests {
     use rmcp::model::{ClientJsonRpcMessage, ClientRequest, JsonRpcRequest};
     use serde_json::json;
 
-    use super::{Handshake, KnownSessions, Turn};
+    use super::{Handshake, KnownSession, KnownSessions};
 
     const KEEP_ALIVE: Duration = Duration::from_secs(300);
 
@@ -159,20 +159,28 @@ mod tests {
         }
     }
 
-    fn fast() -> Turn {
-        Turn::Fast {
+    fn session(fast: bool) -> Option<KnownSession> {
+        Some(KnownSession {
             client_info_name: "claude-code".into(),
-        }
+            fast,
+        })
     }
 
     #[test]
     fn only_legacy_versions_rmcp_supports_are_served() {
         for version in ["2025-03-26", "2025-06-18", "2025-11-25"] {
-            assert!(Handshake::of(&initialize(version)).is_some(), "{version}");
+            let handshake = Handshake::of(&initialize(version));
+            assert!(handshake.is_some_and(|h| h.servable), "{version}");
         }
         // 2024-11-05 rmcp negotiates up; 2026-07-28 shapes results otherwise.
+        // Their sessions are known (the caller's name), but rmcp serves them.
+        let known = KnownSessions::new(KEEP_ALIVE);
+        let t0 = Instant::now();
         for version in ["2024-11-05", "2026-07-28", "2099-01-01"] {
-            assert!(Handshake::of(&initialize(version)).is_none(), "{version}");
+            let handshake = Handshake::of(&initialize(version)).expect("an initialize");
+            assert!(!handshake.servable, "{version}");
+            known.opened(version, handshake, t0);
+            assert_eq!(known.lookup(version, t0), session(false), "{version}");
         }
         let list = json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/list" });
         let Ok(ClientJsonRpcMessage::Request(list)) = serde_json::from_value(list) else {
@@ -185,16 +193,18 @@ mod tests {
     fn rmcp_sees_a_busy_session_often_enough_to_keep_it() {
         let known = KnownSessions::new(KEEP_ALIVE);
         let t0 = Instant::now();
-        assert_eq!(known.turn("s1", t0), Turn::Rmcp, "unknown");
+        assert_eq!(known.lookup("s1", t0), None, "unknown");
         let handshake = Handshake::of(&initialize("2025-11-25")).expect("servable");
         known.opened("s1", handshake, t0);
-        assert_eq!(known.turn("s1", t0 + Duration::from_secs(1)), fast());
+        let later = t0 + Duration::from_secs(1);
+        assert_eq!(known.lookup("s1", later), session(true));
         let due = t0 + KEEP_ALIVE / 5;
-        assert_eq!(known.turn("s1", due), Turn::Rmcp, "rmcp is due");
+        assert_eq!(known.lookup("s1", due), session(false), "rmcp is due");
         known.shown_to_rmcp("s1", due);
-        assert_eq!(known.turn("s1", due + Duration::from_secs(1)), fast());
+        let after = due + Duration::from_secs(1);
+        assert_eq!(known.lookup("s1", after), session(true));
         known.closed("s1");
-        assert_eq!(known.turn("s1", due), Turn::Rmcp, "closed");
+        assert_eq!(known.lookup("s1", due), None, "closed");
     }
 
     #[test]
@@ -211,6 +221,6 @@ mod tests {
         known.shown_to_rmcp("busy", later);
         open("new", t0 + Duration::from_secs(301));
         assert_eq!(known.len(), 2);
-        assert_eq!(known.turn("old", later), Turn::Rmcp);
+        assert_eq!(known.lookup("old", later), None);
     }
 }

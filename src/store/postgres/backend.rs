@@ -242,16 +242,4 @@ impl CoordStore for PostgresStore {
         self.bounded(PostgresStore::record_plan(self, session, tasks))
             .await
     }
-
-    async fn record_blocked_client(
-        &self,
-        session_id: Option<&str>,
-        agent_id: Option<&str>,
-        detail: &str,
-    ) -> Result<()> {
-        self.bounded(PostgresStore::record_blocked_client(
-            self, session_id, agent_id, detail,
-        ))
-        .await
-    }
 }

@@ -345,20 +345,6 @@ impl PostgresStore {
         Ok(kept)
     }
 
-    pub(super) async fn record_blocked_client(
-        &self,
-        session_id: Option<&str>,
-        agent_id: Option<&str>,
-        detail: &str,
-    ) -> Result<()> {
-        let now = self.now_ms();
-        let mut client = self.client().await?;
-        let tx = client.transaction().await?;
-        let event = NewEvent::of_blocked_client(session_id, agent_id, detail.to_owned());
-        record_event(&tx, now, &event).await?;
-        self.commit_written(tx).await
-    }
-
     pub(super) async fn record_waiter(
         &self,
         request: &ClaimRequest,

@@ -253,21 +253,4 @@ impl CoordStore for SqliteStore {
         self.on_write_thread(move |s| s.record_plan(&session, &tasks))
             .await
     }
-
-    async fn record_blocked_client(
-        &self,
-        session_id: Option<&str>,
-        agent_id: Option<&str>,
-        detail: &str,
-    ) -> Result<()> {
-        let (session, agent, detail) = (
-            session_id.map(str::to_owned),
-            agent_id.map(str::to_owned),
-            detail.to_owned(),
-        );
-        self.on_write_thread(move |s| {
-            s.record_blocked_client(session.as_deref(), agent.as_deref(), detail)
-        })
-        .await
-    }
 }

@@ -69,16 +69,4 @@ impl super::SqliteStore {
                 .execute(params![last_to_go, oldest, batch])?)
         })
     }
-
-    /// A coordination tool was asked for by a client that may not have it.
-    pub fn record_blocked_client(
-        &self,
-        session_id: Option<&str>,
-        agent_id: Option<&str>,
-        detail: String,
-    ) -> Result<()> {
-        let now = self.now_ms();
-        let event = NewEvent::of_blocked_client(session_id, agent_id, detail);
-        self.write(|tx| record(tx, now, &event))
-    }
 }

@@ -104,7 +104,14 @@ async fn queued_writes_share_a_batch_and_a_failing_job_spoils_only_itself() {
     let failing = tokio::spawn(async move {
         s.on_write_thread(|s| {
             // Written, then the job fails: the write goes with it.
-            s.record_blocked_client(Some("s"), Some("x"), "doomed".into())?;
+            s.write(|tx| {
+                tx.execute(
+                    "INSERT INTO coordination_events (session_id, at, kind, detail) \
+                     VALUES ('s', '0', 'blocked_client', 'doomed')",
+                    [],
+                )?;
+                Ok(())
+            })?;
             Err::<(), _>(StoreError::Corrupt("a job that fails".into()))
         })
         .await
