@@ -20,6 +20,7 @@ use prometheus_client::metrics::gauge::{ConstGauge, Gauge};
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
+use crate::connections::ConnectionStats;
 use crate::store::WriteBatches;
 
 /// What `/metrics` answers with.
@@ -102,6 +103,8 @@ pub struct Metrics {
     fast_path: Counter,
     /// Set when rendered.
     uptime_s: Gauge,
+    /// The HTTP connections, counted by the accept loop.
+    pub connections: ConnectionStats,
 }
 
 impl Default for Metrics {
@@ -117,6 +120,7 @@ impl Default for Metrics {
             refused: Family::default(),
             fast_path: Counter::default(),
             uptime_s: Gauge::default(),
+            connections: ConnectionStats::default(),
         };
         // Every reason shows, at 0 until a request is refused for it.
         for why in Refusal::ALL {
@@ -171,6 +175,7 @@ impl Metrics {
             "Seconds since start",
             self.uptime_s.clone(),
         );
+        self.connections.register(r);
         self
     }
 
@@ -334,6 +339,8 @@ mod tests {
             "ccmulti_store_batched_writes_total 5",
             "ccmulti_store_shared_write_batches_total 1",
             "ccmulti_store_largest_write_batch 2",
+            "ccmulti_connections_accepted_total 0",
+            "ccmulti_connections_closed_total{reason=\"refused_at_cap\"} 0",
             "# HELP ccmulti_active_locks Live file locks.",
         ] {
             assert!(text.lines().any(|l| l == line), "{line:?} not in\n{text}");

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 
+use crate::connections::{ConnectionLimits, serve_connections};
 use crate::state::SharedState;
 
 const SWEEP_EVERY: Duration = Duration::from_secs(1);
@@ -27,21 +28,22 @@ pub async fn serve(
 }
 
 /// The HTTP side alone (no sweeper), for callers that drive expiry themselves.
-/// Connections that do not send a request's headers within the limits'
-/// `header_read_timeout` are closed ([`crate::connections`]).
+/// Connections that hold no request for the limits' `header_read_timeout`
+/// are closed, and as many are held as the open-file limit leaves room for
+/// ([`crate::connections`]).
 pub async fn serve_http(
     listener: TcpListener,
     state: SharedState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let header_read_timeout = state.security.limits.header_read_timeout;
-    crate::connections::serve_connections(
-        listener,
-        crate::http::app(state),
-        header_read_timeout,
-        shutdown,
-    )
-    .await
+    let limits = ConnectionLimits::for_this_process(state.security.limits.header_read_timeout);
+    tracing::info!(
+        max_connections = limits.max_connections,
+        "connections without a request close after {} s",
+        limits.header_read_timeout.as_secs()
+    );
+    let stats = state.metrics.connections.clone();
+    serve_connections(listener, crate::http::app(state), limits, stats, shutdown).await
 }
 
 async fn sweep_forever(state: SharedState) {

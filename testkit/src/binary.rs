@@ -75,7 +75,21 @@ impl Coordinator {
     /// Listening on `ip` (e.g. `0.0.0.0`), reached through loopback.
     pub fn start_on(ip: &str, db: &Path, root: &Path, extra: &[&str]) -> Self {
         Self::spawn(
+            &[],
             ip,
+            db.as_os_str(),
+            |port| db.with_extension(format!("{port}.log")),
+            root,
+            extra,
+        )
+    }
+
+    /// Started through `wrapper`, a command that runs the rest of its
+    /// arguments (e.g. `["prlimit", "--nofile=64:64", "--"]`).
+    pub fn start_under(wrapper: &[&str], db: &Path, root: &Path, extra: &[&str]) -> Self {
+        Self::spawn(
+            wrapper,
+            "127.0.0.1",
             db.as_os_str(),
             |port| db.with_extension(format!("{port}.log")),
             root,
@@ -86,6 +100,7 @@ impl Coordinator {
     /// On a PostgreSQL database (`--db postgres://...`), its log in `log_dir`.
     pub fn start_postgres(url: &str, log_dir: &Path, root: &Path, extra: &[&str]) -> Self {
         Self::spawn(
+            &[],
             "127.0.0.1",
             std::ffi::OsStr::new(url),
             |port| log_dir.join(format!("coordinator-{port}.log")),
@@ -106,6 +121,7 @@ impl Coordinator {
     }
 
     fn spawn(
+        wrapper: &[&str],
         ip: &str,
         db: &std::ffi::OsStr,
         log_at: impl FnOnce(u16) -> PathBuf,
@@ -117,7 +133,14 @@ impl Coordinator {
             .expect("free port")
             .port();
         let log = log_at(port);
-        let mut command = Command::new(ccmulti_binary());
+        let mut command = match wrapper.split_first() {
+            Some((program, args)) => {
+                let mut command = Command::new(program);
+                command.args(args).arg(ccmulti_binary());
+                command
+            }
+            None => Command::new(ccmulti_binary()),
+        };
         for var in SECURITY_ENV {
             command.env_remove(var);
         }

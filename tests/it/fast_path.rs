@@ -48,7 +48,8 @@ async fn serve_app(
     tokio::spawn(ccmulti::connections::serve_connections(
         listener,
         app_with(server.state.clone(), options),
-        Duration::from_secs(10),
+        ccmulti::connections::ConnectionLimits::for_this_process(Duration::from_secs(10)),
+        server.state.metrics.connections.clone(),
         async move {
             let _ = stopped.await;
         },

@@ -53,6 +53,7 @@ mod claude_e2e;
 mod claude_handover;
 mod claude_team;
 mod cli;
+mod connections;
 mod crash;
 mod dashboard_tmux;
 mod docs;
