@@ -305,6 +305,13 @@ pub async fn list_tools(url: &str, client_name: Option<&str>) -> Reply {
     .await
 }
 
+/// `/metrics` of the coordinator at `base`, as text.
+pub async fn metrics(base: &str) -> String {
+    let reply = send(client().get(format!("{base}/metrics"))).await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    reply.text
+}
+
 /// Everything a client could change, to show that a refused call changed nothing.
 pub async fn state_fingerprint(server: &Server) -> String {
     let snap = server.store.snapshot(0).await.expect("snapshot");

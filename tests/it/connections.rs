@@ -8,7 +8,7 @@
 use std::time::{Duration, Instant};
 
 use ccmulti_testkit::binary::Coordinator;
-use ccmulti_testkit::client;
+use ccmulti_testkit::{client, metrics};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -61,14 +61,7 @@ impl Limited {
     }
 
     async fn metric(&self, line_start: &str) -> u64 {
-        let text = client()
-            .get(format!("{}/metrics", self.coordinator.base))
-            .send()
-            .await
-            .expect("metrics")
-            .text()
-            .await
-            .expect("metrics text");
+        let text = metrics(&self.coordinator.base).await;
         text.lines()
             .find_map(|l| l.strip_prefix(line_start)?.trim().parse().ok())
             .unwrap_or_else(|| panic!("no {line_start} in {text}"))

@@ -209,14 +209,7 @@ async fn a_refusal_is_counted_whatever_tool_name_it_names_and_writes_nothing(bac
         "{}",
         reply.text
     );
-    let metrics = client()
-        .get(format!("{}/metrics", server.base))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("metrics text");
+    let metrics = metrics(&server.base).await;
     assert!(
         metrics.contains("ccmulti_blocked_calls_total{client=\"cursor\"} 1"),
         "{metrics}"
