@@ -16,6 +16,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::error::SERVER_UNAVAILABLE;
 use crate::rules::workspace_headers;
 
 /// Loopback answers in well under a millisecond; a missing coordinator is
@@ -40,6 +41,14 @@ pub enum ClientError {
     Unauthorized { url: String, problem: &'static str },
     #[error("the coordinator refused {tool}: {message}")]
     Refused { tool: String, message: String },
+    /// Its database is down (JSON-RPC -32000): as good as no answer, so the
+    /// hooks follow their offline setting, as for an unreachable coordinator.
+    #[error("the coordinator at {url} could not serve {tool}: {message}")]
+    Unavailable {
+        url: String,
+        tool: String,
+        message: String,
+    },
     #[error("the coordinator's answer to {tool} was not understood: {why}")]
     BadReply { tool: String, why: String },
 }
@@ -131,6 +140,8 @@ struct CallResult {
 enum ErrorField {
     JsonRpc {
         #[serde(default)]
+        code: Option<i64>,
+        #[serde(default)]
         message: Option<String>,
     },
     Other(serde::de::IgnoredAny),
@@ -167,13 +178,21 @@ pub fn read_structured<R: DeserializeOwned>(
     let envelope = jsonrpc_message(content_type, body)
         .and_then(|m| serde_json::from_value::<Envelope>(m).ok());
     if let Some(Envelope {
-        error: Some(ErrorField::JsonRpc { message }),
+        error: Some(ErrorField::JsonRpc { code, message }),
         ..
     }) = &envelope
     {
+        let message = message.clone().unwrap_or_else(|| "(no message)".to_owned());
+        if *code == Some(i64::from(SERVER_UNAVAILABLE.0)) {
+            return Err(ClientError::Unavailable {
+                url: url.to_owned(),
+                tool: tool.to_owned(),
+                message,
+            });
+        }
         return Err(ClientError::Refused {
             tool: tool.to_owned(),
-            message: message.clone().unwrap_or_else(|| "(no message)".to_owned()),
+            message,
         });
     }
     if !(200..300).contains(&status) {

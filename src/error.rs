@@ -84,6 +84,8 @@ impl CoordError {
         }
     }
 
+    /// The HTTP status of an MCP request the intake answers with this error
+    /// itself (before a tool runs).
     pub fn http_status(&self) -> http::StatusCode {
         match self {
             Self::InvalidParams(_) | Self::UnknownTool(_) | Self::BadVirtualUser(_) => {
@@ -94,8 +96,14 @@ impl CoordError {
             }
             Self::LimitReached(_) => http::StatusCode::TOO_MANY_REQUESTS,
             Self::Internal(_) | Self::Encoding(_) => http::StatusCode::INTERNAL_SERVER_ERROR,
-            // Retryable: the same call succeeds once space or the database is back.
-            Self::DiskFull(_) | Self::Unavailable(_) => http::StatusCode::SERVICE_UNAVAILABLE,
+            // Retryable: the same call succeeds once space or the database is
+            // back. Answered as every call the store cannot serve is, from the
+            // intake, the fast path or rmcp alike: a JSON-RPC error in an HTTP
+            // 200. Claude Code shows its model that error's message as the
+            // tool's error, word for word; a 503 it shows as "Error POSTing to
+            // endpoint: " and the raw body, a transport failure (README,
+            // "When the database is down").
+            Self::DiskFull(_) | Self::Unavailable(_) => http::StatusCode::OK,
             // nginx's "client closed request": the client is gone.
             Self::Cancelled => {
                 http::StatusCode::from_u16(499).unwrap_or(http::StatusCode::BAD_REQUEST)

@@ -71,12 +71,17 @@ impl Coordinator {
     /// served in arrival order among claims that want the same paths; a
     /// claim whose wait would close a cycle of lock waits is answered at
     /// once, with the cycle. Dropping the future (a client that went away)
-    /// leaves the queue.
+    /// leaves the queue. Its request's time (`crate::deadline`) is extended
+    /// by `wait`.
     pub async fn claim_waiting(
         &self,
         request: ClaimRequest,
         wait: Duration,
     ) -> Result<WaitedClaim> {
+        crate::deadline::extended_by(wait, self.wait_then_claim(request, wait)).await
+    }
+
+    async fn wait_then_claim(&self, request: ClaimRequest, wait: Duration) -> Result<WaitedClaim> {
         let started = Instant::now();
         let deadline = started + wait;
         let ticket = self.waiters.join(Waiter::of(&request), &self.limits)?;

@@ -17,6 +17,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method};
 use axum::response::Response;
 use rmcp::model::{ClientRequest, GetMeta, JsonRpcRequest};
+use serde_json::Value;
 
 use super::answers::coord_error;
 use super::envelope::Envelope;
@@ -42,7 +43,7 @@ impl FromRequestParts<HttpState> for McpRoute {
     async fn from_request_parts(parts: &mut Parts, http: &HttpState) -> Result<Self, Response> {
         let refuse = |e: CoordError| {
             http.app.metrics.count_request("invalid_url", "error");
-            coord_error(e)
+            coord_error(e, Value::Null)
         };
         let Path((client_segment, raw_user)) =
             Path::<(String, String)>::from_request_parts(parts, http)
@@ -152,18 +153,28 @@ impl FromRequest<HttpState> for Admitted {
             client_info_name.as_deref(),
             &http.app.security.admitted_clients,
         );
+        let id = || {
+            typed
+                .as_ref()
+                .and_then(|t| serde_json::to_value(&t.id).ok())
+                .unwrap_or(Value::Null)
+        };
         let stream_slot = take_place(http, request.method(), label, &session)
             .await
             .map_err(|reached| {
                 http.app.metrics.count_request(label, "limited");
-                coord_error(reached)
+                coord_error(reached, id())
             })?;
         if registers(&caller, &session) {
             let uri = request.uri();
             let url = || format!("{}{}", http.app.public_url, uri.path());
-            deadline::within(deadline, register(http, &caller.user, url))
+            let calls_a_tool = label == "tools/call";
+            deadline::within(deadline, register(http, &caller.user, url, calls_a_tool))
                 .await
-                .inspect_err(|_| http.app.metrics.count_request(label, "refused"))?;
+                .map_err(|e| {
+                    http.app.metrics.count_request(label, "refused");
+                    coord_error(e, id())
+                })?;
             if label == "tools/list" {
                 deadline::within(deadline, note_tools_listed(http, &caller.user)).await;
             }
@@ -246,11 +257,20 @@ impl RecentTouches {
 
 /// Registers the session and agent, or touches the agent's activity, at
 /// most once a second per agent.
+///
+/// When the database cannot take the write (down, frozen, a full disk), a
+/// request that calls no tool goes on unregistered (`tools/list`, the
+/// handshake, a stream need nothing of the store; the next request tries
+/// again), and so does a tool call of an agent this process registered
+/// before (its session's owner was checked then; the tool fails by itself
+/// with the same error if it needs the store). A tool call of an agent not
+/// registered is answered with that error: its session's owner is unknown.
 async fn register(
     http: &HttpState,
     user: &VirtualUser,
     url: impl FnOnce() -> String,
-) -> Result<(), Response> {
+    calls_a_tool: bool,
+) -> Result<(), CoordError> {
     let key = user.to_string();
     if !http.touched.due(&key) {
         return Ok(());
@@ -263,16 +283,13 @@ async fn register(
         .map_err(CoordError::from)
     {
         Ok(()) => {}
-        // A known agent's call goes on without its activity touch when the
-        // database cannot take writes: a read still answers, and a write
-        // fails on its own with the same clear error.
         Err(e @ (CoordError::Unavailable(_) | CoordError::DiskFull(_)))
-            if http.touched.seen(&key) =>
+            if !calls_a_tool || http.touched.seen(&key) =>
         {
-            tracing::warn!(agent = %key, error = %e, "activity not recorded");
+            tracing::warn!(agent = %key, error = %e, "not registered now; its next request tries again");
             return Ok(());
         }
-        Err(e) => return Err(coord_error(e)),
+        Err(e) => return Err(e),
     }
     http.touched.done(key);
     Ok(())

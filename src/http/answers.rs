@@ -23,9 +23,11 @@ pub(super) fn jsonrpc_error(
         .into_response()
 }
 
-pub(super) fn coord_error(e: impl Into<CoordError>) -> Response {
+/// `e` as the answer to a request the intake refused; `id` is the
+/// request's, when it has one.
+pub(super) fn coord_error(e: impl Into<CoordError>, id: Value) -> Response {
     let e = e.into();
     let status = e.http_status();
     let data = e.into_error_data();
-    jsonrpc_error(status, Value::Null, data.code.0, data.message)
+    jsonrpc_error(status, id, data.code.0, data.message)
 }

@@ -188,6 +188,18 @@ async fn a_full_disk_refuses_writes_clearly_and_loses_nothing() {
     let (refused_path, reply) = refused_claim.expect("no claim was refused on a full disk");
     assert_clear(&reply);
     assert_eq!(reply.status, 200, "a tool's error travels in JSON-RPC");
+    // A new agent's call: its registration is the write refused, with the
+    // same answer; its tools/list still lists the tools.
+    let newcomer = claim("c", "src/c.rs".to_owned()).await;
+    assert!(is_disk_full(&newcomer), "{}", newcomer.text);
+    assert_eq!(newcomer.status, 200, "{}", newcomer.text);
+    assert_clear(&newcomer);
+    let listed = list_tools(&url("c"), Some("claude code")).await;
+    assert!(
+        listed.tool_names().iter().any(|t| t == "claim_file_lock"),
+        "{}",
+        listed.text
+    );
     // The same claim, retried while full, is refused again; never half-granted.
     let again = claim("a", refused_path.clone()).await;
     assert!(is_disk_full(&again), "{}", again.text);

@@ -52,6 +52,7 @@ mod claude_code_fixtures;
 mod claude_e2e;
 mod claude_handover;
 mod claude_team;
+mod claude_unavailable;
 mod cli;
 mod connections;
 mod crash;

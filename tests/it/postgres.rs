@@ -18,6 +18,7 @@ use ccmulti::store::PostgresStore;
 use ccmulti_testkit::binary::Coordinator;
 use ccmulti_testkit::history::{Op, Outcome};
 use ccmulti_testkit::load::Endpoint;
+use ccmulti_testkit::{Reply, client, send};
 use ccmulti_testpg::{PgServer, database};
 use serde_json::json;
 
@@ -348,4 +349,294 @@ async fn postgres_restarted_mid_storm_fails_calls_cleanly_and_resumes() {
         tokens.len(),
         "a fencing token was handed out twice"
     );
+}
+
+/// What a call came to, and how long it took from sending to its answer.
+#[derive(Debug, Clone)]
+struct Timed {
+    tool: &'static str,
+    sent: Duration,
+    took: Duration,
+    /// `Ok` for a result (granted or refused alike), else the error's text.
+    answer: Result<(), String>,
+    /// The call's own bound: 5 s, plus what a waiting claim asked to wait.
+    bound: Duration,
+}
+
+const BOUND: Duration = ccmulti::deadline::ANSWER_WITHIN;
+/// Scheduling on a loaded two-core machine, the client's own work.
+const SLACK: Duration = Duration::from_millis(1_000);
+
+/// The -32000 answer as the client reads it (`ClientError::Unavailable`).
+fn is_unavailable(error: &str) -> bool {
+    error.contains("could not serve") && error.contains("unavailable") && error.contains("retry")
+}
+
+/// Calls `tool` through `endpoint` and times it from `start`.
+async fn timed(
+    endpoint: &Endpoint,
+    start: Instant,
+    tool: &'static str,
+    arguments: serde_json::Value,
+    bound: Duration,
+) -> Timed {
+    let sent = start.elapsed();
+    let answer = endpoint.call_raw(tool, arguments).await.map(|_| ());
+    Timed {
+        tool,
+        sent,
+        took: start.elapsed() - sent,
+        answer,
+        bound,
+    }
+}
+
+/// The outside run froze PostgreSQL (SIGSTOP: a hung server, or a network
+/// partition, looks the same to its clients) for 10 s, and claims were
+/// answered after 6 to 10 s, some only once the freeze ended: each store
+/// call had its own 5 s, and a request made several. Now the request has
+/// one bound: agents of two coordinators call all along, and every call is
+/// answered within 5 s (a claim that waits 3 s within 8 s), with a result or
+/// the one "unavailable, retry" error; `/health` and `tools/list` answer;
+/// calls succeed again once the server runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgresql_frozen_for_10_s_answers_every_call_within_its_bound() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let server = Arc::new(PgServer::start());
+    let dir = tempfile::tempdir().unwrap();
+    let servers = coordinators(&server.create_database(), dir.path(), 2);
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
+    let agent =
+        |i: usize| Endpoint::new(&http, &servers[i % 2].base, &format!("u__session__s__a{i}"));
+    // Registered, and a0 holds what a1 will wait for.
+    for i in 0..6 {
+        let path = format!("own{i}.rs");
+        agent(i)
+            .call_raw("claim_file_lock", json!({ "file_paths": [path] }))
+            .await
+            .expect("claimed before the freeze");
+    }
+    agent(0)
+        .call_raw("claim_file_lock", json!({ "file_paths": ["held.rs"] }))
+        .await
+        .expect("held");
+    let start = Instant::now();
+    let freeze_at = Duration::from_secs(2);
+    let thaw_at = freeze_at + Duration::from_secs(10);
+    let end_at = thaw_at + Duration::from_secs(6);
+    let mut callers = Vec::new();
+    for i in 0..6 {
+        let endpoint = agent(i);
+        callers.push(tokio::spawn(async move {
+            let mut calls = Vec::new();
+            let own = json!({ "file_paths": [format!("own{i}.rs")] });
+            while start.elapsed() < end_at {
+                calls.push(timed(&endpoint, start, "claim_file_lock", own.clone(), BOUND).await);
+                calls.push(timed(&endpoint, start, "check_agent_status", json!({}), BOUND).await);
+                let progress =
+                    json!({ "task_id": "t", "status": "in_progress", "progress_percentage": 50 });
+                calls.push(timed(&endpoint, start, "sync_progress", progress, BOUND).await);
+                calls.push(timed(&endpoint, start, "release_file_lock", own.clone(), BOUND).await);
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            calls
+        }));
+    }
+    tokio::time::sleep_until((start + freeze_at).into()).await;
+    let frozen = server.clone();
+    tokio::task::spawn_blocking(move || frozen.freeze())
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    // During the freeze: a claim that waits, liveness, and a new agent's list.
+    let wait = Duration::from_secs(3);
+    let waiting = timed(
+        &agent(1),
+        start,
+        "claim_file_lock",
+        json!({ "file_paths": ["held.rs"], "wait_seconds": wait.as_secs() }),
+        BOUND + wait,
+    )
+    .await;
+    let health = http
+        .get(format!("{}/health", servers[0].base))
+        .send()
+        .await
+        .expect("/health");
+    assert_eq!(health.status(), 200);
+    let listed_at = Instant::now();
+    let list = send(
+        client()
+            .post(format!(
+                "{}/mcp/v2/claude/u__session__s__newcomer",
+                servers[1].base
+            ))
+            .header("content-type", "application/json")
+            .header("x-client-name", "claude code")
+            .body(json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/list" }).to_string()),
+    )
+    .await;
+    let list_took = listed_at.elapsed();
+    assert_eq!(list.status, 200, "{}", list.text);
+    assert!(
+        list.tool_names().contains(&"claim_file_lock".to_owned()),
+        "{}",
+        list.text
+    );
+    assert!(list_took < BOUND + SLACK, "tools/list took {list_took:?}");
+    tokio::time::sleep_until((start + thaw_at).into()).await;
+    let thawed = server.clone();
+    tokio::task::spawn_blocking(move || thawed.thaw())
+        .await
+        .unwrap();
+    let mut calls = vec![waiting];
+    for caller in callers {
+        calls.extend(caller.await.unwrap());
+    }
+
+    let late: Vec<&Timed> = calls.iter().filter(|c| c.took > c.bound + SLACK).collect();
+    let unclear: Vec<&Timed> = calls
+        .iter()
+        .filter(|c| c.answer.as_ref().is_err_and(|e| !is_unavailable(e)))
+        .collect();
+    let during = |c: &&Timed| c.sent > freeze_at + Duration::from_millis(200) && c.sent < thaw_at;
+    let unavailable = calls
+        .iter()
+        .filter(during)
+        .filter(|c| c.answer.is_err())
+        .count();
+    let slowest = calls
+        .iter()
+        .max_by_key(|c| c.took)
+        .map(|c| (c.tool, c.took));
+    // The first success answered after the thaw, from the thaw.
+    let recovered = calls
+        .iter()
+        .filter(|c| c.answer.is_ok() && c.sent + c.took > thaw_at)
+        .map(|c| c.sent + c.took - thaw_at)
+        .min();
+    println!(
+        "frozen 10 s: {} calls, {unavailable} unavailable during the freeze, slowest {slowest:?}, first success {recovered:?} after the thaw",
+        calls.len()
+    );
+    assert!(late.is_empty(), "answered past their bound: {late:#?}");
+    assert!(unclear.is_empty(), "unclear errors: {unclear:#?}");
+    assert!(unavailable > 0, "the freeze was not seen");
+    let recovered = recovered.expect("no call succeeded after the thaw");
+    assert!(
+        recovered < Duration::from_secs(5),
+        "recovered after {recovered:?}"
+    );
+}
+
+/// The database unavailable is one answer for every call (README, "When
+/// the database is down"): a JSON-RPC error -32000 that says to retry, in
+/// HTTP 200, whether the agent registered before or not, on the fast path
+/// and through rmcp (a legacy session rmcp answers itself); `tools/list`
+/// still lists the tools. SQLite's counterpart, a full disk, is
+/// `full_disk.rs`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_postgresql_down_every_call_gets_the_one_unavailable_answer() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let server = PgServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let coordinator =
+        Coordinator::start_postgres(&server.create_database(), dir.path(), dir.path(), &[]);
+    let registered = coordinator.url("u__session__s__a");
+    let claim = |url: &str, path: &str| {
+        client()
+            .post(url)
+            .header("content-type", "application/json")
+            .header("user-agent", "claude-code/2.1.330 (sdk-cli)")
+            .body(
+                json!({ "jsonrpc": "2.0", "id": 7, "method": "tools/call",
+                        "params": { "name": "claim_file_lock", "arguments": { "file_paths": [path] } } })
+                .to_string(),
+            )
+    };
+    let first = send(claim(&registered, "a.rs")).await;
+    assert_eq!(first.structured()["success"], true, "{}", first.text);
+    // A session of a protocol the fast path leaves to rmcp.
+    let on_rmcp = coordinator.url("u__session__s__r");
+    let opened = send(
+        client()
+            .post(&on_rmcp)
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream")
+            .header("user-agent", "claude-code/2.1.330 (sdk-cli)")
+            .body(
+                json!({ "jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+                    "protocolVersion": "2024-11-05", "capabilities": {},
+                    "clientInfo": { "name": "claude-code", "version": "2" } } })
+                .to_string(),
+            ),
+    )
+    .await;
+    assert_eq!(opened.status, 200, "{}", opened.text);
+    let session = opened.headers["mcp-session-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let on_session = |path: &str| {
+        claim(&on_rmcp, path)
+            .header("accept", "application/json, text/event-stream")
+            .header("mcp-session-id", &session)
+    };
+    let granted = send(on_session("r.rs")).await;
+    assert_eq!(granted.structured()["success"], true, "{}", granted.text);
+
+    server.stop();
+    let assert_unavailable = |what: &str, reply: &Reply| {
+        assert_eq!(reply.status, 200, "{what}: {}", reply.text);
+        assert_eq!(reply.error_code(), Some(-32000), "{what}: {}", reply.text);
+        assert_eq!(reply.json["id"], 7, "{what}: {}", reply.text);
+        let message = reply.error_message();
+        assert!(
+            message.starts_with("the coordination database is unavailable right now")
+                && message.contains("retry"),
+            "{what}: {message}"
+        );
+    };
+    assert_unavailable(
+        "a registered agent",
+        &send(claim(&registered, "b.rs")).await,
+    );
+    // Its activity touch is due again, and fails first: the same answer.
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    assert_unavailable("its touch due", &send(claim(&registered, "c.rs")).await);
+    assert_unavailable("through rmcp", &send(on_session("r2.rs")).await);
+    let newcomer = coordinator.url("u__session__s__new");
+    assert_unavailable("a new agent", &send(claim(&newcomer, "n.rs")).await);
+    let listed = send(
+        client()
+            .post(&newcomer)
+            .header("content-type", "application/json")
+            .header("user-agent", "claude-code/2.1.330 (sdk-cli)")
+            .body(json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/list" }).to_string()),
+    )
+    .await;
+    assert_eq!(listed.status, 200, "{}", listed.text);
+    assert!(
+        listed.tool_names().contains(&"claim_file_lock".to_owned()),
+        "{}",
+        listed.text
+    );
+
+    server.start_again();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let reply = send(claim(&newcomer, "n.rs")).await;
+        if reply.structured()["success"] == true {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "not served again: {}",
+            reply.text
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }

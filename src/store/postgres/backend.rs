@@ -1,14 +1,22 @@
 //! PostgreSQL as a [`CoordStore`]: each call bounded by
-//! [`CALL_TIMEOUT`](super::CALL_TIMEOUT), so a database that is down answers
-//! a retryable error instead of holding the caller.
+//! [`CALL_TIMEOUT`], and by what is left of the time of the request it is
+//! made for ([`crate::deadline`]), so a database that is down, frozen or cut
+//! off answers a retryable error instead of holding the caller, within one
+//! bound per request however many calls it makes. Everything a call waits
+//! for is inside the bound: a pooled connection, a new one's connect and
+//! start-up, each statement. A call cut off there is dropped: a transaction
+//! it left open is rolled back (tokio-postgres queues a `ROLLBACK` when a
+//! transaction is dropped unfinished; a connection that is gone takes its
+//! transaction with it), so nothing is half applied; one cut off while its
+//! `COMMIT` was on the way may have committed, which the error says.
 
-use crate::rules::wait_cycle::JoinedWaits;
+use std::future::Future;
 use std::sync::atomic::Ordering;
 
 use async_trait::async_trait;
 use tokio::sync::broadcast;
 
-use super::{PostgresStore, Result, SCHEMA_VERSION};
+use super::{CALL_TIMEOUT, PostgresStore, Result, SCHEMA_VERSION, StoreError};
 use crate::clock::Millis;
 use crate::rules::handover::NewVersion;
 use crate::rules::lifetimes::ForgetOutcome;
@@ -19,12 +27,28 @@ use crate::rules::locks::steps::{
 };
 use crate::rules::news::News;
 use crate::rules::progress::ProgressUpdate;
+use crate::rules::wait_cycle::JoinedWaits;
 use crate::store::{Change, CoordStore, Counts, PlacedBy, Verification};
 use ccmulti_model::VirtualUser;
 use ccmulti_model::snapshot::{LockRow, SessionView, Snapshot};
 use std::collections::BTreeMap;
 
 use ccmulti_model::{AgentWorkspace, PathVersion, PendingHandOver, PlannedTask};
+
+impl PostgresStore {
+    /// Runs one store call within [`CALL_TIMEOUT`] and the request's time left.
+    async fn bounded<T>(&self, call: impl Future<Output = Result<T>>) -> Result<T> {
+        let limit =
+            crate::deadline::remaining().map_or(CALL_TIMEOUT, |left| left.min(CALL_TIMEOUT));
+        match tokio::time::timeout(limit, call).await {
+            Ok(done) => done,
+            Err(_) => Err(StoreError::Unavailable(format!(
+                "the database did not answer within {} ms (a write cut off as it committed may have been applied)",
+                limit.as_millis()
+            ))),
+        }
+    }
+}
 
 #[async_trait]
 impl CoordStore for PostgresStore {

@@ -41,7 +41,8 @@
 //! Changes reach other coordinators by `NOTIFY` in the writing transaction
 //! (delivered at commit, and only if it commits), see `listen.rs`.
 //!
-//! Every call is bounded ([`CALL_TIMEOUT`]): a database that is down or
+//! Every call is bounded ([`CALL_TIMEOUT`], and what is left of its
+//! request's time, `crate::deadline`): a database that is down, frozen or
 //! unreachable gives [`StoreError::Unavailable`], never a hang. A call that
 //! fails may or may not have committed (the answer to a commit can be what is
 //! lost); the coordination calls are safe to repeat: a repeated claim renews
@@ -258,17 +259,6 @@ impl PostgresStore {
 
     async fn client(&self) -> Result<deadpool_postgres::Object> {
         Ok(self.inner.pool.get().await?)
-    }
-
-    /// Runs one store call within [`CALL_TIMEOUT`].
-    async fn bounded<T>(&self, call: impl Future<Output = Result<T>>) -> Result<T> {
-        match tokio::time::timeout(CALL_TIMEOUT, call).await {
-            Ok(done) => done,
-            Err(_) => Err(StoreError::Unavailable(format!(
-                "the database did not answer within {} s",
-                CALL_TIMEOUT.as_secs()
-            ))),
-        }
     }
 }
 

@@ -315,6 +315,60 @@ impl PgServer {
             .spawn();
     }
 
+    /// Freezes the server, as a hung machine or a network partition looks to
+    /// its clients: SIGSTOP to the postmaster and every backend (a
+    /// connection is still accepted by the kernel, and never answered).
+    pub fn freeze(&self) {
+        self.signal("-STOP");
+    }
+
+    /// Lets a [`Self::freeze`]d server run again.
+    pub fn thaw(&self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&self, signal: &str) {
+        let pids = self.processes();
+        assert!(!pids.is_empty(), "no PostgreSQL processes to signal");
+        let status = Command::new("kill")
+            .arg(signal)
+            .args(pids.iter().map(u32::to_string))
+            .status()
+            .expect("kill");
+        assert!(status.success(), "kill {signal} {pids:?}");
+    }
+
+    /// The postmaster (the first line of `postmaster.pid`) and its children.
+    fn processes(&self) -> Vec<u32> {
+        let cluster = self.cluster.as_ref().expect("a server these tests started");
+        let pid_file = cluster.dir.join("data").join("postmaster.pid");
+        let Some(postmaster) = std::fs::read_to_string(&pid_file)
+            .ok()
+            .and_then(|t| t.lines().next()?.trim().parse::<u32>().ok())
+        else {
+            return Vec::new();
+        };
+        let mut pids = vec![postmaster];
+        for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+            let Some(pid) = entry
+                .file_name()
+                .to_str()
+                .and_then(|n| n.parse::<u32>().ok())
+            else {
+                continue;
+            };
+            // `pid (comm) state ppid ...`; comm may hold spaces, so after the last `)`.
+            let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
+            let ppid = stat
+                .rsplit_once(')')
+                .and_then(|(_, rest)| rest.split_whitespace().nth(1)?.parse::<u32>().ok());
+            if ppid == Some(postmaster) {
+                pids.push(pid);
+            }
+        }
+        pids
+    }
+
     /// Where the server's own log is, for a failing test to show.
     pub fn log(&self) -> Option<PathBuf> {
         self.cluster.as_ref().map(|c| c.dir.join("server.log"))
