@@ -2,14 +2,16 @@
 //! of them (`/home/u/repo-impl_b/src/app.py`) is the same lock as the same
 //! file in the main checkout (`src/app.py`). This module runs `git worktree
 //! list` and caches its answer; the mapping itself is the pure
-//! [`paths::normalize_among`].
+//! [`paths::normalize_among`], and the symlinks on disk are followed by
+//! [`PathResolver`].
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::git::GitError;
-use crate::rules::paths::{self, PathError};
+use crate::rules::paths::PathError;
+use crate::lock_paths::PathResolver;
 
 /// An unknown absolute path asks git again at most this often, unless a
 /// worktree was added or removed since (git's `worktrees` directory changed):
@@ -150,6 +152,7 @@ pub fn roots_of(root: &Path) -> Vec<PathBuf> {
 #[derive(Debug)]
 struct Known {
     roots: Arc<Vec<PathBuf>>,
+    resolver: Arc<PathResolver>,
     asked: Instant,
     registry_changed_at: Option<SystemTime>,
 }
@@ -180,6 +183,7 @@ impl Roots {
         Self {
             root: root.to_owned(),
             known: Mutex::new(Known {
+                resolver: Arc::new(PathResolver::new(roots.clone())),
                 roots: Arc::new(roots),
                 asked: Instant::now(),
                 registry_changed_at: repository
@@ -199,15 +203,24 @@ impl Roots {
         }
     }
 
-    /// A lock path for `raw`, which may be absolute in any worktree.
+    fn resolver(&self) -> Arc<PathResolver> {
+        match self.known.lock() {
+            Ok(k) => k.resolver.clone(),
+            Err(_) => Arc::new(PathResolver::new(vec![self.root.clone()])),
+        }
+    }
+
+    /// A lock path for `raw`, which may be absolute in any worktree; the
+    /// file it names, symlinks followed.
     pub fn normalize(&self, raw: &str) -> Result<String, PathError> {
+        // Read before the resolver: a refresh in between shows as changed.
         let seen = self.current();
-        match paths::normalize_among(&seen, raw) {
-            Err(PathError::OutsideRoot(..) | PathError::OutsideRoots(..))
-                if self.refresh(&seen) =>
-            {
-                paths::normalize_among(&self.current(), raw)
-            }
+        match self.resolver().lock_path(raw) {
+            Err(
+                PathError::OutsideRoot(..)
+                | PathError::OutsideRoots(..)
+                | PathError::LinksOutside { .. },
+            ) if self.refresh(&seen) => self.resolver().lock_path(raw),
             other => other,
         }
     }
@@ -249,6 +262,7 @@ impl Roots {
             return false;
         }
         tracing::info!(roots = ?roots, "the repository's worktrees changed");
+        known.resolver = Arc::new(PathResolver::new(roots.clone()));
         known.roots = Arc::new(roots);
         true
     }

@@ -14,7 +14,7 @@ use ccmulti::hook::decide::{
 };
 use ccmulti::hook::input::HookInput;
 use ccmulti::hook::output;
-use ccmulti::rules::paths;
+use ccmulti::lock_paths::PathResolver;
 use ccmulti_model::tools::claim::{MAX_LEASE_SECONDS, MIN_LEASE_SECONDS};
 use ccmulti_model::tools::{Claim, ClaimArgs, HandOver, Status, StatusArgs, StatusResult, Tool};
 use ccmulti_model::{AgentWorkspace, Operation, SessionAgent, VirtualUser};
@@ -374,17 +374,17 @@ pub fn pre_tool(common: &Common, args: &PreToolArgs) -> Result<ExitCode> {
     let roots = project_roots(common, &input)?;
     let coordinator =
         coordinator.with_workspace(roots.first().and_then(|r| workspace_of(r)).as_ref());
-    let path = match roots
-        .iter()
-        .find_map(|root| paths::normalize(root, raw).ok())
-    {
-        Some(path) => Some(path),
-        // In another worktree of this repository, it is the same repository file;
-        // git is asked only for such a path.
-        None if raw.starts_with('/') => roots
-            .first()
-            .and_then(|root| paths::normalize_among(&worktrees::roots_of(root), raw).ok()),
-        None => None,
+    // In another worktree of this repository, it is the same repository file;
+    // git is asked only for an absolute path outside the project. A path that
+    // leads out of them all (a symlink included) is left alone.
+    let path = match PathResolver::new(roots.clone()).lock_path(raw) {
+        Ok(path) => Some(path),
+        Err(_) if raw.starts_with('/') => roots.first().and_then(|root| {
+            PathResolver::new(worktrees::roots_of(root))
+                .lock_path(raw)
+                .ok()
+        }),
+        Err(_) => None,
     };
     // A file outside the project is nobody's to lock.
     let Some(path) = path else {
@@ -482,12 +482,13 @@ pub fn pre_commit(common: &Common, args: &PreCommitArgs) -> Result<ExitCode> {
         None => vec![canonical(&top)?],
     };
     let coordinator = coordinator.with_workspace(workspace_of(&top).as_ref());
+    let resolver = PathResolver::new(roots.clone());
     let staged: Vec<String> = git(&top, &["diff", "--cached", "--name-only", "-z"])?
         .split('\0')
         .filter(|name| !name.is_empty())
         .filter_map(|name| {
             let absolute = top.join(name);
-            paths::normalize_among(&roots, &absolute.to_string_lossy()).ok()
+            resolver.lock_path(&absolute.to_string_lossy()).ok()
         })
         .collect();
     if staged.is_empty() {

@@ -9,8 +9,8 @@ use ccmulti::coord::Forgetting;
 use ccmulti::rules::handover::commit_first_message;
 use ccmulti::rules::locks::seconds_until;
 use ccmulti::rules::locks::steps::ForceSelector;
-use ccmulti::rules::paths;
 use ccmulti::worktrees;
+use ccmulti::lock_paths::PathResolver;
 use ccmulti_model::Activity;
 use clap::Args;
 
@@ -152,7 +152,7 @@ pub fn release(common: &Common, args: &ReleaseArgs) -> Result<ExitCode> {
     let selector = match (&args.path, &args.lock_id, &args.agent) {
         (Some(path), None, None) => ForceSelector::Path {
             session_id: args.session.clone(),
-            path: paths::normalize(&common.root()?, path)?,
+            path: PathResolver::new(vec![common.root()?]).lock_path(path)?,
         },
         (None, Some(id), None) => ForceSelector::LockId(id.clone()),
         (None, None, Some(agent)) => ForceSelector::Agent {

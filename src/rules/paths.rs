@@ -2,7 +2,8 @@
 //! `src//a.rs` and `/repo/src/a.rs` are one lock. A path ending in `/` stays a
 //! directory (`src/api/`); a glob keeps its pattern, with the literal part
 //! before its first metacharacter normalised like a path (`./src//**/*.rs`
-//! becomes `src/**/*.rs`).
+//! becomes `src/**/*.rs`). This is the spelling alone; which file a spelling
+//! names on disk (symlinks) is `crate::lock_paths`.
 
 use std::path::{Component, Path};
 
@@ -38,6 +39,18 @@ pub enum PathError {
         "the glob {pattern:?} is not valid: {problem}. Accepted: * and ? within a path component, ** as a whole component, [abc], {{a,b}}, \\ to escape; a path ending in / locks a directory"
     )]
     BadGlob { pattern: String, problem: String },
+    #[error(
+        "the file path {given:?} leads through a symbolic link to {target}, which is outside the project root {root} and its worktrees; give a path inside them"
+    )]
+    LinksOutside {
+        given: String,
+        target: String,
+        root: String,
+    },
+    #[error(
+        "the file path {0:?} leads through symbolic links that loop (or more than 40 of them); give the file's own path"
+    )]
+    LinkLoop(String),
 }
 
 /// Lexical normalisation: symlinks are not resolved, since the file may not exist yet.
@@ -83,19 +96,29 @@ pub fn normalize(root: &Path, raw: &str) -> Result<String, PathError> {
 /// deepest root that holds it, so `/repo-b/src/a.rs` and `/repo/src/a.rs` are
 /// one lock; a relative path means the same under every root.
 pub fn normalize_among(roots: &[impl AsRef<Path>], raw: &str) -> Result<String, PathError> {
+    normalize_among_at(roots, raw).map(|(_, path)| path)
+}
+
+/// [`normalize_among`], and the index in `roots` of the root the path was
+/// taken relative to (`0` for a relative path).
+pub fn normalize_among_at(
+    roots: &[impl AsRef<Path>],
+    raw: &str,
+) -> Result<(usize, String), PathError> {
     let Some(first) = roots.first() else {
         return Err(PathError::OutsideRoot(raw.to_owned(), String::new()));
     };
     let first = first.as_ref();
     if roots.len() == 1 || !raw.starts_with('/') {
-        return normalize(first, raw);
+        return normalize(first, raw).map(|path| (0, path));
     }
-    let mut deepest_first: Vec<&Path> = roots.iter().map(AsRef::as_ref).collect();
-    deepest_first.sort_by_key(|r| std::cmp::Reverse(r.as_os_str().len()));
-    for root in deepest_first {
+    let mut deepest_first: Vec<(usize, &Path)> =
+        roots.iter().map(AsRef::as_ref).enumerate().collect();
+    deepest_first.sort_by_key(|(_, r)| std::cmp::Reverse(r.as_os_str().len()));
+    for (i, root) in deepest_first {
         match normalize(root, raw) {
             Err(PathError::OutsideRoot(..)) => continue,
-            other => return other,
+            other => return other.map(|path| (i, path)),
         }
     }
     let others: Vec<String> = roots[1..]
@@ -107,6 +130,24 @@ pub fn normalize_among(roots: &[impl AsRef<Path>], raw: &str) -> Result<String, 
         first.display().to_string(),
         others.join(", "),
     ))
+}
+
+/// A normalised lock path as the directory whose files it names on disk and
+/// what follows it: a file is itself and nothing (`src/a.rs`, ``), a
+/// directory its path and `/` (`src/api`, `/`), a glob the directories
+/// before its first metacharacter and the pattern (`src/api`, `/**/*.rs`;
+/// `*.rs` is ``, `*.rs`: nothing to resolve).
+pub fn on_disk_part(path: &str) -> (&str, &str) {
+    if let Some(first_meta) = path.find(GLOB_META) {
+        return match path[..first_meta].rfind('/') {
+            Some(cut) => path.split_at(cut),
+            None => ("", path),
+        };
+    }
+    match path.strip_suffix('/') {
+        Some(dir) => (dir, "/"),
+        None => (path, ""),
+    }
 }
 
 /// The directory part before the first metacharacter is normalised like a
@@ -261,6 +302,25 @@ mod tests {
         assert_eq!(
             normalize_among(&roots, "/home/u/repo-impl_b/../repo/a.rs").as_deref(),
             Ok("a.rs")
+        );
+    }
+
+    #[test]
+    fn the_part_on_disk_is_what_symlinks_are_resolved_in() {
+        assert_eq!(on_disk_part("src/a.rs"), ("src/a.rs", ""));
+        assert_eq!(on_disk_part("src/api/"), ("src/api", "/"));
+        assert_eq!(on_disk_part("src/api/**/*.rs"), ("src/api", "/**/*.rs"));
+        assert_eq!(on_disk_part("src/*.rs"), ("src", "/*.rs"));
+        assert_eq!(on_disk_part("*.rs"), ("", "*.rs"));
+        assert_eq!(on_disk_part("**"), ("", "**"));
+        let roots = ["/r", "/r-b", "/r/nested"];
+        assert_eq!(
+            normalize_among_at(&roots, "/r/nested/a.rs"),
+            Ok((2, "a.rs".to_owned()))
+        );
+        assert_eq!(
+            normalize_among_at(&roots, "a.rs"),
+            Ok((0, "a.rs".to_owned()))
         );
     }
 

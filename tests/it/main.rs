@@ -82,6 +82,7 @@ mod schema_file;
 mod security;
 mod seed_checks;
 mod soak;
+mod symlinks;
 mod team;
 mod team_land;
 mod team_repair;
