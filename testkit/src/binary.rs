@@ -64,6 +64,8 @@ pub struct Coordinator {
     pub db: PathBuf,
     pub root: PathBuf,
     pub log: PathBuf,
+    /// The command line it was started with, for [`Coordinator::restart`].
+    argv: Vec<std::ffi::OsString>,
 }
 
 impl Coordinator {
@@ -133,40 +135,40 @@ impl Coordinator {
             .expect("free port")
             .port();
         let log = log_at(port);
-        let mut command = match wrapper.split_first() {
-            Some((program, args)) => {
-                let mut command = Command::new(program);
-                command.args(args).arg(ccmulti_binary());
-                command
-            }
-            None => Command::new(ccmulti_binary()),
-        };
-        for var in SECURITY_ENV {
-            command.env_remove(var);
-        }
-        let child = command
-            .args(["serve", "--addr", &format!("{ip}:{port}")])
-            .arg("--db")
-            .arg(db)
-            .arg("--root")
-            .arg(root)
-            .args(extra)
-            .env("RUST_LOG", "warn")
-            .env_remove("DATABASE_URL")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).expect("log file"))
-            .spawn()
-            .expect("spawn ccmulti serve");
+        let mut argv: Vec<std::ffi::OsString> = wrapper.iter().map(Into::into).collect();
+        argv.push(ccmulti_binary().into());
+        argv.extend(["serve", "--addr"].map(Into::into));
+        argv.push(format!("{ip}:{port}").into());
+        argv.push("--db".into());
+        argv.push(db.to_owned());
+        argv.push("--root".into());
+        argv.push(root.as_os_str().to_owned());
+        argv.extend(extra.iter().map(Into::into));
         let me = Self {
-            child,
+            child: run(&argv, &log, false),
             base: format!("http://127.0.0.1:{port}"),
             db: PathBuf::from(db),
             root: root.to_owned(),
             log,
+            argv,
         };
         me.wait_healthy();
         me
+    }
+
+    /// SIGKILLs it if it runs, then starts it again as it was (same port,
+    /// database and flags; its log appended to) and waits until it answers.
+    pub fn restart(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.child = run(&self.argv, &self.log, true);
+        self.wait_healthy();
+    }
+
+    /// Whether it has ended by itself (a crash), not by [`Self::kill`] or
+    /// [`Self::restart`].
+    pub fn exited(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.try_wait().ok().flatten()
     }
 
     fn wait_healthy(&self) {
@@ -201,6 +203,32 @@ impl Coordinator {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Starts `argv` (a program and its arguments) as a coordinator: none of the
+/// developer's security settings or database URL, its stderr to `log`.
+fn run(argv: &[std::ffi::OsString], log: &Path, append: bool) -> Child {
+    let (program, args) = argv.split_first().expect("a program");
+    let mut command = Command::new(program);
+    for var in SECURITY_ENV {
+        command.env_remove(var);
+    }
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(append)
+        .write(true)
+        .truncate(!append)
+        .open(log)
+        .expect("log file");
+    command
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .env_remove("DATABASE_URL")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("spawn ccmulti serve")
 }
 
 impl Drop for Coordinator {

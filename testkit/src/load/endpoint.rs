@@ -61,11 +61,17 @@ impl Endpoint {
     /// as Claude Code does; the result's `structuredContent`, or why there is
     /// none (transport, HTTP status, JSON-RPC error).
     pub async fn call_raw(&self, tool: &str, arguments: Value) -> Result<Value, String> {
-        let body = client::request_body(tool, &arguments, Some(&claude_code_meta()));
-        let (status, content_type, text) =
-            self.post(tool, body).await.map_err(|e| e.to_string())?;
-        client::read_structured(tool, &self.url, status, content_type.as_deref(), &text)
+        self.call_untyped(tool, arguments)
+            .await
             .map_err(|e| format!("{tool}: {e}"))
+    }
+
+    /// [`Self::call_raw`] with the error as the client read it, for a caller
+    /// that tells transport failures and the database's unavailability apart.
+    pub async fn call_untyped(&self, tool: &str, arguments: Value) -> Result<Value, ClientError> {
+        let body = client::request_body(tool, &arguments, Some(&claude_code_meta()));
+        let (status, content_type, text) = self.post(tool, body).await?;
+        client::read_structured(tool, &self.url, status, content_type.as_deref(), &text)
     }
 
     /// POSTs a `tools/call` of `tool` with Claude Code's headers: the status,
