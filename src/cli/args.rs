@@ -127,7 +127,7 @@ pub struct LimitArgs {
     #[arg(long, env = "CCMULTI_MAX_WAITING_CLAIMS",
           default_value_t = limits::DEFAULT_WAITING_CLAIMS, value_parser = clap::value_parser!(u64).range(1..))]
     pub max_waiting_claims: u64,
-    /// Seconds a connection has to send a request's headers before it is closed.
+    /// Seconds a connection may hold no request (to send a request's headers, from its opening or its last answer) before it is closed.
     #[arg(long, env = "CCMULTI_HEADER_READ_TIMEOUT", value_name = "SECONDS",
           default_value_t = limits::DEFAULT_HEADER_READ_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..))]
     pub header_read_timeout: u64,

@@ -20,7 +20,7 @@ pub struct Limits {
     pub event_streams: u64,
     /// Claims waiting for their paths in this coordinator, all callers together.
     pub waiting_claims: u64,
-    /// A connection must have sent a request's headers within this long.
+    /// A connection holding no request (sending nothing, or a request's headers too slowly, from its opening or its last answer) is closed after this long.
     pub header_read_timeout: Duration,
     /// A request's body must have arrived within this long of its headers.
     pub body_read_timeout: Duration,
