@@ -51,6 +51,8 @@ pub struct Call {
 
 pub struct Agent {
     pub name: String,
+    /// Its session: history paths are `session:path`, one lock per session.
+    pub session: String,
     pub coordinator: usize,
     pub endpoint: Endpoint,
     pub started: Instant,
@@ -102,7 +104,7 @@ impl Agent {
         Op {
             client: self.name.clone(),
             kind,
-            path: path.to_owned(),
+            path: format!("{}:{path}", self.session),
             invoked: invoked.as_nanos() as u64,
             completed: self.at().as_nanos() as u64,
             outcome,

@@ -49,18 +49,24 @@ fn project(dir: &Path) -> PathBuf {
     root
 }
 
-fn session_of(coordinator: usize) -> &'static str {
-    if coordinator < 3 { "pg" } else { "lite" }
+/// Agent `i`'s session: on PostgreSQL one of three, each with agents on
+/// every coordinator (so exclusion is asked across them); on SQLite one.
+fn session_of(i: usize, coordinator: usize) -> String {
+    if coordinator < 3 {
+        format!("pg-{}", (i / 4) % 3)
+    } else {
+        "lite".to_owned()
+    }
 }
 
-/// The locks held at the end, as (agent, path), read from the database.
+/// The locks held at the end, as (agent, `session:path`), read from the database.
 async fn held(backend: Backend, db: &str) -> Vec<(String, String)> {
     let store = backend.open(db).await;
     let snapshot = store.snapshot(0).await.expect("the database at the end");
     snapshot
         .locks
         .iter()
-        .map(|l| (l.agent_id.clone(), l.path.clone()))
+        .map(|l| (l.agent_id.clone(), format!("{}:{}", l.session_id, l.path)))
         .collect()
 }
 
@@ -115,9 +121,11 @@ async fn main() -> ExitCode {
             let coordinator = i % coordinators.len();
             let prefix = if coordinator < 3 { "p" } else { "s" };
             let name = format!("{prefix}{i}");
-            let user = format!("u__session__{}__{name}", session_of(coordinator));
+            let session = session_of(i, coordinator);
+            let user = format!("u__session__{session}__{name}");
             let agent = Agent {
                 name,
+                session,
                 coordinator,
                 endpoint: Endpoint::new(&http, &bases[coordinator], &user),
                 started,
@@ -141,7 +149,7 @@ async fn main() -> ExitCode {
     let cases = hostile::run(
         &bases[0],
         &[
-            ("PostgreSQL", bases[0].clone(), "pg"),
+            ("PostgreSQL", bases[0].clone(), "pg-0"),
             ("SQLite", bases[3].clone(), "lite"),
         ],
     )
