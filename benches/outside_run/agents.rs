@@ -121,21 +121,7 @@ impl Agent {
                 ccmulti::deadline::ANSWER_WITHIN + wait,
             )
             .await;
-        let outcome = match reply {
-            Some(r) if r["success"] == true => Outcome::Granted {
-                token: r["locks"][0]["fencing_token"].as_i64().unwrap_or(-1),
-                renewed: r["locks"][0]["renewed"] == true,
-            },
-            Some(r) if r["conflicts"].is_array() => Outcome::Refused {
-                holders: r["conflicts"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|c| c["holder"].as_str().map(str::to_owned))
-                    .collect(),
-            },
-            _ => Outcome::Unknown,
-        };
+        let outcome = Outcome::of_claim(reply);
         log.ops
             .push(self.op(Kind::Claim, path, invoked, outcome.clone()));
         outcome
@@ -162,11 +148,7 @@ impl Agent {
                 ccmulti::deadline::ANSWER_WITHIN,
             )
             .await;
-        let outcome = match reply {
-            Some(r) if r["released"] == json!([path]) => Outcome::Released,
-            Some(r) if r["not_held"] == json!([path]) => Outcome::NotHeld,
-            _ => Outcome::Unknown,
-        };
+        let outcome = Outcome::of_release(reply, path);
         log.ops
             .push(self.op(Kind::Release, path, invoked, outcome.clone()));
         outcome

@@ -7,11 +7,11 @@
 //! The ones that reach the store run against a PostgreSQL and the SQLite
 //! coordinator.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use ccmulti_testkit::{Reply, client, send};
+use ccmulti_testkit::{Reply, client, closed_after, send};
 use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
 /// A case and whether its answer was the clear one (else what it was).
@@ -213,22 +213,6 @@ async fn http_cases(base: &str) -> Vec<Case> {
     cases
 }
 
-/// How long until the server closes `socket`, or `None` within `limit`.
-async fn closed_within(mut socket: TcpStream, limit: Duration) -> Option<Duration> {
-    let started = Instant::now();
-    let mut buf = [0u8; 512];
-    tokio::time::timeout(limit, async {
-        loop {
-            match socket.read(&mut buf).await {
-                Ok(0) | Err(_) => return started.elapsed(),
-                Ok(_) => {}
-            }
-        }
-    })
-    .await
-    .ok()
-}
-
 /// 200 idle sockets, one byte, HTTP/2's preface, headers a byte at a time:
 /// each closed within the header limit (10 s) and a little; `/health`
 /// answered meanwhile.
@@ -276,7 +260,7 @@ async fn connection_cases(base: String) -> Vec<Case> {
     }];
     let waits: Vec<_> = sockets
         .into_iter()
-        .map(|(what, s)| (what, tokio::spawn(closed_within(s, limit))))
+        .map(|(what, s)| (what, tokio::spawn(closed_after(s, limit))))
         .collect();
     let mut open = std::collections::BTreeMap::<&str, usize>::new();
     for (what, wait) in waits {

@@ -10,6 +10,9 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use ccmulti_model::tools::{ClaimResult, ReleaseResult};
+use serde_json::Value;
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
     Granted { token: i64, renewed: bool },
@@ -17,6 +20,34 @@ pub enum Outcome {
     Released,
     NotHeld,
     Unknown,
+}
+
+impl Outcome {
+    /// A one-path claim's outcome from its tool result (`None`: no answer).
+    pub fn of_claim(result: Option<Value>) -> Self {
+        match result.map(serde_json::from_value::<ClaimResult>) {
+            Some(Ok(r)) if r.success => {
+                let lock = r.locks.first();
+                Self::Granted {
+                    token: lock.map_or(-1, |l| l.fencing_token),
+                    renewed: lock.is_some_and(|l| l.renewed),
+                }
+            }
+            Some(Ok(r)) if !r.conflicts.is_empty() => Self::Refused {
+                holders: r.conflicts.into_iter().map(|c| c.holder).collect(),
+            },
+            _ => Self::Unknown,
+        }
+    }
+
+    /// A release of `path` alone, from its tool result (`None`: no answer).
+    pub fn of_release(result: Option<Value>, path: &str) -> Self {
+        match result.map(serde_json::from_value::<ReleaseResult>) {
+            Some(Ok(r)) if r.released == [path] => Self::Released,
+            Some(Ok(r)) if r.not_held == [path] => Self::NotHeld,
+            _ => Self::Unknown,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -312,6 +312,27 @@ pub async fn metrics(base: &str) -> String {
     reply.text
 }
 
+/// How long until the server closes `socket` (reading whatever it sends
+/// meanwhile), or `None` if it is still open after `within`.
+pub async fn closed_after(
+    mut socket: tokio::net::TcpStream,
+    within: std::time::Duration,
+) -> Option<std::time::Duration> {
+    use tokio::io::AsyncReadExt;
+    let started = std::time::Instant::now();
+    let mut buf = [0u8; 1024];
+    tokio::time::timeout(within, async {
+        loop {
+            match socket.read(&mut buf).await {
+                Ok(0) | Err(_) => return started.elapsed(),
+                Ok(_) => {}
+            }
+        }
+    })
+    .await
+    .ok()
+}
+
 /// Everything a client could change, to show that a refused call changed nothing.
 pub async fn state_fingerprint(server: &Server) -> String {
     let snap = server.store.snapshot(0).await.expect("snapshot");

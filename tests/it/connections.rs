@@ -8,7 +8,7 @@
 use std::time::{Duration, Instant};
 
 use ccmulti_testkit::binary::Coordinator;
-use ccmulti_testkit::{client, metrics};
+use ccmulti_testkit::{client, closed_after, metrics};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -70,23 +70,6 @@ impl Limited {
     fn log(&self) -> String {
         std::fs::read_to_string(&self.coordinator.log).unwrap_or_default()
     }
-}
-
-/// How long until the server closes `socket` (reading whatever it sends
-/// meanwhile), or `None` if it is still open after `within`.
-async fn closed_after(mut socket: TcpStream, within: Duration) -> Option<Duration> {
-    let started = Instant::now();
-    let mut buf = [0u8; 1024];
-    tokio::time::timeout(within, async {
-        loop {
-            match socket.read(&mut buf).await {
-                Ok(0) | Err(_) => return started.elapsed(),
-                Ok(_) => {}
-            }
-        }
-    })
-    .await
-    .ok()
 }
 
 #[tokio::test]

@@ -49,34 +49,16 @@ impl Client {
                 json!({ "file_paths": [path], "operation": "write", "duration_minutes": 5 }),
             )
             .await;
-        let outcome = match reply {
-            Some(r) if r["success"] == true => Outcome::Granted {
-                token: r["locks"][0]["fencing_token"].as_i64().unwrap_or(-1),
-                renewed: r["locks"][0]["renewed"] == true,
-            },
-            Some(r) if r["conflicts"].is_array() => Outcome::Refused {
-                holders: r["conflicts"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|c| c["holder"].as_str().map(str::to_owned))
-                    .collect(),
-            },
-            _ => Outcome::Unknown,
-        };
+        let outcome = Outcome::of_claim(reply);
         self.op(Kind::Claim, path, invoked, outcome)
     }
 
     async fn release(&self, path: &str) -> Op {
         let invoked = self.now();
-        let outcome = match self
+        let reply = self
             .call("release_file_lock", json!({ "file_paths": [path] }))
-            .await
-        {
-            Some(r) if r["released"] == json!([path]) => Outcome::Released,
-            Some(r) if r["not_held"] == json!([path]) => Outcome::NotHeld,
-            _ => Outcome::Unknown,
-        };
+            .await;
+        let outcome = Outcome::of_release(reply, path);
         self.op(Kind::Release, path, invoked, outcome)
     }
 
