@@ -284,12 +284,16 @@ pub async fn serve_connections(
                     // A slow or vanished client: the client's doing, not the coordinator's.
                     tracing::debug!(%peer, error = %e, "connection ended with an error");
                 },
-                why = watchdog(&tracker, limit) => {
-                    tracing::debug!(%peer, reason = why.label(), "connection closed");
+                // Counted before the select drops the connection (and
+                // closes its socket), so a client that saw the close finds
+                // it in /metrics; an eviction was counted when decided.
+                why = async {
+                    let why = watchdog(&tracker, limit).await;
                     if why != Closed::Evicted {
                         stats.count(why);
                     }
-                }
+                    why
+                } => tracing::debug!(%peer, reason = why.label(), "connection closed"),
             }
             open.forget(tracker.id);
             stats.open.dec();
@@ -453,9 +457,9 @@ impl Open {
             .min_by_key(|(_, idle)| *idle)
             .map(|(t, _)| t)?;
         evicted.evicted.store(true, Ordering::SeqCst);
+        stats.count(Closed::Evicted);
         // A permit: the watchdog sees it even if it is not waiting yet.
         evicted.evict.notify_one();
-        stats.count(Closed::Evicted);
         Some(())
     }
 
