@@ -34,7 +34,9 @@ async fn a_forgotten_session_is_gone_from_status_and_the_dashboard(backend: Back
     let ccmulti = |args: &[&str]| ccmulti(data.path(), args);
     let gone = server.url("claude", "u1__session__old-team__implementer-3");
     let kept = server.url("claude", "u1__session__new-team__implementer-1");
-    list_tools(&gone, None).await;
+    // As Claude Code lists them, naming itself: only a served client's
+    // listing is noted (an unnamed caller is listed no tools, and writes nothing).
+    list_tools(&gone, Some("claude-code")).await;
     call_tool(
         &gone,
         "claim_file_lock",
