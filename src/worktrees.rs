@@ -10,8 +10,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::git::GitError;
-use crate::rules::paths::PathError;
 use crate::lock_paths::PathResolver;
+use crate::rules::paths::PathError;
 
 /// An unknown absolute path asks git again at most this often, unless a
 /// worktree was added or removed since (git's `worktrees` directory changed):

@@ -6,11 +6,11 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, bail};
 use ccmulti::coord::ByHand;
 use ccmulti::coord::Forgetting;
+use ccmulti::lock_paths::PathResolver;
 use ccmulti::rules::handover::commit_first_message;
 use ccmulti::rules::locks::seconds_until;
 use ccmulti::rules::locks::steps::ForceSelector;
 use ccmulti::worktrees;
-use ccmulti::lock_paths::PathResolver;
 use ccmulti_model::Activity;
 use clap::Args;
 
