@@ -71,17 +71,14 @@ impl Coordinator {
     /// served in arrival order among claims that want the same paths; a
     /// claim whose wait would close a cycle of lock waits is answered at
     /// once, with the cycle. Dropping the future (a client that went away)
-    /// leaves the queue. Its request's time (`crate::deadline`) is extended
-    /// by `wait`.
+    /// leaves the queue. The caller moves its request's time
+    /// (`crate::deadline::extended_by`) by `wait`, for the wait and for what
+    /// it does with the answer.
     pub async fn claim_waiting(
         &self,
         request: ClaimRequest,
         wait: Duration,
     ) -> Result<WaitedClaim> {
-        crate::deadline::extended_by(wait, self.wait_then_claim(request, wait)).await
-    }
-
-    async fn wait_then_claim(&self, request: ClaimRequest, wait: Duration) -> Result<WaitedClaim> {
         let started = Instant::now();
         let deadline = started + wait;
         let ticket = self.waiters.join(Waiter::of(&request), &self.limits)?;

@@ -51,11 +51,24 @@ async fn run(cx: &ToolContext<'_>, args: ClaimArgs) -> Result<ClaimResult, Coord
         paths,
         lease_ms: lease_seconds.map_or(duration * 60_000, |s| s * 1000),
     };
-    let (outcome, waited, wait_cycle) = if wait_seconds == 0 {
+    let wait = Duration::from_secs(wait_seconds.unsigned_abs());
+    // The wait moves the request's answer bound for all that follows it too:
+    // a grant's hand-over read after a long wait must not answer "unavailable"
+    // for a lock that was granted.
+    crate::deadline::extended_by(wait, answer(cx, &sa, request, wait)).await
+}
+
+async fn answer(
+    cx: &ToolContext<'_>,
+    sa: &ccmulti_model::SessionAgent,
+    request: ClaimRequest,
+    wait: Duration,
+) -> Result<ClaimResult, CoordError> {
+    let operation = request.operation;
+    let (outcome, waited, wait_cycle) = if wait.is_zero() {
         let outcome = cx.coord.claim_now(&request).await?;
         (outcome, None, None)
     } else {
-        let wait = Duration::from_secs(wait_seconds.unsigned_abs());
         let waited = cx.coord.claim_waiting(request, wait).await?;
         (waited.outcome, Some(waited.waited), waited.cycle)
     };
