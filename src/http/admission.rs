@@ -309,42 +309,13 @@ async fn note_tools_listed(http: &HttpState, user: &VirtualUser) {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use rmcp::model::ClientJsonRpcMessage;
-    use serde_json::{Value, json};
-
-    use super::{RpcRequest, client_info_name};
-
-    fn request(body: Value) -> RpcRequest {
-        match serde_json::from_value::<ClientJsonRpcMessage>(body) {
-            Ok(ClientJsonRpcMessage::Request(request)) => request,
-            other => panic!("a request: {other:?}"),
-        }
-    }
-
-    #[test]
-    fn the_client_names_itself_in_meta_or_in_its_handshake() {
-        let stateless = request(json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/list",
-            "params": { "_meta": {
-                "io.modelcontextprotocol/clientInfo": { "name": "cursor", "version": "1" } } } }));
-        assert_eq!(client_info_name(&stateless).as_deref(), Some("cursor"));
-        let handshake = request(json!({ "jsonrpc": "2.0", "id": 0, "method": "initialize",
-            "params": { "protocolVersion": "2025-11-25", "capabilities": {},
-                        "clientInfo": { "name": "claude-code", "version": "2" } } }));
-        assert_eq!(client_info_name(&handshake).as_deref(), Some("claude-code"));
-        let bare = request(json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/list" }));
-        assert_eq!(client_info_name(&bare), None);
-    }
-}
-
 /// The workspace each agent's hooks last named, by virtual user, as this
 /// process recorded it: a hook call records it only when it changed.
 #[derive(Debug, Default)]
 pub(crate) struct Placed(Mutex<HashMap<String, AgentWorkspace>>);
 
-/// Records where the caller works when its request names it (the hooks send
-/// `x-ccmulti-worktree`, `-branch`, `-host`), so hand-over knows agents
+/// Records where a served agent works when its request names it (the hooks
+/// send `x-ccmulti-worktree`, `-branch`, `-host`), so hand-over knows agents
 /// started by hand. A failure is logged: the call itself goes on.
 async fn place(http: &HttpState, user: &VirtualUser, headers: &HeaderMap) {
     let Some(workspace) = workspace_headers::read(|name| {
@@ -371,5 +342,34 @@ async fn place(http: &HttpState, user: &VirtualUser, headers: &HeaderMap) {
             }
         }
         Err(e) => tracing::warn!(agent = %key, error = %e, "workspace not recorded"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rmcp::model::ClientJsonRpcMessage;
+    use serde_json::{Value, json};
+
+    use super::{RpcRequest, client_info_name};
+
+    fn request(body: Value) -> RpcRequest {
+        match serde_json::from_value::<ClientJsonRpcMessage>(body) {
+            Ok(ClientJsonRpcMessage::Request(request)) => request,
+            other => panic!("a request: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_client_names_itself_in_meta_or_in_its_handshake() {
+        let stateless = request(json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/list",
+            "params": { "_meta": {
+                "io.modelcontextprotocol/clientInfo": { "name": "cursor", "version": "1" } } } }));
+        assert_eq!(client_info_name(&stateless).as_deref(), Some("cursor"));
+        let handshake = request(json!({ "jsonrpc": "2.0", "id": 0, "method": "initialize",
+            "params": { "protocolVersion": "2025-11-25", "capabilities": {},
+                        "clientInfo": { "name": "claude-code", "version": "2" } } }));
+        assert_eq!(client_info_name(&handshake).as_deref(), Some("claude-code"));
+        let bare = request(json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/list" }));
+        assert_eq!(client_info_name(&bare), None);
     }
 }
