@@ -179,8 +179,29 @@ pub struct Touch {
 /// The last commit reachable from `rev` that changed `path` (as `git log`
 /// simplifies history: a merge that took one side's file is not it).
 pub fn last_commit_touching(top: &Path, rev: &str, path: &str) -> Result<Option<Touch>, GitError> {
+    last_touch(top, &[rev], path)
+}
+
+/// The last commit reachable from `rev` but from none of `lacking` that
+/// changed `path`: a change another branch holds that those have not
+/// brought in.
+pub fn last_commit_touching_beyond(
+    top: &Path,
+    rev: &str,
+    lacking: &[&str],
+    path: &str,
+) -> Result<Option<Touch>, GitError> {
+    let excluded: Vec<String> = lacking.iter().map(|r| format!("^{r}")).collect();
+    let mut revs = vec![rev];
+    revs.extend(excluded.iter().map(String::as_str));
+    last_touch(top, &revs, path)
+}
+
+fn last_touch(top: &Path, revs: &[&str], path: &str) -> Result<Option<Touch>, GitError> {
     let spec = pathspec(path, false);
-    let args = ["log", "-1", "--format=%H %ct", rev, "--", &spec];
+    let mut args = vec!["log", "-1", "--format=%H %ct"];
+    args.extend(revs);
+    args.extend(["--", spec.as_str()]);
     let out = ok(top, &args)?;
     let line = out.trim();
     if line.is_empty() {

@@ -179,6 +179,65 @@ pub fn on_release(
     ReleaseVerdict::Records(records)
 }
 
+/// What another agent's worktree holds of a file a claimer was just granted,
+/// looked at by the grant itself, so the change is handed over however the
+/// other agent's lock ended (released, forced, or run out).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OtherChange {
+    pub path: String,
+    pub agent: String,
+    pub workspace: AgentWorkspace,
+    /// The newest commit on its HEAD that changed the file and that the
+    /// claimer's HEAD lacks.
+    pub committed: Option<Committed>,
+    /// Whether the file has changes there that are in no commit.
+    pub uncommitted: bool,
+}
+
+/// The versions a grant records from what the other worktrees hold
+/// (`found`), given each path's latest recorded version: a commit the
+/// latest version does not already name (oldest first, so the newest becomes
+/// the latest), or else changes left uncommitted, once per agent.
+pub fn discovered(
+    mut found: Vec<OtherChange>,
+    latest: &BTreeMap<String, PathVersion>,
+) -> Vec<NewVersion> {
+    found.sort_by_key(|f| {
+        f.committed
+            .as_ref()
+            .map_or(i64::MAX, |c| c.committed_at_secs)
+    });
+    let mut records: Vec<NewVersion> = Vec::new();
+    for f in found {
+        let known = |v: &PathVersion| match &f.committed {
+            Some(c) => v.commit.as_deref() == Some(c.commit.as_str()),
+            None => v.agent_id == f.agent && v.commit.is_none() && v.left_uncommitted,
+        };
+        let recorded = |r: &NewVersion| {
+            r.path == f.path
+                && match &f.committed {
+                    Some(c) => r.commit.as_deref() == Some(c.commit.as_str()),
+                    None => r.agent == f.agent && r.commit.is_none(),
+                }
+        };
+        if (f.committed.is_none() && !f.uncommitted)
+            || latest.get(&f.path).is_some_and(known)
+            || records.iter().any(recorded)
+        {
+            continue;
+        }
+        records.push(NewVersion {
+            blob: f.committed.as_ref().and_then(|c| c.blob.clone()),
+            commit: f.committed.map(|c| c.commit),
+            path: f.path,
+            agent: f.agent,
+            workspace: f.workspace,
+            left_uncommitted: f.uncommitted,
+        });
+    }
+    records
+}
+
 /// "commit first": what a refused release says, naming the files and the
 /// command that commits them.
 pub fn commit_first_message(files: &[String]) -> String {

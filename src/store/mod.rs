@@ -31,7 +31,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use tokio::sync::broadcast;
 
-use ccmulti_model::snapshot::{LockRow, SessionView, Snapshot};
+use ccmulti_model::snapshot::{AgentRow, LockRow, SessionView, Snapshot};
 use ccmulti_model::{AgentWorkspace, PathVersion, PendingHandOver, PlannedTask};
 
 use crate::clock::Millis;
@@ -213,6 +213,9 @@ pub trait CoordStore: Send + Sync + std::fmt::Debug {
         by: &str,
         versions: &[NewVersion],
     ) -> Result<Vec<LockRow>>;
+    /// Records versions a grant found in other worktrees
+    /// (`rules::handover::discovered`), stamped now.
+    async fn record_versions(&self, session: &str, versions: &[NewVersion]) -> Result<()>;
     /// Every version recorded in the session (`rules::handover`), oldest first.
     async fn path_versions(&self, session: &str) -> Result<Vec<PathVersion>>;
     /// When each of the agent's locks was granted (a renewal keeps it), by lock id.
@@ -258,6 +261,10 @@ pub trait CoordStore: Send + Sync + std::fmt::Debug {
     /// What changed for the agent since it last looked; moves its cursor.
     async fn take_news(&self, session: &str, agent: &str) -> Result<Vec<News>>;
     async fn session_view(&self, session: &str) -> Result<SessionView>;
+    /// The session's agents as stored (where each works), without the lock
+    /// counts and tasks [`Self::session_view`] works out: what a release or
+    /// a grant reads to learn whether hand-over applies.
+    async fn session_agents(&self, session: &str) -> Result<Vec<AgentRow>>;
     /// Everything, for the dashboard and `ccmulti status`.
     async fn snapshot(&self, event_limit: usize) -> Result<Snapshot>;
     async fn counts(&self) -> Result<Counts>;

@@ -10,8 +10,11 @@ use std::path::{Path, PathBuf};
 use crate::git::{self, Ancestry, GitError};
 use ccmulti_model::PathVersion;
 
-use crate::rules::handover::{ClaimerFacts, Committed, EndingLock, InHead, WorktreeFacts};
+use crate::rules::handover::{
+    ClaimerFacts, Committed, EndingLock, InHead, OtherChange, WorktreeFacts,
+};
 use crate::rules::targets::{GLOB_META, LockTarget, is_pattern};
+use ccmulti_model::AgentWorkspace;
 
 /// Where lock paths live in one worktree: its top, and the project root
 /// relative to it (empty when the root is the top).
@@ -112,6 +115,92 @@ pub fn ending(checkout: &Checkout, locks: &[EndingLock]) -> Result<WorktreeFacts
         }
     }
     Ok(facts)
+}
+
+/// What each of the other agents' worktrees (on this machine, of this
+/// repository) holds of `files` (lock paths naming files) that the claimer's
+/// HEAD lacks: the newest commit on its HEAD that changed the file and that
+/// neither the claimer's HEAD nor the file's latest recorded version
+/// (`known`, its commit) holds, and whether it has changes to it in no
+/// commit. A commit another worktree's find already holds is left out. A
+/// worktree git cannot read (gone, or not a worktree) is passed over.
+pub fn others_changes(
+    checkout: &Checkout,
+    others: &[(String, AgentWorkspace)],
+    files: &[String],
+    known: &BTreeMap<String, String>,
+) -> Result<Vec<OtherChange>, GitError> {
+    let mut found = Vec::new();
+    if files.is_empty() {
+        return Ok(found);
+    }
+    let Some(ours) = git::head(&checkout.top)? else {
+        return Ok(found);
+    };
+    let specs: Vec<String> = files
+        .iter()
+        .map(|f| git::pathspec(&checkout.repo_path(f), false))
+        .collect();
+    for (agent, workspace) in others {
+        let top = Path::new(&workspace.worktree);
+        let (Ok(Some(theirs)), Ok(uncommitted)) = (git::head(top), git::uncommitted(top, &specs))
+        else {
+            continue;
+        };
+        for file in files {
+            let repo_path = checkout.repo_path(file);
+            let mut lacking = vec![ours.as_str()];
+            lacking.extend(known.get(file).map(String::as_str));
+            let touch =
+                git::last_commit_touching_beyond(&checkout.top, &theirs, &lacking, &repo_path)?;
+            let committed = match touch {
+                Some(touch) => Some(Committed {
+                    blob: git::blobs_at(
+                        &checkout.top,
+                        &touch.commit,
+                        std::slice::from_ref(&repo_path),
+                    )?
+                    .remove(&repo_path)
+                    .flatten(),
+                    commit: touch.commit,
+                    committed_at_secs: touch.committed_at_secs,
+                }),
+                None => None,
+            };
+            found.push(OtherChange {
+                path: file.clone(),
+                agent: agent.clone(),
+                workspace: workspace.clone(),
+                committed,
+                uncommitted: uncommitted.contains(&repo_path),
+            });
+        }
+    }
+    drop_contained(&checkout.top, &mut found)?;
+    Ok(found)
+}
+
+/// Leaves out each commit found for a file that another commit found for it
+/// holds (an agent that merged another's change and built on it).
+fn drop_contained(top: &Path, found: &mut [OtherChange]) -> Result<(), GitError> {
+    for i in 0..found.len() {
+        let Some(mine) = found[i].committed.as_ref().map(|c| c.commit.clone()) else {
+            continue;
+        };
+        for j in 0..found.len() {
+            let theirs = match &found[j].committed {
+                Some(c) if j != i && found[j].path == found[i].path && c.commit != mine => {
+                    c.commit.clone()
+                }
+                _ => continue,
+            };
+            if git::ancestry(top, &mine, &theirs)? == Ancestry::Ancestor {
+                found[i].committed = None;
+                break;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// What a claimer's worktree has of some versions.

@@ -9,17 +9,18 @@ pub(crate) mod facts;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use ccmulti_model::snapshot::SessionView;
+use ccmulti_model::snapshot::AgentRow;
 use ccmulti_model::{AgentWorkspace, PathVersion};
 
 use self::facts::Checkout;
 use super::Coordinator;
 use crate::git;
 use crate::rules::handover::{
-    self, Ending, EndingLock, ReleaseVerdict, covers, is_candidate, is_own,
+    self, Ending, EndingLock, ReleaseVerdict, covers, is_candidate, is_own, same_checkout,
 };
 use crate::rules::locks::ReleaseScope;
 use crate::rules::locks::steps::{ForceSelector, Grant, ReleaseOutcome};
+use crate::rules::targets::is_pattern;
 use crate::store::{Result, StoreError};
 use ccmulti_model::snapshot::LockRow;
 
@@ -56,27 +57,20 @@ fn picks(selector: &ForceSelector, lock: &LockRow) -> bool {
 /// machine that is a worktree of this project (`roots`), with where its lock
 /// paths live there.
 fn own_checkout(
-    view: &SessionView,
+    agents: &[AgentRow],
     agent: &str,
     roots: &[PathBuf],
 ) -> Option<(AgentWorkspace, Checkout)> {
-    let workspace = view
-        .agents
+    let workspace = agents
         .iter()
         .find(|a| a.agent_id == agent)?
         .workspace
         .clone()?;
-    let others = view
-        .agents
+    let others = agents
         .iter()
         .filter(|a| a.agent_id != agent)
         .filter_map(|a| a.workspace.as_ref());
-    if !is_own(&workspace, others) {
-        return None;
-    }
-    if let (Some(theirs), Some(ours)) = (&workspace.host, git::this_host())
-        && *theirs != ours
-    {
+    if !is_own(&workspace, others) || !on_this_machine(&workspace) {
         return None;
     }
     let top = Path::new(&workspace.worktree);
@@ -87,6 +81,30 @@ fn own_checkout(
         within,
     };
     Some((workspace, checkout))
+}
+
+/// Whether git can look into `workspace` from here (an unknown machine is
+/// taken as this one).
+fn on_this_machine(workspace: &AgentWorkspace) -> bool {
+    match (&workspace.host, git::this_host()) {
+        (Some(theirs), Some(ours)) => *theirs == ours,
+        _ => true,
+    }
+}
+
+/// The worktrees of the other agents of the session, on this machine and
+/// not the claimer's checkout: where a change the claimer lacks may be.
+fn other_worktrees(
+    agents: &[AgentRow],
+    agent: &str,
+    mine: &AgentWorkspace,
+) -> Vec<(String, AgentWorkspace)> {
+    agents
+        .iter()
+        .filter(|a| a.agent_id != agent)
+        .filter_map(|a| Some((a.agent_id.clone(), a.workspace.clone()?)))
+        .filter(|(_, w)| !same_checkout(w, mine) && on_this_machine(w))
+        .collect()
 }
 
 /// Each path's latest version.
@@ -134,12 +152,11 @@ impl Coordinator {
         &self,
         session: &str,
         agent: &str,
-        view: &SessionView,
-        roots: &[PathBuf],
+        own: Option<(AgentWorkspace, Checkout)>,
         locks: &[&LockRow],
         ending: Ending,
     ) -> Result<ReleaseVerdict> {
-        let Some((workspace, checkout)) = own_checkout(view, agent, roots) else {
+        let Some((workspace, checkout)) = own else {
             return Ok(ReleaseVerdict::Records(Vec::new()));
         };
         let ending_locks = self.ending_locks(session, agent, locks).await?;
@@ -171,6 +188,14 @@ impl Coordinator {
         agent: &str,
         scope: &ReleaseScope,
     ) -> Result<Released> {
+        // Most releases are in a shared checkout: one read of the agents
+        // tells, and only a worktree of its own reads its locks and asks git.
+        let agents = self.store.session_agents(session).await?;
+        let Some(own) = own_checkout(&agents, agent, roots) else {
+            return Ok(Released::Done(
+                self.store.release(session, agent, scope).await?,
+            ));
+        };
         let view = self.store.session_view(session).await?;
         let ending: Vec<&LockRow> = view
             .locks
@@ -182,7 +207,7 @@ impl Coordinator {
             })
             .collect();
         let verdict = self
-            .verdict(session, agent, &view, roots, &ending, Ending::Release)
+            .verdict(session, agent, Some(own), &ending, Ending::Release)
             .await?;
         match verdict {
             ReleaseVerdict::CommitFirst(files) => Ok(Released::CommitFirst(files)),
@@ -225,16 +250,14 @@ impl Coordinator {
         };
         let (mut versions, mut refused) = (Vec::new(), Vec::new());
         for (session, agent) in holders {
-            let view = self.store.session_view(session).await?;
+            let agents = self.store.session_agents(session).await?;
+            let own = own_checkout(&agents, agent, roots);
             let theirs: Vec<&LockRow> = picked
                 .iter()
                 .copied()
                 .filter(|l| l.session_id == session && l.agent_id == agent)
                 .collect();
-            match self
-                .verdict(session, agent, &view, roots, &theirs, ending)
-                .await?
-            {
+            match self.verdict(session, agent, own, &theirs, ending).await? {
                 ReleaseVerdict::Records(found) => versions.extend(found),
                 ReleaseVerdict::CommitFirst(files) => refused.push((agent.to_owned(), files)),
             }
@@ -251,7 +274,10 @@ impl Coordinator {
 
     /// The hand-overs `agent` has to bring in for `paths` (its locks, by
     /// lock id): each path's latest version made by another agent in another
-    /// checkout that its worktree lacks. With `keep`, the ones found are kept
+    /// checkout that its worktree lacks. First the other worktrees are asked
+    /// what they hold of the files in `look_for` (a new grant's), and what
+    /// they hold that no version names yet is recorded, so a change is handed
+    /// over however the lock that covered it ended. The ones found are kept
     /// as pending hand-overs of the locks, and those brought in are forgotten.
     async fn handovers(
         &self,
@@ -259,13 +285,31 @@ impl Coordinator {
         session: &str,
         agent: &str,
         locks: &[(String, String)],
-        keep: bool,
+        look_for: Vec<String>,
     ) -> Result<Vec<handover::HandOver>> {
-        let view = self.store.session_view(session).await?;
-        let Some((workspace, checkout)) = own_checkout(&view, agent, roots) else {
+        let agents = self.store.session_agents(session).await?;
+        let Some((workspace, checkout)) = own_checkout(&agents, agent, roots) else {
             return Ok(Vec::new());
         };
-        let latest = latest(self.store.path_versions(session).await?);
+        let mut latest = latest(self.store.path_versions(session).await?);
+        let others = other_worktrees(&agents, agent, &workspace);
+        if !look_for.is_empty() && !others.is_empty() {
+            let at = checkout.clone();
+            let known: BTreeMap<String, String> = latest
+                .iter()
+                .filter_map(|(path, v)| Some((path.clone(), v.commit.clone()?)))
+                .collect();
+            let found = off_workers("grant", move || {
+                facts::others_changes(&at, &others, &look_for, &known)
+            })
+            .await?
+            .unwrap_or_default();
+            let fresh = handover::discovered(found, &latest);
+            if !fresh.is_empty() {
+                self.store.record_versions(session, &fresh).await?;
+                latest = self::latest(self.store.path_versions(session).await?);
+            }
+        }
         let mut candidates: Vec<(String, PathVersion)> = Vec::new();
         for (lock_id, lock_path) in locks {
             for version in latest.values() {
@@ -299,10 +343,8 @@ impl Coordinator {
                 None => done.push((lock_id.clone(), version.id)),
             }
         }
-        if keep {
-            self.store.add_pending_handovers(&pending).await?;
-            self.store.drop_pending_handovers(&done).await?;
-        }
+        self.store.add_pending_handovers(&pending).await?;
+        self.store.drop_pending_handovers(&done).await?;
         Ok(found)
     }
 
@@ -314,12 +356,22 @@ impl Coordinator {
         agent: &str,
         granted: &[Grant],
     ) -> Result<Vec<handover::HandOver>> {
-        let locks: Vec<(String, String)> = granted
+        let exclusive: Vec<&Grant> = granted
             .iter()
             .filter(|g| !g.operation.is_shared())
+            .collect();
+        let locks: Vec<(String, String)> = exclusive
+            .iter()
             .map(|g| (g.lock_id.clone(), g.path.clone()))
             .collect();
-        self.handovers(roots, session, agent, &locks, true).await
+        // A renewal: nobody else had the file meanwhile.
+        let look_for = exclusive
+            .iter()
+            .filter(|g| !g.renewed && !is_pattern(&g.path))
+            .map(|g| g.path.clone())
+            .collect();
+        self.handovers(roots, session, agent, &locks, look_for)
+            .await
     }
 
     /// The agent's hand-overs still pending (checked again in its worktree:
@@ -341,7 +393,8 @@ impl Coordinator {
         if locks.is_empty() {
             return Ok(Vec::new());
         }
-        self.handovers(roots, session, agent, &locks, true).await
+        self.handovers(roots, session, agent, &locks, Vec::new())
+            .await
     }
 }
 

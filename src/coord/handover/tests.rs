@@ -10,7 +10,10 @@ use crate::rules::locks::steps::{ClaimOutcome, ClaimRequest};
 use crate::store::behaviour::{Fixture, on_both_backends, paths, register};
 use ccmulti_model::{Operation, VirtualUser};
 
-on_both_backends!(a_change_travels_down_a_chain_of_three_worktrees);
+on_both_backends!(
+    a_change_travels_down_a_chain_of_three_worktrees,
+    a_change_is_handed_over_after_its_lock_ran_out,
+);
 
 const APP: &str = "def total(xs):\n    return sum(xs)\n";
 
@@ -48,11 +51,10 @@ async fn release(coord: &Coordinator, roots: &[PathBuf], agent: &str) -> Release
         .unwrap()
 }
 
-async fn a_change_travels_down_a_chain_of_three_worktrees(fx: Fixture) {
-    let coord = Coordinator::new(fx.store.clone());
-    // Commits carry the real time; the grants must not be later than them.
-    let behind = SystemClock.now_ms() - 60_000 - fx.clock.now_ms();
-    fx.clock.advance_ms(behind.max(0));
+/// A repository holding `app.py` with a worktree for each of impl_a, impl_b
+/// and impl_c, each placed there; the project roots (the main checkout's
+/// and the worktrees').
+async fn three_worktrees(fx: &Fixture, coord: &Coordinator) -> (Repo, Vec<PathBuf>, Vec<PathBuf>) {
     let repo = Repo::new(&[("app.py", APP)]);
     let trees: Vec<PathBuf> = ["impl_a", "impl_b", "impl_c"]
         .iter()
@@ -63,8 +65,17 @@ async fn a_change_travels_down_a_chain_of_three_worktrees(fx: Fixture) {
         .collect();
     register(fx.store.as_ref(), &["impl_a", "impl_b", "impl_c"]).await;
     for (agent, tree) in ["impl_a", "impl_b", "impl_c"].iter().zip(&trees) {
-        place(&coord, agent, tree).await;
+        place(coord, agent, tree).await;
     }
+    (repo, trees, roots)
+}
+
+async fn a_change_travels_down_a_chain_of_three_worktrees(fx: Fixture) {
+    let coord = Coordinator::new(fx.store.clone());
+    // Commits carry the real time; the grants must not be later than them.
+    let behind = SystemClock.now_ms() - 60_000 - fx.clock.now_ms();
+    fx.clock.advance_ms(behind.max(0));
+    let (repo, trees, roots) = three_worktrees(&fx, &coord).await;
     let (a, b, c) = (&trees[0], &trees[1], &trees[2]);
 
     // impl_a: a release before committing is refused and releases nothing.
@@ -160,4 +171,54 @@ async fn a_change_travels_down_a_chain_of_three_worktrees(fx: Fixture) {
         .map(|v| v.agent_id)
         .collect();
     assert_eq!(recorded, ["impl_a", "impl_b"]);
+}
+
+/// The lease ends without a release (the hook's short lease, a holder that
+/// forgot): the next grant finds the committed change in the other worktree
+/// itself, and says so of changes left in no commit.
+async fn a_change_is_handed_over_after_its_lock_ran_out(fx: Fixture) {
+    let coord = Coordinator::new(fx.store.clone());
+    let (repo, trees, roots) = three_worktrees(&fx, &coord).await;
+    let (a, b) = (&trees[0], &trees[1]);
+
+    assert!(claim(&coord, &roots, "impl_a").await.is_empty());
+    repo.write(
+        a,
+        &[("app.py", "def total(xs):\n    return sum(list(xs))\n")],
+    );
+    let one = repo.commit(a, "impl_a: a list");
+    fx.clock.advance_ms(16 * 60_000);
+
+    let told = claim(&coord, &roots, "impl_b").await;
+    assert_eq!(told.len(), 1, "{told:?}");
+    assert_eq!(
+        (told[0].from.as_str(), told[0].command()),
+        ("impl_a", Some(format!("git merge --no-edit {one}")))
+    );
+    // Claimed again after its lease: the same version, not a second record.
+    fx.clock.advance_ms(16 * 60_000);
+    assert_eq!(claim(&coord, &roots, "impl_b").await, told);
+    assert_eq!(coord.store().path_versions("s").await.unwrap().len(), 1);
+
+    // impl_b brings it in and edits, but its lease ends before it commits.
+    repo.git(b, &["merge", "-q", "--no-edit", &one]);
+    repo.write(
+        b,
+        &[(
+            "app.py",
+            "def total(xs):\n    return round(sum(list(xs)), 2)\n",
+        )],
+    );
+    fx.clock.advance_ms(16 * 60_000);
+    let told = claim(&coord, &roots, "impl_c").await;
+    let froms: Vec<(&str, Option<&str>, bool)> = told
+        .iter()
+        .map(|h| (h.from.as_str(), h.commit.as_deref(), h.left_uncommitted))
+        .collect();
+    assert_eq!(froms, [("impl_b", None, true)], "{told:?}");
+    assert!(
+        told[0].message().contains("uncommitted"),
+        "{}",
+        told[0].message()
+    );
 }

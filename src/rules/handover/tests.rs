@@ -333,3 +333,69 @@ fn branches_land_in_hand_over_order_then_by_first_record() {
     let order = landing_order(&chain[..2], |_, _| true);
     assert_eq!(order, [1, 0]);
 }
+
+fn other(agent: &str, commit: Option<Committed>, uncommitted: bool) -> OtherChange {
+    OtherChange {
+        path: "app.py".into(),
+        agent: agent.into(),
+        workspace: ws(&format!("/w/{agent}")),
+        committed: commit,
+        uncommitted,
+    }
+}
+
+#[test]
+fn a_grant_records_a_commit_found_in_another_worktree_once() {
+    let found = vec![other("a", Some(committed("c1", DURING, Some("b1"))), false)];
+    let none = BTreeMap::new();
+    let records = discovered(found.clone(), &none);
+    assert_eq!(records.len(), 1);
+    assert_eq!(
+        (
+            records[0].agent.as_str(),
+            records[0].commit.as_deref(),
+            records[0].blob.as_deref()
+        ),
+        ("a", Some("c1"), Some("b1"))
+    );
+    assert!(!records[0].left_uncommitted);
+    // Already the latest version: nothing new.
+    let latest = BTreeMap::from([(
+        "app.py".to_owned(),
+        version("app.py", "a", "/w/a", "c1", Some("b1")),
+    )]);
+    assert!(discovered(found, &latest).is_empty());
+}
+
+#[test]
+fn commits_from_several_worktrees_are_recorded_oldest_first() {
+    let found = vec![
+        other("b", Some(committed("c2", DURING, None)), true),
+        other("a", Some(committed("c1", BEFORE, Some("b1"))), false),
+        other("c", None, false),
+    ];
+    let records = discovered(found, &BTreeMap::new());
+    let order: Vec<_> = records.iter().map(|r| r.commit.as_deref()).collect();
+    assert_eq!(order, [Some("c1"), Some("c2")]);
+    assert!(
+        records[1].left_uncommitted,
+        "b's further changes are flagged"
+    );
+    assert_eq!(records[1].blob, None, "c2 deleted the file");
+}
+
+#[test]
+fn changes_left_uncommitted_are_recorded_once_per_agent() {
+    let found = vec![other("a", None, true), other("a", None, true)];
+    let records = discovered(found.clone(), &BTreeMap::new());
+    assert_eq!(records.len(), 1);
+    assert_eq!(
+        (records[0].commit.as_deref(), records[0].left_uncommitted),
+        (None, true)
+    );
+    let mut flagged = version("app.py", "a", "/w/a", "c0", None);
+    flagged.commit = None;
+    flagged.left_uncommitted = true;
+    let latest = BTreeMap::from([("app.py".to_owned(), flagged)]);
+    assert!(discovered(found, &latest).is_empty());
+}

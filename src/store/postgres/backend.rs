@@ -30,7 +30,7 @@ use crate::rules::progress::ProgressUpdate;
 use crate::rules::wait_cycle::JoinedWaits;
 use crate::store::{Change, CoordStore, Counts, PlacedBy, Verification};
 use ccmulti_model::VirtualUser;
-use ccmulti_model::snapshot::{LockRow, SessionView, Snapshot};
+use ccmulti_model::snapshot::{AgentRow, LockRow, SessionView, Snapshot};
 use std::collections::BTreeMap;
 
 use ccmulti_model::{AgentWorkspace, PathVersion, PendingHandOver, PlannedTask};
@@ -173,6 +173,11 @@ impl CoordStore for PostgresStore {
         PostgresStore::set_limits(self, limits);
     }
 
+    async fn record_versions(&self, session: &str, versions: &[NewVersion]) -> Result<()> {
+        self.bounded(PostgresStore::record_versions(self, session, versions))
+            .await
+    }
+
     async fn path_versions(&self, session: &str) -> Result<Vec<PathVersion>> {
         self.bounded(PostgresStore::path_versions(self, session))
             .await
@@ -231,6 +236,11 @@ impl CoordStore for PostgresStore {
 
     async fn session_view(&self, session: &str) -> Result<SessionView> {
         self.bounded(PostgresStore::session_view(self, session))
+            .await
+    }
+
+    async fn session_agents(&self, session: &str) -> Result<Vec<AgentRow>> {
+        self.bounded(PostgresStore::session_agents(self, session))
             .await
     }
 

@@ -8,8 +8,44 @@ use ccmulti_model::{AgentWorkspace, PathVersion, PendingHandOver};
 use deadpool_postgres::GenericClient;
 use tokio_postgres::Row;
 
-use super::{PostgresStore, Result, ms};
+use super::{PostgresStore, Result, ms, ts};
 use crate::clock::Millis;
+use crate::rules::handover::NewVersion;
+
+/// Records where a path's latest version is, stamped `now`: by a release
+/// (inside its lock step) or by a grant that found it in another worktree.
+pub(super) async fn insert_version(
+    c: &impl GenericClient,
+    session: &str,
+    version: &NewVersion,
+    now: Millis,
+) -> Result<()> {
+    let stmt = c
+        .prepare_cached(
+            "INSERT INTO path_versions (session_id, file_path, agent_id, host, worktree, branch,
+               commit_id, blob_id, left_uncommitted, recorded_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .await?;
+    let w = &version.workspace;
+    c.execute(
+        &stmt,
+        &[
+            &session,
+            &version.path,
+            &version.agent,
+            &w.host,
+            &w.worktree,
+            &w.branch,
+            &version.commit,
+            &version.blob,
+            &version.left_uncommitted,
+            &ts(now),
+        ],
+    )
+    .await?;
+    Ok(())
+}
 
 const VERSION_COLUMNS: &str = "v.id, v.session_id, v.file_path, v.agent_id, v.host, v.worktree, \
      v.branch, v.commit_id, v.blob_id, v.left_uncommitted, v.recorded_at";
@@ -96,6 +132,24 @@ impl PostgresStore {
 
     /// Inserts (`keep`) or deletes the (lock, version) pairs; a lock gone
     /// meanwhile keeps nothing.
+    pub(super) async fn record_versions(
+        &self,
+        session: &str,
+        versions: &[NewVersion],
+    ) -> Result<()> {
+        if versions.is_empty() {
+            return Ok(());
+        }
+        let now = self.now_ms();
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        for version in versions {
+            insert_version(&tx, session, version, now).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
     pub(super) async fn set_pending_handovers(
         &self,
         pairs: &[(String, i64)],

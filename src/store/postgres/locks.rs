@@ -242,33 +242,7 @@ impl LockTx for Locks<'_, '_> {
         version: &NewVersion,
         now: Millis,
     ) -> Result<()> {
-        let stmt = self
-            .tx
-            .prepare_cached(
-                "INSERT INTO path_versions (session_id, file_path, agent_id, host, worktree, branch,
-                   commit_id, blob_id, left_uncommitted, recorded_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-            )
-            .await?;
-        let w = &version.workspace;
-        self.tx
-            .execute(
-                &stmt,
-                &[
-                    &session,
-                    &version.path,
-                    &version.agent,
-                    &w.host,
-                    &w.worktree,
-                    &w.branch,
-                    &version.commit,
-                    &version.blob,
-                    &version.left_uncommitted,
-                    &ts(now),
-                ],
-            )
-            .await?;
-        Ok(())
+        super::handover::insert_version(self.tx, session, version, now).await
     }
 
     async fn record(&mut self, now: Millis, event: &NewEvent<'_>) -> Result<()> {

@@ -184,6 +184,12 @@ async fn at_one_moment(
 }
 
 impl PostgresStore {
+    /// The session's agents as stored, without their counts.
+    pub(super) async fn session_agents(&self, session: &str) -> Result<Vec<AgentRow>> {
+        let client = self.client().await?;
+        agents(&client, Some(session)).await
+    }
+
     pub(super) async fn session_view(&self, session: &str) -> Result<SessionView> {
         let now = self.now_ms();
         let mut client = self.client().await?;

@@ -20,7 +20,7 @@ use crate::rules::news::News;
 use crate::rules::progress::ProgressUpdate;
 use crate::store::{Change, CoordStore, Counts, PlacedBy, Verification};
 use ccmulti_model::VirtualUser;
-use ccmulti_model::snapshot::{LockRow, SessionView, Snapshot};
+use ccmulti_model::snapshot::{AgentRow, LockRow, SessionView, Snapshot};
 use std::collections::BTreeMap;
 
 use ccmulti_model::{AgentWorkspace, PathVersion, PendingHandOver, PlannedTask};
@@ -133,6 +133,12 @@ impl CoordStore for SqliteStore {
             .await
     }
 
+    async fn record_versions(&self, session: &str, versions: &[NewVersion]) -> Result<()> {
+        let (session, versions) = (session.to_owned(), versions.to_vec());
+        self.on_write_thread(move |s| s.record_versions(&session, &versions))
+            .await
+    }
+
     async fn path_versions(&self, session: &str) -> Result<Vec<PathVersion>> {
         let session = session.to_owned();
         self.blocking(move |s| s.path_versions(&session)).await
@@ -222,6 +228,11 @@ impl CoordStore for SqliteStore {
         // than hand it to another thread and back (BENCHMARKS.md, "HTTP under
         // wrk"). A WAL reader does not wait for the writer.
         SqliteStore::session_view(self, session)
+    }
+
+    async fn session_agents(&self, session: &str) -> Result<Vec<AgentRow>> {
+        // As session_view: a read of a few rows, on the caller's thread.
+        SqliteStore::session_agents(self, session)
     }
 
     async fn snapshot(&self, event_limit: usize) -> Result<Snapshot> {

@@ -9,6 +9,36 @@ use rusqlite::{Connection, Row, params};
 
 use super::{Result, SqliteStore, time};
 use crate::clock::Millis;
+use crate::rules::handover::NewVersion;
+
+/// Records where a path's latest version is, stamped `now`: by a release
+/// (inside its lock step) or by a grant that found it in another worktree.
+pub(super) fn insert_version(
+    conn: &Connection,
+    session: &str,
+    version: &NewVersion,
+    now: Millis,
+) -> Result<()> {
+    let w = &version.workspace;
+    conn.prepare_cached(
+        "INSERT INTO path_versions (session_id, file_path, agent_id, host, worktree, branch,
+           commit_id, blob_id, left_uncommitted, recorded_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    )?
+    .execute(params![
+        session,
+        version.path,
+        version.agent,
+        w.host,
+        w.worktree,
+        w.branch,
+        version.commit,
+        version.blob,
+        version.left_uncommitted,
+        time::to_text(now)
+    ])?;
+    Ok(())
+}
 
 const VERSION_COLUMNS: &str = "v.id, v.session_id, v.file_path, v.agent_id, v.host, v.worktree, \
      v.branch, v.commit_id, v.blob_id, v.left_uncommitted, v.recorded_at";
@@ -82,6 +112,19 @@ pub(super) fn pending(conn: &Connection, session: Option<&str>) -> Result<Vec<Pe
 }
 
 impl SqliteStore {
+    pub(super) fn record_versions(&self, session: &str, versions: &[NewVersion]) -> Result<()> {
+        if versions.is_empty() {
+            return Ok(());
+        }
+        let now = self.now_ms();
+        self.write(|tx| {
+            for version in versions {
+                insert_version(tx, session, version, now)?;
+            }
+            Ok(())
+        })
+    }
+
     pub(super) fn path_versions(&self, session: &str) -> Result<Vec<PathVersion>> {
         self.read(|c| versions(c, session))
     }

@@ -185,6 +185,11 @@ impl SqliteStore {
         Ok(self.session_rows(session)?.view_at(now))
     }
 
+    /// The session's agents as stored, without their counts.
+    pub fn session_agents(&self, session: &str) -> Result<Vec<AgentRow>> {
+        self.read(|c| agents(c, Some(session)))
+    }
+
     /// The session's rows: as last read while the database has not changed
     /// since (`views.rs`), else read now. Inside a batch the writer's
     /// uncommitted rows are read, and never kept.

@@ -261,26 +261,7 @@ impl LockTx for Locks<'_> {
         version: &NewVersion,
         now: Millis,
     ) -> Result<()> {
-        let w = &version.workspace;
-        self.conn
-            .prepare_cached(
-                "INSERT INTO path_versions (session_id, file_path, agent_id, host, worktree, branch,
-                   commit_id, blob_id, left_uncommitted, recorded_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-            )?
-            .execute(params![
-                session,
-                version.path,
-                version.agent,
-                w.host,
-                w.worktree,
-                w.branch,
-                version.commit,
-                version.blob,
-                version.left_uncommitted,
-                time::to_text(now)
-            ])?;
-        Ok(())
+        super::handover::insert_version(self.conn, session, version, now)
     }
 
     async fn record(&mut self, now: Millis, event: &NewEvent<'_>) -> Result<()> {
