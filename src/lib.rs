@@ -19,6 +19,7 @@ pub mod git;
 pub mod hook;
 pub mod http;
 pub mod json;
+pub mod landing;
 pub mod lock_paths;
 pub mod mcp;
 pub mod metrics;

@@ -12,6 +12,7 @@
 //! ([`VirtualUser`], [`agent_url`]).
 
 mod domain;
+mod landing;
 pub mod schema;
 pub mod snapshot;
 pub mod tools;
@@ -22,6 +23,7 @@ pub use domain::{
     PlannedTask, RECENT_WITHIN_MS, ReportedStatus, Role, SHORT_COMMIT_ID, TaskStatus,
     merge_command,
 };
+pub use landing::{BranchLanding, LandingState};
 pub use virtual_user::{
     MAX_PART_LEN, PLANNER, SessionAgent, VirtualUser, VirtualUserError, agent_url, check_part,
 };

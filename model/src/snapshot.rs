@@ -6,6 +6,7 @@
 //! or a later tick, never against the viewer's own idea of time.
 
 use crate::domain::{AgentWorkspace, EventKind, Operation, PendingHandOver, Role, TaskStatus};
+use crate::landing::BranchLanding;
 
 /// Everything the dashboard shows, read in one consistent pass.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -58,6 +59,11 @@ pub struct AgentRow {
     /// [`SessionView`] leaves it empty (`check_agent_status` checks them in
     /// the agent's worktree instead).
     pub pending_handovers: Vec<PendingHandOver>,
+    /// For an agent in a worktree of its own, whether its branch has landed.
+    /// The store never reads it (it runs git): the dashboard's data source
+    /// fills it in from a look it takes every few seconds off the async
+    /// workers (`ccmulti::landing`); everywhere else it is `None`.
+    pub landing: Option<BranchLanding>,
 }
 
 /// A claim waiting for its paths (`claim_file_lock` with `wait_seconds`).

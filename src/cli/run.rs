@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use ccmulti::coord::Coordinator;
-use ccmulti::dashboard::{CoordSource, redraw_on_changes};
+use ccmulti::dashboard::{CoordSource, forward_changes};
 use ccmulti::state::{Security, ServerState};
 use ccmulti::store::{Durability, SharedStore};
 use ccmulti_ui::HeaderInfo;
@@ -134,7 +134,7 @@ pub fn up(common: &Common) -> Result<ExitCode> {
     let (listener, state) = runtime.block_on(async {
         let store = open_store(&database, Opening::CreateIfMissing, Durability::Normal).await?;
         store.keep_events(common.server.keep_events);
-        bind(common, store, root, security).await
+        bind(common, store, root.clone(), security).await
     })?;
     let shown_database = state.coord.store().location();
     let address = state.public_url.clone();
@@ -143,8 +143,14 @@ pub fn up(common: &Common) -> Result<ExitCode> {
     let server = runtime.spawn(ccmulti::serve::serve(listener, state, async move {
         let _ = stopped.await;
     }));
-    let shown = dashboard(&coord, runtime.handle(), shown_database, address)
-        .with_context(|| format!("the dashboard failed; the log is {}", log.display()));
+    let shown = dashboard(
+        &coord,
+        runtime.handle(),
+        Some(root),
+        shown_database,
+        address,
+    )
+    .with_context(|| format!("the dashboard failed; the log is {}", log.display()));
     let _ = stop.send(());
     let _ = runtime.block_on(server);
     shown.map(|()| ExitCode::SUCCESS)
@@ -168,9 +174,12 @@ pub fn dash(common: &Common) -> Result<ExitCode> {
     log_to_file(&log_path(common, &database)?)?;
     let shown_database = store.location();
     let coord = runtime.block_on(async { Coordinator::new(store) });
+    // The branches land in the repository it runs in (a team's `dash` window runs in its root).
+    let project = common.root().ok();
     dashboard(
         &coord,
         runtime.handle(),
+        project,
         shown_database,
         format!("{} (served elsewhere)", common.public_url()),
     )?;
@@ -180,17 +189,18 @@ pub fn dash(common: &Common) -> Result<ExitCode> {
 fn dashboard(
     coord: &Coordinator,
     runtime: &tokio::runtime::Handle,
+    project: Option<PathBuf>,
     database: String,
     address: String,
 ) -> Result<()> {
-    let changes = redraw_on_changes(coord, runtime).context("watching the database for changes")?;
+    let (redraw, changes) = std::sync::mpsc::channel();
+    forward_changes(coord, runtime, redraw.clone()).context("watching the database for changes")?;
+    let mut source = CoordSource::new(coord.clone(), runtime.clone());
+    if let Some(project) = project {
+        source = source.with_landings(project, redraw);
+    }
     let header = HeaderInfo { address, database };
-    ccmulti_ui::run(
-        &mut CoordSource::new(coord.clone(), runtime.clone()),
-        changes,
-        header,
-    )
-    .context("drawing the dashboard")?;
+    ccmulti_ui::run(&mut source, changes, header).context("drawing the dashboard")?;
     Ok(())
 }
 

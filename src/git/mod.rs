@@ -1,7 +1,8 @@
 //! Git at the edge: every question ccmulti asks of a repository, as typed
 //! answers (a worktree's HEAD and branch, its uncommitted paths, a path's
 //! blob at a commit, the last commit touching a path, ancestry, a merge that
-//! reports its conflicts and leaves nothing half-done). Each runs `git`
+//! reports its conflicts and leaves nothing half-done, the local branches and
+//! how far one is ahead of another). Each runs `git`
 //! bounded in time ([`run`]). What to do with the answers is decided in
 //! [`crate::rules::handover`]; the coordination service, the hooks and
 //! `ccmulti team land` gather them here.
@@ -10,6 +11,7 @@
 //! --show-toplevel`), as git spells them; the callers map them to and from
 //! lock paths.
 
+mod branches;
 mod merge;
 mod run;
 mod workspace;
@@ -17,6 +19,7 @@ mod workspace;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+pub use branches::{commits_not_in, local_branches};
 pub use merge::{Merge, abort_merge, merge, merge_heads, unmerged_paths};
 pub use run::{GitError, MERGE_TIMEOUT, QUERY_TIMEOUT, Ran, ok, run};
 pub use workspace::{Place, place_of, this_host};

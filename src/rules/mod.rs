@@ -6,6 +6,7 @@ pub mod audit;
 pub mod clients;
 pub mod clock_step;
 pub mod handover;
+pub mod landing;
 pub mod lifetimes;
 pub mod limits;
 pub mod locks;

@@ -195,6 +195,7 @@ mod tests {
             lock_count: 99,
             workspace: None,
             pending_handovers: Vec::new(),
+            landing: None,
         }
     }
 

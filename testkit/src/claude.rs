@@ -422,6 +422,32 @@ pub fn git_repo(root: &Path, files: &[(&str, &str)]) {
     }
 }
 
+/// Records in the SQLite database `db` (made if missing) where each agent
+/// `(name, worktree, branch)` of `user`'s `session` works, on this machine,
+/// as `ccmulti team` does when it starts them.
+pub fn place_agents(db: &Path, user: &str, session: &str, agents: &[(&str, &Path, &str)]) {
+    let store = ccmulti::store::SqliteStore::open(
+        db,
+        std::sync::Arc::new(ccmulti::clock::SystemClock),
+        ccmulti::store::Durability::Normal,
+    )
+    .expect("the team's database");
+    for (agent, worktree, branch) in agents {
+        let workspace = ccmulti_model::AgentWorkspace {
+            worktree: worktree.to_string_lossy().into_owned(),
+            branch: Some((*branch).to_owned()),
+            host: ccmulti::git::this_host(),
+        };
+        store
+            .set_agent_workspace(
+                &ccmulti_model::VirtualUser::agent(user, session, agent),
+                &workspace,
+                ccmulti::store::PlacedBy::Launcher,
+            )
+            .expect("place the agent");
+    }
+}
+
 /// The real `ccmulti` binary, with none of the developer's own coordinator or
 /// hook settings.
 pub fn ccmulti() -> Command {

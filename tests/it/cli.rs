@@ -1,7 +1,9 @@
 //! The commands a person runs, against the same database a live coordinator
-//! serves: `status`, `release` and `db verify` on both backends (the `--db`
-//! a live coordinator uses, a file or a URL); the rest never open a database
-//! or open only a SQLite file (`plan` records into one, the missing-file errors).
+//! serves: `status`, `release` (refused while the holder's worktree has the
+//! file uncommitted, unless `--force`) and `db verify` on both backends (the
+//! `--db` a live coordinator uses, a file or a URL); the rest never open a
+//! database or open only a SQLite file (`plan` records into one, the
+//! missing-file errors).
 
 use std::process::Command;
 
@@ -26,6 +28,7 @@ fn ccmulti(args: &[&str]) -> (bool, String) {
 on_both_backends!(
     status_release_and_verify_on_a_live_database,
     status_shows_where_agents_work_and_the_claims_that_wait,
+    release_of_work_uncommitted_in_its_worktree_waits_for_force,
 );
 
 #[test]
@@ -193,6 +196,88 @@ async fn status_release_and_verify_on_a_live_database(backend: Backend) {
     ] {
         assert!(out.contains(expected), "{expected:?} missing from\n{out}");
     }
+}
+
+/// `ccmulti release` of a file its holder changed in a worktree of its own
+/// and did not commit: refused with "commit first", exit 1, nothing
+/// released; `--force` then releases it, recorded as work left behind.
+async fn release_of_work_uncommitted_in_its_worktree_waits_for_force(backend: Backend) {
+    let server = backend.start().await;
+    let repo = server.root.clone();
+    ccmulti_testkit::claude::git_repo(&repo, &[("app.py", "def total(xs):\n    return sum(xs)\n")]);
+    let tree = repo.parent().expect("parent").join("impl_a");
+    run_ok(
+        Command::new("git")
+            .args(["worktree", "add", "-q", "-b", "impl_a"])
+            .arg(&tree)
+            .current_dir(&repo),
+    );
+    // impl_a works in that worktree, as `ccmulti team` records it.
+    let workspace = ccmulti_model::AgentWorkspace {
+        worktree: tree.to_string_lossy().into_owned(),
+        branch: Some("impl_a".into()),
+        host: ccmulti::git::this_host(),
+    };
+    server
+        .state
+        .coord
+        .set_workspace(&Server::agent("impl_a"), &workspace)
+        .await
+        .expect("place impl_a");
+    hold(&server, "impl_a", "app.py").await;
+    std::fs::write(tree.join("app.py"), "def total(xs):\n    return 0\n").expect("edit");
+    let (db, root) = (server.db.as_str(), repo.to_string_lossy().into_owned());
+
+    let mut command = Command::new(ccmulti_testkit::ccmulti_binary());
+    for var in SECURITY_ENV {
+        command.env_remove(var);
+    }
+    let refused = command
+        .args(["release", "app.py", "--db", db, "--root", &root])
+        .output()
+        .expect("run ccmulti release");
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(1), "{said}");
+    assert!(
+        said.contains("impl_a: commit first: app.py has uncommitted changes in your worktree")
+            && said.contains("nothing was released; --force releases anyway"),
+        "{said}"
+    );
+    let held = server.store.session_view("s1").await.expect("view").locks;
+    assert_eq!(
+        held.iter()
+            .map(|l| (l.path.as_str(), l.agent_id.as_str()))
+            .collect::<Vec<_>>(),
+        [("app.py", "impl_a")]
+    );
+    assert_eq!(
+        server.store.path_versions("s1").await.expect("versions"),
+        []
+    );
+
+    let (ok, out) = ccmulti(&["release", "app.py", "--db", db, "--root", &root, "--force"]);
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("released app.py held by impl_a in session s1 (forced release by cli)"),
+        "{out}"
+    );
+    assert!(
+        server
+            .store
+            .session_view("s1")
+            .await
+            .expect("view")
+            .locks
+            .is_empty()
+    );
+    let versions = server.store.path_versions("s1").await.expect("versions");
+    assert_eq!(
+        versions
+            .iter()
+            .map(|v| (v.path.as_str(), v.agent_id.as_str(), v.left_uncommitted))
+            .collect::<Vec<_>>(),
+        [("app.py", "impl_a", true)]
+    );
 }
 
 fn ccmulti_with_stdin(args: &[&str], stdin: &str) -> (bool, String) {

@@ -3,7 +3,9 @@
 //! waiter until it gives up, `r` then `y` force-releases it, and
 //! `q` ends the process. Also prints change-to-screen latency and idle CPU.
 //! On SQLite (the dashboard follows the file) and on PostgreSQL (it follows
-//! `NOTIFY`).
+//! `NOTIFY`). And `ccmulti dash` in a team's repository shows how many
+//! commits of each implementer's branch have not landed, and sees them land
+//! with no write to the database.
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -52,6 +54,29 @@ impl Tmux {
             out.status.success(),
             "tmux send-keys {key}: {}",
             String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// A 120x40 session running `command` in `dir`.
+    fn start(&self, dir: &Path, command: &str) {
+        let dir = dir.to_string_lossy();
+        let started = self.run(&[
+            "new-session",
+            "-d",
+            "-s",
+            SESSION,
+            "-x",
+            "120",
+            "-y",
+            "40",
+            "-c",
+            &dir,
+            command,
+        ]);
+        assert!(
+            started.status.success(),
+            "tmux new-session: {}",
+            String::from_utf8_lossy(&started.stderr)
         );
     }
 
@@ -300,22 +325,7 @@ fn dashboard_shows_ticks_and_force_releases_a_lock_in_a_real_terminal(backend: B
         shell_quote(&db),
         shell_quote(&root.to_string_lossy()),
     );
-    let started = tmux.run(&[
-        "new-session",
-        "-d",
-        "-s",
-        SESSION,
-        "-x",
-        "120",
-        "-y",
-        "40",
-        &command,
-    ]);
-    assert!(
-        started.status.success(),
-        "tmux new-session: {}",
-        String::from_utf8_lossy(&started.stderr)
-    );
+    tmux.start(&root, &command);
     let pid = tmux.pane_pid();
 
     // The coordinator answers.
@@ -579,6 +589,109 @@ fn dashboard_shows_ticks_and_force_releases_a_lock_in_a_real_terminal(backend: B
                 context(&tmux.capture(), &log)
             );
         }
+        sleep(Duration::from_millis(50));
+    }
+}
+
+/// A team as `ccmulti team --worktrees` leaves it: the planner in the main
+/// checkout on `main`, implementer-1 in its own worktree with two commits
+/// `main` lacks. `ccmulti dash` runs in the repository; landing the branch
+/// writes nothing the database hears of, and the dashboard still sees it.
+#[test]
+fn dash_shows_a_branch_not_landed_until_it_lands() {
+    if !ccmulti_testkit::interop::available(
+        "dashboard_tmux::dash_shows_a_branch_not_landed_until_it_lands",
+        &[ccmulti_testkit::interop::Client::Tmux],
+    ) {
+        return;
+    }
+    require_tmux();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let base = std::fs::canonicalize(dir.path()).expect("canonical");
+    let repo = base.join("repo");
+    ccmulti_testkit::claude::git_repo(&repo, &[("app.py", "a = 1\n")]);
+    let tree = base.join("s-implementer-1");
+    let branch = "ccmulti/s/implementer-1";
+    let git = |dir: &Path, args: &[&str]| {
+        ccmulti_testkit::run_ok(
+            Command::new("git")
+                .args(["-c", "user.name=T", "-c", "user.email=t@example.com"])
+                .args(args)
+                .current_dir(dir),
+        )
+    };
+    git(
+        &repo,
+        &[
+            "worktree",
+            "add",
+            "-q",
+            "-b",
+            branch,
+            &tree.to_string_lossy(),
+        ],
+    );
+    for n in 2..4 {
+        std::fs::write(tree.join("app.py"), format!("a = {n}\n")).expect("write");
+        git(&tree, &["commit", "-q", "-am", &format!("a = {n}")]);
+    }
+    let db = base.join("coordinator.db");
+    let log = db.with_extension("log");
+    ccmulti_testkit::claude::place_agents(
+        &db,
+        "u",
+        "s",
+        &[("planner", &repo, "main"), ("implementer-1", &tree, branch)],
+    );
+
+    let port = free_port();
+    let tmux = Tmux {
+        socket: format!("ccmulti-test-{}-{port}", std::process::id()),
+    };
+    let command = format!(
+        "exec env TERM=xterm-256color NO_COLOR=1 {} dash --addr 127.0.0.1:{port} --db {}",
+        shell_quote(&ccmulti_testkit::ccmulti_binary().display().to_string()),
+        shell_quote(&db.to_string_lossy()),
+    );
+    tmux.start(&repo, &command);
+    let row = |s: &str, agent: &str| {
+        panel_lines(s, "Agents (")
+            .into_iter()
+            .find(|l| l.contains(agent))
+            .unwrap_or_default()
+    };
+    let before = wait_screen(
+        &tmux,
+        &log,
+        "implementer-1's two commits to land",
+        Duration::from_millis(100),
+        |s| row(s, "implementer-1").contains("2 to land"),
+    );
+    assert!(before.contains("Landing"), "{}", context(&before, &log));
+    // The planner is on main itself: nothing of its own to land.
+    let planner = row(&before, "planner");
+    assert!(
+        !planner.contains("land"),
+        "{planner:?}{}",
+        context(&before, &log)
+    );
+
+    git(&repo, &["merge", "-q", "--no-edit", branch]);
+    wait_screen(
+        &tmux,
+        &log,
+        "implementer-1's branch landed",
+        Duration::from_millis(100),
+        |s| row(s, "implementer-1").contains("landed"),
+    );
+    tmux.send("q");
+    let start = Instant::now();
+    while tmux.has_session() {
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "ccmulti dash still running 5 s after q{}",
+            context(&tmux.capture(), &log)
+        );
         sleep(Duration::from_millis(50));
     }
 }

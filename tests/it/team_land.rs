@@ -1,13 +1,14 @@
 //! `ccmulti team land` on real git repositories with real worktrees, through
 //! the real binary: the implementers' branches land in the main checkout's
 //! branch in hand-over order, the first conflict stops it with that merge
-//! aborted, a checkout with uncommitted changes is refused. `ccmulti team`
-//! runs on SQLite by design, so these do too.
+//! aborted, a checkout with uncommitted changes is refused; `team status`
+//! says per agent how many commits of its branch have not landed.
+//! `ccmulti team` runs on SQLite by design, so these do too.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use ccmulti_testkit::claude::{ccmulti, git_repo};
+use ccmulti_testkit::claude::{ccmulti, git_repo, place_agents};
 
 const SESSION: &str = "s";
 
@@ -90,6 +91,18 @@ impl Team {
             .current_dir(&self.repo)
             .output()
             .expect("ccmulti team land")
+    }
+
+    fn team_status(&self) -> String {
+        let out = ccmulti()
+            .arg("--db")
+            .arg(&self.db)
+            .args(["team", "status", "--session", SESSION])
+            .current_dir(&self.repo)
+            .output()
+            .expect("ccmulti team status");
+        assert!(out.status.success(), "{}", said(&out));
+        said(&out)
     }
 
     fn file(&self, path: &str) -> String {
@@ -207,4 +220,48 @@ fn land_refuses_a_checkout_with_uncommitted_changes() {
     );
     assert_eq!(git_ok(&team.repo, &["rev-parse", "HEAD"]), start);
     assert_eq!(team.file("a.py"), "a = 'mine'\n");
+}
+
+#[test]
+fn team_status_says_per_agent_what_has_not_landed() {
+    let team = Team::new(&[("a.py", "a = 1\n"), ("b.py", "b = 1\n")]);
+    let (one, two) = (
+        team.worktree("implementer-1"),
+        team.worktree("implementer-2"),
+    );
+    team.commit(&one, &[("a.py", "a = 2\n")], "one");
+    team.commit(&one, &[("a.py", "a = 3\n")], "one again");
+    team.commit(&two, &[("b.py", "b = 2\n")], "two");
+    place_agents(
+        &team.db,
+        "tester",
+        SESSION,
+        &[
+            ("planner", &team.repo, "main"),
+            ("implementer-1", &one, "ccmulti/s/implementer-1"),
+            ("implementer-2", &two, "ccmulti/s/implementer-2"),
+        ],
+    );
+
+    let before = team.team_status();
+    assert!(
+        before.contains(
+            "implementer-1: branch ccmulti/s/implementer-1: 2 commits not landed in main"
+        ) && before
+            .contains("implementer-2: branch ccmulti/s/implementer-2: 1 commit not landed in main"),
+        "{before}"
+    );
+    // The planner works on main itself: nothing of its own to land.
+    assert!(!before.contains("planner: branch"), "{before}");
+
+    let landed = team.land(&[]);
+    assert!(landed.status.success(), "{}", said(&landed));
+    // Its worktree removed, a branch is still looked at in the repository.
+    git_ok(&team.repo, &["worktree", "remove", &two.to_string_lossy()]);
+    let after = team.team_status();
+    assert!(
+        after.contains("implementer-1: branch ccmulti/s/implementer-1: landed in main")
+            && after.contains("implementer-2: branch ccmulti/s/implementer-2: landed in main"),
+        "{after}"
+    );
 }

@@ -38,6 +38,7 @@ impl DataSource for Demo {
             lock_count: locks,
             workspace: None,
             pending_handovers: Vec::new(),
+            landing: None,
         };
         let lock = |id: &str, holder: &str, path: &str, operation: Operation, left: i64| LockRow {
             lock_id: id.into(),

@@ -6,7 +6,8 @@ pub use ccmulti_model::snapshot::{
 };
 pub use ccmulti_model::{ACTIVE_WITHIN_MS, RECENT_WITHIN_MS};
 pub use ccmulti_model::{
-    Activity, AgentWorkspace, EventKind, Operation, PathVersion, PendingHandOver, Role, TaskStatus,
+    Activity, AgentWorkspace, BranchLanding, EventKind, LandingState, Operation, PathVersion,
+    PendingHandOver, Role, TaskStatus,
 };
 
 /// What a key press asks the data side to do.

@@ -105,6 +105,17 @@ fn pending_handovers_show_per_agent() {
 }
 
 #[test]
+fn branches_not_landed_show_per_agent() {
+    check(
+        "landing",
+        &state_with(team_with_landings(), "", Theme::colored()),
+    );
+    let mut s = state_with(team_with_landings(), "j", Theme::colored());
+    s.handle_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+    check("landing_agent_details", &s);
+}
+
+#[test]
 fn release_confirmation() {
     check("confirm", &state_with(full(), "2r", Theme::colored()));
 }

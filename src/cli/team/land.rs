@@ -90,25 +90,18 @@ struct Candidate {
 fn candidates(base: &Base, prefix: &str) -> Result<Vec<Candidate>> {
     let trees = worktrees::list(&base.top)?;
     let mut out = Vec::new();
-    for name in git::ok(
-        &base.top,
-        &[
-            "for-each-ref",
-            "--format=%(refname:short)",
-            &format!("refs/heads/{prefix}"),
-        ],
-    )?
-    .lines()
-    .filter(|b| *b != base.branch)
+    for name in git::local_branches(&base.top, prefix)?
+        .into_iter()
+        .filter(|b| *b != base.branch)
     {
-        let landed = git::ancestry(&base.top, name, "HEAD")? == Ancestry::Ancestor;
+        let landed = git::ancestry(&base.top, &name, "HEAD")? == Ancestry::Ancestor;
         out.push(Candidate {
-            branch: name.to_owned(),
             worktree: trees
                 .iter()
-                .find(|t| t.branch.as_deref() == Some(name))
+                .find(|t| t.branch.as_deref() == Some(name.as_str()))
                 .map(|t| t.path.clone()),
             landed,
+            branch: name,
         });
     }
     Ok(out)
@@ -317,19 +310,4 @@ fn stop_message(base: &Base, branch: &str, landed: &[&str], stopped: &Merge) -> 
 
 fn shell_dir(dir: &Path) -> String {
     ccmulti::rules::shell::quote(&dir.to_string_lossy())
-}
-
-/// Whether `branch` has landed in the main checkout's branch, for `team status`.
-pub fn landing_note(top: &Path, branch: &str) -> Option<String> {
-    let main = worktrees::list(top).ok()?.into_iter().find(|t| !t.bare)?;
-    let into = main.branch?;
-    let ahead = git::ok(
-        &main.path,
-        &["rev-list", "--count", &format!("{into}..{branch}")],
-    )
-    .ok()?;
-    Some(match ahead.trim() {
-        "0" => format!("landed in {into}"),
-        n => format!("{n} commit(s) not landed in {into}"),
-    })
 }

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use ccmulti::coord::{ByHand, Coordinator};
+use ccmulti::landing;
 use ccmulti::rules::handover::commit_first_message;
 use ccmulti::rules::locks::steps::ForceSelector;
 use ccmulti::rules::team::{self, Seen};
@@ -212,18 +213,15 @@ pub fn status(common: &Common, which: &Which) -> Result<ExitCode> {
             .map(|n| format!("{n} uncommitted change(s) or ignored file(s)"))
             .unwrap_or_else(|e| e.to_string());
         let branch = tree.branch.as_deref().unwrap_or_default();
-        let landed = super::land::landing_note(&team.repo.top, branch)
-            .map(|note| format!("; {note}"))
-            .unwrap_or_default();
         outln!(
-            "  worktree {} (branch {branch}): {changed}{landed}",
+            "  worktree {} (branch {branch}): {changed}",
             tree.path.display(),
         );
     }
     let db = database(common, record.as_ref())?;
     let mut at = common.clone();
     at.db = Some(db);
-    pending_handovers(&at, &team.session);
+    per_agent(&at, &team.session, &team.repo.top);
     super::super::inspect::status(&at, Some(&team.session))
 }
 
@@ -260,13 +258,26 @@ fn window_states(record: Option<&TeamRecord>, seen: &[(String, Seen)]) -> Vec<(S
     known.into_iter().chain(others).collect()
 }
 
-/// Per agent, the versions its grants told it to bring in that it had not
-/// when it last looked (`check_agent_status` forgets those brought in).
-fn pending_handovers(common: &Common, session: &str) {
-    let pending = service::with_service(common, Opening::MustExist, async |coord| {
-        Ok(coord.store().pending_handovers(session).await?)
+/// Per agent: whether its branch (in a worktree of its own) has landed in
+/// the main checkout's branch, and the versions its grants told it to bring
+/// in that it had not when it last looked (`check_agent_status` forgets
+/// those brought in). Nothing without a database.
+fn per_agent(common: &Common, session: &str, project: &Path) {
+    let read = service::with_service(common, Opening::MustExist, async |coord| {
+        let agents = coord.store().session_view(session).await?.agents;
+        let pending = coord.store().pending_handovers(session).await?;
+        Ok((agents, pending))
     });
-    for p in pending.unwrap_or_default() {
+    let (agents, pending) = read.unwrap_or_default();
+    for found in landing::of_agents(project, &agents) {
+        outln!(
+            "  {}: branch {}: {}",
+            found.agent_id,
+            found.landing.branch,
+            found.landing.describe()
+        );
+    }
+    for p in pending {
         let v = &p.version;
         let merge = v
             .merge_command()

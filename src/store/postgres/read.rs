@@ -44,6 +44,7 @@ async fn agents(c: &impl GenericClient, session: Option<&str>) -> Result<Vec<Age
                 current_task: None,
                 lock_count: 0,
                 pending_handovers: Vec::new(),
+                landing: None,
                 workspace: r
                     .try_get::<_, Option<String>>(4)?
                     .map(|worktree| -> Result<_> {

@@ -49,6 +49,7 @@ fn agent_row(row: &Row<'_>) -> rusqlite::Result<(AgentRow, String)> {
             current_task: None,
             lock_count: 0,
             pending_handovers: Vec::new(),
+            landing: None,
             workspace: row
                 .get::<_, Option<String>>(4)?
                 .map(|worktree| -> rusqlite::Result<_> {

@@ -173,6 +173,14 @@ fn agent_fields(ctx: &Ctx, i: usize) -> Vec<Field> {
             None => plain("waiting", "no".to_string()),
         },
     ];
+    if let Some(landing) = &a.landing {
+        let style = if landing.needs_attention() {
+            t.warn
+        } else {
+            t.ok
+        };
+        fields.push(("landing", landing.describe(), style));
+    }
     // Each version it must bring in, and the command that does it (none
     // when the changes were left uncommitted: a person commits them).
     for p in &a.pending_handovers {

@@ -10,7 +10,7 @@ use ratatui::widgets::{Table, TableState};
 use super::Ctx;
 use super::grid::{Column, GAP, Grid, Text, rank};
 use crate::format::{DANGER_UNDER_MS, Part, WARN_UNDER_MS, ago, clock, countdown};
-use crate::model::{Activity, EventKind, Role};
+use crate::model::{Activity, BranchLanding, EventKind, LandingState, Role};
 use crate::state::Panel;
 use crate::theme::Theme;
 use crate::view::{current_message, operation_label, waiters_on, waiting_note, waiting_of};
@@ -32,8 +32,9 @@ fn session_column() -> Column {
         .optional()
 }
 
-/// The agents grid's hand-over count, before the session column goes.
+/// The agents grid's hand-over count and landing, before the session column goes.
 const HANDOVER_COLUMN: usize = 7;
+const LANDING_COLUMN: usize = 8;
 
 pub(super) fn agents_grid(ctx: &Ctx) -> Grid {
     let t = ctx.theme;
@@ -52,6 +53,8 @@ pub(super) fn agents_grid(ctx: &Ctx) -> Grid {
             Column::word("Hand-over")
                 .rank(rank::COUNT)
                 .short_header("HO"),
+            // Shown only while some agent has a branch of its own to land.
+            Column::word("Landing").rank(rank::COUNT).short_header("Ld"),
             Column::name("Task", Part::Ends).least(6),
             Column::free("Doing", TEXT_FLOOR, 1),
         ],
@@ -89,9 +92,13 @@ pub(super) fn agents_grid(ctx: &Ctx) -> Grid {
                 0 => Text::from("-"),
                 n => Text::from(n.to_string()).style(t.warn),
             },
+            landing_cell(t, a.landing.as_ref()),
             Text::from(a.current_task.as_deref().unwrap_or("-")),
             doing,
         ]);
+    }
+    if ctx.view.agents.iter().all(|a| a.landing.is_none()) {
+        grid.remove(LANDING_COLUMN);
     }
     if ctx
         .view
@@ -105,6 +112,18 @@ pub(super) fn agents_grid(ctx: &Ctx) -> Grid {
         grid.remove(0);
     }
     grid
+}
+
+/// How many commits of the agent's branch have not landed, in a word.
+fn landing_cell(t: &Theme, landing: Option<&BranchLanding>) -> Text {
+    match landing.map(|l| l.state) {
+        None => Text::from("-"),
+        Some(LandingState::Landed) => Text::from("landed").style(t.ok),
+        Some(LandingState::NotLanded { commits }) => Text::from(format!("{commits} to land"))
+            .short(commits.to_string())
+            .style(t.warn),
+        Some(LandingState::NoBranch) => Text::from("no branch").short("none").style(t.warn),
+    }
 }
 
 pub(super) fn locks_grid(ctx: &Ctx) -> Grid {

@@ -2,8 +2,8 @@
 #![allow(dead_code)]
 
 use ccmulti_ui::model::{
-    AgentRow, AgentWorkspace, EventKind, EventRow, LockRow, Operation, PathVersion,
-    PendingHandOver, Role, SessionRow, Snapshot, TaskRow, TaskStatus, WaiterRow,
+    AgentRow, AgentWorkspace, BranchLanding, EventKind, EventRow, LandingState, LockRow, Operation,
+    PathVersion, PendingHandOver, Role, SessionRow, Snapshot, TaskRow, TaskStatus, WaiterRow,
 };
 
 pub const NOW: i64 = 1_735_734_896_000;
@@ -47,6 +47,7 @@ pub fn agent(
         lock_count: locks,
         workspace: None,
         pending_handovers: Vec::new(),
+        landing: None,
     }
 }
 
@@ -701,5 +702,36 @@ pub fn team_with_handovers() -> Snapshot {
         ),
         handover("L4", "impl-4", "docs/index.md", "impl-3", None),
     ];
+    s
+}
+
+/// The team with its implementers' branches looked at: impl-1's holds three
+/// commits not landed in main, impl-2's has landed, impl-3's branch is gone;
+/// the planner (on main itself) and impl-4 (no worktree) have none.
+pub fn team_with_landings() -> Snapshot {
+    let mut s = team();
+    for a in &mut s.agents {
+        let state = match a.agent_id.as_str() {
+            "impl-1" => LandingState::NotLanded { commits: 3 },
+            "impl-2" => LandingState::Landed,
+            "impl-3" => {
+                if let Some(w) = a.workspace.as_mut() {
+                    w.branch = Some("feat/old-docs".into());
+                }
+                LandingState::NoBranch
+            }
+            _ => continue,
+        };
+        let branch = a
+            .workspace
+            .as_ref()
+            .and_then(|w| w.branch.clone())
+            .expect("a branch");
+        a.landing = Some(BranchLanding {
+            branch,
+            base: "main".into(),
+            state,
+        });
+    }
     s
 }
