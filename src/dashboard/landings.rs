@@ -20,7 +20,7 @@ use crate::rules::landing::{attach, own_branches};
 /// Commits in a worktree make no write the dashboard hears of, so it looks
 /// again this often; a change of the agents' branches is looked at as soon
 /// as this allows.
-pub const LOOK_EVERY: Duration = Duration::from_secs(3);
+const LOOK_EVERY: Duration = Duration::from_secs(3);
 
 pub(super) struct Landings {
     /// The branches to look at, from the latest snapshot.

@@ -22,8 +22,6 @@ use crate::store::StoreError;
 /// How many recent events the dashboard shows.
 const EVENTS_SHOWN: usize = 200;
 
-pub use landings::LOOK_EVERY;
-
 pub struct CoordSource {
     coord: Coordinator,
     runtime: Handle,
