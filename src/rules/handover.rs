@@ -373,14 +373,14 @@ impl HandOver {
                 short(commit)
             ),
             _ => format!(
-                "{}'s lock on {} ended with changes to it left uncommitted in its worktree {}{on_branch}; \
-                 they are in no commit, so they cannot be brought in: ask a person to commit them there.",
-                self.from, self.path, self.worktree
+                "{} left changes to {} uncommitted in its worktree {}{on_branch}; they are in no \
+                 commit, so they cannot be brought in: ask {} or a person to commit them there.",
+                self.from, self.path, self.worktree, self.from
             ),
         };
         if self.left_uncommitted && self.commit.is_some() {
             text.push_str(&format!(
-                " Its lock ended with more changes left uncommitted in {}.",
+                " It has more changes to it left uncommitted in {}.",
                 self.worktree
             ));
         }
