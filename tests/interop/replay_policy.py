@@ -27,9 +27,7 @@ Bash `rm` for a deleted one. It reacts to what it is told, as a model would:
   e.g. `git merge --no-edit <commit>`: run it with Bash, then go on;
 - "commit first": commit what it has, then retry;
 - a hunk whose old text is not in the file (an earlier commit it builds on has
-  not arrived): in a worktree (`commit` set), the Edit is tried anyway with the
-  commit's own old text, once a round; then, and in one checkout at once, put
-  aside and retried after the other files, re-reading the
+  not arrived): put aside and retried after the other files, re-reading the
   file every few seconds, until `patience` seconds pass in which no hunk went
   in and no file it waits on changed; then counted as lost.
 
@@ -354,15 +352,8 @@ class Agent:
         while True:
             content = self.content.get(change.path)
             planned = plan_edit(content, hunk, self.shift.get(change.path, 0)) if content is not None else None
-            blind = planned is None
-            if blind:
-                # In a worktree of its own nothing arrives by waiting: it tries the edit as its
-                # commit has it, as a model would, and goes by what it is told (Claude Code's
-                # "not found", or a hook that brought the change in). In one checkout it waits
-                # for the text to appear, as another agent's edit lands in place.
-                if content is None or not self.task.get("commit") or not hunk.old_text:
-                    return "absent"
-                planned = (hunk.old_text, hunk.new_text)
+            if planned is None:
+                return "absent"
             old, new = planned
             head = self.head() if self.task.get("commit") else None
             issued = time.time()
@@ -377,8 +368,6 @@ class Agent:
             why = yield from self.refusal(change, result)
             if why == "denied":
                 return "denied"
-            if why is None and blind:
-                return "absent"
             if why is None:
                 rereads += 1
                 if rereads > 3:
