@@ -55,6 +55,71 @@ fn expect(reply: &Reply, status: u16, code: Option<i64>, words: &[&str]) -> Resu
     }
 }
 
+/// `holder` claims `real.py`; `hostile` then claims `alias.py`, a link to it,
+/// and must be refused with the conflict on `real.py`. `holder` lets go after.
+async fn link_and_target_one_lock(holder: &str, hostile: &str) -> Result<(), String> {
+    let held = send(call(
+        holder,
+        "claim_file_lock",
+        json!({ "file_paths": ["real.py"] }),
+    ))
+    .await;
+    let alias = send(call(
+        hostile,
+        "claim_file_lock",
+        json!({ "file_paths": ["alias.py"] }),
+    ))
+    .await;
+    let one_lock = if held.structured()["success"] == true
+        && alias.structured()["success"] == false
+        && alias.structured()["conflicts"][0]["path"] == "real.py"
+    {
+        Ok(())
+    } else {
+        Err(format!("{} / {}", held.text, alias.text))
+    };
+    let _ = send(call(holder, "release_file_lock", json!({ "all": true }))).await;
+    one_lock
+}
+
+/// A refused client (it names itself Cursor) squatting on a new session is
+/// refused, and Claude Code's user then works in that session as if it had
+/// never come.
+async fn squatter_refused(base: &str, label: &str) -> Result<(), String> {
+    let squat = format!("squat-{label}");
+    let squatter = format!("{base}/mcp/v2/claude/mallory__session__{squat}__x");
+    let refused = send(
+        client()
+            .post(&squatter)
+            .header("content-type", "application/json")
+            .header("x-client-name", "cursor")
+            .body(
+                json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/call",
+                        "params": { "name": "claim_file_lock", "arguments": { "file_paths": ["x"] } } })
+                .to_string(),
+            ),
+    )
+    .await;
+    let owner = format!("{base}/mcp/v2/claude/alice__session__{squat}__impl");
+    let alice = send(call(
+        &owner,
+        "claim_file_lock",
+        json!({ "file_paths": ["x.rs"] }),
+    ))
+    .await;
+    expect(
+        &refused,
+        200,
+        Some(-32602),
+        &["not available to this client"],
+    )
+    .and_then(|()| {
+        (alice.structured()["success"] == true)
+            .then_some(())
+            .ok_or_else(|| format!("alice after the squatter: {}", alice.text))
+    })
+}
+
 /// The cases that reach the store, against the coordinator at `base`.
 async fn store_cases(base: &str, label: &str, session: &str) -> Vec<Case> {
     let url = |user: &str, agent: &str| {
@@ -103,33 +168,10 @@ async fn store_cases(base: &str, label: &str, session: &str) -> Vec<Case> {
             &["symbolic link", "outside the project root"],
         ),
     );
-    let held = send(call(
-        &url("u", "holder"),
-        "claim_file_lock",
-        json!({ "file_paths": ["real.py"] }),
-    ))
-    .await;
-    let alias = send(call(
-        &h,
-        "claim_file_lock",
-        json!({ "file_paths": ["alias.py"] }),
-    ))
-    .await;
-    let one_lock = if held.structured()["success"] == true
-        && alias.structured()["success"] == false
-        && alias.structured()["conflicts"][0]["path"] == "real.py"
-    {
-        Ok(())
-    } else {
-        Err(format!("{} / {}", held.text, alias.text))
-    };
-    case("a link and its target are one lock", one_lock);
-    let _ = send(call(
-        &url("u", "holder"),
-        "release_file_lock",
-        json!({ "all": true }),
-    ))
-    .await;
+    case(
+        "a link and its target are one lock",
+        link_and_target_one_lock(&url("u", "holder"), &h).await,
+    );
     let unknown = send(call(&h, "rm_rf", json!({}))).await;
     case(
         "an unknown tool",
@@ -140,40 +182,10 @@ async fn store_cases(base: &str, label: &str, session: &str) -> Vec<Case> {
         "another user's session",
         expect(&other_user, 403, Some(-32600), &["belongs to another user"]),
     );
-    // A refused client squatting on a new session, then Claude Code's user.
-    let squat = format!("squat-{label}");
-    let squatter = format!("{base}/mcp/v2/claude/mallory__session__{squat}__x");
-    let refused = send(
-        client()
-            .post(&squatter)
-            .header("content-type", "application/json")
-            .header("x-client-name", "cursor")
-            .body(
-                json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/call",
-                        "params": { "name": "claim_file_lock", "arguments": { "file_paths": ["x"] } } })
-                .to_string(),
-            ),
-    )
-    .await;
-    let owner = format!("{base}/mcp/v2/claude/alice__session__{squat}__impl");
-    let alice = send(call(
-        &owner,
-        "claim_file_lock",
-        json!({ "file_paths": ["x.rs"] }),
-    ))
-    .await;
-    let squatting = expect(
-        &refused,
-        200,
-        Some(-32602),
-        &["not available to this client"],
-    )
-    .and_then(|()| {
-        (alice.structured()["success"] == true)
-            .then_some(())
-            .ok_or_else(|| format!("alice after the squatter: {}", alice.text))
-    });
-    case("a refused client squatting on a session", squatting);
+    case(
+        "a refused client squatting on a session",
+        squatter_refused(base, label).await,
+    );
     cases
 }
 

@@ -28,10 +28,14 @@ use std::time::{Duration, Instant};
 
 use ccmulti_testkit::Backend;
 use ccmulti_testkit::binary::Coordinator;
+use ccmulti_testkit::history::{Op, Outcome};
 use ccmulti_testkit::load::{Endpoint, http_client};
 use ccmulti_testpg::PgServer;
+use tokio::task::JoinHandle;
 
-use agents::{Agent, AgentLog};
+use agents::{Agent, AgentLog, Call};
+use faults::Window;
+use hostile::Case;
 
 const AGENTS: usize = 48;
 const RUN: Duration = Duration::from_secs(100);
@@ -95,30 +99,23 @@ fn print_list(title: &str, items: &[String]) {
     }
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let dir = std::fs::canonicalize(tmp.path()).expect("canonical");
-    let root = project(&dir);
-    let postgres = Arc::new(PgServer::start());
-    let url = postgres.create_database();
+/// The coordinators under test: three on the PostgreSQL database at `url`
+/// (0 to 2), one on the SQLite file `sqlite_db` (3).
+fn start_coordinators(url: &str, sqlite_db: &Path, dir: &Path, root: &Path) -> Vec<Coordinator> {
     let mut coordinators: Vec<Coordinator> = (0..3)
-        .map(|_| Coordinator::start_postgres(&url, &dir, &root, &[]))
+        .map(|_| Coordinator::start_postgres(url, dir, root, &[]))
         .collect();
-    let sqlite_db = dir.join("coordinator.db");
-    coordinators.push(Coordinator::start(&sqlite_db, &root, &[]));
-    let bases: Vec<String> = coordinators.iter().map(|c| c.base.clone()).collect();
-    println!(
-        "outside run: 3 coordinators on PostgreSQL, 1 on SQLite, {AGENTS} agents, {} s",
-        RUN.as_secs()
-    );
+    coordinators.push(Coordinator::start(sqlite_db, root, &[]));
+    coordinators
+}
 
+/// Starts the agents, agent `i` on coordinator `i % bases.len()`, each
+/// working until `end`.
+fn spawn_agents(bases: &[String], started: Instant, end: Instant) -> Vec<JoinHandle<AgentLog>> {
     let http = http_client(AGENTS, Duration::from_secs(30));
-    let started = Instant::now();
-    let end = started + RUN;
-    let agents: Vec<_> = (0..AGENTS)
+    (0..AGENTS)
         .map(|i| {
-            let coordinator = i % coordinators.len();
+            let coordinator = i % bases.len();
             let prefix = if coordinator < 3 { "p" } else { "s" };
             let name = format!("{prefix}{i}");
             let session = session_of(i, coordinator);
@@ -132,19 +129,118 @@ async fn main() -> ExitCode {
             };
             tokio::spawn(agent.run(i as u64 + 1, end))
         })
-        .collect();
-    let faults = {
-        let postgres = postgres.clone();
-        tokio::task::spawn_blocking(move || {
-            let windows = faults::run(
-                &mut coordinators,
-                &postgres,
-                started,
-                &faults::Timeline::standard(),
-            );
-            (coordinators, windows)
-        })
-    };
+        .collect()
+}
+
+/// Plays the standard timeline of faults on a blocking thread; it hands the
+/// coordinators back (some restarted) with the windows the faults lasted.
+fn spawn_faults(
+    mut coordinators: Vec<Coordinator>,
+    postgres: Arc<PgServer>,
+    started: Instant,
+) -> JoinHandle<(Vec<Coordinator>, Vec<Window>)> {
+    tokio::task::spawn_blocking(move || {
+        let windows = faults::run(
+            &mut coordinators,
+            &postgres,
+            started,
+            &faults::Timeline::standard(),
+        );
+        (coordinators, windows)
+    })
+}
+
+/// Each agent's log once it has finished, with the coordinator it called.
+async fn join_agents(
+    agents: Vec<JoinHandle<AgentLog>>,
+    coordinators: usize,
+) -> Vec<(usize, AgentLog)> {
+    let mut logs = Vec::new();
+    for (i, agent) in agents.into_iter().enumerate() {
+        logs.push((i % coordinators, agent.await.expect("an agent")));
+    }
+    logs
+}
+
+/// The claims and releases made on the PostgreSQL coordinators
+/// (`on_postgres`) or on the SQLite one.
+fn ops_on(logs: &[(usize, AgentLog)], on_postgres: bool) -> Vec<Op> {
+    logs.iter()
+        .filter(|(c, _)| (*c < 3) == on_postgres)
+        .flat_map(|(_, log)| log.ops.iter().cloned())
+        .collect()
+}
+
+fn granted(ops: &[Op]) -> usize {
+    ops.iter()
+        .filter(|o| matches!(o.outcome, Outcome::Granted { .. }))
+        .count()
+}
+
+/// What was asked: the calls on each backend and the hostile cases.
+fn print_counts(calls: &[Call], pg_ops: &[Op], lite_ops: &[Op], cases: &[Case]) {
+    println!(
+        "calls: {} ({} claims and releases on PostgreSQL, {} grants; {} on SQLite, {} grants)",
+        calls.len(),
+        pg_ops.len(),
+        granted(pg_ops),
+        lite_ops.len(),
+        granted(lite_ops)
+    );
+    println!(
+        "hostile requests: {} cases, {} answered clearly",
+        cases.len(),
+        cases.iter().filter(|c| c.outcome.is_ok()).count()
+    );
+}
+
+/// The five lists that must be empty.
+fn print_summary(summary: &report::Summary) {
+    print_list(
+        "violations (two holders at once, tokens)",
+        &summary.violations,
+    );
+    print_list("lost grants or releases", &summary.lost);
+    print_list("crashes", &summary.crashes);
+    print_list("unclear errors", &summary.unclear);
+    print_list("calls past their bound", &summary.late);
+}
+
+/// Each fault's window, how long its coordinators took to answer again, and
+/// how the calls made during it were answered.
+fn print_faults(windows: &[Window], calls: &[Call]) {
+    println!("faults (recovery: the first result after the fault ended):");
+    for window in windows {
+        let recovery = report::recovery(window, calls)
+            .map_or("none".to_owned(), |d| format!("{:.2} s", d.as_secs_f64()));
+        println!(
+            "    {:<56} {:>5.1}-{:>5.1} s  recovery {recovery:>7}  during: {}",
+            window.name,
+            window.start.as_secs_f64(),
+            window.end.as_secs_f64(),
+            report::during(window, calls)
+        );
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = std::fs::canonicalize(tmp.path()).expect("canonical");
+    let root = project(&dir);
+    let postgres = Arc::new(PgServer::start());
+    let url = postgres.create_database();
+    let sqlite_db = dir.join("coordinator.db");
+    let coordinators = start_coordinators(&url, &sqlite_db, &dir, &root);
+    let bases: Vec<String> = coordinators.iter().map(|c| c.base.clone()).collect();
+    println!(
+        "outside run: 3 coordinators on PostgreSQL, 1 on SQLite, {AGENTS} agents, {} s",
+        RUN.as_secs()
+    );
+
+    let started = Instant::now();
+    let agents = spawn_agents(&bases, started, started + RUN);
+    let faults = spawn_faults(coordinators, postgres.clone(), started);
     tokio::time::sleep_until((started + HOSTILE_AT).into()).await;
     let cases = hostile::run(
         &bases[0],
@@ -155,18 +251,9 @@ async fn main() -> ExitCode {
     )
     .await;
     let (mut coordinators, windows) = faults.await.expect("the faults");
-    let mut logs: Vec<(usize, AgentLog)> = Vec::new();
-    for (i, agent) in agents.into_iter().enumerate() {
-        logs.push((i % coordinators.len(), agent.await.expect("an agent")));
-    }
+    let logs = join_agents(agents, coordinators.len()).await;
 
-    let split = |on_postgres: bool| -> Vec<_> {
-        logs.iter()
-            .filter(|(c, _)| (*c < 3) == on_postgres)
-            .flat_map(|(_, log)| log.ops.iter().cloned())
-            .collect()
-    };
-    let (pg_ops, lite_ops) = (split(true), split(false));
+    let (pg_ops, lite_ops) = (ops_on(&logs, true), ops_on(&logs, false));
     let calls: Vec<_> = logs
         .iter()
         .flat_map(|(_, l)| l.calls.iter().cloned())
@@ -191,44 +278,9 @@ async fn main() -> ExitCode {
     };
     let summary = report::summarise(&inputs);
 
-    let grants = |ops: &[ccmulti_testkit::history::Op]| {
-        ops.iter()
-            .filter(|o| matches!(o.outcome, ccmulti_testkit::history::Outcome::Granted { .. }))
-            .count()
-    };
-    println!(
-        "calls: {} ({} claims and releases on PostgreSQL, {} grants; {} on SQLite, {} grants)",
-        calls.len(),
-        pg_ops.len(),
-        grants(&pg_ops),
-        lite_ops.len(),
-        grants(&lite_ops)
-    );
-    println!(
-        "hostile requests: {} cases, {} answered clearly",
-        cases.len(),
-        cases.iter().filter(|c| c.outcome.is_ok()).count()
-    );
-    print_list(
-        "violations (two holders at once, tokens)",
-        &summary.violations,
-    );
-    print_list("lost grants or releases", &summary.lost);
-    print_list("crashes", &summary.crashes);
-    print_list("unclear errors", &summary.unclear);
-    print_list("calls past their bound", &summary.late);
-    println!("faults (recovery: the first result after the fault ended):");
-    for window in &windows {
-        let recovery = report::recovery(window, &calls)
-            .map_or("none".to_owned(), |d| format!("{:.2} s", d.as_secs_f64()));
-        println!(
-            "    {:<56} {:>5.1}-{:>5.1} s  recovery {recovery:>7}  during: {}",
-            window.name,
-            window.start.as_secs_f64(),
-            window.end.as_secs_f64(),
-            report::during(window, &calls)
-        );
-    }
+    print_counts(&calls, &pg_ops, &lite_ops, &cases);
+    print_summary(&summary);
+    print_faults(&windows, &calls);
     if summary.clean() {
         ExitCode::SUCCESS
     } else {

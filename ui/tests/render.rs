@@ -1,6 +1,10 @@
 //! Whole-screen snapshots on ratatui's TestBackend at 80x24, 140x45 and 200x50,
 //! plus a few style checks that text snapshots cannot see.
 
+// Test builders and scenarios read best whole; the 100-line limit is for
+// shipped code.
+#![allow(clippy::too_many_lines)]
+
 mod common;
 
 use ccmulti_ui::model::Snapshot;
