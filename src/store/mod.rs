@@ -31,7 +31,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use tokio::sync::broadcast;
 
-use ccmulti_model::snapshot::{AgentRow, LockRow, SessionView, Snapshot};
+use ccmulti_model::snapshot::{LockRow, SessionView, Snapshot};
 use ccmulti_model::{AgentWorkspace, PathVersion, PendingHandOver, PlannedTask};
 
 use crate::clock::Millis;
@@ -261,10 +261,11 @@ pub trait CoordStore: Send + Sync + std::fmt::Debug {
     /// What changed for the agent since it last looked; moves its cursor.
     async fn take_news(&self, session: &str, agent: &str) -> Result<Vec<News>>;
     async fn session_view(&self, session: &str) -> Result<SessionView>;
-    /// The session's agents as stored (where each works), without the lock
-    /// counts and tasks [`Self::session_view`] works out: what a release or
-    /// a grant reads to learn whether hand-over applies.
-    async fn session_agents(&self, session: &str) -> Result<Vec<AgentRow>>;
+    /// Where the session's agents work, for those whose workspace is known
+    /// (agent id, workspace), by agent id: what a release or a grant reads to
+    /// learn whether hand-over applies, at the cost of no rows in a session
+    /// whose agents were started by hand.
+    async fn agent_workspaces(&self, session: &str) -> Result<Vec<(String, AgentWorkspace)>>;
     /// Everything, for the dashboard and `ccmulti status`.
     async fn snapshot(&self, event_limit: usize) -> Result<Snapshot>;
     async fn counts(&self) -> Result<Counts>;

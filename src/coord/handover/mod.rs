@@ -9,7 +9,6 @@ pub(crate) mod facts;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use ccmulti_model::snapshot::AgentRow;
 use ccmulti_model::{AgentWorkspace, PathVersion};
 
 use self::facts::Checkout;
@@ -57,19 +56,12 @@ fn picks(selector: &ForceSelector, lock: &LockRow) -> bool {
 /// machine that is a worktree of this project (`roots`), with where its lock
 /// paths live there.
 fn own_checkout(
-    agents: &[AgentRow],
+    placed: &[(String, AgentWorkspace)],
     agent: &str,
     roots: &[PathBuf],
 ) -> Option<(AgentWorkspace, Checkout)> {
-    let workspace = agents
-        .iter()
-        .find(|a| a.agent_id == agent)?
-        .workspace
-        .clone()?;
-    let others = agents
-        .iter()
-        .filter(|a| a.agent_id != agent)
-        .filter_map(|a| a.workspace.as_ref());
+    let workspace = placed.iter().find(|(a, _)| a == agent)?.1.clone();
+    let others = placed.iter().filter(|(a, _)| a != agent).map(|(_, w)| w);
     if !is_own(&workspace, others) || !on_this_machine(&workspace) {
         return None;
     }
@@ -95,15 +87,14 @@ fn on_this_machine(workspace: &AgentWorkspace) -> bool {
 /// The worktrees of the other agents of the session, on this machine and
 /// not the claimer's checkout: where a change the claimer lacks may be.
 fn other_worktrees(
-    agents: &[AgentRow],
+    placed: &[(String, AgentWorkspace)],
     agent: &str,
     mine: &AgentWorkspace,
 ) -> Vec<(String, AgentWorkspace)> {
-    agents
+    placed
         .iter()
-        .filter(|a| a.agent_id != agent)
-        .filter_map(|a| Some((a.agent_id.clone(), a.workspace.clone()?)))
-        .filter(|(_, w)| !same_checkout(w, mine) && on_this_machine(w))
+        .filter(|(a, w)| a != agent && !same_checkout(w, mine) && on_this_machine(w))
+        .cloned()
         .collect()
 }
 
@@ -188,9 +179,10 @@ impl Coordinator {
         agent: &str,
         scope: &ReleaseScope,
     ) -> Result<Released> {
-        // Most releases are in a shared checkout: one read of the agents
-        // tells, and only a worktree of its own reads its locks and asks git.
-        let agents = self.store.session_agents(session).await?;
+        // Most releases are in a shared checkout: one read of where the
+        // agents work tells (no rows for agents started by hand), and only a
+        // worktree of its own reads its locks and asks git.
+        let agents = self.store.agent_workspaces(session).await?;
         let Some(own) = own_checkout(&agents, agent, roots) else {
             return Ok(Released::Done(
                 self.store.release(session, agent, scope).await?,
@@ -250,7 +242,7 @@ impl Coordinator {
         };
         let (mut versions, mut refused) = (Vec::new(), Vec::new());
         for (session, agent) in holders {
-            let agents = self.store.session_agents(session).await?;
+            let agents = self.store.agent_workspaces(session).await?;
             let own = own_checkout(&agents, agent, roots);
             let theirs: Vec<&LockRow> = picked
                 .iter()
@@ -287,7 +279,7 @@ impl Coordinator {
         locks: &[(String, String)],
         look_for: Vec<String>,
     ) -> Result<Vec<handover::HandOver>> {
-        let agents = self.store.session_agents(session).await?;
+        let agents = self.store.agent_workspaces(session).await?;
         let Some((workspace, checkout)) = own_checkout(&agents, agent, roots) else {
             return Ok(Vec::new());
         };

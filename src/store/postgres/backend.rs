@@ -30,7 +30,7 @@ use crate::rules::progress::ProgressUpdate;
 use crate::rules::wait_cycle::JoinedWaits;
 use crate::store::{Change, CoordStore, Counts, PlacedBy, Verification};
 use ccmulti_model::VirtualUser;
-use ccmulti_model::snapshot::{AgentRow, LockRow, SessionView, Snapshot};
+use ccmulti_model::snapshot::{LockRow, SessionView, Snapshot};
 use std::collections::BTreeMap;
 
 use ccmulti_model::{AgentWorkspace, PathVersion, PendingHandOver, PlannedTask};
@@ -239,8 +239,8 @@ impl CoordStore for PostgresStore {
             .await
     }
 
-    async fn session_agents(&self, session: &str) -> Result<Vec<AgentRow>> {
-        self.bounded(PostgresStore::session_agents(self, session))
+    async fn agent_workspaces(&self, session: &str) -> Result<Vec<(String, AgentWorkspace)>> {
+        self.bounded(PostgresStore::agent_workspaces(self, session))
             .await
     }
 

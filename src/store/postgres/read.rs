@@ -185,10 +185,33 @@ async fn at_one_moment(
 }
 
 impl PostgresStore {
-    /// The session's agents as stored, without their counts.
-    pub(super) async fn session_agents(&self, session: &str) -> Result<Vec<AgentRow>> {
+    /// Where the session's agents with a known workspace work.
+    pub(super) async fn agent_workspaces(
+        &self,
+        session: &str,
+    ) -> Result<Vec<(String, AgentWorkspace)>> {
         let client = self.client().await?;
-        agents(&client, Some(session)).await
+        let stmt = client
+            .prepare_cached(
+                "SELECT id, worktree, branch, host FROM claude_code_agents
+                 WHERE session_id = $1 AND worktree IS NOT NULL ORDER BY id",
+            )
+            .await?;
+        client
+            .query(&stmt, &[&session])
+            .await?
+            .iter()
+            .map(|r| {
+                Ok((
+                    r.try_get(0)?,
+                    AgentWorkspace {
+                        worktree: r.try_get(1)?,
+                        branch: r.try_get(2)?,
+                        host: r.try_get(3)?,
+                    },
+                ))
+            })
+            .collect()
     }
 
     pub(super) async fn session_view(&self, session: &str) -> Result<SessionView> {

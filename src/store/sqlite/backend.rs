@@ -20,7 +20,7 @@ use crate::rules::news::News;
 use crate::rules::progress::ProgressUpdate;
 use crate::store::{Change, CoordStore, Counts, PlacedBy, Verification};
 use ccmulti_model::VirtualUser;
-use ccmulti_model::snapshot::{AgentRow, LockRow, SessionView, Snapshot};
+use ccmulti_model::snapshot::{LockRow, SessionView, Snapshot};
 use std::collections::BTreeMap;
 
 use ccmulti_model::{AgentWorkspace, PathVersion, PendingHandOver, PlannedTask};
@@ -230,9 +230,9 @@ impl CoordStore for SqliteStore {
         SqliteStore::session_view(self, session)
     }
 
-    async fn session_agents(&self, session: &str) -> Result<Vec<AgentRow>> {
+    async fn agent_workspaces(&self, session: &str) -> Result<Vec<(String, AgentWorkspace)>> {
         // As session_view: a read of a few rows, on the caller's thread.
-        SqliteStore::session_agents(self, session)
+        SqliteStore::agent_workspaces(self, session)
     }
 
     async fn snapshot(&self, event_limit: usize) -> Result<Snapshot> {

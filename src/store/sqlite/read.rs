@@ -186,9 +186,25 @@ impl SqliteStore {
         Ok(self.session_rows(session)?.view_at(now))
     }
 
-    /// The session's agents as stored, without their counts.
-    pub fn session_agents(&self, session: &str) -> Result<Vec<AgentRow>> {
-        self.read(|c| agents(c, Some(session)))
+    /// Where the session's agents with a known workspace work.
+    pub fn agent_workspaces(&self, session: &str) -> Result<Vec<(String, AgentWorkspace)>> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT id, worktree, branch, host FROM claude_code_agents
+                 WHERE session_id = ?1 AND worktree IS NOT NULL ORDER BY id",
+            )?;
+            let rows = stmt.query_map([session], |r| {
+                Ok((
+                    r.get(0)?,
+                    AgentWorkspace {
+                        worktree: r.get(1)?,
+                        branch: r.get(2)?,
+                        host: r.get(3)?,
+                    },
+                ))
+            })?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
     }
 
     /// The session's rows: as last read while the database has not changed
