@@ -367,6 +367,7 @@ mod tests {
         let status = StatusArgs {
             include_inactive: false,
             news: false,
+            reading: Vec::new(),
         };
         let meta = json!({ "io.modelcontextprotocol/protocolVersion": "2026-07-28" });
         let body: Value = serde_json::from_str(&call_body::<Status>(&status, Some(&meta))).unwrap();

@@ -255,17 +255,38 @@ fn project_roots(common: &Common, input: &HookInput) -> Result<Vec<PathBuf>> {
     }
 }
 
-fn status(coordinator: &Coordinator, news: bool) -> Result<StatusResult, ClientError> {
+fn status(
+    coordinator: &Coordinator,
+    news: bool,
+    reading: Vec<String>,
+) -> Result<StatusResult, ClientError> {
     coordinator.call::<Status>(&StatusArgs {
         include_inactive: false,
         news,
+        reading,
     })
+}
+
+/// `raw` (a path a tool was given) as a lock path. In another worktree of
+/// this repository it is the same repository file; git is asked only for an
+/// absolute path outside the project. A path that leads out of them all (a
+/// symlink included) has none.
+fn lock_path_of(roots: &[PathBuf], raw: &str) -> Option<String> {
+    match PathResolver::new(roots.to_vec()).lock_path(raw) {
+        Ok(path) => Some(path),
+        Err(_) if raw.starts_with('/') => roots.first().and_then(|root| {
+            PathResolver::new(worktrees::roots_of(root))
+                .lock_path(raw)
+                .ok()
+        }),
+        Err(_) => None,
+    }
 }
 
 /// The session's live locks and the hand-overs pending on the caller's own.
 fn locks(coordinator: &Coordinator) -> Result<(Vec<Holder>, Vec<HandOver>), ClientError> {
     // news=false: a lock check must not use up the agent's news.
-    let status = status(coordinator, false)?;
+    let status = status(coordinator, false, Vec::new())?;
     let handovers = decide::status_handovers(&status);
     Ok((decide::status_locks(status), handovers))
 }
@@ -374,20 +395,8 @@ pub fn pre_tool(common: &Common, args: &PreToolArgs) -> Result<ExitCode> {
     let roots = project_roots(common, &input)?;
     let coordinator =
         coordinator.with_workspace(roots.first().and_then(|r| workspace_of(r)).as_ref());
-    // In another worktree of this repository, it is the same repository file;
-    // git is asked only for an absolute path outside the project. A path that
-    // leads out of them all (a symlink included) is left alone.
-    let path = match PathResolver::new(roots.clone()).lock_path(raw) {
-        Ok(path) => Some(path),
-        Err(_) if raw.starts_with('/') => roots.first().and_then(|root| {
-            PathResolver::new(worktrees::roots_of(root))
-                .lock_path(raw)
-                .ok()
-        }),
-        Err(_) => None,
-    };
     // A file outside the project is nobody's to lock.
-    let Some(path) = path else {
+    let Some(path) = lock_path_of(&roots, raw) else {
         return Ok(ExitCode::SUCCESS);
     };
     let edit = Edit {
@@ -428,13 +437,22 @@ pub fn news(common: &Common, identity: &Identity) -> Result<ExitCode> {
     };
     let input = read_input()?;
     let event = input.news_event()?;
+    let roots = project_roots(common, &input).ok();
     let coordinator = coordinator.with_workspace(
-        project_roots(common, &input)
-            .ok()
+        roots
+            .as_ref()
             .and_then(|roots| roots.first().and_then(|r| workspace_of(r)))
             .as_ref(),
     );
-    let news = status(&coordinator, true).map(decide::status_news);
+    // After a Read: in a worktree of its own, whether a newer version of the
+    // file is in a commit this worktree lacks (the edit's own check comes too
+    // late: Claude Code refuses an edit whose text is missing before the
+    // pre-tool hook runs).
+    let reading = match (&roots, input.read_path()) {
+        (Some(roots), Some(raw)) => lock_path_of(roots, raw).into_iter().collect(),
+        _ => Vec::new(),
+    };
+    let news = status(&coordinator, true, reading).map(decide::status_news);
     match news {
         Ok(news) => print(output::news(event, &me.agent_id, &me.session_id, &news))?,
         // News is a courtesy: no coordinator, no news, and the prompt goes on.

@@ -109,7 +109,8 @@ pub fn status_handovers(status: &StatusResult) -> Vec<HandOver> {
 }
 
 /// The news lines `check_agent_status` tells, then each hand-over still
-/// pending (said until it is brought in: it is a thing to do).
+/// pending (said until it is brought in: it is a thing to do), then each
+/// newer version of a file just read that the worktree lacks.
 pub fn status_news(status: StatusResult) -> Vec<String> {
     let news = status
         .news
@@ -117,6 +118,7 @@ pub fn status_news(status: StatusResult) -> Vec<String> {
         .into_iter()
         .map(|n| n.message);
     news.chain(status.handovers.into_iter().map(|h| h.message))
+        .chain(status.newer_elsewhere.into_iter().map(|h| h.message))
         .collect()
 }
 

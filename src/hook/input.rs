@@ -83,6 +83,17 @@ impl HookInput {
             })
     }
 
+    /// The file Claude Code's Read tool read; `None` for any other tool.
+    pub fn read_path(&self) -> Option<&str> {
+        if self.tool_name.as_deref() != Some("Read") {
+            return None;
+        }
+        self.tool_input
+            .as_ref()
+            .and_then(|i| i.get("file_path"))
+            .and_then(Value::as_str)
+    }
+
     /// The event, if it is one `ccmulti hook news` answers.
     pub fn news_event(&self) -> Result<&str, InputError> {
         let event = self.event()?;

@@ -15,6 +15,11 @@ pub struct StatusArgs {
     /// false leaves your news for later (it is neither listed nor marked as seen).
     #[serde(default = "yes")]
     pub news: bool,
+    /// Files you are reading (as the lock tools take paths): in a worktree of
+    /// your own, each whose latest version another agent committed, which
+    /// your worktree lacks, is listed in `newer_elsewhere`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reading: Vec<String>,
 }
 
 fn yes() -> bool {
@@ -43,6 +48,10 @@ pub struct StatusResult {
     /// worktree, which yours still lacks: bring each in before editing it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub handovers: Vec<HandOver>,
+    /// Of the files in `reading`: those whose latest version is in a commit
+    /// your worktree lacks; bring it in before you edit the file.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub newer_elsewhere: Vec<HandOver>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

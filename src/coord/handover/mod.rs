@@ -264,9 +264,9 @@ impl Coordinator {
         ))
     }
 
-    /// The hand-overs `agent` has to bring in for `paths` (its locks, by
-    /// lock id): each path's latest version made by another agent in another
-    /// checkout that its worktree lacks. First the other worktrees are asked
+    /// The hand-overs `agent` has to bring in for `locks` (lock id, lock
+    /// path; no id: a path it reads): each path's latest version made by
+    /// another agent in another checkout that its worktree lacks. First the other worktrees are asked
     /// what they hold of the files in `look_for` (a new grant's), and what
     /// they hold that no version names yet is recorded, so a change is handed
     /// over however the lock that covered it ended. The ones found are kept
@@ -276,7 +276,7 @@ impl Coordinator {
         roots: &[PathBuf],
         session: &str,
         agent: &str,
-        locks: &[(String, String)],
+        locks: &[(Option<String>, String)],
         look_for: Vec<String>,
     ) -> Result<Vec<handover::HandOver>> {
         let agents = self.store.agent_workspaces(session).await?;
@@ -302,7 +302,7 @@ impl Coordinator {
                 latest = self::latest(self.store.path_versions(session).await?);
             }
         }
-        let mut candidates: Vec<(String, PathVersion)> = Vec::new();
+        let mut candidates: Vec<(Option<String>, PathVersion)> = Vec::new();
         for (lock_id, lock_path) in locks {
             for version in latest.values() {
                 if covers(lock_path, &version.path) && is_candidate(version, agent, &workspace) {
@@ -327,12 +327,13 @@ impl Coordinator {
             let Some(f) = scan.facts.get(&version.id) else {
                 continue;
             };
+            let held = lock_id.clone().map(|id| (id, version.id));
             match handover::pending(version, f) {
                 Some(h) => {
-                    pending.push((lock_id.clone(), version.id));
+                    pending.extend(held);
                     found.push(h);
                 }
-                None => done.push((lock_id.clone(), version.id)),
+                None => done.extend(held),
             }
         }
         self.store.add_pending_handovers(&pending).await?;
@@ -352,9 +353,9 @@ impl Coordinator {
             .iter()
             .filter(|g| !g.operation.is_shared())
             .collect();
-        let locks: Vec<(String, String)> = exclusive
+        let locks: Vec<(Option<String>, String)> = exclusive
             .iter()
-            .map(|g| (g.lock_id.clone(), g.path.clone()))
+            .map(|g| (Some(g.lock_id.clone()), g.path.clone()))
             .collect();
         // A renewal: nobody else had the file meanwhile.
         let look_for = exclusive
@@ -375,9 +376,9 @@ impl Coordinator {
         agent: &str,
     ) -> Result<Vec<handover::HandOver>> {
         let pending = self.store.pending_handovers(session).await?;
-        let mut locks: Vec<(String, String)> = Vec::new();
+        let mut locks: Vec<(Option<String>, String)> = Vec::new();
         for p in pending.into_iter().filter(|p| p.agent_id == agent) {
-            let lock = (p.lock_id, p.version.path);
+            let lock = (Some(p.lock_id), p.version.path);
             if !locks.contains(&lock) {
                 locks.push(lock);
             }
@@ -386,6 +387,28 @@ impl Coordinator {
             return Ok(Vec::new());
         }
         self.handovers(roots, session, agent, &locks, Vec::new())
+            .await
+    }
+
+    /// Of `paths` (lock paths) that `agent` reads: the versions its worktree
+    /// lacks, so it is told before it edits a stale copy. Claude Code checks
+    /// an edit's text against the file before any hook runs, so an edit made
+    /// for text that never arrived in a stale worktree never reaches the hook
+    /// that would bring the change in; the read is the moment to say it.
+    pub async fn newer_for_reading(
+        &self,
+        roots: &[PathBuf],
+        session: &str,
+        agent: &str,
+        paths: &[String],
+    ) -> Result<Vec<handover::HandOver>> {
+        if paths.is_empty() {
+            return Ok(Vec::new());
+        }
+        let locks: Vec<(Option<String>, String)> =
+            paths.iter().map(|p| (None, p.clone())).collect();
+        let look_for = paths.iter().filter(|p| !is_pattern(p)).cloned().collect();
+        self.handovers(roots, session, agent, &locks, look_for)
             .await
     }
 }

@@ -13,6 +13,7 @@ use ccmulti_model::{Operation, VirtualUser};
 on_both_backends!(
     a_change_travels_down_a_chain_of_three_worktrees,
     a_change_is_handed_over_after_its_lock_ran_out,
+    a_reader_in_a_stale_worktree_is_told_of_the_newer_version,
 );
 
 const APP: &str = "def total(xs):\n    return sum(xs)\n";
@@ -221,4 +222,41 @@ async fn a_change_is_handed_over_after_its_lock_ran_out(fx: Fixture) {
         "{}",
         told[0].message()
     );
+}
+
+/// Reading a file: told of a newer version its worktree lacks before any
+/// claim (Claude Code refuses an edit whose text is missing before the
+/// pre-tool hook runs); nothing is kept, as no lock is held.
+async fn a_reader_in_a_stale_worktree_is_told_of_the_newer_version(fx: Fixture) {
+    let coord = Coordinator::new(fx.store.clone());
+    let (repo, trees, roots) = three_worktrees(&fx, &coord).await;
+    let (a, b) = (&trees[0], &trees[1]);
+    let read = |agent: &'static str| {
+        let (coord, roots) = (&coord, &roots);
+        async move {
+            coord
+                .newer_for_reading(roots, "s", agent, &["app.py".to_owned()])
+                .await
+                .unwrap()
+        }
+    };
+    assert!(read("impl_b").await.is_empty(), "nothing newer yet");
+
+    // impl_a commits without ever claiming: found all the same.
+    repo.write(
+        a,
+        &[("app.py", "def total(xs):\n    return sum(list(xs))\n")],
+    );
+    let one = repo.commit(a, "impl_a: a list");
+    let told = read("impl_b").await;
+    assert_eq!(told.len(), 1, "{told:?}");
+    assert_eq!(
+        (told[0].from.as_str(), told[0].command()),
+        ("impl_a", Some(format!("git merge --no-edit {one}")))
+    );
+    assert!(fx.store.pending_handovers("s").await.unwrap().is_empty());
+    assert!(read("impl_a").await.is_empty(), "its own change");
+
+    repo.git(b, &["merge", "-q", "--no-edit", &one]);
+    assert!(read("impl_b").await.is_empty(), "brought in");
 }

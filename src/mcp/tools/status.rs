@@ -34,8 +34,18 @@ async fn run(cx: &ToolContext<'_>, args: StatusArgs) -> Result<StatusResult, Coo
     let StatusArgs {
         include_inactive,
         news: want_news,
+        reading,
     } = args;
     let sa = cx.caller.session()?.clone();
+    // A file read from outside the project has no versions here: passed over.
+    let reading: Vec<String> = reading
+        .iter()
+        .filter_map(|p| cx.roots.normalize(p).ok())
+        .collect();
+    let newer_elsewhere = cx
+        .coord
+        .newer_for_reading(&cx.roots.current(), &sa.session_id, &sa.agent_id, &reading)
+        .await?;
     let (view, news) = cx
         .coord
         .status(&sa.session_id, &sa.agent_id, want_news)
@@ -109,5 +119,6 @@ async fn run(cx: &ToolContext<'_>, args: StatusArgs) -> Result<StatusResult, Coo
         news,
         notices,
         handovers: handovers.iter().map(HandOver::report).collect(),
+        newer_elsewhere: newer_elsewhere.iter().map(HandOver::report).collect(),
     })
 }

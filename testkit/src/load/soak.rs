@@ -357,6 +357,7 @@ impl SoakAgent {
         let args = StatusArgs {
             include_inactive: false,
             news: true,
+            reading: Vec::new(),
         };
         if let Some(r) = self
             .call::<Status>(started, "check_agent_status", &args)
