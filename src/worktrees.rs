@@ -203,6 +203,16 @@ impl Roots {
         }
     }
 
+    /// As [`Self::current`], after learning of worktrees made since (a stat
+    /// of git's worktree registry; git itself only when it changed, or at
+    /// most every `REFRESH_AT_MOST_EVERY`): hand-over finds an agent's
+    /// worktree among them even when no path named it yet.
+    pub fn current_fresh(&self) -> Arc<Vec<PathBuf>> {
+        let seen = self.current();
+        self.refresh(&seen);
+        self.current()
+    }
+
     fn resolver(&self) -> Arc<PathResolver> {
         match self.known.lock() {
             Ok(k) => k.resolver.clone(),
@@ -289,6 +299,18 @@ mod tests {
             Err(PathError::OutsideRoots(..))
         ));
         assert_eq!(roots.normalize("src/app.py").as_deref(), Ok("src/app.py"));
+    }
+
+    /// Hand-over asks for the roots before any path names a new worktree
+    /// (an agent whose first call is a release or a relative path).
+    #[test]
+    fn a_worktree_made_after_start_is_learned_by_a_fresh_look() {
+        let fixture = crate::git::tests::Repo::new(&[]);
+        let (base, repo) = (fixture.base.clone(), fixture.top.clone());
+        let roots = Roots::discover(&repo);
+        fixture.worktree("b");
+        assert_eq!(*roots.current(), vec![repo.clone()], "not asked yet");
+        assert_eq!(*roots.current_fresh(), vec![repo.clone(), base.join("repo-b")]);
     }
 
     /// Two agents' first paths, each in a worktree made after the start,

@@ -80,7 +80,12 @@ async fn answer(
         ClaimOutcome::Granted(locks) => {
             let handovers = cx
                 .coord
-                .handovers_of_grant(&cx.roots.current(), &sa.session_id, &sa.agent_id, &locks)
+                .handovers_of_grant(
+                    &cx.roots.current_fresh(),
+                    &sa.session_id,
+                    &sa.agent_id,
+                    &locks,
+                )
                 .await?;
             ClaimResult {
                 success: true,

@@ -49,7 +49,12 @@ async fn run(cx: &ToolContext<'_>, args: ReleaseArgs) -> Result<ReleaseResult, C
     let sa = cx.caller.session()?.clone();
     let released = cx
         .coord
-        .release_handing_over(&cx.roots.current(), &sa.session_id, &sa.agent_id, &scope)
+        .release_handing_over(
+            &cx.roots.current_fresh(),
+            &sa.session_id,
+            &sa.agent_id,
+            &scope,
+        )
         .await?;
     let outcome = match released {
         Released::Done(outcome) => outcome,

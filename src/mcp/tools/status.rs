@@ -42,9 +42,10 @@ async fn run(cx: &ToolContext<'_>, args: StatusArgs) -> Result<StatusResult, Coo
         .iter()
         .filter_map(|p| cx.roots.normalize(p).ok())
         .collect();
+    let roots = cx.roots.current_fresh();
     let newer_elsewhere = cx
         .coord
-        .newer_for_reading(&cx.roots.current(), &sa.session_id, &sa.agent_id, &reading)
+        .newer_for_reading(&roots, &sa.session_id, &sa.agent_id, &reading)
         .await?;
     let (view, news) = cx
         .coord
@@ -52,7 +53,7 @@ async fn run(cx: &ToolContext<'_>, args: StatusArgs) -> Result<StatusResult, Coo
         .await?;
     let handovers = cx
         .coord
-        .pending_handovers(&cx.roots.current(), &sa.session_id, &sa.agent_id)
+        .pending_handovers(&roots, &sa.session_id, &sa.agent_id)
         .await?;
     let now = view.now_ms;
     let agents = view
