@@ -310,7 +310,10 @@ mod tests {
         let roots = Roots::discover(&repo);
         fixture.worktree("b");
         assert_eq!(*roots.current(), vec![repo.clone()], "not asked yet");
-        assert_eq!(*roots.current_fresh(), vec![repo.clone(), base.join("repo-b")]);
+        assert_eq!(
+            *roots.current_fresh(),
+            vec![repo.clone(), base.join("repo-b")]
+        );
     }
 
     /// Two agents' first paths, each in a worktree made after the start,
