@@ -11,7 +11,8 @@
 //! implementer-1's commit in (or the model runs the merge its grant names),
 //! implementer-2 edits the new file, commits and releases; `ccmulti team
 //! land` merges both branches with no conflict and app.py holds both
-//! changes. The control, the same edits without ccmulti, ends in a merge
+//! changes. Or implementer-2 only reads the stale file and is told, after
+//! the read, of the commit and the command. The control, the same edits without ccmulti, ends in a merge
 //! conflict. Each runs with the coordinator on SQLite and on PostgreSQL.
 
 use std::path::{Path, PathBuf};
@@ -29,6 +30,7 @@ use serde_json::{Value, json};
 on_both_backends!(blocking:
     the_hook_brings_the_change_in_and_the_branches_land_without_a_conflict,
     the_model_brings_in_the_commit_its_grant_names,
+    a_read_tells_the_model_of_the_commit_its_worktree_lacks,
 );
 
 const SESSION: &str = "land";
@@ -380,6 +382,49 @@ fn the_model_brings_in_the_commit_its_grant_names(backend: Backend) {
         handover["branch"],
         format!("ccmulti/{SESSION}/{ONE}"),
         "{granted}"
+    );
+    let edited = run.result(TWO, 3);
+    assert!(!edited.is_error, "{edited:?}");
+    assert_lands(&run);
+}
+
+/// implementer-2 only reads its stale app.py: the news hook after the Read
+/// names implementer-1's commit and the command (Claude Code refuses an edit
+/// whose text is not in the file before any hook runs, so the read is where
+/// an agent waiting for another's text can be told); the model runs it,
+/// reads again and makes its edit on the new content.
+fn a_read_tells_the_model_of_the_commit_its_worktree_lacks(backend: Backend) {
+    let Some(claude) = claude_or_skip(
+        "a_read_tells_the_model_of_the_commit_its_worktree_lacks",
+        &[],
+    ) else {
+        return;
+    };
+    let run = Run::new(claude, Some(backend), |dir| {
+        let read = tool_use("Read", json!({ "file_path": abs(dir, TWO) }));
+        let merge = tool_use(
+            "Bash",
+            json!({ "command": "{1}", "description": "Bring in implementer-1's commit" }),
+        );
+        json!({
+            ONE: first_implementer(dir, true),
+            TWO: [
+                read.clone(),
+                react(&[(MERGE_COMMAND, merge)], text("Nothing was said about app.py.")),
+                read,
+                second_edit(dir),
+                second_commit(),
+                tool_use("mcp__ccmulti__release_file_lock", json!({ "file_paths": [APP] })),
+                text("Done."),
+            ],
+        })
+    });
+    run_first(&run);
+    run.agent(TWO, &[]);
+    let merged = run.result(TWO, 1);
+    assert!(
+        !merged.is_error && merged.text.contains("Fast-forward"),
+        "the model did not bring the commit in after its read: {merged:?}"
     );
     let edited = run.result(TWO, 3);
     assert!(!edited.is_error, "{edited:?}");
