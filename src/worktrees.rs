@@ -203,12 +203,23 @@ impl Roots {
         }
     }
 
-    /// As [`Self::current`], after learning of worktrees made since (a stat
-    /// of git's worktree registry; git itself only when it changed, or at
-    /// most every `REFRESH_AT_MOST_EVERY`): hand-over finds an agent's
-    /// worktree among them even when no path named it yet.
+    /// As [`Self::current`], after learning of worktrees made since:
+    /// hand-over finds an agent's worktree among them even when no path named
+    /// it yet. A stat of git's worktree registry while it is unchanged (every
+    /// claim, release and status call comes here); git only when it changed.
     pub fn current_fresh(&self) -> Arc<Vec<PathBuf>> {
         let seen = self.current();
+        let Some(repo) = &self.repository else {
+            return seen;
+        };
+        let changed_at = repo.registry_changed_at();
+        let unchanged = self
+            .known
+            .lock()
+            .map_or(true, |known| known.registry_changed_at == changed_at);
+        if unchanged {
+            return seen;
+        }
         self.refresh(&seen);
         self.current()
     }
