@@ -65,13 +65,7 @@ fn abs(dir: &Path, agent: &str) -> String {
 }
 
 fn git(dir: &Path, args: &[&str]) -> Output {
-    Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env_remove("GIT_DIR")
-        .env_remove("GIT_WORK_TREE")
-        .output()
-        .expect("git")
+    ccmulti_testkit::tools::git(dir, args, &[])
 }
 
 impl Run {
@@ -201,14 +195,6 @@ impl Run {
     }
 }
 
-fn said(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
 /// implementer-1: edit the first line, try to release, commit when told to, release.
 fn first_implementer(dir: &Path, with_ccmulti: bool) -> Value {
     let read = tool_use("Read", json!({ "file_path": abs(dir, ONE) }));
@@ -295,11 +281,15 @@ fn assert_lands(run: &Run) {
         "implementer-2's branch lacks implementer-1's commit"
     );
     let landed = run.land();
-    assert!(landed.status.success(), "{}", said(&landed));
     assert!(
-        said(&landed).contains(&format!("1. ccmulti/{SESSION}/{ONE}")),
+        landed.status.success(),
         "{}",
-        said(&landed)
+        ccmulti_testkit::tools::said(&landed)
+    );
+    assert!(
+        ccmulti_testkit::tools::said(&landed).contains(&format!("1. ccmulti/{SESSION}/{ONE}")),
+        "{}",
+        ccmulti_testkit::tools::said(&landed)
     );
     assert_eq!(run.app(), BOTH);
 }
@@ -456,13 +446,17 @@ fn without_ccmulti_the_same_edits_end_in_a_merge_conflict() {
     run.agent(ONE, &[]);
     run.agent(TWO, &[]);
     let landed = run.land();
-    assert!(!landed.status.success(), "{}", said(&landed));
     assert!(
-        said(&landed).contains(&format!(
+        !landed.status.success(),
+        "{}",
+        ccmulti_testkit::tools::said(&landed)
+    );
+    assert!(
+        ccmulti_testkit::tools::said(&landed).contains(&format!(
             "stopped at ccmulti/{SESSION}/{TWO}: merging it into main conflicts in app.py"
         )),
         "{}",
-        said(&landed)
+        ccmulti_testkit::tools::said(&landed)
     );
     assert_eq!(run.app(), "def total(xs, start=0):\n    return sum(xs)\n");
 }

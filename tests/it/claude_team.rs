@@ -175,11 +175,7 @@ impl TeamRun {
         // prompt (the user's choice); the ccmulti tools team allows itself.
         team.args(["--", "--permission-mode", "acceptEdits"]);
         let out = team.output().expect("ccmulti team");
-        let said = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let said = ccmulti_testkit::tools::said(&out);
         assert!(out.status.success(), "ccmulti team failed: {said}");
         said
     }

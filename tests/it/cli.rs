@@ -17,11 +17,7 @@ fn ccmulti(args: &[&str]) -> (bool, String) {
         command.env_remove(var);
     }
     let output = command.args(args).output().expect("run ccmulti");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let text = ccmulti_testkit::tools::said(&output);
     (output.status.success(), text)
 }
 
@@ -296,11 +292,7 @@ fn ccmulti_with_stdin(args: &[&str], stdin: &str) -> (bool, String) {
     // A command that fails on its arguments exits before reading: a broken pipe is fine.
     let _ = child.stdin.take().unwrap().write_all(stdin.as_bytes());
     let output = child.wait_with_output().unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let text = ccmulti_testkit::tools::said(&output);
     (output.status.success(), text)
 }
 

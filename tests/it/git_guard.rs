@@ -11,11 +11,7 @@ use ccmulti_testkit::*;
 on_both_backends!(a_commit_of_a_held_file_is_refused_and_others_pass);
 
 fn ok(output: &Output) -> String {
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let text = ccmulti_testkit::tools::said(output);
     assert!(output.status.success(), "{text}");
     text
 }

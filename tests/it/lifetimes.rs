@@ -19,11 +19,7 @@ fn ccmulti(data: &Path, args: &[&str]) -> (bool, String) {
         .args(args)
         .output()
         .expect("run ccmulti");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let text = ccmulti_testkit::tools::said(&output);
     (output.status.success(), text)
 }
 

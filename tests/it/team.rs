@@ -45,11 +45,7 @@ fn free_port() -> u16 {
 }
 
 pub(crate) fn text(output: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
+    ccmulti_testkit::tools::said(output)
 }
 
 pub(crate) fn ok(output: Output) -> String {

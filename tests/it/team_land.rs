@@ -6,7 +6,7 @@
 //! `ccmulti team` runs on SQLite by design, so these do too.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use ccmulti_testkit::claude::{ccmulti, git_repo, place_agents};
 
@@ -21,14 +21,7 @@ struct Team {
 }
 
 fn git(dir: &Path, args: &[&str]) -> Output {
-    Command::new("git")
-        .args(["-c", "user.name=T", "-c", "user.email=t@example.com"])
-        .args(args)
-        .current_dir(dir)
-        .env_remove("GIT_DIR")
-        .env_remove("GIT_WORK_TREE")
-        .output()
-        .expect("git")
+    ccmulti_testkit::tools::git(dir, args, &[])
 }
 
 fn git_ok(dir: &Path, args: &[&str]) -> String {
@@ -101,21 +94,17 @@ impl Team {
             .current_dir(&self.repo)
             .output()
             .expect("ccmulti team status");
-        assert!(out.status.success(), "{}", said(&out));
-        said(&out)
+        assert!(
+            out.status.success(),
+            "{}",
+            ccmulti_testkit::tools::said(&out)
+        );
+        ccmulti_testkit::tools::said(&out)
     }
 
     fn file(&self, path: &str) -> String {
         std::fs::read_to_string(self.repo.join(path)).expect("file")
     }
-}
-
-fn said(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 #[test]
@@ -130,8 +119,12 @@ fn land_merges_each_branch_once_and_a_dry_run_merges_nothing() {
     let start = git_ok(&team.repo, &["rev-parse", "HEAD"]);
 
     let dry = team.land(&["--dry-run"]);
-    assert!(dry.status.success(), "{}", said(&dry));
-    let text = said(&dry);
+    assert!(
+        dry.status.success(),
+        "{}",
+        ccmulti_testkit::tools::said(&dry)
+    );
+    let text = ccmulti_testkit::tools::said(&dry);
     assert!(
         text.contains("would land 2 branch(es) of session s into main")
             && text.contains("1. ccmulti/s/implementer-1")
@@ -141,24 +134,32 @@ fn land_merges_each_branch_once_and_a_dry_run_merges_nothing() {
     assert_eq!(git_ok(&team.repo, &["rev-parse", "HEAD"]), start);
 
     let landed = team.land(&[]);
-    assert!(landed.status.success(), "{}", said(&landed));
+    assert!(
+        landed.status.success(),
+        "{}",
+        ccmulti_testkit::tools::said(&landed)
+    );
     assert_eq!(
         (team.file("a.py"), team.file("b.py")),
         ("a = 2\n".into(), "b = 2\n".into())
     );
     assert!(
-        said(&landed).contains("landed 2 branch(es) into main"),
+        ccmulti_testkit::tools::said(&landed).contains("landed 2 branch(es) into main"),
         "{}",
-        said(&landed)
+        ccmulti_testkit::tools::said(&landed)
     );
 
     let again = team.land(&[]);
-    assert!(again.status.success(), "{}", said(&again));
     assert!(
-        said(&again).contains("ccmulti/s/implementer-1 is already in main")
-            && said(&again).contains("nothing to land"),
+        again.status.success(),
         "{}",
-        said(&again)
+        ccmulti_testkit::tools::said(&again)
+    );
+    assert!(
+        ccmulti_testkit::tools::said(&again).contains("ccmulti/s/implementer-1 is already in main")
+            && ccmulti_testkit::tools::said(&again).contains("nothing to land"),
+        "{}",
+        ccmulti_testkit::tools::said(&again)
     );
 }
 
@@ -181,8 +182,12 @@ fn land_stops_at_the_first_conflict_with_that_merge_aborted() {
     );
 
     let stopped = team.land(&[]);
-    assert!(!stopped.status.success(), "{}", said(&stopped));
-    let text = said(&stopped);
+    assert!(
+        !stopped.status.success(),
+        "{}",
+        ccmulti_testkit::tools::said(&stopped)
+    );
+    let text = ccmulti_testkit::tools::said(&stopped);
     assert!(
         text.contains("landed ccmulti/s/implementer-1")
             && text.contains("stopped at ccmulti/s/implementer-2: merging it into main conflicts in app.py; the merge was aborted")
@@ -211,12 +216,17 @@ fn land_refuses_a_checkout_with_uncommitted_changes() {
     let start = git_ok(&team.repo, &["rev-parse", "HEAD"]);
 
     let refused = team.land(&[]);
-    assert!(!refused.status.success(), "{}", said(&refused));
     assert!(
-        said(&refused).contains("has uncommitted changes (a.py); commit or stash them first")
-            && said(&refused).contains("Nothing was changed"),
+        !refused.status.success(),
         "{}",
-        said(&refused)
+        ccmulti_testkit::tools::said(&refused)
+    );
+    assert!(
+        ccmulti_testkit::tools::said(&refused)
+            .contains("has uncommitted changes (a.py); commit or stash them first")
+            && ccmulti_testkit::tools::said(&refused).contains("Nothing was changed"),
+        "{}",
+        ccmulti_testkit::tools::said(&refused)
     );
     assert_eq!(git_ok(&team.repo, &["rev-parse", "HEAD"]), start);
     assert_eq!(team.file("a.py"), "a = 'mine'\n");
@@ -255,7 +265,11 @@ fn team_status_says_per_agent_what_has_not_landed() {
     assert!(!before.contains("planner: branch"), "{before}");
 
     let landed = team.land(&[]);
-    assert!(landed.status.success(), "{}", said(&landed));
+    assert!(
+        landed.status.success(),
+        "{}",
+        ccmulti_testkit::tools::said(&landed)
+    );
     // Its worktree removed, a branch is still looked at in the repository.
     git_ok(&team.repo, &["worktree", "remove", &two.to_string_lossy()]);
     let after = team.team_status();
