@@ -24,6 +24,9 @@ pub struct Holder {
     pub agent_id: String,
     pub operation: Operation,
     pub seconds_left: i64,
+    /// It edits in another checkout than the asking agent's (a worktree of
+    /// its own).
+    pub elsewhere: bool,
 }
 
 impl Holder {
@@ -84,6 +87,7 @@ pub fn claim_answer(result: ClaimResult) -> Result<ClaimAnswer, String> {
                 agent_id: c.holder,
                 operation: c.operation,
                 seconds_left: c.seconds_left,
+                elsewhere: false,
             })
             .collect(),
     ))
@@ -99,6 +103,7 @@ pub fn status_locks(status: StatusResult) -> Vec<Holder> {
             agent_id: l.agent_id,
             operation: l.operation,
             seconds_left: l.expires_in_seconds,
+            elsewhere: l.elsewhere,
         })
         .collect()
 }
@@ -373,7 +378,9 @@ pub fn staged_conflicts<'a>(
     let staged: Vec<LockTarget> = staged.iter().cloned().map(LockTarget::File).collect();
     locks
         .iter()
-        .filter(|l| l.agent_id != agent && l.excludes_edits())
+        // A holder in another worktree edits its own copy: committing ours
+        // takes nothing of its, and is what lets our change be handed over.
+        .filter(|l| l.agent_id != agent && l.excludes_edits() && !l.elsewhere)
         .filter(|l| {
             let held = LockTarget::parse(&l.path);
             staged.iter().any(|f| held.overlaps(f))
@@ -418,7 +425,28 @@ mod tests {
             agent_id: agent.into(),
             operation: Operation::parse(operation).expect("an operation"),
             seconds_left: 432,
+            elsewhere: false,
         }
+    }
+
+    #[test]
+    fn the_git_guard_lets_a_worktree_commit_what_another_worktree_holds() {
+        let locks = vec![
+            Holder {
+                elsewhere: true,
+                ..holder("impl_b", "write")
+            },
+            Holder {
+                path: "README.md".into(),
+                ..holder("impl_c", "write")
+            },
+        ];
+        let staged = vec!["src/cart.rs".to_string(), "README.md".into()];
+        let blocked: Vec<&str> = staged_conflicts(&staged, "impl_a", &locks)
+            .iter()
+            .map(|h| h.agent_id.as_str())
+            .collect();
+        assert_eq!(blocked, ["impl_c"], "impl_b edits its own worktree's copy");
     }
 
     #[test]

@@ -73,6 +73,11 @@ pub struct LockStatus {
     pub operation: Operation,
     pub expires_in_seconds: i64,
     pub fencing_token: i64,
+    /// The holder edits in another checkout than yours (each in a worktree
+    /// of its own): its lock orders the edits of the file and hands its
+    /// change over, but what you commit in your worktree is your own.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub elsewhere: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

@@ -390,6 +390,26 @@ impl Coordinator {
             .await
     }
 
+    /// The agents of the session that edit in another checkout than
+    /// `agent` (both in worktrees known to the coordinator): their locks
+    /// order edits across worktrees but do not make `agent`'s own commits
+    /// wait.
+    pub async fn working_elsewhere(
+        &self,
+        session: &str,
+        agent: &str,
+    ) -> Result<std::collections::BTreeSet<String>> {
+        let placed = self.store.agent_workspaces(session).await?;
+        let Some((_, mine)) = placed.iter().find(|(a, _)| a == agent) else {
+            return Ok(std::collections::BTreeSet::new());
+        };
+        Ok(placed
+            .iter()
+            .filter(|(a, w)| a != agent && !same_checkout(w, mine))
+            .map(|(a, _)| a.clone())
+            .collect())
+    }
+
     /// Of `paths` (lock paths) that `agent` reads: the versions its worktree
     /// lacks, so it is told before it edits a stale copy. Claude Code checks
     /// an edit's text against the file before any hook runs, so an edit made

@@ -55,6 +55,10 @@ async fn run(cx: &ToolContext<'_>, args: StatusArgs) -> Result<StatusResult, Coo
         .coord
         .pending_handovers(&roots, &sa.session_id, &sa.agent_id)
         .await?;
+    let elsewhere = cx
+        .coord
+        .working_elsewhere(&sa.session_id, &sa.agent_id)
+        .await?;
     let now = view.now_ms;
     let agents = view
         .agents
@@ -80,6 +84,7 @@ async fn run(cx: &ToolContext<'_>, args: StatusArgs) -> Result<StatusResult, Coo
             operation: l.operation,
             expires_in_seconds: seconds_until(now, l.expires_at_ms),
             fencing_token: l.fencing_token,
+            elsewhere: elsewhere.contains(&l.agent_id),
         })
         .collect();
     let tasks = view
