@@ -19,7 +19,9 @@
 //!
 //! The same choices by environment: REPLAY_WINDOWS, REPLAY_SEEDS, REPLAY_CONDITIONS,
 //! REPLAY_QUICK=1; REPLAY_PATIENCE (seconds an agent retries a hunk whose text
-//! has not arrived; default 15).
+//! has not arrived; default 20); REPLAY_HOOK_LEASE (`--hook-lease`, the edit
+//! hook's lease in seconds with ccmulti; default 5, scaled to the stand-in's
+//! pace; real sessions keep the hook's own 30).
 
 #[allow(dead_code)]
 #[path = "replay/mod.rs"]
@@ -41,6 +43,7 @@ struct Choice {
     seeds: Vec<u64>,
     conditions: Vec<Condition>,
     patience: f64,
+    hook_lease_seconds: u64,
 }
 
 fn choice() -> Result<Choice, String> {
@@ -83,11 +86,18 @@ fn choice() -> Result<Choice, String> {
             .map_err(|_| format!("patience {p:?} is not a number of seconds"))?,
         None => Pace::default().patience,
     };
+    let hook_lease_seconds = match pick("--hook-lease", "REPLAY_HOOK_LEASE") {
+        Some(p) => p
+            .parse()
+            .map_err(|_| format!("hook lease {p:?} is not a whole number of seconds"))?,
+        None => Pace::default().hook_lease_seconds,
+    };
     Ok(Choice {
         windows,
         seeds,
         conditions,
         patience,
+        hook_lease_seconds,
     })
 }
 
@@ -120,13 +130,15 @@ fn main() -> ExitCode {
     }
     let pace = Pace {
         patience: choice.patience,
+        hook_lease_seconds: choice.hook_lease_seconds,
         ..Pace::default()
     };
     println!(
-        "replay: {} window(s), seeds {:?}, patience {}s; load: {}",
+        "replay: {} window(s), seeds {:?}, patience {}s, hook lease {}s; load: {}",
         windows.len(),
         choice.seeds,
         pace.patience,
+        pace.hook_lease_seconds,
         load()
     );
     let started = Instant::now();

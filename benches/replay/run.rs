@@ -68,6 +68,12 @@ pub struct Pace {
     pub give_up_after: f64,
     /// How long each Claude Code may run before it is killed.
     pub agent_deadline: Duration,
+    /// With ccmulti: the edit hook's lease (`CCMULTI_HOOK_LEASE_SECONDS`),
+    /// which a waiting claim for a refused edit takes too. Scaled to the
+    /// stand-in's pace: it acts every 0.1-0.6 s where a model takes
+    /// seconds, so 5 s is as many of its calls as the default 30 s is of a
+    /// model's.
+    pub hook_lease_seconds: u64,
 }
 
 impl Default for Pace {
@@ -77,6 +83,7 @@ impl Default for Pace {
             patience: 20.0,
             give_up_after: 150.0,
             agent_deadline: Duration::from_secs(420),
+            hook_lease_seconds: 5,
         }
     }
 }
@@ -148,6 +155,7 @@ pub fn run(window: &Window, condition: Condition, seed: u64, pace: &Pace, claude
                 "patience": pace.patience,
                 "give_up_after": pace.give_up_after,
                 "claim_wait": 60,
+                "claim_lease": pace.hook_lease_seconds,
             });
             (place.agent.clone(), task)
         })
@@ -162,7 +170,8 @@ pub fn run(window: &Window, condition: Condition, seed: u64, pace: &Pace, claude
             .iter()
             .zip(&window.commits)
             .map(|(place, commit)| {
-                let command = claude_command(claude, place, &home, &api, addr.as_deref(), commit);
+                let command =
+                    claude_command(claude, place, &home, &api, addr.as_deref(), commit, pace);
                 let deadline = pace.agent_deadline;
                 let name = place.agent.clone();
                 s.spawn(move || (name, run_within(command, deadline)))
@@ -177,10 +186,10 @@ pub fn run(window: &Window, condition: Condition, seed: u64, pace: &Pace, claude
             .collect()
     });
     let wall = started.elapsed();
-    let conflicts = if condition.worktrees() {
-        land(&repo, &places)
-    } else {
-        Vec::new()
+    let conflicts = match (condition.worktrees(), &coordinator) {
+        (true, Some(c)) => team_land(&repo, &dir.join("data"), &c.db, &places),
+        (true, None) => land(&repo, &places),
+        (false, _) => Vec::new(),
     };
     let events = read_events(&events);
     let mut failures = failures;
@@ -328,6 +337,7 @@ fn claude_command(
     api: &FakeApi,
     addr: Option<&str>,
     commit: &super::window::Commit,
+    pace: &Pace,
 ) -> Command {
     let mut command = Command::new(claude);
     claude_env(&mut command, home, &api.base_url(&place.agent));
@@ -347,6 +357,10 @@ fn claude_command(
                     format!("{USER}__session__{SESSION}__{}", place.agent),
                 )
                 .env("CCMULTI_ADDR", addr)
+                .env(
+                    "CCMULTI_HOOK_LEASE_SECONDS",
+                    pace.hook_lease_seconds.to_string(),
+                )
                 .arg("--mcp-config")
                 .arg(mcp)
                 .arg("--settings")
@@ -360,9 +374,32 @@ fn claude_command(
     command
 }
 
-/// Brings the agents' branches into the base branch, in commit order.
-/// Today plain git; this is the one place to switch to `ccmulti team land`
-/// once it exists (the worktrees+ccmulti condition would call it instead).
+/// With ccmulti: `ccmulti team land`, as a user would, which merges the
+/// branches in hand-over order and stops at the first conflict (aborting that
+/// merge). After a stop, the rest are merged as without ccmulti, so each
+/// conflicting branch is counted as there.
+fn team_land(repo: &Path, data: &Path, db: &Path, places: &[Place]) -> Vec<(String, Vec<String>)> {
+    let landed = ccmulti()
+        .current_dir(repo)
+        .env("USER", USER)
+        .env("CCMULTI_DATA_DIR", data)
+        .arg("--db")
+        .arg(db)
+        .args(["team", "land", "--session", SESSION])
+        .output()
+        .expect("ccmulti team land");
+    if landed.status.success() {
+        return Vec::new();
+    }
+    println!(
+        "replay: ccmulti team land stopped: {}",
+        tail(&String::from_utf8_lossy(&landed.stderr))
+    );
+    land(repo, places)
+}
+
+/// Without ccmulti: the agents' branches merged into the base branch with
+/// plain git, in commit order.
 fn land(repo: &Path, places: &[Place]) -> Vec<(String, Vec<String>)> {
     let mut conflicts = Vec::new();
     for place in places {

@@ -29,6 +29,9 @@ pub struct WaitedClaim {
     pub waited: Duration,
     /// Why it stopped waiting at once: its wait would have closed this cycle.
     pub cycle: Option<WaitCycle>,
+    /// Why it stopped waiting early: another agent needs its changes to
+    /// these files, which are in no commit (worktree mode).
+    pub called_away: Vec<String>,
 }
 
 /// A waiting claim's row in the store, for other processes' dashboards; it
@@ -101,6 +104,7 @@ impl Coordinator {
                             outcome,
                             waited: started.elapsed(),
                             cycle: None,
+                            called_away: Vec::new(),
                         });
                     }
                     ClaimOutcome::Conflicted(blockers) => {
@@ -127,7 +131,13 @@ impl Coordinator {
                 () = ticket.woken() => {}
                 () = tokio::time::sleep_until(wake_at.into()) => {}
             }
+            // Waiting, it cannot commit what another agent needs of it: a
+            // wait in a cycle that is only partly of locks.
+            if !ticket.called_away().is_empty() {
+                break;
+            }
         }
+        let called_away = ticket.called_away();
         // Out of the queue first: the last word is an ordinary claim, which
         // records its conflicts, and which takes the paths if they are free now.
         drop(ticket);
@@ -136,11 +146,12 @@ impl Coordinator {
         }
         let outcome = self.store.claim(&request, true).await?;
         // Granted after all (the cycle broke meanwhile): nothing to tell.
-        let cycle = cycle.filter(|_| matches!(outcome, ClaimOutcome::Conflicted(_)));
+        let conflicted = matches!(outcome, ClaimOutcome::Conflicted(_));
         Ok(WaitedClaim {
             outcome,
             waited: started.elapsed(),
-            cycle,
+            cycle: cycle.filter(|_| conflicted),
+            called_away: if conflicted { called_away } else { Vec::new() },
         })
     }
 

@@ -34,6 +34,9 @@ struct Entry {
     ticket: u64,
     waiter: Waiter,
     notify: Arc<Notify>,
+    /// Files whose changes another agent needs from this waiter, which
+    /// are in no commit: it is called away from its wait to commit them.
+    wanted: Arc<Mutex<Vec<String>>>,
 }
 
 impl Queue {
@@ -70,15 +73,18 @@ impl WaitQueue {
         queue.next_ticket += 1;
         let ticket = queue.next_ticket;
         let notify = Arc::new(Notify::new());
+        let wanted = Arc::new(Mutex::new(Vec::new()));
         queue.entries.push(Entry {
             ticket,
             waiter,
             notify: notify.clone(),
+            wanted: wanted.clone(),
         });
         Ok(WaitTicket {
             queue: self.clone(),
             ticket,
             notify,
+            wanted,
         })
     }
 
@@ -132,6 +138,26 @@ impl WaitQueue {
     pub fn len(&self) -> usize {
         self.lock().entries.len()
     }
+
+    /// Calls `agent`'s waiting claims away from their wait: another agent
+    /// needs its changes to `paths`, which it cannot commit while it waits.
+    pub fn call_away(&self, session: &str, agent: &str, paths: &[String]) {
+        let queue = self.lock();
+        for entry in &queue.entries {
+            if entry.waiter.session == session && entry.waiter.agent == agent {
+                let mut wanted = entry
+                    .wanted
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                for path in paths {
+                    if !wanted.contains(path) {
+                        wanted.push(path.clone());
+                    }
+                }
+                entry.notify.notify_one();
+            }
+        }
+    }
 }
 
 /// A place in the queue. Dropping it leaves the queue and wakes whoever it
@@ -142,6 +168,7 @@ pub(crate) struct WaitTicket {
     queue: Arc<WaitQueue>,
     ticket: u64,
     notify: Arc<Notify>,
+    wanted: Arc<Mutex<Vec<String>>>,
 }
 
 impl WaitTicket {
@@ -153,6 +180,14 @@ impl WaitTicket {
     /// Resolves when this waiter is woken (at once if it was woken meanwhile).
     pub async fn woken(&self) {
         self.notify.notified().await;
+    }
+
+    /// The files it was called away for ([`WaitQueue::call_away`]), if any.
+    pub fn called_away(&self) -> Vec<String> {
+        self.wanted
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 }
 

@@ -238,21 +238,42 @@ pub fn discovered(
     records
 }
 
-/// "commit first": what a refused release says, naming the files and the
-/// command that commits them.
-pub fn commit_first_message(files: &[String]) -> String {
+/// The command that commits `files` (the model writes the message).
+pub fn commit_command(files: &[String]) -> String {
     let quoted: Vec<String> = files
         .iter()
         .map(|f| crate::rules::shell::quote(f))
         .collect();
     format!(
+        "git add -A -- {} && git commit -m \"...\"",
+        quoted.join(" ")
+    )
+}
+
+/// "commit first": what a refused release says, naming the files and the
+/// command that commits them.
+pub fn commit_first_message(files: &[String]) -> String {
+    format!(
         "commit first: {} {} uncommitted changes in your worktree, and a lock in worktree mode hands \
          over the committed change to the next holder. Nothing was released. Commit {} \
-         (`git add -A -- {} && git commit -m \"...\"`), then release again.",
+         (`{}`), then release again.",
         files.join(", "),
         if files.len() == 1 { "has" } else { "have" },
         if files.len() == 1 { "it" } else { "them" },
-        quoted.join(" "),
+        commit_command(files),
+    )
+}
+
+/// A waiting claim called away from its wait: another agent needs the
+/// caller's changes to `wanted`, which are in no commit, and it cannot commit
+/// them while it waits for `what`.
+pub fn called_away_message(what: &str, wanted: &[String], waited: &str) -> String {
+    format!(
+        "nothing was claimed{waited}: another agent needs your changes to {}, which are in no commit in your \
+         worktree, so ccmulti stopped your wait for {what} to let you commit them: `{}`. Then claim again \
+         (wait_seconds waits for it).",
+        wanted.join(", "),
+        commit_command(wanted),
     )
 }
 
@@ -373,9 +394,10 @@ impl HandOver {
                 short(commit)
             ),
             _ => format!(
-                "{} left changes to {} uncommitted in its worktree {}{on_branch}; they are in no \
-                 commit, so they cannot be brought in: ask {} or a person to commit them there.",
-                self.from, self.path, self.worktree, self.from
+                "{} has changes to {} in its worktree {}{on_branch} that are in no commit yet, so they \
+                 cannot be brought in now. ccmulti's news asks {} to commit them; read {} again after \
+                 that and you are told the commit to bring in (if {} is gone, ask a person to commit them there).",
+                self.from, self.path, self.worktree, self.from, self.path, self.from
             ),
         };
         if self.left_uncommitted && self.commit.is_some() {

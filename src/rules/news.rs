@@ -105,6 +105,10 @@ pub struct Facts {
     pub lost: Vec<(String, Freed, Option<String>)>,
     /// This agent's own live locks.
     pub own_live: Vec<OwnLock>,
+    /// Files whose changes in this agent's worktree another agent was found
+    /// to need while they were in no commit (a version recorded since the
+    /// last look as left uncommitted), oldest first.
+    pub wanted_uncommitted: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -126,6 +130,11 @@ pub enum News {
         path: String,
         seconds_left: i64,
     },
+    /// Another agent needs this agent's changes to a file, and they are in
+    /// no commit in its worktree, so they cannot be handed over.
+    ChangeWanted {
+        path: String,
+    },
     /// More items than are told at once.
     More(usize),
 }
@@ -141,6 +150,7 @@ impl News {
             } => "own_lock_force_released",
             Self::OwnLockLost { .. } => "own_lock_expired",
             Self::OwnLockExpiring { .. } => "own_lock_expiring",
+            Self::ChangeWanted { .. } => "change_wanted",
             Self::More(_) => "more",
         }
     }
@@ -149,7 +159,8 @@ impl News {
         match self {
             Self::WantedLockFreed { path, .. }
             | Self::OwnLockLost { path, .. }
-            | Self::OwnLockExpiring { path, .. } => Some(path),
+            | Self::OwnLockExpiring { path, .. }
+            | Self::ChangeWanted { path } => Some(path),
             Self::TaskCompleted(_) | Self::More(_) => None,
         }
     }
@@ -196,6 +207,11 @@ impl News {
             Self::OwnLockExpiring { path, seconds_left } => format!(
                 "your lock on {path} expires in {seconds_left}s; claim_file_lock it again to renew, or release it"
             ),
+            Self::ChangeWanted { path } => format!(
+                "another agent needs your changes to {path}, and they are in no commit in your worktree, so ccmulti \
+                 cannot hand them over: once your current edit of it is done, commit them (`{}`)",
+                crate::rules::handover::commit_command(std::slice::from_ref(path))
+            ),
             Self::More(n) => format!("{n} more: call check_agent_status"),
         }
     }
@@ -216,8 +232,9 @@ pub fn newly_expiring(now: Millis, looked_at: Millis, lock: &OwnLock) -> bool {
 
 /// Picks what to tell, at most [`MAX_ITEMS`] lines plus a count of the rest:
 /// lost locks first (the agent may be editing without one), then expiring
-/// ones, then freed paths it does not hold now (the latest event per path)
-/// and completed tasks.
+/// ones, then changes of its own another agent waits to be committed, then
+/// freed paths it does not hold now (the latest event per path) and
+/// completed tasks.
 pub fn compose(now: Millis, cursor: Cursor, me: &str, facts: Facts) -> Vec<News> {
     let mut news: Vec<News> = Vec::new();
     for (path, how, detail) in facts.lost {
@@ -231,6 +248,13 @@ pub fn compose(now: Millis, cursor: Cursor, me: &str, facts: Facts) -> Vec<News>
             });
         }
     }
+    let mut wanted: Vec<String> = Vec::new();
+    for path in facts.wanted_uncommitted {
+        if !wanted.contains(&path) {
+            wanted.push(path);
+        }
+    }
+    news.extend(wanted.into_iter().map(|path| News::ChangeWanted { path }));
     let mut freed: Vec<FreedEvent> = Vec::new();
     // A path it holds now is no longer wanted: a waiting claim granted after
     // the release took it, and "claim it" would tell the holder to take its own lock.
@@ -378,6 +402,25 @@ mod tests {
                 "impl_b's lock on src/b.rs, which you wanted, expired; it is still held by impl_d (read)",
                 "impl_c's lock on src/a.rs, which you wanted, was force-released; it is free now: claim_file_lock it before editing",
             ]
+        );
+    }
+
+    #[test]
+    fn a_change_another_agent_needs_uncommitted_is_told_once_per_file_with_the_command() {
+        let facts = Facts {
+            wanted_uncommitted: vec!["src/a b.rs".into(), "src/c.rs".into(), "src/a b.rs".into()],
+            ..Facts::default()
+        };
+        let news = compose(NOW, cursor(NOW - 1000), "impl_a", facts);
+        let paths: Vec<Option<&str>> = news.iter().map(News::path).collect();
+        assert_eq!(paths, [Some("src/a b.rs"), Some("src/c.rs")]);
+        assert_eq!(news[0].kind(), "change_wanted");
+        assert!(
+            news[0]
+                .message()
+                .contains("commit them (`git add -A -- 'src/a b.rs' && git commit -m \"...\"`)"),
+            "{}",
+            news[0].message()
         );
     }
 

@@ -24,7 +24,9 @@ Bash `rm` for a deleted one. It reacts to what it is told, as a model would:
 - a waiting claim answered with a wait cycle: release the paths it names,
   then go on as after any refusal;
 - a result (or a hook's added context) that names a git command in backticks,
-  e.g. `git merge --no-edit <commit>`: run it with Bash, then go on;
+  e.g. `git merge --no-edit <commit>`: run it with Bash, then go on (a commit
+  it is told to make is made with its own message; when git refuses a merge
+  until its own changes are committed, it commits them and runs it again);
 - "commit first": commit what it has, then retry;
 - a hunk whose old text is not in the file (an earlier commit it builds on has
   not arrived): put aside and retried after the other files, re-reading the
@@ -192,7 +194,8 @@ class Agent:
         self.rng = random.Random(f"{task.get('seed', 0)}/{name}")
         self.workdir = task["workdir"].rstrip("/")
         self.ccmulti = False
-        self.ran = set()
+        self.ran = set()  # commands told and run without error
+        self.failed = {}  # command -> how many times it failed
         self.started = time.time()
         with open(task["diff"], encoding="utf-8") as f:
             self.files = [c.whole() for c in parse_diff(f.read())]
@@ -224,13 +227,32 @@ class Agent:
         return result
 
     def obey(self, result):
-        """Runs the git commands a result or a hook's context names, once each."""
-        for command in COMMAND.findall(result["text"] + "\n" + result["beside"]):
-            if command in self.ran:
+        """Runs the git commands a result or a hook's context names: each until it has
+        worked once (a failed one is tried again when told again, at most three times).
+        A commit it is told to make is its own, with its own message, made each time it
+        is asked; a command git
+        refuses until its own changes are committed is run again after committing them."""
+        told = COMMAND.findall(result["text"] + "\n" + result["beside"])
+        for command in dict.fromkeys(told):
+            if "git commit" in command:
+                # Asked to commit: each time it is asked (the request is told once).
+                yield from self.commit()
                 continue
-            self.ran.add(command)
-            ran = yield ("tool", "Bash", {"command": command, "description": "Run what I was told to"}, self.think())
-            self.log("ran", command=command, ok=not ran["is_error"], said=ran["text"][:500])
+            if command in self.ran or self.failed.get(command, 0) >= 3:
+                continue
+            ran = yield from self.run_told(command)
+            if ran["is_error"] and "commit your changes or stash them" in ran["text"]:
+                yield from self.commit()
+                ran = yield from self.run_told(command)
+            if ran["is_error"]:
+                self.failed[command] = self.failed.get(command, 0) + 1
+            else:
+                self.ran.add(command)
+
+    def run_told(self, command):
+        ran = yield ("tool", "Bash", {"command": command, "description": "Run what I was told to"}, self.think())
+        self.log("ran", command=command, ok=not ran["is_error"], said=ran["text"][:500])
+        return ran
 
     def read(self, change):
         result = yield from self.call("Read", {"file_path": self.abs(change.path)})

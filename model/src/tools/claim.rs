@@ -86,6 +86,11 @@ pub struct ClaimResult {
     /// before editing the file. Only between agents in worktrees of their own.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub handovers: Vec<HandOver>,
+    /// A waiting claim answered early because another agent needs your
+    /// changes to these files, which are in no commit in your worktree:
+    /// commit them, then claim again.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub changes_wanted: Vec<String>,
 }
 
 /// Lock waits that close on themselves: each agent waits for a lock the

@@ -93,7 +93,8 @@ pub struct TaskState {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct NewsItem {
-    /// e.g. `path_freed`, `task_completed`, `own_lock_force_released`, `own_lock_expired`, `own_lock_expiring`.
+    /// e.g. `path_freed`, `task_completed`, `own_lock_force_released`, `own_lock_expired`, `own_lock_expiring`, `change_wanted` (another agent needs
+    /// your changes to a file that are in no commit in your worktree).
     pub kind: String,
     #[serde(default)]
     pub path: Option<String>,

@@ -300,6 +300,7 @@ impl Coordinator {
             if !fresh.is_empty() {
                 self.store.record_versions(session, &fresh).await?;
                 latest = self::latest(self.store.path_versions(session).await?);
+                self.call_away_for(session, &fresh);
             }
         }
         let mut candidates: Vec<(Option<String>, PathVersion)> = Vec::new();
@@ -339,6 +340,19 @@ impl Coordinator {
         self.store.add_pending_handovers(&pending).await?;
         self.store.drop_pending_handovers(&done).await?;
         Ok(found)
+    }
+
+    /// Each agent whose changes were just found needed while in no commit
+    /// is asked in its news; one waiting for a lock meanwhile is called away
+    /// from its wait, since it cannot commit while it waits.
+    fn call_away_for(&self, session: &str, fresh: &[handover::NewVersion]) {
+        let mut wanted: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+        for v in fresh.iter().filter(|v| v.left_uncommitted) {
+            wanted.entry(&v.agent).or_default().push(v.path.clone());
+        }
+        for (agent, paths) in wanted {
+            self.waiters.call_away(session, agent, &paths);
+        }
     }
 
     /// After a grant: the hand-overs it carries, kept until brought in.

@@ -14,6 +14,7 @@ on_both_backends!(
     a_change_travels_down_a_chain_of_three_worktrees,
     a_change_is_handed_over_after_its_lock_ran_out,
     a_reader_in_a_stale_worktree_is_told_of_the_newer_version,
+    a_waiter_whose_uncommitted_change_is_needed_is_called_away_to_commit_it,
 );
 
 const APP: &str = "def total(xs):\n    return sum(xs)\n";
@@ -218,10 +219,36 @@ async fn a_change_is_handed_over_after_its_lock_ran_out(fx: Fixture) {
         .collect();
     assert_eq!(froms, [("impl_b", None, true)], "{told:?}");
     assert!(
-        told[0].message().contains("uncommitted"),
+        told[0].message().contains("in no commit yet"),
         "{}",
         told[0].message()
     );
+
+    // impl_b's news asks it, once, to commit; then the next read hands the commit over.
+    fx.clock.advance_ms(1000);
+    let wanted = |news: Vec<crate::rules::news::News>| -> Vec<String> {
+        news.iter()
+            .filter(|n| n.kind() == "change_wanted")
+            .map(crate::rules::news::News::message)
+            .collect()
+    };
+    let (_, news) = coord.status("s", "impl_b", true).await.unwrap();
+    let asked = wanted(news);
+    assert_eq!(asked.len(), 1, "{asked:?}");
+    assert!(asked[0].contains("git add -A -- app.py"), "{}", asked[0]);
+    fx.clock.advance_ms(1000);
+    let (_, news) = coord.status("s", "impl_b", true).await.unwrap();
+    assert!(wanted(news).is_empty(), "told once");
+    let two = repo.commit(b, "impl_b: rounded");
+    let told = coord
+        .newer_for_reading(&roots, "s", "impl_c", &["app.py".to_owned()])
+        .await
+        .unwrap();
+    let commands: Vec<Option<String>> = told.iter().map(handover::HandOver::command).collect();
+    assert_eq!(commands, [Some(format!("git merge --no-edit {two}"))]);
+    fx.clock.advance_ms(1000);
+    let (_, news) = coord.status("s", "impl_b", true).await.unwrap();
+    assert!(wanted(news).is_empty(), "committed: nothing more to ask");
 }
 
 /// Reading a file: told of a newer version its worktree lacks before any
@@ -259,4 +286,45 @@ async fn a_reader_in_a_stale_worktree_is_told_of_the_newer_version(fx: Fixture) 
 
     repo.git(b, &["merge", "-q", "--no-edit", &one]);
     assert!(read("impl_b").await.is_empty(), "brought in");
+}
+
+/// A wait in a cycle only one edge of which is a lock: impl_b waits for a
+/// lock impl_c holds, while impl_a needs impl_b's uncommitted change. impl_b
+/// cannot commit while it waits, so finding the need calls it away: its
+/// wait ends at once, refused, naming the file to commit.
+async fn a_waiter_whose_uncommitted_change_is_needed_is_called_away_to_commit_it(fx: Fixture) {
+    let coord = Coordinator::new(fx.store.clone());
+    let (repo, trees, roots) = three_worktrees(&fx, &coord).await;
+    repo.write(
+        &trees[1],
+        &[("app.py", "def total(xs):\n    return sum(list(xs))\n")],
+    );
+    let held = crate::coord::tests::request("impl_c", &["other.py"]);
+    assert!(matches!(
+        coord.claim_now(&held).await.unwrap(),
+        ClaimOutcome::Granted(_)
+    ));
+    let waiter = crate::coord::tests::spawn_waiter(&coord, "impl_b", &["other.py"], 60);
+    crate::coord::tests::until("impl_b waits", || coord.waiting_claims() == 1).await;
+
+    let told = coord
+        .newer_for_reading(&roots, "s", "impl_a", &["app.py".to_owned()])
+        .await
+        .unwrap();
+    assert_eq!(told.len(), 1, "{told:?}");
+    assert!(
+        told[0].left_uncommitted && told[0].commit.is_none(),
+        "{told:?}"
+    );
+
+    let waited = tokio::time::timeout(std::time::Duration::from_secs(5), waiter)
+        .await
+        .expect("called away well before its minute")
+        .unwrap();
+    assert!(
+        matches!(waited.outcome, ClaimOutcome::Conflicted(_)),
+        "{waited:?}"
+    );
+    assert_eq!(waited.called_away, ["app.py"]);
+    assert!(waited.cycle.is_none());
 }

@@ -65,12 +65,17 @@ async fn answer(
     wait: Duration,
 ) -> Result<ClaimResult, CoordError> {
     let operation = request.operation;
-    let (outcome, waited, wait_cycle) = if wait.is_zero() {
+    let (outcome, waited, wait_cycle, changes_wanted) = if wait.is_zero() {
         let outcome = cx.coord.claim_now(&request).await?;
-        (outcome, None, None)
+        (outcome, None, None, Vec::new())
     } else {
         let waited = cx.coord.claim_waiting(request, wait).await?;
-        (waited.outcome, Some(waited.waited), waited.cycle)
+        (
+            waited.outcome,
+            Some(waited.waited),
+            waited.cycle,
+            waited.called_away,
+        )
     };
     let now = cx.coord.now_ms();
     let waited_seconds =
@@ -96,6 +101,7 @@ async fn answer(
                 waited_seconds,
                 wait_cycle: None,
                 handovers: handovers.iter().map(HandOver::report).collect(),
+                changes_wanted: Vec::new(),
             }
         }
         ClaimOutcome::Conflicted(blockers) => {
@@ -112,6 +118,11 @@ async fn answer(
             };
             let message = match &wait_cycle {
                 Some(cycle) => wait_cycle::describe(cycle),
+                None if !changes_wanted.is_empty() => crate::rules::handover::called_away_message(
+                    &first.path,
+                    &changes_wanted,
+                    &waited,
+                ),
                 None => format!(
                     "{what} is held by {} for {} ({}s left); nothing was claimed{waited}. Work on something else, check_agent_status, and claim again later (wait_seconds waits for it).",
                     first.holder,
@@ -128,6 +139,7 @@ async fn answer(
                 waited_seconds,
                 wait_cycle,
                 handovers: Vec::new(),
+                changes_wanted,
             }
         }
     };

@@ -16,7 +16,8 @@ impl Served for Status {
     const DESCRIPTION: &'static str = "See what the other agents in your session are doing: who is active (called within 2 minutes) or recent (10 minutes), \
          which files are locked by whom and for how long, and every task's progress. \
          news lists, once, what changed for you since you last looked: a file you wanted was freed, another agent completed a task, \
-         a lock of yours was force-released, expired or is about to expire.";
+         a lock of yours was force-released, expired or is about to expire, \
+         another agent needs your changes to a file that are in no commit in your worktree (commit them).";
     // Not read-only: with `news` (the default) it marks the news as told.
     const HINTS: Hints = Hints {
         title: "Check agent status",

@@ -296,7 +296,7 @@ fn work_left_uncommitted_is_told_without_a_command() {
     assert!(
         handover
             .message()
-            .contains("left changes to src/app.py uncommitted in its worktree /w/a (branch b/a)"),
+            .contains("impl_a has changes to src/app.py in its worktree /w/a (branch b/a) that are in no commit yet"),
         "{}",
         handover.message()
     );

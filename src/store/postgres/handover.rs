@@ -8,7 +8,7 @@ use ccmulti_model::{AgentWorkspace, PathVersion, PendingHandOver};
 use deadpool_postgres::GenericClient;
 use tokio_postgres::Row;
 
-use super::{PostgresStore, Result, ms, ts};
+use super::{PostgresStore, Result, lock_sessions, ms, ts};
 use crate::clock::Millis;
 use crate::rules::handover::NewVersion;
 
@@ -140,9 +140,12 @@ impl PostgresStore {
         if versions.is_empty() {
             return Ok(());
         }
-        let now = self.now_ms();
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
+        // Stamped under the session's lock, as the news cursor is, so a
+        // version is never older than a look that could not see it.
+        lock_sessions(&tx, &[session]).await?;
+        let now = self.now_ms();
         for version in versions {
             insert_version(&tx, session, version, now).await?;
         }

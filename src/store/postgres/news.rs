@@ -169,6 +169,33 @@ async fn lost(
     Ok(out)
 }
 
+/// This agent's files whose changes another agent was found to need while
+/// they were in no commit, recorded in [since, now).
+async fn wanted_uncommitted(
+    tx: &Transaction<'_>,
+    session: &str,
+    agent: &str,
+    since: Millis,
+    now: Millis,
+) -> Result<Vec<String>> {
+    let stmt = tx
+        .prepare_cached(
+            "SELECT file_path FROM path_versions
+              WHERE session_id = $1 AND agent_id = $2 AND left_uncommitted
+                AND recorded_at >= $3 AND recorded_at < $4
+              ORDER BY id LIMIT $5",
+        )
+        .await?;
+    tx.query(
+        &stmt,
+        &[&session, &agent, &ts(since), &ts(now), &FACT_LIMIT],
+    )
+    .await?
+    .iter()
+    .map(|r| Ok(r.try_get(0)?))
+    .collect()
+}
+
 async fn own_live(
     tx: &Transaction<'_>,
     session: &str,
@@ -210,6 +237,8 @@ impl PostgresStore {
             completed: completed(&tx, session, agent, since.looked_at_ms, now).await?,
             lost: lost(&tx, session, agent, since.last_event_id).await?,
             own_live: own_live(&tx, session, agent, now).await?,
+            wanted_uncommitted: wanted_uncommitted(&tx, session, agent, since.looked_at_ms, now)
+                .await?,
         };
         let save = tx
             .prepare_cached(

@@ -116,8 +116,10 @@ impl SqliteStore {
         if versions.is_empty() {
             return Ok(());
         }
-        let now = self.now_ms();
         self.write(|tx| {
+            // Stamped inside the write lock, as the news cursor is, so a
+            // version is never older than a look that could not see it.
+            let now = self.now_ms();
             for version in versions {
                 insert_version(tx, session, version, now)?;
             }

@@ -144,6 +144,27 @@ fn lost(
     Ok(out)
 }
 
+/// This agent's files whose changes another agent was found to need while
+/// they were in no commit, recorded in [since, now).
+fn wanted_uncommitted(
+    conn: &Connection,
+    session: &str,
+    agent: &str,
+    since: &str,
+    now: &str,
+) -> Result<Vec<String>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT file_path FROM path_versions
+          WHERE session_id = ?1 AND agent_id = ?2 AND left_uncommitted = 1
+            AND recorded_at >= ?3 AND recorded_at < ?4
+          ORDER BY id LIMIT ?5",
+    )?;
+    let rows = stmt.query_map(params![session, agent, since, now, FACT_LIMIT], |r| {
+        r.get(0)
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
 fn own_live(conn: &Connection, session: &str, agent: &str, now: &str) -> Result<Vec<OwnLock>> {
     let mut stmt = conn.prepare_cached(
         "SELECT file_path, created_at, expires_at FROM file_locks
@@ -188,6 +209,13 @@ impl SqliteStore {
                 )?,
                 lost: lost(tx, session, agent, since.last_event_id)?,
                 own_live: own_live(tx, session, agent, &now_text)?,
+                wanted_uncommitted: wanted_uncommitted(
+                    tx,
+                    session,
+                    agent,
+                    &time::to_text(since.looked_at_ms),
+                    &now_text,
+                )?,
             };
             let last_event_id: i64 = tx
                 .prepare_cached("SELECT COALESCE(MAX(id), 0) FROM coordination_events")?
