@@ -16,7 +16,9 @@ use ccmulti::hook::input::HookInput;
 use ccmulti::hook::output;
 use ccmulti::lock_paths::PathResolver;
 use ccmulti_model::tools::claim::{MAX_LEASE_SECONDS, MIN_LEASE_SECONDS};
-use ccmulti_model::tools::{Claim, ClaimArgs, HandOver, Status, StatusArgs, StatusResult, Tool};
+use ccmulti_model::tools::{
+    Claim, ClaimArgs, HandOver, Release, ReleaseArgs, Status, StatusArgs, StatusResult, Tool,
+};
 use ccmulti_model::{AgentWorkspace, Operation, SessionAgent, VirtualUser};
 use clap::{Args, Subcommand, ValueEnum};
 use serde_json::Value;
@@ -134,6 +136,17 @@ pub struct PreToolArgs {
         default_value = "merge"
     )]
     bring_in: BringInArg,
+    /// When an edit takes a new lock, let go of the locks the hook took at
+    /// earlier edits of other files (the agent has moved on) instead of
+    /// keeping them until their lease lapses. In a worktree, a file with
+    /// uncommitted changes is kept (its release must be committed first).
+    #[arg(
+        long,
+        env = "CCMULTI_HOOK_RELEASE_ON_MOVE",
+        value_enum,
+        default_value = "on"
+    )]
+    release_on_move: Switch,
 }
 
 /// Long enough for the next edit of the same file in a burst of edits (a
@@ -384,6 +397,24 @@ fn bring_in(
     Some(decide::handover_verdict(edit, handover, &done))
 }
 
+/// Lets go of the locks the hook took at this agent's earlier edits of other
+/// files, one by one, so that one the release refuses (in a worktree,
+/// uncommitted changes: "commit first") keeps only itself. Best effort: what
+/// fails here lapses with its lease, as before.
+fn release_moved_from(coordinator: &Coordinator, agent: &str, edited: &str, lease_seconds: i64) {
+    let Ok((holders, _)) = locks(coordinator) else {
+        return;
+    };
+    for path in decide::moved_from(&holders, agent, edited, lease_seconds) {
+        let args = ReleaseArgs {
+            file_paths: Some(vec![path]),
+            all: false,
+        };
+        // A refusal ("commit first") or an error leaves the lock to its lease.
+        let _ = coordinator.call::<Release>(&args);
+    }
+}
+
 pub fn pre_tool(common: &Common, args: &PreToolArgs) -> Result<ExitCode> {
     let Some((me, coordinator)) = whoami(&args.guarded.identity, common)? else {
         return Ok(ExitCode::SUCCESS);
@@ -404,8 +435,11 @@ pub fn pre_tool(common: &Common, args: &PreToolArgs) -> Result<ExitCode> {
         agent: &me.agent_id,
         session: &me.session_id,
     };
+    // A new lock (not a renewal): the agent may have moved on from others.
+    let mut took_new = false;
     let answer = match args.auto_claim {
         Switch::On => claim(&coordinator, &path, args.lease_seconds).map(|answer| {
+            took_new = matches!(answer, ClaimAnswer::Granted { renewed: false, .. });
             let verdict = decide::after_claim(edit, &answer);
             match (&answer, &verdict) {
                 (
@@ -423,6 +457,10 @@ pub fn pre_tool(common: &Common, args: &PreToolArgs) -> Result<ExitCode> {
         }),
         Switch::Off => locks(&coordinator).map(|(l, _)| decide::from_locks(edit, &l)),
     };
+    if took_new && args.release_on_move == Switch::On && matches!(answer, Ok(Verdict::Allow { .. }))
+    {
+        release_moved_from(&coordinator, &me.agent_id, &path, args.lease_seconds);
+    }
     let verdict = answer.unwrap_or_else(|e| match e {
         ClientError::Refused { .. } => decide::refused(edit, &e.to_string()),
         _ => decide::unanswered(edit, args.guarded.offline.into(), &e.to_string()),

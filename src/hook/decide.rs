@@ -388,6 +388,30 @@ pub fn staged_conflicts<'a>(
         .collect()
 }
 
+/// How long a lock must have gone without an edit before moving on lets go
+/// of it: Claude Code may run two edits of different files at once, and
+/// each one's hook must not free the lock the other just took.
+pub const MOVED_ON_AFTER_SECONDS: i64 = 2;
+
+/// The agent has moved on to `edited`: its other write locks that are no
+/// longer than the hook's own lease and were not renewed in the last
+/// [`MOVED_ON_AFTER_SECONDS`] (the ones the hook took at an edit, or any
+/// about to lapse anyway), which it can let go now rather than when the
+/// lease lapses. An explicit claim keeps its duration: it has more left.
+pub fn moved_from(
+    holders: &[Holder],
+    agent: &str,
+    edited: &str,
+    lease_seconds: i64,
+) -> Vec<String> {
+    holders
+        .iter()
+        .filter(|h| h.agent_id == agent && h.path != edited && h.excludes_edits())
+        .filter(|h| h.seconds_left <= lease_seconds - MOVED_ON_AFTER_SECONDS)
+        .map(|h| h.path.clone())
+        .collect()
+}
+
 /// The git guard's refusal, naming each file, its holder and the time left.
 pub fn commit_refusal(session: &str, blocked: &[&Holder]) -> String {
     let mut text = format!(
@@ -427,6 +451,44 @@ mod tests {
             seconds_left: 432,
             elsewhere: false,
         }
+    }
+
+    #[test]
+    fn moving_on_lets_go_of_the_hooks_short_locks_only() {
+        let locks = vec![
+            Holder {
+                path: "a.rs".into(),
+                seconds_left: 28,
+                ..holder("impl_a", "write")
+            },
+            Holder {
+                path: "edited.rs".into(),
+                seconds_left: 30,
+                ..holder("impl_a", "write")
+            },
+            // Taken a moment ago by an edit running beside this one.
+            Holder {
+                path: "beside.rs".into(),
+                seconds_left: 29,
+                ..holder("impl_a", "write")
+            },
+            Holder {
+                path: "claimed.rs".into(),
+                seconds_left: 840,
+                ..holder("impl_a", "write")
+            },
+            Holder {
+                path: "read.rs".into(),
+                seconds_left: 10,
+                ..holder("impl_a", "read")
+            },
+            Holder {
+                path: "theirs.rs".into(),
+                seconds_left: 10,
+                ..holder("impl_b", "write")
+            },
+        ];
+        assert_eq!(moved_from(&locks, "impl_a", "edited.rs", 30), ["a.rs"]);
     }
 
     #[test]

@@ -18,6 +18,7 @@ on_both_backends!(
     the_hooks_send_the_terminals_token,
     news_is_told_once_and_then_nothing,
     a_lock_taken_at_an_edit_lapses_once_the_agent_moved_on,
+    an_edit_of_another_file_lets_go_of_the_lock_the_hook_took,
 );
 
 struct Run {
@@ -574,4 +575,78 @@ async fn a_lock_taken_at_an_edit_lapses_once_the_agent_moved_on(backend: Backend
             ("src/checkout.rs".into(), "impl_b".into(), "write".into()),
         ]
     );
+}
+
+/// Moving on: an edit that takes a new lock lets go of the locks the hook
+/// took at the agent's earlier edits of other files, unless one was renewed
+/// a moment ago (an edit running beside it) or was claimed explicitly.
+async fn an_edit_of_another_file_lets_go_of_the_lock_the_hook_took(backend: Backend) {
+    let clock = ccmulti::clock::ManualClock::starting_at(1_790_000_000_000);
+    let server = backend.start_with_clock(clock.clone()).await;
+    pre_tool(&server, "impl_a", "pre_tool_use_write.json", &[])
+        .await
+        .no_objection();
+    hold(&server, "impl_a", "src/cart.rs").await;
+    let server = &server;
+    // At once (two edits side by side): checkout.rs was just taken; kept.
+    pre_tool(server, "impl_a", "pre_tool_use_notebook_edit.json", &[])
+        .await
+        .no_objection();
+    assert_eq!(
+        held_by(server, "impl_a").await,
+        ["notebooks/sales.ipynb", "src/cart.rs", "src/checkout.rs"]
+    );
+
+    // Switched off: nothing let go.
+    clock.advance_ms(5_000);
+    let _ = call_tool(
+        &server.agent_url("impl_a"),
+        "release_file_lock",
+        json!({ "file_paths": ["notebooks/sales.ipynb"] }),
+    )
+    .await;
+    pre_tool(
+        server,
+        "impl_a",
+        "pre_tool_use_notebook_edit.json",
+        &[("CCMULTI_HOOK_RELEASE_ON_MOVE", "off")],
+    )
+    .await
+    .no_objection();
+    assert_eq!(
+        held_by(server, "impl_a").await,
+        ["notebooks/sales.ipynb", "src/cart.rs", "src/checkout.rs"]
+    );
+
+    // Five seconds on, an edit of another file: checkout.rs, which the hook
+    // took, is free for impl_b; the explicit claim of cart.rs is kept.
+    clock.advance_ms(5_000);
+    let _ = call_tool(
+        &server.agent_url("impl_a"),
+        "release_file_lock",
+        json!({ "file_paths": ["notebooks/sales.ipynb"] }),
+    )
+    .await;
+    pre_tool(server, "impl_a", "pre_tool_use_notebook_edit.json", &[])
+        .await
+        .no_objection();
+    assert_eq!(
+        held_by(server, "impl_a").await,
+        ["notebooks/sales.ipynb", "src/cart.rs"]
+    );
+    pre_tool(server, "impl_b", "pre_tool_use_write.json", &[])
+        .await
+        .no_objection();
+}
+
+/// The paths `agent` holds, sorted.
+async fn held_by(server: &Server, agent: &str) -> Vec<String> {
+    let mut held: Vec<String> = locks(server)
+        .await
+        .into_iter()
+        .filter(|l| l.1 == agent)
+        .map(|l| l.0)
+        .collect();
+    held.sort();
+    held
 }
