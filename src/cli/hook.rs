@@ -19,7 +19,7 @@ use ccmulti_model::tools::claim::{MAX_LEASE_SECONDS, MIN_LEASE_SECONDS};
 use ccmulti_model::tools::{
     Claim, ClaimArgs, HandOver, Release, ReleaseArgs, Status, StatusArgs, StatusResult, Tool,
 };
-use ccmulti_model::{AgentWorkspace, Operation, SessionAgent, VirtualUser};
+use ccmulti_model::{Activity, AgentWorkspace, Operation, SessionAgent, VirtualUser};
 use clap::{Args, Subcommand, ValueEnum};
 use serde_json::Value;
 
@@ -304,6 +304,16 @@ fn locks(coordinator: &Coordinator) -> Result<(Vec<Holder>, Vec<HandOver>), Clie
     Ok((decide::status_locks(status), handovers))
 }
 
+/// Whether `agent` of this session called the coordinator in the last two
+/// minutes (`check_agent_status` lists only such agents, and recent ones).
+fn is_active(coordinator: &Coordinator, agent: &str) -> Result<bool, ClientError> {
+    let status = status(coordinator, false, Vec::new())?;
+    Ok(status
+        .agents
+        .iter()
+        .any(|a| a.agent_id == agent && a.activity == Activity::Active))
+}
+
 /// Claims a write lock on `path` for this edit, for `lease_seconds`.
 fn claim(
     coordinator: &Coordinator,
@@ -367,9 +377,10 @@ fn bring_in(
     edit: Edit<'_>,
     handover: &HandOver,
     policy: BringInPolicy,
+    active: bool,
 ) -> Option<Verdict> {
     let Some(commit) = handover.commit.as_deref() else {
-        return Some(decide::left_behind_note(handover));
+        return Some(decide::uncommitted_elsewhere(edit, handover, active));
     };
     let Some((top, within)) = worktree_of(root) else {
         return Some(decide::handover_verdict(edit, handover, &BringIn::Told));
@@ -448,10 +459,17 @@ pub fn pre_tool(common: &Common, args: &PreToolArgs) -> Result<ExitCode> {
                         ..
                     },
                     Verdict::Allow { .. },
-                ) => roots
-                    .first()
-                    .and_then(|root| bring_in(root, edit, handover, args.bring_in.into()))
-                    .unwrap_or(verdict),
+                ) => {
+                    // Only a change in no commit asks whether its maker is still at work.
+                    let active = handover.commit.is_none()
+                        && is_active(&coordinator, &handover.from).unwrap_or(false);
+                    roots
+                        .first()
+                        .and_then(|root| {
+                            bring_in(root, edit, handover, args.bring_in.into(), active)
+                        })
+                        .unwrap_or(verdict)
+                }
                 _ => verdict,
             }
         }),

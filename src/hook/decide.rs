@@ -297,11 +297,27 @@ pub fn handover_verdict(edit: Edit<'_>, handover: &HandOver, done: &BringIn) -> 
     Verdict::Deny { reason }
 }
 
-/// A hand-over whose change was left uncommitted: there is nothing to bring
-/// in, so the edit goes ahead, and the model is told.
-pub fn left_behind_note(handover: &HandOver) -> Verdict {
+/// A hand-over whose change is in no commit: nothing to bring in yet. While
+/// the agent that made it is active (its news asks it to commit), the edit
+/// waits for that commit, as it would for one to bring in, so it is not made
+/// on a copy that lacks the change; once that agent has gone quiet, nobody
+/// may commit it, so the edit goes ahead and the model is told.
+pub fn uncommitted_elsewhere(edit: Edit<'_>, handover: &HandOver, from_active: bool) -> Verdict {
+    if from_active {
+        return Verdict::Deny {
+            reason: format!(
+                "ccmulti: {} This edit was not made: wait until {} has committed its change, then Read {} \
+                 again, and you are told the commit to bring in. Meanwhile work on something else.",
+                handover.message, handover.from, edit.path
+            ),
+        };
+    }
     Verdict::Allow {
-        context: Some(format!("ccmulti: {}", handover.message)),
+        context: Some(format!(
+            "ccmulti: {} {} has not been active for two minutes, so your edit goes ahead on your copy; \
+             the two changes meet when the branches land.",
+            handover.message, handover.from
+        )),
     }
 }
 
@@ -643,6 +659,35 @@ mod tests {
                 handover: Some(handover())
             }
         );
+    }
+
+    #[test]
+    fn an_edit_waits_for_a_change_in_no_commit_while_its_maker_is_at_work() {
+        let uncommitted = HandOver {
+            commit: None,
+            blob: None,
+            command: None,
+            message:
+                "impl_b has changes to src/cart.rs in its worktree /w/b that are in no commit yet."
+                    .into(),
+            ..handover()
+        };
+        match uncommitted_elsewhere(EDIT, &uncommitted, true) {
+            Verdict::Deny { reason } => assert!(
+                reason.contains("This edit was not made: wait until impl_b has committed its change, then Read src/cart.rs again"),
+                "{reason}"
+            ),
+            other => panic!("expected a denial, got {other:?}"),
+        }
+        match uncommitted_elsewhere(EDIT, &uncommitted, false) {
+            Verdict::Allow { context: Some(c) } => {
+                assert!(
+                    c.contains("impl_b has not been active for two minutes"),
+                    "{c}"
+                );
+            }
+            other => panic!("expected the edit to go ahead, got {other:?}"),
+        }
     }
 
     #[test]
