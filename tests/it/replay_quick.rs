@@ -3,14 +3,16 @@
 //! to 6.118.7, four consecutive releases), one real Claude Code per commit,
 //! all started at once in one checkout, played by the reacting stand-in model.
 //!
-//! What holds today and must keep holding, with ccmulti in one checkout:
-//! every overlapping edit is serialised (no interleaving), no applied edit is
-//! undone, and every file whose hunks all went in ends equal to the real
-//! history. (That no hunk at all is lost does not hold today: an agent keeps
-//! the lock the hook took for a file while it waits for another commit's text
-//! elsewhere, and the agent that would write that text waits for the file;
-//! the wait ends only with the first agent's patience. Issue 24, item 5.)
-//! The control (the same without ccmulti) runs too, and only has to finish.
+//! What must hold, with ccmulti in one checkout: no applied edit is undone
+//! (each edit is made under its lock), and every file whose hunks all went in
+//! ends equal to the real history. Each agent's edits of a file are not one
+//! run any more: the lock the hook takes lapses a short lease after the last
+//! edit, or when the agent edits another file (issue 24, item 5), so another
+//! agent may edit between two of them (the bench counts those as
+//! interleavings). That no hunk is lost held in every run since, but is left
+//! to the bench: it rests on the stand-in's patience under a loaded CI
+//! machine. The control (the same without ccmulti) runs too, and only has to
+//! finish.
 //!
 //! SQLite only: `ccmulti team`, which sets the agents up, is SQLite only.
 //! Skipped, saying so, without Claude Code or python3; `.ci/run` sets
@@ -32,9 +34,9 @@ use replay::window::Window;
 const WINDOW: &str = "hypothesis-6.118";
 
 #[test]
-fn in_one_checkout_with_ccmulti_edits_are_serialised_and_files_end_as_in_history() {
+fn in_one_checkout_with_ccmulti_no_edit_is_undone_and_files_end_as_in_history() {
     let Some(claude) = claude_or_skip(
-        "in_one_checkout_with_ccmulti_edits_are_serialised_and_files_end_as_in_history",
+        "in_one_checkout_with_ccmulti_no_edit_is_undone_and_files_end_as_in_history",
         &[],
     ) else {
         return;
@@ -58,10 +60,6 @@ fn in_one_checkout_with_ccmulti_edits_are_serialised_and_files_end_as_in_history
         );
         assert!(figures.failures.is_empty(), "{said}");
         if condition.ccmulti() {
-            assert_eq!(
-                figures.interleavings, 0,
-                "edits interleaved with ccmulti:\n{said}"
-            );
             assert_eq!(
                 figures.gone, 0,
                 "applied edits undone with ccmulti:\n{said}"
