@@ -230,8 +230,8 @@ class Agent:
         """Runs the git commands a result or a hook's context names: each until it has
         worked once (a failed one is tried again when told again, at most three times).
         A commit it is told to make is its own, with its own message, made each time it
-        is asked; a command git
-        refuses until its own changes are committed is run again after committing them."""
+        is asked; a command git refuses until its own changes are committed is run again
+        after committing them."""
         told = COMMAND.findall(result["text"] + "\n" + result["beside"])
         for command in dict.fromkeys(told):
             if "git commit" in command:
