@@ -314,6 +314,26 @@ fn is_active(coordinator: &Coordinator, agent: &str) -> Result<bool, ClientError
         .any(|a| a.agent_id == agent && a.activity == Activity::Active))
 }
 
+/// Whether the change in no commit a hand-over names is still there, asked
+/// of its worktree when it is on this machine: a change its maker undid is
+/// nothing to wait for. A worktree git cannot read here (another machine)
+/// is taken to still hold it.
+fn still_uncommitted(handover: &HandOver, root: Option<&PathBuf>) -> bool {
+    let Some(top) = handover.worktree.as_deref().map(Path::new) else {
+        return true;
+    };
+    if !top.is_dir() {
+        return true;
+    }
+    // Where the project sits in a worktree is the same in each of them.
+    let within = root
+        .and_then(|r| worktree_of(r))
+        .map(|(_, w)| w)
+        .unwrap_or_default();
+    let file = in_worktree(&within, &handover.path);
+    git::uncommitted(top, &[git::pathspec(&file, false)]).map_or(true, |found| !found.is_empty())
+}
+
 /// Claims a write lock on `path` for this edit, for `lease_seconds`.
 fn claim(
     coordinator: &Coordinator,
@@ -462,6 +482,7 @@ pub fn pre_tool(common: &Common, args: &PreToolArgs) -> Result<ExitCode> {
                 ) => {
                     // Only a change in no commit asks whether its maker is still at work.
                     let active = handover.commit.is_none()
+                        && still_uncommitted(handover, roots.first())
                         && is_active(&coordinator, &handover.from).unwrap_or(false);
                     roots
                         .first()
@@ -598,5 +619,75 @@ pub fn pre_commit(common: &Common, args: &PreCommitArgs) -> Result<ExitCode> {
             );
             Ok(ExitCode::FAILURE)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The pre-tool hook holds an edit for a change in no commit only while
+    /// that change is there: one its maker undid is nothing to wait for.
+    #[test]
+    fn a_change_in_no_commit_is_waited_for_only_while_it_is_there() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = std::fs::canonicalize(dir.path()).unwrap();
+        let (repo, theirs) = (base.join("repo"), base.join("theirs"));
+        std::fs::create_dir_all(&repo).unwrap();
+        let run = |at: &Path, args: &[&str]| {
+            let out = std::process::Command::new("git")
+                .args(["-c", "user.name=T", "-c", "user.email=t@example.com"])
+                .args(args)
+                .current_dir(at)
+                .env_remove("GIT_DIR")
+                .env_remove("GIT_WORK_TREE")
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "git {args:?}: {out:?}");
+        };
+        run(&repo, &["init", "-q"]);
+        std::fs::write(repo.join("app.py"), "a\n").unwrap();
+        run(&repo, &["add", "app.py"]);
+        run(&repo, &["commit", "-q", "-m", "init"]);
+        run(
+            &repo,
+            &[
+                "worktree",
+                "add",
+                "-q",
+                "-b",
+                "theirs",
+                &theirs.to_string_lossy(),
+            ],
+        );
+        let handover = HandOver {
+            path: "app.py".into(),
+            from: "impl_b".into(),
+            commit: None,
+            branch: Some("theirs".into()),
+            blob: None,
+            command: None,
+            fetch: false,
+            worktree: Some(theirs.to_string_lossy().into_owned()),
+            message: String::new(),
+        };
+        let root = Some(&repo);
+        assert!(!still_uncommitted(&handover, root), "nothing changed yet");
+        std::fs::write(theirs.join("app.py"), "b\n").unwrap();
+        assert!(still_uncommitted(&handover, root));
+        run(&theirs, &["checkout", "--", "app.py"]);
+        assert!(!still_uncommitted(&handover, root), "undone");
+        let elsewhere = HandOver {
+            worktree: Some(
+                base.join("on-another-machine")
+                    .to_string_lossy()
+                    .into_owned(),
+            ),
+            ..handover
+        };
+        assert!(
+            still_uncommitted(&elsewhere, root),
+            "cannot look: taken as there"
+        );
     }
 }

@@ -639,6 +639,7 @@ mod tests {
             blob: Some("b1".into()),
             command: Some("git merge --no-edit 0123456789abcdef0123".into()),
             fetch: false,
+            worktree: Some("/w/b".into()),
             message: "impl_b changed src/cart.rs in commit 0123456789 (branch ccmulti/s1/impl_b), which your worktree lacks: bring it in before editing the file: `git merge --no-edit 0123456789abcdef0123`.".into(),
         }
     }

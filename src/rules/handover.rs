@@ -366,6 +366,7 @@ impl HandOver {
             blob: self.blob.clone(),
             command: self.command(),
             fetch: self.fetch,
+            worktree: Some(self.worktree.clone()),
             message: self.message(),
         }
     }

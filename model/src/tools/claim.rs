@@ -136,6 +136,10 @@ pub struct HandOver {
     /// The commit was made in another clone: fetch it from where that agent pushes first.
     #[serde(default)]
     pub fetch: bool,
+    /// The worktree the change was made in: where a change in no commit
+    /// waits to be committed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub worktree: Option<String>,
     /// What happened and what to do, in a sentence or two.
     pub message: String,
 }
