@@ -103,6 +103,14 @@ fn latest(versions: Vec<PathVersion>) -> BTreeMap<String, PathVersion> {
     versions.into_iter().map(|v| (v.path.clone(), v)).collect()
 }
 
+/// Whether `recorded` is the row `new` was written as.
+fn records(new: &handover::NewVersion, recorded: &PathVersion) -> bool {
+    recorded.path == new.path
+        && recorded.agent_id == new.agent
+        && recorded.commit == new.commit
+        && recorded.left_uncommitted == new.left_uncommitted
+}
+
 /// Runs git off the async workers; a git failure is logged and taken as
 /// "no facts", so the release or grant goes on as it would without them.
 async fn off_workers<T: Send + 'static>(
@@ -284,6 +292,18 @@ impl Coordinator {
             return Ok(Vec::new());
         };
         let mut latest = latest(self.store.path_versions(session).await?);
+        // Besides each path's latest version: those found in this look (two
+        // worktrees may each hold a change the claimer lacks) and those still
+        // pending on these locks, so none is told once and then forgotten.
+        let mut also: BTreeMap<i64, PathVersion> = BTreeMap::new();
+        let lock_ids: Vec<&String> = locks.iter().filter_map(|(id, _)| id.as_ref()).collect();
+        if !lock_ids.is_empty() {
+            for p in self.store.pending_handovers(session).await? {
+                if p.agent_id == agent && lock_ids.contains(&&p.lock_id) {
+                    also.insert(p.version.id, p.version);
+                }
+            }
+        }
         let others = other_worktrees(&agents, agent, &workspace);
         if !look_for.is_empty() && !others.is_empty() {
             let at = checkout.clone();
@@ -299,13 +319,23 @@ impl Coordinator {
             let fresh = handover::discovered(found, &latest);
             if !fresh.is_empty() {
                 self.store.record_versions(session, &fresh).await?;
-                latest = self::latest(self.store.path_versions(session).await?);
+                let versions = self.store.path_versions(session).await?;
+                also.extend(
+                    versions
+                        .iter()
+                        .filter(|v| fresh.iter().any(|f| records(f, v)))
+                        .map(|v| (v.id, v.clone())),
+                );
+                latest = self::latest(versions);
                 self.call_away_for(session, &fresh);
             }
         }
+        for v in latest.into_values() {
+            also.insert(v.id, v);
+        }
         let mut candidates: Vec<(Option<String>, PathVersion)> = Vec::new();
         for (lock_id, lock_path) in locks {
-            for version in latest.values() {
+            for version in also.values() {
                 if covers(lock_path, &version.path) && is_candidate(version, agent, &workspace) {
                     candidates.push((lock_id.clone(), version.clone()));
                 }

@@ -15,6 +15,7 @@ on_both_backends!(
     a_change_is_handed_over_after_its_lock_ran_out,
     a_reader_in_a_stale_worktree_is_told_of_the_newer_version,
     a_waiter_whose_uncommitted_change_is_needed_is_called_away_to_commit_it,
+    a_grant_hands_over_each_worktrees_change_not_only_the_newest,
 );
 
 const APP: &str = "def total(xs):\n    return sum(xs)\n";
@@ -327,4 +328,45 @@ async fn a_waiter_whose_uncommitted_change_is_needed_is_called_away_to_commit_it
     );
     assert_eq!(waited.called_away, ["app.py"]);
     assert!(waited.cycle.is_none());
+}
+
+/// Two worktrees each committed a change to the file that the other lacks
+/// (no lock ordered them: edited through the shell, or a lease ran out): a
+/// path has one latest version, but the grant hands over both, and keeps
+/// telling the one not brought in yet.
+async fn a_grant_hands_over_each_worktrees_change_not_only_the_newest(fx: Fixture) {
+    let coord = Coordinator::new(fx.store.clone());
+    let (repo, trees, roots) = three_worktrees(&fx, &coord).await;
+    repo.write(
+        &trees[0],
+        &[("app.py", "def total(xs, start=0):\n    return sum(xs)\n")],
+    );
+    let by_a = repo.commit(&trees[0], "impl_a: a start");
+    repo.write(
+        &trees[1],
+        &[(
+            "app.py",
+            "def total(xs):\n    return sum(xs)  # all of them\n",
+        )],
+    );
+    let by_b = repo.commit(&trees[1], "impl_b: a comment");
+
+    let told = claim(&coord, &roots, "impl_c").await;
+    let mut commits: Vec<Option<String>> = told.iter().map(|h| h.commit.clone()).collect();
+    commits.sort();
+    let mut want = vec![Some(by_a.clone()), Some(by_b.clone())];
+    want.sort();
+    assert_eq!(commits, want, "{told:?}");
+
+    // impl_c brings in impl_a's only: impl_b's is still told, at the next edit's renewal too.
+    repo.git(&trees[2], &["merge", "-q", "--no-edit", &by_a]);
+    let told = claim(&coord, &roots, "impl_c").await;
+    let commits: Vec<Option<String>> = told.iter().map(|h| h.commit.clone()).collect();
+    assert_eq!(commits, [Some(by_b.clone())], "{told:?}");
+    let pending = coord
+        .pending_handovers(&roots, "s", "impl_c")
+        .await
+        .unwrap();
+    let commits: Vec<Option<String>> = pending.iter().map(|h| h.commit.clone()).collect();
+    assert_eq!(commits, [Some(by_b)], "{pending:?}");
 }
