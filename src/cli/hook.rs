@@ -473,23 +473,18 @@ pub fn pre_tool(common: &Common, args: &PreToolArgs) -> Result<ExitCode> {
             took_new = matches!(answer, ClaimAnswer::Granted { renewed: false, .. });
             let verdict = decide::after_claim(edit, &answer);
             match (&answer, &verdict) {
-                (
-                    ClaimAnswer::Granted {
-                        handover: Some(handover),
-                        ..
-                    },
-                    Verdict::Allow { .. },
-                ) => {
-                    // Only a change in no commit asks whether its maker is still at work.
-                    let active = handover.commit.is_none()
-                        && still_uncommitted(handover, roots.first())
-                        && is_active(&coordinator, &handover.from).unwrap_or(false);
-                    roots
-                        .first()
-                        .and_then(|root| {
+                (ClaimAnswer::Granted { handovers, .. }, Verdict::Allow { .. }) => {
+                    // The first hand-over the worktree lacks decides; one it has is passed over.
+                    let lacking = handovers.iter().find_map(|handover| {
+                        // Only a change in no commit asks whether its maker is still at work.
+                        let active = handover.commit.is_none()
+                            && still_uncommitted(handover, roots.first())
+                            && is_active(&coordinator, &handover.from).unwrap_or(false);
+                        roots.first().and_then(|root| {
                             bring_in(root, edit, handover, args.bring_in.into(), active)
                         })
-                        .unwrap_or(verdict)
+                    });
+                    lacking.unwrap_or(verdict)
                 }
                 _ => verdict,
             }

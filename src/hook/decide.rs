@@ -52,8 +52,10 @@ pub enum ClaimAnswer {
     Granted {
         renewed: bool,
         seconds_left: i64,
-        /// Another worktree's version of the file, which this one lacks.
-        handover: Option<HandOver>,
+        /// Other worktrees' versions of the file, which this one lacks:
+        /// those in a commit first (they can be brought in), then changes in
+        /// no commit.
+        handovers: Vec<HandOver>,
     },
     Conflicted(Vec<Holder>),
 }
@@ -68,11 +70,17 @@ pub fn claim_answer(result: ClaimResult) -> Result<ClaimAnswer, String> {
         return Ok(ClaimAnswer::Granted {
             renewed: lock.renewed,
             seconds_left: lock.expires_in_seconds,
-            handover: result
-                .handovers
-                .iter()
-                .find(|h| h.path == lock.path)
-                .cloned(),
+            handovers: {
+                let mut of_file: Vec<HandOver> = result
+                    .handovers
+                    .iter()
+                    .filter(|h| h.path == lock.path)
+                    .cloned()
+                    .collect();
+                // Stable: the coordinator's order within each kind.
+                of_file.sort_by_key(|h| h.commit.is_none());
+                of_file
+            },
         });
     }
     if result.conflicts.is_empty() {
@@ -561,7 +569,7 @@ mod tests {
         let renewed = ClaimAnswer::Granted {
             renewed: true,
             seconds_left: 900,
-            handover: None,
+            handovers: Vec::new(),
         };
         assert_eq!(
             after_claim(EDIT, &renewed),
@@ -657,7 +665,7 @@ mod tests {
             ClaimAnswer::Granted {
                 renewed: true,
                 seconds_left: 900,
-                handover: Some(handover())
+                handovers: vec![handover()]
             }
         );
     }
@@ -689,6 +697,35 @@ mod tests {
             }
             other => panic!("expected the edit to go ahead, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn a_grant_lists_the_files_commits_to_bring_in_before_changes_in_no_commit() {
+        let uncommitted = HandOver {
+            from: "impl_c".into(),
+            commit: None,
+            blob: None,
+            command: None,
+            ..handover()
+        };
+        let other_file = HandOver {
+            path: "src/tax.rs".into(),
+            ..handover()
+        };
+        let answer = claim_answer(claim_result(json!({
+            "success": true, "operation": "write",
+            "locks": [{ "path": "src/cart.rs", "lock_id": "l1", "fencing_token": 7, "expires_at": "2026-11-29T12:15:00Z", "renewed": true, "expires_in_seconds": 900 }],
+            "handovers": [uncommitted, handover(), other_file]
+        })))
+        .unwrap();
+        let ClaimAnswer::Granted { handovers, .. } = answer else {
+            panic!("granted");
+        };
+        let froms: Vec<(&str, bool)> = handovers
+            .iter()
+            .map(|h| (h.from.as_str(), h.commit.is_some()))
+            .collect();
+        assert_eq!(froms, [("impl_b", true), ("impl_c", false)]);
     }
 
     #[test]
