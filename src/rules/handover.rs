@@ -277,6 +277,21 @@ pub fn called_away_message(what: &str, wanted: &[String], waited: &str) -> Strin
     )
 }
 
+/// Whether a change recorded in no commit is out of date: its agent
+/// recorded the path again since (it committed, or left more), so the later
+/// record is the one to tell.
+pub fn superseded<'a>(
+    version: &PathVersion,
+    all: impl IntoIterator<Item = &'a PathVersion>,
+) -> bool {
+    version.commit.is_none()
+        && all.into_iter().any(|later| {
+            later.id > version.id
+                && later.path == version.path
+                && later.agent_id == version.agent_id
+        })
+}
+
 /// Whether `version` may need handing over to `claimer`, who works in
 /// `workspace`: another agent made it, in another checkout.
 pub fn is_candidate(version: &PathVersion, claimer: &str, workspace: &AgentWorkspace) -> bool {

@@ -304,6 +304,19 @@ impl Coordinator {
                 }
             }
         }
+        // A change found in no commit is looked for again at each check: its
+        // maker is asked to commit it, and the commit is what to bring in.
+        let mut look_for = look_for;
+        for (_, lock_path) in locks {
+            let waiting = latest
+                .get(lock_path)
+                .into_iter()
+                .chain(also.values().filter(|v| v.path == *lock_path))
+                .any(|v| v.commit.is_none() && v.agent_id != agent);
+            if waiting && !is_pattern(lock_path) && !look_for.contains(lock_path) {
+                look_for.push(lock_path.clone());
+            }
+        }
         let others = other_worktrees(&agents, agent, &workspace);
         if !look_for.is_empty() && !others.is_empty() {
             let at = checkout.clone();
@@ -334,13 +347,20 @@ impl Coordinator {
             also.insert(v.id, v);
         }
         let mut candidates: Vec<(Option<String>, PathVersion)> = Vec::new();
+        let mut superseded: Vec<(String, i64)> = Vec::new();
         for (lock_id, lock_path) in locks {
             for version in also.values() {
-                if covers(lock_path, &version.path) && is_candidate(version, agent, &workspace) {
+                if !covers(lock_path, &version.path) || !is_candidate(version, agent, &workspace) {
+                    continue;
+                }
+                if handover::superseded(version, also.values()) {
+                    superseded.extend(lock_id.clone().map(|id| (id, version.id)));
+                } else {
                     candidates.push((lock_id.clone(), version.clone()));
                 }
             }
         }
+        self.store.drop_pending_handovers(&superseded).await?;
         if candidates.is_empty() {
             return Ok(Vec::new());
         }

@@ -241,6 +241,10 @@ async fn a_change_is_handed_over_after_its_lock_ran_out(fx: Fixture) {
     let (_, news) = coord.status("s", "impl_b", true).await.unwrap();
     assert!(wanted(news).is_empty(), "told once");
     let two = repo.commit(b, "impl_b: rounded");
+    // impl_c's next edit renews its lock: the change is looked for again, now a commit.
+    let renewed = claim(&coord, &roots, "impl_c").await;
+    let commands: Vec<Option<String>> = renewed.iter().map(handover::HandOver::command).collect();
+    assert_eq!(commands, [Some(format!("git merge --no-edit {two}"))]);
     let told = coord
         .newer_for_reading(&roots, "s", "impl_c", &["app.py".to_owned()])
         .await

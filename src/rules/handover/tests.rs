@@ -399,3 +399,30 @@ fn changes_left_uncommitted_are_recorded_once_per_agent() {
     let latest = BTreeMap::from([("app.py".to_owned(), flagged)]);
     assert!(discovered(found, &latest).is_empty());
 }
+
+#[test]
+fn a_change_in_no_commit_is_out_of_date_once_its_agent_records_the_path_again() {
+    let left = PathVersion {
+        id: 3,
+        commit: None,
+        left_uncommitted: true,
+        ..version("src/app.py", "impl_a", "/w/a", "-", None)
+    };
+    let committed = PathVersion {
+        id: 5,
+        ..version("src/app.py", "impl_a", "/w/a", "c1", Some("a1"))
+    };
+    let others = PathVersion {
+        id: 7,
+        ..version("src/app.py", "impl_b", "/w/b", "c2", Some("b1"))
+    };
+    assert!(
+        !superseded(&left, [&left, &others]),
+        "another agent's record"
+    );
+    assert!(superseded(&left, [&left, &committed, &others]));
+    assert!(
+        !superseded(&committed, [&left, &committed, &others]),
+        "a commit stays"
+    );
+}
