@@ -599,20 +599,7 @@ async fn an_edit_of_another_file_lets_go_of_the_lock_the_hook_took(backend: Back
 
     // Switched off: nothing let go.
     clock.advance_ms(5_000);
-    let _ = call_tool(
-        &server.agent_url("impl_a"),
-        "release_file_lock",
-        json!({ "file_paths": ["notebooks/sales.ipynb"] }),
-    )
-    .await;
-    pre_tool(
-        server,
-        "impl_a",
-        "pre_tool_use_notebook_edit.json",
-        &[("CCMULTI_HOOK_RELEASE_ON_MOVE", "off")],
-    )
-    .await
-    .no_objection();
+    notebook_edit_anew(server, &[("CCMULTI_HOOK_RELEASE_ON_MOVE", "off")]).await;
     assert_eq!(
         held_by(server, "impl_a").await,
         ["notebooks/sales.ipynb", "src/cart.rs", "src/checkout.rs"]
@@ -621,15 +608,7 @@ async fn an_edit_of_another_file_lets_go_of_the_lock_the_hook_took(backend: Back
     // Five seconds on, an edit of another file: checkout.rs, which the hook
     // took, is free for impl_b; the explicit claim of cart.rs is kept.
     clock.advance_ms(5_000);
-    let _ = call_tool(
-        &server.agent_url("impl_a"),
-        "release_file_lock",
-        json!({ "file_paths": ["notebooks/sales.ipynb"] }),
-    )
-    .await;
-    pre_tool(server, "impl_a", "pre_tool_use_notebook_edit.json", &[])
-        .await
-        .no_objection();
+    notebook_edit_anew(server, &[]).await;
     assert_eq!(
         held_by(server, "impl_a").await,
         ["notebooks/sales.ipynb", "src/cart.rs"]
@@ -649,4 +628,18 @@ async fn held_by(server: &Server, agent: &str) -> Vec<String> {
         .collect();
     held.sort();
     held
+}
+
+/// impl_a lets go of the notebook, then edits it again: the edit takes a new
+/// lock, the moment moving on is weighed.
+async fn notebook_edit_anew(server: &Server, extra: &[(&str, &str)]) {
+    let _ = call_tool(
+        &server.agent_url("impl_a"),
+        "release_file_lock",
+        json!({ "file_paths": ["notebooks/sales.ipynb"] }),
+    )
+    .await;
+    pre_tool(server, "impl_a", "pre_tool_use_notebook_edit.json", extra)
+        .await
+        .no_objection();
 }
