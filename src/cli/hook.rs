@@ -466,11 +466,16 @@ pub fn pre_tool(common: &Common, args: &PreToolArgs) -> Result<ExitCode> {
         agent: &me.agent_id,
         session: &me.session_id,
     };
-    // A new lock (not a renewal): the agent may have moved on from others.
-    let mut took_new = false;
+    // A new lock (not a renewal), or a refusal it will wait out: the agent
+    // has moved on from the files it edited before, and holding them while
+    // it waits is how a file is held hostage.
+    let mut moved_on = false;
     let answer = match args.auto_claim {
         Switch::On => claim(&coordinator, &path, args.lease_seconds).map(|answer| {
-            took_new = matches!(answer, ClaimAnswer::Granted { renewed: false, .. });
+            moved_on = matches!(
+                answer,
+                ClaimAnswer::Granted { renewed: false, .. } | ClaimAnswer::Conflicted(_)
+            );
             let verdict = decide::after_claim(edit, &answer);
             match (&answer, &verdict) {
                 (ClaimAnswer::Granted { handovers, .. }, Verdict::Allow { .. }) => {
@@ -491,8 +496,7 @@ pub fn pre_tool(common: &Common, args: &PreToolArgs) -> Result<ExitCode> {
         }),
         Switch::Off => locks(&coordinator).map(|(l, _)| decide::from_locks(edit, &l)),
     };
-    if took_new && args.release_on_move == Switch::On && matches!(answer, Ok(Verdict::Allow { .. }))
-    {
+    if moved_on && args.release_on_move == Switch::On {
         release_moved_from(&coordinator, &me.agent_id, &path, args.lease_seconds);
     }
     let verdict = answer.unwrap_or_else(|e| match e {

@@ -413,9 +413,13 @@ pub fn staged_conflicts<'a>(
 }
 
 /// How long a lock must have gone without an edit before moving on lets go
-/// of it: Claude Code may run two edits of different files at once, and
-/// each one's hook must not free the lock the other just took.
-pub const MOVED_ON_AFTER_SECONDS: i64 = 2;
+/// of it: two edits of different files may run at once (subagents share
+/// their agent's name), and one's hook must not free the lock the other's
+/// hook has just allowed while that edit is still being written. Claude
+/// Code writes an allowed edit at once, so a second covers it; a longer
+/// guard keeps a file the agent has left, which its next edit elsewhere
+/// should free.
+pub const MOVED_ON_AFTER_SECONDS: i64 = 1;
 
 /// The agent has moved on to `edited`: its other write locks that are no
 /// longer than the hook's own lease and were not renewed in the last
@@ -482,7 +486,7 @@ mod tests {
         let locks = vec![
             Holder {
                 path: "a.rs".into(),
-                seconds_left: 28,
+                seconds_left: 29,
                 ..holder("impl_a", "write")
             },
             Holder {
@@ -490,10 +494,11 @@ mod tests {
                 seconds_left: 30,
                 ..holder("impl_a", "write")
             },
-            // Taken a moment ago by an edit running beside this one.
+            // Taken under a second ago (rounded up: the whole lease left) by
+            // an edit running beside this one.
             Holder {
                 path: "beside.rs".into(),
-                seconds_left: 29,
+                seconds_left: 30,
                 ..holder("impl_a", "write")
             },
             Holder {

@@ -577,9 +577,10 @@ async fn a_lock_taken_at_an_edit_lapses_once_the_agent_moved_on(backend: Backend
     );
 }
 
-/// Moving on: an edit that takes a new lock lets go of the locks the hook
-/// took at the agent's earlier edits of other files, unless one was renewed
-/// a moment ago (an edit running beside it) or was claimed explicitly.
+/// Moving on: an edit that takes a new lock, or is refused one another agent
+/// holds, lets go of the locks the hook took at the agent's earlier edits of
+/// other files, unless one was renewed a moment ago (an edit running beside
+/// it) or was claimed explicitly.
 async fn an_edit_of_another_file_lets_go_of_the_lock_the_hook_took(backend: Backend) {
     let clock = ccmulti::clock::ManualClock::starting_at(1_790_000_000_000);
     let server = backend.start_with_clock(clock.clone()).await;
@@ -616,6 +617,14 @@ async fn an_edit_of_another_file_lets_go_of_the_lock_the_hook_took(backend: Back
     pre_tool(server, "impl_b", "pre_tool_use_write.json", &[])
         .await
         .no_objection();
+
+    // Refused checkout.rs, which impl_b now holds, impl_a will wait for it:
+    // it has moved on as well, and waits without holding the notebook.
+    clock.advance_ms(1_000);
+    assert!(denied(
+        &pre_tool(server, "impl_a", "pre_tool_use_write.json", &[]).await
+    ));
+    assert_eq!(held_by(server, "impl_a").await, ["src/cart.rs"]);
 }
 
 /// The paths `agent` holds, sorted.

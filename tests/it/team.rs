@@ -672,7 +672,15 @@ fn worktrees_share_one_lock_per_file_and_stop_keeps_work() {
         2,
         "{again}"
     );
-    let removed = ok(fx.ccmulti(&["team", "stop", "--remove-worktrees"]));
+    // Stopped with --forget, the session is gone from status as well.
+    let before = ok(fx.ccmulti(&["status"]));
+    assert!(before.contains("session repo"), "{before}");
+    let removed = ok(fx.ccmulti(&["team", "stop", "--remove-worktrees", "--forget"]));
+    assert!(removed.contains("forgot session repo"), "{removed}");
+    let after = ok(fx.ccmulti(&["status"]));
+    for gone in ["session repo", "implementer-1", "implementer-2"] {
+        assert!(!after.contains(gone), "{gone} still shown:\n{after}");
+    }
     assert!(!wt1.exists(), "{removed}");
     assert!(wt2.join("src/app.py").exists(), "{removed}");
     assert_eq!(fx.worktrees().len(), 2, "{removed}");
