@@ -117,6 +117,7 @@ async fn with_a_token_every_route_but_health_needs_it(backend: Backend) {
     let server = backend.start_with(with_token()).await;
     let url = server.agent_url("impl_a");
     let before = state_fingerprint(&server).await;
+    let events_before = rows(&server).await.2;
 
     let missing = send(claim(&url, "a.rs")).await;
     assert_unauthorized(&missing, "no Authorization header");
@@ -136,6 +137,7 @@ async fn with_a_token_every_route_but_health_needs_it(backend: Backend) {
         "a refused request changed state"
     );
     assert_eq!(agents_in_s1(&server).await, 0, "nothing was registered");
+    assert_eq!(rows(&server).await.2, events_before, "no event was written");
 
     let health = send(client().get(format!("{}/health", server.base))).await;
     assert_eq!(health.status, 200, "/health stays open for liveness checks");
@@ -156,6 +158,7 @@ async fn with_a_token_every_route_but_health_needs_it(backend: Backend) {
 async fn a_foreign_host_is_refused_before_anything_is_registered(backend: Backend) {
     let server = backend.start().await;
     let before = state_fingerprint(&server).await;
+    let events_before = rows(&server).await.2;
     let reply =
         send(claim(&server.agent_url("impl_a"), "a.rs").header("host", "evil.example")).await;
     assert_eq!(reply.status, 403, "{}", reply.text);
@@ -173,12 +176,14 @@ async fn a_foreign_host_is_refused_before_anything_is_registered(backend: Backen
     assert_eq!(health.status, 403, "the guard is in front of every route");
     assert_eq!(state_fingerprint(&server).await, before);
     assert_eq!(agents_in_s1(&server).await, 0, "nothing was registered");
+    assert_eq!(rows(&server).await.2, events_before, "no event was written");
 }
 
 async fn a_page_on_another_origin_gets_403_and_changes_nothing(backend: Backend) {
     let server = backend.start().await;
     hold(&server, "impl_a", "held.rs").await;
     let before = state_fingerprint(&server).await;
+    let events_before = rows(&server).await.2;
     let url = server.agent_url("intruder");
     let requests = [
         claim(&url, "a.rs"),
@@ -209,6 +214,7 @@ async fn a_page_on_another_origin_gets_403_and_changes_nothing(backend: Backend)
         1,
         "the intruder was not registered"
     );
+    assert_eq!(rows(&server).await.2, events_before, "no event was written");
 }
 
 #[tokio::test]
