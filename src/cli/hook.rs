@@ -10,7 +10,7 @@ use anyhow::{Context, Result, bail};
 use ccmulti::client::{ClientError, Coordinator};
 use ccmulti::git::{self, Ancestry, Merge};
 use ccmulti::hook::decide::{
-    self, BringIn, BringInPolicy, ClaimAnswer, Edit, Holder, MovedOn, OfflinePolicy, Verdict,
+    self, BringIn, BringInPolicy, ClaimAnswer, Edit, Holder, OfflinePolicy, Verdict,
 };
 use ccmulti::hook::input::HookInput;
 use ccmulti::hook::output;
@@ -432,17 +432,11 @@ fn bring_in(
 /// files, one by one, so that one the release refuses (in a worktree,
 /// uncommitted changes: "commit first") keeps only itself. Best effort: what
 /// fails here lapses with its lease, as before.
-fn release_moved_from(
-    coordinator: &Coordinator,
-    agent: &str,
-    edited: &str,
-    lease_seconds: i64,
-    how: MovedOn,
-) {
+fn release_moved_from(coordinator: &Coordinator, agent: &str, edited: &str, lease_seconds: i64) {
     let Ok((holders, _)) = locks(coordinator) else {
         return;
     };
-    for path in decide::moved_from(&holders, agent, edited, lease_seconds, how) {
+    for path in decide::moved_from(&holders, agent, edited, lease_seconds) {
         let args = ReleaseArgs {
             file_paths: Some(vec![path]),
             all: false,
@@ -474,14 +468,13 @@ pub fn pre_tool(common: &Common, args: &PreToolArgs) -> Result<ExitCode> {
     };
     // A new lock (not a renewal), or a refusal it will wait out: the agent
     // has moved on from the files it edited before.
-    let mut moved_on = None;
+    let mut moved_on = false;
     let answer = match args.auto_claim {
         Switch::On => claim(&coordinator, &path, args.lease_seconds).map(|answer| {
-            moved_on = match answer {
-                ClaimAnswer::Granted { renewed: false, .. } => Some(MovedOn::TookAnother),
-                ClaimAnswer::Conflicted(_) => Some(MovedOn::WaitsForAnother),
-                ClaimAnswer::Granted { renewed: true, .. } => None,
-            };
+            moved_on = matches!(
+                answer,
+                ClaimAnswer::Granted { renewed: false, .. } | ClaimAnswer::Conflicted(_)
+            );
             let verdict = decide::after_claim(edit, &answer);
             match (&answer, &verdict) {
                 (ClaimAnswer::Granted { handovers, .. }, Verdict::Allow { .. }) => {
@@ -502,8 +495,8 @@ pub fn pre_tool(common: &Common, args: &PreToolArgs) -> Result<ExitCode> {
         }),
         Switch::Off => locks(&coordinator).map(|(l, _)| decide::from_locks(edit, &l)),
     };
-    if let (Some(how), Switch::On) = (moved_on, args.release_on_move) {
-        release_moved_from(&coordinator, &me.agent_id, &path, args.lease_seconds, how);
+    if moved_on && args.release_on_move == Switch::On {
+        release_moved_from(&coordinator, &me.agent_id, &path, args.lease_seconds);
     }
     let verdict = answer.unwrap_or_else(|e| match e {
         ClientError::Refused { .. } => decide::refused(edit, &e.to_string()),

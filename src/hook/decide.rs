@@ -412,48 +412,29 @@ pub fn staged_conflicts<'a>(
         .collect()
 }
 
-/// How long a lock must have gone without an edit before an edit of another
-/// file that takes a new lock lets go of it: two edits of different files
-/// may run at once (subagents share their agent's name), and one's hook must
-/// not free the lock the other's hook has just allowed while that edit is
-/// still being written. Claude Code writes an allowed edit at once, so a
-/// second covers it; a longer guard keeps a file the agent has left.
-pub const MOVED_ON_AFTER_SECONDS: i64 = 1;
-
-/// How the agent showed it has moved on from the files it edited before.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MovedOn {
-    /// Its edit of another file took a new lock.
-    TookAnother,
-    /// Its edit of another file was refused: another agent holds it, and
-    /// it is about to wait. Holding its earlier files while it waits is how
-    /// a file is held hostage, so none is kept; at worst an edit a subagent
-    /// is writing that moment loses its lock, and Claude Code's own
-    /// read-before-write check makes the next writer read it again.
-    WaitsForAnother,
-}
-
-/// The agent has moved on to `edited`: its other write locks that are no
-/// longer than the hook's own lease (the ones the hook took at an edit, or
-/// any about to lapse anyway), which it can let go now rather than when the
-/// lease lapses, save, when it took a new lock, one renewed in the last
-/// [`MOVED_ON_AFTER_SECONDS`]. An explicit claim keeps its duration: it has
-/// more left.
+/// The agent has moved on to `edited` (its edit of that file took a new
+/// lock, or was refused one another agent holds, which it is about to wait
+/// for): its other write locks that are no longer than the hook's own lease
+/// (the ones the hook took at an edit, or any about to lapse anyway), which
+/// it can let go now rather than when the lease lapses. Holding them while
+/// it waits is how a file is held hostage. An explicit claim keeps its
+/// duration: it has more left.
+///
+/// No lock is kept for having been renewed a moment ago. Claude Code runs
+/// one agent's edits one after another; should two run at once (subagents
+/// share their agent's name), the one whose lock goes has been written or is
+/// being written that moment, and Claude Code's read-before-write check
+/// makes whoever edits the file next read it again.
 pub fn moved_from(
     holders: &[Holder],
     agent: &str,
     edited: &str,
     lease_seconds: i64,
-    how: MovedOn,
 ) -> Vec<String> {
-    let guard = match how {
-        MovedOn::TookAnother => MOVED_ON_AFTER_SECONDS,
-        MovedOn::WaitsForAnother => 0,
-    };
     holders
         .iter()
         .filter(|h| h.agent_id == agent && h.path != edited && h.excludes_edits())
-        .filter(|h| h.seconds_left <= lease_seconds - guard)
+        .filter(|h| h.seconds_left <= lease_seconds)
         .map(|h| h.path.clone())
         .collect()
 }
@@ -512,10 +493,9 @@ mod tests {
                 seconds_left: 30,
                 ..holder("impl_a", "write")
             },
-            // Taken under a second ago (rounded up: the whole lease left) by
-            // an edit running beside this one.
+            // Taken this moment, by the edit before this one.
             Holder {
-                path: "beside.rs".into(),
+                path: "just.rs".into(),
                 seconds_left: 30,
                 ..holder("impl_a", "write")
             },
@@ -536,13 +516,8 @@ mod tests {
             },
         ];
         assert_eq!(
-            moved_from(&locks, "impl_a", "edited.rs", 30, MovedOn::TookAnother),
-            ["a.rs"]
-        );
-        // About to wait for edited.rs: the one just taken beside goes too.
-        assert_eq!(
-            moved_from(&locks, "impl_a", "edited.rs", 30, MovedOn::WaitsForAnother),
-            ["a.rs", "beside.rs"]
+            moved_from(&locks, "impl_a", "edited.rs", 30),
+            ["a.rs", "just.rs"]
         );
     }
 
