@@ -5,6 +5,7 @@
 use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use ccmulti::client::{ClientError, Coordinator};
@@ -35,7 +36,7 @@ pub enum HookCommand {
     PreTool(PreToolArgs),
     /// Claude Code UserPromptSubmit / PostToolUse hook: tells the agent, once, what
     /// changed for it since it last looked. Prints nothing when nothing changed.
-    News(Identity),
+    News(NewsArgs),
     /// git pre-commit hook: refuses a commit of staged files another agent holds.
     PreCommit(PreCommitArgs),
 }
@@ -56,13 +57,13 @@ pub struct Identity {
 pub fn run(db: &DbArg, command: &HookCommand) -> Result<ExitCode> {
     let identity = match command {
         HookCommand::PreTool(args) => &args.guarded.identity,
-        HookCommand::News(identity) => identity,
+        HookCommand::News(args) => &args.identity,
         HookCommand::PreCommit(args) => &args.guarded.identity,
     };
     let common = Common::client(db, &identity.client);
     match command {
         HookCommand::PreTool(args) => pre_tool(&common, args),
-        HookCommand::News(identity) => news(&common, identity),
+        HookCommand::News(args) => news(&common, args),
         HookCommand::PreCommit(args) => pre_commit(&common, args),
     }
 }
@@ -136,9 +137,9 @@ pub struct PreToolArgs {
         default_value = "merge"
     )]
     bring_in: BringInArg,
-    /// When an edit takes a new lock, let go of the locks the hook took at
-    /// earlier edits of other files (the agent has moved on) instead of
-    /// keeping them until their lease lapses. In a worktree, a file with
+    /// When an edit takes a new lock, or is refused one another agent holds,
+    /// let go of the locks the hook took at earlier edits of other files (the
+    /// agent has moved on) instead of keeping them until their lease lapses. In a worktree, a file with
     /// uncommitted changes is kept (its release must be committed first).
     #[arg(
         long,
@@ -153,6 +154,22 @@ pub struct PreToolArgs {
 /// model thinks a few seconds between calls), short enough that another
 /// agent waiting for the file is not kept for long once this one moved on.
 const DEFAULT_EDIT_LEASE_SECONDS: i64 = 30;
+
+#[derive(Debug, Args)]
+pub struct NewsArgs {
+    #[command(flatten)]
+    identity: Identity,
+    /// At a session's first prompt, how long to hold it until this agent's
+    /// claude has listed the ccmulti tools, so that its first model request
+    /// offers them (0: not at all). Under the hook's 10 s timeout.
+    #[arg(
+        long,
+        env = "CCMULTI_HOOK_TOOLS_WAIT_SECONDS",
+        default_value_t = 8,
+        value_parser = clap::value_parser!(u64).range(0..=9)
+    )]
+    tools_wait_seconds: u64,
+}
 
 #[derive(Debug, Args)]
 pub struct PreCommitArgs {
@@ -506,8 +523,46 @@ pub fn pre_tool(common: &Common, args: &PreToolArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn news(common: &Common, identity: &Identity) -> Result<ExitCode> {
-    let Some((me, coordinator)) = whoami(identity, common)? else {
+/// How long Claude Code may take to offer tools it has just listed.
+const TOOLS_REGISTER: Duration = Duration::from_millis(1500);
+
+/// Whether the model has not answered yet in this Claude Code session: no
+/// assistant turn in its transcript, or no transcript yet (Claude Code
+/// writes it after the first prompt's hooks). Without a transcript path it
+/// is taken to have answered, and nothing is held up.
+fn before_the_first_answer(input: &HookInput) -> bool {
+    let Some(path) = input.transcript_path.as_deref() else {
+        return false;
+    };
+    std::fs::read_to_string(path).map_or(true, |text| {
+        !text.lines().any(|l| l.contains("\"type\":\"assistant\""))
+    })
+}
+
+/// Holds the first prompt until this agent's claude has listed the ccmulti
+/// tools (Claude Code connects to MCP servers beside its first request, and
+/// builds that request's tool list once this hook has answered), or until
+/// `within`: an agent started from a line with its prompt on claude's
+/// command line (`team --print`) would otherwise start its task without them.
+fn wait_for_the_tools(coordinator: &Coordinator, agent: &str, within: Duration) {
+    let deadline = Instant::now() + within;
+    while Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+        match status(coordinator, false, Vec::new()) {
+            Ok(s) if decide::tools_listed(&s, agent) => {
+                // Listed is not yet offered: Claude Code takes a moment with
+                // the answer (team's first prompt waits as long).
+                std::thread::sleep(TOOLS_REGISTER);
+                return;
+            }
+            Ok(_) => {}
+            Err(_) => return,
+        }
+    }
+}
+
+pub fn news(common: &Common, args: &NewsArgs) -> Result<ExitCode> {
+    let Some((me, coordinator)) = whoami(&args.identity, common)? else {
         return Ok(ExitCode::SUCCESS);
     };
     let input = read_input()?;
@@ -527,7 +582,21 @@ pub fn news(common: &Common, identity: &Identity) -> Result<ExitCode> {
         (Some(roots), Some(raw)) => lock_path_of(roots, raw).into_iter().collect(),
         _ => Vec::new(),
     };
-    let news = status(&coordinator, true, reading).map(decide::status_news);
+    let answer = status(&coordinator, true, reading);
+    if event == "UserPromptSubmit"
+        && answer
+            .as_ref()
+            .is_ok_and(|s| !decide::tools_listed(s, &me.agent_id))
+        && args.tools_wait_seconds > 0
+        && before_the_first_answer(&input)
+    {
+        wait_for_the_tools(
+            &coordinator,
+            &me.agent_id,
+            Duration::from_secs(args.tools_wait_seconds),
+        );
+    }
+    let news = answer.map(decide::status_news);
     match news {
         Ok(news) => print(output::news(event, &me.agent_id, &me.session_id, &news))?,
         // News is a courtesy: no coordinator, no news, and the prompt goes on.

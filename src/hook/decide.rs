@@ -439,6 +439,14 @@ pub fn moved_from(
         .collect()
 }
 
+/// Whether `agent`'s client has listed the ccmulti tools, as the status says.
+pub fn tools_listed(status: &StatusResult, agent: &str) -> bool {
+    status
+        .agents
+        .iter()
+        .any(|a| a.agent_id == agent && a.tools_listed)
+}
+
 /// The git guard's refusal, naming each file, its holder and the time left.
 pub fn commit_refusal(session: &str, blocked: &[&Holder]) -> String {
     let mut text = format!(

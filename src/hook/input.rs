@@ -50,6 +50,9 @@ pub struct HookInput {
     pub tool_name: Option<String>,
     #[serde(default)]
     pub tool_input: Option<Value>,
+    /// The session's transcript (JSON lines), which Claude Code keeps.
+    #[serde(default)]
+    pub transcript_path: Option<String>,
 }
 
 impl HookInput {

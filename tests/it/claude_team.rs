@@ -521,3 +521,135 @@ fn every_first_request_has_the_ccmulti_tools_ten_teams_in_a_row() {
     }
     let _ = writeln_time(test, started);
 }
+
+/// Forwards each connection to `to`, holding `delay` each of Claude Code's
+/// own: a client whose MCP connection is slow to come up (a loaded machine,
+/// another host), while the hooks' calls (`x-client-name`) pass at once.
+fn slow_for_claude_code(listen: &str, to: String, delay: Duration) {
+    use std::io::{Read, Write};
+    use std::net::{Shutdown, TcpListener, TcpStream};
+    let listener = TcpListener::bind(listen).expect("bind the proxy");
+    std::thread::spawn(move || {
+        for mut client in listener.incoming().flatten() {
+            let to = to.clone();
+            std::thread::spawn(move || {
+                // The first request whole: its headers, then its body's length.
+                let mut first = Vec::new();
+                let mut buf = [0u8; 16 * 1024];
+                loop {
+                    let Ok(n) = client.read(&mut buf) else { return };
+                    if n == 0 {
+                        return;
+                    }
+                    first.extend_from_slice(&buf[..n]);
+                    let text = String::from_utf8_lossy(&first).to_lowercase();
+                    if let Some(end) = text.find("\r\n\r\n") {
+                        let length = text[..end]
+                            .lines()
+                            .find_map(|l| l.strip_prefix("content-length:"))
+                            .and_then(|v| v.trim().parse::<usize>().ok())
+                            .unwrap_or(0);
+                        if first.len() >= end + 4 + length {
+                            break;
+                        }
+                    }
+                }
+                if !String::from_utf8_lossy(&first)
+                    .to_lowercase()
+                    .contains("x-client-name:")
+                {
+                    std::thread::sleep(delay);
+                }
+                let Ok(mut server) = TcpStream::connect(&to) else {
+                    return;
+                };
+                if server.write_all(&first).is_err() {
+                    return;
+                }
+                let (Ok(mut up_from), Ok(mut up_to)) = (client.try_clone(), server.try_clone())
+                else {
+                    return;
+                };
+                let up = std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut up_from, &mut up_to);
+                    let _ = up_to.shutdown(Shutdown::Write);
+                });
+                let _ = std::io::copy(&mut server, &mut client);
+                let _ = client.shutdown(Shutdown::Write);
+                let _ = up.join();
+            });
+        }
+    });
+}
+
+/// A terminal started by hand from `team --print`'s line sends its first
+/// prompt with the ccmulti tools, though its claude's MCP connection takes
+/// seconds to come up (each connection Claude Code opens is held 2 s here):
+/// the prompt is on claude's command line, with no team to type it once the
+/// agent is ready, so the news hook holds it until the tools are listed.
+/// Without that hold the first request offers no ccmulti tool.
+#[test]
+fn a_printed_line_sends_its_first_prompt_with_the_ccmulti_tools() {
+    let test = "a_printed_line_sends_its_first_prompt_with_the_ccmulti_tools";
+    let Some(claude) = claude_or_skip(test, &[Client::Tmux]) else {
+        return;
+    };
+    let _one = ONE_TEAM.lock().unwrap_or_else(|e| e.into_inner());
+    let run = TeamRun::new(&claude, false, true, first_calls);
+    std::fs::create_dir_all(run.db.parent().expect("data dir")).expect("data dir");
+    let coordinator = ccmulti_testkit::binary::Coordinator::start(&run.db, &run.at.repo, &[]);
+    let behind = coordinator.base.trim_start_matches("http://").to_owned();
+    slow_for_claude_code(&run.addr, behind, Duration::from_secs(2));
+
+    let tasks = run.at.dir.join("tasks.txt");
+    std::fs::write(&tasks, "Make total() in src/app.py start from zero\n").expect("tasks");
+    let printed = run
+        .ccmulti()
+        .args([
+            "team",
+            "--print",
+            "--agents",
+            "2",
+            "--session",
+            SESSION,
+            "--tasks",
+        ])
+        .arg(&tasks)
+        .args(["--", "--permission-mode", "acceptEdits"])
+        .output()
+        .expect("team --print");
+    let said = ccmulti_testkit::tools::said(&printed);
+    assert!(printed.status.success(), "{said}");
+    let line = said
+        .lines()
+        .skip_while(|l| *l != format!("# {IMPL_1}"))
+        .nth(1)
+        .unwrap_or_else(|| panic!("no line for {IMPL_1}: {said}"))
+        .to_owned();
+    let started = run.tmux(&[
+        "new-session",
+        "-d",
+        "-s",
+        "printed",
+        "-x",
+        "160",
+        "-y",
+        "48",
+        "sh",
+        "-c",
+        &line,
+    ]);
+    assert!(
+        started.status.success(),
+        "{}",
+        String::from_utf8_lossy(&started.stderr)
+    );
+
+    let answered = run.result(IMPL_1, 0);
+    assert!(!answered.is_error, "{answered:?}");
+    let tools = offered(&run.first_request(IMPL_1));
+    assert!(
+        tools.iter().any(|t| t == "mcp__ccmulti__claim_file_lock"),
+        "the first request offered {tools:?}\n{line}"
+    );
+}

@@ -19,6 +19,7 @@ on_both_backends!(
     news_is_told_once_and_then_nothing,
     a_lock_taken_at_an_edit_lapses_once_the_agent_moved_on,
     an_edit_of_another_file_lets_go_of_the_lock_the_hook_took,
+    the_first_prompt_waits_for_the_agents_tools_and_only_the_first,
 );
 
 struct Run {
@@ -72,6 +73,9 @@ async fn hook(args: &[&str], stdin: String, env: &[(&str, &str)]) -> Run {
     for var in HOOK_ENV {
         command.env_remove(var);
     }
+    // The first prompt's wait for the agent's tools is for a real Claude
+    // Code; these agents list none unless a test says so.
+    command.env("CCMULTI_HOOK_TOOLS_WAIT_SECONDS", "0");
     command.envs(env.iter().copied());
     command
         .stdin(std::process::Stdio::piped())
@@ -645,4 +649,51 @@ async fn notebook_edit_anew(server: &Server, extra: &[(&str, &str)]) {
     pre_tool(server, "impl_a", "pre_tool_use_notebook_edit.json", extra)
         .await
         .no_objection();
+}
+
+/// A session's first prompt is held until the agent's claude has listed the
+/// ccmulti tools (at most the wait given), so its first model request offers
+/// them; an agent whose tools are listed, or a session the model has already
+/// answered in, is not held at all.
+async fn the_first_prompt_waits_for_the_agents_tools_and_only_the_first(backend: Backend) {
+    let server = backend.start().await;
+    let run = |who: &'static str, stdin: String, wait: &'static str| {
+        let me = agent(who);
+        let base = server.base.clone();
+        async move {
+            let env = [
+                ("CCMULTI_AGENT", me.as_str()),
+                ("CCMULTI_URL", base.as_str()),
+                ("CCMULTI_HOOK_TOOLS_WAIT_SECONDS", wait),
+            ];
+            let started = Instant::now();
+            let run = hook(&["news"], stdin, &env).await;
+            assert_eq!(run.code, Some(0), "{}", run.stderr);
+            started.elapsed()
+        }
+    };
+    // No transcript yet (the fixture's path), no tools listed: held for the wait.
+    let first = fixture("user_prompt_submit.json", Some(&server.root));
+    let held = run("impl_a", first.clone(), "1").await;
+    assert!(held >= Duration::from_secs(1), "held {held:?}");
+
+    // Its claude lists the tools (as Claude Code, naming itself): not held.
+    list_tools(&server.agent_url("impl_a"), Some("claude-code")).await;
+    let listed = run("impl_a", first, "9").await;
+    assert!(listed < Duration::from_secs(5), "held {listed:?}");
+
+    // A session the model has answered in: not held, tools or none.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let transcript = dir.path().join("session.jsonl");
+    std::fs::write(
+        &transcript,
+        "{\"type\":\"user\"}\n{\"type\":\"assistant\",\"message\":{}}\n",
+    )
+    .expect("transcript");
+    let mut later: Value =
+        serde_json::from_str(&fixture("user_prompt_submit.json", Some(&server.root)))
+            .expect("fixture");
+    later["transcript_path"] = json!(transcript);
+    let answered = run("impl_b", later.to_string(), "9").await;
+    assert!(answered < Duration::from_secs(5), "held {answered:?}");
 }

@@ -64,6 +64,10 @@ pub struct AgentStatus {
     pub current_task: Option<String>,
     /// How many live locks it holds.
     pub locks: usize,
+    /// Its client has listed the ccmulti tools since it was (re)started, so
+    /// its next model request offers them.
+    #[serde(default)]
+    pub tools_listed: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
