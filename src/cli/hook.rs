@@ -139,8 +139,9 @@ pub struct PreToolArgs {
     bring_in: BringInArg,
     /// When an edit takes a new lock, or is refused one another agent holds,
     /// let go of the locks the hook took at earlier edits of other files (the
-    /// agent has moved on) instead of keeping them until their lease lapses. In a worktree, a file with
-    /// uncommitted changes is kept (its release must be committed first).
+    /// agent has moved on) instead of keeping them until their lease lapses.
+    /// In a worktree, a file with uncommitted changes is kept (its release
+    /// must be committed first).
     #[arg(
         long,
         env = "CCMULTI_HOOK_RELEASE_ON_MOVE",
