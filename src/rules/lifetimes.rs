@@ -23,6 +23,12 @@ pub const CONNECTED: &str = "connected";
 /// Its client has listed its tools since it was started.
 pub const READY: &str = "ready";
 
+/// Whether an agent whose status is `status` has listed its tools since it
+/// was started: its next model request offers them.
+pub fn has_listed_tools(status: &str) -> bool {
+    status == READY
+}
+
 /// What forgetting a session removed, row counts by kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Forgotten {

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use ccmulti::clock::SystemClock;
-use ccmulti::rules::lifetimes::READY;
+use ccmulti::rules::lifetimes::has_listed_tools;
 use ccmulti::store::{CoordStore, Durability, SqliteStore};
 use ccmulti_model::{SessionAgent, VirtualUser};
 use clap::Args;
@@ -113,5 +113,5 @@ async fn store_says_ready(store: &SqliteStore, me: &SessionAgent) -> Result<bool
     Ok(view
         .agents
         .iter()
-        .any(|a| a.agent_id == me.agent_id && a.status == READY))
+        .any(|a| a.agent_id == me.agent_id && has_listed_tools(&a.status)))
 }

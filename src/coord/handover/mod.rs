@@ -276,11 +276,12 @@ impl Coordinator {
     /// path; no id: a path it reads): the versions made by another agent in
     /// another checkout that its worktree lacks (each path's latest, those
     /// this look found, those still pending on the locks; a change in no
-    /// commit its agent has recorded again since is dropped). First the other worktrees are asked
-    /// what they hold of the files in `look_for` (a new grant's), and what
-    /// they hold that no version names yet is recorded, so a change is handed
-    /// over however the lock that covered it ended. The ones found are kept
-    /// as pending hand-overs of the locks, and those brought in are forgotten.
+    /// commit its agent has recorded again since is dropped). First the
+    /// other worktrees are asked what they hold of the files in `look_for`
+    /// (a new grant's), and what they hold that no version names yet is
+    /// recorded, so a change is handed over however the lock that covered it
+    /// ended. The ones found are kept as pending hand-overs of the locks, and
+    /// those brought in are forgotten.
     async fn handovers(
         &self,
         roots: &[PathBuf],

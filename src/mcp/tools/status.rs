@@ -9,7 +9,7 @@ use ccmulti_model::tools::{
 use super::{Hints, Served, ToolContext, iso};
 use crate::error::CoordError;
 use crate::rules::handover::HandOver;
-use crate::rules::lifetimes::READY;
+use crate::rules::lifetimes::has_listed_tools;
 use crate::rules::locks::seconds_until;
 use crate::rules::news::News;
 
@@ -74,7 +74,7 @@ async fn run(cx: &ToolContext<'_>, args: StatusArgs) -> Result<StatusResult, Coo
                 seconds_since_activity: (now - a.last_activity_ms).max(0) / 1000,
                 current_task: a.current_task.clone(),
                 locks: a.lock_count,
-                tools_listed: a.status == READY,
+                tools_listed: has_listed_tools(&a.status),
             })
         })
         .collect();

@@ -150,12 +150,19 @@ impl CoordStore for SqliteStore {
     }
 
     async fn add_pending_handovers(&self, pending: &[(String, i64)]) -> Result<()> {
+        // Most grants and releases have none: no turn on the write thread.
+        if pending.is_empty() {
+            return Ok(());
+        }
         let pending = pending.to_vec();
         self.on_write_thread(move |s| s.set_pending_handovers(&pending, true))
             .await
     }
 
     async fn drop_pending_handovers(&self, done: &[(String, i64)]) -> Result<()> {
+        if done.is_empty() {
+            return Ok(());
+        }
         let done = done.to_vec();
         self.on_write_thread(move |s| s.set_pending_handovers(&done, false))
             .await
