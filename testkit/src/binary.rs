@@ -36,7 +36,27 @@ fn locate_binary() -> PathBuf {
         .expect("a test binary under target/<profile>/deps");
     let binary = profile_dir.join(format!("ccmulti{}", std::env::consts::EXE_SUFFIX));
     if let (Some(cargo), true) = (std::env::var_os("CARGO"), profile_dir.ends_with("release")) {
-        let built = Command::new(cargo)
+        let mut build = Command::new(cargo);
+        // The package variables cargo set for this test or bench: a build
+        // script that watches them (ring's does) would otherwise run again,
+        // and everything above it be rebuilt, at each `cargo bench`.
+        for (name, _) in std::env::vars_os() {
+            let name = name.to_string_lossy();
+            if name == "OUT_DIR"
+                || name.starts_with("CARGO_PKG_")
+                || name.starts_with("CARGO_MANIFEST_")
+                || [
+                    "CARGO_CRATE_NAME",
+                    "CARGO_BIN_NAME",
+                    "CARGO_PRIMARY_PACKAGE",
+                    "CARGO_TARGET_TMPDIR",
+                ]
+                .contains(&name.as_ref())
+            {
+                build.env_remove(name.as_ref());
+            }
+        }
+        let built = build
             .args([
                 "build",
                 "--release",

@@ -15,7 +15,10 @@ file's neighbouring lines until the old text is unique), Write for a new file,
 Bash `rm` for a deleted one. It reacts to what it is told, as a model would:
 
 - an Edit that fails because the file changed, or was not read: Read it again;
-- an edit denied by a hook naming a holder: wait in place, by claiming the
+- an edit denied by a hook naming a holder: when the denial says to work on
+  something else meanwhile and files of its task are still to do in this
+  pass, do those first and come back to this one; denied again then (or
+  nothing else to do), wait in place, by claiming the
   file with `claim_file_lock(wait_seconds, lease_seconds)` (the hook's short
   lease, renewed by each edit, rather than the default 15 minutes) when the coordinator's tools are
   offered (Claude Code defers them: their names are in its first message),
@@ -194,6 +197,7 @@ class Agent:
         self.rng = random.Random(f"{task.get('seed', 0)}/{name}")
         self.workdir = task["workdir"].rstrip("/")
         self.ccmulti = False
+        self.meanwhile = False  # the last denial said to work on something else meanwhile
         self.ran = set()  # commands told and run without error
         self.failed = {}  # command -> how many times it failed
         self.started = time.time()
@@ -265,7 +269,10 @@ class Agent:
     # -- reactions ----------------------------------------------------------
     def denied(self, result):
         text = result["text"]
-        return result["is_error"] and ("locked by" in text or "hook" in text.lower() and "denied" in text.lower())
+        denied = result["is_error"] and ("locked by" in text or "hook" in text.lower() and "denied" in text.lower())
+        if denied:
+            self.meanwhile = "work on something else" in text.lower()
+        return denied
 
     def commit_first(self, result):
         return "commit first" in (result["text"] + result["beside"]).lower()
@@ -308,12 +315,20 @@ class Agent:
         patience_ends = None
         while work:
             still, progressed = [], False
-            for change, hunks in work:
+            queue, put_off = list(work), set()
+            while queue:
+                change, hunks = queue.pop(0)
                 before = self.content.get(change.path)
-                left = yield from self.apply_waiting(change, hunks)
+                # Told to work on something else meanwhile: once a pass, when there is something else.
+                may_put_off = change.path not in put_off and bool(queue)
+                left, later = yield from self.apply_waiting(change, hunks, may_put_off)
                 # Progress: a hunk went in, or the file changed under it (someone is at work on it).
                 progressed |= len(left) < len(hunks) or self.content.get(change.path) != before
-                if left:
+                if later:
+                    put_off.add(change.path)
+                    self.log("put off", path=change.path)
+                    queue.append((change, left))
+                elif left:
                     still.append((change, left))
             work = still
             if not work or self.give_up():
@@ -335,12 +350,16 @@ class Agent:
         self.log("done", seconds=time.time() - self.started)
         return "Done: " + self.task.get("message", "").split("\n")[0]
 
-    def apply_waiting(self, change, hunks):
-        """Applies what it can of one file's hunks, waiting in place while another agent holds it."""
+    def apply_waiting(self, change, hunks, may_put_off):
+        """Applies what it can of one file's hunks: (the hunks left, whether to come back to
+        it after the other files). Another agent holding it: put off when the denial says to
+        work on something else meanwhile and `may_put_off`, else waited for in place."""
         while True:
             left, denied = yield from self.apply(change, hunks)
             if not denied or self.give_up():
-                return left
+                return left, False
+            if may_put_off and self.meanwhile:
+                return left, True
             yield from self.wait_for_turn(change)
             hunks = left
 
