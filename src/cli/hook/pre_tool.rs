@@ -1,0 +1,225 @@
+//! `ccmulti hook pre-tool`: before Claude Code's Edit or Write, refuse a file
+//! another agent holds, claim a free one, and bring in a hand-over the
+//! agent's worktree lacks.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::Result;
+use ccmulti::client::{ClientError, Coordinator};
+use ccmulti::git::{self, Merge};
+use ccmulti::hook::decide::{self, BringIn, BringInPolicy, ClaimAnswer, Edit, Verdict};
+use ccmulti::hook::output;
+use ccmulti_model::tools::claim::{MAX_LEASE_SECONDS, MIN_LEASE_SECONDS};
+use ccmulti_model::tools::{Claim, ClaimArgs, HandOver, Release, ReleaseArgs, Tool};
+use ccmulti_model::{Activity, Operation};
+use clap::Args;
+
+use super::own_worktree::{as_lock_path, has_version, in_worktree, still_uncommitted, worktree_of};
+use super::{
+    BringInArg, Guarded, Switch, lock_path_of, locks, print, project_roots, read_input, status,
+    whoami, workspace_of,
+};
+use crate::cli::Common;
+
+#[derive(Debug, Args)]
+pub struct PreToolArgs {
+    #[command(flatten)]
+    pub(super) guarded: Guarded,
+    /// Claim a write lock on a free file for this agent before it is edited.
+    #[arg(
+        long,
+        env = "CCMULTI_HOOK_AUTO_CLAIM",
+        value_enum,
+        default_value = "on"
+    )]
+    auto_claim: Switch,
+    /// How long the write lock taken at an edit lasts after it: each edit of
+    /// the file renews it, so a file the agent has moved on from is free soon
+    /// (an explicit claim_file_lock keeps its own duration).
+    #[arg(
+        long,
+        env = "CCMULTI_HOOK_LEASE_SECONDS",
+        default_value_t = DEFAULT_EDIT_LEASE_SECONDS,
+        value_parser = clap::value_parser!(i64).range(MIN_LEASE_SECONDS..=MAX_LEASE_SECONDS)
+    )]
+    lease_seconds: i64,
+    /// An edited file whose latest version another agent committed in its own
+    /// worktree, which this one lacks: bring the commit in, or only say how.
+    #[arg(
+        long,
+        env = "CCMULTI_HOOK_BRING_IN",
+        value_enum,
+        default_value = "merge"
+    )]
+    bring_in: BringInArg,
+    /// When an edit takes a new lock, or is refused one another agent holds,
+    /// let go of the locks the hook took at earlier edits of other files (the
+    /// agent has moved on) instead of keeping them until their lease lapses.
+    /// In a worktree, a file with uncommitted changes is kept (its release
+    /// must be committed first).
+    #[arg(
+        long,
+        env = "CCMULTI_HOOK_RELEASE_ON_MOVE",
+        value_enum,
+        default_value = "on"
+    )]
+    release_on_move: Switch,
+}
+
+/// Long enough for the next edit of the same file in a burst of edits (a
+/// model thinks a few seconds between calls), short enough that another
+/// agent waiting for the file is not kept for long once this one moved on.
+const DEFAULT_EDIT_LEASE_SECONDS: i64 = 30;
+
+impl From<BringInArg> for BringInPolicy {
+    fn from(b: BringInArg) -> Self {
+        match b {
+            BringInArg::Merge => Self::Merge,
+            BringInArg::Tell => Self::Tell,
+        }
+    }
+}
+
+/// Whether `agent` of this session called the coordinator in the last two
+/// minutes (`check_agent_status` lists only such agents, and recent ones).
+fn is_active(coordinator: &Coordinator, agent: &str) -> Result<bool, ClientError> {
+    let status = status(coordinator, false, Vec::new())?;
+    Ok(status
+        .agents
+        .iter()
+        .any(|a| a.agent_id == agent && a.activity == Activity::Active))
+}
+
+/// Claims a write lock on `path` for this edit, for `lease_seconds`.
+fn claim(
+    coordinator: &Coordinator,
+    path: &str,
+    lease_seconds: i64,
+) -> Result<decide::ClaimAnswer, ClientError> {
+    let args = ClaimArgs {
+        lease_seconds: Some(lease_seconds),
+        ..ClaimArgs::new(vec![path.to_owned()], Operation::Write)
+    };
+    let result = coordinator.call::<Claim>(&args)?;
+    decide::claim_answer(result).map_err(|why| ClientError::BadReply {
+        tool: Claim::NAME.to_owned(),
+        why,
+    })
+}
+
+/// The verdict on editing `edit.path` when the claim reported a hand-over;
+/// `None` when the worktree has that version already.
+fn bring_in(
+    root: &Path,
+    edit: Edit<'_>,
+    handover: &HandOver,
+    policy: BringInPolicy,
+    active: bool,
+) -> Option<Verdict> {
+    let Some(commit) = handover.commit.as_deref() else {
+        return Some(decide::uncommitted_elsewhere(edit, handover, active));
+    };
+    let Some((top, within)) = worktree_of(root) else {
+        return Some(decide::handover_verdict(edit, handover, &BringIn::Told));
+    };
+    let file = in_worktree(&within, edit.path);
+    let content = git::worktree_blob(&top, &file).ok().flatten();
+    if has_version(&top, &file, handover, content) {
+        return None;
+    }
+    let here = git::has_commit(&top, commit).unwrap_or(false);
+    let done = if policy == BringInPolicy::Tell || !here {
+        BringIn::Told
+    } else {
+        match git::merge(&top, commit) {
+            Ok(Merge::Done { changed }) => BringIn::Merged {
+                changed: changed.iter().map(|f| as_lock_path(&within, f)).collect(),
+            },
+            Ok(Merge::Conflicted { files }) => BringIn::Conflicted {
+                files: files.iter().map(|f| as_lock_path(&within, f)).collect(),
+            },
+            Ok(Merge::Refused { why }) => BringIn::Refused { why },
+            Err(e) => BringIn::Refused { why: e.to_string() },
+        }
+    };
+    Some(decide::handover_verdict(edit, handover, &done))
+}
+
+/// Lets go of the locks the hook took at this agent's earlier edits of other
+/// files, one by one, so that one the release refuses (in a worktree,
+/// uncommitted changes: "commit first") keeps only itself. Best effort: what
+/// fails here lapses with its lease, as before.
+fn release_moved_from(coordinator: &Coordinator, agent: &str, edited: &str, lease_seconds: i64) {
+    let Ok((holders, _)) = locks(coordinator) else {
+        return;
+    };
+    for path in decide::moved_from(&holders, agent, edited, lease_seconds) {
+        let args = ReleaseArgs {
+            file_paths: Some(vec![path]),
+            all: false,
+        };
+        // A refusal ("commit first") or an error leaves the lock to its lease.
+        let _ = coordinator.call::<Release>(&args);
+    }
+}
+
+pub fn pre_tool(common: &Common, args: &PreToolArgs) -> Result<ExitCode> {
+    let Some((me, coordinator)) = whoami(&args.guarded.identity, common)? else {
+        return Ok(ExitCode::SUCCESS);
+    };
+    let input = read_input()?;
+    let Some(raw) = input.edited_path()? else {
+        return Ok(ExitCode::SUCCESS);
+    };
+    let roots = project_roots(common, &input)?;
+    let coordinator =
+        coordinator.with_workspace(roots.first().and_then(|r| workspace_of(r)).as_ref());
+    // A file outside the project is nobody's to lock.
+    let Some(path) = lock_path_of(&roots, raw) else {
+        return Ok(ExitCode::SUCCESS);
+    };
+    let edit = Edit {
+        path: &path,
+        agent: &me.agent_id,
+        session: &me.session_id,
+    };
+    // A new lock (not a renewal), or a refusal it will wait out: the agent
+    // has moved on from the files it edited before.
+    let mut moved_on = false;
+    let answer = match args.auto_claim {
+        Switch::On => claim(&coordinator, &path, args.lease_seconds).map(|answer| {
+            moved_on = matches!(
+                answer,
+                ClaimAnswer::Granted { renewed: false, .. } | ClaimAnswer::Conflicted(_)
+            );
+            let verdict = decide::after_claim(edit, &answer);
+            match (&answer, &verdict) {
+                (ClaimAnswer::Granted { handovers, .. }, Verdict::Allow { .. }) => {
+                    // The first hand-over the worktree lacks decides; one it has is passed over.
+                    let lacking = handovers.iter().find_map(|handover| {
+                        // Only a change in no commit asks whether its maker is still at work.
+                        let active = handover.commit.is_none()
+                            && still_uncommitted(handover, roots.first())
+                            && is_active(&coordinator, &handover.from).unwrap_or(false);
+                        roots.first().and_then(|root| {
+                            bring_in(root, edit, handover, args.bring_in.into(), active)
+                        })
+                    });
+                    lacking.unwrap_or(verdict)
+                }
+                _ => verdict,
+            }
+        }),
+        Switch::Off => locks(&coordinator).map(|(l, _)| decide::from_locks(edit, &l)),
+    };
+    if moved_on && args.release_on_move == Switch::On {
+        release_moved_from(&coordinator, &me.agent_id, &path, args.lease_seconds);
+    }
+    let verdict = answer.unwrap_or_else(|e| match e {
+        ClientError::Refused { .. } => decide::refused(edit, &e.to_string()),
+        _ => decide::unanswered(edit, args.guarded.offline.into(), &e.to_string()),
+    });
+    print(output::pre_tool(&verdict))?;
+    Ok(ExitCode::SUCCESS)
+}
