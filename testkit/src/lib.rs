@@ -118,6 +118,16 @@ impl Backend {
         self.start_secured(Arc::new(SystemClock), security).await
     }
 
+    /// A coordinator whose project root is a git repository of `files`
+    /// from the start (one commit on `main`), as `ccmulti team` serves it:
+    /// the worktrees made later are found as the repository's.
+    pub async fn start_in_git_repo(self, files: &[(&str, &str)]) -> Server {
+        self.start_prepared(Arc::new(SystemClock), Security::default(), |root| {
+            claude::git_repo(root, files)
+        })
+        .await
+    }
+
     /// Another process's view of the database `db` (a [`Server`]'s or a
     /// binary [`binary::Coordinator`]'s `db`), which must exist.
     pub async fn open(self, db: &str) -> SharedStore {
@@ -139,11 +149,22 @@ impl Backend {
     }
 
     async fn start_secured(self, clock: Arc<dyn Clock>, security: Security) -> Server {
+        self.start_prepared(clock, security, |_| {}).await
+    }
+
+    /// Started once `prepare` has made the project root what it is to be.
+    async fn start_prepared(
+        self,
+        clock: Arc<dyn Clock>,
+        security: Security,
+        prepare: impl FnOnce(&std::path::Path),
+    ) -> Server {
         let dir = tempfile::tempdir().expect("tempdir");
         let root = std::fs::canonicalize(dir.path())
             .expect("canonical root")
             .join("repo");
         std::fs::create_dir_all(&root).expect("root");
+        prepare(&root);
         let (state, base, stop, store, db) = match self {
             Backend::Sqlite => {
                 let server = load::serve_in_process(

@@ -252,6 +252,8 @@ class Agent:
                 self.failed[command] = self.failed.get(command, 0) + 1
             else:
                 self.ran.add(command)
+            # What came beside the command's own output (a hook's news) is read too.
+            yield from self.obey({"text": "", "beside": ran["beside"]})
 
     def run_told(self, command):
         ran = yield ("tool", "Bash", {"command": command, "description": "Run what I was told to"}, self.think())

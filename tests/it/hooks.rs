@@ -20,6 +20,7 @@ on_both_backends!(
     a_lock_taken_at_an_edit_lapses_once_the_agent_moved_on,
     an_edit_of_another_file_lets_go_of_the_lock_the_hook_took,
     the_first_prompt_waits_for_the_agents_tools_and_only_the_first,
+    a_change_committed_after_its_release_is_brought_in_at_the_next_edit,
 );
 
 struct Run {
@@ -696,4 +697,105 @@ async fn the_first_prompt_waits_for_the_agents_tools_and_only_the_first(backend:
     later["transcript_path"] = json!(transcript);
     let answered = run("impl_b", later.to_string(), "9").await;
     assert!(answered < Duration::from_secs(5), "held {answered:?}");
+}
+
+/// impl_a's change to app.py was left in no commit when a person released
+/// its lock, and impl_a has committed it since, before its next call told
+/// the coordinator. impl_b's edit of app.py in its own worktree is not made
+/// on the copy without that change: the hook merges the commit in and says
+/// to read the file again.
+async fn a_change_committed_after_its_release_is_brought_in_at_the_next_edit(backend: Backend) {
+    let server = backend
+        .start_in_git_repo(&[("app.py", "def total(xs):\n    return sum(xs)\n")])
+        .await;
+    let repo = server.root.clone();
+    let tree = |agent: &str| repo.parent().expect("parent").join(agent);
+    for agent in ["impl_a", "impl_b"] {
+        let path = tree(agent).to_string_lossy().into_owned();
+        let added = std::process::Command::new("git")
+            .args(["worktree", "add", "-q", "-b", agent, &path])
+            .current_dir(&repo)
+            .output()
+            .expect("git worktree add");
+        assert!(added.status.success(), "{added:?}");
+        let workspace = ccmulti_model::AgentWorkspace {
+            worktree: path,
+            branch: Some(agent.into()),
+            host: ccmulti::git::this_host(),
+        };
+        server
+            .state
+            .coord
+            .set_workspace(&Server::agent(agent), &workspace)
+            .await
+            .expect("place the agent");
+    }
+    // git keeps commit times to the second: the start is a second before the grant.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    hold(&server, "impl_a", "app.py").await;
+    let zero = "def total(xs):\n    return 0\n";
+    std::fs::write(tree("impl_a").join("app.py"), zero).expect("edit");
+    let released = ccmulti_testkit::claude::ccmulti()
+        .args(["release", "app.py", "--force", "--db", server.db.as_str()])
+        .arg("--root")
+        .arg(&repo)
+        .output()
+        .expect("ccmulti release");
+    assert!(released.status.success(), "{released:?}");
+    let committed = std::process::Command::new("git")
+        .args(["-c", "user.name=a", "-c", "user.email=a@localhost"])
+        .args(["commit", "-q", "-am", "total is zero"])
+        .current_dir(tree("impl_a"))
+        .output()
+        .expect("git commit");
+    assert!(committed.status.success(), "{committed:?}");
+    let head = |dir: &Path| {
+        let out = std::process::Command::new("git")
+            .args(["rev-parse", "HEAD"])
+            .current_dir(dir)
+            .output()
+            .expect("git rev-parse");
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    };
+    let commit = head(&tree("impl_a"));
+
+    let theirs = tree("impl_b");
+    let edit = json!({
+        "session_id": "b", "cwd": theirs, "hook_event_name": "PreToolUse", "tool_name": "Edit",
+        "tool_input": { "file_path": theirs.join("app.py"), "old_string": "sum(xs)", "new_string": "sum(xs) + 1" }
+    });
+    let me = agent("impl_b");
+    let run = hook(
+        &["pre-tool"],
+        edit.to_string(),
+        &[
+            ("CCMULTI_AGENT", me.as_str()),
+            ("CCMULTI_URL", server.base.as_str()),
+        ],
+    )
+    .await;
+    assert!(denied(&run), "{}", run.stdout);
+    let reason = run.json()["hookSpecificOutput"]["permissionDecisionReason"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        reason.contains(&format!(
+            "impl_a changed app.py in commit {}",
+            &commit[..10]
+        )) && reason.contains(&format!(
+            "ccmulti brought it in (git merge --no-edit {commit})"
+        )) && reason.contains("Read it again"),
+        "{reason}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(theirs.join("app.py")).expect("read"),
+        zero
+    );
+    let merged = std::process::Command::new("git")
+        .args(["merge-base", "--is-ancestor", &commit, "HEAD"])
+        .current_dir(&theirs)
+        .status()
+        .expect("git merge-base");
+    assert!(merged.success(), "impl_a's commit is in impl_b's HEAD");
 }

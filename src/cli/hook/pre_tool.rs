@@ -15,7 +15,7 @@ use ccmulti_model::tools::{Claim, ClaimArgs, HandOver, Release, ReleaseArgs, Too
 use ccmulti_model::{Activity, Operation};
 use clap::Args;
 
-use super::own_worktree::{as_lock_path, has_version, in_worktree, still_uncommitted, worktree_of};
+use super::own_worktree::{as_lock_path, has_version, in_worktree, settled, worktree_of};
 use super::{
     BringInArg, Guarded, Switch, lock_path_of, locks, print, project_roots, read_input, status,
     whoami, workspace_of,
@@ -198,9 +198,11 @@ pub fn pre_tool(common: &Common, args: &PreToolArgs) -> Result<ExitCode> {
                 (ClaimAnswer::Granted { handovers, .. }, Verdict::Allow { .. }) => {
                     // The first hand-over the worktree lacks decides; one it has is passed over.
                     let lacking = handovers.iter().find_map(|handover| {
-                        // Only a change in no commit asks whether its maker is still at work.
+                        // A change in no commit that its maker has committed since is brought in as such.
+                        let settled = settled(handover, roots.first());
+                        let handover = settled.as_ref().unwrap_or(handover);
+                        // Only a change still in no commit asks whether its maker is at work.
                         let active = handover.commit.is_none()
-                            && still_uncommitted(handover, roots.first())
                             && is_active(&coordinator, &handover.from).unwrap_or(false);
                         roots.first().and_then(|root| {
                             bring_in(root, edit, handover, args.bring_in.into(), active)

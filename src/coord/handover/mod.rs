@@ -308,14 +308,16 @@ impl Coordinator {
             }
         }
         // A change found in no commit is looked for again at each check: its
-        // maker is asked to commit it, and the commit is what to bring in.
+        // maker is asked to commit it, and the commit is what to bring in. So
+        // is the rest of one found partly committed (a commit, and more left
+        // uncommitted): bringing that commit in does not bring the rest.
         let mut look_for = look_for;
         for (_, lock_path) in locks {
             let waiting = latest
                 .get(lock_path)
                 .into_iter()
                 .chain(also.values().filter(|v| v.path == *lock_path))
-                .any(|v| v.commit.is_none() && v.agent_id != agent);
+                .any(|v| (v.commit.is_none() || v.left_uncommitted) && v.agent_id != agent);
             if waiting && !is_pattern(lock_path) && !look_for.contains(lock_path) {
                 look_for.push(lock_path.clone());
             }

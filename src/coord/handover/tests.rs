@@ -16,6 +16,7 @@ on_both_backends!(
     a_reader_in_a_stale_worktree_is_told_of_the_newer_version,
     a_waiter_whose_uncommitted_change_is_needed_is_called_away_to_commit_it,
     a_grant_hands_over_each_worktrees_change_not_only_the_newest,
+    the_rest_of_a_change_partly_committed_is_handed_over_once_committed,
 );
 
 const APP: &str = "def total(xs):\n    return sum(xs)\n";
@@ -373,4 +374,43 @@ async fn a_grant_hands_over_each_worktrees_change_not_only_the_newest(fx: Fixtur
         .unwrap();
     let commits: Vec<Option<String>> = pending.iter().map(|h| h.commit.clone()).collect();
     assert_eq!(commits, [Some(by_b)], "{pending:?}");
+}
+
+/// impl_a's lease ended with one commit of its change to app.py and more of
+/// it in no commit. impl_b brings that commit in; once impl_a commits the
+/// rest, impl_b's next check (the renewal at its next edit) hands that
+/// commit over too, rather than taking the first as the whole change.
+async fn the_rest_of_a_change_partly_committed_is_handed_over_once_committed(fx: Fixture) {
+    let coord = Coordinator::new(fx.store.clone());
+    let (repo, trees, roots) = three_worktrees(&fx, &coord).await;
+    let (a, b) = (&trees[0], &trees[1]);
+
+    assert!(claim(&coord, &roots, "impl_a").await.is_empty());
+    repo.write(
+        a,
+        &[("app.py", "def total(xs):\n    return sum(list(xs))\n")],
+    );
+    let one = repo.commit(a, "impl_a: a list");
+    repo.write(
+        a,
+        &[("app.py", "def total(xs):\n    return sum(list(xs)) or 0\n")],
+    );
+    fx.clock.advance_ms(16 * 60_000);
+
+    let told = claim(&coord, &roots, "impl_b").await;
+    let froms: Vec<(&str, Option<&str>, bool)> = told
+        .iter()
+        .map(|h| (h.from.as_str(), h.commit.as_deref(), h.left_uncommitted))
+        .collect();
+    assert_eq!(froms, [("impl_a", Some(one.as_str()), true)], "{told:?}");
+    repo.git(b, &["merge", "-q", "--no-edit", &one]);
+
+    let two = repo.commit(a, "impl_a: or zero");
+    let renewed = claim(&coord, &roots, "impl_b").await;
+    let commands: Vec<Option<String>> = renewed.iter().map(handover::HandOver::command).collect();
+    assert_eq!(
+        commands,
+        [Some(format!("git merge --no-edit {two}"))],
+        "{renewed:?}"
+    );
 }
