@@ -377,9 +377,10 @@ async fn a_grant_hands_over_each_worktrees_change_not_only_the_newest(fx: Fixtur
 }
 
 /// impl_a's lease ended with one commit of its change to app.py and more of
-/// it in no commit. impl_b brings that commit in; once impl_a commits the
-/// rest, impl_b's next check (the renewal at its next edit) hands that
-/// commit over too, rather than taking the first as the whole change.
+/// it in no commit. impl_b brings that commit in; its next check (the
+/// renewal at its next edit) hands over the rest as in no commit, and once
+/// impl_a commits it, that commit, rather than taking the first commit as
+/// the whole change.
 async fn the_rest_of_a_change_partly_committed_is_handed_over_once_committed(fx: Fixture) {
     let coord = Coordinator::new(fx.store.clone());
     let (repo, trees, roots) = three_worktrees(&fx, &coord).await;
@@ -404,6 +405,13 @@ async fn the_rest_of_a_change_partly_committed_is_handed_over_once_committed(fx:
         .collect();
     assert_eq!(froms, [("impl_a", Some(one.as_str()), true)], "{told:?}");
     repo.git(b, &["merge", "-q", "--no-edit", &one]);
+    // The rest, still in no commit: handed over as such (the hook waits for it).
+    let rest = claim(&coord, &roots, "impl_b").await;
+    let froms: Vec<(&str, Option<&str>, bool)> = rest
+        .iter()
+        .map(|h| (h.from.as_str(), h.commit.as_deref(), h.left_uncommitted))
+        .collect();
+    assert_eq!(froms, [("impl_a", None, true)], "{rest:?}");
 
     let two = repo.commit(a, "impl_a: or zero");
     let renewed = claim(&coord, &roots, "impl_b").await;
