@@ -26,7 +26,8 @@ Bash `rm` for a deleted one. It reacts to what it is told, as a model would:
   seconds of the task the file's hunks are counted as lost);
 - a waiting claim answered with a wait cycle: release the paths it names,
   then go on as after any refusal;
-- a result (or a hook's added context) that names a git command in backticks,
+- a result (or a hook's added context, that of a command it was told to run
+  included) that names a git command in backticks,
   e.g. `git merge --no-edit <commit>`: run it with Bash, then go on (a commit
   it is told to make is made with its own message; when git refuses a merge
   until its own changes are committed, it commits them and runs it again);

@@ -10,10 +10,10 @@ use ccmulti_model::tools::HandOver;
 /// A hand-over of a change in no commit, as its maker's worktree has it
 /// now: once nothing of the file is uncommitted there, the same hand-over
 /// naming that worktree's HEAD (and the file's blob in it) as the commit to
-/// bring in. The coordinator learns of a commit only at its maker's next
-/// call, so an edit in between would otherwise go ahead on a copy without
-/// it; a change its maker undid leaves a HEAD this worktree already has, and
-/// nothing is brought in. `None` while the change is still uncommitted, or
+/// bring in: the coordinator looked into that worktree when it answered the
+/// claim, and a commit made since would otherwise be taken for a change
+/// undone, and the edit go ahead on a copy without it. A change its maker
+/// undid leaves a HEAD this worktree already has, and nothing is brought in. `None` while the change is still uncommitted, or
 /// when git cannot read that worktree here (another machine).
 pub(super) fn settled(handover: &HandOver, root: Option<&PathBuf>) -> Option<HandOver> {
     let top = Path::new(handover.worktree.as_deref()?);
