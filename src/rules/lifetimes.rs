@@ -23,6 +23,12 @@ pub const CONNECTED: &str = "connected";
 /// Its client has listed its tools since it was started.
 pub const READY: &str = "ready";
 
+/// How long after its client listed the tools Claude Code is given to take
+/// them in before a prompt may count on them (it took up to 0.8 s on a
+/// loaded two-core machine): `team` types the first prompt no sooner, and
+/// the news hook holds a first prompt as long.
+pub const TOOLS_TAKEN_IN: std::time::Duration = std::time::Duration::from_millis(1500);
+
 /// Whether an agent whose status is `status` has listed its tools since it
 /// was started: its next model request offers them.
 pub fn has_listed_tools(status: &str) -> bool {

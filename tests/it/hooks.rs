@@ -712,11 +712,7 @@ async fn a_change_committed_after_its_release_is_brought_in_at_the_next_edit(bac
     let tree = |agent: &str| repo.parent().expect("parent").join(agent);
     for agent in ["impl_a", "impl_b"] {
         let path = tree(agent).to_string_lossy().into_owned();
-        let added = std::process::Command::new("git")
-            .args(["worktree", "add", "-q", "-b", agent, &path])
-            .current_dir(&repo)
-            .output()
-            .expect("git worktree add");
+        let added = tools::git(&repo, &["worktree", "add", "-q", "-b", agent, &path], &[]);
         assert!(added.status.success(), "{added:?}");
         let workspace = ccmulti_model::AgentWorkspace {
             worktree: path,
@@ -742,22 +738,14 @@ async fn a_change_committed_after_its_release_is_brought_in_at_the_next_edit(bac
         .output()
         .expect("ccmulti release");
     assert!(released.status.success(), "{released:?}");
-    let committed = std::process::Command::new("git")
-        .args(["-c", "user.name=a", "-c", "user.email=a@localhost"])
-        .args(["commit", "-q", "-am", "total is zero"])
-        .current_dir(tree("impl_a"))
-        .output()
-        .expect("git commit");
+    let committed = tools::git(
+        &tree("impl_a"),
+        &["commit", "-q", "-am", "total is zero"],
+        &[],
+    );
     assert!(committed.status.success(), "{committed:?}");
-    let head = |dir: &Path| {
-        let out = std::process::Command::new("git")
-            .args(["rev-parse", "HEAD"])
-            .current_dir(dir)
-            .output()
-            .expect("git rev-parse");
-        String::from_utf8_lossy(&out.stdout).trim().to_owned()
-    };
-    let commit = head(&tree("impl_a"));
+    let head = tools::git(&tree("impl_a"), &["rev-parse", "HEAD"], &[]);
+    let commit = String::from_utf8_lossy(&head.stdout).trim().to_owned();
 
     let theirs = tree("impl_b");
     let edit = json!({
@@ -792,10 +780,13 @@ async fn a_change_committed_after_its_release_is_brought_in_at_the_next_edit(bac
         std::fs::read_to_string(theirs.join("app.py")).expect("read"),
         zero
     );
-    let merged = std::process::Command::new("git")
-        .args(["merge-base", "--is-ancestor", &commit, "HEAD"])
-        .current_dir(&theirs)
-        .status()
-        .expect("git merge-base");
-    assert!(merged.success(), "impl_a's commit is in impl_b's HEAD");
+    let merged = tools::git(
+        &theirs,
+        &["merge-base", "--is-ancestor", &commit, "HEAD"],
+        &[],
+    );
+    assert!(
+        merged.status.success(),
+        "impl_a's commit is in impl_b's HEAD"
+    );
 }

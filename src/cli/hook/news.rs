@@ -10,6 +10,7 @@ use ccmulti::client::Coordinator;
 use ccmulti::hook::decide;
 use ccmulti::hook::input::HookInput;
 use ccmulti::hook::output;
+use ccmulti::rules::lifetimes::TOOLS_TAKEN_IN;
 use clap::Args;
 
 use super::{
@@ -33,9 +34,6 @@ pub struct NewsArgs {
     )]
     tools_wait_seconds: u64,
 }
-
-/// How long Claude Code may take to offer tools it has just listed.
-const TOOLS_REGISTER: Duration = Duration::from_millis(1500);
 
 /// Whether the model has not answered yet in this Claude Code session: no
 /// assistant turn in its transcript, or no transcript yet (Claude Code
@@ -61,9 +59,8 @@ fn wait_for_the_tools(coordinator: &Coordinator, agent: &str, within: Duration) 
         std::thread::sleep(Duration::from_millis(100));
         match status(coordinator, false, Vec::new()) {
             Ok(s) if decide::tools_listed(&s, agent) => {
-                // Listed is not yet offered: Claude Code takes a moment with
-                // the answer (team's first prompt waits as long).
-                std::thread::sleep(TOOLS_REGISTER);
+                // Listed is not yet offered: Claude Code takes a moment with the answer.
+                std::thread::sleep(TOOLS_TAKEN_IN);
                 return;
             }
             Ok(_) => {}

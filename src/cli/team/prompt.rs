@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use ccmulti::clock::SystemClock;
-use ccmulti::rules::lifetimes::has_listed_tools;
+use ccmulti::rules::lifetimes::{TOOLS_TAKEN_IN, has_listed_tools};
 use ccmulti::store::{CoordStore, Durability, SqliteStore};
 use ccmulti_model::{SessionAgent, VirtualUser};
 use clap::Args;
@@ -27,10 +27,6 @@ use super::tmux;
 use crate::cli::Common;
 use crate::cli::out::errln;
 
-/// How long after the coordinator saw the tools/list Claude Code is given to
-/// take it in before the prompt is typed (it took up to 0.8 s on a loaded
-/// two-core machine).
-const SETTLE: Duration = Duration::from_millis(1500);
 /// Between the prompt's text and its Enter.
 const BEFORE_ENTER: Duration = Duration::from_millis(300);
 const POLL: Duration = Duration::from_millis(200);
@@ -61,7 +57,7 @@ pub fn prompt(common: &Common, args: &PromptArgs) -> Result<ExitCode> {
     if !wait_until_ready(common, &me, args)? {
         return Ok(ExitCode::FAILURE);
     }
-    std::thread::sleep(SETTLE);
+    std::thread::sleep(TOOLS_TAKEN_IN);
     tmux::type_text(&args.pane, text.trim_end())?;
     std::thread::sleep(BEFORE_ENTER);
     tmux::press_enter(&args.pane)?;

@@ -55,6 +55,29 @@ async fn release(coord: &Coordinator, roots: &[PathBuf], agent: &str) -> Release
         .unwrap()
 }
 
+/// Each hand-over as (from, commit, left uncommitted).
+fn froms(told: &[handover::HandOver]) -> Vec<(&str, Option<&str>, bool)> {
+    told.iter()
+        .map(|h| (h.from.as_str(), h.commit.as_deref(), h.left_uncommitted))
+        .collect()
+}
+
+/// impl_a claims app.py in its worktree `a`, finding nothing to bring in,
+/// and commits a change to it; the commit.
+async fn impl_a_commits_a_list(
+    coord: &Coordinator,
+    roots: &[PathBuf],
+    repo: &Repo,
+    a: &Path,
+) -> String {
+    assert!(claim(coord, roots, "impl_a").await.is_empty());
+    repo.write(
+        a,
+        &[("app.py", "def total(xs):\n    return sum(list(xs))\n")],
+    );
+    repo.commit(a, "impl_a: a list")
+}
+
 /// A repository holding `app.py` with a worktree for each of impl_a, impl_b
 /// and impl_c, each placed there; the project roots (the main checkout's
 /// and the worktrees').
@@ -185,12 +208,7 @@ async fn a_change_is_handed_over_after_its_lock_ran_out(fx: Fixture) {
     let (repo, trees, roots) = three_worktrees(&fx, &coord).await;
     let (a, b) = (&trees[0], &trees[1]);
 
-    assert!(claim(&coord, &roots, "impl_a").await.is_empty());
-    repo.write(
-        a,
-        &[("app.py", "def total(xs):\n    return sum(list(xs))\n")],
-    );
-    let one = repo.commit(a, "impl_a: a list");
+    let one = impl_a_commits_a_list(&coord, &roots, &repo, a).await;
     fx.clock.advance_ms(16 * 60_000);
 
     let told = claim(&coord, &roots, "impl_b").await;
@@ -215,11 +233,7 @@ async fn a_change_is_handed_over_after_its_lock_ran_out(fx: Fixture) {
     );
     fx.clock.advance_ms(16 * 60_000);
     let told = claim(&coord, &roots, "impl_c").await;
-    let froms: Vec<(&str, Option<&str>, bool)> = told
-        .iter()
-        .map(|h| (h.from.as_str(), h.commit.as_deref(), h.left_uncommitted))
-        .collect();
-    assert_eq!(froms, [("impl_b", None, true)], "{told:?}");
+    assert_eq!(froms(&told), [("impl_b", None, true)], "{told:?}");
     assert!(
         told[0].message().contains("in no commit yet"),
         "{}",
@@ -386,12 +400,7 @@ async fn the_rest_of_a_change_partly_committed_is_handed_over_once_committed(fx:
     let (repo, trees, roots) = three_worktrees(&fx, &coord).await;
     let (a, b) = (&trees[0], &trees[1]);
 
-    assert!(claim(&coord, &roots, "impl_a").await.is_empty());
-    repo.write(
-        a,
-        &[("app.py", "def total(xs):\n    return sum(list(xs))\n")],
-    );
-    let one = repo.commit(a, "impl_a: a list");
+    let one = impl_a_commits_a_list(&coord, &roots, &repo, a).await;
     repo.write(
         a,
         &[("app.py", "def total(xs):\n    return sum(list(xs)) or 0\n")],
@@ -399,19 +408,15 @@ async fn the_rest_of_a_change_partly_committed_is_handed_over_once_committed(fx:
     fx.clock.advance_ms(16 * 60_000);
 
     let told = claim(&coord, &roots, "impl_b").await;
-    let froms: Vec<(&str, Option<&str>, bool)> = told
-        .iter()
-        .map(|h| (h.from.as_str(), h.commit.as_deref(), h.left_uncommitted))
-        .collect();
-    assert_eq!(froms, [("impl_a", Some(one.as_str()), true)], "{told:?}");
+    assert_eq!(
+        froms(&told),
+        [("impl_a", Some(one.as_str()), true)],
+        "{told:?}"
+    );
     repo.git(b, &["merge", "-q", "--no-edit", &one]);
     // The rest, still in no commit: handed over as such (the hook waits for it).
     let rest = claim(&coord, &roots, "impl_b").await;
-    let froms: Vec<(&str, Option<&str>, bool)> = rest
-        .iter()
-        .map(|h| (h.from.as_str(), h.commit.as_deref(), h.left_uncommitted))
-        .collect();
-    assert_eq!(froms, [("impl_a", None, true)], "{rest:?}");
+    assert_eq!(froms(&rest), [("impl_a", None, true)], "{rest:?}");
 
     let two = repo.commit(a, "impl_a: or zero");
     let renewed = claim(&coord, &roots, "impl_b").await;
