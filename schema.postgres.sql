@@ -1,5 +1,5 @@
 -- ccmulti's whole database schema, PostgreSQL dialect, as of schema version
--- 2: the same tables, keys and indexes as schema.sql (SQLite) beside this
+-- 4: the same tables, keys and indexes as schema.sql (SQLite) beside this
 -- file, so that a version number means one schema on both backends. The four
 -- seed tables are as the seed wrote them for PostgreSQL (VARCHAR, TIMESTAMP
 -- WITH TIME ZONE, UUID, JSONB); every deviation says why, and they are the
@@ -62,6 +62,9 @@ CREATE TABLE file_locks (
     created_at    TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT NOW(),
     -- Added: the grant's fencing token, from the fencing_tokens sequence, so a stale holder can be told apart.
     fencing_token BIGINT NOT NULL,
+    -- Version 4: when the lock stops holding off another agent's claim; NULL:
+    -- it holds for its whole lease.
+    yields_at     TIMESTAMP WITH TIME ZONE,
     -- Was UNIQUE(session_id, file_path): shared read locks need one row per reader.
     UNIQUE (session_id, file_path, agent_id)
 );

@@ -1,4 +1,4 @@
--- ccmulti's whole database schema, SQLite dialect, as of schema version 2:
+-- ccmulti's whole database schema, SQLite dialect, as of schema version 4:
 -- the seed's four tables (multi_agent_coordination_migration.sql) with their
 -- indexes, and everything the migrations added since. PostgreSQL's is
 -- schema.postgres.sql beside this file.
@@ -63,6 +63,11 @@ CREATE TABLE file_locks (
     created_at    TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
     -- Added: the grant's fencing token, from fencing_counter, so a stale holder can be told apart.
     fencing_token INTEGER NOT NULL,
+    -- Version 4: when the lock stops holding off another agent's claim (its
+    -- last claim or renewal plus the idle time that claim asked for: the edit
+    -- hook's locks give way once their holder has moved on). NULL: it holds
+    -- for its whole lease.
+    yields_at     TEXT,
     -- Was UNIQUE(session_id, file_path): shared read locks need one row per reader.
     UNIQUE (session_id, file_path, agent_id)
 );
@@ -217,4 +222,4 @@ CREATE TABLE pending_handovers (
 -- The version's side of the foreign key (a forgotten session's versions go).
 CREATE INDEX idx_pending_handovers_version ON pending_handovers(version_id);
 
-PRAGMA user_version = 3;
+PRAGMA user_version = 4;

@@ -21,7 +21,10 @@
 //! REPLAY_QUICK=1; REPLAY_PATIENCE (seconds an agent retries a hunk whose text
 //! has not arrived; default 20); REPLAY_HOOK_LEASE (`--hook-lease`, the edit
 //! hook's lease in seconds with ccmulti; default 5, scaled to the stand-in's
-//! pace; real sessions keep the hook's own 30).
+//! pace; real sessions keep the hook's own 30); REPLAY_HOOK_IDLE_YIELD
+//! (`--hook-idle-yield`, how long the hook's lock holds a file off an agent
+//! that wants it after the holder's last edit of it; default 2, scaled as the
+//! lease is from the hook's own 12; 0 holds for the whole lease).
 
 #[allow(dead_code)]
 #[path = "replay/mod.rs"]
@@ -44,6 +47,7 @@ struct Choice {
     conditions: Vec<Condition>,
     patience: f64,
     hook_lease_seconds: u64,
+    hook_idle_yield_seconds: u64,
 }
 
 fn choice() -> Result<Choice, String> {
@@ -92,12 +96,19 @@ fn choice() -> Result<Choice, String> {
             .map_err(|_| format!("hook lease {p:?} is not a whole number of seconds"))?,
         None => Pace::default().hook_lease_seconds,
     };
+    let hook_idle_yield_seconds = match pick("--hook-idle-yield", "REPLAY_HOOK_IDLE_YIELD") {
+        Some(p) => p
+            .parse()
+            .map_err(|_| format!("hook idle yield {p:?} is not a whole number of seconds"))?,
+        None => Pace::default().hook_idle_yield_seconds,
+    };
     Ok(Choice {
         windows,
         seeds,
         conditions,
         patience,
         hook_lease_seconds,
+        hook_idle_yield_seconds,
     })
 }
 
@@ -131,14 +142,16 @@ fn main() -> ExitCode {
     let pace = Pace {
         patience: choice.patience,
         hook_lease_seconds: choice.hook_lease_seconds,
+        hook_idle_yield_seconds: choice.hook_idle_yield_seconds,
         ..Pace::default()
     };
     println!(
-        "replay: {} window(s), seeds {:?}, patience {}s, hook lease {}s; load: {}",
+        "replay: {} window(s), seeds {:?}, patience {}s, hook lease {}s, idle yield {}s; load: {}",
         windows.len(),
         choice.seeds,
         pace.patience,
         pace.hook_lease_seconds,
+        pace.hook_idle_yield_seconds,
         load()
     );
     let started = Instant::now();

@@ -357,6 +357,7 @@ mod tests {
             operation: ccmulti_model::Operation::Write,
             duration_minutes: 15,
             lease_seconds: None,
+            idle_yield_seconds: None,
             wait_seconds: 0,
         };
         let body: Value = serde_json::from_str(&call_body::<Claim>(&args, None::<&()>)).unwrap();

@@ -14,7 +14,7 @@ use ccmulti_testkit::claude::{FakeApi, ccmulti, claude_env, run_within, seed_hom
 use serde_json::{Value, json};
 
 use super::git::{git, git_ok};
-use super::window::{Tree, Window};
+use super::window::{Commit, Tree, Window};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Condition {
@@ -74,6 +74,11 @@ pub struct Pace {
     /// seconds, so 5 s is as many of its calls as the default 30 s is of a
     /// model's.
     pub hook_lease_seconds: u64,
+    /// With ccmulti: how long the edit hook's lock holds the file off an agent
+    /// that wants it after the holder's last edit of it
+    /// (`CCMULTI_HOOK_IDLE_YIELD_SECONDS`), scaled as the lease is: 2 s here
+    /// for the hook's default 12 s; 0 holds for the whole lease.
+    pub hook_idle_yield_seconds: u64,
 }
 
 impl Default for Pace {
@@ -84,6 +89,7 @@ impl Default for Pace {
             give_up_after: 150.0,
             agent_deadline: Duration::from_secs(420),
             hook_lease_seconds: 5,
+            hook_idle_yield_seconds: 2,
         }
     }
 }
@@ -121,6 +127,31 @@ struct Place {
     settings: Option<PathBuf>,
 }
 
+/// What the stand-in plays for one agent: its commit, and the pace.
+fn stand_in_task(
+    window: &Window,
+    commit: &Commit,
+    place: &Place,
+    condition: Condition,
+    seed: u64,
+    pace: &Pace,
+) -> Value {
+    json!({
+        "workdir": place.dir,
+        "diff": window.diff_path(commit),
+        "message": commit.message,
+        "author": commit.author,
+        "commit": condition.worktrees(),
+        "seed": seed,
+        "think": [pace.think.0, pace.think.1],
+        "patience": pace.patience,
+        "give_up_after": pace.give_up_after,
+        "claim_wait": 60,
+        "claim_lease": pace.hook_lease_seconds,
+        "claim_idle_yield": pace.hook_idle_yield_seconds,
+    })
+}
+
 pub fn run(window: &Window, condition: Condition, seed: u64, pace: &Pace, claude: &Path) -> Ran {
     let tmp = tempfile::tempdir().expect("tempdir");
     let dir = std::fs::canonicalize(tmp.path()).expect("canonical");
@@ -144,19 +175,7 @@ pub fn run(window: &Window, condition: Condition, seed: u64, pace: &Pace, claude
         .iter()
         .zip(&places)
         .map(|(commit, place)| {
-            let task = json!({
-                "workdir": place.dir,
-                "diff": window.diff_path(commit),
-                "message": commit.message,
-                "author": commit.author,
-                "commit": condition.worktrees(),
-                "seed": seed,
-                "think": [pace.think.0, pace.think.1],
-                "patience": pace.patience,
-                "give_up_after": pace.give_up_after,
-                "claim_wait": 60,
-                "claim_lease": pace.hook_lease_seconds,
-            });
+            let task = stand_in_task(window, commit, place, condition, seed, pace);
             (place.agent.clone(), task)
         })
         .collect();
@@ -360,6 +379,10 @@ fn claude_command(
                 .env(
                     "CCMULTI_HOOK_LEASE_SECONDS",
                     pace.hook_lease_seconds.to_string(),
+                )
+                .env(
+                    "CCMULTI_HOOK_IDLE_YIELD_SECONDS",
+                    pace.hook_idle_yield_seconds.to_string(),
                 )
                 .arg("--mcp-config")
                 .arg(mcp)

@@ -91,6 +91,9 @@ pub struct LockRow {
     pub operation: Operation,
     pub expires_at_ms: i64,
     pub fencing_token: i64,
+    /// From when another agent's claim of the path takes the lock over; `None`:
+    /// it holds until `expires_at_ms`.
+    pub yields_at_ms: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -8,7 +8,7 @@
 //! the sweeper looks for them every second while claims wait, so such a
 //! release reaches a waiter within about a second, and PostgreSQL pushes
 //! other coordinators' frees at once), and its own timer at the end of the
-//! lease that blocks it.
+//! lease that blocks it, or when that lock gives way to other agents' claims.
 
 use std::time::{Duration, Instant};
 
@@ -108,7 +108,12 @@ impl Coordinator {
                         });
                     }
                     ClaimOutcome::Conflicted(blockers) => {
-                        if let Some(end) = blockers.iter().map(|b| b.expires_at_ms).min() {
+                        // The first blocker to end, or to give way to this claim.
+                        let free_at = |b: &crate::rules::locks::Blocker| {
+                            b.yields_at_ms
+                                .map_or(b.expires_at_ms, |at| at.min(b.expires_at_ms))
+                        };
+                        if let Some(end) = blockers.iter().map(free_at).min() {
                             let left = u64::try_from(end - self.now_ms()).unwrap_or(0);
                             wake_at = wake_at.min(
                                 Instant::now() + Duration::from_millis(left) + AFTER_LEASE_END,

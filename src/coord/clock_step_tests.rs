@@ -21,6 +21,7 @@ fn request(agent: &str, path: &str, minutes: i64) -> ClaimRequest {
         operation: Operation::Write,
         paths: paths(&[path]),
         lease_ms: minutes * 60_000,
+        idle_yield_ms: None,
     }
 }
 

@@ -18,6 +18,7 @@ pub(super) fn request(agent: &str, list: &[&str]) -> ClaimRequest {
         operation: Operation::Write,
         paths: paths(list),
         lease_ms: 60_000,
+        idle_yield_ms: None,
     }
 }
 

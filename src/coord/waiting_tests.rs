@@ -258,6 +258,7 @@ async fn a_waiter_whose_future_is_dropped_leaves_no_phantom(fx: Fixture) {
 fn one_path(agent: &str, path: &str) -> ClaimRequest {
     ClaimRequest {
         lease_ms: 5 * 60_000,
+        idle_yield_ms: None,
         ..super::tests::request(agent, &[path])
     }
 }

@@ -24,6 +24,9 @@ pub struct Holder {
     pub agent_id: String,
     pub operation: Operation,
     pub seconds_left: i64,
+    /// When the lock gives way to another agent's claim unless its holder
+    /// edits the file again (a lock the edit hook took); `None` from status.
+    pub gives_way_in: Option<i64>,
     /// It edits in another checkout than the asking agent's (a worktree of
     /// its own).
     pub elsewhere: bool,
@@ -37,8 +40,16 @@ impl Holder {
     }
 
     fn describe(&self) -> String {
+        let yields = match self.gives_way_in {
+            Some(s) => format!(
+                "; gives way in {} unless {} edits it again",
+                human_duration(s),
+                self.agent_id
+            ),
+            None => String::new(),
+        };
         format!(
-            "{} ({}, {} left)",
+            "{} ({}, {} left{yields})",
             self.agent_id,
             self.operation.as_str(),
             human_duration(self.seconds_left)
@@ -95,6 +106,7 @@ pub fn claim_answer(result: ClaimResult) -> Result<ClaimAnswer, String> {
                 agent_id: c.holder,
                 operation: c.operation,
                 seconds_left: c.seconds_left,
+                gives_way_in: c.gives_way_in_seconds,
                 elsewhere: false,
             })
             .collect(),
@@ -111,6 +123,7 @@ pub fn status_locks(status: StatusResult) -> Vec<Holder> {
             agent_id: l.agent_id,
             operation: l.operation,
             seconds_left: l.expires_in_seconds,
+            gives_way_in: None,
             elsewhere: l.elsewhere,
         })
         .collect()
@@ -484,6 +497,7 @@ mod tests {
             agent_id: agent.into(),
             operation: Operation::parse(operation).expect("an operation"),
             seconds_left: 432,
+            gives_way_in: None,
             elsewhere: false,
         }
     }
@@ -564,6 +578,24 @@ mod tests {
             "ccmulti: src/cart.rs is locked by impl_b (write, 7m 12s left) in session s1; do not edit it now. \
              Meanwhile work on something else, call check_agent_status to see who holds what, \
              or call claim_file_lock with wait_seconds to wait until it is free, then edit."
+        );
+    }
+
+    #[test]
+    fn a_denial_says_when_an_idle_lock_gives_way() {
+        let answer = claim_answer(claim_result(json!({
+            "success": false,
+            "conflicts": [{ "path": "src/cart.rs", "held_path": "src/cart.rs", "holder": "impl_b", "operation": "write", "seconds_left": 25, "gives_way_in_seconds": 7 }]
+        })))
+        .unwrap();
+        let Verdict::Deny { reason } = after_claim(EDIT, &answer) else {
+            panic!("expected a denial");
+        };
+        assert!(
+            reason.contains(
+                "locked by impl_b (write, 25s left; gives way in 7s unless impl_b edits it again)"
+            ),
+            "{reason}"
         );
     }
 

@@ -398,7 +398,7 @@ mod tests {
             ),
             (
                 json!({ "file_paths": ["a"], "force": true }),
-                "unknown argument \"force\"; accepted: file_paths, operation, duration_minutes, lease_seconds, wait_seconds",
+                "unknown argument \"force\"; accepted: file_paths, operation, duration_minutes, lease_seconds, idle_yield_seconds, wait_seconds",
             ),
             (
                 json!({ "file_paths": ["a"], "lease_seconds": 2 }),

@@ -96,6 +96,7 @@ mod tests {
             operation: Operation::Write,
             expires_at_ms,
             fencing_token: 1,
+            yields_at_ms: None,
         }
     }
 

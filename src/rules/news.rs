@@ -201,6 +201,12 @@ impl News {
                 "your lock on {path} was {}; claim it again before editing",
                 detail.as_deref().unwrap_or("force-released")
             ),
+            // A lock that gave way to another agent's claim says so.
+            Self::OwnLockLost {
+                path,
+                detail: Some(detail),
+                ..
+            } => format!("your lock on {path} expired ({detail}); claim it again before editing"),
             Self::OwnLockLost { path, .. } => {
                 format!("your lock on {path} expired; claim it again before editing")
             }

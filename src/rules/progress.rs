@@ -181,6 +181,7 @@ mod tests {
             operation: Operation::Write,
             expires_at_ms: 10,
             fencing_token: 1,
+            yields_at_ms: None,
         }
     }
 

@@ -192,6 +192,7 @@ mod tests {
             operation: Operation::Write,
             expires_at_ms: 1_000_000,
             fencing_token: 1,
+            yields_at_ms: None,
         }
     }
 
@@ -202,6 +203,7 @@ mod tests {
             operation: Operation::Write,
             paths: paths.iter().map(|p| (*p).to_owned()).collect(),
             lease_ms: 5 * 60_000,
+            idle_yield_ms: None,
         }
     }
 

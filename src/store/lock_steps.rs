@@ -35,12 +35,13 @@ pub(crate) trait LockTx {
     async fn delete(&mut self, lock_id: &str) -> Result<bool>;
     /// Inserts a lock; the id and the fencing token it was given.
     async fn insert(&mut self, lock: NewLock<'_>, now: Millis) -> Result<(String, i64)>;
-    /// Sets a lock's deadline and operation; its fencing token.
+    /// Sets a lock's deadline, when it gives way, and its operation; its fencing token.
     async fn set_lease(
         &mut self,
         lock_id: &str,
         operation: Operation,
         expires_at_ms: Millis,
+        yields_at_ms: Option<Millis>,
     ) -> Result<i64>;
     /// Records where a path's latest version is, stamped `now`.
     async fn insert_version(
@@ -61,6 +62,7 @@ pub(crate) struct NewLock<'a> {
     pub path: &'a str,
     pub operation: Operation,
     pub expires_at_ms: Millis,
+    pub yields_at_ms: Option<Millis>,
 }
 
 /// What a step did in its transaction.
@@ -94,6 +96,7 @@ pub(crate) async fn run<S: LockStep>(
                 path,
                 operation,
                 expires_at_ms,
+                yields_at_ms,
             } => {
                 let lock = NewLock {
                     session,
@@ -101,6 +104,7 @@ pub(crate) async fn run<S: LockStep>(
                     path,
                     operation: *operation,
                     expires_at_ms: *expires_at_ms,
+                    yields_at_ms: *yields_at_ms,
                 };
                 let (lock_id, fencing_token) = tx.insert(lock, now).await?;
                 Applied::Inserted {
@@ -112,9 +116,10 @@ pub(crate) async fn run<S: LockStep>(
                 lock,
                 operation,
                 expires_at_ms,
+                yields_at_ms,
             } => Applied::Renewed {
                 fencing_token: tx
-                    .set_lease(&lock.lock_id, *operation, *expires_at_ms)
+                    .set_lease(&lock.lock_id, *operation, *expires_at_ms, *yields_at_ms)
                     .await?,
             },
             LockWrite::Shorten {
@@ -122,7 +127,12 @@ pub(crate) async fn run<S: LockStep>(
                 expires_at_ms,
             } => Applied::Renewed {
                 fencing_token: tx
-                    .set_lease(&lock.lock_id, lock.operation, *expires_at_ms)
+                    .set_lease(
+                        &lock.lock_id,
+                        lock.operation,
+                        *expires_at_ms,
+                        lock.yields_at_ms.map(|at| at.min(*expires_at_ms)),
+                    )
                     .await?,
             },
             LockWrite::Record(_) => Applied::Recorded,

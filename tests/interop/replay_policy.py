@@ -6,7 +6,8 @@ Loaded by fake_anthropic.py with `--replay TASKS.json`. TASKS.json:
      "agents": {"implementer-1": {"workdir": "/abs/checkout", "diff": "/abs/01.diff",
                                   "message": "...", "author": "...", "commit": true,
                                   "seed": 7, "think": [0.1, 0.8], "patience": 20,
-                                  "give_up_after": 240, "claim_wait": 60}}}
+                                  "give_up_after": 240, "claim_wait": 60,
+                                  "claim_lease": 5, "claim_idle_yield": 2}}}
 
 Each agent (the script name of its base URL) applies its commit's hunks file by
 file with Claude Code's own tools: Read the file, then an Edit computed from the
@@ -19,8 +20,9 @@ Bash `rm` for a deleted one. It reacts to what it is told, as a model would:
   something else meanwhile and files of its task are still to do in this
   pass, do those first and come back to this one; denied again then (or
   nothing else to do), wait in place, by claiming the
-  file with `claim_file_lock(wait_seconds, lease_seconds)` (the hook's short
-  lease, renewed by each edit, rather than the default 15 minutes) when the coordinator's tools are
+  file with `claim_file_lock(wait_seconds, lease_seconds, idle_yield_seconds)`
+  (the hook's short lease, renewed by each edit and giving way once left
+  idle, rather than the default 15 minutes) when the coordinator's tools are
   offered (Claude Code defers them: their names are in its first message),
   else by pausing a moment; then Read again and retry (after `give_up_after`
   seconds of the task the file's hunks are counted as lost);
@@ -280,15 +282,24 @@ class Agent:
     def commit_first(self, result):
         return "commit first" in (result["text"] + result["beside"]).lower()
 
+    def waiting_claim(self, path):
+        """claim_file_lock's arguments for waiting for a refused edit: held as the hook
+        holds it, giving way as it does once left idle."""
+        args = {"file_paths": [path], "wait_seconds": self.task.get("claim_wait", 60),
+                "lease_seconds": self.task.get("claim_lease", EDIT_LEASE)}
+        if self.task.get("claim_idle_yield"):
+            args["idle_yield_seconds"] = self.task["claim_idle_yield"]
+        return args
+
     def wait_for_turn(self, change):
         """Denied: wait for the holder (a waiting claim when offered), then read again."""
         since = time.time()
         if self.ccmulti:
             # Waiting for its turn at the edit the hook refused: held as the hook holds it
-            # (lease_seconds, renewed by each edit), not for claim_file_lock's default 15 minutes.
+            # (lease_seconds, renewed by each edit, and idle_yield_seconds), not for
+            # claim_file_lock's default 15 minutes.
             claim = yield from self.call("mcp__ccmulti__claim_file_lock",
-                                         {"file_paths": [change.path], "wait_seconds": self.task.get("claim_wait", 60),
-                                          "lease_seconds": self.task.get("claim_lease", EDIT_LEASE)})
+                                         self.waiting_claim(change.path))
             granted = not claim["is_error"] and '"success":true' in claim["text"].replace(" ", "")
             self.log("claim", path=change.path, granted=granted, seconds=time.time() - since)
             release = self.cycle_release(claim)

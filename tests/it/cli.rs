@@ -187,7 +187,7 @@ async fn status_release_and_verify_on_a_live_database(backend: Backend) {
         "file_locks               present",
         "task_progress            present",
         "idx_file_locks_expires_at",
-        "schema version 3",
+        "schema version 4",
         "integrity_check: ok",
     ] {
         assert!(out.contains(expected), "{expected:?} missing from\n{out}");

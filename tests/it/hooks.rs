@@ -18,6 +18,7 @@ on_both_backends!(
     the_hooks_send_the_terminals_token,
     news_is_told_once_and_then_nothing,
     a_lock_taken_at_an_edit_lapses_once_the_agent_moved_on,
+    a_lock_taken_at_an_edit_gives_way_to_an_agent_that_wants_it_once_left_idle,
     an_edit_of_another_file_lets_go_of_the_lock_the_hook_took,
     the_first_prompt_waits_for_the_agents_tools_and_only_the_first,
     a_change_committed_after_its_release_is_brought_in_at_the_next_edit,
@@ -530,12 +531,17 @@ fn denied(run: &Run) -> bool {
     run.json()["hookSpecificOutput"]["permissionDecision"] == "deny"
 }
 
+/// The edit hook holding its locks for their whole lease.
+const NO_YIELD: &[(&str, &str)] = &[("CCMULTI_HOOK_IDLE_YIELD_SECONDS", "0")];
+
 /// The lock the hook takes at an edit lasts 30 s after the agent's last edit
-/// of the file; a claim the agent made itself keeps its duration.
+/// of the file; a claim the agent made itself keeps its duration. (Giving
+/// way to an agent that wants the file sooner is switched off here: the next
+/// test.)
 async fn a_lock_taken_at_an_edit_lapses_once_the_agent_moved_on(backend: Backend) {
     let clock = ccmulti::clock::ManualClock::starting_at(1_790_000_000_000);
     let server = backend.start_with_clock(clock.clone()).await;
-    let out = pre_tool(&server, "impl_a", "pre_tool_use_write.json", &[])
+    let out = pre_tool(&server, "impl_a", "pre_tool_use_write.json", NO_YIELD)
         .await
         .no_objection();
     let context = out["hookSpecificOutput"]["additionalContext"].to_string();
@@ -546,7 +552,7 @@ async fn a_lock_taken_at_an_edit_lapses_once_the_agent_moved_on(backend: Backend
     // Claimed for 15 minutes by the agent itself, then edited: the edit
     // renews it without shortening it.
     hold(&server, "impl_a", "src/cart.rs").await;
-    let edit = pre_tool(&server, "impl_a", "pre_tool_use_edit.json", &[]).await;
+    let edit = pre_tool(&server, "impl_a", "pre_tool_use_edit.json", NO_YIELD).await;
     assert_eq!(
         (edit.code, edit.stdout.as_str()),
         (Some(0), ""),
@@ -556,26 +562,74 @@ async fn a_lock_taken_at_an_edit_lapses_once_the_agent_moved_on(backend: Backend
 
     // Edits of checkout.rs 20 s apart keep it held...
     clock.advance_ms(20_000);
-    let again = pre_tool(&server, "impl_a", "pre_tool_use_write.json", &[]).await;
+    let again = pre_tool(&server, "impl_a", "pre_tool_use_write.json", NO_YIELD).await;
     assert_eq!(again.stdout, "", "{}", again.stderr);
     clock.advance_ms(20_000);
     assert!(denied(
-        &pre_tool(&server, "impl_b", "pre_tool_use_write.json", &[]).await
+        &pre_tool(&server, "impl_b", "pre_tool_use_write.json", NO_YIELD).await
     ));
     // ...and 31 s after the last one, impl_a has moved on: impl_b may edit it.
     clock.advance_ms(11_000);
-    pre_tool(&server, "impl_b", "pre_tool_use_write.json", &[])
+    pre_tool(&server, "impl_b", "pre_tool_use_write.json", NO_YIELD)
         .await
         .no_objection();
     // The explicit claim is untouched (and impl_b, refused it, waits
     // without the lock its hook took on checkout.rs: it moved on).
     assert!(denied(
-        &pre_tool(&server, "impl_b", "pre_tool_use_edit.json", &[]).await
+        &pre_tool(&server, "impl_b", "pre_tool_use_edit.json", NO_YIELD).await
     ));
     assert_eq!(
         locks(&server).await,
         [("src/cart.rs".into(), "impl_a".into(), "write".into())]
     );
+}
+
+/// When another agent wants the file, the hook's lock holds it only 12 s
+/// after the holder's last edit of it (`CCMULTI_HOOK_IDLE_YIELD_SECONDS`);
+/// then that agent's claim takes it over, and the holder is told.
+async fn a_lock_taken_at_an_edit_gives_way_to_an_agent_that_wants_it_once_left_idle(
+    backend: Backend,
+) {
+    let clock = ccmulti::clock::ManualClock::starting_at(1_790_000_000_000);
+    let server = backend.start_with_clock(clock.clone()).await;
+    pre_tool(&server, "impl_a", "pre_tool_use_write.json", &[])
+        .await
+        .no_objection();
+    // Edits 10 s apart keep it: 11 s after the last one impl_b is refused.
+    clock.advance_ms(10_000);
+    let again = pre_tool(&server, "impl_a", "pre_tool_use_write.json", &[]).await;
+    assert_eq!(again.stdout, "", "{}", again.stderr);
+    clock.advance_ms(11_000);
+    let refused = pre_tool(&server, "impl_b", "pre_tool_use_write.json", &[]).await;
+    assert!(denied(&refused));
+    let reason = refused.json()["hookSpecificOutput"]["permissionDecisionReason"].to_string();
+    assert!(
+        reason.contains(
+            "locked by impl_a (write, 19s left; gives way in 1s unless impl_a edits it again)"
+        ),
+        "{reason}"
+    );
+    // 12 s after it, impl_b's edit takes it over, 18 s before its lease ends.
+    clock.advance_ms(1_000);
+    pre_tool(&server, "impl_b", "pre_tool_use_write.json", &[])
+        .await
+        .no_objection();
+    assert_eq!(
+        locks(&server).await,
+        [("src/checkout.rs".into(), "impl_b".into(), "write".into())]
+    );
+    let told = news(&server, "impl_a", "post_tool_use.json").await;
+    let context = told.json()["hookSpecificOutput"]["additionalContext"].to_string();
+    assert!(
+        context.contains(
+            "your lock on src/checkout.rs expired (gave way to impl_b's claim: impl_a had left it idle)"
+        ),
+        "{context}"
+    );
+    // impl_a comes back to it: now impl_b holds it, so impl_a is refused.
+    assert!(denied(
+        &pre_tool(&server, "impl_a", "pre_tool_use_write.json", &[]).await
+    ));
 }
 
 /// Moving on: an edit of another file that takes a new lock, or is refused

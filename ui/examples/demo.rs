@@ -48,6 +48,7 @@ impl DataSource for Demo {
             operation,
             expires_at_ms: self.base_ms + left,
             fencing_token: 7,
+            yields_at_ms: None,
         };
         let task = |agent: &str, id: &str, status: TaskStatus, pct: i64, msg: &str| TaskRow {
             session_id: s.into(),

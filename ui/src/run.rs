@@ -178,6 +178,7 @@ mod tests {
                     operation: crate::model::Operation::Write,
                     expires_at_ms: NOW + 60_000,
                     fencing_token: 1,
+                    yields_at_ms: None,
                 }],
                 ..Snapshot::default()
             })

@@ -15,6 +15,9 @@ pub const MAX_PATHS_PER_CALL: usize = 100;
 /// free soon. Shorter than a few seconds would lapse between two edits of one hunk.
 pub const MIN_LEASE_SECONDS: i64 = 5;
 pub const MAX_LEASE_SECONDS: i64 = MAX_DURATION_MINUTES * 60;
+/// How long a lock may stay idle (no claim or renewal by its holder) before it
+/// gives way to another agent's claim: `idle_yield_seconds`.
+pub const MIN_IDLE_YIELD_SECONDS: i64 = 1;
 /// How long a blocked claim may wait for its paths. 0 (the default) answers at once;
 /// two minutes stays well inside the time a client waits for a tool call.
 pub const MAX_WAIT_SECONDS: i64 = 120;
@@ -39,6 +42,10 @@ pub struct ClaimArgs {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = MIN_LEASE_SECONDS, max = MAX_LEASE_SECONDS))]
     pub lease_seconds: Option<i64>,
+    /// Give way to another agent's claim of these paths once this many seconds pass without your claiming them again (each edit's claim by the hook renews it); unset: hold them for the whole lease. The edit hook sets it, so that a file its agent has left is not kept from an agent that wants it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = MIN_IDLE_YIELD_SECONDS, max = MAX_LEASE_SECONDS))]
+    pub idle_yield_seconds: Option<i64>,
     /// How long to wait for blocked paths before answering with the conflict; 0 answers at once.
     #[serde(default)]
     #[schemars(range(min = 0, max = MAX_WAIT_SECONDS))]
@@ -53,6 +60,7 @@ impl ClaimArgs {
             operation,
             duration_minutes: DEFAULT_DURATION_MINUTES,
             lease_seconds: None,
+            idle_yield_seconds: None,
             wait_seconds: 0,
         }
     }
@@ -166,4 +174,8 @@ pub struct Conflict {
     pub holder: String,
     pub operation: Operation,
     pub seconds_left: i64,
+    /// The lock gives way to your claim in this many seconds unless its
+    /// holder claims the path again first (the edit hook does at each edit).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gives_way_in_seconds: Option<i64>,
 }

@@ -44,6 +44,17 @@ pub struct PreToolArgs {
         value_parser = clap::value_parser!(i64).range(MIN_LEASE_SECONDS..=MAX_LEASE_SECONDS)
     )]
     lease_seconds: i64,
+    /// How long that lock holds the file off another agent that wants it
+    /// after this agent's last edit of it (0: for the whole lease): a file
+    /// the agent has left while it reads, runs or thinks about something
+    /// else gives way to the agent asking for it.
+    #[arg(
+        long,
+        env = "CCMULTI_HOOK_IDLE_YIELD_SECONDS",
+        default_value_t = DEFAULT_IDLE_YIELD_SECONDS,
+        value_parser = clap::value_parser!(i64).range(0..=MAX_LEASE_SECONDS)
+    )]
+    idle_yield_seconds: i64,
     /// An edited file whose latest version another agent committed in its own
     /// worktree, which this one lacks: bring the commit in, or only say how.
     #[arg(
@@ -72,6 +83,11 @@ pub struct PreToolArgs {
 /// agent waiting for the file is not kept for long once this one moved on.
 const DEFAULT_EDIT_LEASE_SECONDS: i64 = 30;
 
+/// A little over two of a model's calls: a read of another file in the middle
+/// of a run of edits keeps the run whole; an agent that has moved on to other
+/// work does not keep the file from one that waits for it.
+const DEFAULT_IDLE_YIELD_SECONDS: i64 = 12;
+
 impl From<BringInArg> for BringInPolicy {
     fn from(b: BringInArg) -> Self {
         match b {
@@ -91,14 +107,15 @@ fn is_active(coordinator: &Coordinator, agent: &str) -> Result<bool, ClientError
         .any(|a| a.agent_id == agent && a.activity == Activity::Active))
 }
 
-/// Claims a write lock on `path` for this edit, for `lease_seconds`.
+/// Claims a write lock on `path` for this edit, for the hook's lease.
 fn claim(
     coordinator: &Coordinator,
     path: &str,
-    lease_seconds: i64,
+    args: &PreToolArgs,
 ) -> Result<decide::ClaimAnswer, ClientError> {
     let args = ClaimArgs {
-        lease_seconds: Some(lease_seconds),
+        lease_seconds: Some(args.lease_seconds),
+        idle_yield_seconds: (args.idle_yield_seconds > 0).then_some(args.idle_yield_seconds),
         ..ClaimArgs::new(vec![path.to_owned()], Operation::Write)
     };
     let result = coordinator.call::<Claim>(&args)?;
@@ -188,7 +205,7 @@ pub fn pre_tool(common: &Common, args: &PreToolArgs) -> Result<ExitCode> {
     // has moved on from the files it edited before.
     let mut moved_on = false;
     let answer = match args.auto_claim {
-        Switch::On => claim(&coordinator, &path, args.lease_seconds).map(|answer| {
+        Switch::On => claim(&coordinator, &path, args).map(|answer| {
             moved_on = matches!(
                 answer,
                 ClaimAnswer::Granted { renewed: false, .. } | ClaimAnswer::Conflicted(_)

@@ -38,6 +38,7 @@ async fn claim(coord: &Coordinator, roots: &[PathBuf], agent: &str) -> Vec<hando
         operation: Operation::Write,
         paths: paths(&["app.py"]),
         lease_ms: 15 * 60_000,
+        idle_yield_ms: None,
     };
     let ClaimOutcome::Granted(granted) = coord.claim_now(&request).await.unwrap() else {
         panic!("{agent}'s claim was refused");

@@ -15,7 +15,7 @@ impl Served for Claim {
     const DESCRIPTION: &'static str = "Claim expiring locks on files before editing them, so other agents in this session do not edit them at the same time. \
          A path ending in / locks everything under that directory; a glob (src/api/**/*.rs, *, ?, [abc], {a,b}) locks what it matches. \
          All paths are granted or none is. write and delete are exclusive; read is shared with other readers. \
-         Claiming a path (or the same pattern) you already hold renews it. On conflict the result names the holder and the seconds left. \
+         Claiming a path (or the same pattern) you already hold renews it. On conflict the result names the holder and the seconds left, and when a lock its holder has left idle gives way to your claim. \
          With wait_seconds, a blocked claim waits up to that long for the paths to be released or expire, in arrival order, \
          and then answers with the grant or with the same conflict; \
          a wait that would never end (the holder waits, in turn, for a lock you hold) is answered at once with wait_cycle and what to release.";
@@ -39,6 +39,7 @@ async fn run(cx: &ToolContext<'_>, args: ClaimArgs) -> Result<ClaimResult, Coord
         operation,
         duration_minutes: duration,
         lease_seconds,
+        idle_yield_seconds,
         wait_seconds,
     } = args;
     let raw: Vec<&str> = raw.iter().map(String::as_str).collect();
@@ -50,6 +51,7 @@ async fn run(cx: &ToolContext<'_>, args: ClaimArgs) -> Result<ClaimResult, Coord
         operation,
         paths,
         lease_ms: lease_seconds.map_or(duration * 60_000, |s| s * 1000),
+        idle_yield_ms: idle_yield_seconds.map(|s| s * 1000),
     };
     let wait = Duration::from_secs(wait_seconds.unsigned_abs());
     // The wait moves the request's answer bound for all that follows it too:
@@ -135,7 +137,7 @@ async fn answer(
                 message: Some(message),
                 operation: None,
                 locks: Vec::new(),
-                conflicts: blockers.into_iter().map(conflict).collect(),
+                conflicts: blockers.into_iter().map(|b| conflict(b, now)).collect(),
                 waited_seconds,
                 wait_cycle,
                 handovers: Vec::new(),
@@ -169,9 +171,13 @@ fn granted_lock(grant: Grant, now: i64) -> GrantedLock {
     }
 }
 
-/// A blocker as the tool reports it.
-fn conflict(blocker: Blocker) -> Conflict {
+/// A blocker as the tool reports it at `now`.
+fn conflict(blocker: Blocker, now: i64) -> Conflict {
     Conflict {
+        gives_way_in_seconds: blocker
+            .yields_at_ms
+            .filter(|at| *at < blocker.expires_at_ms)
+            .map(|at| seconds_until(now, at)),
         path: blocker.path,
         held_path: blocker.held_path,
         holder: blocker.holder,

@@ -17,6 +17,20 @@ pub fn is_live(lock: &LockRow, now: Millis) -> bool {
     lock.expires_at_ms > now
 }
 
+/// Another agent's claim of the lock's path takes it over: its holder asked it
+/// to give way once it had gone this long without a claim (the edit hook's
+/// lock of a file its agent has left), and that time has come.
+pub fn gives_way(lock: &LockRow, now: Millis) -> bool {
+    lock.yields_at_ms.is_some_and(|at| at <= now)
+}
+
+/// When a lock claimed or renewed at `now` until `expires_at_ms` starts giving
+/// way: `hold_until` (the latest either claim held it off others for), unless
+/// that is its whole lease.
+fn yields_at(hold_until: Millis, expires_at_ms: Millis) -> Option<Millis> {
+    (hold_until < expires_at_ms).then_some(hold_until)
+}
+
 pub fn seconds_until(now: Millis, deadline: Millis) -> i64 {
     ((deadline - now).max(0) as u64).div_ceil(1000) as i64
 }
@@ -27,11 +41,16 @@ pub enum ClaimStep<'a> {
     Grant {
         path: &'a str,
         expires_at_ms: Millis,
+        yields_at_ms: Option<Millis>,
     },
     Renew {
         lock: &'a LockRow,
         expires_at_ms: Millis,
+        yields_at_ms: Option<Millis>,
     },
+    /// Another agent's lock that [gives way](gives_way) to this claim: it ends
+    /// (as expired) before the claim's grants.
+    TakeOver { lock: &'a LockRow },
 }
 
 /// A live lock of another agent that keeps a path asked for from being
@@ -46,6 +65,8 @@ pub struct Blocker {
     pub operation: Operation,
     pub seconds_left: i64,
     pub expires_at_ms: Millis,
+    /// When the lock gives way to another agent's claim, if it does before it expires.
+    pub yields_at_ms: Option<Millis>,
 }
 
 /// Plans a claim of `paths` (already normalised and deduplicated) by `agent`.
@@ -53,17 +74,23 @@ pub struct Blocker {
 /// directories, globs; see [`LockTarget::overlaps`]); expired ones are ignored.
 /// Either every path is granted or renewed, or nothing is and every blocker is named.
 /// An agent's own locks never block its claim; only the same path
-/// string, claimed again, renews one.
+/// string, claimed again, renews one. Another agent's lock that
+/// [gives way](gives_way) blocks nothing: a granted claim takes it over.
+/// With `idle_yield_ms`, what the claim grants or renews gives way in turn
+/// that long after it.
 pub fn plan_claim<'a>(
     now: Millis,
     agent: &str,
     operation: Operation,
     paths: &'a BTreeSet<String>,
     lease_ms: Millis,
+    idle_yield_ms: Option<Millis>,
     held: &'a [LockRow],
 ) -> Result<Vec<ClaimStep<'a>>, Vec<Blocker>> {
     let wanted_until = now + lease_ms;
+    let hold_until = idle_yield_ms.map_or(wanted_until, |idle| (now + idle).min(wanted_until));
     let mut steps = Vec::with_capacity(paths.len());
+    let mut taken_over: Vec<&LockRow> = Vec::new();
     let mut blockers = Vec::new();
     let live: Vec<(&LockRow, LockTarget)> = held
         .iter()
@@ -81,6 +108,12 @@ pub fn plan_claim<'a>(
             } else if !(operation.is_shared() && lock.operation.is_shared())
                 && wanted.overlaps(target)
             {
+                if gives_way(lock, now) {
+                    if !taken_over.iter().any(|t| t.lock_id == lock.lock_id) {
+                        taken_over.push(lock);
+                    }
+                    continue;
+                }
                 blockers.push(Blocker {
                     path: path.clone(),
                     held_path: lock.path.clone(),
@@ -88,23 +121,36 @@ pub fn plan_claim<'a>(
                     operation: lock.operation,
                     seconds_left: seconds_until(now, lock.expires_at_ms),
                     expires_at_ms: lock.expires_at_ms,
+                    yields_at_ms: lock.yields_at_ms,
                 });
             }
         }
         steps.push(match own {
-            // A renewal never shortens a lease the holder was already promised.
-            Some(lock) => ClaimStep::Renew {
-                lock,
-                expires_at_ms: wanted_until.max(lock.expires_at_ms),
-            },
+            // A renewal never shortens a lease the holder was already
+            // promised, nor how long it holds others off.
+            Some(lock) => {
+                let expires_at_ms = wanted_until.max(lock.expires_at_ms);
+                let held_until = lock.yields_at_ms.unwrap_or(lock.expires_at_ms);
+                ClaimStep::Renew {
+                    lock,
+                    expires_at_ms,
+                    yields_at_ms: yields_at(hold_until.max(held_until), expires_at_ms),
+                }
+            }
             None => ClaimStep::Grant {
                 path,
                 expires_at_ms: wanted_until,
+                yields_at_ms: yields_at(hold_until, wanted_until),
             },
         });
     }
     if blockers.is_empty() {
-        Ok(steps)
+        let mut plan: Vec<ClaimStep<'a>> = taken_over
+            .into_iter()
+            .map(|lock| ClaimStep::TakeOver { lock })
+            .collect();
+        plan.extend(steps);
+        Ok(plan)
     } else {
         Err(blockers)
     }
@@ -166,7 +212,18 @@ mod tests {
             operation,
             expires_at_ms: NOW + expires_in_s * 1000,
             fencing_token: 1,
+            yields_at_ms: None,
         }
+    }
+
+    /// `agent`'s claim of `list` for 5 minutes, against `held`.
+    fn claim5<'a>(
+        agent: &str,
+        operation: Operation,
+        list: &[&str],
+        held: &'a [LockRow],
+    ) -> Result<Vec<ClaimStep<'a>>, Vec<Blocker>> {
+        plan_claim(NOW, agent, operation, paths(list), 5 * 60_000, None, held)
     }
 
     /// Paths to claim; a plan borrows them, so they live as long as the test.
@@ -176,13 +233,22 @@ mod tests {
 
     #[test]
     fn a_free_path_is_granted_for_the_duration() {
-        let steps =
-            plan_claim(NOW, "a", Operation::Write, paths(&["x"]), 15 * 60_000, &[]).unwrap();
+        let steps = plan_claim(
+            NOW,
+            "a",
+            Operation::Write,
+            paths(&["x"]),
+            15 * 60_000,
+            None,
+            &[],
+        )
+        .unwrap();
         assert_eq!(
             steps,
             vec![ClaimStep::Grant {
                 path: "x",
-                expires_at_ms: NOW + 15 * 60_000
+                expires_at_ms: NOW + 15 * 60_000,
+                yields_at_ms: None,
             }]
         );
     }
@@ -198,7 +264,7 @@ mod tests {
         ] {
             let held = [lock("b", "x", held_op, 90)];
             let blockers =
-                plan_claim(NOW, "a", wanted, paths(&["x"]), 15 * 60_000, &held).unwrap_err();
+                plan_claim(NOW, "a", wanted, paths(&["x"]), 15 * 60_000, None, &held).unwrap_err();
             assert_eq!(
                 blockers,
                 vec![Blocker {
@@ -208,6 +274,7 @@ mod tests {
                     operation: held_op,
                     seconds_left: 90,
                     expires_at_ms: NOW + 90_000,
+                    yields_at_ms: None,
                 }]
             );
         }
@@ -219,21 +286,13 @@ mod tests {
             lock("b", "x", Operation::Read, 90),
             lock("c", "x", Operation::Read, 30),
         ];
-        assert!(plan_claim(NOW, "a", Operation::Read, paths(&["x"]), 5 * 60_000, &held).is_ok());
+        assert!(claim5("a", Operation::Read, &["x"], &held).is_ok());
     }
 
     #[test]
     fn a_claim_is_all_or_nothing() {
         let held = [lock("b", "y", Operation::Write, 10)];
-        let conflicts = plan_claim(
-            NOW,
-            "a",
-            Operation::Write,
-            paths(&["x", "y", "z"]),
-            5 * 60_000,
-            &held,
-        )
-        .unwrap_err();
+        let conflicts = claim5("a", Operation::Write, &["x", "y", "z"], &held).unwrap_err();
         assert_eq!(conflicts.len(), 1);
         assert_eq!(conflicts[0].path, "y");
     }
@@ -241,13 +300,13 @@ mod tests {
     #[test]
     fn reclaiming_renews_and_never_shortens() {
         let held = [lock("a", "x", Operation::Write, 30 * 60)];
-        let steps =
-            plan_claim(NOW, "a", Operation::Write, paths(&["x"]), 5 * 60_000, &held).unwrap();
+        let steps = claim5("a", Operation::Write, &["x"], &held).unwrap();
         assert_eq!(
             steps,
             vec![ClaimStep::Renew {
                 lock: &held[0],
-                expires_at_ms: NOW + 30 * 60_000
+                expires_at_ms: NOW + 30 * 60_000,
+                yields_at_ms: None,
             }]
         );
         let steps = plan_claim(
@@ -256,6 +315,7 @@ mod tests {
             Operation::Write,
             paths(&["x"]),
             60 * 60_000,
+            None,
             &held,
         )
         .unwrap();
@@ -270,29 +330,122 @@ mod tests {
             lock("a", "x", Operation::Read, 60),
             lock("b", "x", Operation::Read, 60),
         ];
-        let conflicts =
-            plan_claim(NOW, "a", Operation::Write, paths(&["x"]), 5 * 60_000, &held).unwrap_err();
+        let conflicts = claim5("a", Operation::Write, &["x"], &held).unwrap_err();
         assert_eq!(conflicts[0].holder, "b");
         let alone = [lock("a", "x", Operation::Read, 60)];
-        assert!(
-            plan_claim(
-                NOW,
-                "a",
-                Operation::Write,
-                paths(&["x"]),
-                5 * 60_000,
-                &alone
-            )
-            .is_ok()
-        );
+        assert!(claim5("a", Operation::Write, &["x"], &alone).is_ok());
     }
 
     #[test]
     fn expired_locks_stop_counting_at_once() {
         let held = [lock("b", "x", Operation::Write, 0)];
-        let steps =
-            plan_claim(NOW, "a", Operation::Write, paths(&["x"]), 5 * 60_000, &held).unwrap();
+        let steps = claim5("a", Operation::Write, &["x"], &held).unwrap();
         assert!(matches!(steps[0], ClaimStep::Grant { .. }));
+    }
+
+    /// `lock`, giving way to other agents' claims `in_s` seconds from now.
+    fn yielding(agent: &str, path: &str, expires_in_s: i64, in_s: i64) -> LockRow {
+        LockRow {
+            yields_at_ms: Some(NOW + in_s * 1000),
+            ..lock(agent, path, Operation::Write, expires_in_s)
+        }
+    }
+
+    #[test]
+    fn a_lock_gives_way_to_another_agents_claim_once_its_holder_is_idle() {
+        let idle = [yielding("b", "x", 4, 0)];
+        let steps = claim5("a", Operation::Write, &["x"], &idle).unwrap();
+        assert_eq!(
+            steps,
+            vec![
+                ClaimStep::TakeOver { lock: &idle[0] },
+                ClaimStep::Grant {
+                    path: "x",
+                    expires_at_ms: NOW + 5 * 60_000,
+                    yields_at_ms: None,
+                },
+            ]
+        );
+        // Before then it blocks, and says when it will give way.
+        let busy = [yielding("b", "x", 4, 2)];
+        let blockers = claim5("a", Operation::Write, &["x"], &busy).unwrap_err();
+        assert_eq!(blockers[0].yields_at_ms, Some(NOW + 2_000));
+        // Its own holder renews it rather than taking it over.
+        let steps = plan_claim(
+            NOW,
+            "b",
+            Operation::Write,
+            paths(&["x"]),
+            5_000,
+            Some(2_000),
+            &idle,
+        )
+        .unwrap();
+        assert!(matches!(steps[..], [ClaimStep::Renew { .. }]));
+    }
+
+    #[test]
+    fn a_claim_blocked_elsewhere_takes_nothing_over() {
+        let held = [
+            yielding("b", "x", 4, 0),
+            lock("c", "y", Operation::Write, 60),
+        ];
+        let blockers = claim5("a", Operation::Write, &["x", "y"], &held).unwrap_err();
+        assert_eq!(blockers.len(), 1);
+        assert_eq!(blockers[0].holder, "c");
+        // A reader does not conflict with a reader, so nothing is taken over.
+        let read = [LockRow {
+            operation: Operation::Read,
+            ..yielding("b", "x", 4, 0)
+        }];
+        let steps = claim5("a", Operation::Read, &["x"], &read).unwrap();
+        assert!(matches!(steps[..], [ClaimStep::Grant { .. }]));
+    }
+
+    /// `a`'s claim of `x` for 5 s that gives way after `idle_ms`, against `held`.
+    fn hook_claim(held: &[LockRow], idle_ms: Millis) -> ClaimStep<'_> {
+        let mut steps = plan_claim(
+            NOW,
+            "a",
+            Operation::Write,
+            paths(&["x"]),
+            5_000,
+            Some(idle_ms),
+            held,
+        )
+        .unwrap();
+        steps.remove(0)
+    }
+
+    #[test]
+    fn giving_way_is_renewed_by_each_claim_and_never_weakens_a_longer_hold() {
+        // The edit hook's claims: a new lock and each renewal give way 2 s on.
+        assert!(matches!(
+            hook_claim(&[], 2_000),
+            ClaimStep::Grant { yields_at_ms: Some(at), .. } if at == NOW + 2_000
+        ));
+        assert!(matches!(
+            hook_claim(&[yielding("a", "x", 1, -1)], 2_000),
+            ClaimStep::Renew { yields_at_ms: Some(at), .. } if at == NOW + 2_000
+        ));
+        // An explicit claim for 15 minutes, renewed by an edit: it holds as promised.
+        assert!(matches!(
+            hook_claim(&[lock("a", "x", Operation::Write, 15 * 60)], 2_000),
+            ClaimStep::Renew { yields_at_ms: None, expires_at_ms, .. } if expires_at_ms == NOW + 15 * 60_000
+        ));
+        // A short explicit claim 3 s from its end holds those 3 s, then gives way.
+        assert!(matches!(
+            hook_claim(&[lock("a", "x", Operation::Write, 3)], 2_000),
+            ClaimStep::Renew { yields_at_ms: Some(at), .. } if at == NOW + 3_000
+        ));
+        // Idle as long as the lease, or longer: it holds for the whole lease.
+        assert!(matches!(
+            hook_claim(&[], 9_000),
+            ClaimStep::Grant {
+                yields_at_ms: None,
+                ..
+            }
+        ));
     }
 
     /// File, directory and glob claims against held files, directories and
@@ -345,7 +498,7 @@ mod tests {
     fn files_directories_and_globs_conflict_where_they_overlap() {
         for &(held_path, held_op, wanted, wanted_op, conflict) in PATTERN_CASES {
             let held = [lock("b", held_path, held_op, 60)];
-            let outcome = plan_claim(NOW, "a", wanted_op, paths(&[wanted]), 5 * 60_000, &held);
+            let outcome = claim5("a", wanted_op, &[wanted], &held);
             assert_eq!(
                 outcome.is_err(),
                 conflict,
@@ -355,7 +508,7 @@ mod tests {
             );
             // The same outcome with the roles swapped.
             let held = [lock("b", wanted, wanted_op, 60)];
-            let swapped = plan_claim(NOW, "a", held_op, paths(&[held_path]), 5 * 60_000, &held);
+            let swapped = claim5("a", held_op, &[held_path], &held);
             assert_eq!(
                 swapped.is_err(),
                 conflict,
@@ -372,15 +525,7 @@ mod tests {
     #[test]
     fn own_patterns_never_block_and_only_the_same_string_renews() {
         let held = [lock("a", "src/**/*.rs", Operation::Write, 60)];
-        let steps = plan_claim(
-            NOW,
-            "a",
-            Operation::Write,
-            paths(&["src/a.rs"]),
-            5 * 60_000,
-            &held,
-        )
-        .unwrap();
+        let steps = claim5("a", Operation::Write, &["src/a.rs"], &held).unwrap();
         assert!(matches!(steps[0], ClaimStep::Grant { .. }));
         let steps = plan_claim(
             NOW,
@@ -388,6 +533,7 @@ mod tests {
             Operation::Write,
             paths(&["src/**/*.rs"]),
             5,
+            None,
             &held,
         )
         .unwrap();

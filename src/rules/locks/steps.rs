@@ -37,6 +37,10 @@ pub struct ClaimRequest {
     pub paths: BTreeSet<String>,
     /// How long the lease runs from the claim (a renewal never shortens one).
     pub lease_ms: Millis,
+    /// After how long without another claim by its holder what it grants
+    /// gives way to other agents' claims ([`super::gives_way`]); `None`: it
+    /// holds for the whole lease.
+    pub idle_yield_ms: Option<Millis>,
 }
 
 /// A claim's answer: every path granted (or renewed), or none and why.
@@ -167,6 +171,7 @@ pub enum LockWrite<'s> {
         path: &'s str,
         operation: Operation,
         expires_at_ms: Millis,
+        yields_at_ms: Option<Millis>,
     },
     /// Extend a held lock and set its operation. A `renewed` event; a lease
     /// renewed as a read may have been a write, so its path is freed for
@@ -175,6 +180,7 @@ pub enum LockWrite<'s> {
         lock: &'s LockRow,
         operation: Operation,
         expires_at_ms: Millis,
+        yields_at_ms: Option<Millis>,
     },
     /// Set a lease's deadline back (after a step of the wall clock): no
     /// event, and nothing freed.
@@ -225,6 +231,7 @@ impl<'s> LockWrite<'s> {
                     path,
                     operation,
                     expires_at_ms,
+                    ..
                 },
                 Applied::Inserted { fencing_token, .. },
             ) => Some(NewEvent::of_grant(
@@ -241,6 +248,7 @@ impl<'s> LockWrite<'s> {
                     lock,
                     operation,
                     expires_at_ms,
+                    ..
                 },
                 Applied::Renewed { fencing_token },
             ) => Some(NewEvent::of_grant(
@@ -369,6 +377,14 @@ fn removed(writes: &[LockWrite<'_>], applied: &[Applied]) -> Vec<LockRow> {
         .collect()
 }
 
+/// The `expired` event's detail of a lock that gave way to `claimer`.
+fn gave_way(lock: &LockRow, claimer: &str) -> String {
+    format!(
+        "gave way to {claimer}'s claim: {} had left it idle",
+        lock.agent_id
+    )
+}
+
 /// Claims every path or none; records the conflicts as events only if
 /// `record_conflicts` (a waiting claim's retries are not each a new conflict).
 #[derive(Debug, Clone, Copy)]
@@ -392,27 +408,44 @@ impl LockStep for Claim<'_> {
     fn effects<'s>(&'s self, now: Millis, held: &'s [LockRow]) -> LockEffects<'s, Self::Pending> {
         let r = self.request;
         let mut writes = expiries(now, held, held.len() + r.paths.len());
-        let plan = plan_claim(now, &r.agent, r.operation, &r.paths, r.lease_ms, held);
+        let plan = plan_claim(
+            now,
+            &r.agent,
+            r.operation,
+            &r.paths,
+            r.lease_ms,
+            r.idle_yield_ms,
+            held,
+        );
         let pending = match plan {
             Ok(steps) => {
                 writes.extend(steps.into_iter().map(|step| match step {
+                    ClaimStep::TakeOver { lock } => LockWrite::Remove {
+                        lock,
+                        kind: EventKind::Expired,
+                        detail: Some(gave_way(lock, &r.agent)),
+                    },
                     ClaimStep::Grant {
                         path,
                         expires_at_ms,
+                        yields_at_ms,
                     } => LockWrite::Grant {
                         session: &r.session,
                         agent: &r.agent,
                         path,
                         operation: r.operation,
                         expires_at_ms,
+                        yields_at_ms,
                     },
                     ClaimStep::Renew {
                         lock,
                         expires_at_ms,
+                        yields_at_ms,
                     } => LockWrite::Renew {
                         lock,
                         operation: r.operation,
                         expires_at_ms,
+                        yields_at_ms,
                     },
                 }));
                 None
@@ -472,6 +505,7 @@ impl LockStep for Claim<'_> {
                         lock,
                         operation,
                         expires_at_ms,
+                        ..
                     },
                     Applied::Renewed { fencing_token },
                 ) => Grant {

@@ -17,6 +17,7 @@ on_both_backends!(
     expiry_is_recorded_once_however_many_sweep,
     forced_release_is_recorded_and_frees,
     another_store_hears_what_was_freed,
+    an_idle_lock_gives_way_to_another_agents_claim,
 );
 
 fn granted(o: &ClaimOutcome) -> bool {
@@ -270,4 +271,66 @@ async fn another_store_hears_what_was_freed(fx: Fixture) {
         .expect("heard within 5 s")
         .unwrap();
     assert_eq!(change, expected);
+}
+
+/// The edit hook's lock: a 5 s lease that gives way 2 s after each claim.
+fn hooked(agent: &str, path: &str) -> crate::rules::locks::steps::ClaimRequest {
+    crate::rules::locks::steps::ClaimRequest {
+        lease_ms: 5_000,
+        idle_yield_ms: Some(2_000),
+        ..request(agent, Operation::Write, &[path], 1)
+    }
+}
+
+async fn an_idle_lock_gives_way_to_another_agents_claim(fx: Fixture) {
+    let store = fx.store.as_ref();
+    register(store, &["a", "b"]).await;
+    assert!(granted(
+        &store.claim(&hooked("a", "x"), true).await.unwrap()
+    ));
+    // Renewed 1.5 s on: it holds another 2 s from then.
+    fx.clock.advance_ms(1_500);
+    assert!(granted(
+        &store.claim(&hooked("a", "x"), true).await.unwrap()
+    ));
+    fx.clock.advance_ms(1_999);
+    let ClaimOutcome::Conflicted(c) = store.claim(&hooked("b", "x"), true).await.unwrap() else {
+        panic!("a lock renewed under 2 s ago must hold");
+    };
+    assert_eq!(c[0].yields_at_ms, Some(T0 + 3_500));
+    assert_eq!(
+        store.session_view("s").await.unwrap().locks[0].yields_at_ms,
+        Some(T0 + 3_500)
+    );
+    fx.clock.advance_ms(1);
+    let ClaimOutcome::Granted(g) = store.claim(&hooked("b", "x"), true).await.unwrap() else {
+        panic!("an idle lock must give way");
+    };
+    assert_eq!((g[0].path.as_str(), g[0].renewed), ("x", false));
+    let locks = store.session_view("s").await.unwrap().locks;
+    assert_eq!(locks.len(), 1);
+    assert_eq!(locks[0].agent_id, "b");
+    assert_eq!(locks[0].yields_at_ms, Some(T0 + 5_500));
+    let events = store.snapshot(10).await.unwrap().events;
+    let gave = events
+        .iter()
+        .find(|e| e.kind.as_str() == "expired")
+        .expect("the lock that gave way ends as expired");
+    assert_eq!(gave.agent_id.as_deref(), Some("a"));
+    assert_eq!(
+        gave.detail.as_deref(),
+        Some("gave way to b's claim: a had left it idle")
+    );
+    assert_eq!(
+        event_kinds(store).await,
+        ["granted", "renewed", "conflict", "expired", "granted"]
+    );
+    // A lock claimed without an idle time holds for its whole lease.
+    assert!(granted(
+        &claim(store, "a", Operation::Write, &["y"], 1).await
+    ));
+    fx.clock.advance_ms(59_000);
+    assert!(!granted(
+        &store.claim(&hooked("b", "y"), true).await.unwrap()
+    ));
 }

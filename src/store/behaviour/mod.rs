@@ -116,6 +116,7 @@ pub(crate) fn request(
         operation,
         paths: paths(list),
         lease_ms: minutes * 60_000,
+        idle_yield_ms: None,
     }
 }
 

@@ -27,7 +27,7 @@ use crate::store::{Change, StoreError};
 const PATTERN_ROWS: &str = "(file_path ~ '[*?[{\\\\]' OR file_path LIKE '%/')";
 
 const LOCK_COLUMNS: &str =
-    "id::text, session_id, agent_id, file_path, operation, expires_at, fencing_token";
+    "id::text, session_id, agent_id, file_path, operation, expires_at, fencing_token, yields_at";
 
 type Args<'a> = Vec<&'a (dyn ToSql + Sync)>;
 
@@ -145,6 +145,7 @@ impl Locks<'_, '_> {
                         .ok_or_else(|| StoreError::Corrupt(format!("lock operation {op:?}")))?,
                     expires_at_ms: ms(row.try_get(5)?),
                     fencing_token: row.try_get(6)?,
+                    yields_at_ms: row.try_get::<_, Option<_>>(7)?.map(ms),
                 })
             })
             .collect()
@@ -193,8 +194,8 @@ impl LockTx for Locks<'_, '_> {
             .tx
             .prepare_cached(
                 "INSERT INTO file_locks
-                   (session_id, agent_id, file_path, operation, expires_at, created_at, fencing_token)
-                 VALUES ($1, $2, $3, $4, $5, $6, nextval('fencing_tokens'))
+                   (session_id, agent_id, file_path, operation, expires_at, created_at, fencing_token, yields_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, nextval('fencing_tokens'), $7)
                  RETURNING id::text, fencing_token",
             )
             .await?;
@@ -209,6 +210,7 @@ impl LockTx for Locks<'_, '_> {
                     &lock.operation.as_str(),
                     &ts(lock.expires_at_ms),
                     &ts(now),
+                    &lock.yields_at_ms.map(ts),
                 ],
             )
             .await?;
@@ -220,18 +222,27 @@ impl LockTx for Locks<'_, '_> {
         lock_id: &str,
         operation: Operation,
         expires_at_ms: Millis,
+        yields_at_ms: Option<Millis>,
     ) -> Result<i64> {
         let stmt = self
             .tx
             .prepare_cached(
-                "UPDATE file_locks SET expires_at = $2, operation = $3
+                "UPDATE file_locks SET expires_at = $2, operation = $3, yields_at = $4
                   WHERE id = $1::text::uuid RETURNING fencing_token",
             )
             .await?;
         // The row was read under its session's lock: it is there.
         let row = self
             .tx
-            .query_one(&stmt, &[&lock_id, &ts(expires_at_ms), &operation.as_str()])
+            .query_one(
+                &stmt,
+                &[
+                    &lock_id,
+                    &ts(expires_at_ms),
+                    &operation.as_str(),
+                    &yields_at_ms.map(ts),
+                ],
+            )
             .await?;
         Ok(row.try_get(0)?)
     }

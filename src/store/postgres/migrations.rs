@@ -9,7 +9,7 @@ use tokio_postgres::Client;
 use super::{Result, SCHEMA_VERSION, StoreError};
 
 /// In order; the last one's number is [`SCHEMA_VERSION`] (a test holds them together).
-const POSTGRES: [(&str, &str); 3] = [
+const POSTGRES: [(&str, &str); 4] = [
     (
         "V1__initial",
         include_str!("../../../migrations/postgres/V1__initial.sql"),
@@ -21,6 +21,10 @@ const POSTGRES: [(&str, &str); 3] = [
     (
         "V3__handover",
         include_str!("../../../migrations/postgres/V3__handover.sql"),
+    ),
+    (
+        "V4__giving_way",
+        include_str!("../../../migrations/postgres/V4__giving_way.sql"),
     ),
 ];
 

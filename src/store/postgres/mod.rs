@@ -77,7 +77,7 @@ use crate::rules::limits::Limits;
 
 /// The newest migration (`migrations/postgres/V<n>__*.sql`) this binary knows;
 /// the same number as SQLite's for the same schema.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// The longest any store call may take, connecting included; then it answers
 /// [`StoreError::Unavailable`]. Set on the server too (statement and lock

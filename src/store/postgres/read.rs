@@ -67,7 +67,7 @@ pub(super) async fn locks(
 ) -> Result<Vec<LockRow>> {
     let stmt = c
         .prepare_cached(
-            "SELECT id::text, session_id, agent_id, file_path, operation, expires_at, fencing_token
+            "SELECT id::text, session_id, agent_id, file_path, operation, expires_at, fencing_token, yields_at
              FROM file_locks WHERE ($1::text IS NULL OR session_id = $1) AND expires_at > $2
              ORDER BY session_id, file_path, agent_id",
         )
@@ -84,6 +84,7 @@ pub(super) async fn locks(
                 operation: word(r.try_get(4)?, "lock operation", Operation::parse)?,
                 expires_at_ms: ms(r.try_get(5)?),
                 fencing_token: r.try_get(6)?,
+                yields_at_ms: r.try_get::<_, Option<_>>(7)?.map(ms),
             })
         })
         .collect()

@@ -19,7 +19,7 @@ use rusqlite::Connection;
 use super::{Result, SCHEMA_VERSION, StoreError};
 
 /// In order; the last one's number is [`SCHEMA_VERSION`] (a test holds them together).
-const SQLITE: [(&str, &str); 3] = [
+const SQLITE: [(&str, &str); 4] = [
     (
         "V1__initial",
         include_str!("../../../migrations/sqlite/V1__initial.sql"),
@@ -31,6 +31,10 @@ const SQLITE: [(&str, &str); 3] = [
     (
         "V3__handover",
         include_str!("../../../migrations/sqlite/V3__handover.sql"),
+    ),
+    (
+        "V4__giving_way",
+        include_str!("../../../migrations/sqlite/V4__giving_way.sql"),
     ),
 ];
 

@@ -47,7 +47,7 @@ use super::{Change, DEFAULT_EVENTS_KEPT};
 use crate::clock::SharedClock;
 
 /// The newest migration (`migrations/sqlite/V<n>__*.sql`) this binary knows.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 const READ_POOL_SIZE: u32 = 4;
 /// A subscriber that falls this far behind is told it lagged, and treats
 /// that as "anything may have changed".

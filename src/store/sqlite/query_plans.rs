@@ -74,6 +74,7 @@ fn hot_statements_search_indexes_and_scan_no_table() {
                         operation: op,
                         paths: p.clone(),
                         lease_ms: minutes * 60_000,
+                        idle_yield_ms: None,
                     },
                     true,
                 )
@@ -133,6 +134,7 @@ fn hot_statements_search_indexes_and_scan_no_table() {
                     operation: Operation::Write,
                     paths: paths(&["docs/a.md"]),
                     lease_ms: 5 * 60_000,
+                    idle_yield_ms: None,
                 },
                 T0 + 60_000,
             )

@@ -3,10 +3,11 @@
 use std::sync::Arc;
 
 use ccmulti_model::snapshot::{AgentRow, EventRow, LockRow, SessionRow, Snapshot, TaskRow};
-use ccmulti_model::{AgentWorkspace, EventKind, Operation, Role, TaskStatus};
+use ccmulti_model::{AgentWorkspace, EventKind, Role, TaskStatus};
 use rusqlite::{Connection, Row, params};
 
 use super::columns::word;
+use super::locks::{LOCK_COLUMNS, select as select_locks};
 use super::views::SessionRows;
 use super::{Result, SqliteStore, handover, time, waiters};
 use crate::rules::handover::attach_pending;
@@ -88,32 +89,14 @@ pub(super) fn locks(
     now_text: &str,
 ) -> Result<Vec<LockRow>> {
     let sql = scoped(
-        "SELECT id, session_id, agent_id, file_path, operation, expires_at, fencing_token
-         FROM file_locks /*scope*/ AND expires_at > ?2 ORDER BY session_id, file_path, agent_id",
+        &format!(
+            "SELECT {LOCK_COLUMNS} FROM file_locks /*scope*/ AND expires_at > ?2
+             ORDER BY session_id, file_path, agent_id"
+        ),
         "session_id",
         session,
     );
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt.query_map(params![session, now_text], |r| {
-        Ok((
-            LockRow {
-                lock_id: r.get(0)?,
-                session_id: r.get(1)?,
-                agent_id: r.get(2)?,
-                path: r.get(3)?,
-                operation: word(r, 4, Operation::parse)?,
-                expires_at_ms: 0,
-                fencing_token: r.get(6)?,
-            },
-            r.get::<_, String>(5)?,
-        ))
-    })?;
-    rows.map(|r| {
-        let (mut l, expires) = r?;
-        l.expires_at_ms = time::from_text(&expires)?;
-        Ok(l)
-    })
-    .collect()
+    select_locks(conn, &sql, params![session, now_text])
 }
 
 fn tasks(conn: &Connection, session: Option<&str>) -> Result<Vec<TaskRow>> {

@@ -60,6 +60,7 @@ pub fn lock(id: &str, session: &str, holder: &str, path: &str, op: &str, left_ms
         operation: Operation::parse(op).expect("an operation"),
         expires_at_ms: NOW + left_ms,
         fencing_token: 40 + i64::from(id.as_bytes()[id.len() - 1] - b'0'),
+        yields_at_ms: None,
     }
 }
 

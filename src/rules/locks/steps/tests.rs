@@ -11,6 +11,7 @@ fn lock(session: &str, agent: &str, path: &str, operation: Operation, left_s: i6
         operation,
         expires_at_ms: NOW + left_s * 1000,
         fencing_token: 7,
+        yields_at_ms: None,
     }
 }
 
@@ -21,6 +22,7 @@ fn request(agent: &str, operation: Operation, paths: &[&str]) -> ClaimRequest {
         operation,
         paths: paths.iter().map(|p| p.to_string()).collect(),
         lease_ms: 5 * 60_000,
+        idle_yield_ms: None,
     }
 }
 

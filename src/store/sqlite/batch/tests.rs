@@ -46,6 +46,7 @@ fn request(agent: &str, path: &str) -> ClaimRequest {
         operation: Operation::Write,
         paths: paths(&[path]),
         lease_ms: 5 * 60_000,
+        idle_yield_ms: None,
     }
 }
 

@@ -29,10 +29,10 @@ use crate::store::lock_steps::{self, LockTx, NewLock, SWEEP_BATCH, at_once};
 /// migrations/sqlite/V1__initial.sql, so SQLite uses that index (a test holds the two together).
 pub(crate) const PATTERN_ROWS: &str = "(file_path GLOB '*[[*?{\\]*' OR file_path GLOB '*/')";
 
-const LOCK_COLUMNS: &str =
-    "id, session_id, agent_id, file_path, operation, expires_at, fencing_token";
+pub(super) const LOCK_COLUMNS: &str =
+    "id, session_id, agent_id, file_path, operation, expires_at, fencing_token, yields_at";
 
-fn lock_from_row(row: &Row<'_>) -> rusqlite::Result<(LockRow, String)> {
+fn lock_from_row(row: &Row<'_>) -> rusqlite::Result<(LockRow, String, Option<String>)> {
     let expires: String = row.get(5)?;
     Ok((
         LockRow {
@@ -43,18 +43,25 @@ fn lock_from_row(row: &Row<'_>) -> rusqlite::Result<(LockRow, String)> {
             operation: super::columns::word(row, 4, Operation::parse)?,
             expires_at_ms: 0,
             fencing_token: row.get(6)?,
+            yields_at_ms: None,
         },
         expires,
+        row.get(7)?,
     ))
 }
 
 /// The rows of a statement that selects [`LOCK_COLUMNS`].
-fn select(conn: &Connection, sql: &str, args: impl rusqlite::Params) -> Result<Vec<LockRow>> {
+pub(super) fn select(
+    conn: &Connection,
+    sql: &str,
+    args: impl rusqlite::Params,
+) -> Result<Vec<LockRow>> {
     conn.prepare_cached(sql)?
         .query_map(args, lock_from_row)?
         .map(|r| {
-            let (mut lock, expires) = r?;
+            let (mut lock, expires, yields) = r?;
             lock.expires_at_ms = time::from_text(&expires)?;
+            lock.yields_at_ms = yields.as_deref().map(time::from_text).transpose()?;
             Ok(lock)
         })
         .collect()
@@ -222,8 +229,8 @@ impl LockTx for Locks<'_> {
         self.conn
             .prepare_cached(
                 "INSERT INTO file_locks
-                   (id, session_id, agent_id, file_path, operation, expires_at, created_at, fencing_token)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                   (id, session_id, agent_id, file_path, operation, expires_at, created_at, fencing_token, yields_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             )?
             .execute(params![
                 lock_id,
@@ -233,7 +240,8 @@ impl LockTx for Locks<'_> {
                 lock.operation.as_str(),
                 time::to_text(lock.expires_at_ms),
                 time::to_text(now),
-                token
+                token,
+                lock.yields_at_ms.map(time::to_text)
             ])?;
         Ok((lock_id, token))
     }
@@ -243,14 +251,20 @@ impl LockTx for Locks<'_> {
         lock_id: &str,
         operation: Operation,
         expires_at_ms: Millis,
+        yields_at_ms: Option<Millis>,
     ) -> Result<i64> {
         Ok(self
             .conn
             .prepare_cached(
-                "UPDATE file_locks SET expires_at = ?2, operation = ?3 WHERE id = ?1 RETURNING fencing_token",
+                "UPDATE file_locks SET expires_at = ?2, operation = ?3, yields_at = ?4 WHERE id = ?1 RETURNING fencing_token",
             )?
             .query_row(
-                params![lock_id, time::to_text(expires_at_ms), operation.as_str()],
+                params![
+                    lock_id,
+                    time::to_text(expires_at_ms),
+                    operation.as_str(),
+                    yields_at_ms.map(time::to_text)
+                ],
                 |r| r.get(0),
             )?)
     }
@@ -311,6 +325,7 @@ impl SqliteStore {
             operation,
             paths: paths.clone(),
             lease_ms: duration_minutes * 60_000,
+            idle_yield_ms: None,
         };
         self.claim_request(&request, true)
     }
