@@ -279,6 +279,17 @@ pub fn ancestry(top: &Path, commit: &str, rev: &str) -> Result<Ancestry, GitErro
     }
 }
 
+/// The best common ancestor of `a` and `b`; `None` when they share no history.
+pub fn merge_base(top: &Path, a: &str, b: &str) -> Result<Option<ObjectId>, GitError> {
+    let args = ["merge-base", a, b];
+    let ran = run(top, &args, QUERY_TIMEOUT)?;
+    match ran.code {
+        Some(0) => Ok(Some(ran.stdout.trim().to_owned())),
+        Some(1) => Ok(None),
+        _ => Err(failed(top, &args, &ran)),
+    }
+}
+
 /// Whether the commit object is in this repository.
 pub fn has_commit(top: &Path, commit: &str) -> Result<bool, GitError> {
     Ok(resolve(top, &format!("{commit}^{{commit}}"))?.is_some())

@@ -154,17 +154,22 @@ pub fn others_changes(
             let touch =
                 git::last_commit_touching_beyond(&checkout.top, &theirs, &lacking, &repo_path)?;
             let committed = match touch {
-                Some(touch) => Some(Committed {
-                    blob: git::blobs_at(
+                Some(touch) => {
+                    let blob = git::blobs_at(
                         &checkout.top,
                         &touch.commit,
                         std::slice::from_ref(&repo_path),
                     )?
                     .remove(&repo_path)
-                    .flatten(),
-                    commit: touch.commit,
-                    committed_at_secs: touch.committed_at_secs,
-                }),
+                    .flatten();
+                    let changed =
+                        !an_older_state(&checkout.top, &theirs, &lacking, &repo_path, &blob)?;
+                    changed.then_some(Committed {
+                        blob,
+                        commit: touch.commit,
+                        committed_at_secs: touch.committed_at_secs,
+                    })
+                }
                 None => None,
             };
             found.push(OtherChange {
@@ -178,6 +183,33 @@ pub fn others_changes(
     }
     drop_contained(&checkout.top, &mut found)?;
     Ok(found)
+}
+
+/// Whether the file as `theirs` has it (`blob`) is only a state that history
+/// shared with one of `lacking` already had: their branch merged in an older
+/// version of the file (say the first of two commits another agent made of
+/// it) and changed nothing of it. Such a commit touches the file beyond
+/// `lacking`, yet holds nothing to hand over, and recording it as the file's
+/// latest version would hide the version that is.
+fn an_older_state(
+    top: &Path,
+    theirs: &str,
+    lacking: &[&str],
+    repo_path: &str,
+    blob: &Option<git::ObjectId>,
+) -> Result<bool, GitError> {
+    for rev in lacking {
+        let Some(base) = git::merge_base(top, theirs, rev)? else {
+            continue;
+        };
+        let at_base = git::blobs_at(top, &base, &[repo_path.to_owned()])?
+            .remove(repo_path)
+            .flatten();
+        if at_base == *blob {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// Leaves out each commit found for a file that another commit found for it

@@ -17,6 +17,7 @@ on_both_backends!(
     a_waiter_whose_uncommitted_change_is_needed_is_called_away_to_commit_it,
     a_grant_hands_over_each_worktrees_change_not_only_the_newest,
     the_rest_of_a_change_partly_committed_is_handed_over_once_committed,
+    a_worktree_that_merged_an_older_version_does_not_hide_the_latest,
 );
 
 const APP: &str = "def total(xs):\n    return sum(xs)\n";
@@ -426,5 +427,39 @@ async fn the_rest_of_a_change_partly_committed_is_handed_over_once_committed(fx:
         commands,
         [Some(format!("git merge --no-edit {two}"))],
         "{renewed:?}"
+    );
+}
+
+/// impl_b merged impl_a's first commit of app.py (a merge commit: it had a
+/// commit of its own) and changed nothing of app.py; impl_a then committed
+/// more of it and released. impl_c's grant looks into the other worktrees:
+/// impl_b's merge touches app.py beyond what impl_c and the latest version
+/// hold, yet holds only an older state of it, so it must not be recorded as
+/// the newer version and hide impl_a's second commit (in the replay an
+/// agent then edited without that commit, told nothing).
+async fn a_worktree_that_merged_an_older_version_does_not_hide_the_latest(fx: Fixture) {
+    let coord = Coordinator::new(fx.store.clone());
+    let (repo, trees, roots) = three_worktrees(&fx, &coord).await;
+    let (a, b) = (&trees[0], &trees[1]);
+
+    let one = impl_a_commits_a_list(&coord, &roots, &repo, a).await;
+    repo.write(b, &[("README", "impl_b was here\n")]);
+    repo.commit(b, "impl_b: a readme");
+    repo.git(b, &["merge", "-q", "--no-edit", &one]);
+    repo.write(
+        a,
+        &[("app.py", "def total(xs):\n    return sum(list(xs)) or 0\n")],
+    );
+    let two = repo.commit(a, "impl_a: or zero");
+    assert!(matches!(
+        release(&coord, &roots, "impl_a").await,
+        Released::Done(_)
+    ));
+
+    let told = claim(&coord, &roots, "impl_c").await;
+    assert_eq!(
+        froms(&told),
+        [("impl_a", Some(two.as_str()), false)],
+        "{told:?}"
     );
 }
