@@ -279,13 +279,14 @@ pub fn ancestry(top: &Path, commit: &str, rev: &str) -> Result<Ancestry, GitErro
     }
 }
 
-/// The best common ancestor of `a` and `b`; `None` when they share no history.
-pub fn merge_base(top: &Path, a: &str, b: &str) -> Result<Option<ObjectId>, GitError> {
-    let args = ["merge-base", a, b];
+/// The best common ancestors of `a` and `b` (more than one after criss-cross
+/// merges); none when they share no history.
+pub fn merge_bases(top: &Path, a: &str, b: &str) -> Result<Vec<ObjectId>, GitError> {
+    let args = ["merge-base", "--all", a, b];
     let ran = run(top, &args, QUERY_TIMEOUT)?;
     match ran.code {
-        Some(0) => Ok(Some(ran.stdout.trim().to_owned())),
-        Some(1) => Ok(None),
+        Some(0) => Ok(ran.stdout.split_whitespace().map(str::to_owned).collect()),
+        Some(1) => Ok(Vec::new()),
         _ => Err(failed(top, &args, &ran)),
     }
 }

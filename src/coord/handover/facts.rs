@@ -188,7 +188,8 @@ pub fn others_changes(
 /// Whether the file as `theirs` has it (`blob`) is only a state that history
 /// shared with one of `lacking` already had: their branch merged in an older
 /// version of the file (say the first of two commits another agent made of
-/// it) and changed nothing of it. Such a commit touches the file beyond
+/// it) and changed nothing of it, or kept its own older version in a merge.
+/// Such a commit touches the file beyond
 /// `lacking`, yet holds nothing to hand over, and recording it as the file's
 /// latest version would hide the version that is.
 fn an_older_state(
@@ -199,14 +200,15 @@ fn an_older_state(
     blob: &Option<git::ObjectId>,
 ) -> Result<bool, GitError> {
     for rev in lacking {
-        let Some(base) = git::merge_base(top, theirs, rev)? else {
-            continue;
-        };
-        let at_base = git::blobs_at(top, &base, &[repo_path.to_owned()])?
-            .remove(repo_path)
-            .flatten();
-        if at_base == *blob {
-            return Ok(true);
+        // Every best common ancestor: agents that merge each other's work
+        // make criss-cross histories, and the older state may be either.
+        for base in git::merge_bases(top, theirs, rev)? {
+            let at_base = git::blobs_at(top, &base, &[repo_path.to_owned()])?
+                .remove(repo_path)
+                .flatten();
+            if at_base == *blob {
+                return Ok(true);
+            }
         }
     }
     Ok(false)
