@@ -189,9 +189,9 @@ pub fn others_changes(
 /// shared with one of `lacking` already had: their branch merged in an older
 /// version of the file (say the first of two commits another agent made of
 /// it) and changed nothing of it, or kept its own older version in a merge.
-/// Such a commit touches the file beyond
-/// `lacking`, yet holds nothing to hand over, and recording it as the file's
-/// latest version would hide the version that is.
+/// Such a commit touches the file beyond `lacking`, yet holds nothing to hand
+/// over, and recording it as the file's latest version would hide the
+/// version that is.
 fn an_older_state(
     top: &Path,
     theirs: &str,
