@@ -108,12 +108,7 @@ impl Coordinator {
                         });
                     }
                     ClaimOutcome::Conflicted(blockers) => {
-                        // The first blocker to end, or to give way to this claim.
-                        let free_at = |b: &crate::rules::locks::Blocker| {
-                            b.yields_at_ms
-                                .map_or(b.expires_at_ms, |at| at.min(b.expires_at_ms))
-                        };
-                        if let Some(end) = blockers.iter().map(free_at).min() {
+                        if let Some(end) = blockers.iter().map(|b| b.frees_at_ms()).min() {
                             let left = u64::try_from(end - self.now_ms()).unwrap_or(0);
                             wake_at = wake_at.min(
                                 Instant::now() + Duration::from_millis(left) + AFTER_LEASE_END,

@@ -174,10 +174,7 @@ fn granted_lock(grant: Grant, now: i64) -> GrantedLock {
 /// A blocker as the tool reports it at `now`.
 fn conflict(blocker: Blocker, now: i64) -> Conflict {
     Conflict {
-        gives_way_in_seconds: blocker
-            .yields_at_ms
-            .filter(|at| *at < blocker.expires_at_ms)
-            .map(|at| seconds_until(now, at)),
+        gives_way_in_seconds: blocker.gives_way_at_ms().map(|at| seconds_until(now, at)),
         path: blocker.path,
         held_path: blocker.held_path,
         holder: blocker.holder,

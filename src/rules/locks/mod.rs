@@ -69,6 +69,18 @@ pub struct Blocker {
     pub yields_at_ms: Option<Millis>,
 }
 
+impl Blocker {
+    /// When the lock gives way to this claim, if that comes before it expires.
+    pub fn gives_way_at_ms(&self) -> Option<Millis> {
+        self.yields_at_ms.filter(|at| *at < self.expires_at_ms)
+    }
+
+    /// When it stops blocking: when it gives way, else when it expires.
+    pub fn frees_at_ms(&self) -> Millis {
+        self.gives_way_at_ms().unwrap_or(self.expires_at_ms)
+    }
+}
+
 /// Plans a claim of `paths` (already normalised and deduplicated) by `agent`.
 /// `held` are the session's locks that may overlap those paths (files,
 /// directories, globs; see [`LockTarget::overlaps`]); expired ones are ignored.
