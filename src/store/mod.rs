@@ -213,9 +213,17 @@ pub trait CoordStore: Send + Sync + std::fmt::Debug {
         by: &str,
         versions: &[NewVersion],
     ) -> Result<Vec<LockRow>>;
-    /// Records versions a grant found in other worktrees
-    /// (`rules::handover::discovered`), stamped now.
-    async fn record_versions(&self, session: &str, versions: &[NewVersion]) -> Result<()>;
+    /// Records versions a look found in other worktrees
+    /// (`rules::handover::discovered`), stamped now, unless a version of one
+    /// of their paths was recorded after `seen` (the newest version id the
+    /// look read; `None`: it read none): the look then decided against facts
+    /// that are out of date, and nothing is recorded. Whether it recorded.
+    async fn record_versions(
+        &self,
+        session: &str,
+        versions: &[NewVersion],
+        seen: Option<i64>,
+    ) -> Result<bool>;
     /// Every version recorded in the session (`rules::handover`), oldest first.
     async fn path_versions(&self, session: &str) -> Result<Vec<PathVersion>>;
     /// When each of the agent's locks was granted (a renewal keeps it), by lock id.

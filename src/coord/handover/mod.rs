@@ -111,6 +111,48 @@ fn records(new: &handover::NewVersion, recorded: &PathVersion) -> bool {
         && recorded.left_uncommitted == new.left_uncommitted
 }
 
+/// How many times a look into the other worktrees starts again when
+/// versions of its paths are recorded while it looks.
+const LOOK_TRIES: usize = 3;
+
+/// One look into the other agents' worktrees for a claimer.
+struct Look<'a> {
+    session: &'a str,
+    agent: &'a str,
+    checkout: &'a Checkout,
+    others: &'a [(String, AgentWorkspace)],
+    /// The lock paths the hand-overs are for (lock id; none: a path it reads).
+    locks: &'a [(Option<String>, String)],
+    /// Files to look for whatever the versions say (a new grant's).
+    look_for: &'a [String],
+}
+
+impl Look<'_> {
+    /// The files to look for: besides [`Self::look_for`], each lock path
+    /// whose latest or pending version by another agent is a change in no
+    /// commit, or only partly committed. Its maker is asked to commit it, and
+    /// the commit is what to bring in; bringing in a commit that holds part
+    /// of a change does not bring the rest.
+    fn files(
+        &self,
+        latest: &BTreeMap<String, PathVersion>,
+        also: &BTreeMap<i64, PathVersion>,
+    ) -> Vec<String> {
+        let mut files = self.look_for.to_vec();
+        for (_, lock_path) in self.locks {
+            let waiting = latest
+                .get(lock_path)
+                .into_iter()
+                .chain(also.values().filter(|v| v.path == *lock_path))
+                .any(|v| (v.commit.is_none() || v.left_uncommitted) && v.agent_id != self.agent);
+            if waiting && !is_pattern(lock_path) && !files.contains(lock_path) {
+                files.push(lock_path.clone());
+            }
+        }
+        files
+    }
+}
+
 /// Runs git off the async workers; a git failure is logged and taken as
 /// "no facts", so the release or grant goes on as it would without them.
 async fn off_workers<T: Send + 'static>(
@@ -277,11 +319,9 @@ impl Coordinator {
     /// another checkout that its worktree lacks (each path's latest, those
     /// this look found, those still pending on the locks; a change in no
     /// commit its agent has recorded again since is dropped). First the
-    /// other worktrees are asked what they hold of the files in `look_for`
-    /// (a new grant's), and what they hold that no version names yet is
-    /// recorded, so a change is handed over however the lock that covered it
-    /// ended. The ones found are kept as pending hand-overs of the locks, and
-    /// those brought in are forgotten.
+    /// other worktrees are asked ([`Self::look_into_others`]; `look_for`: a
+    /// new grant's files). The ones found are kept as pending hand-overs of
+    /// the locks, and those brought in are forgotten.
     async fn handovers(
         &self,
         roots: &[PathBuf],
@@ -294,7 +334,6 @@ impl Coordinator {
         let Some((workspace, checkout)) = own_checkout(&agents, agent, roots) else {
             return Ok(Vec::new());
         };
-        let mut latest = latest(self.store.path_versions(session).await?);
         // Besides each path's latest version: those found in this look (two
         // worktrees may each hold a change the claimer lacks) and those still
         // pending on these locks, so none is told once and then forgotten.
@@ -307,47 +346,16 @@ impl Coordinator {
                 }
             }
         }
-        // A change found in no commit is looked for again at each check: its
-        // maker is asked to commit it, and the commit is what to bring in. So
-        // is the rest of one found partly committed (a commit, and more left
-        // uncommitted): bringing that commit in does not bring the rest.
-        let mut look_for = look_for;
-        for (_, lock_path) in locks {
-            let waiting = latest
-                .get(lock_path)
-                .into_iter()
-                .chain(also.values().filter(|v| v.path == *lock_path))
-                .any(|v| (v.commit.is_none() || v.left_uncommitted) && v.agent_id != agent);
-            if waiting && !is_pattern(lock_path) && !look_for.contains(lock_path) {
-                look_for.push(lock_path.clone());
-            }
-        }
         let others = other_worktrees(&agents, agent, &workspace);
-        if !look_for.is_empty() && !others.is_empty() {
-            let at = checkout.clone();
-            let known: BTreeMap<String, String> = latest
-                .iter()
-                .filter_map(|(path, v)| Some((path.clone(), v.commit.clone()?)))
-                .collect();
-            let found = off_workers("grant", move || {
-                facts::others_changes(&at, &others, &look_for, &known)
-            })
-            .await?
-            .unwrap_or_default();
-            let fresh = handover::discovered(found, &latest);
-            if !fresh.is_empty() {
-                self.store.record_versions(session, &fresh).await?;
-                let versions = self.store.path_versions(session).await?;
-                also.extend(
-                    versions
-                        .iter()
-                        .filter(|v| fresh.iter().any(|f| records(f, v)))
-                        .map(|v| (v.id, v.clone())),
-                );
-                latest = self::latest(versions);
-                self.call_away_for(session, &fresh);
-            }
-        }
+        let look = Look {
+            session,
+            agent,
+            checkout: &checkout,
+            others: &others,
+            locks,
+            look_for: &look_for,
+        };
+        let latest = self.look_into_others(&look, &mut also).await?;
         for v in latest.into_values() {
             also.insert(v.id, v);
         }
@@ -395,6 +403,72 @@ impl Coordinator {
         self.store.add_pending_handovers(&pending).await?;
         self.store.drop_pending_handovers(&done).await?;
         Ok(found)
+    }
+
+    /// Asks the other worktrees what they hold of the files to look for
+    /// (those of a new grant, and those whose latest version is still in no
+    /// commit), and records what they hold that no version names yet, so a
+    /// change is handed over however the lock that covered it ended. The
+    /// versions it records join `also`; each path's latest version is the
+    /// answer. The look decides against the versions it read: when another
+    /// look or a release records a version of one of its paths meanwhile, it
+    /// records nothing and looks again, since what it found may be an older
+    /// state of the file than the one just recorded, and as the latest it
+    /// would hide that one.
+    async fn look_into_others(
+        &self,
+        look: &Look<'_>,
+        also: &mut BTreeMap<i64, PathVersion>,
+    ) -> Result<BTreeMap<String, PathVersion>> {
+        let mut tries = 0;
+        loop {
+            let versions = self.store.path_versions(look.session).await?;
+            let seen = versions.iter().map(|v| v.id).max();
+            let latest = latest(versions);
+            let look_for = look.files(&latest, also);
+            if look_for.is_empty() || look.others.is_empty() {
+                return Ok(latest);
+            }
+            let (at, others) = (look.checkout.clone(), look.others.to_vec());
+            let known: BTreeMap<String, String> = latest
+                .iter()
+                .filter_map(|(path, v)| Some((path.clone(), v.commit.clone()?)))
+                .collect();
+            let found = off_workers("grant", move || {
+                facts::others_changes(&at, &others, &look_for, &known)
+            })
+            .await?
+            .unwrap_or_default();
+            let fresh = handover::discovered(found, &latest);
+            if fresh.is_empty() {
+                return Ok(latest);
+            }
+            if self
+                .store
+                .record_versions(look.session, &fresh, seen)
+                .await?
+            {
+                let versions = self.store.path_versions(look.session).await?;
+                also.extend(
+                    versions
+                        .iter()
+                        .filter(|v| fresh.iter().any(|f| records(f, v)))
+                        .map(|v| (v.id, v.clone())),
+                );
+                self.call_away_for(look.session, &fresh);
+                return Ok(self::latest(versions));
+            }
+            tries += 1;
+            if tries == LOOK_TRIES {
+                // Another look keeps recording first: what it recorded is
+                // the answer, and the agent's next look tries again.
+                tracing::debug!(
+                    agent = look.agent,
+                    "versions kept moving under the look; nothing recorded"
+                );
+                return Ok(latest);
+            }
+        }
     }
 
     /// Each agent whose changes were just found needed while in no commit

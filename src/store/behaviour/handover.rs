@@ -13,6 +13,7 @@ on_both_backends!(
     a_forced_release_records_work_left_uncommitted,
     pending_handovers_go_with_their_lock,
     the_snapshot_shows_each_agent_its_pending_handovers,
+    a_look_records_nothing_when_a_version_of_its_paths_came_meanwhile,
 );
 
 fn version(agent: &str, path: &str, commit: Option<&str>, left_uncommitted: bool) -> NewVersion {
@@ -204,4 +205,40 @@ async fn the_snapshot_shows_each_agent_its_pending_handovers(fx: Fixture) {
         "{:?}",
         snapshot.agents
     );
+}
+
+async fn a_look_records_nothing_when_a_version_of_its_paths_came_meanwhile(fx: Fixture) {
+    let store = fx.store.as_ref();
+    register(store, &["impl_a", "impl_b", "impl_c"]).await;
+    // A look that read no versions finds impl_b's commit of app.py.
+    let found = [version("impl_b", "src/app.py", Some("b1"), false)];
+    // Meanwhile impl_a's release records its newer commit of the file.
+    claim(store, "impl_a", Operation::Write, &["src/app.py"], 15).await;
+    let newer = [version("impl_a", "src/app.py", Some("a2"), false)];
+    store
+        .release_recording("s", "impl_a", &ReleaseScope::All, &newer)
+        .await
+        .unwrap();
+    let before = store.path_versions("s").await.unwrap();
+    assert!(!store.record_versions("s", &found, None).await.unwrap());
+    assert_eq!(store.path_versions("s").await.unwrap(), before);
+    // Looked again, having read that version: recorded.
+    let seen = before.iter().map(|v| v.id).max();
+    assert!(store.record_versions("s", &found, seen).await.unwrap());
+    let after = store.path_versions("s").await.unwrap();
+    assert_eq!(after.len(), 2);
+    assert_eq!(after[1].commit.as_deref(), Some("b1"));
+    // A version of another path recorded meanwhile does not stop one of app.py.
+    store
+        .record_versions(
+            "s",
+            &[version("impl_c", "lib.py", Some("c1"), false)],
+            after.iter().map(|v| v.id).max(),
+        )
+        .await
+        .unwrap();
+    let found = [version("impl_c", "src/app.py", Some("c2"), false)];
+    let seen = after.iter().map(|v| v.id).max();
+    assert!(store.record_versions("s", &found, seen).await.unwrap());
+    assert_eq!(store.path_versions("s").await.unwrap().len(), 4);
 }

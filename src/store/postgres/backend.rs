@@ -173,9 +173,16 @@ impl CoordStore for PostgresStore {
         PostgresStore::set_limits(self, limits);
     }
 
-    async fn record_versions(&self, session: &str, versions: &[NewVersion]) -> Result<()> {
-        self.bounded(PostgresStore::record_versions(self, session, versions))
-            .await
+    async fn record_versions(
+        &self,
+        session: &str,
+        versions: &[NewVersion],
+        seen: Option<i64>,
+    ) -> Result<bool> {
+        self.bounded(PostgresStore::record_versions(
+            self, session, versions, seen,
+        ))
+        .await
     }
 
     async fn path_versions(&self, session: &str) -> Result<Vec<PathVersion>> {

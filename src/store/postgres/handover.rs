@@ -136,21 +136,39 @@ impl PostgresStore {
         &self,
         session: &str,
         versions: &[NewVersion],
-    ) -> Result<()> {
+        seen: Option<i64>,
+    ) -> Result<bool> {
         if versions.is_empty() {
-            return Ok(());
+            return Ok(true);
         }
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
-        // Stamped under the session's lock, as the news cursor is, so a
-        // version is never older than a look that could not see it.
+        // Under the session's lock, which every version's insert takes: none
+        // lands between this check and the inserts. Stamped under it too, as
+        // the news cursor is, so a version is never older than a look that
+        // could not see it.
         lock_sessions(&tx, &[session]).await?;
+        let newer = tx
+            .prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM path_versions
+                  WHERE session_id = $1 AND file_path = $2 AND id > $3)",
+            )
+            .await?;
+        for version in versions {
+            let moved: bool = tx
+                .query_one(&newer, &[&session, &version.path, &seen.unwrap_or(0)])
+                .await?
+                .try_get(0)?;
+            if moved {
+                return Ok(false);
+            }
+        }
         let now = self.now_ms();
         for version in versions {
             insert_version(&tx, session, version, now).await?;
         }
         tx.commit().await?;
-        Ok(())
+        Ok(true)
     }
 
     pub(super) async fn set_pending_handovers(

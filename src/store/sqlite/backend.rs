@@ -133,9 +133,14 @@ impl CoordStore for SqliteStore {
             .await
     }
 
-    async fn record_versions(&self, session: &str, versions: &[NewVersion]) -> Result<()> {
+    async fn record_versions(
+        &self,
+        session: &str,
+        versions: &[NewVersion],
+        seen: Option<i64>,
+    ) -> Result<bool> {
         let (session, versions) = (session.to_owned(), versions.to_vec());
-        self.on_write_thread(move |s| s.record_versions(&session, &versions))
+        self.on_write_thread(move |s| s.record_versions(&session, &versions, seen))
             .await
     }
 

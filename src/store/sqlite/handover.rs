@@ -112,18 +112,36 @@ pub(super) fn pending(conn: &Connection, session: Option<&str>) -> Result<Vec<Pe
 }
 
 impl SqliteStore {
-    pub(super) fn record_versions(&self, session: &str, versions: &[NewVersion]) -> Result<()> {
+    pub(super) fn record_versions(
+        &self,
+        session: &str,
+        versions: &[NewVersion],
+        seen: Option<i64>,
+    ) -> Result<bool> {
         if versions.is_empty() {
-            return Ok(());
+            return Ok(true);
         }
         self.write(|tx| {
+            let mut newer = tx.prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM path_versions
+                  WHERE session_id = ?1 AND file_path = ?2 AND id > ?3)",
+            )?;
+            for version in versions {
+                let moved: bool = newer
+                    .query_row(params![session, version.path, seen.unwrap_or(0)], |r| {
+                        r.get(0)
+                    })?;
+                if moved {
+                    return Ok(false);
+                }
+            }
             // Stamped inside the write lock, as the news cursor is, so a
             // version is never older than a look that could not see it.
             let now = self.now_ms();
             for version in versions {
                 insert_version(tx, session, version, now)?;
             }
-            Ok(())
+            Ok(true)
         })
     }
 
