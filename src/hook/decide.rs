@@ -123,7 +123,7 @@ pub fn status_locks(status: StatusResult) -> Vec<Holder> {
             agent_id: l.agent_id,
             operation: l.operation,
             seconds_left: l.expires_in_seconds,
-            gives_way_in: None,
+            gives_way_in: l.gives_way_in_seconds,
             elsewhere: l.elsewhere,
         })
         .collect()
@@ -425,13 +425,30 @@ pub fn staged_conflicts<'a>(
         .collect()
 }
 
+/// The agent's write locks taken for its edits, other than on `keep`: those
+/// that give way once left idle (the hook's, or a claim that asked to) and,
+/// with giving way off, those no longer than the hook's own lease (the
+/// hook's, or any about to lapse anyway). An explicit claim keeps its
+/// duration: it neither gives way nor has so little left.
+fn taken_for_edits(
+    holders: &[Holder],
+    agent: &str,
+    keep: Option<&str>,
+    lease_seconds: i64,
+) -> Vec<String> {
+    holders
+        .iter()
+        .filter(|h| h.agent_id == agent && Some(h.path.as_str()) != keep && h.excludes_edits())
+        .filter(|h| h.gives_way_in.is_some() || h.seconds_left <= lease_seconds)
+        .map(|h| h.path.clone())
+        .collect()
+}
+
 /// The agent has moved on to `edited` (its edit of that file took a new
 /// lock, or was refused one another agent holds, which it is about to wait
-/// for): its other write locks that are no longer than the hook's own lease
-/// (the ones the hook took at an edit, or any about to lapse anyway), which
-/// it can let go now rather than when the lease lapses. Holding them while
-/// it waits is how a file is held hostage. An explicit claim keeps its
-/// duration: it has more left.
+/// for): its other locks taken for edits, which it can let go now rather
+/// than when they lapse. Holding them while it waits is how a file is held
+/// hostage.
 ///
 /// No lock is kept for having been renewed a moment ago. Claude Code runs
 /// one agent's edits one after another; should two run at once (subagents
@@ -444,12 +461,14 @@ pub fn moved_from(
     edited: &str,
     lease_seconds: i64,
 ) -> Vec<String> {
-    holders
-        .iter()
-        .filter(|h| h.agent_id == agent && h.path != edited && h.excludes_edits())
-        .filter(|h| h.seconds_left <= lease_seconds)
-        .map(|h| h.path.clone())
-        .collect()
+    taken_for_edits(holders, agent, Some(edited), lease_seconds)
+}
+
+/// The agent's turn has ended: all its locks taken for edits, which nobody
+/// should wait for while it waits for its user (it claims a file again at
+/// its next edit). Its explicit claims are kept.
+pub fn at_turn_end(holders: &[Holder], agent: &str, lease_seconds: i64) -> Vec<String> {
+    taken_for_edits(holders, agent, None, lease_seconds)
 }
 
 /// Whether `agent`'s client has listed the ccmulti tools, as the status says.
@@ -540,6 +559,33 @@ mod tests {
         assert_eq!(
             moved_from(&locks, "impl_a", "edited.rs", 30),
             ["a.rs", "just.rs"]
+        );
+        assert_eq!(
+            at_turn_end(&locks, "impl_a", 30),
+            ["a.rs", "edited.rs", "just.rs"]
+        );
+    }
+
+    #[test]
+    fn a_lock_that_gives_way_was_taken_for_edits_however_long_its_lease() {
+        let locks = vec![
+            // A waiting claim that asked to give way when left idle.
+            Holder {
+                path: "waited.rs".into(),
+                seconds_left: 300,
+                gives_way_in: Some(0),
+                ..holder("impl_a", "write")
+            },
+            Holder {
+                path: "claimed.rs".into(),
+                seconds_left: 840,
+                ..holder("impl_a", "write")
+            },
+        ];
+        assert_eq!(at_turn_end(&locks, "impl_a", 30), ["waited.rs"]);
+        assert_eq!(
+            moved_from(&locks, "impl_a", "waited.rs", 30),
+            [] as [&str; 0]
         );
     }
 

@@ -13,10 +13,13 @@ pub const EDIT_MATCHER: &str = "Edit|Write|MultiEdit|NotebookEdit";
 const TIMEOUT_SECONDS: u64 = 10;
 
 /// (event, matcher, `ccmulti hook` subcommand)
-const ENTRIES: [(&str, Option<&str>, &str); 3] = [
+const ENTRIES: [(&str, Option<&str>, &str); 4] = [
     ("PreToolUse", Some(EDIT_MATCHER), "pre-tool"),
     ("UserPromptSubmit", None, "news"),
     ("PostToolUse", Some("*"), "news"),
+    // Not `StopFailure` (a turn ended by an API error) too: it is recent,
+    // and the settings file is shared by whatever Claude Code a user runs.
+    ("Stop", None, "stop"),
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -373,17 +373,19 @@ fn an_edit_of_a_held_file_is_denied_naming_the_holder_and_a_free_one_is_claimed(
         "def double(x):\n    return x + x\n",
         "B's edit of a free file did not happen"
     );
-    assert_eq!(
-        project.holder(UTIL).as_deref(),
-        Some("impl_b"),
-        "the hook did not claim the free file for B: {:?}",
-        project.locks()
-    );
     assert!(
         free_edit
             .beside
             .contains("claimed a write lock on src/util.py"),
-        "the model is not told of the claim: {free_edit:?}"
+        "the hook did not claim the free file for B, or did not say so: {free_edit:?}"
+    );
+    // B's turn has ended since: Claude Code's Stop hook let go of the lock
+    // the edit took; A's own claim of app.py is kept.
+    assert_eq!(
+        project.holder(UTIL),
+        None,
+        "the end of B's turn did not let go of the lock its edit took: {:?}",
+        project.locks()
     );
 }
 

@@ -20,6 +20,7 @@ on_both_backends!(
     a_lock_taken_at_an_edit_lapses_once_the_agent_moved_on,
     a_lock_taken_at_an_edit_gives_way_to_an_agent_that_wants_it_once_left_idle,
     an_edit_of_another_file_lets_go_of_the_lock_the_hook_took,
+    the_end_of_a_turn_lets_go_of_the_locks_the_hook_took,
     the_first_prompt_waits_for_the_agents_tools_and_only_the_first,
     a_change_committed_after_its_release_is_brought_in_at_the_next_edit,
 );
@@ -678,6 +679,39 @@ async fn an_edit_of_another_file_lets_go_of_the_lock_the_hook_took(backend: Back
         &pre_tool(server, "impl_a", "pre_tool_use_write.json", &[]).await
     ));
     assert_eq!(held_by(server, "impl_a").await, ["src/cart.rs"]);
+}
+
+/// The end of the agent's turn (Claude Code's Stop hook) lets go of the
+/// locks the edit hook took, at once rather than when they give way or lapse;
+/// the agent's own claims are kept. What is not a hook's input changes nothing.
+async fn the_end_of_a_turn_lets_go_of_the_locks_the_hook_took(backend: Backend) {
+    let server = backend.start().await;
+    pre_tool(&server, "impl_a", "pre_tool_use_write.json", &[])
+        .await
+        .no_objection();
+    hold(&server, "impl_a", "src/cart.rs").await;
+    let me = agent("impl_a");
+    let env = [
+        ("CCMULTI_AGENT", me.as_str()),
+        ("CCMULTI_URL", server.base.as_str()),
+    ];
+
+    let garbled = hook(&["stop"], "Stop".into(), &env).await;
+    assert_ne!(garbled.code, Some(0));
+    assert!(garbled.stderr.contains("JSON"), "{}", garbled.stderr);
+    assert_eq!(
+        held_by(&server, "impl_a").await,
+        ["src/cart.rs", "src/checkout.rs"]
+    );
+
+    let ended = hook(&["stop"], fixture("stop.json", Some(&server.root)), &env).await;
+    assert_eq!(ended.code, Some(0), "{}", ended.stderr);
+    // Nothing for the model: the turn ends as it would have.
+    assert_eq!(ended.stdout, "");
+    assert_eq!(held_by(&server, "impl_a").await, ["src/cart.rs"]);
+    pre_tool(&server, "impl_b", "pre_tool_use_write.json", &[])
+        .await
+        .no_objection();
 }
 
 /// The paths `agent` holds, sorted.

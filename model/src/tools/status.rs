@@ -77,6 +77,11 @@ pub struct LockStatus {
     pub operation: Operation,
     pub expires_in_seconds: i64,
     pub fencing_token: i64,
+    /// The lock gives way to another agent's claim in this many seconds (0:
+    /// now) unless its holder claims the path again first: a lock taken for
+    /// edits (the edit hook's, or a claim with `idle_yield_seconds`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gives_way_in_seconds: Option<i64>,
     /// The holder edits in another checkout than yours (each in a worktree
     /// of its own): its lock orders the edits of the file and hands its
     /// change over, but what you commit in your worktree is your own.

@@ -1,11 +1,12 @@
-//! `ccmulti hook pre-tool | news | pre-commit`: the hooks Claude Code and git
-//! run. Each reads who it is from the terminal's environment (`CCMULTI_AGENT`)
+//! `ccmulti hook pre-tool | news | stop | pre-commit`: the hooks Claude Code
+//! and git run. Each reads who it is from the terminal's environment (`CCMULTI_AGENT`)
 //! and does nothing at all without it, so other projects are unaffected.
 
 mod news;
 mod own_worktree;
 mod pre_commit;
 mod pre_tool;
+mod stop;
 
 use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
@@ -18,7 +19,8 @@ use ccmulti::hook::decide::{self, Holder, OfflinePolicy};
 use ccmulti::hook::input::HookInput;
 use ccmulti::lock_paths::PathResolver;
 use ccmulti::worktrees;
-use ccmulti_model::tools::{HandOver, Status, StatusArgs, StatusResult};
+use ccmulti_model::tools::claim::{MAX_LEASE_SECONDS, MIN_LEASE_SECONDS};
+use ccmulti_model::tools::{HandOver, Release, ReleaseArgs, Status, StatusArgs, StatusResult};
 use ccmulti_model::{AgentWorkspace, SessionAgent, VirtualUser};
 use clap::{Args, Subcommand, ValueEnum};
 use serde_json::Value;
@@ -26,6 +28,7 @@ use serde_json::Value;
 use self::news::NewsArgs;
 use self::pre_commit::PreCommitArgs;
 use self::pre_tool::PreToolArgs;
+use self::stop::StopArgs;
 use super::args::ClientArgs;
 use super::{Common, DbArg};
 use crate::cli::out::outln;
@@ -40,6 +43,9 @@ pub enum HookCommand {
     News(NewsArgs),
     /// git pre-commit hook: refuses a commit of staged files another agent holds.
     PreCommit(PreCommitArgs),
+    /// Claude Code Stop hook: at the end of the agent's turn, lets go of the
+    /// locks the edit hook took (its explicit claims are kept).
+    Stop(StopArgs),
 }
 
 #[derive(Debug, Args)]
@@ -60,12 +66,14 @@ pub fn run(db: &DbArg, command: &HookCommand) -> Result<ExitCode> {
         HookCommand::PreTool(args) => &args.guarded.identity,
         HookCommand::News(args) => &args.identity,
         HookCommand::PreCommit(args) => &args.guarded.identity,
+        HookCommand::Stop(args) => &args.identity,
     };
     let common = Common::client(db, &identity.client);
     match command {
         HookCommand::PreTool(args) => pre_tool::pre_tool(&common, args),
         HookCommand::News(args) => news::news(&common, args),
         HookCommand::PreCommit(args) => pre_commit::pre_commit(&common, args),
+        HookCommand::Stop(args) => stop::stop(&common, args),
     }
 }
 
@@ -90,6 +98,40 @@ pub enum BringInArg {
     Merge,
     /// Deny the edit with the command that brings the commit in.
     Tell,
+}
+
+/// The lease of the lock the edit hook takes, by which the hooks also tell
+/// the locks it took from the agent's own claims.
+#[derive(Debug, Args)]
+pub struct EditLease {
+    /// How long the write lock taken at an edit lasts after it: each edit of
+    /// the file renews it, so a file the agent has moved on from is free soon
+    /// (an explicit claim_file_lock keeps its own duration).
+    #[arg(
+        long,
+        env = "CCMULTI_HOOK_LEASE_SECONDS",
+        default_value_t = DEFAULT_EDIT_LEASE_SECONDS,
+        value_parser = clap::value_parser!(i64).range(MIN_LEASE_SECONDS..=MAX_LEASE_SECONDS)
+    )]
+    lease_seconds: i64,
+}
+
+/// Long enough for the next edit of the same file in a burst of edits (a
+/// model thinks a few seconds between calls), short enough that another
+/// agent waiting for the file is not kept for long once this one moved on.
+const DEFAULT_EDIT_LEASE_SECONDS: i64 = 30;
+
+/// Lets go of `paths`, one by one, so that one the release refuses (in a
+/// worktree, uncommitted changes: "commit first") keeps only itself. Best
+/// effort: what fails here lapses with its lease, or gives way, as before.
+fn release_each(coordinator: &Coordinator, paths: Vec<String>) {
+    for path in paths {
+        let args = ReleaseArgs {
+            file_paths: Some(vec![path]),
+            all: false,
+        };
+        let _ = coordinator.call::<Release>(&args);
+    }
 }
 
 /// Who this is, and what to do without an answer: the hooks that can refuse.

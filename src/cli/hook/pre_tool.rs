@@ -10,15 +10,15 @@ use ccmulti::client::{ClientError, Coordinator};
 use ccmulti::git::{self, Merge};
 use ccmulti::hook::decide::{self, BringIn, BringInPolicy, ClaimAnswer, Edit, Verdict};
 use ccmulti::hook::output;
-use ccmulti_model::tools::claim::{MAX_LEASE_SECONDS, MIN_LEASE_SECONDS};
-use ccmulti_model::tools::{Claim, ClaimArgs, HandOver, Release, ReleaseArgs, Tool};
+use ccmulti_model::tools::claim::MAX_LEASE_SECONDS;
+use ccmulti_model::tools::{Claim, ClaimArgs, HandOver, Tool};
 use ccmulti_model::{Activity, Operation};
 use clap::Args;
 
 use super::own_worktree::{as_lock_path, has_version, in_worktree, settled, worktree_of};
 use super::{
-    BringInArg, Guarded, Switch, lock_path_of, locks, print, project_roots, read_input, status,
-    whoami, workspace_of,
+    BringInArg, EditLease, Guarded, Switch, lock_path_of, locks, print, project_roots, read_input,
+    release_each, status, whoami, workspace_of,
 };
 use crate::cli::Common;
 
@@ -34,16 +34,8 @@ pub struct PreToolArgs {
         default_value = "on"
     )]
     auto_claim: Switch,
-    /// How long the write lock taken at an edit lasts after it: each edit of
-    /// the file renews it, so a file the agent has moved on from is free soon
-    /// (an explicit claim_file_lock keeps its own duration).
-    #[arg(
-        long,
-        env = "CCMULTI_HOOK_LEASE_SECONDS",
-        default_value_t = DEFAULT_EDIT_LEASE_SECONDS,
-        value_parser = clap::value_parser!(i64).range(MIN_LEASE_SECONDS..=MAX_LEASE_SECONDS)
-    )]
-    lease_seconds: i64,
+    #[command(flatten)]
+    lease: EditLease,
     /// How long that lock holds the file off another agent that wants it
     /// after this agent's last edit of it (0: for the whole lease): a file
     /// the agent has left while it reads, runs or thinks about something
@@ -78,11 +70,6 @@ pub struct PreToolArgs {
     release_on_move: Switch,
 }
 
-/// Long enough for the next edit of the same file in a burst of edits (a
-/// model thinks a few seconds between calls), short enough that another
-/// agent waiting for the file is not kept for long once this one moved on.
-const DEFAULT_EDIT_LEASE_SECONDS: i64 = 30;
-
 /// A little over two of a model's calls: a read of another file in the middle
 /// of a run of edits keeps the run whole; an agent that has moved on to other
 /// work does not keep the file from one that waits for it.
@@ -114,7 +101,7 @@ fn claim(
     args: &PreToolArgs,
 ) -> Result<decide::ClaimAnswer, ClientError> {
     let args = ClaimArgs {
-        lease_seconds: Some(args.lease_seconds),
+        lease_seconds: Some(args.lease.lease_seconds),
         idle_yield_seconds: (args.idle_yield_seconds > 0).then_some(args.idle_yield_seconds),
         ..ClaimArgs::new(vec![path.to_owned()], Operation::Write)
     };
@@ -164,21 +151,15 @@ fn bring_in(
 }
 
 /// Lets go of the locks the hook took at this agent's earlier edits of other
-/// files, one by one, so that one the release refuses (in a worktree,
-/// uncommitted changes: "commit first") keeps only itself. Best effort: what
-/// fails here lapses with its lease, as before.
+/// files ([`release_each`]).
 fn release_moved_from(coordinator: &Coordinator, agent: &str, edited: &str, lease_seconds: i64) {
     let Ok((holders, _)) = locks(coordinator) else {
         return;
     };
-    for path in decide::moved_from(&holders, agent, edited, lease_seconds) {
-        let args = ReleaseArgs {
-            file_paths: Some(vec![path]),
-            all: false,
-        };
-        // A refusal ("commit first") or an error leaves the lock to its lease.
-        let _ = coordinator.call::<Release>(&args);
-    }
+    release_each(
+        coordinator,
+        decide::moved_from(&holders, agent, edited, lease_seconds),
+    );
 }
 
 pub fn pre_tool(common: &Common, args: &PreToolArgs) -> Result<ExitCode> {
@@ -233,7 +214,7 @@ pub fn pre_tool(common: &Common, args: &PreToolArgs) -> Result<ExitCode> {
         Switch::Off => locks(&coordinator).map(|(l, _)| decide::from_locks(edit, &l)),
     };
     if moved_on && args.release_on_move == Switch::On {
-        release_moved_from(&coordinator, &me.agent_id, &path, args.lease_seconds);
+        release_moved_from(&coordinator, &me.agent_id, &path, args.lease.lease_seconds);
     }
     let verdict = answer.unwrap_or_else(|e| match e {
         ClientError::Refused { .. } => decide::refused(edit, &e.to_string()),

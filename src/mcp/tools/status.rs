@@ -87,6 +87,7 @@ async fn run(cx: &ToolContext<'_>, args: StatusArgs) -> Result<StatusResult, Coo
             operation: l.operation,
             expires_in_seconds: seconds_until(now, l.expires_at_ms),
             fencing_token: l.fencing_token,
+            gives_way_in_seconds: l.yields_at_ms.map(|at| seconds_until(now, at)),
             elsewhere: elsewhere.contains(&l.agent_id),
         })
         .collect();
