@@ -24,7 +24,10 @@
 //! pace; real sessions keep the hook's own 30); REPLAY_HOOK_IDLE_YIELD
 //! (`--hook-idle-yield`, how long the hook's lock holds a file off an agent
 //! that wants it after the holder's last edit of it; default 2, scaled as the
-//! lease is from the hook's own 12; 0 holds for the whole lease).
+//! lease is from the hook's own 12; 0 holds for the whole lease);
+//! REPLAY_HOOK_WAIT (`--hook-wait`, how long the edit hook waits for a held
+//! file before refusing the edit; default 1, scaled from the hook's own 5; 0
+//! refuses at once).
 
 #[allow(dead_code)]
 #[path = "replay/mod.rs"]
@@ -48,6 +51,7 @@ struct Choice {
     patience: f64,
     hook_lease_seconds: u64,
     hook_idle_yield_seconds: u64,
+    hook_wait_seconds: u64,
 }
 
 fn choice() -> Result<Choice, String> {
@@ -102,6 +106,12 @@ fn choice() -> Result<Choice, String> {
             .map_err(|_| format!("hook idle yield {p:?} is not a whole number of seconds"))?,
         None => Pace::default().hook_idle_yield_seconds,
     };
+    let hook_wait_seconds = match pick("--hook-wait", "REPLAY_HOOK_WAIT") {
+        Some(p) => p
+            .parse()
+            .map_err(|_| format!("hook wait {p:?} is not a whole number of seconds"))?,
+        None => Pace::default().hook_wait_seconds,
+    };
     Ok(Choice {
         windows,
         seeds,
@@ -109,6 +119,7 @@ fn choice() -> Result<Choice, String> {
         patience,
         hook_lease_seconds,
         hook_idle_yield_seconds,
+        hook_wait_seconds,
     })
 }
 
@@ -143,15 +154,17 @@ fn main() -> ExitCode {
         patience: choice.patience,
         hook_lease_seconds: choice.hook_lease_seconds,
         hook_idle_yield_seconds: choice.hook_idle_yield_seconds,
+        hook_wait_seconds: choice.hook_wait_seconds,
         ..Pace::default()
     };
     println!(
-        "replay: {} window(s), seeds {:?}, patience {}s, hook lease {}s, idle yield {}s; load: {}",
+        "replay: {} window(s), seeds {:?}, patience {}s, hook lease {}s, idle yield {}s, hook wait {}s; load: {}",
         windows.len(),
         choice.seeds,
         pace.patience,
         pace.hook_lease_seconds,
         pace.hook_idle_yield_seconds,
+        pace.hook_wait_seconds,
         load()
     );
     let started = Instant::now();

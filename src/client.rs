@@ -266,6 +266,19 @@ impl Coordinator {
     where
         T::Result: DeserializeOwned,
     {
+        self.call_within::<T>(args, TOTAL_TIMEOUT)
+    }
+
+    /// [`Self::call`], given `total` to answer rather than the usual 2 s: a
+    /// claim that waits for a lock answers when its wait ends.
+    pub fn call_within<T: Tool>(
+        &self,
+        args: &T::Args,
+        total: Duration,
+    ) -> Result<T::Result, ClientError>
+    where
+        T::Result: DeserializeOwned,
+    {
         let unreachable = |cause: String| ClientError::Unreachable {
             url: self.endpoint.clone(),
             cause,
@@ -273,6 +286,9 @@ impl Coordinator {
         let mut post = self
             .http
             .post(&self.endpoint)
+            .config()
+            .timeout_global(Some(total))
+            .build()
             .header("content-type", "application/json")
             .header("accept", "application/json, text/event-stream")
             .header("x-client-name", "claude-code");

@@ -79,6 +79,10 @@ pub struct Pace {
     /// (`CCMULTI_HOOK_IDLE_YIELD_SECONDS`), scaled as the lease is: 2 s here
     /// for the hook's default 12 s; 0 holds for the whole lease.
     pub hook_idle_yield_seconds: u64,
+    /// With ccmulti: how long the edit hook waits for a file another agent
+    /// holds before it refuses the edit (`CCMULTI_HOOK_WAIT_SECONDS`), scaled
+    /// as the lease is: 1 s here for the hook's default 5 s; 0 refuses at once.
+    pub hook_wait_seconds: u64,
 }
 
 impl Default for Pace {
@@ -90,6 +94,7 @@ impl Default for Pace {
             agent_deadline: Duration::from_secs(420),
             hook_lease_seconds: 5,
             hook_idle_yield_seconds: 2,
+            hook_wait_seconds: 1,
         }
     }
 }
@@ -384,6 +389,7 @@ fn claude_command(
                     "CCMULTI_HOOK_IDLE_YIELD_SECONDS",
                     pace.hook_idle_yield_seconds.to_string(),
                 )
+                .env("CCMULTI_HOOK_WAIT_SECONDS", pace.hook_wait_seconds.to_string())
                 .arg("--mcp-config")
                 .arg(mcp)
                 .arg("--settings")

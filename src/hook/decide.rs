@@ -69,6 +69,16 @@ pub enum ClaimAnswer {
         handovers: Vec<HandOver>,
     },
     Conflicted(Vec<Holder>),
+    /// A wait for the file that would never end: the coordinator's message
+    /// names the cycle and what to release.
+    Cycle(String),
+}
+
+impl ClaimAnswer {
+    /// Another agent holds the file for write or delete: the edit would be refused.
+    pub fn held_by_another(&self) -> bool {
+        matches!(self, Self::Conflicted(holders) if holders.iter().any(Holder::excludes_edits))
+    }
 }
 
 /// Reads `claim_file_lock`'s result for the one path claimed.
@@ -93,6 +103,12 @@ pub fn claim_answer(result: ClaimResult) -> Result<ClaimAnswer, String> {
                 of_file
             },
         });
+    }
+    if let Some(cycle) = result.wait_cycle {
+        let release = cycle.release.join(", ");
+        return Ok(ClaimAnswer::Cycle(result.message.unwrap_or_else(|| {
+            format!("release {release} (release_file_lock), then claim it again later.")
+        })));
     }
     if result.conflicts.is_empty() {
         return Err("a refused claim lists no conflicts".into());
@@ -204,6 +220,12 @@ pub fn after_claim(edit: Edit<'_>, answer: &ClaimAnswer) -> Verdict {
                 edit.path,
                 human_duration(*seconds_left)
             )),
+        },
+        ClaimAnswer::Cycle(message) => Verdict::Deny {
+            reason: format!(
+                "ccmulti: {} is locked, and waiting for it would never end: {message}",
+                edit.path
+            ),
         },
         ClaimAnswer::Conflicted(holders) => {
             let (exclusive, readers): (Vec<&Holder>, Vec<&Holder>) =

@@ -27,7 +27,7 @@ use serde_json::{Value, json};
 
 /// What the hooks read from a terminal's environment; the tests clear it so the
 /// developer's own terminal does not leak in.
-pub const HOOK_ENV: [&str; 9] = [
+pub const HOOK_ENV: [&str; 10] = [
     "CCMULTI_AGENT",
     "CCMULTI_URL",
     "CCMULTI_ADDR",
@@ -35,6 +35,7 @@ pub const HOOK_ENV: [&str; 9] = [
     "CCMULTI_HOOK_OFFLINE",
     "CCMULTI_HOOK_AUTO_CLAIM",
     "CCMULTI_HOOK_TOOLS_WAIT_SECONDS",
+    "CCMULTI_HOOK_WAIT_SECONDS",
     "CCMULTI_GIT_GUARD",
     "CLAUDE_PROJECT_DIR",
 ];

@@ -21,6 +21,7 @@ on_both_backends!(
     a_lock_taken_at_an_edit_gives_way_to_an_agent_that_wants_it_once_left_idle,
     an_edit_of_another_file_lets_go_of_the_lock_the_hook_took,
     the_end_of_a_turn_lets_go_of_the_locks_the_hook_took,
+    a_refused_edit_waits_for_the_file_and_goes_through_once_it_is_free,
     the_first_prompt_waits_for_the_agents_tools_and_only_the_first,
     a_change_committed_after_its_release_is_brought_in_at_the_next_edit,
 );
@@ -79,6 +80,9 @@ async fn hook(args: &[&str], stdin: String, env: &[(&str, &str)]) -> Run {
     // The first prompt's wait for the agent's tools is for a real Claude
     // Code; these agents list none unless a test says so.
     command.env("CCMULTI_HOOK_TOOLS_WAIT_SECONDS", "0");
+    // A refused edit is refused at once unless a test says to wait: the
+    // coordinator's waits run on a test's manual clock.
+    command.env("CCMULTI_HOOK_WAIT_SECONDS", "0");
     command.envs(env.iter().copied());
     command
         .stdin(std::process::Stdio::piped())
@@ -712,6 +716,57 @@ async fn the_end_of_a_turn_lets_go_of_the_locks_the_hook_took(backend: Backend) 
     pre_tool(&server, "impl_b", "pre_tool_use_write.json", &[])
         .await
         .no_objection();
+}
+
+/// With `CCMULTI_HOOK_WAIT_SECONDS`, an edit of a file another agent holds
+/// waits for it in the hook: freed meanwhile, the file is claimed and the
+/// edit goes through, without the turn a refusal costs the model; held all
+/// along, the edit is refused once the wait is over, as at once without it.
+async fn a_refused_edit_waits_for_the_file_and_goes_through_once_it_is_free(backend: Backend) {
+    let server = backend.start().await;
+    pre_tool(&server, "impl_b", "pre_tool_use_write.json", &[])
+        .await
+        .no_objection();
+
+    let started = Instant::now();
+    let refused = pre_tool(
+        &server,
+        "impl_a",
+        "pre_tool_use_write.json",
+        &[("CCMULTI_HOOK_WAIT_SECONDS", "1")],
+    )
+    .await;
+    assert!(denied(&refused), "{}", refused.stdout);
+    assert!(started.elapsed() >= Duration::from_secs(1));
+
+    let waiting = async {
+        let run = pre_tool(
+            &server,
+            "impl_a",
+            "pre_tool_use_write.json",
+            &[("CCMULTI_HOOK_WAIT_SECONDS", "5")],
+        )
+        .await;
+        (run, Instant::now())
+    };
+    let release = async {
+        tokio::time::sleep(Duration::from_millis(1_000)).await;
+        let _ = call_tool(
+            &server.agent_url("impl_b"),
+            "release_file_lock",
+            json!({ "all": true }),
+        )
+        .await;
+        Instant::now()
+    };
+    let ((run, answered), released) = tokio::join!(waiting, release);
+    let context = run.no_objection()["hookSpecificOutput"]["additionalContext"].to_string();
+    assert!(context.contains("claimed a write lock on src/checkout.rs"), "{context}");
+    assert!(
+        answered.duration_since(released) < Duration::from_secs(2),
+        "the hook went on waiting after the release"
+    );
+    assert_eq!(held_by(&server, "impl_a").await, ["src/checkout.rs"]);
 }
 
 /// The paths `agent` holds, sorted.

@@ -4,6 +4,7 @@
 
 use std::path::Path;
 use std::process::ExitCode;
+use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use ccmulti::client::{ClientError, Coordinator};
@@ -36,6 +37,19 @@ pub struct PreToolArgs {
     auto_claim: Switch,
     #[command(flatten)]
     lease: EditLease,
+    /// When another agent holds the file: how long to wait for it before
+    /// refusing the edit (0: refuse at once). A file freed meanwhile is
+    /// claimed and the edit goes through, without the model's turn that a
+    /// refusal costs: Claude Code applies the edit to the file as it is
+    /// then, or refuses it ("File content has changed") when its text is
+    /// gone. Under Claude Code's 10 s limit for the hook.
+    #[arg(
+        long,
+        env = "CCMULTI_HOOK_WAIT_SECONDS",
+        default_value_t = DEFAULT_WAIT_SECONDS,
+        value_parser = clap::value_parser!(i64).range(0..=MAX_WAIT_SECONDS)
+    )]
+    wait_seconds: i64,
     /// How long that lock holds the file off another agent that wants it
     /// after this agent's last edit of it (0: for the whole lease): a file
     /// the agent has left while it reads, runs or thinks about something
@@ -70,6 +84,18 @@ pub struct PreToolArgs {
     release_on_move: Switch,
 }
 
+/// Shorter than one of a model's turns, which a refusal costs; long enough
+/// for a holder that is about to move on, or whose lock gives way soon.
+const DEFAULT_WAIT_SECONDS: i64 = 5;
+/// The hook's 10 s limit in the settings, less the calls around the wait.
+const MAX_WAIT_SECONDS: i64 = 7;
+/// By when, from the hook's start, a wait must have been answered: a hook
+/// that runs out of time refuses nothing, so the hook answers well within
+/// Claude Code's limit, a merge it may bring in after a grant included.
+const WAITED_BY: Duration = Duration::from_secs(7);
+/// What the coordinator may take beyond a claim's wait to answer it.
+const ANSWER_MARGIN: Duration = Duration::from_secs(2);
+
 /// A little over two of a model's calls: a read of another file in the middle
 /// of a run of edits keeps the run whole; an agent that has moved on to other
 /// work does not keep the file from one that waits for it.
@@ -94,18 +120,22 @@ fn is_active(coordinator: &Coordinator, agent: &str) -> Result<bool, ClientError
         .any(|a| a.agent_id == agent && a.activity == Activity::Active))
 }
 
-/// Claims a write lock on `path` for this edit, for the hook's lease.
+/// Claims a write lock on `path` for this edit, for the hook's lease,
+/// waiting up to `wait_seconds` for it.
 fn claim(
     coordinator: &Coordinator,
     path: &str,
     args: &PreToolArgs,
+    wait_seconds: i64,
 ) -> Result<decide::ClaimAnswer, ClientError> {
-    let args = ClaimArgs {
+    let claim = ClaimArgs {
         lease_seconds: Some(args.lease.lease_seconds),
         idle_yield_seconds: (args.idle_yield_seconds > 0).then_some(args.idle_yield_seconds),
+        wait_seconds,
         ..ClaimArgs::new(vec![path.to_owned()], Operation::Write)
     };
-    let result = coordinator.call::<Claim>(&args)?;
+    let within = Duration::from_secs(wait_seconds.unsigned_abs()) + ANSWER_MARGIN;
+    let result = coordinator.call_within::<Claim>(&claim, within)?;
     decide::claim_answer(result).map_err(|why| ClientError::BadReply {
         tool: Claim::NAME.to_owned(),
         why,
@@ -163,6 +193,7 @@ fn release_moved_from(coordinator: &Coordinator, agent: &str, edited: &str, leas
 }
 
 pub fn pre_tool(common: &Common, args: &PreToolArgs) -> Result<ExitCode> {
+    let started = Instant::now();
     let Some((me, coordinator)) = whoami(&args.guarded.identity, common)? else {
         return Ok(ExitCode::SUCCESS);
     };
@@ -185,35 +216,61 @@ pub fn pre_tool(common: &Common, args: &PreToolArgs) -> Result<ExitCode> {
     // A new lock (not a renewal), or a refusal it will wait out: the agent
     // has moved on from the files it edited before.
     let mut moved_on = false;
+    let mut let_go = false;
     let answer = match args.auto_claim {
-        Switch::On => claim(&coordinator, &path, args).map(|answer| {
-            moved_on = matches!(
-                answer,
-                ClaimAnswer::Granted { renewed: false, .. } | ClaimAnswer::Conflicted(_)
-            );
-            let verdict = decide::after_claim(edit, &answer);
-            match (&answer, &verdict) {
-                (ClaimAnswer::Granted { handovers, .. }, Verdict::Allow { .. }) => {
-                    // The first hand-over the worktree lacks decides; one it has is passed over.
-                    let lacking = handovers.iter().find_map(|handover| {
-                        // A change in no commit that its maker has committed since is brought in as such.
-                        let settled = settled(handover, roots.first());
-                        let handover = settled.as_ref().unwrap_or(handover);
-                        // Only a change still in no commit asks whether its maker is at work.
-                        let active = handover.commit.is_none()
-                            && is_active(&coordinator, &handover.from).unwrap_or(false);
-                        roots.first().and_then(|root| {
-                            bring_in(root, edit, handover, args.bring_in.into(), active)
-                        })
-                    });
-                    lacking.unwrap_or(verdict)
+        Switch::On => claim(&coordinator, &path, args, 0)
+            .and_then(|first| {
+                if args.wait_seconds == 0 || !first.held_by_another() {
+                    return Ok(first);
                 }
-                _ => verdict,
-            }
-        }),
+                // It waits now: nobody should wait meanwhile for what it has left.
+                if args.release_on_move == Switch::On {
+                    release_moved_from(&coordinator, &me.agent_id, &path, args.lease.lease_seconds);
+                    let_go = true;
+                }
+                let left = WAITED_BY
+                    .saturating_sub(started.elapsed())
+                    .saturating_sub(ANSWER_MARGIN);
+                let wait = args
+                    .wait_seconds
+                    .min(i64::try_from(left.as_secs()).unwrap_or(0));
+                if wait == 0 {
+                    return Ok(first);
+                }
+                // No answer within the wait: refused as at first, never let
+                // through as if the coordinator were away.
+                Ok(claim(&coordinator, &path, args, wait).unwrap_or(first))
+            })
+            .map(|answer| {
+                moved_on = matches!(
+                    answer,
+                    ClaimAnswer::Granted { renewed: false, .. }
+                        | ClaimAnswer::Conflicted(_)
+                        | ClaimAnswer::Cycle(_)
+                );
+                let verdict = decide::after_claim(edit, &answer);
+                match (&answer, &verdict) {
+                    (ClaimAnswer::Granted { handovers, .. }, Verdict::Allow { .. }) => {
+                        // The first hand-over the worktree lacks decides; one it has is passed over.
+                        let lacking = handovers.iter().find_map(|handover| {
+                            // A change in no commit that its maker has committed since is brought in as such.
+                            let settled = settled(handover, roots.first());
+                            let handover = settled.as_ref().unwrap_or(handover);
+                            // Only a change still in no commit asks whether its maker is at work.
+                            let active = handover.commit.is_none()
+                                && is_active(&coordinator, &handover.from).unwrap_or(false);
+                            roots.first().and_then(|root| {
+                                bring_in(root, edit, handover, args.bring_in.into(), active)
+                            })
+                        });
+                        lacking.unwrap_or(verdict)
+                    }
+                    _ => verdict,
+                }
+            }),
         Switch::Off => locks(&coordinator).map(|(l, _)| decide::from_locks(edit, &l)),
     };
-    if moved_on && args.release_on_move == Switch::On {
+    if moved_on && !let_go && args.release_on_move == Switch::On {
         release_moved_from(&coordinator, &me.agent_id, &path, args.lease.lease_seconds);
     }
     let verdict = answer.unwrap_or_else(|e| match e {
