@@ -389,7 +389,10 @@ fn claude_command(
                     "CCMULTI_HOOK_IDLE_YIELD_SECONDS",
                     pace.hook_idle_yield_seconds.to_string(),
                 )
-                .env("CCMULTI_HOOK_WAIT_SECONDS", pace.hook_wait_seconds.to_string())
+                .env(
+                    "CCMULTI_HOOK_WAIT_SECONDS",
+                    pace.hook_wait_seconds.to_string(),
+                )
                 .arg("--mcp-config")
                 .arg(mcp)
                 .arg("--settings")

@@ -692,6 +692,29 @@ mod tests {
     }
 
     #[test]
+    fn a_wait_that_would_never_end_is_refused_with_the_cycle() {
+        let answer = claim_answer(claim_result(json!({
+            "success": false,
+            "message": "impl_b waits for your src/cart.rs. Release src/cart.rs (release_file_lock) so that impl_b can go on.",
+            "conflicts": [{ "path": "src/cart.rs", "held_path": "src/cart.rs", "holder": "impl_b", "operation": "write", "seconds_left": 25 }],
+            "wait_cycle": { "waits": [], "release": ["src/cart.rs"] }
+        })))
+        .unwrap();
+        assert!(!answer.held_by_another());
+        let Verdict::Deny { reason } = after_claim(EDIT, &answer) else {
+            panic!("a cycle let the edit through");
+        };
+        assert!(
+            reason.contains(
+                "would never end: impl_b waits for your src/cart.rs. Release src/cart.rs"
+            ),
+            "{reason}"
+        );
+        assert!(ClaimAnswer::Conflicted(vec![holder("impl_b", "write")]).held_by_another());
+        assert!(!ClaimAnswer::Conflicted(vec![holder("impl_b", "read")]).held_by_another());
+    }
+
+    #[test]
     fn readers_do_not_stop_an_edit() {
         let answer = ClaimAnswer::Conflicted(vec![holder("impl_c", "read")]);
         let Verdict::Allow {

@@ -317,7 +317,15 @@ fn a_team_coordinates(test: &str, worktrees: bool) {
         std::fs::read_to_string(two.join(UTIL)).expect("util.py"),
         "def double(x):\n    return x + x\n"
     );
-    assert_eq!(run.holder(UTIL).as_deref(), Some(IMPL_2));
+    // When implementer-2's turn ends, the Stop hook team configured lets go
+    // of the lock its edit took, unless (in a worktree) the edit is not
+    // committed; implementer-1's own claim is kept.
+    let kept_uncommitted = worktrees.then_some(IMPL_2);
+    let turn_over = Instant::now() + Duration::from_secs(20);
+    while run.holder(UTIL).as_deref() != kept_uncommitted && Instant::now() < turn_over {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(run.holder(UTIL).as_deref(), kept_uncommitted);
     assert_eq!(run.holder(APP).as_deref(), Some(IMPL_1));
     // implementer-2's own MCP connection is implementer-2's: its progress is recorded under it.
     let synced = run.result(IMPL_2, 4);

@@ -761,7 +761,10 @@ async fn a_refused_edit_waits_for_the_file_and_goes_through_once_it_is_free(back
     };
     let ((run, answered), released) = tokio::join!(waiting, release);
     let context = run.no_objection()["hookSpecificOutput"]["additionalContext"].to_string();
-    assert!(context.contains("claimed a write lock on src/checkout.rs"), "{context}");
+    assert!(
+        context.contains("claimed a write lock on src/checkout.rs"),
+        "{context}"
+    );
     assert!(
         answered.duration_since(released) < Duration::from_secs(2),
         "the hook went on waiting after the release"

@@ -192,6 +192,42 @@ fn release_moved_from(coordinator: &Coordinator, agent: &str, edited: &str, leas
     );
 }
 
+/// After a first answer that refuses the edit (another agent holds the
+/// file): the answer once the hook has waited for the file, within what is
+/// left of its time, and whether it let go first of the locks the agent
+/// moved on from (nobody should wait for those while it waits). A wait that
+/// gets no answer keeps the first refusal: never let through as if the
+/// coordinator were away.
+fn wait_if_held(
+    coordinator: &Coordinator,
+    path: &str,
+    agent: &str,
+    args: &PreToolArgs,
+    started: Instant,
+    first: ClaimAnswer,
+) -> (ClaimAnswer, bool) {
+    if args.wait_seconds == 0 || !first.held_by_another() {
+        return (first, false);
+    }
+    let left = WAITED_BY
+        .saturating_sub(started.elapsed())
+        .saturating_sub(ANSWER_MARGIN);
+    let wait = args
+        .wait_seconds
+        .min(i64::try_from(left.as_secs()).unwrap_or(0));
+    if wait == 0 {
+        return (first, false);
+    }
+    let let_go = args.release_on_move == Switch::On;
+    if let_go {
+        release_moved_from(coordinator, agent, path, args.lease.lease_seconds);
+    }
+    (
+        claim(coordinator, path, args, wait).unwrap_or(first),
+        let_go,
+    )
+}
+
 pub fn pre_tool(common: &Common, args: &PreToolArgs) -> Result<ExitCode> {
     let started = Instant::now();
     let Some((me, coordinator)) = whoami(&args.guarded.identity, common)? else {
@@ -219,27 +255,11 @@ pub fn pre_tool(common: &Common, args: &PreToolArgs) -> Result<ExitCode> {
     let mut let_go = false;
     let answer = match args.auto_claim {
         Switch::On => claim(&coordinator, &path, args, 0)
-            .and_then(|first| {
-                if args.wait_seconds == 0 || !first.held_by_another() {
-                    return Ok(first);
-                }
-                // It waits now: nobody should wait meanwhile for what it has left.
-                if args.release_on_move == Switch::On {
-                    release_moved_from(&coordinator, &me.agent_id, &path, args.lease.lease_seconds);
-                    let_go = true;
-                }
-                let left = WAITED_BY
-                    .saturating_sub(started.elapsed())
-                    .saturating_sub(ANSWER_MARGIN);
-                let wait = args
-                    .wait_seconds
-                    .min(i64::try_from(left.as_secs()).unwrap_or(0));
-                if wait == 0 {
-                    return Ok(first);
-                }
-                // No answer within the wait: refused as at first, never let
-                // through as if the coordinator were away.
-                Ok(claim(&coordinator, &path, args, wait).unwrap_or(first))
+            .map(|first| {
+                let (answer, released) =
+                    wait_if_held(&coordinator, &path, &me.agent_id, args, started, first);
+                let_go = released;
+                answer
             })
             .map(|answer| {
                 moved_on = matches!(
