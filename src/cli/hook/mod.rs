@@ -1,6 +1,7 @@
 //! `ccmulti hook pre-tool | news | stop | pre-commit`: the hooks Claude Code
-//! and git run. Each reads who it is from the terminal's environment (`CCMULTI_AGENT`)
-//! and does nothing at all without it, so other projects are unaffected.
+//! and git run. Each reads who it is from the terminal's environment
+//! (`CCMULTI_AGENT`) and does nothing at all without it, so other projects
+//! are unaffected.
 
 mod news;
 mod own_worktree;

@@ -460,13 +460,13 @@ impl Coordinator {
             }
             tries += 1;
             if tries == LOOK_TRIES {
-                // Another look keeps recording first: what it recorded is
-                // the answer, and the agent's next look tries again.
+                // Others keep recording first: what they recorded is the
+                // answer, and the agent's next look tries again.
                 tracing::debug!(
                     agent = look.agent,
                     "versions kept moving under the look; nothing recorded"
                 );
-                return Ok(latest);
+                return Ok(self::latest(self.store.path_versions(look.session).await?));
             }
         }
     }
