@@ -88,30 +88,38 @@ fn choice() -> Result<Choice, String> {
             .collect::<Result<_, _>>()?,
         None => Condition::ALL.to_vec(),
     };
-    let patience = match pick("--patience", "REPLAY_PATIENCE") {
-        Some(p) => p
-            .parse()
-            .map_err(|_| format!("patience {p:?} is not a number of seconds"))?,
-        None => Pace::default().patience,
-    };
-    let hook_lease_seconds = match pick("--hook-lease", "REPLAY_HOOK_LEASE") {
-        Some(p) => p
-            .parse()
-            .map_err(|_| format!("hook lease {p:?} is not a whole number of seconds"))?,
-        None => Pace::default().hook_lease_seconds,
-    };
-    let hook_idle_yield_seconds = match pick("--hook-idle-yield", "REPLAY_HOOK_IDLE_YIELD") {
-        Some(p) => p
-            .parse()
-            .map_err(|_| format!("hook idle yield {p:?} is not a whole number of seconds"))?,
-        None => Pace::default().hook_idle_yield_seconds,
-    };
-    let hook_wait_seconds = match pick("--hook-wait", "REPLAY_HOOK_WAIT") {
-        Some(p) => p
-            .parse()
-            .map_err(|_| format!("hook wait {p:?} is not a whole number of seconds"))?,
-        None => Pace::default().hook_wait_seconds,
-    };
+    // A number from its flag or variable, else the stand-in's default pace.
+    fn number<T: std::str::FromStr>(
+        given: Option<String>,
+        what: &str,
+        default: T,
+    ) -> Result<T, String> {
+        given.map_or(Ok(default), |v| {
+            v.parse()
+                .map_err(|_| format!("{what} {v:?} is not a number of seconds"))
+        })
+    }
+    let pace = Pace::default();
+    let patience = number(
+        pick("--patience", "REPLAY_PATIENCE"),
+        "patience",
+        pace.patience,
+    )?;
+    let hook_lease_seconds = number(
+        pick("--hook-lease", "REPLAY_HOOK_LEASE"),
+        "hook lease",
+        pace.hook_lease_seconds,
+    )?;
+    let hook_idle_yield_seconds = number(
+        pick("--hook-idle-yield", "REPLAY_HOOK_IDLE_YIELD"),
+        "hook idle yield",
+        pace.hook_idle_yield_seconds,
+    )?;
+    let hook_wait_seconds = number(
+        pick("--hook-wait", "REPLAY_HOOK_WAIT"),
+        "hook wait",
+        pace.hook_wait_seconds,
+    )?;
     Ok(Choice {
         windows,
         seeds,

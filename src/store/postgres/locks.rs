@@ -10,6 +10,7 @@ use std::collections::BTreeSet;
 use ccmulti_model::Operation;
 use ccmulti_model::snapshot::LockRow;
 use deadpool_postgres::Transaction;
+use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
 
 use super::writes::{notify, record_event};
@@ -26,8 +27,24 @@ use crate::store::{Change, StoreError};
 /// the planner can use it.
 const PATTERN_ROWS: &str = "(file_path ~ '[*?[{\\\\]' OR file_path LIKE '%/')";
 
-const LOCK_COLUMNS: &str =
+pub(super) const LOCK_COLUMNS: &str =
     "id::text, session_id, agent_id, file_path, operation, expires_at, fencing_token, yields_at";
+
+/// A row of a statement that selects [`LOCK_COLUMNS`].
+pub(super) fn lock_row(row: &Row) -> Result<LockRow> {
+    let op: String = row.try_get(4)?;
+    Ok(LockRow {
+        lock_id: row.try_get(0)?,
+        session_id: row.try_get(1)?,
+        agent_id: row.try_get(2)?,
+        path: row.try_get(3)?,
+        operation: Operation::parse(&op)
+            .ok_or_else(|| StoreError::Corrupt(format!("lock operation {op:?}")))?,
+        expires_at_ms: ms(row.try_get(5)?),
+        fencing_token: row.try_get(6)?,
+        yields_at_ms: row.try_get::<_, Option<_>>(7)?.map(ms),
+    })
+}
 
 type Args<'a> = Vec<&'a (dyn ToSql + Sync)>;
 
@@ -134,20 +151,7 @@ impl Locks<'_, '_> {
             .query(&stmt, &args)
             .await?
             .iter()
-            .map(|row| {
-                let op: String = row.try_get(4)?;
-                Ok(LockRow {
-                    lock_id: row.try_get(0)?,
-                    session_id: row.try_get(1)?,
-                    agent_id: row.try_get(2)?,
-                    path: row.try_get(3)?,
-                    operation: Operation::parse(&op)
-                        .ok_or_else(|| StoreError::Corrupt(format!("lock operation {op:?}")))?,
-                    expires_at_ms: ms(row.try_get(5)?),
-                    fencing_token: row.try_get(6)?,
-                    yields_at_ms: row.try_get::<_, Option<_>>(7)?.map(ms),
-                })
-            })
+            .map(lock_row)
             .collect()
     }
 }

@@ -8,6 +8,7 @@ use ccmulti_model::snapshot::{
 use ccmulti_model::{AgentWorkspace, EventKind, Operation, Role, TaskStatus};
 use deadpool_postgres::GenericClient;
 
+use super::locks::{LOCK_COLUMNS, lock_row};
 use super::{PostgresStore, Result, handover, ms, ts};
 use crate::clock::Millis;
 use crate::rules::handover::attach_pending;
@@ -66,27 +67,16 @@ pub(super) async fn locks(
     now: Millis,
 ) -> Result<Vec<LockRow>> {
     let stmt = c
-        .prepare_cached(
-            "SELECT id::text, session_id, agent_id, file_path, operation, expires_at, fencing_token, yields_at
+        .prepare_cached(&format!(
+            "SELECT {LOCK_COLUMNS}
              FROM file_locks WHERE ($1::text IS NULL OR session_id = $1) AND expires_at > $2
-             ORDER BY session_id, file_path, agent_id",
-        )
+             ORDER BY session_id, file_path, agent_id"
+        ))
         .await?;
     c.query(&stmt, &[&session, &ts(now)])
         .await?
         .iter()
-        .map(|r| {
-            Ok(LockRow {
-                lock_id: r.try_get(0)?,
-                session_id: r.try_get(1)?,
-                agent_id: r.try_get(2)?,
-                path: r.try_get(3)?,
-                operation: word(r.try_get(4)?, "lock operation", Operation::parse)?,
-                expires_at_ms: ms(r.try_get(5)?),
-                fencing_token: r.try_get(6)?,
-                yields_at_ms: r.try_get::<_, Option<_>>(7)?.map(ms),
-            })
-        })
+        .map(lock_row)
         .collect()
 }
 
