@@ -25,7 +25,7 @@ pub struct Holder {
     pub operation: Operation,
     pub seconds_left: i64,
     /// When the lock gives way to another agent's claim unless its holder
-    /// edits the file again (a lock the edit hook took); `None` from status.
+    /// edits the file again (a lock taken for edits), in seconds.
     pub gives_way_in: Option<i64>,
     /// It edits in another checkout than the asking agent's (a worktree of
     /// its own).

@@ -10,7 +10,7 @@ use super::{Hints, Served, ToolContext, iso};
 use crate::error::CoordError;
 use crate::rules::handover::HandOver;
 use crate::rules::lifetimes::has_listed_tools;
-use crate::rules::locks::seconds_until;
+use crate::rules::locks::{gives_way_at, seconds_until};
 use crate::rules::news::News;
 
 impl Served for Status {
@@ -87,7 +87,8 @@ async fn run(cx: &ToolContext<'_>, args: StatusArgs) -> Result<StatusResult, Coo
             operation: l.operation,
             expires_in_seconds: seconds_until(now, l.expires_at_ms),
             fencing_token: l.fencing_token,
-            gives_way_in_seconds: l.yields_at_ms.map(|at| seconds_until(now, at)),
+            gives_way_in_seconds: gives_way_at(l.yields_at_ms, l.expires_at_ms)
+                .map(|at| seconds_until(now, at)),
             elsewhere: elsewhere.contains(&l.agent_id),
         })
         .collect();

@@ -24,6 +24,12 @@ pub fn gives_way(lock: &LockRow, now: Millis) -> bool {
     lock.yields_at_ms.is_some_and(|at| at <= now)
 }
 
+/// When a lock whose holder asked it to give way at `yields_at_ms` does so:
+/// only before it expires (at its expiry it simply ends).
+pub fn gives_way_at(yields_at_ms: Option<Millis>, expires_at_ms: Millis) -> Option<Millis> {
+    yields_at_ms.filter(|at| *at < expires_at_ms)
+}
+
 /// When a lock claimed or renewed at `now` until `expires_at_ms` starts giving
 /// way: `hold_until` (the latest either claim held it off others for), unless
 /// that is its whole lease.
@@ -72,7 +78,7 @@ pub struct Blocker {
 impl Blocker {
     /// When the lock gives way to this claim, if that comes before it expires.
     pub fn gives_way_at_ms(&self) -> Option<Millis> {
-        self.yields_at_ms.filter(|at| *at < self.expires_at_ms)
+        gives_way_at(self.yields_at_ms, self.expires_at_ms)
     }
 
     /// When it stops blocking: when it gives way, else when it expires.
